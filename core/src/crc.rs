@@ -1,0 +1,105 @@
+//! CRC-32C (Castagnoli), the frame check sequence.
+//!
+//! The CRC covers the whole frame body, header included (see `docs/PROTOCOL.md`, "Frame check").
+//! Parameters: CRC-32/ISCSI in the `crc` catalogue — polynomial `0x1EDC6F41`, reflected in and
+//! out, init `0xFFFFFFFF`, xorout `0xFFFFFFFF`, check value `0xE3069283` for `"123456789"`.
+//!
+//! Implementations, chosen at compile time, all bit-identical:
+//! - with feature `std` (hosts): the `crc32c` crate, which uses the SSE4.2 / ARMv8 CRC32C
+//!   instructions when the CPU has them (about 18 GB/s here) and a software fallback otherwise;
+//! - without `std` (MCUs, default): the `crc` crate with a 256-entry table (`Table<1>`, 1 KiB of
+//!   flash, roughly 6 cycles per byte on a Cortex-M4);
+//! - with feature `small-crc`: the `crc` crate bit by bit (`NoTable`, under 100 B of flash,
+//!   roughly 8x slower — still far faster than any UART).
+
+/// Incremental CRC-32C over several slices.
+#[derive(Clone)]
+pub struct Crc32c {
+    inner: Inner,
+}
+
+#[cfg(feature = "std")]
+#[derive(Clone)]
+struct Inner(u32);
+
+#[cfg(not(feature = "std"))]
+#[derive(Clone)]
+struct Inner(crc::Digest<'static, u32, SoftTable>);
+
+#[cfg(not(feature = "small-crc"))]
+type SoftTable = crc::Table<1>;
+#[cfg(feature = "small-crc")]
+type SoftTable = crc::NoTable;
+
+#[cfg(not(feature = "std"))]
+static SOFT: crc::Crc<u32, SoftTable> = crc::Crc::<u32, SoftTable>::new(&crc::CRC_32_ISCSI);
+
+impl Crc32c {
+    /// Starts a new checksum.
+    #[inline]
+    pub fn new() -> Self {
+        #[cfg(feature = "std")]
+        let inner = Inner(0);
+        #[cfg(not(feature = "std"))]
+        let inner = Inner(SOFT.digest());
+        Self { inner }
+    }
+
+    /// Adds `data` to the checksum.
+    #[inline]
+    pub fn update(&mut self, data: &[u8]) {
+        #[cfg(feature = "std")]
+        {
+            self.inner.0 = crc32c::crc32c_append(self.inner.0, data);
+        }
+        #[cfg(not(feature = "std"))]
+        self.inner.0.update(data);
+    }
+
+    /// Returns the finished CRC value.
+    #[inline]
+    pub fn finish(self) -> u32 {
+        #[cfg(feature = "std")]
+        return self.inner.0;
+        #[cfg(not(feature = "std"))]
+        return self.inner.0.finalize();
+    }
+}
+
+impl Default for Crc32c {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// CRC-32C of one slice.
+#[inline]
+pub fn crc32c(data: &[u8]) -> u32 {
+    let mut c = Crc32c::new();
+    c.update(data);
+    c.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_check_value() {
+        assert_eq!(crc32c(b"123456789"), 0xE306_9283);
+        assert_eq!(crc::CRC_32_ISCSI.check, 0xE306_9283);
+    }
+
+    #[test]
+    fn incremental_matches_one_shot_and_reference() {
+        let reference = crc::Crc::<u32, crc::NoTable>::new(&crc::CRC_32_ISCSI);
+        let data: [u8; 300] = core::array::from_fn(|i| (i * 7 + 3) as u8);
+        for split in [0usize, 1, 17, 150, 299, 300] {
+            let mut c = Crc32c::new();
+            c.update(&data[..split]);
+            c.update(&data[split..]);
+            assert_eq!(c.finish(), reference.checksum(&data));
+        }
+        assert_eq!(crc32c(&[]), reference.checksum(&[]));
+    }
+}

@@ -1,0 +1,281 @@
+//! Streaming frame decoder for byte streams (UART, USB-CDC, TCP).
+//!
+//! [`StreamDecoder`] takes input in chunks of any size — one byte from a UART interrupt or a
+//! whole DMA block — and yields each complete, CRC-checked frame as a zero-copy view into its
+//! fixed buffer of `N` bytes (the largest decoded frame body it accepts). After garbage, a bad
+//! CRC, a truncated frame, or a frame too large for `N`, it drops everything up to the next
+//! `0x00` and starts again there, counting the reason. It never allocates and never panics.
+//!
+//! ```
+//! use ferrule::{encode_stream, Header, StreamDecoder, StreamOptions, Feed};
+//!
+//! let mut wire = [0u8; 64];
+//! let n = encode_stream(&Header::data(2), b"hello", StreamOptions::default(), &mut wire).unwrap();
+//!
+//! let mut dec = StreamDecoder::<128>::new();
+//! let mut got = None;
+//! for byte in wire[..n].chunks(1) {            // one byte at a time, as from a UART ISR
+//!     if let Feed::Frame { frame, .. } = dec.feed(byte) {
+//!         got = Some((frame.header.channel, frame.payload.len()));
+//!     }
+//! }
+//! assert_eq!(got, Some((2, 5)));
+//! ```
+
+use crate::cobs::{AbsorbError, BlockState};
+use crate::frame::{Frame, FrameError};
+use crate::stats::DecoderStats;
+use crate::zero::find_zero;
+
+/// What one call to [`StreamDecoder::feed`] produced.
+#[derive(Debug)]
+pub enum Feed<'d, 'i> {
+    /// All input was absorbed; no frame ended in it.
+    Consumed,
+    /// A frame ended; `rest` is the input after its delimiter (feed it next).
+    Frame {
+        /// The decoded frame, valid until the next call to `feed`.
+        frame: Frame<'d>,
+        /// Unconsumed input.
+        rest: &'i [u8],
+    },
+    /// A frame ended but was rejected (and counted); `rest` is the input after its delimiter.
+    Rejected {
+        /// Why it was rejected.
+        error: FrameError,
+        /// Unconsumed input.
+        rest: &'i [u8],
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Decoding into the buffer.
+    Decoding,
+    /// The frame overflowed the buffer: drop bytes up to the next delimiter.
+    DiscardingOversize,
+    /// The frame held invalid COBS: drop bytes up to the next delimiter.
+    DiscardingMalformed,
+}
+
+/// Fixed-capacity streaming decoder; `N` is the largest frame body (header + payload + CRC).
+pub struct StreamDecoder<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+    cobs: BlockState,
+    mode: Mode,
+    /// Bytes absorbed since the last delimiter (to tell an empty frame from a runt).
+    seen: usize,
+    /// A frame view was handed out; clear the buffer on the next call.
+    reset_pending: bool,
+    /// Header and payload range of the frame handed out last (see [`Self::last_frame`]).
+    last: Option<(crate::frame::Header, usize, usize)>,
+    stats: DecoderStats,
+}
+
+impl<const N: usize> Default for StreamDecoder<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> StreamDecoder<N> {
+    /// A decoder in sync, ready for the first frame (it does not wait for a delimiter first).
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            len: 0,
+            cobs: BlockState::new(),
+            mode: Mode::Decoding,
+            seen: 0,
+            reset_pending: false,
+            last: None,
+            stats: DecoderStats::new(),
+        }
+    }
+
+    /// Counters of frames accepted and rejected, by reason.
+    pub fn stats(&self) -> &DecoderStats {
+        &self.stats
+    }
+
+    /// Drops any partial frame (e.g. after a UART framing error) and starts afresh.
+    pub fn reset(&mut self) {
+        self.start_frame();
+    }
+
+    fn start_frame(&mut self) {
+        self.len = 0;
+        self.seen = 0;
+        self.cobs = BlockState::new();
+        self.mode = Mode::Decoding;
+        self.reset_pending = false;
+        self.last = None;
+    }
+
+    /// Absorbs `input` until a frame ends or the input runs out.
+    pub fn feed<'i>(&mut self, mut input: &'i [u8]) -> Feed<'_, 'i> {
+        if self.reset_pending {
+            self.start_frame();
+        }
+        loop {
+            let Some(z) = find_zero(input) else {
+                self.absorb(input);
+                return Feed::Consumed;
+            };
+            self.absorb(&input[..z]);
+            self.stats.bytes_in = self.stats.bytes_in.wrapping_add(1);
+            let rest = &input[z + 1..];
+            if self.seen == 0 && self.mode == Mode::Decoding {
+                // Back-to-back delimiters (idle fill or a sender's leading flush): not a frame.
+                input = rest;
+                continue;
+            }
+            let parsed = self.finish().and_then(|()| {
+                Frame::from_body(&self.buf[..self.len]).map(|f| (f.header, f.header.len()))
+            });
+            return match parsed {
+                Ok((header, start)) => {
+                    self.stats.frames_ok += 1;
+                    self.reset_pending = true;
+                    let end = self.len - crate::frame::CRC_LEN;
+                    self.last = Some((header, start, end));
+                    Feed::Frame {
+                        frame: Frame {
+                            header,
+                            payload: &self.buf[start..end],
+                        },
+                        rest,
+                    }
+                }
+                Err(error) => {
+                    self.stats.count(error);
+                    self.reset_pending = true;
+                    Feed::Rejected { error, rest }
+                }
+            };
+        }
+    }
+
+    /// The frame the last call to [`Self::feed`] returned, if it returned one; it stays valid
+    /// until the next call.
+    pub fn last_frame(&self) -> Option<Frame<'_>> {
+        let (header, start, end) = self.last?;
+        Some(Frame {
+            header,
+            payload: self.buf.get(start..end)?,
+        })
+    }
+
+    /// Checks the COBS state at a delimiter.
+    fn finish(&self) -> Result<(), FrameError> {
+        match self.mode {
+            Mode::DiscardingOversize => Err(FrameError::Oversize),
+            Mode::DiscardingMalformed => Err(FrameError::Malformed),
+            Mode::Decoding if self.cobs.in_block() => Err(FrameError::Malformed),
+            Mode::Decoding => Ok(()),
+        }
+    }
+
+    fn absorb(&mut self, seg: &[u8]) {
+        self.seen += seg.len();
+        self.stats.bytes_in = self.stats.bytes_in.wrapping_add(seg.len() as u64);
+        if self.mode != Mode::Decoding || seg.is_empty() {
+            return;
+        }
+        match self.cobs.absorb(seg, &mut self.buf, self.len) {
+            Ok(w) => self.len = w,
+            Err(AbsorbError::Overflow) => self.mode = Mode::DiscardingOversize,
+            // `seg` never holds a zero (it ends before the delimiter); kept for completeness.
+            Err(AbsorbError::ZeroByte) => self.mode = Mode::DiscardingMalformed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::{encode_stream, StreamOptions};
+    use crate::frame::Header;
+
+    fn wire(payload: &[u8], channel: u8) -> ([u8; 600], usize) {
+        let mut out = [0u8; 600];
+        let n = encode_stream(
+            &Header::data(channel),
+            payload,
+            StreamOptions::default(),
+            &mut out,
+        )
+        .unwrap();
+        (out, n)
+    }
+
+    fn collect<const N: usize>(dec: &mut StreamDecoder<N>, mut input: &[u8]) -> (usize, usize) {
+        let (mut ok, mut bad) = (0, 0);
+        loop {
+            match dec.feed(input) {
+                Feed::Consumed => return (ok, bad),
+                Feed::Frame { rest, .. } => {
+                    ok += 1;
+                    input = rest
+                }
+                Feed::Rejected { rest, .. } => {
+                    bad += 1;
+                    input = rest
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn oversize_is_discarded_not_truncated() {
+        let (big, n) = wire(&[7u8; 300], 1);
+        let (small, m) = wire(b"ok", 2);
+        let mut dec = StreamDecoder::<64>::new();
+        let mut input = [0u8; 700];
+        input[..n].copy_from_slice(&big[..n]);
+        input[n..n + m].copy_from_slice(&small[..m]);
+        match dec.feed(&input[..n + m]) {
+            Feed::Rejected { error, rest } => {
+                assert_eq!(error, FrameError::Oversize);
+                match dec.feed(rest) {
+                    Feed::Frame { frame, .. } => assert_eq!(frame.payload, b"ok"),
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(dec.stats().oversize, 1);
+        assert_eq!(dec.stats().frames_ok, 1);
+    }
+
+    #[test]
+    fn resyncs_after_mid_frame_start_and_noise() {
+        let (f, n) = wire(b"payload", 3);
+        let mut dec = StreamDecoder::<64>::new();
+        // Start mid-frame, then noise, then a clean frame.
+        let mut input = [0u8; 200];
+        let half = n / 2;
+        input[..n - half].copy_from_slice(&f[half..n]);
+        let noise = [0x55u8, 0x13, 0x00, 0x02, 0x99];
+        input[n - half..n - half + 5].copy_from_slice(&noise);
+        let start = n - half + 5;
+        input[start] = 0;
+        input[start + 1..start + 1 + n].copy_from_slice(&f[..n]);
+        let (ok, bad) = collect(&mut dec, &input[..start + 1 + n]);
+        // Rejected: the tail of the first frame, "55 13", and "02 99"; then the clean frame.
+        assert_eq!(ok, 1);
+        assert_eq!(bad, 3);
+        assert_eq!(dec.stats().rejected(), 3);
+        assert_eq!(dec.stats().frames_ok, 1);
+    }
+
+    #[test]
+    fn empty_frames_between_delimiters_are_ignored() {
+        let mut dec = StreamDecoder::<64>::new();
+        assert_eq!(collect(&mut dec, &[0, 0, 0, 0]), (0, 0));
+        assert_eq!(dec.stats().rejected(), 0);
+        assert_eq!(collect(&mut dec, &[0x02, 0x05, 0]), (0, 1));
+        assert_eq!(dec.stats().too_short, 1);
+    }
+}

@@ -1,0 +1,110 @@
+//! Frame encoders: stream framing (COBS + `0x00` delimiter) and datagram framing (raw body).
+
+use crate::cobs;
+use crate::crc::Crc32c;
+use crate::frame::{Header, CRC_LEN, MAX_HEADER_LEN, MAX_PAYLOAD};
+
+/// Why a frame could not be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EncodeError {
+    /// The output buffer cannot hold the encoded frame. Size it with
+    /// [`max_stream_frame_len`] / [`max_datagram_len`].
+    BufferTooSmall,
+    /// The payload exceeds [`MAX_PAYLOAD`].
+    PayloadTooLarge,
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::BufferTooSmall => "output buffer too small",
+            Self::PayloadTooLarge => "payload larger than the protocol maximum",
+        })
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+impl From<cobs::BufferTooSmall> for EncodeError {
+    fn from(_: cobs::BufferTooSmall) -> Self {
+        Self::BufferTooSmall
+    }
+}
+
+/// Worst-case bytes on a stream line for a payload of `payload_len` bytes: a leading delimiter,
+/// the COBS-encoded body with the largest header, and the trailing delimiter.
+pub const fn max_stream_frame_len(payload_len: usize) -> usize {
+    1 + cobs::max_encoded_len(MAX_HEADER_LEN + payload_len + CRC_LEN) + 1
+}
+
+/// Worst-case datagram size for a payload of `payload_len` bytes.
+pub const fn max_datagram_len(payload_len: usize) -> usize {
+    MAX_HEADER_LEN + payload_len + CRC_LEN
+}
+
+/// Options for stream framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamOptions {
+    /// Emit a `0x00` before the frame so a receiver flushes line noise first (recommended after
+    /// idle periods; costs one byte).
+    pub leading_delimiter: bool,
+}
+
+/// Encodes one frame for a stream line (UART, TCP) into `out`, in one pass, and returns the
+/// number of bytes to transmit. The output ends with the `0x00` delimiter.
+pub fn encode_stream(
+    header: &Header,
+    payload: &[u8],
+    opts: StreamOptions,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(EncodeError::PayloadTooLarge);
+    }
+    let mut hbuf = [0u8; MAX_HEADER_LEN];
+    let hlen = header.emit(&mut hbuf).ok_or(EncodeError::BufferTooSmall)?;
+    let hdr = &hbuf[..hlen];
+    let lead = usize::from(opts.leading_delimiter);
+    if lead == 1 {
+        *out.first_mut().ok_or(EncodeError::BufferTooSmall)? = 0;
+    }
+    let body_out = out.get_mut(lead..).ok_or(EncodeError::BufferTooSmall)?;
+    let mut crc = Crc32c::new();
+    crc.update(hdr);
+    crc.update(payload);
+    let crc = crc.finish().to_le_bytes();
+    let mut enc = cobs::Encoder::new(body_out)?;
+    enc.push(hdr)?;
+    enc.push(payload)?;
+    enc.push(&crc)?;
+    let n = lead + enc.finish();
+    *out.get_mut(n).ok_or(EncodeError::BufferTooSmall)? = 0;
+    Ok(n + 1)
+}
+
+/// Encodes one frame as a datagram (UDP): header, payload, CRC, no stuffing.
+pub fn encode_datagram(
+    header: &Header,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    if payload.len() > MAX_PAYLOAD {
+        return Err(EncodeError::PayloadTooLarge);
+    }
+    let hlen = header.emit(out).ok_or(EncodeError::BufferTooSmall)?;
+    let end = hlen + payload.len();
+    out.get_mut(hlen..end)
+        .ok_or(EncodeError::BufferTooSmall)?
+        .copy_from_slice(payload);
+    let crc = crate::crc::crc32c(&out[..end]).to_le_bytes();
+    out.get_mut(end..end + CRC_LEN)
+        .ok_or(EncodeError::BufferTooSmall)?
+        .copy_from_slice(&crc);
+    Ok(end + CRC_LEN)
+}
+
+/// Checks and parses a received datagram.
+pub fn decode_datagram(datagram: &[u8]) -> Result<crate::Frame<'_>, crate::FrameError> {
+    crate::Frame::from_body(datagram)
+}

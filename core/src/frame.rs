@@ -1,0 +1,535 @@
+//! The frame body: header, payload and CRC (wire format v1, `docs/PROTOCOL.md`).
+//!
+//! ```text
+//! +--------+-------+---------+--- optional fields (by flag) ---+---------+-----------+
+//! | ver|typ| flags | channel | session seq ack wnd sack aead dict| payload | CRC-32C LE |
+//! +--------+-------+---------+----------------------------------+---------+-----------+
+//! ```
+//!
+//! [`Header`] is the validated, typed form; [`Header::parse`] reads it from untrusted bytes and
+//! never panics, [`Header::emit`] writes it. All multi-byte fields are little-endian.
+
+/// Protocol version carried in the high nibble of byte 0.
+pub const VERSION: u8 = 1;
+/// Fixed part of every header: version/type, flags, channel.
+pub const FIXED_HEADER_LEN: usize = 3;
+/// Largest possible header (every optional field present).
+pub const MAX_HEADER_LEN: usize = FIXED_HEADER_LEN + 1 + 2 + 3 + 4 + 5 + 1;
+/// Length of the CRC-32C trailer.
+pub const CRC_LEN: usize = 4;
+/// Largest payload wire format v1 allows in one frame. Endpoints may agree on less.
+pub const MAX_PAYLOAD: usize = 4096;
+/// Smallest valid frame body (fixed header and CRC, empty payload).
+pub const MIN_BODY_LEN: usize = FIXED_HEADER_LEN + CRC_LEN;
+/// Largest frame body for a payload of `payload_len` bytes.
+pub const fn max_body_len(payload_len: usize) -> usize {
+    MAX_HEADER_LEN + payload_len + CRC_LEN
+}
+
+/// Flag bits of byte 1.
+pub mod flags {
+    /// Payload is raw deflate (RFC 1951).
+    pub const COMPRESSED: u8 = 1 << 0;
+    /// With `COMPRESSED`: part of the session's shared deflate stream.
+    pub const SHARED: u8 = 1 << 1;
+    /// With `COMPRESSED`: compressed against a preset dictionary; a dictionary id follows.
+    pub const DICT: u8 = 1 << 2;
+    /// Session tag and sequence number present.
+    pub const SEQ: u8 = 1 << 3;
+    /// Session tag, cumulative ack and receive window present.
+    pub const ACK: u8 = 1 << 4;
+    /// With `ACK`: 32-bit selective-ack bitmap present.
+    pub const SACK: u8 = 1 << 5;
+    /// Payload is AEAD ciphertext and tag; key id and frame counter present.
+    pub const AEAD: u8 = 1 << 6;
+    /// Reserved in v1; a frame with it set is rejected.
+    pub const RESERVED: u8 = 1 << 7;
+}
+
+/// Frame type (low nibble of byte 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(u8)]
+pub enum FrameKind {
+    /// Best-effort application message: never retransmitted. With a sequence number the
+    /// receiver suppresses duplicates.
+    Data = 0,
+    /// Reliable, ordered application message; carries a sequence number.
+    Rdata = 1,
+    /// Acknowledgement and window update only, no payload; carries ack fields.
+    Ack = 2,
+    /// Handshake opening: carries the sender's session epoch.
+    Hello = 3,
+    /// Handshake reply: carries both epochs.
+    HelloAck = 4,
+    /// Keepalive / zero-window probe; the peer answers with an `Ack`.
+    Ping = 5,
+    /// The sender is closing the session.
+    Close = 6,
+}
+
+impl FrameKind {
+    /// Maps the wire nibble to a kind.
+    pub const fn from_nibble(n: u8) -> Option<Self> {
+        Some(match n {
+            0 => Self::Data,
+            1 => Self::Rdata,
+            2 => Self::Ack,
+            3 => Self::Hello,
+            4 => Self::HelloAck,
+            5 => Self::Ping,
+            6 => Self::Close,
+            _ => return None,
+        })
+    }
+}
+
+/// How the payload is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Compression {
+    /// Payload is the message itself.
+    #[default]
+    None,
+    /// Raw deflate of this message alone.
+    Deflate,
+    /// Raw deflate, continuing the session's shared stream (reliable ordered channels).
+    Shared,
+    /// Raw deflate against the preset dictionary with this id.
+    Dictionary(u8),
+}
+
+/// Acknowledgement fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Ack {
+    /// Next sequence number expected in order (everything before it was received).
+    pub next: u16,
+    /// Messages the receiver can still accept beyond `next` (its free reorder slots).
+    pub window: u8,
+    /// Bit `i` set: sequence number `next + 1 + i` was received (out of order).
+    pub sack: Option<u32>,
+}
+
+/// AEAD fields (see the `aead` feature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AeadField {
+    /// Which pre-shared key sealed the frame.
+    pub key_id: u8,
+    /// Per-direction frame counter within the session; part of the nonce.
+    pub counter: u32,
+}
+
+/// A validated frame header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Header {
+    /// Frame type.
+    pub kind: FrameKind,
+    /// Logical channel (0..=255).
+    pub channel: u8,
+    /// Payload compression.
+    pub compression: Compression,
+    /// Session tag; on the wire only when `seq` or `ack` is present.
+    pub session: u8,
+    /// Sequence number of a data frame.
+    pub seq: Option<u16>,
+    /// Piggybacked or stand-alone acknowledgement.
+    pub ack: Option<Ack>,
+    /// Encryption fields.
+    pub aead: Option<AeadField>,
+}
+
+/// Why a frame body was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FrameError {
+    /// Between delimiters, the bytes were not valid COBS (a block ran past the delimiter).
+    Malformed,
+    /// The body is shorter than a fixed header plus CRC.
+    TooShort,
+    /// The body exceeds the receiver's capacity; it was discarded up to the next delimiter.
+    Oversize,
+    /// The CRC does not match: line noise.
+    BadCrc,
+    /// The version nibble is not 1.
+    UnsupportedVersion(u8),
+    /// The type nibble names no frame type of v1.
+    UnknownKind(u8),
+    /// A reserved flag is set, flags contradict each other, or the frame type requires a
+    /// field the flags do not announce (`RDATA` without `SEQ`, `ACK` without `ACK`).
+    BadFlags(u8),
+    /// The flags announce more header fields than the body holds.
+    TruncatedHeader,
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Malformed => f.write_str("malformed COBS"),
+            Self::TooShort => f.write_str("frame too short"),
+            Self::Oversize => f.write_str("frame larger than the receive buffer"),
+            Self::BadCrc => f.write_str("CRC mismatch"),
+            Self::UnsupportedVersion(v) => write!(f, "unsupported version {v}"),
+            Self::UnknownKind(k) => write!(f, "unknown frame type {k}"),
+            Self::BadFlags(x) => write!(f, "invalid flags {x:#04x}"),
+            Self::TruncatedHeader => f.write_str("header longer than the frame"),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+impl Header {
+    /// A plain data header on `channel`: no sequence, no ack, no compression.
+    pub const fn data(channel: u8) -> Self {
+        Self {
+            kind: FrameKind::Data,
+            channel,
+            compression: Compression::None,
+            session: 0,
+            seq: None,
+            ack: None,
+            aead: None,
+        }
+    }
+
+    /// A header of `kind` on channel 0 with no optional fields.
+    pub const fn control(kind: FrameKind) -> Self {
+        let mut h = Self::data(0);
+        h.kind = kind;
+        h
+    }
+
+    /// The flags byte this header is written with.
+    pub fn flags(&self) -> u8 {
+        let mut f = match self.compression {
+            Compression::None => 0,
+            Compression::Deflate => flags::COMPRESSED,
+            Compression::Shared => flags::COMPRESSED | flags::SHARED,
+            Compression::Dictionary(_) => flags::COMPRESSED | flags::DICT,
+        };
+        if self.seq.is_some() {
+            f |= flags::SEQ;
+        }
+        if let Some(a) = self.ack {
+            f |= flags::ACK;
+            if a.sack.is_some() {
+                f |= flags::SACK;
+            }
+        }
+        if self.aead.is_some() {
+            f |= flags::AEAD;
+        }
+        f
+    }
+
+    /// Header length on the wire.
+    pub fn len(&self) -> usize {
+        header_len_for_flags(self.flags())
+    }
+
+    /// Always false: a header has at least [`FIXED_HEADER_LEN`] bytes.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the header into `out` and returns its length, or `None` if `out` is too short.
+    pub fn emit(&self, out: &mut [u8]) -> Option<usize> {
+        let len = self.len();
+        let out = out.get_mut(..len)?;
+        let f = self.flags();
+        out[0] = (VERSION << 4) | self.kind as u8;
+        out[1] = f;
+        out[2] = self.channel;
+        let mut w = Writer {
+            out,
+            at: FIXED_HEADER_LEN,
+        };
+        if f & (flags::SEQ | flags::ACK) != 0 {
+            w.put(&[self.session]);
+        }
+        if let Some(s) = self.seq {
+            w.put(&s.to_le_bytes());
+        }
+        if let Some(a) = self.ack {
+            w.put(&a.next.to_le_bytes());
+            w.put(&[a.window]);
+            if let Some(s) = a.sack {
+                w.put(&s.to_le_bytes());
+            }
+        }
+        if let Some(a) = self.aead {
+            w.put(&[a.key_id]);
+            w.put(&a.counter.to_le_bytes());
+        }
+        if let Compression::Dictionary(id) = self.compression {
+            w.put(&[id]);
+        }
+        Some(len)
+    }
+
+    /// Parses a header from the start of a frame body (CRC already checked and removed).
+    /// Returns the header and its length.
+    pub fn parse(body: &[u8]) -> Result<(Self, usize), FrameError> {
+        let [b0, f, channel, ..] = *body else {
+            return Err(FrameError::TooShort);
+        };
+        let version = b0 >> 4;
+        if version != VERSION {
+            return Err(FrameError::UnsupportedVersion(version));
+        }
+        let kind = FrameKind::from_nibble(b0 & 0x0F).ok_or(FrameError::UnknownKind(b0 & 0x0F))?;
+        validate_flags(f)?;
+        let needs = match kind {
+            FrameKind::Rdata => flags::SEQ,
+            FrameKind::Ack => flags::ACK,
+            _ => 0,
+        };
+        if f & needs != needs {
+            return Err(FrameError::BadFlags(f));
+        }
+        let len = header_len_for_flags(f);
+        let mut r = Reader {
+            bytes: body.get(..len).ok_or(FrameError::TruncatedHeader)?,
+            at: FIXED_HEADER_LEN,
+        };
+        let session = if f & (flags::SEQ | flags::ACK) != 0 {
+            r.u8()
+        } else {
+            0
+        };
+        let seq = (f & flags::SEQ != 0).then(|| r.u16());
+        let ack = (f & flags::ACK != 0).then(|| Ack {
+            next: r.u16(),
+            window: r.u8(),
+            sack: (f & flags::SACK != 0).then(|| r.u32()),
+        });
+        let aead = (f & flags::AEAD != 0).then(|| AeadField {
+            key_id: r.u8(),
+            counter: r.u32(),
+        });
+        let compression = if f & flags::COMPRESSED == 0 {
+            Compression::None
+        } else if f & flags::SHARED != 0 {
+            Compression::Shared
+        } else if f & flags::DICT != 0 {
+            Compression::Dictionary(r.u8())
+        } else {
+            Compression::Deflate
+        };
+        Ok((
+            Self {
+                kind,
+                channel,
+                compression,
+                session,
+                seq,
+                ack,
+                aead,
+            },
+            len,
+        ))
+    }
+}
+
+fn validate_flags(f: u8) -> Result<(), FrameError> {
+    let bad = f & flags::RESERVED != 0
+        || (f & (flags::SHARED | flags::DICT) != 0 && f & flags::COMPRESSED == 0)
+        || (f & flags::SHARED != 0 && f & flags::DICT != 0)
+        || (f & flags::SACK != 0 && f & flags::ACK == 0);
+    if bad {
+        Err(FrameError::BadFlags(f))
+    } else {
+        Ok(())
+    }
+}
+
+const fn header_len_for_flags(f: u8) -> usize {
+    let mut n = FIXED_HEADER_LEN;
+    if f & (flags::SEQ | flags::ACK) != 0 {
+        n += 1;
+    }
+    if f & flags::SEQ != 0 {
+        n += 2;
+    }
+    if f & flags::ACK != 0 {
+        n += 3;
+    }
+    if f & flags::SACK != 0 {
+        n += 4;
+    }
+    if f & flags::AEAD != 0 {
+        n += 5;
+    }
+    if f & flags::DICT != 0 {
+        n += 1;
+    }
+    n
+}
+
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, b: &[u8]) {
+        // Lengths were computed from the same flags; `emit` sized `out` to match.
+        if let Some(dst) = self.out.get_mut(self.at..self.at + b.len()) {
+            dst.copy_from_slice(b);
+        }
+        self.at += b.len();
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut v = [0u8; N];
+        // `bytes` was cut to the flag-derived header length, so this is always in range.
+        if let Some(src) = self.bytes.get(self.at..self.at + N) {
+            v.copy_from_slice(src);
+        }
+        self.at += N;
+        v
+    }
+    fn u8(&mut self) -> u8 {
+        self.take::<1>()[0]
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.take())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.take())
+    }
+}
+
+/// A received frame: its header and a view of its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Frame<'a> {
+    /// The parsed header.
+    pub header: Header,
+    /// The payload bytes, borrowed from the receive buffer.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Frame<'a> {
+    /// Checks the CRC of a whole frame body and parses it.
+    pub fn from_body(body: &'a [u8]) -> Result<Self, FrameError> {
+        if body.len() < MIN_BODY_LEN {
+            return Err(FrameError::TooShort);
+        }
+        let (data, crc) = body.split_at(body.len() - CRC_LEN);
+        let mut c = [0u8; CRC_LEN];
+        c.copy_from_slice(crc);
+        if crate::crc::crc32c(data) != u32::from_le_bytes(c) {
+            return Err(FrameError::BadCrc);
+        }
+        let (header, hlen) = Header::parse(data)?;
+        Ok(Self {
+            header,
+            payload: &data[hlen..],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> Header {
+        Header {
+            kind: FrameKind::Data,
+            channel: 7,
+            compression: Compression::Dictionary(9),
+            session: 0xA5,
+            seq: Some(0x1234),
+            ack: Some(Ack {
+                next: 0xBEEF,
+                window: 8,
+                sack: Some(0x8000_0001),
+            }),
+            aead: Some(AeadField {
+                key_id: 3,
+                counter: 0x0102_0304,
+            }),
+        }
+    }
+
+    #[test]
+    fn emit_parse_round_trip() {
+        let h = full();
+        let mut buf = [0u8; MAX_HEADER_LEN];
+        assert_eq!(h.emit(&mut buf), Some(MAX_HEADER_LEN));
+        assert_eq!(Header::parse(&buf), Ok((h, MAX_HEADER_LEN)));
+        assert_eq!(h.emit(&mut buf[..MAX_HEADER_LEN - 1]), None);
+        let d = Header::data(1);
+        assert_eq!(d.emit(&mut buf), Some(3));
+        assert_eq!(&buf[..3], &[0x10, 0x00, 0x01]);
+    }
+
+    #[test]
+    fn parse_rejects_bad_headers() {
+        assert_eq!(Header::parse(&[0x10, 0]), Err(FrameError::TooShort));
+        assert_eq!(
+            Header::parse(&[0x20, 0, 0]),
+            Err(FrameError::UnsupportedVersion(2))
+        );
+        assert_eq!(
+            Header::parse(&[0x1F, 0, 0]),
+            Err(FrameError::UnknownKind(15))
+        );
+        assert_eq!(
+            Header::parse(&[0x17, 0, 0]),
+            Err(FrameError::UnknownKind(7))
+        );
+        assert_eq!(
+            Header::parse(&[0x10, 0x80, 0]),
+            Err(FrameError::BadFlags(0x80))
+        );
+        assert_eq!(
+            Header::parse(&[0x10, 0x02, 0]),
+            Err(FrameError::BadFlags(0x02))
+        );
+        assert_eq!(
+            Header::parse(&[0x10, 0x07, 0]),
+            Err(FrameError::BadFlags(0x07))
+        );
+        assert_eq!(
+            Header::parse(&[0x10, 0x20, 0]),
+            Err(FrameError::BadFlags(0x20))
+        );
+        assert_eq!(
+            Header::parse(&[0x10, 0x08, 0, 1]),
+            Err(FrameError::TruncatedHeader)
+        );
+    }
+
+    #[test]
+    fn every_flag_byte_parses_or_errors() {
+        let mut body = [0u8; 32];
+        for kind in 0..=6u8 {
+            for f in 0..=255u8 {
+                body[0] = 0x10 | kind;
+                body[1] = f;
+                match Header::parse(&body) {
+                    Ok((h, n)) => {
+                        assert_eq!(h.flags(), f);
+                        assert_eq!(n, h.len());
+                        assert_eq!(h.kind as u8, kind);
+                    }
+                    Err(e) => assert_eq!(e, FrameError::BadFlags(f)),
+                }
+            }
+        }
+        assert!(Header::parse(&[0x11, 0x00, 0, 0, 0, 0]).is_err());
+        assert!(Header::parse(&[0x11, flags::SEQ, 0, 0, 0, 0]).is_ok());
+    }
+}

@@ -1,0 +1,76 @@
+//! Link configuration.
+
+/// Which framing the link speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Transport {
+    /// Byte stream (UART, USB-CDC, TCP, pty): COBS frames with `0x00` delimiters.
+    Stream,
+    /// Datagrams (UDP): one frame per datagram.
+    Datagram,
+}
+
+/// The set of channels whose messages are reliable and ordered; all others are best effort.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ChannelMap([u32; 8]);
+
+impl ChannelMap {
+    /// No reliable channel.
+    pub const fn none() -> Self {
+        Self([0; 8])
+    }
+    /// This set plus `channel` as reliable.
+    pub const fn with_reliable(mut self, channel: u8) -> Self {
+        self.0[(channel / 32) as usize] |= 1 << (channel % 32);
+        self
+    }
+    /// Whether `channel` is reliable.
+    pub const fn is_reliable(&self, channel: u8) -> bool {
+        self.0[(channel / 32) as usize] & (1 << (channel % 32)) != 0
+    }
+}
+
+/// Link parameters. Times are in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Config {
+    /// Framing.
+    pub transport: Transport,
+    /// Reliable channels (default: channel 0 reliable, every other channel best effort).
+    pub channels: ChannelMap,
+    /// Retransmission timeout before the first RTT sample (RFC 6298: 1000).
+    pub rto_initial: u32,
+    /// Lower bound of the retransmission timeout.
+    pub rto_min: u32,
+    /// Upper bound of the retransmission timeout (and of handshake backoff).
+    pub rto_max: u32,
+    /// Retransmissions of one message before the link is declared failed.
+    pub max_retransmits: u8,
+    /// Acknowledged later messages that trigger a fast retransmit.
+    pub dupthresh: u8,
+    /// Longest an acknowledgement may be delayed when nothing else is sent.
+    pub ack_delay: u32,
+    /// Send a PING after this long without sending; declare the link down after four times
+    /// this long without receiving. 0 disables both.
+    pub keepalive: u32,
+    /// Emit a leading delimiter before each stream frame (flushes line noise).
+    pub leading_delimiter: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Stream,
+            channels: ChannelMap::none().with_reliable(0),
+            rto_initial: 1000,
+            rto_min: 20,
+            rto_max: 4000,
+            max_retransmits: 12,
+            dupthresh: 2,
+            ack_delay: 5,
+            keepalive: 1000,
+            leading_delimiter: false,
+        }
+    }
+}

@@ -1,0 +1,1027 @@
+//! The reliable link: a sans-IO state machine (`docs/PROTOCOL.md` section 4).
+//!
+//! [`Link`] never touches a socket, a UART or a clock. The caller
+//! - feeds what arrives: [`Link::handle_input`] (stream bytes) or [`Link::handle_datagram`];
+//! - drains what to send: [`Link::poll_transmit`] until it returns `Ok(None)`;
+//! - passes the time in milliseconds to every call and calls [`Link::handle_timeout`] at
+//!   [`Link::poll_timeout`];
+//! - sends with [`Link::send`], takes messages with [`Link::recv`], events with
+//!   [`Link::poll_event`].
+//!
+//! Memory is fixed by three const generics: `W` messages of window each way, `M` bytes of
+//! largest message, `F` bytes of stream-decoder buffer (at least `M + 23`; see
+//! [`frame_buffer_len`]). Nothing is allocated.
+//!
+//! ```
+//! use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
+//!
+//! type MyLink = Link<4, 64, { frame_buffer_len(64) }>;
+//! let cfg = Config { transport: Transport::Datagram, ..Config::default() };
+//! let (mut a, mut b) = (MyLink::new(cfg, 1), MyLink::new(cfg, 2));
+//! let mut buf = [0u8; 128];
+//! let mut now = 0;
+//! // Pump frames both ways until both are up and the message has crossed.
+//! let mut sent = false;
+//! let mut got = None;
+//! for _ in 0..20 {
+//!     if a.is_up() && !sent {
+//!         a.send(0, b"hi", now).unwrap();
+//!         sent = true;
+//!     }
+//!     while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+//!         let frame = buf;
+//!         b.handle_datagram(&frame[..n], now);
+//!     }
+//!     while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+//!         let frame = buf;
+//!         a.handle_datagram(&frame[..n], now);
+//!     }
+//!     let mut msg = [0u8; 64];
+//!     if let Ok(Some(r)) = b.recv(&mut msg) {
+//!         got = Some(msg[..r.len].to_vec());
+//!     }
+//!     now += 1;
+//! }
+//! assert_eq!(got.as_deref(), Some(&b"hi"[..]));
+//! assert_eq!(b.poll_event(), Some(Event::Up));
+//! ```
+
+mod config;
+mod rtt;
+pub mod session;
+mod slots;
+mod stats;
+
+pub use config::{ChannelMap, Config, Transport};
+pub use rtt::Rtt;
+pub use session::{Hello, SessionKeys};
+pub use stats::LinkStats;
+
+use crate::decoder::{Feed, StreamDecoder};
+use crate::encode::{encode_datagram, encode_stream, EncodeError, StreamOptions};
+use crate::frame::{Ack, Compression, Frame, FrameKind, Header, CRC_LEN, MAX_HEADER_LEN};
+use session::fmix32;
+use slots::{RxSlot, TxSlot};
+
+/// Decoder buffer needed for messages of `m` bytes: the largest header, the message, the CRC.
+pub const fn frame_buffer_len(m: usize) -> usize {
+    MAX_HEADER_LEN + m + CRC_LEN
+}
+
+/// Why [`Link::send`] refused a message. The message was not taken; nothing is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SendError {
+    /// The send window (or the best-effort slot) is full: try again after some traffic.
+    Full,
+    /// The message is larger than this link's `M` or the peer's `max_payload`.
+    TooLarge,
+    /// No session is up; wait for [`Event::Up`].
+    NotConnected,
+}
+
+impl core::fmt::Display for SendError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Full => "send window full, try later",
+            Self::TooLarge => "message too large",
+            Self::NotConnected => "link not connected",
+        })
+    }
+}
+
+impl core::error::Error for SendError {}
+
+/// Why [`Link::recv`] could not hand out a message (it stays queued).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RecvError {
+    /// The output buffer is shorter than the message; `needed` bytes are required.
+    BufferTooSmall {
+        /// Length of the waiting message.
+        needed: usize,
+    },
+}
+
+/// A message handed out by [`Link::recv`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Received {
+    /// Channel it arrived on.
+    pub channel: u8,
+    /// Bytes written to the output buffer.
+    pub len: usize,
+    /// Whether it came over the reliable, ordered service.
+    pub reliable: bool,
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DownReason {
+    /// The peer came back with a new epoch (it rebooted or restarted its link).
+    PeerRestarted,
+    /// A message exceeded `max_retransmits`.
+    RetryLimit,
+    /// Nothing heard from the peer for four keepalive intervals.
+    PeerSilent,
+    /// The peer sent CLOSE.
+    PeerClosed,
+    /// [`Link::close`] was called.
+    LocalClose,
+}
+
+/// Link lifecycle events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event {
+    /// A session is up: messages can be sent.
+    Up,
+    /// The session ended. The last `unacked` reliable messages accepted by `send` were not
+    /// confirmed delivered and have been discarded: the peer may or may not have them. (A
+    /// queued best-effort message is discarded too, counted in `discarded_on_reset`.)
+    Down {
+        /// Why.
+        reason: DownReason,
+        /// Messages discarded from the send side.
+        unacked: u16,
+    },
+}
+
+const EVENT_CAP: usize = 8;
+
+/// The link state machine. See the [module docs](self).
+pub struct Link<const W: usize, const M: usize, const F: usize> {
+    decoder: StreamDecoder<F>,
+    core: Core<W, M>,
+}
+
+struct Core<const W: usize, const M: usize> {
+    cfg: Config,
+    seed: u32,
+    generation: u32,
+    epoch: u32,
+    peer_epoch: u32,
+    retired_peer_epoch: u32,
+    up: bool,
+    keys: SessionKeys,
+    peer_max_payload: u16,
+    peer_window: u8,
+    peer_ack: u16,
+    // Reliable send window: slot `tx_head` holds sequence number `tx_base`.
+    tx: [TxSlot<M>; W],
+    tx_head: usize,
+    tx_base: u16,
+    tx_next: u16,
+    next_tx_id: u32,
+    // Reliable receive buffer: `rx_ready` in-order messages from `rx_head`, then reorder slots.
+    rx: [RxSlot<M>; W],
+    rx_head: usize,
+    rx_ready: usize,
+    rx_next: u16,
+    advertised_window: u8,
+    // Best effort.
+    utx: RxSlot<M>,
+    utx_seq: u16,
+    urx: RxSlot<M>,
+    urx_high: u16,
+    urx_bits: u32,
+    urx_any: bool,
+    // Acknowledgement and control.
+    ack_owed: u8,
+    ack_now: bool,
+    ack_deadline: Option<u64>,
+    send_hello_ack: bool,
+    send_close: bool,
+    hello_due: u64,
+    hello_backoff: u32,
+    probe_due: Option<u64>,
+    probe_backoff: u32,
+    stalled: bool,
+    last_tx: u64,
+    last_rx: u64,
+    now: u64,
+    rtt: Rtt,
+    events: [Option<Event>; EVENT_CAP],
+    ev_head: usize,
+    ev_len: usize,
+    stats: LinkStats,
+}
+
+impl<const W: usize, const M: usize, const F: usize> Link<W, M, F> {
+    const CHECK: () = {
+        assert!(W >= 1 && W <= 255, "window must be 1..=255 messages");
+        assert!(
+            M >= 1 && M <= crate::frame::MAX_PAYLOAD,
+            "message size must be 1..=4096"
+        );
+        assert!(
+            F >= frame_buffer_len(M),
+            "F must be at least frame_buffer_len(M)"
+        );
+    };
+
+    /// Largest frame `poll_transmit` can produce: size its output buffer with this.
+    pub const MAX_FRAME: usize = crate::encode::max_stream_frame_len(M);
+
+    /// A link that starts its handshake at once. `seed` must differ on every boot (a hardware
+    /// random number, or a boot counter from non-volatile memory): it makes the session epochs
+    /// by which a peer recognises that this side restarted.
+    pub fn new(cfg: Config, seed: u32) -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        Self {
+            decoder: StreamDecoder::new(),
+            core: Core::new(cfg, seed),
+        }
+    }
+
+    /// Whether a session is up.
+    pub fn is_up(&self) -> bool {
+        self.core.up
+    }
+
+    /// This side's current epoch.
+    pub fn epoch(&self) -> u32 {
+        self.core.epoch
+    }
+
+    /// Counters and RTT estimates (including the framing decoder's reject counters).
+    pub fn stats(&self) -> LinkStats {
+        let mut s = self.core.stats;
+        s.framing = *self.decoder.stats();
+        s.rtt_min = self.core.rtt.min();
+        s.srtt = self.core.rtt.srtt();
+        s.rttvar = self.core.rtt.rttvar();
+        s.rto = self.core.rtt.rto();
+        s
+    }
+
+    /// Queues a message on `channel` (reliable or best effort per the config).
+    pub fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), SendError> {
+        self.core.now = now;
+        self.core.send(channel, msg)
+    }
+
+    /// Copies the next delivered message into `out`.
+    pub fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
+        self.core.recv(out)
+    }
+
+    /// Free reliable send slots right now.
+    pub fn send_capacity(&self) -> usize {
+        W - usize::from(self.core.tx_next.wrapping_sub(self.core.tx_base))
+    }
+
+    /// Feeds bytes received from a stream transport.
+    pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
+        self.core.now = now;
+        loop {
+            match self.decoder.feed(bytes) {
+                Feed::Consumed => return,
+                Feed::Frame { frame, rest } => {
+                    self.core.on_frame(&frame);
+                    bytes = rest;
+                }
+                Feed::Rejected { rest, .. } => bytes = rest,
+            }
+        }
+    }
+
+    /// Feeds one datagram received from a datagram transport.
+    pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
+        self.core.now = now;
+        if datagram.len() > F {
+            self.decoder_count(crate::FrameError::Oversize);
+            return;
+        }
+        match Frame::from_body(datagram) {
+            Ok(frame) => {
+                self.core.stats.datagrams_ok += 1;
+                self.core.on_frame(&frame)
+            }
+            Err(e) => self.decoder_count(e),
+        }
+    }
+
+    fn decoder_count(&mut self, e: crate::FrameError) {
+        self.core.stats.datagram_rejects.count(e);
+    }
+
+    /// Writes the next frame to send into `out` (at least [`Self::MAX_FRAME`] bytes) and
+    /// returns its length; `Ok(None)` when there is nothing to send now.
+    pub fn poll_transmit(
+        &mut self,
+        now: u64,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, EncodeError> {
+        self.core.now = now;
+        self.core.on_time();
+        let Some((header, payload)) = self.core.next_frame() else {
+            return Ok(None);
+        };
+        let hello;
+        let payload: &[u8] = match payload {
+            Payload::Empty => &[],
+            Payload::Hello(h) => {
+                hello = h.to_bytes();
+                &hello
+            }
+            Payload::Tx(i) => self.core.tx[i].payload(),
+            Payload::Unreliable => self.core.utx.payload(),
+        };
+        let n = match self.core.cfg.transport {
+            Transport::Stream => {
+                let opts = StreamOptions {
+                    leading_delimiter: self.core.cfg.leading_delimiter,
+                };
+                encode_stream(&header, payload, opts, out)?
+            }
+            Transport::Datagram => encode_datagram(&header, payload, out)?,
+        };
+        if matches!(header.kind, FrameKind::Data) {
+            self.core.utx.filled = false;
+        }
+        self.core.stats.frames_sent += 1;
+        self.core.stats.bytes_sent += n as u64;
+        Ok(Some(n))
+    }
+
+    /// The absolute time (ms) by which [`Self::handle_timeout`] (or `poll_transmit`) must be
+    /// called again. Equal to the last `now` when something can be sent immediately.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.core.poll_timeout()
+    }
+
+    /// Runs timers: retransmissions, delayed acks, keepalive, probes, handshake.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.core.now = now;
+        self.core.on_time();
+    }
+
+    /// The next lifecycle event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.pop_event()
+    }
+
+    /// Ends the session: sends CLOSE, reports [`Event::Down`], and starts a new handshake.
+    pub fn close(&mut self, now: u64) {
+        self.core.now = now;
+        if self.core.up {
+            self.core.send_close = true;
+        }
+    }
+}
+
+/// What goes into the payload of the next frame.
+enum Payload {
+    Empty,
+    Hello(Hello),
+    Tx(usize),
+    Unreliable,
+}
+
+impl<const W: usize, const M: usize> Core<W, M> {
+    fn new(cfg: Config, seed: u32) -> Self {
+        let epoch = derive_epoch(seed, 0);
+        Self {
+            cfg,
+            seed,
+            generation: 0,
+            epoch,
+            peer_epoch: 0,
+            retired_peer_epoch: 0,
+            up: false,
+            keys: SessionKeys {
+                tag: 0,
+                isn_tx: 0,
+                isn_rx: 0,
+            },
+            peer_max_payload: 0,
+            peer_window: 0,
+            peer_ack: 0,
+            tx: [const { TxSlot::EMPTY }; W],
+            tx_head: 0,
+            tx_base: 0,
+            tx_next: 0,
+            next_tx_id: 0,
+            rx: [const { RxSlot::EMPTY }; W],
+            rx_head: 0,
+            rx_ready: 0,
+            rx_next: 0,
+            advertised_window: 0,
+            utx: RxSlot::EMPTY,
+            utx_seq: 0,
+            urx: RxSlot::EMPTY,
+            urx_high: 0,
+            urx_bits: 0,
+            urx_any: false,
+            ack_owed: 0,
+            ack_now: false,
+            ack_deadline: None,
+            send_hello_ack: false,
+            send_close: false,
+            hello_due: 0,
+            hello_backoff: cfg.rto_initial,
+            probe_due: None,
+            probe_backoff: 0,
+            stalled: false,
+            last_tx: 0,
+            last_rx: 0,
+            now: 0,
+            rtt: Rtt::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            events: [None; EVENT_CAP],
+            ev_head: 0,
+            ev_len: 0,
+            stats: LinkStats::new(),
+        }
+    }
+
+    // ------------------------------------------------------------------ application side
+
+    fn send(&mut self, channel: u8, msg: &[u8]) -> Result<(), SendError> {
+        if !self.up {
+            return Err(SendError::NotConnected);
+        }
+        if msg.len() > M || msg.len() > usize::from(self.peer_max_payload) {
+            return Err(SendError::TooLarge);
+        }
+        if !self.cfg.channels.is_reliable(channel) {
+            if self.utx.filled {
+                self.stats.send_full += 1;
+                return Err(SendError::Full);
+            }
+            self.utx.fill(channel, msg);
+            self.stats.sent_unreliable += 1;
+            return Ok(());
+        }
+        let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
+        if outstanding >= W {
+            self.stats.send_full += 1;
+            return Err(SendError::Full);
+        }
+        let slot = &mut self.tx[(self.tx_head + outstanding) % W];
+        *slot = TxSlot::EMPTY;
+        slot.data[..msg.len()].copy_from_slice(msg);
+        slot.len = msg.len() as u16;
+        slot.channel = channel;
+        slot.compression = Compression::None;
+        self.tx_next = self.tx_next.wrapping_add(1);
+        self.stats.sent_reliable += 1;
+        Ok(())
+    }
+
+    fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
+        if self.urx.filled {
+            let n = usize::from(self.urx.len);
+            let dst = out
+                .get_mut(..n)
+                .ok_or(RecvError::BufferTooSmall { needed: n })?;
+            dst.copy_from_slice(self.urx.payload());
+            self.urx.filled = false;
+            self.stats.delivered_unreliable += 1;
+            return Ok(Some(Received {
+                channel: self.urx.channel,
+                len: n,
+                reliable: false,
+            }));
+        }
+        if self.rx_ready == 0 {
+            return Ok(None);
+        }
+        let slot = &mut self.rx[self.rx_head];
+        let n = usize::from(slot.len);
+        let dst = out
+            .get_mut(..n)
+            .ok_or(RecvError::BufferTooSmall { needed: n })?;
+        dst.copy_from_slice(slot.payload());
+        slot.filled = false;
+        let channel = slot.channel;
+        self.rx_head = (self.rx_head + 1) % W;
+        self.rx_ready -= 1;
+        self.stats.delivered_reliable += 1;
+        // Window update: tell a blocked sender at once, and a throttled one at half a window.
+        let window = self.rx_window();
+        if self.up
+            && (self.advertised_window == 0 || (self.advertised_window as usize) < W / 2)
+            && usize::from(window) >= W.div_ceil(2)
+        {
+            self.ack_now = true;
+        }
+        Ok(Some(Received {
+            channel,
+            len: n,
+            reliable: true,
+        }))
+    }
+
+    // ------------------------------------------------------------------ receive path
+
+    fn on_frame(&mut self, frame: &Frame<'_>) {
+        let h = &frame.header;
+        self.stats.frames_received += 1;
+        match h.kind {
+            FrameKind::Hello | FrameKind::HelloAck => self.on_hello(h.kind, frame.payload),
+            _ => {
+                let tagged = h.seq.is_some() || h.ack.is_some();
+                if !self.up || !tagged || h.session != self.keys.tag {
+                    self.stats.stale_session += 1;
+                    return;
+                }
+                self.last_rx = self.now;
+                if let Some(a) = h.ack {
+                    self.on_ack(a);
+                }
+                match (h.kind, h.seq) {
+                    (FrameKind::Rdata, Some(seq)) => self.on_rdata(h, seq, frame.payload),
+                    (FrameKind::Data, Some(seq)) => self.on_data(h, seq, frame.payload),
+                    (FrameKind::Ping, _) => self.ack_now = true,
+                    (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
+                    (FrameKind::Ack, _) => {}
+                    _ => self.stats.unexpected += 1,
+                }
+            }
+        }
+    }
+
+    fn on_hello(&mut self, kind: FrameKind, payload: &[u8]) {
+        let Some(hello) = Hello::parse(payload) else {
+            self.stats.unexpected += 1;
+            return;
+        };
+        if hello.epoch == self.retired_peer_epoch && hello.epoch != self.peer_epoch {
+            // A delayed HELLO from an incarnation we already replaced.
+            self.stats.stale_session += 1;
+            return;
+        }
+        let new_peer = !self.up || hello.epoch != self.peer_epoch;
+        match kind {
+            FrameKind::Hello => {
+                if new_peer {
+                    self.start_session(&hello);
+                }
+                self.send_hello_ack = true;
+            }
+            _ => {
+                if hello.peer_epoch != self.epoch {
+                    self.stats.stale_session += 1;
+                } else if new_peer {
+                    self.start_session(&hello);
+                }
+            }
+        }
+        self.last_rx = self.now;
+    }
+
+    fn on_ack(&mut self, a: Ack) {
+        let outstanding = self.tx_next.wrapping_sub(self.tx_base);
+        let cum = a.next.wrapping_sub(self.tx_base);
+        if cum > outstanding {
+            self.stats.bad_ack += 1;
+            return;
+        }
+        let mut newest: Option<(u32, u64, u8)> = None; // (tx_id, sent_at, tx_count)
+        let mut note = |s: &TxSlot<M>| {
+            if newest.is_none_or(|(id, _, _)| s.tx_id > id) {
+                newest = Some((s.tx_id, s.sent_at, s.tx_count));
+            }
+        };
+        for _ in 0..cum {
+            let slot = &mut self.tx[self.tx_head];
+            if slot.tx_count > 0 && !slot.sacked {
+                note(slot);
+            }
+            *slot = TxSlot::EMPTY;
+            self.tx_head = (self.tx_head + 1) % W;
+        }
+        self.tx_base = a.next;
+        let remaining = usize::from(outstanding - cum);
+        if let Some(bits) = a.sack {
+            for i in 0..remaining.min(32) {
+                // Bit i covers ack + 1 + i, which is slot offset i + 1.
+                let off = i + 1;
+                if bits & (1 << i) != 0 && off < remaining {
+                    let slot = &mut self.tx[(self.tx_head + off) % W];
+                    if slot.tx_count > 0 && !slot.sacked {
+                        slot.sacked = true;
+                        slot.due = false;
+                        note(slot);
+                    }
+                }
+            }
+        }
+        if let Some((newest_id, sent_at, count)) = newest {
+            if count == 1 {
+                self.rtt
+                    .sample(self.now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32);
+            }
+            for off in 0..remaining {
+                let slot = &mut self.tx[(self.tx_head + off) % W];
+                if slot.tx_count > 0 && !slot.sacked && !slot.due && slot.tx_id < newest_id {
+                    slot.skips = slot.skips.saturating_add(1);
+                    if slot.skips >= self.cfg.dupthresh {
+                        slot.due = true;
+                        self.stats.fast_retransmits += 1;
+                    }
+                }
+            }
+        }
+        self.peer_ack = a.next;
+        self.peer_window = a.window;
+        if a.window > 0 {
+            self.probe_due = None;
+        }
+    }
+
+    fn rx_window(&self) -> u8 {
+        (W - self.rx_ready).min(255) as u8
+    }
+
+    fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {
+        let d = seq.wrapping_sub(self.rx_next);
+        if (d as i16) < 0 {
+            self.stats.duplicates += 1;
+            self.ack_now = true;
+            return;
+        }
+        let d = usize::from(d);
+        if d >= W - self.rx_ready {
+            self.stats.out_of_window += 1;
+            self.ack_now = true;
+            return;
+        }
+        if payload.len() > M {
+            self.stats.too_large += 1;
+            return;
+        }
+        if h.compression != Compression::None {
+            self.stats.unsupported += 1;
+            return;
+        }
+        let slot = &mut self.rx[(self.rx_head + self.rx_ready + d) % W];
+        if slot.filled {
+            self.stats.duplicates += 1;
+            self.ack_now = true;
+            return;
+        }
+        slot.fill(h.channel, payload);
+        if d > 0 {
+            self.stats.out_of_order += 1;
+            self.ack_now = true;
+            return;
+        }
+        while self.rx_ready < W && self.rx[(self.rx_head + self.rx_ready) % W].filled {
+            self.rx_ready += 1;
+            self.rx_next = self.rx_next.wrapping_add(1);
+        }
+        self.ack_owed = self.ack_owed.saturating_add(1);
+        if self.ack_owed >= 2 {
+            self.ack_now = true;
+        } else if self.ack_deadline.is_none() {
+            self.ack_deadline = Some(self.now + u64::from(self.cfg.ack_delay));
+        }
+    }
+
+    fn on_data(&mut self, h: &Header, seq: u16, payload: &[u8]) {
+        if payload.len() > M {
+            self.stats.too_large += 1;
+            return;
+        }
+        if h.compression != Compression::None {
+            self.stats.unsupported += 1;
+            return;
+        }
+        if self.urx_any {
+            let d = seq.wrapping_sub(self.urx_high) as i16;
+            if d > 0 {
+                self.urx_bits = if d >= 32 { 0 } else { self.urx_bits << d };
+                self.urx_bits |= 1;
+                self.urx_high = seq;
+            } else {
+                let back = d.unsigned_abs();
+                if back >= 32 || self.urx_bits & (1 << back) != 0 {
+                    self.stats.duplicates += 1;
+                    return;
+                }
+                self.urx_bits |= 1 << back;
+            }
+        } else {
+            self.urx_any = true;
+            self.urx_high = seq;
+            self.urx_bits = 1;
+        }
+        if self.urx.filled {
+            self.stats.unreliable_overwritten += 1;
+        }
+        self.urx.fill(h.channel, payload);
+    }
+
+    // ------------------------------------------------------------------ sessions
+
+    fn start_session(&mut self, hello: &Hello) {
+        if self.up {
+            self.end_session(DownReason::PeerRestarted);
+        }
+        if self.peer_epoch != 0 && self.peer_epoch != hello.epoch {
+            self.retired_peer_epoch = self.peer_epoch;
+        }
+        self.peer_epoch = hello.epoch;
+        self.keys = SessionKeys::derive(self.epoch, hello.epoch);
+        self.peer_max_payload = hello.max_payload;
+        self.peer_window = hello.window;
+        self.peer_ack = self.keys.isn_tx;
+        self.tx_base = self.keys.isn_tx;
+        self.tx_next = self.keys.isn_tx;
+        self.tx_head = 0;
+        self.tx = [const { TxSlot::EMPTY }; W];
+        // Messages already in order stay deliverable (the peer holds them as acknowledged);
+        // out-of-order ones were never cumulatively acknowledged: the peer reports them.
+        for i in self.rx_ready..W {
+            self.rx[(self.rx_head + i) % W].filled = false;
+        }
+        self.rx_next = self.keys.isn_rx;
+        self.advertised_window = self.rx_window();
+        self.utx.filled = false;
+        self.utx_seq = self.keys.isn_tx;
+        self.urx_any = false;
+        self.ack_owed = 0;
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.probe_due = None;
+        self.stalled = false;
+        self.up = true;
+        self.last_rx = self.now;
+        self.last_tx = self.now;
+        self.stats.sessions += 1;
+        self.push_event(Event::Up);
+    }
+
+    fn end_session(&mut self, reason: DownReason) {
+        let unacked = self.tx_next.wrapping_sub(self.tx_base);
+        self.stats.discarded_on_reset += u32::from(unacked) + u32::from(self.utx.filled);
+        self.up = false;
+        self.tx_base = self.tx_next;
+        self.utx.filled = false;
+        self.send_hello_ack = false;
+        self.stats.link_downs += 1;
+        self.push_event(Event::Down { reason, unacked });
+    }
+
+    /// Ends the session from this side and starts over with a fresh epoch.
+    fn fail(&mut self, reason: DownReason) {
+        if self.up {
+            self.end_session(reason);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        self.epoch = derive_epoch(self.seed, self.generation);
+        self.hello_due = self.now;
+        self.hello_backoff = self.cfg.rto_initial;
+    }
+
+    fn push_event(&mut self, e: Event) {
+        if self.ev_len == EVENT_CAP {
+            self.ev_head = (self.ev_head + 1) % EVENT_CAP;
+            self.ev_len -= 1;
+            self.stats.events_dropped += 1;
+        }
+        self.events[(self.ev_head + self.ev_len) % EVENT_CAP] = Some(e);
+        self.ev_len += 1;
+    }
+
+    fn pop_event(&mut self) -> Option<Event> {
+        if self.ev_len == 0 {
+            return None;
+        }
+        let e = self.events[self.ev_head].take();
+        self.ev_head = (self.ev_head + 1) % EVENT_CAP;
+        self.ev_len -= 1;
+        e
+    }
+
+    // ------------------------------------------------------------------ timers
+
+    fn on_time(&mut self) {
+        let now = self.now;
+        if !self.up {
+            return;
+        }
+        let keepalive = u64::from(self.cfg.keepalive);
+        if keepalive > 0 && now.saturating_sub(self.last_rx) >= 4 * keepalive {
+            self.fail(DownReason::PeerSilent);
+            return;
+        }
+        let rto = u64::from(self.rtt.rto());
+        let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
+        let mut expired = false;
+        for off in 0..outstanding {
+            let slot = &mut self.tx[(self.tx_head + off) % W];
+            if slot.tx_count > 0 && !slot.sacked && !slot.due && now >= slot.sent_at + rto {
+                slot.due = true;
+                expired = true;
+            }
+        }
+        if expired {
+            self.rtt.back_off();
+            self.stats.timeouts += 1;
+        }
+        if self.ack_deadline.is_some_and(|t| now >= t) {
+            self.ack_now = true;
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<u64> {
+        if !self.up {
+            return Some(self.hello_due);
+        }
+        if self.send_hello_ack || self.send_close || self.ack_now || self.utx.filled {
+            return Some(self.now);
+        }
+        let mut t = u64::MAX;
+        let rto = u64::from(self.rtt.rto());
+        let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
+        for off in 0..outstanding {
+            let s = &self.tx[(self.tx_head + off) % W];
+            if s.due || (s.tx_count == 0 && self.in_window(off)) {
+                return Some(self.now);
+            }
+            if s.tx_count > 0 && !s.sacked {
+                t = t.min(s.sent_at + rto);
+            }
+        }
+        for d in [self.ack_deadline, self.probe_due].into_iter().flatten() {
+            t = t.min(d);
+        }
+        let keepalive = u64::from(self.cfg.keepalive);
+        if keepalive > 0 {
+            t = t
+                .min(self.last_tx + keepalive)
+                .min(self.last_rx + 4 * keepalive);
+        }
+        (t != u64::MAX).then_some(t)
+    }
+
+    /// Whether the message at offset `off` from `tx_base` fits the peer's window.
+    fn in_window(&self, off: usize) -> bool {
+        let seq = self.tx_base.wrapping_add(off as u16);
+        usize::from(seq.wrapping_sub(self.peer_ack)) < usize::from(self.peer_window)
+    }
+
+    // ------------------------------------------------------------------ transmit path
+
+    /// Picks the next frame; updates state as if it was sent.
+    fn next_frame(&mut self) -> Option<(Header, Payload)> {
+        let now = self.now;
+        if !self.up {
+            if now < self.hello_due {
+                return None;
+            }
+            self.hello_due = now + u64::from(self.hello_backoff);
+            self.hello_backoff = (self.hello_backoff * 2).min(self.cfg.rto_max);
+            self.stats.hellos_sent += 1;
+            return Some((
+                Header::control(FrameKind::Hello),
+                Payload::Hello(self.hello()),
+            ));
+        }
+        if self.send_hello_ack {
+            self.send_hello_ack = false;
+            return Some((
+                Header::control(FrameKind::HelloAck),
+                Payload::Hello(self.hello()),
+            ));
+        }
+        if self.send_close {
+            self.send_close = false;
+            let h = self.tagged(FrameKind::Close, 0);
+            self.fail(DownReason::LocalClose);
+            return Some((h, Payload::Empty));
+        }
+        let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
+        // Retransmissions first, oldest first.
+        for off in 0..outstanding {
+            let i = (self.tx_head + off) % W;
+            if self.tx[i].due && !self.tx[i].sacked {
+                if self.tx[i].tx_count > self.cfg.max_retransmits {
+                    self.fail(DownReason::RetryLimit);
+                    return None;
+                }
+                self.stats.retransmissions += 1;
+                return Some(self.emit_rdata(i, off));
+            }
+        }
+        if self.utx.filled {
+            let mut h = self.tagged(FrameKind::Data, self.utx.channel);
+            h.seq = Some(self.utx_seq);
+            self.utx_seq = self.utx_seq.wrapping_add(1);
+            self.stats.data_frames_sent += 1;
+            return Some((h, Payload::Unreliable));
+        }
+        let mut blocked = false;
+        for off in 0..outstanding {
+            let i = (self.tx_head + off) % W;
+            if self.tx[i].tx_count == 0 {
+                if self.in_window(off) {
+                    self.stalled = false;
+                    return Some(self.emit_rdata(i, off));
+                }
+                blocked = true;
+                break;
+            }
+        }
+        if blocked {
+            if !self.stalled {
+                self.stalled = true;
+                self.stats.window_stalls += 1;
+            }
+            let in_flight = (0..outstanding).any(|off| {
+                let s = &self.tx[(self.tx_head + off) % W];
+                s.tx_count > 0 && !s.sacked
+            });
+            if !in_flight && self.probe_due.is_none() {
+                self.probe_backoff = self.rtt.rto();
+                self.probe_due = Some(now + u64::from(self.probe_backoff));
+            }
+        }
+        if self.probe_due.is_some_and(|t| now >= t) {
+            self.probe_backoff = (self.probe_backoff * 2).min(self.cfg.rto_max);
+            self.probe_due = Some(now + u64::from(self.probe_backoff));
+            self.stats.probes_sent += 1;
+            return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
+        }
+        let keepalive = u64::from(self.cfg.keepalive);
+        if keepalive > 0 && now >= self.last_tx + keepalive {
+            self.stats.keepalives_sent += 1;
+            return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
+        }
+        if self.ack_now {
+            self.stats.acks_sent += 1;
+            return Some((self.tagged(FrameKind::Ack, 0), Payload::Empty));
+        }
+        None
+    }
+
+    fn emit_rdata(&mut self, i: usize, off: usize) -> (Header, Payload) {
+        let seq = self.tx_base.wrapping_add(off as u16);
+        let (channel, compression) = (self.tx[i].channel, self.tx[i].compression);
+        let mut h = self.tagged(FrameKind::Rdata, channel);
+        h.seq = Some(seq);
+        h.compression = compression;
+        let id = self.next_tx_id;
+        self.next_tx_id = self.next_tx_id.wrapping_add(1);
+        let slot = &mut self.tx[i];
+        slot.tx_count = slot.tx_count.saturating_add(1);
+        slot.sent_at = self.now;
+        slot.tx_id = id;
+        slot.due = false;
+        slot.skips = 0;
+        self.stats.rdata_frames_sent += 1;
+        (h, Payload::Tx(i))
+    }
+
+    /// A header carrying the session tag and the current acknowledgement.
+    fn tagged(&mut self, kind: FrameKind, channel: u8) -> Header {
+        let window = self.rx_window();
+        let mut sack = 0u32;
+        for i in 0..32usize {
+            let d = i + 1;
+            if d < W - self.rx_ready && self.rx[(self.rx_head + self.rx_ready + d) % W].filled {
+                sack |= 1 << i;
+            }
+        }
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.ack_owed = 0;
+        self.advertised_window = window;
+        self.last_tx = self.now;
+        Header {
+            kind,
+            channel,
+            session: self.keys.tag,
+            ack: Some(Ack {
+                next: self.rx_next,
+                window,
+                sack: (sack != 0).then_some(sack),
+            }),
+            ..Header::data(channel)
+        }
+    }
+
+    fn hello(&self) -> Hello {
+        Hello {
+            epoch: self.epoch,
+            peer_epoch: self.peer_epoch,
+            max_payload: M as u16,
+            window: W.min(255) as u8,
+            caps: 0,
+        }
+    }
+}
+
+/// The epoch of session attempt `generation` for a boot `seed`: distinct for distinct
+/// generations (fmix32 is a bijection), never zero.
+fn derive_epoch(seed: u32, generation: u32) -> u32 {
+    match fmix32(seed ^ fmix32(generation.wrapping_mul(0x9E37_79B9).wrapping_add(1))) {
+        0 => 1,
+        e => e,
+    }
+}

@@ -1,0 +1,56 @@
+//! Fast search for the first `0x00` byte, in safe code (SWAR, eight bytes at a time).
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Index of the first zero byte in `data`.
+#[inline]
+pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
+    let mut chunks = data.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let v = u64::from_le_bytes(word);
+        // Classic "has zero byte": the lowest flagged byte is exact (false positives can only
+        // appear above a true zero).
+        let z = v.wrapping_sub(LO) & !v & HI;
+        if z != 0 {
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| base + i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_zero;
+
+    #[test]
+    fn finds_first_zero_everywhere() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut v = [0x80u8; 40];
+                v[at] = 0;
+                if at + 1 < len {
+                    v[at + 1] = 0; // a second zero must not confuse it
+                }
+                assert_eq!(find_zero(&v[..len]), Some(at));
+            }
+            assert_eq!(find_zero(&[1u8; 40][..len]), None);
+        }
+        assert_eq!(
+            find_zero(&[0x01, 0x00, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01]),
+            Some(1)
+        );
+        assert_eq!(
+            find_zero(&[0xFF, 0x01, 0x00, 0x80, 0x01, 0x01, 0x01, 0x01]),
+            Some(2)
+        );
+    }
+}

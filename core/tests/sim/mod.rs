@@ -1,0 +1,389 @@
+//! A deterministic network simulator for two links: virtual clock, seeded impairments.
+//! Shared by the soak test and the link benchmark.
+#![allow(dead_code)]
+
+use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
+use std::collections::VecDeque;
+
+pub const W: usize = 8;
+pub const M: usize = 256;
+pub type SimLink = Link<W, M, { frame_buffer_len(M) }>;
+
+/// xorshift64* — small, fast, deterministic.
+#[derive(Clone)]
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && ((self.next() >> 11) as f64 / ((1u64 << 53) as f64)) < p
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+}
+
+/// Impairments of one direction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Impair {
+    /// Independent loss probability per frame.
+    pub loss: f64,
+    /// Gilbert-Elliott burst loss: (P good->bad, P bad->good, loss in bad state).
+    pub burst: Option<(f64, f64, f64)>,
+    /// Probability per byte of one flipped bit.
+    pub bitflip: f64,
+    /// Probability a frame is delivered twice.
+    pub dup: f64,
+    /// Probability a frame gets extra delay (reordering; datagram transport only).
+    pub reorder: f64,
+    /// Base one-way delay (ms).
+    pub delay: u64,
+    /// Uniform jitter added to the delay (ms); on streams it never reorders.
+    pub jitter: u64,
+    /// Probability a frame is cut short.
+    pub truncate: f64,
+    /// Probability random garbage bytes are injected before a frame.
+    pub garbage: f64,
+}
+
+/// A scenario.
+#[derive(Clone, Debug)]
+pub struct Profile {
+    pub name: &'static str,
+    pub transport: Transport,
+    pub a_to_b: Impair,
+    pub b_to_a: Impair,
+    /// The receiver (B) stops reading at this time for this long (ms).
+    pub stall: Option<(u64, u64)>,
+    /// B is wiped and restarted with a new seed at this time (ms).
+    pub reboot_at: Option<u64>,
+    /// Reliable messages A sends to B (B sends half as many back).
+    pub messages: u64,
+    /// Every `unreliable_every`-th message slot is best effort instead.
+    pub unreliable_every: u64,
+    pub seed: u64,
+}
+
+struct Pipe {
+    rng: Rng,
+    imp: Impair,
+    ge_bad: bool,
+    queue: VecDeque<(u64, Vec<u8>)>,
+    last_at: u64,
+    pub max_queue: usize,
+}
+
+impl Pipe {
+    fn new(imp: Impair, seed: u64) -> Self {
+        Self {
+            rng: Rng(seed | 1),
+            imp,
+            ge_bad: false,
+            queue: VecDeque::new(),
+            last_at: 0,
+            max_queue: 0,
+        }
+    }
+
+    fn push(&mut self, now: u64, frame: &[u8], stream: bool) {
+        let imp = self.imp;
+        if let Some((gb, bg, bad_loss)) = imp.burst {
+            self.ge_bad = if self.ge_bad {
+                !self.rng.chance(bg)
+            } else {
+                self.rng.chance(gb)
+            };
+            if self.ge_bad && self.rng.chance(bad_loss) {
+                return;
+            }
+        }
+        if self.rng.chance(imp.loss) {
+            return;
+        }
+        let mut f = frame.to_vec();
+        for b in f.iter_mut() {
+            if self.rng.chance(imp.bitflip) {
+                *b ^= 1 << self.rng.below(8);
+            }
+        }
+        if self.rng.chance(imp.truncate) && f.len() > 1 {
+            let keep = 1 + self.rng.below(f.len() as u64 - 1) as usize;
+            f.truncate(keep);
+        }
+        if self.rng.chance(imp.garbage) {
+            let n = 1 + self.rng.below(24) as usize;
+            let mut g: Vec<u8> = (0..n).map(|_| self.rng.next() as u8).collect();
+            g.extend(f);
+            f = g;
+        }
+        let mut at = now + imp.delay + self.rng.below(imp.jitter + 1);
+        if stream {
+            at = at.max(self.last_at); // a serial line never reorders
+        } else if self.rng.chance(imp.reorder) {
+            at += 1 + self.rng.below(10);
+        }
+        self.last_at = at;
+        if self.rng.chance(imp.dup) {
+            self.queue.push_back((at + self.rng.below(3), f.clone()));
+        }
+        self.queue.push_back((at, f));
+        self.max_queue = self.max_queue.max(self.queue.len());
+    }
+
+    fn pop_due(&mut self, now: u64) -> Option<Vec<u8>> {
+        let i = self.queue.iter().position(|(t, _)| *t <= now)?;
+        self.queue.remove(i).map(|(_, f)| f)
+    }
+}
+
+/// Message content: index, then bytes derived from it; length varies with the index.
+pub fn message(index: u64, dir: u8) -> Vec<u8> {
+    let len = 9 + (index.wrapping_mul(2_654_435_761) % (M as u64 - 9)) as usize;
+    let mut m = Vec::with_capacity(len);
+    m.extend(index.to_le_bytes());
+    m.push(dir);
+    let mut x = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    while m.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        m.push(x as u8);
+    }
+    m
+}
+
+/// What one endpoint's application saw.
+#[derive(Default, Debug)]
+pub struct AppLog {
+    /// Reliable message indices received, in delivery order.
+    pub reliable: Vec<u64>,
+    /// Best-effort indices received.
+    pub unreliable: Vec<u64>,
+    /// Reliable indices this side sent, in send order.
+    pub sent: Vec<u64>,
+    /// Reliable indices reported discarded by `Event::Down`.
+    pub discarded: Vec<u64>,
+    pub corrupted: u64,
+    pub ups: u32,
+    pub downs: u32,
+}
+
+pub struct Outcome {
+    pub a: AppLog,
+    pub b: AppLog,
+    pub end_ms: u64,
+    pub stats_a: ferrule::link::LinkStats,
+    pub stats_b: ferrule::link::LinkStats,
+    pub max_net_queue: usize,
+    /// Reliable A->B messages lost inside B's crash (acknowledged, not yet read).
+    pub lost_in_crash: u64,
+    /// Delivery latency of A->B reliable messages (ms): send to receive.
+    pub latencies: Vec<u64>,
+}
+
+struct Side {
+    link: SimLink,
+    log: AppLog,
+    next_index: u64,
+    dir: u8,
+    quota: u64,
+    /// Indices accepted by `send` and not yet known delivered-or-discarded, in order.
+    pending: VecDeque<u64>,
+    sent_at: std::collections::HashMap<u64, u64>,
+}
+
+fn config(transport: Transport) -> Config {
+    Config {
+        transport,
+        rto_initial: 100,
+        rto_min: 10,
+        rto_max: 2000,
+        ack_delay: 2,
+        keepalive: 500,
+        ..Config::default()
+    }
+}
+
+fn read_all(side: &mut Side, other: &mut Side, now: u64, rx: &mut [u8], lat: &mut Vec<u64>) {
+    while let Ok(Some(r)) = side.link.recv(rx) {
+        let m = &rx[..r.len];
+        let idx = u64::from_le_bytes(m[..8].try_into().unwrap());
+        if m != message(idx, other.dir).as_slice() {
+            side.log.corrupted += 1;
+        }
+        if r.reliable {
+            side.log.reliable.push(idx);
+            if let Some(t) = other.sent_at.remove(&idx) {
+                if other.dir == 0xA {
+                    lat.push(now - t);
+                }
+            }
+            // Everything up to idx is known delivered on the sender's books.
+            while other.pending.front().is_some_and(|&x| x <= idx) {
+                other.pending.pop_front();
+            }
+        } else {
+            side.log.unreliable.push(idx);
+        }
+    }
+}
+
+pub fn run(p: &Profile) -> Outcome {
+    let stream = p.transport == Transport::Stream;
+    let cfg = config(p.transport);
+    let mut a = Side {
+        link: SimLink::new(cfg, p.seed as u32 ^ 0xA),
+        log: AppLog::default(),
+        next_index: 0,
+        dir: 0xA,
+        quota: p.messages,
+        pending: VecDeque::new(),
+        sent_at: Default::default(),
+    };
+    let mut b = Side {
+        link: SimLink::new(cfg, p.seed as u32 ^ 0xB),
+        log: AppLog::default(),
+        next_index: 0,
+        dir: 0xB,
+        quota: p.messages / 2,
+        pending: VecDeque::new(),
+        sent_at: Default::default(),
+    };
+    let mut ab = Pipe::new(p.a_to_b, p.seed.wrapping_mul(3));
+    let mut ba = Pipe::new(p.b_to_a, p.seed.wrapping_mul(5));
+    let mut now: u64 = 0;
+    let mut buf = vec![0u8; SimLink::MAX_FRAME];
+    let mut rx = vec![0u8; M];
+    let mut lost_in_crash = 0;
+    let mut latencies = Vec::new();
+    let mut rebooted = false;
+    let deadline = 20_000_000; // virtual ms; far beyond any profile's need
+    loop {
+        // Reboot B: wipe its state, new seed.
+        if let Some(t) = p.reboot_at {
+            if !rebooted && now >= t {
+                rebooted = true;
+                b.link = SimLink::new(cfg, (p.seed as u32 ^ 0xB).wrapping_add(0x5151));
+                b.pending.clear();
+                b.log.ups = 0;
+                let crash_point = b.log.reliable.last().copied();
+                lost_in_crash = crash_point.map_or(0, |x| x + 1); // recomputed below
+            }
+        }
+        for (side, pipe, peer) in [(&mut a, &mut ab, 0u8), (&mut b, &mut ba, 1u8)] {
+            let _ = peer;
+            // Application sends.
+            while side.link.is_up() && side.next_index < side.quota {
+                let idx = side.next_index;
+                let msg = message(idx, side.dir);
+                let channel = if p.unreliable_every > 0 && idx % p.unreliable_every == 0 {
+                    1
+                } else {
+                    0
+                };
+                match side.link.send(channel, &msg, now) {
+                    Ok(()) => {
+                        side.next_index += 1;
+                        if channel == 0 {
+                            side.log.sent.push(idx);
+                            side.pending.push_back(idx);
+                            side.sent_at.insert(idx, now);
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            while let Ok(Some(n)) = side.link.poll_transmit(now, &mut buf) {
+                pipe.push(now, &buf[..n], stream);
+            }
+            while let Some(e) = side.link.poll_event() {
+                match e {
+                    Event::Up => side.log.ups += 1,
+                    Event::Down { unacked, .. } => {
+                        side.log.downs += 1;
+                        let keep =
+                            side.pending.len() - usize::from(unacked).min(side.pending.len());
+                        let gone: Vec<u64> = side.pending.drain(keep..).collect();
+                        side.log.discarded.extend(gone);
+                        side.pending.clear();
+                    }
+                }
+            }
+        }
+        // Deliver due frames.
+        while let Some(f) = ab.pop_due(now) {
+            if stream {
+                b.link.handle_input(&f, now)
+            } else {
+                b.link.handle_datagram(&f, now)
+            }
+        }
+        while let Some(f) = ba.pop_due(now) {
+            if stream {
+                a.link.handle_input(&f, now)
+            } else {
+                a.link.handle_datagram(&f, now)
+            }
+        }
+        // Applications read (B may be stalled).
+        let b_stalled = p.stall.is_some_and(|(t, len)| now >= t && now < t + len);
+        read_all(&mut a, &mut b, now, &mut rx, &mut latencies);
+        if !b_stalled {
+            read_all(&mut b, &mut a, now, &mut rx, &mut latencies);
+        }
+        for side in [&mut a, &mut b] {
+            side.link.handle_timeout(now);
+        }
+        let done = a.next_index >= a.quota
+            && b.next_index >= b.quota
+            && a.link.send_capacity() == W
+            && b.link.send_capacity() == W
+            && ab.queue.is_empty()
+            && ba.queue.is_empty()
+            && p.reboot_at.is_none_or(|t| now > t);
+        if done || now > deadline {
+            break;
+        }
+        // Jump to the next interesting time.
+        let mut next = now + 1;
+        let idle = ab.queue.is_empty() && ba.queue.is_empty();
+        if idle {
+            let t = [a.link.poll_timeout(), b.link.poll_timeout()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + 1);
+            next = next.max(t.min(now + 50));
+        }
+        now = next;
+    }
+    if rebooted {
+        // A->B messages acknowledged by B's old incarnation but not yet read when it crashed.
+        let delivered: std::collections::HashSet<u64> = b.log.reliable.iter().copied().collect();
+        let discarded: std::collections::HashSet<u64> = a.log.discarded.iter().copied().collect();
+        lost_in_crash = a
+            .log
+            .sent
+            .iter()
+            .filter(|i| !delivered.contains(i) && !discarded.contains(i))
+            .count() as u64;
+    }
+    Outcome {
+        max_net_queue: ab.max_queue.max(ba.max_queue),
+        stats_a: a.link.stats(),
+        stats_b: b.link.stats(),
+        a: a.log,
+        b: b.log,
+        end_ms: now,
+        lost_in_crash,
+        latencies,
+    }
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every check ferrule has, on a fresh Debian machine (as root) or a developer's box.
+# Installs what it needs first. Usage: bash scripts/test-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+export CARGO_TERM_COLOR=never
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# ---------------------------------------------------------------- toolchains
+step "toolchain setup"
+. scripts/toolchain.sh
+ensure_host_tools
+ensure_cross_toolchain
+
+# ---------------------------------------------------------------- lint
+step "cargo fmt --check"
+cargo fmt --all -- --check
+(cd core/fuzz && cargo fmt -- --check)
+
+step "cargo clippy (all crates, all targets, -D warnings)"
+cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p ferrule --all-targets --features std,embedded-io -- -D warnings
+cargo clippy -p ferrule --lib --no-default-features -- -D warnings
+
+# ---------------------------------------------------------------- tests
+step "cargo test (workspace, host features)"
+cargo test --workspace
+step "cargo test (core without std: software CRC table path)"
+cargo test -p ferrule
+step "cargo test (core with std + embedded-io)"
+cargo test -p ferrule --features std,embedded-io
+step "cargo test (core with small-crc)"
+cargo test -p ferrule --features small-crc --lib
+
+# ---------------------------------------------------------------- no_std builds
+step "no_std builds for Cortex-M (no heap, no std)"
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    for features in "" "defmt" "embedded-io,defmt" "small-crc"; do
+        echo "  core: $target features=[${features}]"
+        cross_cargo build -p ferrule --release --target "$target" --no-default-features \
+            ${features:+--features "$features"}
+    done
+done
+
+# ---------------------------------------------------------------- fuzzing
+step "fuzzing (${FUZZ_SECONDS}s per target)"
+(
+    cd core/fuzz
+    for t in $(cargo +nightly fuzz list); do
+        cargo +nightly fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+            -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==.*ERROR)" || true
+        # cargo fuzz exits non-zero on a crash; re-check the exit status explicitly.
+        cargo +nightly fuzz run -O "$t" -- -runs=0 >/dev/null 2>&1
+    done
+)
+
+step "all checks passed"

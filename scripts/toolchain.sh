@@ -1,0 +1,49 @@
+# Sourced by the scripts: installs and selects toolchains. Functions only, no side effects.
+
+# Host tools: nightly (fuzzing, sanitizers), cargo-fuzz, cbindgen.
+ensure_host_tools() {
+    command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)"; exit 1; }
+    rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+    if ! rustup toolchain list | grep -q nightly; then
+        rustup toolchain install nightly --profile minimal
+    fi
+    command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+    command -v cbindgen >/dev/null || cargo install --locked cbindgen
+}
+
+# Cross compilation for thumbv7em-none-eabihf and thumbv6m-none-eabi. Prefers installed rustup
+# targets; otherwise uses Debian's rustc with -Zbuild-std=core (no download needed).
+CROSS_MODE=""
+ensure_cross_toolchain() {
+    if rustup target list --installed 2>/dev/null | grep -q thumbv7em-none-eabihf &&
+        rustup target list --installed 2>/dev/null | grep -q thumbv6m-none-eabi; then
+        CROSS_MODE=rustup
+    else
+        rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 && CROSS_MODE=rustup
+    fi
+    local pkgs=""
+    command -v arm-none-eabi-gcc >/dev/null || pkgs="$pkgs gcc-arm-none-eabi libnewlib-arm-none-eabi"
+    command -v qemu-system-arm >/dev/null || pkgs="$pkgs qemu-system-arm"
+    if [ -z "$CROSS_MODE" ] && [ ! -x /usr/bin/rustc ] || [ -z "$CROSS_MODE" ] && [ ! -d /usr/lib/rustlib/src/rust ]; then
+        pkgs="$pkgs rustc-web cargo-web rust-web-src libstd-rust-web-dev"
+    fi
+    if [ -n "$pkgs" ]; then
+        echo "installing:$pkgs"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        # shellcheck disable=SC2086
+        apt-get install -y -qq $pkgs >/dev/null
+    fi
+    [ -n "$CROSS_MODE" ] || CROSS_MODE=debian
+    echo "cross toolchain: $CROSS_MODE"
+}
+
+# cargo for a thumb target, whichever toolchain is available. Separate target dir per mode.
+cross_cargo() {
+    if [ "$CROSS_MODE" = rustup ]; then
+        cargo "$@" --target-dir "$ROOT/target-cross-rustup"
+    else
+        RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$@" -Zbuild-std=core \
+            --target-dir "$ROOT/target-cross"
+    fi
+}
