@@ -50,11 +50,23 @@ step "fuzzing (${FUZZ_SECONDS}s per target)"
 (
     cd core/fuzz
     for t in $(cargo +nightly fuzz list); do
-        cargo +nightly fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
-            -print_final_stats=1 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==.*ERROR)" || true
-        # cargo fuzz exits non-zero on a crash; re-check the exit status explicitly.
-        cargo +nightly fuzz run -O "$t" -- -runs=0 >/dev/null 2>&1
+        log=$(mktemp)
+        if ! cargo +nightly fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
+            -print_final_stats=1 >"$log" 2>&1; then
+            tail -40 "$log"
+            echo "fuzz target $t FAILED"
+            exit 1
+        fi
+        echo "  $t: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') runs, no crash"
+        rm -f "$log"
     done
 )
+
+step "demo: default run (real UDP loopback sockets, impairment proxy)"
+cargo run --release -q -p ferrule-demo -- --messages 5000 >/dev/null
+cargo run --release -q -p ferrule-demo -- --messages 3000 --loss 0.2 --json
+if cargo run --release -q -p ferrule-demo -- --loss 7 2>/dev/null; then
+    echo "bad arguments were accepted"; exit 1
+fi
 
 step "all checks passed"

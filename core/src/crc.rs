@@ -26,9 +26,9 @@ struct Inner(u32);
 #[derive(Clone)]
 struct Inner(crc::Digest<'static, u32, SoftTable>);
 
-#[cfg(not(feature = "small-crc"))]
+#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
 type SoftTable = crc::Table<1>;
-#[cfg(feature = "small-crc")]
+#[cfg(all(not(feature = "std"), feature = "small-crc"))]
 type SoftTable = crc::NoTable;
 
 #[cfg(not(feature = "std"))]

@@ -51,8 +51,9 @@ pub struct Config {
     pub dupthresh: u8,
     /// Longest an acknowledgement may be delayed when nothing else is sent.
     pub ack_delay: u32,
-    /// Send a PING after this long without sending; declare the link down after four times
-    /// this long without receiving. 0 disables both.
+    /// Send a PING after this long without sending (a quarter of it while the peer is
+    /// silent); declare the link down after eight times this long without receiving.
+    /// 0 disables both.
     pub keepalive: u32,
     /// Emit a leading delimiter before each stream frame (flushes line noise).
     pub leading_delimiter: bool,
@@ -66,7 +67,7 @@ impl Default for Config {
             rto_initial: 1000,
             rto_min: 20,
             rto_max: 4000,
-            max_retransmits: 12,
+            max_retransmits: 20,
             dupthresh: 2,
             ack_delay: 5,
             keepalive: 1000,

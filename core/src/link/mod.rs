@@ -123,7 +123,7 @@ pub enum DownReason {
     PeerRestarted,
     /// A message exceeded `max_retransmits`.
     RetryLimit,
-    /// Nothing heard from the peer for four keepalive intervals.
+    /// Nothing heard from the peer for eight keepalive intervals.
     PeerSilent,
     /// The peer sent CLOSE.
     PeerClosed,
@@ -149,6 +149,8 @@ pub enum Event {
 }
 
 const EVENT_CAP: usize = 8;
+/// A peer silent for this many keepalive intervals is declared gone.
+const DEAD_FACTOR: u64 = 8;
 
 /// The link state machine. See the [module docs](self).
 pub struct Link<const W: usize, const M: usize, const F: usize> {
@@ -806,7 +808,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
             return;
         }
         let keepalive = u64::from(self.cfg.keepalive);
-        if keepalive > 0 && now.saturating_sub(self.last_rx) >= 4 * keepalive {
+        if keepalive > 0 && now.saturating_sub(self.last_rx) >= DEAD_FACTOR * keepalive {
             self.fail(DownReason::PeerSilent);
             return;
         }
@@ -858,6 +860,18 @@ impl<const W: usize, const M: usize> Core<W, M> {
                 .min(self.last_rx + 4 * keepalive);
         }
         (t != u64::MAX).then_some(t)
+    }
+
+    /// Idle time before a PING: the keepalive interval, or a quarter of it once the peer has
+    /// been silent for a whole interval (so a lossy link gets many probes before it is
+    /// declared dead).
+    fn ping_interval(&self) -> u64 {
+        let k = u64::from(self.cfg.keepalive);
+        if self.now.saturating_sub(self.last_rx) >= k {
+            (k / 4).max(1)
+        } else {
+            k
+        }
     }
 
     /// Whether the message at offset `off` from `tx_base` fits the peer's window.
@@ -948,8 +962,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
             self.stats.probes_sent += 1;
             return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
         }
-        let keepalive = u64::from(self.cfg.keepalive);
-        if keepalive > 0 && now >= self.last_tx + keepalive {
+        if self.cfg.keepalive > 0 && now >= self.last_tx + self.ping_interval() {
             self.stats.keepalives_sent += 1;
             return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
         }

