@@ -15,12 +15,16 @@ ensure_host_tools() {
 # targets; otherwise uses Debian's rustc with -Zbuild-std=core (no download needed).
 CROSS_MODE=""
 ensure_cross_toolchain() {
-    if rustup target list --installed 2>/dev/null | grep -q thumbv7em-none-eabihf &&
+    if [ "${FERRULE_CROSS:-}" = debian ]; then
+        : # forced: Debian's rustc with -Zbuild-std (what a machine without rustup targets uses)
+    elif rustup target list --installed 2>/dev/null | grep -q thumbv7em-none-eabihf &&
         rustup target list --installed 2>/dev/null | grep -q thumbv6m-none-eabi; then
         CROSS_MODE=rustup
     else
         rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 && CROSS_MODE=rustup
     fi
+    [ "${FERRULE_CROSS:-}" = debian ] && CROSS_MODE=""
+
     local pkgs=""
     command -v arm-none-eabi-gcc >/dev/null || pkgs="$pkgs gcc-arm-none-eabi libnewlib-arm-none-eabi"
     command -v qemu-system-arm >/dev/null || pkgs="$pkgs qemu-system-arm"

@@ -7,7 +7,9 @@ use ferrule::{encode_datagram, max_datagram_len, Feed, StreamDecoder};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&step, input)) = data.split_first() else { return };
+    let Some((&step, input)) = data.split_first() else {
+        return;
+    };
     let step = usize::from(step % 64) + 1;
     let mut dec = StreamDecoder::<300>::new();
     let mut frames = 0u32;
