@@ -34,10 +34,13 @@ impl SessionKeys {
         let x = fmix32(lo ^ fmix32(hi));
         let isn_lo = (x & 0xFFFF) as u16;
         let isn_hi = ((x >> 8) & 0xFFFF) as u16;
-        let (isn_tx, isn_rx) = if ours <= theirs {
+        let (isn_tx, isn_rx) = if ours < theirs {
             (isn_lo, isn_hi)
-        } else {
+        } else if ours > theirs {
             (isn_hi, isn_lo)
+        } else {
+            // Equal epochs: neither side is "lo", so both directions start at the same ISN.
+            (isn_lo, isn_lo)
         };
         Self {
             tag: (x >> 24) as u8,
