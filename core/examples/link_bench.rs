@@ -32,11 +32,10 @@ fn main() {
             stall: None,
             reboot_at: None,
             messages,
+            replies: 0,
             unreliable_every: 0,
             seed: 100 + i as u64,
         };
-        let mut prof = prof;
-        prof.messages = messages;
         let o = run(&prof);
         let delivered = o.b.reliable.len() as f64;
         assert_eq!(

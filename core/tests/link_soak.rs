@@ -36,6 +36,7 @@ fn base(name: &'static str, seed: u64) -> Profile {
         stall: None,
         reboot_at: None,
         messages: scale(100_000),
+        replies: scale(50_000),
         unreliable_every: 10,
         seed,
     }
@@ -142,6 +143,7 @@ fn soak_profiles() {
     p.a_to_b.loss = 0.30;
     p.b_to_a.loss = 0.30;
     p.messages = scale(50_000);
+    p.replies = scale(25_000);
     profiles.push(p);
     let mut p = base("bursty loss (Gilbert-Elliott)", 4);
     p.a_to_b.burst = Some((0.02, 0.25, 0.9));
@@ -170,6 +172,7 @@ fn soak_profiles() {
     let mut p = base("slow reader (stalls 3 s)", 8);
     p.stall = Some((2_000, 3_000));
     p.messages = scale(60_000);
+    p.replies = scale(30_000);
     profiles.push(p);
 
     for p in profiles {
@@ -190,6 +193,7 @@ fn soak_profiles() {
     let mut p = base("peer reboot mid-stream", 9);
     p.reboot_at = Some(3_000);
     p.messages = scale(80_000);
+    p.replies = scale(40_000);
     let (n, o) = run_checked(p.clone());
     assert_eq!(o.a.downs, 1, "A must see exactly one link-down");
     assert!(

@@ -147,6 +147,25 @@ struct Endpoint {
 }
 
 impl Endpoint {
+    fn new(
+        link: DemoLink,
+        sock: UdpSocket,
+        peer: std::net::SocketAddr,
+        dir: u8,
+        quota: u64,
+    ) -> Self {
+        Self {
+            link,
+            sock,
+            peer,
+            dir,
+            next: 0,
+            quota,
+            tally: Tally::default(),
+            downs: 0,
+        }
+    }
+
     fn step(&mut self, start: Instant, rx: &mut Tally, peer_dir: u8) -> io::Result<bool> {
         let now_us = start.elapsed().as_micros() as u64;
         let now = now_us / 1000;
@@ -250,28 +269,21 @@ fn run_ferrule(o: &Options) -> io::Result<Report> {
         o.seed,
     );
     let mut lane_ba = Lane::new(pb, pa.try_clone()?, sa.local_addr()?, o.imp, o.seed ^ 0xBA);
-    let mut a = Endpoint {
-        link: DemoLink::new(cfg, (o.seed as u32) ^ 0xA11CE),
-        peer: pa.local_addr()?,
-        sock: sa,
-        dir: 0xA,
-        next: 0,
-        quota: o.messages,
-        tally: Tally::default(),
-        downs: 0,
-    };
-    let mut b = Endpoint {
-        link: DemoLink::new(cfg, (o.seed as u32) ^ 0xB0B),
-        peer: pa.local_addr()?,
-        sock: sb,
-        dir: 0xB,
-        next: 0,
-        quota: o.messages / 2,
-        tally: Tally::default(),
-        downs: 0,
-    };
+    let mut a = Endpoint::new(
+        DemoLink::new(cfg, (o.seed as u32) ^ 0xA11CE),
+        sa,
+        pa.local_addr()?,
+        0xA,
+        o.messages,
+    );
     // B talks to the proxy socket that lane AB sends from (and lane BA listens on).
-    b.peer = lane_ab.outbound_addr()?;
+    let mut b = Endpoint::new(
+        DemoLink::new(cfg, (o.seed as u32) ^ 0xB0B),
+        sb,
+        lane_ab.outbound_addr()?,
+        0xB,
+        o.messages / 2,
+    );
     let (mut ab, mut ba) = (Tally::default(), Tally::default());
     let start = Instant::now();
     let mut last_progress = Instant::now();
@@ -305,7 +317,6 @@ fn run_ferrule(o: &Options) -> io::Result<Report> {
         eprintln!();
     }
     let elapsed = start.elapsed();
-    a.tally.latencies_us = ab.latencies_us.clone();
     Ok(Report {
         elapsed,
         stats_a: a.link.stats(),

@@ -65,8 +65,10 @@ pub struct Profile {
     pub stall: Option<(u64, u64)>,
     /// B is wiped and restarted with a new seed at this time (ms).
     pub reboot_at: Option<u64>,
-    /// Reliable messages A sends to B (B sends half as many back).
+    /// Messages A sends to B.
     pub messages: u64,
+    /// Messages B sends to A.
+    pub replies: u64,
     /// Every `unreliable_every`-th message slot is best effort instead.
     pub unreliable_every: u64,
     pub seed: u64,
@@ -253,7 +255,7 @@ pub fn run(p: &Profile) -> Outcome {
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
-        quota: if p.name == "bench" { 0 } else { p.messages / 2 },
+        quota: p.replies,
         pending: VecDeque::new(),
         sent_at: Default::default(),
     };
@@ -262,7 +264,6 @@ pub fn run(p: &Profile) -> Outcome {
     let mut now: u64 = 0;
     let mut buf = vec![0u8; SimLink::MAX_FRAME];
     let mut rx = vec![0u8; M];
-    let mut lost_in_crash = 0;
     let mut latencies = Vec::new();
     let mut rebooted = false;
     let deadline = 20_000_000; // virtual ms; far beyond any profile's need
@@ -273,13 +274,9 @@ pub fn run(p: &Profile) -> Outcome {
                 rebooted = true;
                 b.link = SimLink::new(cfg, (p.seed as u32 ^ 0xB).wrapping_add(0x5151));
                 b.pending.clear();
-                b.log.ups = 0;
-                let crash_point = b.log.reliable.last().copied();
-                lost_in_crash = crash_point.map_or(0, |x| x + 1); // recomputed below
             }
         }
-        for (side, pipe, peer) in [(&mut a, &mut ab, 0u8), (&mut b, &mut ba, 1u8)] {
-            let _ = peer;
+        for (side, pipe) in [(&mut a, &mut ab), (&mut b, &mut ba)] {
             // Application sends.
             while side.link.is_up() && side.next_index < side.quota {
                 let idx = side.next_index;
@@ -369,6 +366,7 @@ pub fn run(p: &Profile) -> Outcome {
         }
         now = next;
     }
+    let mut lost_in_crash = 0;
     if rebooted {
         // A->B messages acknowledged by B's old incarnation but not yet read when it crashed.
         let delivered: std::collections::HashSet<u64> = b.log.reliable.iter().copied().collect();
