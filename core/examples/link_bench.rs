@@ -34,6 +34,7 @@ fn main() {
             messages,
             replies: 0,
             unreliable_every: 0,
+            compress: false,
             seed: 100 + i as u64,
         };
         let o = run(&prof);

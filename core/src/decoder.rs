@@ -68,8 +68,8 @@ pub struct StreamDecoder<const N: usize> {
     seen: usize,
     /// A frame view was handed out; clear the buffer on the next call.
     reset_pending: bool,
-    /// Header and payload range of the frame handed out last (see [`Self::last_frame`]).
-    last: Option<(crate::frame::Header, usize, usize)>,
+    /// The buffer holds the body of the frame handed out last (see [`Self::last_frame`]).
+    last_ok: bool,
     stats: DecoderStats,
 }
 
@@ -89,7 +89,7 @@ impl<const N: usize> StreamDecoder<N> {
             mode: Mode::Decoding,
             seen: 0,
             reset_pending: false,
-            last: None,
+            last_ok: false,
             stats: DecoderStats::new(),
         }
     }
@@ -97,6 +97,16 @@ impl<const N: usize> StreamDecoder<N> {
     /// Counters of frames accepted and rejected, by reason.
     pub fn stats(&self) -> &DecoderStats {
         &self.stats
+    }
+
+    /// Counts a frame checked outside the decoder (a datagram): accepted when `result` is
+    /// `Ok`, otherwise by reject reason.
+    pub fn count_external(&mut self, len: usize, result: Result<(), crate::FrameError>) {
+        self.stats.bytes_in += len as u64;
+        match result {
+            Ok(()) => self.stats.frames_ok += 1,
+            Err(e) => self.stats.count(e),
+        }
     }
 
     /// Drops any partial frame (e.g. after a UART framing error) and starts afresh.
@@ -110,7 +120,7 @@ impl<const N: usize> StreamDecoder<N> {
         self.cobs = BlockState::new();
         self.mode = Mode::Decoding;
         self.reset_pending = false;
-        self.last = None;
+        self.last_ok = false;
     }
 
     /// Absorbs `input` until a frame ends or the input runs out.
@@ -139,7 +149,7 @@ impl<const N: usize> StreamDecoder<N> {
                     self.stats.frames_ok += 1;
                     self.reset_pending = true;
                     let end = self.len - crate::frame::CRC_LEN;
-                    self.last = Some((header, start, end));
+                    self.last_ok = true;
                     Feed::Frame {
                         frame: Frame {
                             header,
@@ -160,10 +170,16 @@ impl<const N: usize> StreamDecoder<N> {
     /// The frame the last call to [`Self::feed`] returned, if it returned one; it stays valid
     /// until the next call.
     pub fn last_frame(&self) -> Option<Frame<'_>> {
-        let (header, start, end) = self.last?;
+        if !self.last_ok {
+            return None;
+        }
+        let body = self
+            .buf
+            .get(..self.len.checked_sub(crate::frame::CRC_LEN)?)?;
+        let (header, start) = crate::frame::Header::parse(body).ok()?;
         Some(Frame {
             header,
-            payload: self.buf.get(start..end)?,
+            payload: body.get(start..)?,
         })
     }
 

@@ -43,6 +43,38 @@ pub const fn max_datagram_len(payload_len: usize) -> usize {
     MAX_HEADER_LEN + payload_len + CRC_LEN
 }
 
+/// The largest payload whose stream frame (worst case, largest header) fits in `frame_len`
+/// bytes; 0 when none does. The inverse of [`max_stream_frame_len`].
+pub const fn max_payload_for_stream_frame(frame_len: usize) -> usize {
+    // Two delimiters, the header, the CRC and one COBS code byte per 254 bytes.
+    let mut p = frame_len.saturating_sub(2 + MAX_HEADER_LEN + CRC_LEN + frame_len / 254 + 1);
+    if p > MAX_PAYLOAD {
+        p = MAX_PAYLOAD;
+    }
+    while p > 0 && max_stream_frame_len(p) > frame_len {
+        p -= 1;
+    }
+    while p < MAX_PAYLOAD && max_stream_frame_len(p + 1) <= frame_len {
+        p += 1;
+    }
+    if max_stream_frame_len(p) > frame_len {
+        0
+    } else {
+        p
+    }
+}
+
+/// The largest payload whose datagram (worst case, largest header) fits in `datagram_len`
+/// bytes; 0 when none does.
+pub const fn max_payload_for_datagram(datagram_len: usize) -> usize {
+    let p = datagram_len.saturating_sub(MAX_HEADER_LEN + CRC_LEN);
+    if p > MAX_PAYLOAD {
+        MAX_PAYLOAD
+    } else {
+        p
+    }
+}
+
 /// Options for stream framing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StreamOptions {
@@ -107,4 +139,25 @@ pub fn encode_datagram(
 /// Checks and parses a received datagram.
 pub fn decode_datagram(datagram: &[u8]) -> Result<crate::Frame<'_>, crate::FrameError> {
     crate::Frame::from_body(datagram)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_for_frame_is_the_exact_inverse() {
+        for frame_len in 0..5000 {
+            let p = max_payload_for_stream_frame(frame_len);
+            if p > 0 {
+                assert!(max_stream_frame_len(p) <= frame_len, "{frame_len}");
+            }
+            if p < MAX_PAYLOAD && max_stream_frame_len(p + 1) <= frame_len {
+                panic!("{frame_len}: {p} is not the largest");
+            }
+            let d = max_payload_for_datagram(frame_len);
+            assert!(d == 0 || max_datagram_len(d) <= frame_len);
+            assert!(d == MAX_PAYLOAD || max_datagram_len(d + 1) > frame_len);
+        }
+    }
 }

@@ -30,7 +30,8 @@ pub const fn max_body_len(payload_len: usize) -> usize {
 pub mod flags {
     /// Payload is raw deflate (RFC 1951).
     pub const COMPRESSED: u8 = 1 << 0;
-    /// With `COMPRESSED`: part of the session's shared deflate stream.
+    /// Part of the session's shared deflate stream (alone: a raw message that still enters the
+    /// shared history).
     pub const SHARED: u8 = 1 << 1;
     /// With `COMPRESSED`: compressed against a preset dictionary; a dictionary id follows.
     pub const DICT: u8 = 1 << 2;
@@ -91,6 +92,9 @@ pub enum Compression {
     /// Payload is the message itself.
     #[default]
     None,
+    /// Uncompressed, but part of the session's shared stream history: the receiver appends it
+    /// to its shared window (reliable ordered channels; compression would not have helped).
+    SharedRaw,
     /// Raw deflate of this message alone.
     Deflate,
     /// Raw deflate, continuing the session's shared stream (reliable ordered channels).
@@ -206,6 +210,7 @@ impl Header {
     pub fn flags(&self) -> u8 {
         let mut f = match self.compression {
             Compression::None => 0,
+            Compression::SharedRaw => flags::SHARED,
             Compression::Deflate => flags::COMPRESSED,
             Compression::Shared => flags::COMPRESSED | flags::SHARED,
             Compression::Dictionary(_) => flags::COMPRESSED | flags::DICT,
@@ -311,7 +316,11 @@ impl Header {
             counter: r.u32(),
         });
         let compression = if f & flags::COMPRESSED == 0 {
-            Compression::None
+            if f & flags::SHARED != 0 {
+                Compression::SharedRaw
+            } else {
+                Compression::None
+            }
         } else if f & flags::SHARED != 0 {
             Compression::Shared
         } else if f & flags::DICT != 0 {
@@ -336,7 +345,7 @@ impl Header {
 
 fn validate_flags(f: u8) -> Result<(), FrameError> {
     let bad = f & flags::RESERVED != 0
-        || (f & (flags::SHARED | flags::DICT) != 0 && f & flags::COMPRESSED == 0)
+        || (f & flags::DICT != 0 && f & flags::COMPRESSED == 0)
         || (f & flags::SHARED != 0 && f & flags::DICT != 0)
         || (f & flags::SACK != 0 && f & flags::ACK == 0);
     if bad {
@@ -495,8 +504,8 @@ mod tests {
             Err(FrameError::BadFlags(0x80))
         );
         assert_eq!(
-            Header::parse(&[0x10, 0x02, 0]),
-            Err(FrameError::BadFlags(0x02))
+            Header::parse(&[0x10, 0x04, 0]),
+            Err(FrameError::BadFlags(0x04))
         );
         assert_eq!(
             Header::parse(&[0x10, 0x07, 0]),

@@ -9,6 +9,7 @@
 //! | module | layer |
 //! |---|---|
 //! | [`cobs`] | byte stuffing: removes `0x00` so it can delimit frames on a stream |
+//! | [`compress`] | raw deflate, never expanding: per message, shared window, dictionary |
 //! | [`crc`] | CRC-32C frame check over the whole body, header included |
 //! | [`frame`] | the wire header (version, type, flags, channel, sequence/ack/window fields) |
 //! | [`encode`] | one-pass frame encoders for streams (COBS) and datagrams (UDP) |
@@ -53,7 +54,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod cobs;
+pub mod compress;
 pub mod crc;
 pub mod decoder;
 pub mod encode;
@@ -66,8 +71,8 @@ mod zero;
 
 pub use decoder::{Feed, StreamDecoder};
 pub use encode::{
-    decode_datagram, encode_datagram, encode_stream, max_datagram_len, max_stream_frame_len,
-    EncodeError, StreamOptions,
+    decode_datagram, encode_datagram, encode_stream, max_datagram_len, max_payload_for_datagram,
+    max_payload_for_stream_frame, max_stream_frame_len, EncodeError, StreamOptions,
 };
 pub use frame::{Ack, AeadField, Compression, Frame, FrameError, FrameKind, Header};
 pub use stats::DecoderStats;

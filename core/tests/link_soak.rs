@@ -38,6 +38,7 @@ fn base(name: &'static str, seed: u64) -> Profile {
         messages: scale(100_000),
         replies: scale(50_000),
         unreliable_every: 10,
+        compress: false,
         seed,
     }
 }
@@ -94,6 +95,13 @@ fn check(p: &Profile, o: &Outcome) -> u64 {
 fn run_checked(p: Profile) -> (u64, Outcome) {
     let o = run(&p);
     let n = check(&p, &o);
+    if p.compress {
+        for c in [o.codec_a, o.codec_b] {
+            assert!(c.compressed > 0 && c.not_smaller > 0, "{}: {c:?}", p.name);
+            assert!(c.inflated > 0 && c.failed == 0, "{}: {c:?}", p.name);
+        }
+        assert_eq!(o.stats_a.decompress_failed + o.stats_b.decompress_failed, 0);
+    }
     eprintln!(
         "{:<26} delivered {:>7} msgs in {:>8} ms virtual; retx {:>6}, fast {:>5}, timeouts {:>5}, downs {}/{}, crc rejects {}",
         p.name,
@@ -104,7 +112,7 @@ fn run_checked(p: Profile) -> (u64, Outcome) {
         o.stats_a.timeouts + o.stats_b.timeouts,
         o.stats_a.link_downs,
         o.stats_b.link_downs,
-        o.stats_a.framing.bad_crc + o.stats_b.framing.bad_crc + o.stats_a.datagram_rejects.bad_crc + o.stats_b.datagram_rejects.bad_crc,
+        o.stats_a.framing.bad_crc + o.stats_b.framing.bad_crc,
     );
     (n, o)
 }
@@ -149,7 +157,8 @@ fn soak_profiles() {
     p.a_to_b.burst = Some((0.02, 0.25, 0.9));
     p.b_to_a.burst = Some((0.02, 0.25, 0.9));
     profiles.push(p);
-    let mut p = base("dup + reorder + jitter", 5);
+    let mut p = base("dup + reorder + jitter, compressed", 5);
+    p.compress = true;
     for i in [&mut p.a_to_b, &mut p.b_to_a] {
         i.dup = 0.05;
         i.reorder = 0.10;
@@ -160,7 +169,8 @@ fn soak_profiles() {
     let mut p = base("asymmetric loss 20%/0%", 6);
     p.a_to_b.loss = 0.20;
     profiles.push(p);
-    let mut p = base("serial: flips, cuts, garbage", 7);
+    let mut p = base("serial: flips, cuts, garbage, compressed", 7);
+    p.compress = true;
     p.transport = Transport::Stream;
     for i in [&mut p.a_to_b, &mut p.b_to_a] {
         i.bitflip = 0.0005;
@@ -190,7 +200,8 @@ fn soak_profiles() {
         }
         total += n;
     }
-    let mut p = base("peer reboot mid-stream", 9);
+    let mut p = base("peer reboot mid-stream, compressed", 9);
+    p.compress = true;
     p.reboot_at = Some(3_000);
     p.messages = scale(80_000);
     p.replies = scale(40_000);

@@ -448,7 +448,7 @@ fn print_report(r: &Report, json: bool) {
     let wire = r.stats_a.bytes_sent + r.stats_b.bytes_sent;
     let secs = r.elapsed.as_secs_f64();
     let retx = r.stats_a.retransmissions + r.stats_b.retransmissions;
-    let crc = r.stats_a.datagram_rejects.bad_crc + r.stats_b.datagram_rejects.bad_crc;
+    let crc = r.stats_a.framing.bad_crc + r.stats_b.framing.bad_crc;
     let lost = sent - delivered;
     let dup = r.a_to_b.duplicated + r.b_to_a.duplicated;
     let damaged = r.a_to_b.damaged + r.b_to_a.damaged;

@@ -57,6 +57,7 @@ pub use rtt::Rtt;
 pub use session::{Hello, SessionKeys};
 pub use stats::LinkStats;
 
+use crate::compress::{Codec, DecompressError, NoCodec};
 use crate::decoder::{Feed, StreamDecoder};
 use crate::encode::{encode_datagram, encode_stream, EncodeError, StreamOptions};
 use crate::frame::{Ack, Compression, Frame, FrameKind, Header, CRC_LEN, MAX_HEADER_LEN};
@@ -96,12 +97,34 @@ impl core::error::Error for SendError {}
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum RecvError {
-    /// The output buffer is shorter than the message; `needed` bytes are required.
+    /// The output buffer is too short; `needed` bytes are required (the message length, or
+    /// `M` for a compressed message). The message stays queued.
     BufferTooSmall {
-        /// Length of the waiting message.
+        /// Bytes required.
         needed: usize,
     },
+    /// The message did not decompress; it was dropped (counted in `decompress_failed`). If it
+    /// was part of the shared stream, the session restarts ([`DownReason::DecompressFailed`]).
+    Decompress {
+        /// Channel it arrived on.
+        channel: u8,
+        /// Why.
+        error: DecompressError,
+    },
 }
+
+impl core::fmt::Display for RecvError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
+            Self::Decompress { channel, error } => {
+                write!(f, "message on channel {channel} dropped: {error}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for RecvError {}
 
 /// A message handed out by [`Link::recv`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +152,8 @@ pub enum DownReason {
     PeerClosed,
     /// [`Link::close`] was called.
     LocalClose,
+    /// A piece of the peer's shared compressed stream did not decompress.
+    DecompressFailed,
 }
 
 /// Link lifecycle events.
@@ -148,18 +173,20 @@ pub enum Event {
     },
 }
 
-const EVENT_CAP: usize = 8;
+const EVENT_CAP: usize = 4;
+const EVENT_CAP_U8: u8 = EVENT_CAP as u8;
 /// A peer silent for this many keepalive intervals is declared gone.
 const DEAD_FACTOR: u64 = 8;
 
 /// The link state machine. See the [module docs](self).
-pub struct Link<const W: usize, const M: usize, const F: usize> {
+pub struct Link<const W: usize, const M: usize, const F: usize, C: Codec = NoCodec> {
     decoder: StreamDecoder<F>,
-    core: Core<W, M>,
+    core: Core<W, M, C>,
 }
 
-struct Core<const W: usize, const M: usize> {
+struct Core<const W: usize, const M: usize, C> {
     cfg: Config,
+    codec: C,
     seed: u32,
     generation: u32,
     epoch: u32,
@@ -181,6 +208,11 @@ struct Core<const W: usize, const M: usize> {
     rx_head: usize,
     rx_ready: usize,
     rx_next: u16,
+    /// Ready messages left over from the previous session (decoded with its stream).
+    rx_old: usize,
+    rx_reset_pending: bool,
+    /// The receive-side shared stream failed: its remaining pieces are undecodable.
+    rx_broken: bool,
     advertised_window: u8,
     // Best effort.
     utx: RxSlot<M>,
@@ -191,6 +223,8 @@ struct Core<const W: usize, const M: usize> {
     urx_any: bool,
     // Acknowledgement and control.
     ack_owed: u8,
+    /// The acknowledgement most recently sent.
+    last_ack: Option<Ack>,
     ack_now: bool,
     ack_deadline: Option<u64>,
     send_hello_ack: bool,
@@ -205,12 +239,21 @@ struct Core<const W: usize, const M: usize> {
     now: u64,
     rtt: Rtt,
     events: [Option<Event>; EVENT_CAP],
-    ev_head: usize,
-    ev_len: usize,
+    ev_head: u8,
+    ev_len: u8,
     stats: LinkStats,
 }
 
-impl<const W: usize, const M: usize, const F: usize> Link<W, M, F> {
+impl<const W: usize, const M: usize, const F: usize> Link<W, M, F, NoCodec> {
+    /// A link without compression that starts its handshake at once. `seed` must differ on
+    /// every boot (a hardware random number, or a boot counter from non-volatile memory): it
+    /// makes the session epochs by which a peer recognises that this side restarted.
+    pub fn new(cfg: Config, seed: u32) -> Self {
+        Self::with_codec(cfg, seed, NoCodec)
+    }
+}
+
+impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> {
     const CHECK: () = {
         assert!(W >= 1 && W <= 255, "window must be 1..=255 messages");
         assert!(
@@ -226,16 +269,37 @@ impl<const W: usize, const M: usize, const F: usize> Link<W, M, F> {
     /// Largest frame `poll_transmit` can produce: size its output buffer with this.
     pub const MAX_FRAME: usize = crate::encode::max_stream_frame_len(M);
 
-    /// A link that starts its handshake at once. `seed` must differ on every boot (a hardware
-    /// random number, or a boot counter from non-volatile memory): it makes the session epochs
-    /// by which a peer recognises that this side restarted.
-    pub fn new(cfg: Config, seed: u32) -> Self {
+    /// A link that compresses with `codec` (see [`crate::compress`]); otherwise as
+    /// [`Link::new`].
+    pub fn with_codec(cfg: Config, seed: u32, codec: C) -> Self {
         #[allow(clippy::let_unit_value)]
         let () = Self::CHECK;
         Self {
             decoder: StreamDecoder::new(),
-            core: Core::new(cfg, seed),
+            core: Core::new(cfg, seed, codec),
         }
+    }
+
+    /// The codec (for its statistics or configuration).
+    pub fn codec(&self) -> &C {
+        &self.core.codec
+    }
+
+    /// The largest message that fits, in the worst case, in a frame of `frame_len` bytes on
+    /// this link's transport (a UDP payload limit, a radio MTU, a DMA buffer). Compression
+    /// never expands a message, so this holds for every mode; capped at `M` and at the peer's
+    /// limit once a session is up.
+    pub fn max_message_for_frame(&self, frame_len: usize) -> usize {
+        let room = match self.core.cfg.transport {
+            Transport::Datagram => crate::encode::max_payload_for_datagram(frame_len),
+            Transport::Stream => crate::encode::max_payload_for_stream_frame(frame_len),
+        };
+        let peer = if self.core.up {
+            usize::from(self.core.peer_max_payload)
+        } else {
+            M
+        };
+        room.min(M).min(peer)
     }
 
     /// Whether a session is up.
@@ -294,20 +358,17 @@ impl<const W: usize, const M: usize, const F: usize> Link<W, M, F> {
     pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
         self.core.now = now;
         if datagram.len() > F {
-            self.decoder_count(crate::FrameError::Oversize);
+            let e = crate::FrameError::Oversize;
+            self.decoder.count_external(datagram.len(), Err(e));
             return;
         }
         match Frame::from_body(datagram) {
             Ok(frame) => {
-                self.core.stats.datagrams_ok += 1;
+                self.decoder.count_external(datagram.len(), Ok(()));
                 self.core.on_frame(&frame)
             }
-            Err(e) => self.decoder_count(e),
+            Err(e) => self.decoder.count_external(datagram.len(), Err(e)),
         }
-    }
-
-    fn decoder_count(&mut self, e: crate::FrameError) {
-        self.core.stats.datagram_rejects.count(e);
     }
 
     /// Writes the next frame to send into `out` (at least [`Self::MAX_FRAME`] bytes) and
@@ -383,11 +444,12 @@ enum Payload {
     Unreliable,
 }
 
-impl<const W: usize, const M: usize> Core<W, M> {
-    fn new(cfg: Config, seed: u32) -> Self {
+impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
+    fn new(cfg: Config, seed: u32, codec: C) -> Self {
         let epoch = derive_epoch(seed, 0);
         Self {
             cfg,
+            codec,
             seed,
             generation: 0,
             epoch,
@@ -411,6 +473,9 @@ impl<const W: usize, const M: usize> Core<W, M> {
             rx_head: 0,
             rx_ready: 0,
             rx_next: 0,
+            rx_old: 0,
+            rx_reset_pending: false,
+            rx_broken: false,
             advertised_window: 0,
             utx: RxSlot::EMPTY,
             utx_seq: 0,
@@ -419,6 +484,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
             urx_bits: 0,
             urx_any: false,
             ack_owed: 0,
+            last_ack: None,
             ack_now: false,
             ack_deadline: None,
             send_hello_ack: false,
@@ -453,7 +519,11 @@ impl<const W: usize, const M: usize> Core<W, M> {
                 self.stats.send_full += 1;
                 return Err(SendError::Full);
             }
-            self.utx.fill(channel, msg);
+            let (repr, n) = self.codec.compress(false, msg, &mut self.utx.data);
+            self.utx.len = n as u16;
+            self.utx.channel = channel;
+            self.utx.compression = repr;
+            self.utx.filled = true;
             self.stats.sent_unreliable += 1;
             return Ok(());
         }
@@ -464,10 +534,10 @@ impl<const W: usize, const M: usize> Core<W, M> {
         }
         let slot = &mut self.tx[(self.tx_head + outstanding) % W];
         *slot = TxSlot::EMPTY;
-        slot.data[..msg.len()].copy_from_slice(msg);
-        slot.len = msg.len() as u16;
+        let (repr, n) = self.codec.compress(true, msg, &mut slot.data);
+        slot.len = n as u16;
         slot.channel = channel;
-        slot.compression = Compression::None;
+        slot.compression = repr;
         self.tx_next = self.tx_next.wrapping_add(1);
         self.stats.sent_reliable += 1;
         Ok(())
@@ -475,15 +545,13 @@ impl<const W: usize, const M: usize> Core<W, M> {
 
     fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
         if self.urx.filled {
-            let n = usize::from(self.urx.len);
-            let dst = out
-                .get_mut(..n)
-                .ok_or(RecvError::BufferTooSmall { needed: n })?;
-            dst.copy_from_slice(self.urx.payload());
+            let slot = self.urx;
+            let out = Self::out_for(&slot, out)?;
             self.urx.filled = false;
+            let n = self.decode(&slot, out)?;
             self.stats.delivered_unreliable += 1;
             return Ok(Some(Received {
-                channel: self.urx.channel,
+                channel: slot.channel,
                 len: n,
                 reliable: false,
             }));
@@ -491,17 +559,19 @@ impl<const W: usize, const M: usize> Core<W, M> {
         if self.rx_ready == 0 {
             return Ok(None);
         }
-        let slot = &mut self.rx[self.rx_head];
-        let n = usize::from(slot.len);
-        let dst = out
-            .get_mut(..n)
-            .ok_or(RecvError::BufferTooSmall { needed: n })?;
-        dst.copy_from_slice(slot.payload());
-        slot.filled = false;
-        let channel = slot.channel;
+        let slot = &self.rx[self.rx_head];
+        let out = Self::out_for(slot, out)?;
+        if self.rx_old == 0 && self.rx_reset_pending {
+            // The first message of the current session: its shared stream starts afresh.
+            self.codec.reset_rx();
+            self.rx_reset_pending = false;
+            self.rx_broken = false;
+        }
+        self.rx_old = self.rx_old.saturating_sub(1);
+        let slot = self.rx[self.rx_head];
+        self.rx[self.rx_head].filled = false;
         self.rx_head = (self.rx_head + 1) % W;
         self.rx_ready -= 1;
-        self.stats.delivered_reliable += 1;
         // Window update: tell a blocked sender at once, and a throttled one at half a window.
         let window = self.rx_window();
         if self.up
@@ -510,11 +580,51 @@ impl<const W: usize, const M: usize> Core<W, M> {
         {
             self.ack_now = true;
         }
+        let n = self.decode(&slot, out)?;
+        self.stats.delivered_reliable += 1;
         Ok(Some(Received {
-            channel,
+            channel: slot.channel,
             len: n,
             reliable: true,
         }))
+    }
+
+    /// The part of `out` a message may fill: a raw one needs its length; a compressed one
+    /// needs room for the largest message, as its size is only known after inflating.
+    fn out_for<'o>(slot: &RxSlot<M>, out: &'o mut [u8]) -> Result<&'o mut [u8], RecvError> {
+        let needed = match slot.compression {
+            Compression::None | Compression::SharedRaw => usize::from(slot.len),
+            _ => M,
+        };
+        if out.len() < needed {
+            return Err(RecvError::BufferTooSmall { needed });
+        }
+        Ok(&mut out[..needed])
+    }
+
+    /// Turns a dequeued payload into the message; a failure is counted and reported, and a
+    /// broken shared stream ends the session (both ends restart their streams).
+    fn decode(&mut self, slot: &RxSlot<M>, out: &mut [u8]) -> Result<usize, RecvError> {
+        let shared = matches!(
+            slot.compression,
+            Compression::Shared | Compression::SharedRaw
+        );
+        let result = if shared && self.rx_broken {
+            Err(DecompressError::Malformed)
+        } else {
+            self.codec.decompress(slot.compression, slot.payload(), out)
+        };
+        result.map_err(|error| {
+            self.stats.decompress_failed += 1;
+            if shared && !self.rx_broken {
+                self.rx_broken = true;
+                self.fail(DownReason::DecompressFailed);
+            }
+            RecvError::Decompress {
+                channel: slot.channel,
+                error,
+            }
+        })
     }
 
     // ------------------------------------------------------------------ receive path
@@ -582,7 +692,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
             self.stats.bad_ack += 1;
             return;
         }
-        let mut newest: Option<(u32, u64, u8)> = None; // (tx_id, sent_at, tx_count)
+        let mut newest: Option<(u32, u32, u8)> = None; // (tx_id, sent_at, tx_count)
         let mut note = |s: &TxSlot<M>| {
             if newest.is_none_or(|(id, _, _)| s.tx_id > id) {
                 newest = Some((s.tx_id, s.sent_at, s.tx_count));
@@ -614,8 +724,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
         }
         if let Some((newest_id, sent_at, count)) = newest {
             if count == 1 {
-                self.rtt
-                    .sample(self.now.saturating_sub(sent_at).min(u64::from(u32::MAX)) as u32);
+                self.rtt.sample((self.now as u32).wrapping_sub(sent_at));
             }
             for off in 0..remaining {
                 let slot = &mut self.tx[(self.tx_head + off) % W];
@@ -656,17 +765,13 @@ impl<const W: usize, const M: usize> Core<W, M> {
             self.stats.too_large += 1;
             return;
         }
-        if h.compression != Compression::None {
-            self.stats.unsupported += 1;
-            return;
-        }
         let slot = &mut self.rx[(self.rx_head + self.rx_ready + d) % W];
         if slot.filled {
             self.stats.duplicates += 1;
             self.ack_now = true;
             return;
         }
-        slot.fill(h.channel, payload);
+        slot.fill(h.channel, h.compression, payload);
         if d > 0 {
             self.stats.out_of_order += 1;
             self.ack_now = true;
@@ -689,7 +794,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
             self.stats.too_large += 1;
             return;
         }
-        if h.compression != Compression::None {
+        if matches!(h.compression, Compression::Shared | Compression::SharedRaw) {
             self.stats.unsupported += 1;
             return;
         }
@@ -715,7 +820,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
         if self.urx.filled {
             self.stats.unreliable_overwritten += 1;
         }
-        self.urx.fill(h.channel, payload);
+        self.urx.fill(h.channel, h.compression, payload);
     }
 
     // ------------------------------------------------------------------ sessions
@@ -736,6 +841,9 @@ impl<const W: usize, const M: usize> Core<W, M> {
         self.tx_next = self.keys.isn_tx;
         self.tx_head = 0;
         self.tx = [const { TxSlot::EMPTY }; W];
+        self.codec.reset_tx();
+        self.rx_old = self.rx_ready;
+        self.rx_reset_pending = true;
         // Messages already in order stay deliverable (the peer holds them as acknowledged);
         // out-of-order ones were never cumulatively acknowledged: the peer reports them.
         for i in self.rx_ready..W {
@@ -749,6 +857,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
         self.ack_owed = 0;
         self.ack_now = false;
         self.ack_deadline = None;
+        self.last_ack = None;
         self.probe_due = None;
         self.stalled = false;
         self.up = true;
@@ -781,12 +890,12 @@ impl<const W: usize, const M: usize> Core<W, M> {
     }
 
     fn push_event(&mut self, e: Event) {
-        if self.ev_len == EVENT_CAP {
-            self.ev_head = (self.ev_head + 1) % EVENT_CAP;
+        if self.ev_len == EVENT_CAP_U8 {
+            self.ev_head = (self.ev_head + 1) % EVENT_CAP_U8;
             self.ev_len -= 1;
             self.stats.events_dropped += 1;
         }
-        self.events[(self.ev_head + self.ev_len) % EVENT_CAP] = Some(e);
+        self.events[usize::from((self.ev_head + self.ev_len) % EVENT_CAP_U8)] = Some(e);
         self.ev_len += 1;
     }
 
@@ -794,8 +903,8 @@ impl<const W: usize, const M: usize> Core<W, M> {
         if self.ev_len == 0 {
             return None;
         }
-        let e = self.events[self.ev_head].take();
-        self.ev_head = (self.ev_head + 1) % EVENT_CAP;
+        let e = self.events[usize::from(self.ev_head)].take();
+        self.ev_head = (self.ev_head + 1) % EVENT_CAP_U8;
         self.ev_len -= 1;
         e
     }
@@ -817,7 +926,11 @@ impl<const W: usize, const M: usize> Core<W, M> {
         let mut expired = false;
         for off in 0..outstanding {
             let slot = &mut self.tx[(self.tx_head + off) % W];
-            if slot.tx_count > 0 && !slot.sacked && !slot.due && now >= slot.sent_at + rto {
+            if slot.tx_count > 0
+                && !slot.sacked
+                && !slot.due
+                && u64::from((now as u32).wrapping_sub(slot.sent_at)) >= rto
+            {
                 slot.due = true;
                 expired = true;
             }
@@ -847,7 +960,10 @@ impl<const W: usize, const M: usize> Core<W, M> {
                 return Some(self.now);
             }
             if s.tx_count > 0 && !s.sacked {
-                t = t.min(s.sent_at + rto);
+                t = t.min(
+                    self.now - u64::from((self.now as u32).wrapping_sub(s.sent_at)).min(self.now)
+                        + rto,
+                );
             }
         }
         for d in [self.ack_deadline, self.probe_due].into_iter().flatten() {
@@ -926,6 +1042,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
         if self.utx.filled {
             let mut h = self.tagged(FrameKind::Data, self.utx.channel);
             h.seq = Some(self.utx_seq);
+            h.compression = self.utx.compression;
             self.utx_seq = self.utx_seq.wrapping_add(1);
             self.stats.data_frames_sent += 1;
             return Some((h, Payload::Unreliable));
@@ -983,7 +1100,7 @@ impl<const W: usize, const M: usize> Core<W, M> {
         self.next_tx_id = self.next_tx_id.wrapping_add(1);
         let slot = &mut self.tx[i];
         slot.tx_count = slot.tx_count.saturating_add(1);
-        slot.sent_at = self.now;
+        slot.sent_at = self.now as u32;
         slot.tx_id = id;
         slot.due = false;
         slot.skips = 0;
@@ -1001,20 +1118,38 @@ impl<const W: usize, const M: usize> Core<W, M> {
                 sack |= 1 << i;
             }
         }
+        let ack = Ack {
+            next: self.rx_next,
+            window,
+            sack: (sack != 0).then_some(sack),
+        };
+        self.last_tx = self.now;
+        // Data frames carry the acknowledgement only when it tells the peer something new
+        // (a one-way stream then costs no ack bytes); control frames always carry it. A lost
+        // ack is repaired by the peer's retransmission, whose duplicate forces a fresh one.
+        let news = self.ack_owed > 0
+            || self.ack_now
+            || self.ack_deadline.is_some()
+            || self.last_ack != Some(ack);
+        let data = matches!(kind, FrameKind::Rdata | FrameKind::Data);
+        if data && !news {
+            return Header {
+                kind,
+                channel,
+                session: self.keys.tag,
+                ..Header::data(channel)
+            };
+        }
         self.ack_now = false;
         self.ack_deadline = None;
         self.ack_owed = 0;
         self.advertised_window = window;
-        self.last_tx = self.now;
+        self.last_ack = Some(ack);
         Header {
             kind,
             channel,
             session: self.keys.tag,
-            ack: Some(Ack {
-                next: self.rx_next,
-                window,
-                sack: (sack != 0).then_some(sack),
-            }),
+            ack: Some(ack),
             ..Header::data(channel)
         }
     }

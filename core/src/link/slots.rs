@@ -17,8 +17,8 @@ pub(crate) struct TxSlot<const M: usize> {
     pub skips: u8,
     /// Selectively acknowledged.
     pub sacked: bool,
-    /// Time of the last transmission.
-    pub sent_at: u64,
+    /// Time of the last transmission (ms, low 32 bits; ages use wrapping arithmetic).
+    pub sent_at: u32,
     /// Transmission order of the last transmission.
     pub tx_id: u32,
 }
@@ -48,6 +48,7 @@ pub(crate) struct RxSlot<const M: usize> {
     pub data: [u8; M],
     pub len: u16,
     pub channel: u8,
+    pub compression: Compression,
     pub filled: bool,
 }
 
@@ -56,15 +57,17 @@ impl<const M: usize> RxSlot<M> {
         data: [0; M],
         len: 0,
         channel: 0,
+        compression: Compression::None,
         filled: false,
     };
 
     /// Stores `msg` (the caller checked `msg.len() <= M`).
-    pub fn fill(&mut self, channel: u8, msg: &[u8]) {
+    pub fn fill(&mut self, channel: u8, compression: Compression, msg: &[u8]) {
         let n = msg.len().min(M);
         self.data[..n].copy_from_slice(&msg[..n]);
         self.len = n as u16;
         self.channel = channel;
+        self.compression = compression;
         self.filled = true;
     }
 

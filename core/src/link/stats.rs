@@ -2,7 +2,8 @@
 
 use crate::stats::DecoderStats;
 
-/// Everything the link counts. A plain struct: copy it, log it, `defmt`-format it.
+/// Everything the link counts. A plain struct: copy it, log it, `defmt`-format it. Counters
+/// are 32-bit and wrap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct LinkStats {
@@ -15,61 +16,61 @@ pub struct LinkStats {
     /// Current retransmission timeout (ms).
     pub rto: u32,
     /// Frames handed to the transport.
-    pub frames_sent: u64,
+    pub frames_sent: u32,
     /// Bytes handed to the transport.
     pub bytes_sent: u64,
     /// Valid frames received (after CRC and header checks).
-    pub frames_received: u64,
-    /// Datagrams that passed the frame checks (datagram transport).
-    pub datagrams_ok: u64,
+    pub frames_received: u32,
     /// Reliable messages accepted by `send`.
-    pub sent_reliable: u64,
+    pub sent_reliable: u32,
     /// Best-effort messages accepted by `send`.
-    pub sent_unreliable: u64,
+    pub sent_unreliable: u32,
     /// Reliable messages handed to the application.
-    pub delivered_reliable: u64,
+    pub delivered_reliable: u32,
     /// Best-effort messages handed to the application.
-    pub delivered_unreliable: u64,
+    pub delivered_unreliable: u32,
     /// RDATA frames sent, first transmissions and retransmissions.
-    pub rdata_frames_sent: u64,
+    pub rdata_frames_sent: u32,
     /// DATA frames sent.
-    pub data_frames_sent: u64,
+    pub data_frames_sent: u32,
     /// Retransmitted RDATA frames.
-    pub retransmissions: u64,
+    pub retransmissions: u32,
     /// Retransmissions triggered by selective acknowledgements.
-    pub fast_retransmits: u64,
+    pub fast_retransmits: u32,
     /// Retransmission timer expiries.
-    pub timeouts: u64,
+    pub timeouts: u32,
     /// Stand-alone ACK frames sent.
-    pub acks_sent: u64,
+    pub acks_sent: u32,
     /// Keepalive PINGs sent.
-    pub keepalives_sent: u64,
+    pub keepalives_sent: u32,
     /// Zero-window probes sent.
-    pub probes_sent: u64,
+    pub probes_sent: u32,
     /// HELLOs sent.
-    pub hellos_sent: u64,
+    pub hellos_sent: u32,
     /// Received duplicates dropped (reliable re-receptions and best-effort repeats).
-    pub duplicates: u64,
+    pub duplicates: u32,
     /// Reliable messages that arrived ahead of a gap (buffered, not dropped).
-    pub out_of_order: u64,
+    pub out_of_order: u32,
     /// Reliable messages outside the receive window (dropped; the sender retransmits).
-    pub out_of_window: u64,
+    pub out_of_window: u32,
     /// `send` refused a message because the window or the best-effort slot was full.
-    pub send_full: u64,
+    pub send_full: u32,
     /// Times the peer's window blocked new transmissions.
-    pub window_stalls: u64,
+    pub window_stalls: u32,
     /// Frames for another session, or before any session (dropped).
-    pub stale_session: u64,
+    pub stale_session: u32,
     /// Frames valid on the wire but not in this state (e.g. a HELLO with a bad record).
-    pub unexpected: u64,
+    pub unexpected: u32,
     /// Acks for sequence numbers never sent (dropped).
-    pub bad_ack: u64,
+    pub bad_ack: u32,
     /// Payloads larger than this link's message size (dropped).
-    pub too_large: u64,
+    pub too_large: u32,
     /// Payloads in a representation this build cannot decode (dropped).
-    pub unsupported: u64,
+    pub unsupported: u32,
+    /// Received messages that failed to decompress (dropped, reported by `recv`).
+    pub decompress_failed: u32,
     /// Best-effort messages replaced by a newer one before the application took them.
-    pub unreliable_overwritten: u64,
+    pub unreliable_overwritten: u32,
     /// Sessions started.
     pub sessions: u32,
     /// Sessions ended.
@@ -78,10 +79,8 @@ pub struct LinkStats {
     pub discarded_on_reset: u32,
     /// Events dropped because the application did not poll them (oldest first).
     pub events_dropped: u32,
-    /// Stream-framing rejects by reason.
+    /// Framing rejects by reason (stream decoder, or datagram checks on a datagram link).
     pub framing: DecoderStats,
-    /// Datagram rejects by reason.
-    pub datagram_rejects: DecoderStats,
 }
 
 impl LinkStats {
@@ -95,7 +94,6 @@ impl LinkStats {
             frames_sent: 0,
             bytes_sent: 0,
             frames_received: 0,
-            datagrams_ok: 0,
             sent_reliable: 0,
             sent_unreliable: 0,
             delivered_reliable: 0,
@@ -119,13 +117,13 @@ impl LinkStats {
             bad_ack: 0,
             too_large: 0,
             unsupported: 0,
+            decompress_failed: 0,
             unreliable_overwritten: 0,
             sessions: 0,
             link_downs: 0,
             discarded_on_reset: 0,
             events_dropped: 0,
             framing: DecoderStats::new(),
-            datagram_rejects: DecoderStats::new(),
         }
     }
 }

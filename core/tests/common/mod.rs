@@ -29,6 +29,7 @@ pub fn header_spec(h: &Header) -> String {
         Compression::None => {}
         Compression::Deflate => s += " compression=deflate",
         Compression::Shared => s += " compression=shared",
+        Compression::SharedRaw => s += " compression=shared-raw",
         Compression::Dictionary(id) => s += &format!(" compression=dict:{id}"),
     }
     if h.seq.is_some() || h.ack.is_some() {
@@ -80,6 +81,7 @@ pub fn parse_header_spec(spec: &str) -> Header {
                 h.compression = match v {
                     "deflate" => Compression::Deflate,
                     "shared" => Compression::Shared,
+                    "shared-raw" => Compression::SharedRaw,
                     d => Compression::Dictionary(num(d.strip_prefix("dict:").unwrap()) as u8),
                 }
             }
@@ -178,3 +180,4 @@ pub fn read_vectors(markdown: &str) -> Vec<Vector> {
     }
     out
 }
+pub mod corpus;

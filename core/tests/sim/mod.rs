@@ -2,12 +2,32 @@
 //! Shared by the soak test and the link benchmark.
 #![allow(dead_code)]
 
+use ferrule::compress::{CodecConfig, Compressor, Dictionary, Mode};
 use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
 use std::collections::VecDeque;
 
 pub const W: usize = 8;
 pub const M: usize = 256;
-pub type SimLink = Link<W, M, { frame_buffer_len(M) }>;
+pub type SimLink = Link<W, M, { frame_buffer_len(M) }, Compressor<'static>>;
+
+/// The preset dictionary of the compressed profiles.
+pub static DICTIONARY: &[u8] = b"{\"seq\":0,\"temp\":21.50,\"rh\":40.1,\"status\":\"ok\"}{\"seq\":1,\"temp\":21.75,\"rh\":40.2,\"status\":\"ok\"}";
+
+fn new_link(cfg: Config, seed: u32, compress: bool) -> SimLink {
+    let codec = if compress {
+        CodecConfig {
+            reliable: Mode::Shared,
+            unreliable: Mode::Dictionary,
+            dictionary: Some(Dictionary {
+                id: 3,
+                bytes: DICTIONARY,
+            }),
+        }
+    } else {
+        CodecConfig::default()
+    };
+    SimLink::with_codec(cfg, seed, Compressor::new(codec))
+}
 
 /// xorshift64* — small, fast, deterministic.
 #[derive(Clone)]
@@ -71,6 +91,8 @@ pub struct Profile {
     pub replies: u64,
     /// Every `unreliable_every`-th message slot is best effort instead.
     pub unreliable_every: u64,
+    /// Shared-window compression on the reliable channel, dictionary on best effort.
+    pub compress: bool,
     pub seed: u64,
 }
 
@@ -146,12 +168,28 @@ impl Pipe {
     }
 }
 
-/// Message content: index, then bytes derived from it; length varies with the index.
+/// Message content: index, then bytes derived from it (telemetry-like text for odd indices,
+/// random bytes for even ones); length varies with the index.
 pub fn message(index: u64, dir: u8) -> Vec<u8> {
     let len = 9 + (index.wrapping_mul(2_654_435_761) % (M as u64 - 9)) as usize;
     let mut m = Vec::with_capacity(len);
     m.extend(index.to_le_bytes());
     m.push(dir);
+    if index % 2 == 1 {
+        let mut k = 0u64;
+        while m.len() < len {
+            let rec = format!(
+                "{{\"seq\":{},\"temp\":21.{:02},\"rh\":40.{},\"status\":\"ok\"}}",
+                index + k,
+                (index * 7 + k) % 100,
+                (index + k) % 10
+            );
+            m.extend_from_slice(rec.as_bytes());
+            k += 1;
+        }
+        m.truncate(len);
+        return m;
+    }
     let mut x = index.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     while m.len() < len {
         x ^= x << 13;
@@ -183,6 +221,8 @@ pub struct Outcome {
     pub b: AppLog,
     pub end_ms: u64,
     pub stats_a: ferrule::link::LinkStats,
+    pub codec_a: ferrule::compress::CodecStats,
+    pub codec_b: ferrule::compress::CodecStats,
     pub stats_b: ferrule::link::LinkStats,
     pub max_net_queue: usize,
     /// Reliable A->B messages lost inside B's crash (acknowledged, not yet read).
@@ -242,7 +282,7 @@ pub fn run(p: &Profile) -> Outcome {
     let stream = p.transport == Transport::Stream;
     let cfg = config(p.transport);
     let mut a = Side {
-        link: SimLink::new(cfg, p.seed as u32 ^ 0xA),
+        link: new_link(cfg, p.seed as u32 ^ 0xA, p.compress),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xA,
@@ -251,7 +291,7 @@ pub fn run(p: &Profile) -> Outcome {
         sent_at: Default::default(),
     };
     let mut b = Side {
-        link: SimLink::new(cfg, p.seed as u32 ^ 0xB),
+        link: new_link(cfg, p.seed as u32 ^ 0xB, p.compress),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
@@ -272,7 +312,7 @@ pub fn run(p: &Profile) -> Outcome {
         if let Some(t) = p.reboot_at {
             if !rebooted && now >= t {
                 rebooted = true;
-                b.link = SimLink::new(cfg, (p.seed as u32 ^ 0xB).wrapping_add(0x5151));
+                b.link = new_link(cfg, (p.seed as u32 ^ 0xB).wrapping_add(0x5151), p.compress);
                 b.pending.clear();
             }
         }
@@ -381,6 +421,8 @@ pub fn run(p: &Profile) -> Outcome {
     Outcome {
         max_net_queue: ab.max_queue.max(ba.max_queue),
         stats_a: a.link.stats(),
+        codec_a: a.link.codec().stats(),
+        codec_b: b.link.codec().stats(),
         stats_b: b.link.stats(),
         a: a.log,
         b: b.log,

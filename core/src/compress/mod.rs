@@ -1,0 +1,324 @@
+//! Compression (`docs/PROTOCOL.md` section 5): raw deflate, never expanding, heap-free on
+//! both ends.
+//!
+//! - [`Deflater`]: this crate's own compressor, fixed Huffman codes over a 1 KiB window, about
+//!   3.5 KiB of state. `miniz_oxide`'s compressor needs a heap and ~319 KB, so it is only used
+//!   by hosts (feature `alloc`, [`deflate_alloc`]).
+//! - [`Inflater`]: `miniz_oxide`'s decompressor (about 10.5 KB of state) writing through a
+//!   1 KiB ring; output is bounded by the caller's buffer.
+//! - [`Compressor`]: the [`Codec`] a [`Link`](crate::link::Link) uses — per-message,
+//!   shared-window (reliable channel) and preset-dictionary modes.
+//!
+//! Small messages barely compress alone; the shared window (one deflate stream per session
+//! and direction, sync-flushed per message) is what makes 64-byte telemetry shrink.
+//!
+//! ```
+//! use ferrule::compress::{Codec, CodecConfig, Compressor, Mode};
+//!
+//! let cfg = CodecConfig { reliable: Mode::Shared, ..CodecConfig::default() };
+//! let (mut tx, mut rx) = (Compressor::new(cfg), Compressor::new(cfg));
+//! let mut wire = [0u8; 128];
+//! let mut out = [0u8; 128];
+//! let mut sizes = Vec::new();
+//! for i in 0..10 {
+//!     let msg = format!("{{\"seq\":{i},\"temp\":23.{i},\"rh\":41.{i},\"ok\":true}}");
+//!     let (repr, n) = tx.compress(true, msg.as_bytes(), &mut wire);
+//!     let m = rx.decompress(repr, &wire[..n], &mut out).unwrap();
+//!     assert_eq!(&out[..m], msg.as_bytes());
+//!     sizes.push(n * 100 / msg.len());
+//! }
+//! assert!(sizes[9] < 50, "{sizes:?}"); // later messages compress against earlier ones
+//! ```
+
+pub mod deflate;
+pub mod inflate;
+
+pub use deflate::{Deflater, End, NotSmaller};
+pub use inflate::{DecompressError, Inflater, Window};
+
+use crate::frame::Compression;
+use inflate::inflate_into;
+use miniz_oxide::inflate::core::DecompressorOxide;
+
+/// The deflate window both ends use: back-references never reach further than this.
+pub const WINDOW: usize = 1 << WINDOW_BITS;
+/// `log2(WINDOW)`, as in `docs/PROTOCOL.md` section 5.
+pub const WINDOW_BITS: u32 = 10;
+/// Longest preset dictionary (only the last [`WINDOW`] bytes can be referenced).
+pub const MAX_DICTIONARY: usize = WINDOW;
+
+/// How messages of one service are compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Mode {
+    /// Sent as they are.
+    #[default]
+    Off,
+    /// Each message compressed on its own (helps from a few hundred bytes up).
+    PerMessage,
+    /// Reliable channel only: one deflate stream per session and direction. On the best-effort
+    /// service this means [`Mode::PerMessage`].
+    Shared,
+    /// Each message compressed against the configured preset dictionary.
+    Dictionary,
+}
+
+/// A preset dictionary: the same bytes and id on both ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dictionary<'d> {
+    /// Identifies the dictionary on the wire (so a mismatch is detected, not mis-decoded).
+    pub id: u8,
+    /// Up to [`MAX_DICTIONARY`] bytes of typical content.
+    pub bytes: &'d [u8],
+}
+
+/// What a [`Compressor`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CodecConfig<'d> {
+    /// Mode for reliable-channel messages.
+    pub reliable: Mode,
+    /// Mode for best-effort messages.
+    pub unreliable: Mode,
+    /// The preset dictionary (needed to send with, and to receive, `Mode::Dictionary`).
+    pub dictionary: Option<Dictionary<'d>>,
+}
+
+/// The compression hooks a [`Link`](crate::link::Link) calls: at `send` (once per message,
+/// so retransmissions repeat the same bytes), at `recv` (in delivery order), and at every new
+/// session.
+pub trait Codec {
+    /// Writes the payload for `msg` into `out` (at least `msg.len()` bytes) and returns its
+    /// representation and length. The payload is never longer than `msg`.
+    fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize);
+    /// Turns a received payload back into the message, writing at most `out.len()` bytes.
+    fn decompress(
+        &mut self,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError>;
+    /// A session started: the outgoing shared stream restarts.
+    fn reset_tx(&mut self);
+    /// The first message of a new session is about to be decoded: the incoming shared stream
+    /// restarts.
+    fn reset_rx(&mut self);
+}
+
+/// No compression: messages go out as they are; compressed payloads are refused.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCodec;
+
+impl Codec for NoCodec {
+    fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+        copy_raw(msg, out)
+    }
+
+    fn decompress(
+        &mut self,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        match repr {
+            Compression::None => copy_out(payload, out),
+            _ => Err(DecompressError::Unsupported),
+        }
+    }
+
+    fn reset_tx(&mut self) {}
+
+    fn reset_rx(&mut self) {}
+}
+
+fn copy_raw(msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+    let n = msg.len().min(out.len());
+    out[..n].copy_from_slice(&msg[..n]);
+    (Compression::None, n)
+}
+
+fn copy_out(payload: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
+    out.get_mut(..payload.len())
+        .ok_or(DecompressError::TooLarge)?
+        .copy_from_slice(payload);
+    Ok(payload.len())
+}
+
+/// Compression counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CodecStats {
+    /// Messages sent compressed.
+    pub compressed: u64,
+    /// Messages sent raw because compression would not have made them smaller.
+    pub not_smaller: u64,
+    /// Message bytes given to `compress` with compression enabled.
+    pub bytes_in: u64,
+    /// Payload bytes produced for those messages.
+    pub bytes_out: u64,
+    /// Payloads decompressed.
+    pub inflated: u64,
+    /// Payloads that failed to decompress (malformed, too large, unknown dictionary).
+    pub failed: u64,
+}
+
+/// The full codec: per-message, shared-window and dictionary modes, heap-free.
+///
+/// State: two [`Deflater`]s (shared stream, and stand-alone messages), one `miniz_oxide`
+/// decompressor and two 1 KiB windows — [`Compressor::STATE_BYTES`] in all.
+pub struct Compressor<'d> {
+    cfg: CodecConfig<'d>,
+    tx_shared: Deflater,
+    tx_single: Deflater,
+    rx_core: DecompressorOxide,
+    rx_shared: Window,
+    rx_single: Window,
+    stats: CodecStats,
+}
+
+impl<'d> Compressor<'d> {
+    /// Bytes of state.
+    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
+
+    /// A codec for `cfg`.
+    pub fn new(cfg: CodecConfig<'d>) -> Self {
+        Self {
+            cfg,
+            tx_shared: Deflater::new(),
+            tx_single: Deflater::new(),
+            rx_core: DecompressorOxide::new(),
+            rx_shared: Window::new(),
+            rx_single: Window::new(),
+            stats: CodecStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CodecConfig<'d> {
+        &self.cfg
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> CodecStats {
+        self.stats
+    }
+
+    fn dictionary(&self, id: u8) -> Option<&'d [u8]> {
+        self.cfg
+            .dictionary
+            .filter(|d| d.id == id && d.id != 0)
+            .map(|d| d.bytes)
+    }
+}
+
+impl Codec for Compressor<'_> {
+    fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+        let mode = if reliable {
+            self.cfg.reliable
+        } else {
+            match self.cfg.unreliable {
+                Mode::Shared => Mode::PerMessage,
+                m => m,
+            }
+        };
+        let dict = self.cfg.dictionary.filter(|d| d.id != 0);
+        let (attempt, repr, fallback) = match (mode, dict) {
+            (Mode::Off, _) | (Mode::Dictionary, None) => return copy_raw(msg, out),
+            (Mode::Shared, _) => (
+                self.tx_shared.compress(msg, End::Sync, out),
+                Compression::Shared,
+                Compression::SharedRaw,
+            ),
+            (Mode::PerMessage, _) => {
+                self.tx_single.reset();
+                (
+                    self.tx_single.compress(msg, End::Final, out),
+                    Compression::Deflate,
+                    Compression::None,
+                )
+            }
+            (Mode::Dictionary, Some(d)) => {
+                self.tx_single.preload(d.bytes);
+                (
+                    self.tx_single.compress(msg, End::Final, out),
+                    Compression::Dictionary(d.id),
+                    Compression::None,
+                )
+            }
+        };
+        self.stats.bytes_in += msg.len() as u64;
+        match attempt {
+            Ok(n) => {
+                self.stats.compressed += 1;
+                self.stats.bytes_out += n as u64;
+                (repr, n)
+            }
+            Err(NotSmaller) => {
+                self.stats.not_smaller += 1;
+                self.stats.bytes_out += msg.len() as u64;
+                (fallback, copy_raw(msg, out).1)
+            }
+        }
+    }
+
+    fn decompress(
+        &mut self,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        let r = match repr {
+            Compression::None => return copy_out(payload, out),
+            Compression::SharedRaw => {
+                let n = copy_out(payload, out)?;
+                self.rx_shared.absorb(payload);
+                return Ok(n);
+            }
+            Compression::Deflate => {
+                self.rx_single.reset();
+                inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
+            }
+            Compression::Dictionary(id) => match self.dictionary(id) {
+                Some(dict) => {
+                    self.rx_single.reset();
+                    self.rx_single.absorb(dict);
+                    inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
+                }
+                None => Err(DecompressError::UnknownDictionary(id)),
+            },
+            Compression::Shared => inflate_into(
+                &mut self.rx_core,
+                &mut self.rx_shared,
+                payload,
+                &inflate::SYNC_TAIL,
+                out,
+            ),
+        };
+        match r {
+            Ok(_) => self.stats.inflated += 1,
+            Err(_) => self.stats.failed += 1,
+        }
+        r
+    }
+
+    fn reset_tx(&mut self) {
+        self.tx_shared.reset();
+    }
+
+    fn reset_rx(&mut self) {
+        self.rx_shared.reset();
+    }
+}
+
+/// Worst-case payload bytes for a message of `msg_len` bytes under any mode: compression never
+/// expands, so a frame sized for the raw message always fits.
+pub const fn max_payload_len(msg_len: usize) -> usize {
+    msg_len
+}
+
+/// Compresses `msg` as one raw-deflate stream with `miniz_oxide`'s full compressor at `level`
+/// (0–10), for hosts. `None` when that is not smaller than `msg`.
+#[cfg(feature = "alloc")]
+pub fn deflate_alloc(msg: &[u8], level: u8) -> Option<alloc::vec::Vec<u8>> {
+    let v = miniz_oxide::deflate::compress_to_vec(msg, level);
+    (v.len() < msg.len()).then_some(v)
+}

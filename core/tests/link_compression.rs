@@ -1,0 +1,88 @@
+//! Compression through the link: the frame-size API, and what a receiver does with a payload
+//! it cannot decompress (counted, reported, and a broken shared stream restarts the session).
+
+use ferrule::compress::{CodecConfig, Compressor, DecompressError, Mode, NoCodec};
+use ferrule::link::{frame_buffer_len, Config, DownReason, Event, Link, RecvError, Transport};
+use ferrule::{max_datagram_len, max_stream_frame_len};
+
+const M: usize = 256;
+type Plain = Link<4, M, { frame_buffer_len(M) }, NoCodec>;
+type Packed = Link<4, M, { frame_buffer_len(M) }, Compressor<'static>>;
+
+fn cfg() -> Config {
+    Config {
+        transport: Transport::Datagram,
+        ..Config::default()
+    }
+}
+
+fn pump(a: &mut Packed, b: &mut Plain, now: u64) {
+    let mut buf = [0u8; Packed::MAX_FRAME];
+    for _ in 0..8 {
+        while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+            b.handle_datagram(&buf[..n], now);
+        }
+        while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+            a.handle_datagram(&buf[..n], now);
+        }
+    }
+}
+
+#[test]
+fn max_message_for_frame_is_worst_case_and_capped() {
+    let a = Packed::with_codec(cfg(), 1, Compressor::new(CodecConfig::default()));
+    for mtu in [0, 10, 23, 24, 100, 279, 280, 1500] {
+        let m = a.max_message_for_frame(mtu);
+        assert!(m <= M);
+        if m > 0 {
+            assert!(max_datagram_len(m) <= mtu);
+        }
+        if m < M {
+            assert!(max_datagram_len(m + 1) > mtu, "mtu {mtu}: {m}");
+        }
+    }
+    let s = Plain::new(Config::default(), 1);
+    assert_eq!(s.max_message_for_frame(64), 38);
+    assert!(max_stream_frame_len(38) <= 64 && max_stream_frame_len(39) > 64);
+}
+
+#[test]
+fn an_undecodable_shared_stream_is_reported_and_restarts_the_session() {
+    let shared = CodecConfig {
+        reliable: Mode::Shared,
+        ..CodecConfig::default()
+    };
+    let mut a = Packed::with_codec(cfg(), 1, Compressor::new(shared));
+    let mut b = Plain::new(cfg(), 2);
+    pump(&mut a, &mut b, 0);
+    assert!(a.is_up() && b.is_up());
+    assert_eq!(b.poll_event(), Some(Event::Up));
+    let msg = br#"{"temp":21.5,"temp":21.5,"temp":21.5,"temp":21.5}"#;
+    a.send(0, msg, 1).unwrap();
+    pump(&mut a, &mut b, 1);
+    let mut out = [0u8; M];
+    // A short buffer is refused before anything is consumed.
+    assert_eq!(
+        b.recv(&mut out[..10]),
+        Err(RecvError::BufferTooSmall { needed: M })
+    );
+    assert_eq!(
+        b.recv(&mut out),
+        Err(RecvError::Decompress {
+            channel: 0,
+            error: DecompressError::Unsupported
+        })
+    );
+    assert_eq!(b.stats().decompress_failed, 1);
+    assert_eq!(
+        b.poll_event(),
+        Some(Event::Down {
+            reason: DownReason::DecompressFailed,
+            unacked: 0
+        })
+    );
+    // Both ends come back on a new session.
+    pump(&mut a, &mut b, 2_000);
+    assert!(a.is_up() && b.is_up());
+    assert!(b.stats().sessions >= 2);
+}
