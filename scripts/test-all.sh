@@ -43,7 +43,21 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
         cross_cargo build -p ferrule --release --target "$target" --no-default-features \
             ${features:+--features "$features"}
     done
+    echo "  ferrule-ffi (staticlib): $target, no std, no heap"
+    cross_cargo build -p ferrule-ffi --profile firmware --target "$target" --no-default-features \
+        --features panic-handler 2>&1 | grep -v -e "dropping unsupported crate type" -e "^$" || true
+    test -f "$(ls -d "$ROOT"/target-cross*/"$target"/firmware/libferrule_ffi.a | head -1)"
 done
+
+# ---------------------------------------------------------------- C API
+step "C header is generated from the ffi crate (cbindgen) and committed fresh"
+bash scripts/gen-header.sh --check
+
+step "C API host tests (C11 and C++17, -Werror, ASan + UBSan; Rust side under ASan)"
+bash scripts/test-c.sh
+
+step "C firmware on Cortex-M4F under QEMU: conformance run and size report"
+bash scripts/test-firmware.sh
 
 # ---------------------------------------------------------------- fuzzing
 step "fuzzing (${FUZZ_SECONDS}s per target)"

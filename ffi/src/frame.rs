@@ -1,0 +1,407 @@
+//! Framing in C: encode one frame, and the streaming decoder in caller memory.
+
+use crate::{bytes, bytes_mut, ferrule_status, guard, put};
+use core::mem::{align_of, size_of};
+use ferrule::frame::MAX_PAYLOAD;
+use ferrule::{Ack, AeadField, Compression, Feed, FrameKind, Header, StreamDecoder, StreamOptions};
+
+/// `ferrule_header_t.kind`: best-effort data.
+pub const FERRULE_KIND_DATA: u8 = 0;
+/// Reliable data.
+pub const FERRULE_KIND_RDATA: u8 = 1;
+/// Stand-alone acknowledgement.
+pub const FERRULE_KIND_ACK: u8 = 2;
+/// Handshake request.
+pub const FERRULE_KIND_HELLO: u8 = 3;
+/// Handshake reply.
+pub const FERRULE_KIND_HELLO_ACK: u8 = 4;
+/// Keepalive / window probe.
+pub const FERRULE_KIND_PING: u8 = 5;
+/// Session close.
+pub const FERRULE_KIND_CLOSE: u8 = 6;
+
+/// `ferrule_header_t.compression`: payload is the message.
+pub const FERRULE_COMPRESSION_NONE: u8 = 0;
+/// Raw deflate of this message alone.
+pub const FERRULE_COMPRESSION_DEFLATE: u8 = 1;
+/// Next piece of the session's shared deflate stream.
+pub const FERRULE_COMPRESSION_SHARED: u8 = 2;
+/// Uncompressed, but part of the shared stream's history.
+pub const FERRULE_COMPRESSION_SHARED_RAW: u8 = 3;
+/// Raw deflate against preset dictionary `dict_id`.
+pub const FERRULE_COMPRESSION_DICTIONARY: u8 = 4;
+
+/// Largest payload the protocol allows.
+pub const FERRULE_MAX_PAYLOAD: usize = 4096;
+
+/// A frame header, field by field (`docs/PROTOCOL.md` section 2). Optional fields have a
+/// `has_` flag; fields whose flag is 0 are ignored on encode and zero on decode.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ferrule_header_t {
+    /// One of `FERRULE_KIND_*`.
+    pub kind: u8,
+    /// Logical channel.
+    pub channel: u8,
+    /// One of `FERRULE_COMPRESSION_*`.
+    pub compression: u8,
+    /// Dictionary id when `compression` is `FERRULE_COMPRESSION_DICTIONARY`.
+    pub dict_id: u8,
+    /// Session tag (on the wire when `has_seq` or `has_ack`).
+    pub session: u8,
+    /// A sequence number is present.
+    pub has_seq: u8,
+    /// Sequence number.
+    pub seq: u16,
+    /// Acknowledgement fields are present.
+    pub has_ack: u8,
+    /// Receiver's free window.
+    pub ack_window: u8,
+    /// Next sequence number expected.
+    pub ack_next: u16,
+    /// Selective-ack bitmap is present (requires `has_ack`).
+    pub has_sack: u8,
+    /// AEAD fields are present.
+    pub has_aead: u8,
+    /// AEAD key id.
+    pub aead_key_id: u8,
+    /// Padding; ignored.
+    pub reserved: u8,
+    /// Selective-ack bitmap.
+    pub sack: u32,
+    /// AEAD frame counter.
+    pub aead_counter: u32,
+}
+
+impl ferrule_header_t {
+    pub(crate) fn to_header(self) -> Option<Header> {
+        let kind = FrameKind::from_nibble(self.kind)?;
+        let compression = match self.compression {
+            FERRULE_COMPRESSION_NONE => Compression::None,
+            FERRULE_COMPRESSION_DEFLATE => Compression::Deflate,
+            FERRULE_COMPRESSION_SHARED => Compression::Shared,
+            FERRULE_COMPRESSION_SHARED_RAW => Compression::SharedRaw,
+            FERRULE_COMPRESSION_DICTIONARY => Compression::Dictionary(self.dict_id),
+            _ => return None,
+        };
+        if self.has_sack != 0 && self.has_ack == 0 {
+            return None;
+        }
+        Some(Header {
+            kind,
+            channel: self.channel,
+            compression,
+            session: self.session,
+            seq: (self.has_seq != 0).then_some(self.seq),
+            ack: (self.has_ack != 0).then_some(Ack {
+                next: self.ack_next,
+                window: self.ack_window,
+                sack: (self.has_sack != 0).then_some(self.sack),
+            }),
+            aead: (self.has_aead != 0).then_some(AeadField {
+                key_id: self.aead_key_id,
+                counter: self.aead_counter,
+            }),
+        })
+    }
+
+    pub(crate) fn from_header(h: &Header) -> Self {
+        let (compression, dict_id) = match h.compression {
+            Compression::None => (FERRULE_COMPRESSION_NONE, 0),
+            Compression::Deflate => (FERRULE_COMPRESSION_DEFLATE, 0),
+            Compression::Shared => (FERRULE_COMPRESSION_SHARED, 0),
+            Compression::SharedRaw => (FERRULE_COMPRESSION_SHARED_RAW, 0),
+            Compression::Dictionary(id) => (FERRULE_COMPRESSION_DICTIONARY, id),
+        };
+        let ack = h.ack;
+        let aead = h.aead;
+        Self {
+            kind: h.kind as u8,
+            channel: h.channel,
+            compression,
+            dict_id,
+            session: h.session,
+            has_seq: u8::from(h.seq.is_some()),
+            seq: h.seq.unwrap_or(0),
+            has_ack: u8::from(ack.is_some()),
+            ack_window: ack.map_or(0, |a| a.window),
+            ack_next: ack.map_or(0, |a| a.next),
+            has_sack: u8::from(ack.is_some_and(|a| a.sack.is_some())),
+            has_aead: u8::from(aead.is_some()),
+            aead_key_id: aead.map_or(0, |a| a.key_id),
+            reserved: 0,
+            sack: ack.and_then(|a| a.sack).unwrap_or(0),
+            aead_counter: aead.map_or(0, |a| a.counter),
+        }
+    }
+}
+
+/// Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
+/// (`stream` = true: COBS, both delimiters) or a datagram. 0 if the payload is too large.
+#[no_mangle]
+pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usize {
+    match (payload_len > MAX_PAYLOAD, stream) {
+        (true, _) => 0,
+        (false, true) => ferrule::max_stream_frame_len(payload_len),
+        (false, false) => ferrule::max_datagram_len(payload_len),
+    }
+}
+
+/// Encodes one frame into `out` (`out_cap` bytes): stream framing (COBS, trailing 0x00, and a
+/// leading 0x00 if `leading_delimiter`) when `stream`, else a datagram. On success writes the
+/// length to `*out_len`.
+///
+/// # Safety
+/// `header` and `out_len` must be valid pointers; `payload`/`out` must point to
+/// `payload_len`/`out_cap` bytes (may be NULL when the length is 0).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_encode(
+    header: *const ferrule_header_t,
+    payload: *const u8,
+    payload_len: usize,
+    stream: bool,
+    leading_delimiter: bool,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> ferrule_status {
+    guard(|| {
+        if header.is_null() || out_len.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller passes a valid header.
+        let h = unsafe { *header };
+        let (Some(payload), Some(out)) = (bytes(payload, payload_len), bytes_mut(out, out_cap))
+        else {
+            return ferrule_status::FERRULE_ERR_NULL;
+        };
+        let Some(h) = h.to_header() else {
+            return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
+        };
+        let r = if stream {
+            let opts = StreamOptions { leading_delimiter };
+            ferrule::encode_stream(&h, payload, opts, out)
+        } else {
+            ferrule::encode_datagram(&h, payload, out)
+        };
+        match r {
+            Ok(n) => {
+                put(out_len, n);
+                ferrule_status::FERRULE_OK
+            }
+            Err(e) => e.into(),
+        }
+    })
+}
+
+/// Receive buffer of a C decoder: the largest frame body it accepts.
+pub const FERRULE_DECODER_CAPACITY: usize = 4119;
+
+/// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`.
+pub struct ferrule_decoder_t {
+    inner: StreamDecoder<FERRULE_DECODER_CAPACITY>,
+}
+
+/// Bytes of memory a decoder needs.
+#[no_mangle]
+pub extern "C" fn ferrule_decoder_size() -> usize {
+    size_of::<ferrule_decoder_t>()
+}
+
+/// Alignment the decoder memory needs.
+#[no_mangle]
+pub extern "C" fn ferrule_decoder_align() -> usize {
+    align_of::<ferrule_decoder_t>()
+}
+
+/// Creates a decoder in `mem` (`mem_len` >= `ferrule_decoder_size()`, aligned to
+/// `ferrule_decoder_align()`), and writes its handle to `*out`. The memory must stay valid and
+/// untouched until the caller stops using the handle; no cleanup call is needed.
+///
+/// # Safety
+/// `mem` must point to `mem_len` writable bytes; `out` to a writable handle pointer.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_decoder_init(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    out: *mut *mut ferrule_decoder_t,
+) -> ferrule_status {
+    guard(|| {
+        let p = match place::<ferrule_decoder_t>(mem, mem_len, out) {
+            Ok(p) => p,
+            Err(s) => return s,
+        };
+        // SAFETY: `place` checked size, alignment and non-NULL for a ferrule_decoder_t.
+        unsafe {
+            p.write(ferrule_decoder_t {
+                inner: StreamDecoder::new(),
+            })
+        };
+        put(out, p);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Checks caller memory for a `T`: non-NULL, large enough, aligned.
+pub(crate) fn place<T>(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    out: *mut *mut T,
+) -> Result<*mut T, ferrule_status> {
+    if mem.is_null() || out.is_null() {
+        return Err(ferrule_status::FERRULE_ERR_NULL);
+    }
+    if mem_len < size_of::<T>() {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL);
+    }
+    if (mem as usize).checked_rem(align_of::<T>()) != Some(0) {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT);
+    }
+    Ok(mem.cast())
+}
+
+/// A decoded frame: the header and a view of the payload inside the decoder, valid until the
+/// next call on that decoder.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ferrule_frame_t {
+    /// The header fields.
+    pub header: ferrule_header_t,
+    /// First payload byte (inside the decoder's buffer).
+    pub payload: *const u8,
+    /// Payload length.
+    pub payload_len: usize,
+}
+
+/// Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
+/// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
+/// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended,
+/// `FERRULE_EMPTY` when all input was absorbed without completing one, or the reject reason
+/// (`FERRULE_ERR_BAD_CRC`, ...) when a frame ended but was rejected and counted.
+///
+/// # Safety
+/// `decoder` must come from `ferrule_decoder_init`; `bytes` must point to `len` bytes;
+/// `consumed` and `frame` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_decoder_feed(
+    decoder: *mut ferrule_decoder_t,
+    input: *const u8,
+    len: usize,
+    consumed: *mut usize,
+    frame: *mut ferrule_frame_t,
+) -> ferrule_status {
+    guard(|| {
+        if decoder.is_null() || consumed.is_null() || frame.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        let Some(input) = bytes(input, len) else {
+            return ferrule_status::FERRULE_ERR_NULL;
+        };
+        // SAFETY: a handle from ferrule_decoder_init, used from one context at a time.
+        let d = unsafe { &mut (*decoder).inner };
+        match d.feed(input) {
+            Feed::Consumed => {
+                put(consumed, input.len());
+                ferrule_status::FERRULE_EMPTY
+            }
+            Feed::Frame { frame: f, rest } => {
+                put(consumed, input.len().saturating_sub(rest.len()));
+                put(
+                    frame,
+                    ferrule_frame_t {
+                        header: ferrule_header_t::from_header(&f.header),
+                        payload: f.payload.as_ptr(),
+                        payload_len: f.payload.len(),
+                    },
+                );
+                ferrule_status::FERRULE_OK
+            }
+            Feed::Rejected { error, rest } => {
+                put(consumed, input.len().saturating_sub(rest.len()));
+                error.into()
+            }
+        }
+    })
+}
+
+/// Frame counters of a decoder (or a link), one per reject reason.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ferrule_decoder_stats_t {
+    /// Bytes consumed.
+    pub bytes_in: u64,
+    /// Frames accepted.
+    pub frames_ok: u32,
+    /// Invalid byte stuffing.
+    pub malformed: u32,
+    /// Shorter than header + CRC.
+    pub too_short: u32,
+    /// Larger than the buffer, discarded whole.
+    pub oversize: u32,
+    /// CRC mismatches.
+    pub bad_crc: u32,
+    /// Unsupported version.
+    pub bad_version: u32,
+    /// Unknown frame type.
+    pub unknown_kind: u32,
+    /// Invalid flags.
+    pub bad_flags: u32,
+    /// Header longer than the frame.
+    pub truncated_header: u32,
+}
+
+impl From<&ferrule::DecoderStats> for ferrule_decoder_stats_t {
+    fn from(s: &ferrule::DecoderStats) -> Self {
+        Self {
+            bytes_in: s.bytes_in,
+            frames_ok: s.frames_ok,
+            malformed: s.malformed,
+            too_short: s.too_short,
+            oversize: s.oversize,
+            bad_crc: s.bad_crc,
+            bad_version: s.bad_version,
+            unknown_kind: s.unknown_kind,
+            bad_flags: s.bad_flags,
+            truncated_header: s.truncated_header,
+        }
+    }
+}
+
+/// Copies the decoder's counters into `*out`.
+///
+/// # Safety
+/// `decoder` from `ferrule_decoder_init`; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_decoder_stats(
+    decoder: *const ferrule_decoder_t,
+    out: *mut ferrule_decoder_stats_t,
+) -> ferrule_status {
+    guard(|| {
+        if decoder.is_null() || out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: a handle from ferrule_decoder_init.
+        let d = unsafe { &(*decoder).inner };
+        put(out, d.stats().into());
+        ferrule_status::FERRULE_OK
+    })
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoder_capacity_fits_the_largest_frame() {
+        assert_eq!(
+            FERRULE_DECODER_CAPACITY,
+            ferrule::link::frame_buffer_len(FERRULE_MAX_PAYLOAD)
+        );
+        assert_eq!(FERRULE_MAX_PAYLOAD, MAX_PAYLOAD);
+    }
+}
