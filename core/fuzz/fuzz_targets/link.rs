@@ -114,6 +114,30 @@ fuzz_target!(|data: &[u8]| {
             6 => {
                 let n = usize::from(*ops.next().unwrap_or(&0)) % 16;
                 let junk: Vec<u8> = ops.by_ref().take(n).copied().collect();
+                // Line noise, not forgery: the fuzzer can solve a CRC comparison, so junk that
+                // happens to hold a valid frame is not injected (CRC is not authentication;
+                // that is the `aead` feature's job).
+                let forged = if stream {
+                    let mut d = ferrule::StreamDecoder::<256>::new();
+                    let mut rest = &junk[..];
+                    let mut found = false;
+                    loop {
+                        match d.feed(rest) {
+                            ferrule::Feed::Consumed => break,
+                            ferrule::Feed::Frame { .. } => {
+                                found = true;
+                                break;
+                            }
+                            ferrule::Feed::Rejected { rest: r, .. } => rest = r,
+                        }
+                    }
+                    found
+                } else {
+                    ferrule::decode_datagram(&junk).is_ok()
+                };
+                if forged {
+                    continue;
+                }
                 if stream {
                     ends[o].link.handle_input(&junk, now);
                 } else {
