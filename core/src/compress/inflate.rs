@@ -70,6 +70,12 @@ impl Window {
         self.pos = 0;
     }
 
+    /// Starts a new stand-alone stream whose history is `dict` (empty: no dictionary).
+    pub fn restart(&mut self, dict: &[u8]) {
+        self.reset();
+        self.absorb(dict);
+    }
+
     /// Appends bytes to the history without decoding (a shared-mode message sent raw, or a
     /// dictionary).
     pub fn absorb(&mut self, bytes: &[u8]) {
@@ -103,8 +109,7 @@ impl Inflater {
 
     /// Inflates one complete raw-deflate stream (final block) into `out`.
     pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
-        self.window.reset();
-        inflate_into(&mut self.core, &mut self.window, input, &[], out)
+        self.inflate_with_dictionary(&[], input, out)
     }
 
     /// Inflates one complete stream against a preset dictionary.
@@ -114,8 +119,7 @@ impl Inflater {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        self.window.reset();
-        self.window.absorb(dict);
+        self.window.restart(dict);
         inflate_into(&mut self.core, &mut self.window, input, &[], out)
     }
 

@@ -274,13 +274,12 @@ impl Codec for Compressor<'_> {
                 return Ok(n);
             }
             Compression::Deflate => {
-                self.rx_single.reset();
+                self.rx_single.restart(&[]);
                 inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
             }
             Compression::Dictionary(id) => match self.dictionary(id) {
                 Some(dict) => {
-                    self.rx_single.reset();
-                    self.rx_single.absorb(dict);
+                    self.rx_single.restart(dict);
                     inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
                 }
                 None => Err(DecompressError::UnknownDictionary(id)),
@@ -307,12 +306,6 @@ impl Codec for Compressor<'_> {
     fn reset_rx(&mut self) {
         self.rx_shared.reset();
     }
-}
-
-/// Worst-case payload bytes for a message of `msg_len` bytes under any mode: compression never
-/// expands, so a frame sized for the raw message always fits.
-pub const fn max_payload_len(msg_len: usize) -> usize {
-    msg_len
 }
 
 /// Compresses `msg` as one raw-deflate stream with `miniz_oxide`'s full compressor at `level`

@@ -545,13 +545,12 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 
     fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
         if self.urx.filled {
-            let slot = self.urx;
-            let out = Self::out_for(&slot, out)?;
+            let out = Self::out_for(&self.urx, out)?;
             self.urx.filled = false;
-            let n = self.decode(&slot, out)?;
+            let (channel, n) = self.decode(None, out)?;
             self.stats.delivered_unreliable += 1;
             return Ok(Some(Received {
-                channel: slot.channel,
+                channel,
                 len: n,
                 reliable: false,
             }));
@@ -559,8 +558,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         if self.rx_ready == 0 {
             return Ok(None);
         }
-        let slot = &self.rx[self.rx_head];
-        let out = Self::out_for(slot, out)?;
+        let head = self.rx_head;
+        let out = Self::out_for(&self.rx[head], out)?;
         if self.rx_old == 0 && self.rx_reset_pending {
             // The first message of the current session: its shared stream starts afresh.
             self.codec.reset_rx();
@@ -568,9 +567,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.rx_broken = false;
         }
         self.rx_old = self.rx_old.saturating_sub(1);
-        let slot = self.rx[self.rx_head];
-        self.rx[self.rx_head].filled = false;
-        self.rx_head = (self.rx_head + 1) % W;
+        self.rx[head].filled = false;
+        self.rx_head = (head + 1) % W;
         self.rx_ready -= 1;
         // Window update: tell a blocked sender at once, and a throttled one at half a window.
         let window = self.rx_window();
@@ -580,10 +578,10 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         {
             self.ack_now = true;
         }
-        let n = self.decode(&slot, out)?;
+        let (channel, n) = self.decode(Some(head), out)?;
         self.stats.delivered_reliable += 1;
         Ok(Some(Received {
-            channel: slot.channel,
+            channel,
             len: n,
             reliable: true,
         }))
@@ -602,9 +600,19 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         Ok(&mut out[..needed])
     }
 
-    /// Turns a dequeued payload into the message; a failure is counted and reported, and a
-    /// broken shared stream ends the session (both ends restart their streams).
-    fn decode(&mut self, slot: &RxSlot<M>, out: &mut [u8]) -> Result<usize, RecvError> {
+    /// Turns a dequeued payload (reliable slot `Some(i)`, or the best-effort mailbox) into the
+    /// message, in place; returns its channel and length. A failure is counted and reported,
+    /// and a broken shared stream ends the session (both ends restart their streams).
+    fn decode(
+        &mut self,
+        reliable: Option<usize>,
+        out: &mut [u8],
+    ) -> Result<(u8, usize), RecvError> {
+        let slot = match reliable {
+            Some(i) => &self.rx[i],
+            None => &self.urx,
+        };
+        let channel = slot.channel;
         let shared = matches!(
             slot.compression,
             Compression::Shared | Compression::SharedRaw
@@ -614,16 +622,13 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         } else {
             self.codec.decompress(slot.compression, slot.payload(), out)
         };
-        result.map_err(|error| {
+        result.map(|n| (channel, n)).map_err(|error| {
             self.stats.decompress_failed += 1;
             if shared && !self.rx_broken {
                 self.rx_broken = true;
                 self.fail(DownReason::DecompressFailed);
             }
-            RecvError::Decompress {
-                channel: slot.channel,
-                error,
-            }
+            RecvError::Decompress { channel, error }
         })
     }
 
@@ -724,7 +729,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
         if let Some((newest_id, sent_at, count)) = newest {
             if count == 1 {
-                self.rtt.sample((self.now as u32).wrapping_sub(sent_at));
+                self.rtt.sample(age_ms(self.now, sent_at));
             }
             for off in 0..remaining {
                 let slot = &mut self.tx[(self.tx_head + off) % W];
@@ -929,7 +934,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             if slot.tx_count > 0
                 && !slot.sacked
                 && !slot.due
-                && u64::from((now as u32).wrapping_sub(slot.sent_at)) >= rto
+                && u64::from(age_ms(now, slot.sent_at)) >= rto
             {
                 slot.due = true;
                 expired = true;
@@ -960,10 +965,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
                 return Some(self.now);
             }
             if s.tx_count > 0 && !s.sacked {
-                t = t.min(
-                    self.now - u64::from((self.now as u32).wrapping_sub(s.sent_at)).min(self.now)
-                        + rto,
-                );
+                let sent = self.now - u64::from(age_ms(self.now, s.sent_at)).min(self.now);
+                t = t.min(sent + rto);
             }
         }
         for d in [self.ack_deadline, self.probe_due].into_iter().flatten() {
@@ -1163,6 +1166,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             caps: 0,
         }
     }
+}
+
+/// Milliseconds since `sent_at` (the low 32 bits of a timestamp), wrapping-safe.
+fn age_ms(now: u64, sent_at: u32) -> u32 {
+    (now as u32).wrapping_sub(sent_at)
 }
 
 /// The epoch of session attempt `generation` for a boot `seed`: distinct for distinct
