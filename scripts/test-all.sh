@@ -63,9 +63,13 @@ bash scripts/test-firmware.sh
 step "fuzzing (${FUZZ_SECONDS}s per target)"
 (
     cd core/fuzz
-    # `link` is excluded until the stream-mode corrupted delivery it found
-    # (core/fuzz/regressions/link-stream-corrupted-delivery.bin) is fixed.
-    for t in $(cargo +nightly fuzz list | grep -vx link); do
+    # Inputs that once failed (core/fuzz/regressions/<target>-*.bin) replay first.
+    for r in regressions/*.bin; do
+        t=$(basename "$r" | cut -d- -f1)
+        cargo +nightly fuzz run -O "$t" "$r" >/dev/null 2>&1 || { echo "regression $r FAILED"; exit 1; }
+        echo "  regression $r: ok"
+    done
+    for t in $(cargo +nightly fuzz list); do
         log=$(mktemp)
         if ! cargo +nightly fuzz run -O "$t" -- -max_total_time="$FUZZ_SECONDS" -max_len=4096 \
             -print_final_stats=1 >"$log" 2>&1; then
@@ -84,5 +88,9 @@ cargo run --release -q -p ferrule-demo -- --messages 3000 --loss 0.2 --json
 if cargo run --release -q -p ferrule-demo -- --loss 7 2>/dev/null; then
     echo "bad arguments were accepted"; exit 1
 fi
+
+step "firmware over the emulated UART: ferrule-demo <-> QEMU, 1000 requests, one restart"
+cargo build --release -q -p ferrule-demo
+bash scripts/test-uart.sh
 
 step "all checks passed"

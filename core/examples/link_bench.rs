@@ -1,9 +1,16 @@
 //! Link benchmark on the deterministic simulator: goodput, delivery latency and retransmissions
 //! against independent loss from 0 to 30 %, next to the ideal (1 - p) goodput.
 //!
-//! `cargo run --release -p ferrule --example link_bench` — prints the README table.
-//! Window 8 x 256 B, datagram transport, 2 ms one-way delay (+0..1 ms jitter), both directions
-//! lossy, traffic A->B (B sends nothing but acks). Goodput is messages per virtual second.
+//! `cargo run --release -p ferrule --example link_bench` — prints the README tables.
+//! Window 8 x 256 B, both directions lossy, traffic A->B (B sends nothing but acks), messages of
+//! 9..256 bytes. Two lines:
+//! - a UART at 115200 baud (11,520 bytes/s, stream framing, 2 ms latency + 0..1 ms jitter):
+//!   the line's rate limits goodput, as on the serial links ferrule is for;
+//! - an unlimited-rate datagram path (2 ms one-way + 0..1 ms jitter): the window limits
+//!   goodput to 8 messages per round trip, so every loss that holds the window's first slot
+//!   for a round trip shows directly.
+//!
+//! Goodput is delivered messages per virtual second.
 
 #[path = "../tests/sim/mod.rs"]
 mod sim;
@@ -12,9 +19,26 @@ use ferrule::link::Transport;
 use sim::{run, Impair, Profile};
 
 fn main() {
+    table(
+        "UART 115200 baud, stream framing",
+        Transport::Stream,
+        11_520,
+        6_000,
+    );
+    println!();
+    table(
+        "unlimited rate, datagrams (window-bound)",
+        Transport::Datagram,
+        0,
+        40_000,
+    );
+}
+
+fn table(title: &str, transport: Transport, rate: u64, messages: u64) {
     let losses = [0.0, 0.01, 0.05, 0.10, 0.20, 0.30];
-    let messages = 40_000;
     let mut lossless = 0.0;
+    println!("{title}:");
+    println!();
     println!("| loss | goodput (msg/s) | vs lossless | ideal (1-p) | latency p50 (ms) | p99 (ms) | retransmissions / delivered | spurious / sent |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (i, &p) in losses.iter().enumerate() {
@@ -22,11 +46,12 @@ fn main() {
             loss: p,
             delay: 2,
             jitter: 1,
+            rate,
             ..Impair::default()
         };
         let prof = Profile {
             name: "bench",
-            transport: Transport::Datagram,
+            transport,
             a_to_b: imp,
             b_to_a: imp,
             stall: None,

@@ -86,3 +86,64 @@ fn an_undecodable_shared_stream_is_reported_and_restarts_the_session() {
     assert!(a.is_up() && b.is_up());
     assert!(b.stats().sessions >= 2);
 }
+
+#[test]
+fn an_inflate_only_receiver_takes_every_mode_and_sends_raw() {
+    use ferrule::compress::{Dictionary, InflateOnly};
+    type Receiver = Link<4, M, { frame_buffer_len(M) }, InflateOnly<'static>>;
+    static DICT: &[u8] = br#"{"temp":21.5,"rh":40.1,"status":"ok"}"#;
+    let dictionary = Some(Dictionary { id: 7, bytes: DICT });
+    for (reliable, unreliable) in [
+        (Mode::Shared, Mode::PerMessage),
+        (Mode::PerMessage, Mode::Dictionary),
+        (Mode::Dictionary, Mode::Off),
+    ] {
+        let codec = CodecConfig {
+            reliable,
+            unreliable,
+            dictionary,
+        };
+        let mut a = Packed::with_codec(cfg(), 1, Compressor::new(codec));
+        let mut b = Receiver::with_codec(cfg(), 2, InflateOnly::new(dictionary));
+        let mut buf = [0u8; Packed::MAX_FRAME];
+        let mut out = [0u8; M];
+        let mut wire_a = 0;
+        for i in 0..40u32 {
+            let msg = format!(r#"{{"temp":21.{i},"rh":40.1,"status":"ok","n":{i}}}"#);
+            let ch = u8::from(i % 3 == 0);
+            let now = u64::from(i);
+            // Both ends exchange until quiet, then the receiver reads everything.
+            let _ = a.send(ch, msg.as_bytes(), now);
+            let _ = b.send(0, msg.as_bytes(), now);
+            for _ in 0..4 {
+                while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+                    wire_a += n;
+                    b.handle_datagram(&buf[..n], now);
+                }
+                while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+                    a.handle_datagram(&buf[..n], now);
+                }
+            }
+            while let Some(r) = b.recv(&mut out).unwrap() {
+                assert_eq!(&out[..r.len], msg.as_bytes(), "{reliable:?}/{unreliable:?}");
+            }
+            while let Some(r) = a.recv(&mut out).unwrap() {
+                assert_eq!(&out[..r.len], msg.as_bytes());
+            }
+        }
+        let s = b.codec().stats();
+        assert_eq!(s.failed, 0);
+        // Every message the sender compressed was inflated, and there were some.
+        assert_eq!(
+            s.inflated,
+            a.codec().stats().compressed,
+            "{reliable:?}: {s:?}"
+        );
+        assert!(s.inflated > 0, "{reliable:?}: {s:?}");
+        assert_eq!(s.compressed, 0, "the inflate-only side sends raw");
+        assert!(wire_a > 0);
+    }
+    // It saves exactly the compressor's two deflaters.
+    let deflaters = 2 * std::mem::size_of::<ferrule::compress::Deflater>();
+    assert!(InflateOnly::STATE_BYTES + deflaters <= Compressor::STATE_BYTES);
+}

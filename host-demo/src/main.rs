@@ -2,6 +2,7 @@
 //! through an in-process impairment proxy, with a telemetry workload both ways; then the same
 //! workload over raw UDP through the same proxy, for comparison.
 
+mod firmware;
 mod proxy;
 
 use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
@@ -381,6 +382,10 @@ fn drain_raw(s: &UdpSocket, buf: &mut [u8], t: &mut Tally, start: Instant) -> io
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("firmware") {
+        return ExitCode::from(firmware::main(&args[1..]));
+    }
     let o = match parse_args() {
         Ok(o) => o,
         Err(e) => {

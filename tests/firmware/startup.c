@@ -26,10 +26,13 @@ static void Fault_Handler(void) {
     for (;;) {}
 }
 
+/* Firmware that enables SysTick defines its own handler. */
+void SysTick_Handler(void) __attribute__((weak, alias("Fault_Handler")));
+
 __attribute__((section(".vectors"), used)) static void (*const vectors[16])(void) = {
     (void (*)(void))(&__stack_top), Reset_Handler, Fault_Handler, Fault_Handler,
     Fault_Handler, Fault_Handler, Fault_Handler, 0, 0, 0, 0, Fault_Handler, Fault_Handler, 0,
-    Fault_Handler, Fault_Handler,
+    Fault_Handler, SysTick_Handler,
 };
 
 /* newlib's exit() runs the fini array through these; nothing to do here. */

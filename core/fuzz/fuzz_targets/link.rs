@@ -10,6 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use std::collections::{HashSet, VecDeque};
 
 const M: usize = 64;
+/// How long a frame can stay in flight, like a datagram's maximum segment lifetime.
+const MAX_LIFETIME_MS: u64 = 2_000;
 type L = Link<4, M, { frame_buffer_len(M) }, Compressor<'static>>;
 
 fn message(idx: u32, dir: u8) -> Vec<u8> {
@@ -29,7 +31,8 @@ struct End {
     next: u32,
     last_reliable: Option<u32>,
     unreliable: HashSet<u32>,
-    wire: VecDeque<Vec<u8>>,
+    /// Frames in flight with the time they were sent.
+    wire: VecDeque<(u64, Vec<u8>)>,
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -91,17 +94,25 @@ fuzz_target!(|data: &[u8]| {
                 // Transmit everything due, then deliver the oldest frame in flight.
                 while let Ok(Some(n)) = ends[s].link.poll_transmit(now, &mut buf) {
                     if ends[s].wire.len() < 64 {
-                        ends[s].wire.push_back(buf[..n].to_vec());
+                        ends[s].wire.push_back((now, buf[..n].to_vec()));
                     }
                 }
-                if let Some(mut f) = ends[s].wire.pop_front() {
+                // A network does not keep a datagram forever (IP TTL): older ones are gone.
+                while ends[s]
+                    .wire
+                    .front()
+                    .is_some_and(|(t, _)| now - t > MAX_LIFETIME_MS)
+                {
+                    ends[s].wire.pop_front();
+                }
+                if let Some((sent, mut f)) = ends[s].wire.pop_front() {
                     match op & 0x0F {
                         3 => continue, // dropped
                         4 => {
                             let at = usize::from(*ops.next().unwrap_or(&0)) % f.len();
                             f[at] ^= 1 << (op >> 4 & 7);
                         }
-                        5 => ends[s].wire.push_back(f.clone()), // duplicated later
+                        5 => ends[s].wire.push_back((sent, f.clone())), // duplicated later
                         _ => {}
                     }
                     if stream {

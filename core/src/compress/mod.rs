@@ -201,13 +201,6 @@ impl<'d> Compressor<'d> {
     pub fn stats(&self) -> CodecStats {
         self.stats
     }
-
-    fn dictionary(&self, id: u8) -> Option<&'d [u8]> {
-        self.cfg
-            .dictionary
-            .filter(|d| d.id == id && d.id != 0)
-            .map(|d| d.bytes)
-    }
 }
 
 impl Codec for Compressor<'_> {
@@ -266,37 +259,14 @@ impl Codec for Compressor<'_> {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        let r = match repr {
-            Compression::None => return copy_out(payload, out),
-            Compression::SharedRaw => {
-                let n = copy_out(payload, out)?;
-                self.rx_shared.absorb(payload);
-                return Ok(n);
-            }
-            Compression::Deflate => {
-                self.rx_single.restart(&[]);
-                inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
-            }
-            Compression::Dictionary(id) => match self.dictionary(id) {
-                Some(dict) => {
-                    self.rx_single.restart(dict);
-                    inflate_into(&mut self.rx_core, &mut self.rx_single, payload, &[], out)
-                }
-                None => Err(DecompressError::UnknownDictionary(id)),
-            },
-            Compression::Shared => inflate_into(
-                &mut self.rx_core,
-                &mut self.rx_shared,
-                payload,
-                &inflate::SYNC_TAIL,
-                out,
-            ),
+        let dict = self.cfg.dictionary.filter(|d| d.id != 0);
+        let mut rx = Receiver {
+            core: &mut self.rx_core,
+            shared: &mut self.rx_shared,
+            single: &mut self.rx_single,
+            stats: &mut self.stats,
         };
-        match r {
-            Ok(_) => self.stats.inflated += 1,
-            Err(_) => self.stats.failed += 1,
-        }
-        r
+        rx.decompress(dict, repr, payload, out)
     }
 
     fn reset_tx(&mut self) {
@@ -305,6 +275,113 @@ impl Codec for Compressor<'_> {
 
     fn reset_rx(&mut self) {
         self.rx_shared.reset();
+    }
+}
+
+/// The receiving half of [`Compressor`]: sends messages raw, and takes every compressed
+/// representation the peer may send (per-message, dictionary, shared stream). For firmware
+/// that receives compressed data (configuration, commands) but cannot spare the compressor's
+/// RAM: [`Compressor::STATE_BYTES`] less its two [`Deflater`]s.
+pub struct InflateOnly<'d> {
+    dictionary: Option<Dictionary<'d>>,
+    rx_core: DecompressorOxide,
+    rx_shared: Window,
+    rx_single: Window,
+    stats: CodecStats,
+}
+
+impl<'d> InflateOnly<'d> {
+    /// Bytes of state.
+    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
+
+    /// A decoder that knows `dictionary` (if any).
+    pub fn new(dictionary: Option<Dictionary<'d>>) -> Self {
+        Self {
+            dictionary,
+            rx_core: DecompressorOxide::new(),
+            rx_shared: Window::new(),
+            rx_single: Window::new(),
+            stats: CodecStats::default(),
+        }
+    }
+
+    /// Counters (only the receive side moves).
+    pub fn stats(&self) -> CodecStats {
+        self.stats
+    }
+}
+
+impl Codec for InflateOnly<'_> {
+    fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+        copy_raw(msg, out)
+    }
+
+    fn decompress(
+        &mut self,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        let dict = self.dictionary.filter(|d| d.id != 0);
+        let mut rx = Receiver {
+            core: &mut self.rx_core,
+            shared: &mut self.rx_shared,
+            single: &mut self.rx_single,
+            stats: &mut self.stats,
+        };
+        rx.decompress(dict, repr, payload, out)
+    }
+
+    fn reset_tx(&mut self) {}
+
+    fn reset_rx(&mut self) {
+        self.rx_shared.reset();
+    }
+}
+
+/// The receive state both codecs share, borrowed.
+struct Receiver<'a> {
+    core: &'a mut DecompressorOxide,
+    shared: &'a mut Window,
+    single: &'a mut Window,
+    stats: &'a mut CodecStats,
+}
+
+impl Receiver<'_> {
+    fn decompress(
+        &mut self,
+        dict: Option<Dictionary<'_>>,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        let r = match repr {
+            Compression::None => return copy_out(payload, out),
+            Compression::SharedRaw => {
+                let n = copy_out(payload, out)?;
+                self.shared.absorb(payload);
+                return Ok(n);
+            }
+            Compression::Deflate => {
+                self.single.restart(&[]);
+                inflate_into(self.core, self.single, payload, &[], out)
+            }
+            Compression::Dictionary(id) => match dict.filter(|d| d.id == id) {
+                Some(d) => {
+                    self.single.restart(d.bytes);
+                    inflate_into(self.core, self.single, payload, &[], out)
+                }
+                None => Err(DecompressError::UnknownDictionary(id)),
+            },
+            Compression::Shared => {
+                inflate_into(self.core, self.shared, payload, &inflate::SYNC_TAIL, out)
+            }
+        };
+        match r {
+            Ok(_) => self.stats.inflated += 1,
+            Err(_) => self.stats.failed += 1,
+        }
+        r
     }
 }
 

@@ -190,8 +190,13 @@ struct Core<const W: usize, const M: usize, C> {
     seed: u32,
     generation: u32,
     epoch: u32,
+    /// Whether `epoch` has already keyed a session (a new responder session then takes a fresh
+    /// one, so a delayed HELLO_ACK echoing it cannot reopen a dead session).
+    epoch_used: bool,
     peer_epoch: u32,
-    retired_peer_epoch: u32,
+    /// The last few peer epochs this side replaced: a delayed HELLO from one is stale.
+    retired: [u32; RETIRED_EPOCHS],
+    retired_next: u8,
     up: bool,
     keys: SessionKeys,
     peer_max_payload: u16,
@@ -454,7 +459,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             generation: 0,
             epoch,
             peer_epoch: 0,
-            retired_peer_epoch: 0,
+            epoch_used: false,
+            retired: [0; RETIRED_EPOCHS],
+            retired_next: 0,
             up: false,
             keys: SessionKeys {
                 tag: 0,
@@ -666,7 +673,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.stats.unexpected += 1;
             return;
         };
-        if hello.epoch == self.retired_peer_epoch && hello.epoch != self.peer_epoch {
+        if hello.epoch != self.peer_epoch && self.retired.contains(&hello.epoch) {
             // A delayed HELLO from an incarnation we already replaced.
             self.stats.stale_session += 1;
             return;
@@ -675,12 +682,17 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         match kind {
             FrameKind::Hello => {
                 if new_peer {
+                    if self.epoch_used {
+                        self.rotate_epoch();
+                    }
                     self.start_session(&hello);
                 }
                 self.send_hello_ack = true;
             }
             _ => {
-                if hello.peer_epoch != self.epoch {
+                // Only an answer to this epoch's HELLO opens a session, and only the first
+                // one: once up, another incarnation's answer to the same HELLO is stale.
+                if hello.peer_epoch != self.epoch || (self.up && new_peer) {
                     self.stats.stale_session += 1;
                 } else if new_peer {
                     self.start_session(&hello);
@@ -697,9 +709,12 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.stats.bad_ack += 1;
             return;
         }
+        // The newest transmission this ack proves delivered. Only messages sent once count:
+        // the ack of a retransmitted one may be for its first copy (Karn's ambiguity), and
+        // taking it as the newest would mark everything sent since as skipped.
         let mut newest: Option<(u32, u32, u8)> = None; // (tx_id, sent_at, tx_count)
         let mut note = |s: &TxSlot<M>| {
-            if newest.is_none_or(|(id, _, _)| s.tx_id > id) {
+            if s.tx_count == 1 && newest.is_none_or(|(id, _, _)| s.tx_id > id) {
                 newest = Some((s.tx_id, s.sent_at, s.tx_count));
             }
         };
@@ -835,9 +850,12 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.end_session(DownReason::PeerRestarted);
         }
         if self.peer_epoch != 0 && self.peer_epoch != hello.epoch {
-            self.retired_peer_epoch = self.peer_epoch;
+            let at = usize::from(self.retired_next) % RETIRED_EPOCHS;
+            self.retired[at] = self.peer_epoch;
+            self.retired_next = self.retired_next.wrapping_add(1);
         }
         self.peer_epoch = hello.epoch;
+        self.epoch_used = true;
         self.keys = SessionKeys::derive(self.epoch, hello.epoch);
         self.peer_max_payload = hello.max_payload;
         self.peer_window = hello.window;
@@ -888,10 +906,16 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         if self.up {
             self.end_session(reason);
         }
-        self.generation = self.generation.wrapping_add(1);
-        self.epoch = derive_epoch(self.seed, self.generation);
+        self.rotate_epoch();
         self.hello_due = self.now;
         self.hello_backoff = self.cfg.rto_initial;
+    }
+
+    /// Moves to the next epoch of this boot.
+    fn rotate_epoch(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        self.epoch = derive_epoch(self.seed, self.generation);
+        self.epoch_used = false;
     }
 
     fn push_event(&mut self, e: Event) {
@@ -1172,6 +1196,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 fn age_ms(now: u64, sent_at: u32) -> u32 {
     (now as u32).wrapping_sub(sent_at)
 }
+
+/// How many replaced peer epochs a link remembers.
+const RETIRED_EPOCHS: usize = 4;
 
 /// The epoch of session attempt `generation` for a boot `seed`: distinct for distinct
 /// generations (fmix32 is a bijection), never zero.

@@ -72,6 +72,9 @@ pub struct Impair {
     pub truncate: f64,
     /// Probability random garbage bytes are injected before a frame.
     pub garbage: f64,
+    /// Line rate in bytes per second (0: unlimited). Frames queue behind each other on the
+    /// line, and a frame that is lost still took its time on it, like a UART.
+    pub rate: u64,
 }
 
 /// A scenario.
@@ -102,6 +105,8 @@ struct Pipe {
     ge_bad: bool,
     queue: VecDeque<(u64, Vec<u8>)>,
     last_at: u64,
+    /// When the line finishes sending what it has (microseconds), with a finite rate.
+    line_free_us: u64,
     pub max_queue: usize,
 }
 
@@ -113,12 +118,20 @@ impl Pipe {
             ge_bad: false,
             queue: VecDeque::new(),
             last_at: 0,
+            line_free_us: 0,
             max_queue: 0,
         }
     }
 
     fn push(&mut self, now: u64, frame: &[u8], stream: bool) {
         let imp = self.imp;
+        // The time the frame's last byte leaves the sender (ms).
+        let mut sent = now;
+        if let Some(us) = (frame.len() as u64 * 1_000_000).checked_div(imp.rate) {
+            let start = self.line_free_us.max(now * 1000);
+            self.line_free_us = start + us;
+            sent = self.line_free_us.div_ceil(1000);
+        }
         if let Some((gb, bg, bad_loss)) = imp.burst {
             self.ge_bad = if self.ge_bad {
                 !self.rng.chance(bg)
@@ -148,7 +161,7 @@ impl Pipe {
             g.extend(f);
             f = g;
         }
-        let mut at = now + imp.delay + self.rng.below(imp.jitter + 1);
+        let mut at = sent + imp.delay + self.rng.below(imp.jitter + 1);
         if stream {
             at = at.max(self.last_at); // a serial line never reorders
         } else if self.rng.chance(imp.reorder) {
@@ -160,6 +173,14 @@ impl Pipe {
         }
         self.queue.push_back((at, f));
         self.max_queue = self.max_queue.max(self.queue.len());
+    }
+
+    /// Whether the sender may hand the line another frame now: always without a rate limit;
+    /// with one, once the frame on the line is (about) done, like a UART driver that asks the
+    /// link for the next frame from its transmit-complete interrupt. The link then picks what
+    /// goes next at the last moment (a retransmission does not wait behind queued frames).
+    fn ready(&self, now: u64) -> bool {
+        self.imp.rate == 0 || self.line_free_us < (now + 1) * 1000
     }
 
     fn pop_due(&mut self, now: u64) -> Option<Vec<u8>> {
@@ -338,7 +359,10 @@ pub fn run(p: &Profile) -> Outcome {
                     Err(_) => break,
                 }
             }
-            while let Ok(Some(n)) = side.link.poll_transmit(now, &mut buf) {
+            while pipe.ready(now) {
+                let Ok(Some(n)) = side.link.poll_transmit(now, &mut buf) else {
+                    break;
+                };
                 pipe.push(now, &buf[..n], stream);
             }
             while let Some(e) = side.link.poll_event() {

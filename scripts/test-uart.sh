@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The reliable link over the emulated UART: tests/firmware/uart_peer.c (C API, thumbv7em
+# staticlib) on QEMU mps2-an386, UART0 wired to `ferrule-demo firmware` through QEMU's
+# -serial tcp. QEMU is killed once mid-run and started again with a new boot seed; the run
+# passes only if every one of COUNT requests got exactly one intact response.
+# Expects target/firmware/uart_peer.elf (built by scripts/test-firmware.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+COUNT=${COUNT:-1000}
+RESTART_AT=${RESTART_AT:-400}
+elf=target/firmware/uart_peer.elf
+demo=target/release/ferrule-demo
+test -f "$elf" && test -x "$demo"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+log=target/firmware/uart_peer.log
+: >"$log"
+
+qemu_pid=""
+start_qemu() { # boot seed
+    qemu-system-arm -M mps2-an386 -nographic -monitor none \
+        -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=$1" \
+        -serial "tcp:127.0.0.1:$port" -kernel "$elf" >>"$log" 2>&1 &
+    qemu_pid=$!
+}
+stop_qemu() {
+    [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
+    qemu_pid=""
+}
+trap stop_qemu EXIT
+
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+"$demo" firmware --listen "127.0.0.1:$port" --count "$COUNT" --timeout 240 >"$fifo" &
+demo_pid=$!
+exec 3<"$fifo"
+rm -f "$fifo"
+start_qemu 1001
+restarted=0
+status=1
+while IFS= read -r line <&3; do
+    echo "  host: $line"
+    case "$line" in
+    "responses "*)
+        if [ $restarted = 0 ] && [ "${line#responses }" -ge "$RESTART_AT" ]; then
+            echo "  killing QEMU mid-run and booting the firmware again"
+            stop_qemu
+            start_qemu 2002
+            restarted=1
+        fi
+        ;;
+    esac
+done
+exec 3<&-
+wait "$demo_pid" && status=0 || status=$?
+stop_qemu
+sed 's/^/  firmware: /' "$log"
+[ $restarted = 1 ] || { echo "uart test: the firmware was never restarted"; exit 1; }
+[ "$status" = 0 ] || { echo "uart test: host side failed (exit $status)"; exit 1; }
+echo "uart test: $COUNT requests and responses over the emulated UART, one firmware restart: ok"
