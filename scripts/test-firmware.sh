@@ -48,6 +48,17 @@ echo "  nothing of ferrule), profile 'firmware' (-Os, fat LTO, panic=abort), --g
 echo "  RAM = static data the code adds + the state one endpoint keeps (a static in the firmware)."
 echo "  Rust probes: tests/size-probe (window 4 x 128 B); C API: tests/firmware/probe_*.c."
 probelib() { # target -> path of libferrule_size_probe.a
+    if [ "${SIZE_PROFILE:-}" = optimised ]; then
+        # core rebuilt without panic formatting, opt-level z, bitwise CRC (Debian's rustc with
+        # its library source, as scripts/toolchain.sh installs in its "debian" mode).
+        CARGO_PROFILE_FIRMWARE_OPT_LEVEL=z RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+            RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -q -p ferrule-size-probe \
+            --features small-crc --profile firmware --target "$1" -Zbuild-std=core \
+            --target-dir "$ROOT/target-size" 2>&1 |
+            grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true
+        echo "$ROOT/target-size/$1/firmware/libferrule_size_probe.a"
+        return
+    fi
     cross_cargo build -q -p ferrule-size-probe --profile firmware --target "$1" 2>&1 |
         grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true
     local dir=target-cross-rustup
@@ -100,7 +111,7 @@ row() { # name profile
 }
 row "framing (COBS + CRC-32C + decoder)" framing
 row "framing + link (4 x 128 B)" link
-row "+ inflate (image also has the peer compressor)" inflate
+row "+ inflate (and peer compressor)" inflate
 row "+ heap-free compressor (both ways)" compressor
 row "everything" everything
 for probe in empty framing link; do

@@ -169,9 +169,7 @@ pub struct Compressor<'d> {
     cfg: CodecConfig<'d>,
     tx_shared: Deflater,
     tx_single: Deflater,
-    rx_core: DecompressorOxide,
-    rx_shared: Window,
-    rx_single: Window,
+    rx: Receiver,
     stats: CodecStats,
 }
 
@@ -185,9 +183,7 @@ impl<'d> Compressor<'d> {
             cfg,
             tx_shared: Deflater::new(),
             tx_single: Deflater::new(),
-            rx_core: DecompressorOxide::new(),
-            rx_shared: Window::new(),
-            rx_single: Window::new(),
+            rx: Receiver::new(),
             stats: CodecStats::default(),
         }
     }
@@ -259,14 +255,8 @@ impl Codec for Compressor<'_> {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        let dict = self.cfg.dictionary.filter(|d| d.id != 0);
-        let mut rx = Receiver {
-            core: &mut self.rx_core,
-            shared: &mut self.rx_shared,
-            single: &mut self.rx_single,
-            stats: &mut self.stats,
-        };
-        rx.decompress(dict, repr, payload, out)
+        self.rx
+            .decompress(self.cfg.dictionary, repr, payload, out, &mut self.stats)
     }
 
     fn reset_tx(&mut self) {
@@ -274,7 +264,7 @@ impl Codec for Compressor<'_> {
     }
 
     fn reset_rx(&mut self) {
-        self.rx_shared.reset();
+        self.rx.shared.reset();
     }
 }
 
@@ -284,9 +274,7 @@ impl Codec for Compressor<'_> {
 /// RAM: [`Compressor::STATE_BYTES`] less its two [`Deflater`]s.
 pub struct InflateOnly<'d> {
     dictionary: Option<Dictionary<'d>>,
-    rx_core: DecompressorOxide,
-    rx_shared: Window,
-    rx_single: Window,
+    rx: Receiver,
     stats: CodecStats,
 }
 
@@ -298,9 +286,7 @@ impl<'d> InflateOnly<'d> {
     pub fn new(dictionary: Option<Dictionary<'d>>) -> Self {
         Self {
             dictionary,
-            rx_core: DecompressorOxide::new(),
-            rx_shared: Window::new(),
-            rx_single: Window::new(),
+            rx: Receiver::new(),
             stats: CodecStats::default(),
         }
     }
@@ -322,38 +308,43 @@ impl Codec for InflateOnly<'_> {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        let dict = self.dictionary.filter(|d| d.id != 0);
-        let mut rx = Receiver {
-            core: &mut self.rx_core,
-            shared: &mut self.rx_shared,
-            single: &mut self.rx_single,
-            stats: &mut self.stats,
-        };
-        rx.decompress(dict, repr, payload, out)
+        self.rx
+            .decompress(self.dictionary, repr, payload, out, &mut self.stats)
     }
 
     fn reset_tx(&mut self) {}
 
     fn reset_rx(&mut self) {
-        self.rx_shared.reset();
+        self.rx.shared.reset();
     }
 }
 
-/// The receive state both codecs share, borrowed.
-struct Receiver<'a> {
-    core: &'a mut DecompressorOxide,
-    shared: &'a mut Window,
-    single: &'a mut Window,
-    stats: &'a mut CodecStats,
+/// The receive half both codecs embed: one `miniz_oxide` decompressor, the shared stream's
+/// window and the window of stand-alone (per-message, dictionary) payloads.
+struct Receiver {
+    core: DecompressorOxide,
+    shared: Window,
+    single: Window,
 }
 
-impl Receiver<'_> {
+impl Receiver {
+    fn new() -> Self {
+        Self {
+            core: DecompressorOxide::new(),
+            shared: Window::new(),
+            single: Window::new(),
+        }
+    }
+
+    /// Turns `payload` back into the message, with `dictionary` (id 0: none) for preset
+    /// dictionary payloads; counts inflations and failures in `stats`.
     fn decompress(
         &mut self,
-        dict: Option<Dictionary<'_>>,
+        dictionary: Option<Dictionary<'_>>,
         repr: Compression,
         payload: &[u8],
         out: &mut [u8],
+        stats: &mut CodecStats,
     ) -> Result<usize, DecompressError> {
         let r = match repr {
             Compression::None => return copy_out(payload, out),
@@ -364,22 +355,26 @@ impl Receiver<'_> {
             }
             Compression::Deflate => {
                 self.single.restart(&[]);
-                inflate_into(self.core, self.single, payload, &[], out)
+                inflate_into(&mut self.core, &mut self.single, payload, &[], out)
             }
-            Compression::Dictionary(id) => match dict.filter(|d| d.id == id) {
+            Compression::Dictionary(id) => match dictionary.filter(|d| d.id == id && d.id != 0) {
                 Some(d) => {
                     self.single.restart(d.bytes);
-                    inflate_into(self.core, self.single, payload, &[], out)
+                    inflate_into(&mut self.core, &mut self.single, payload, &[], out)
                 }
                 None => Err(DecompressError::UnknownDictionary(id)),
             },
-            Compression::Shared => {
-                inflate_into(self.core, self.shared, payload, &inflate::SYNC_TAIL, out)
-            }
+            Compression::Shared => inflate_into(
+                &mut self.core,
+                &mut self.shared,
+                payload,
+                &inflate::SYNC_TAIL,
+                out,
+            ),
         };
         match r {
-            Ok(_) => self.stats.inflated += 1,
-            Err(_) => self.stats.failed += 1,
+            Ok(_) => stats.inflated += 1,
+            Err(_) => stats.failed += 1,
         }
         r
     }

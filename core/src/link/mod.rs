@@ -712,10 +712,10 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         // The newest transmission this ack proves delivered. Only messages sent once count:
         // the ack of a retransmitted one may be for its first copy (Karn's ambiguity), and
         // taking it as the newest would mark everything sent since as skipped.
-        let mut newest: Option<(u32, u32, u8)> = None; // (tx_id, sent_at, tx_count)
+        let mut newest: Option<(u32, u32)> = None; // (tx_id, sent_at)
         let mut note = |s: &TxSlot<M>| {
-            if s.tx_count == 1 && newest.is_none_or(|(id, _, _)| s.tx_id > id) {
-                newest = Some((s.tx_id, s.sent_at, s.tx_count));
+            if s.tx_count == 1 && newest.is_none_or(|(id, _)| s.tx_id > id) {
+                newest = Some((s.tx_id, s.sent_at));
             }
         };
         for _ in 0..cum {
@@ -742,10 +742,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
                 }
             }
         }
-        if let Some((newest_id, sent_at, count)) = newest {
-            if count == 1 {
-                self.rtt.sample(age_ms(self.now, sent_at));
-            }
+        if let Some((newest_id, sent_at)) = newest {
+            // Sent once, so the sample is unambiguous (Karn's rule).
+            self.rtt.sample(age_ms(self.now, sent_at));
             for off in 0..remaining {
                 let slot = &mut self.tx[(self.tx_head + off) % W];
                 if slot.tx_count > 0 && !slot.sacked && !slot.due && slot.tx_id < newest_id {
