@@ -70,8 +70,12 @@
 // Largest message of a C link, in bytes.
 #define FERRULE_LINK_MAX_MESSAGE 256
 
-// Largest frame `ferrule_link_poll_transmit` produces: size its buffer with this.
-#define FERRULE_LINK_MAX_FRAME 283
+// Largest frame `ferrule_link_poll_transmit` produces (room for the AEAD tag included):
+// size its buffer with this.
+#define FERRULE_LINK_MAX_FRAME 299
+
+// Length of an AEAD key (`ferrule_link_set_key`).
+#define FERRULE_KEY_LEN 32
 
 // Bytes to reserve for a link (at least `ferrule_link_size()` on every supported target;
 // tested). Declare it as `static uint64_t mem[FERRULE_LINK_STORAGE_SIZE / 8];`.
@@ -119,6 +123,9 @@
 // The peer's shared compressed stream broke.
 #define FERRULE_DOWN_DECOMPRESS_FAILED 6
 
+// AEAD: 2^32 - 1 frames sealed under one nonce prefix; a new session takes a new one.
+#define FERRULE_DOWN_NONCE_EXHAUSTED 7
+
 // Result of every `ferrule_` call. Values are explicit and never reused; new ones are only
 // ever added. `FERRULE_OK` is 0; informational outcomes are below 100; errors from 100.
 enum ferrule_status
@@ -146,6 +153,10 @@ enum ferrule_status
   FERRULE_ERR_FULL = 106,
   // No session is up yet.
   FERRULE_ERR_NOT_CONNECTED = 107,
+  // A key is not exactly 32 bytes.
+  FERRULE_ERR_BAD_KEY_LENGTH = 108,
+  // The library was built without this feature (e.g. `aead`).
+  FERRULE_ERR_UNSUPPORTED = 109,
   // A frame had invalid byte stuffing (usually a lost or corrupted byte).
   FERRULE_ERR_MALFORMED = 120,
   // A frame was shorter than header + CRC.
@@ -359,6 +370,16 @@ typedef struct {
   uint32_t discarded_on_reset;
   // Messages sent compressed.
   uint32_t compressed;
+  // AEAD: frames that failed authentication (tampered, forged, or another key).
+  uint32_t auth_failed;
+  // AEAD: replayed frames.
+  uint32_t replayed;
+  // AEAD: frames older than the replay window.
+  uint32_t too_old;
+  // AEAD: frames under a key id this side does not have.
+  uint32_t unknown_key;
+  // AEAD: unsealed frames on a sealed link.
+  uint32_t unauthenticated;
   // Message bytes before compression (compression enabled).
   uint64_t compress_bytes_in;
   // Payload bytes after compression.
@@ -526,6 +547,28 @@ ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms
 // # Safety
 // `link` from `ferrule_link_init`; `event` writable.
 ferrule_status ferrule_link_poll_event(ferrule_link_t *link, ferrule_event_t *event);
+
+// Turns on authenticated encryption (ChaCha20-Poly1305) with the 32-byte pre-shared `key`,
+// named `key_id` on the wire, or rekeys (docs/PROTOCOL.md section 6).
+//
+// - First call: every frame is sealed from now on and unsealed ones are dropped. Call it right
+//   after `ferrule_link_init`. The `seed` given to `ferrule_link_init` is then the boot id in
+//   every nonce and must NEVER repeat under the same key: a boot counter in non-volatile
+//   memory, incremented and written back before init, or 32 bits from a hardware RNG.
+// - Later calls, with a new id: rekey without dropping the session. This side seals with the
+//   new key at once and still accepts the previous one; do the same on the peer.
+//
+// The key is copied; the caller may erase its buffer afterwards. Errors:
+// `FERRULE_ERR_BAD_KEY_LENGTH` unless `key_len` is 32; `FERRULE_ERR_UNSUPPORTED` when the
+// library was built without the `aead` feature.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
+ferrule_status ferrule_link_set_key(ferrule_link_t *link,
+                                    uint8_t key_id,
+                                    const uint8_t *key,
+                                    size_t key_len,
+                                    uint64_t now_ms);
 
 // Whether a session is up (false for a NULL handle).
 //

@@ -23,6 +23,7 @@ cargo fmt --all -- --check
 step "cargo clippy (all crates, all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p ferrule --all-targets --features std,embedded-io -- -D warnings
+cargo clippy -p ferrule --all-targets --features aead -- -D warnings
 cargo clippy -p ferrule --lib --no-default-features -- -D warnings
 
 # ---------------------------------------------------------------- tests
@@ -32,18 +33,22 @@ step "cargo test (core without std: software CRC table path)"
 cargo test -p ferrule
 step "cargo test (core with std + embedded-io)"
 cargo test -p ferrule --features std,embedded-io
+step "cargo test (core with aead: sealing, replays, rekeying, sealed soak)"
+cargo test -p ferrule --features aead
 step "cargo test (core with small-crc)"
 cargo test -p ferrule --features small-crc --lib
 
 # ---------------------------------------------------------------- no_std builds
 step "no_std builds for Cortex-M (no heap, no std)"
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    for features in "" "defmt" "embedded-io,defmt" "small-crc"; do
+    for features in "" "defmt" "embedded-io,defmt" "small-crc" "aead"; do
         echo "  core: $target features=[${features}]"
         cross_cargo build -p ferrule --release --target "$target" --no-default-features \
             ${features:+--features "$features"}
     done
-    echo "  ferrule-ffi (staticlib): $target, no std, no heap"
+    echo "  ferrule-ffi (staticlib): $target, no std, no heap (with aead, then without)"
+    cross_cargo build -p ferrule-ffi --profile firmware --target "$target" --no-default-features \
+        --features panic-handler,aead 2>&1 | grep -v -e "dropping unsupported crate type" -e "^$" || true
     cross_cargo build -p ferrule-ffi --profile firmware --target "$target" --no-default-features \
         --features panic-handler 2>&1 | grep -v -e "dropping unsupported crate type" -e "^$" || true
     test -f "$(ls -d "$ROOT"/target-cross*/"$target"/firmware/libferrule_ffi.a | head -1)"

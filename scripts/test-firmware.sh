@@ -47,19 +47,25 @@ echo "  size report: ferrule's share of a firmware image (probe image minus the 
 echo "  nothing of ferrule), profile 'firmware' (-Os, fat LTO, panic=abort), --gc-sections."
 echo "  RAM = static data the code adds + the state one endpoint keeps (a static in the firmware)."
 echo "  Rust probes: tests/size-probe (window 4 x 128 B); C API: tests/firmware/probe_*.c."
-probelib() { # target -> path of libferrule_size_probe.a
+probelib() { # target [features] -> path of a copy of libferrule_size_probe.a
+    local built
+    built=$(probelib_build "$1" "${2:-}")
+    cp "$built" "$out/libprobe_${1%%-*}${2:+_$2}.a"
+    echo "$out/libprobe_${1%%-*}${2:+_$2}.a"
+}
+probelib_build() { # target features -> path of libferrule_size_probe.a
     if [ "${SIZE_PROFILE:-}" = optimised ]; then
         # core rebuilt without panic formatting, opt-level z, bitwise CRC (Debian's rustc with
         # its library source, as scripts/toolchain.sh installs in its "debian" mode).
         CARGO_PROFILE_FIRMWARE_OPT_LEVEL=z RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
             RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -q -p ferrule-size-probe \
-            --features small-crc --profile firmware --target "$1" -Zbuild-std=core \
+            --features "small-crc${2:+,$2}" --profile firmware --target "$1" -Zbuild-std=core \
             --target-dir "$ROOT/target-size" 2>&1 |
             grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true
         echo "$ROOT/target-size/$1/firmware/libferrule_size_probe.a"
         return
     fi
-    cross_cargo build -q -p ferrule-size-probe --profile firmware --target "$1" 2>&1 |
+    cross_cargo build -q -p ferrule-size-probe --profile firmware --target "$1" ${2:+--features "$2"} 2>&1 |
         grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true
     local dir=target-cross-rustup
     [ "$CROSS_MODE" = rustup ] || dir=target-cross
@@ -73,13 +79,16 @@ measure() { # elf -> "flash ram"
 }
 declare -A FLASH RAM STATE
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    lib=$(probelib $target)
+    plain=$(probelib $target)
+    sealed=$(probelib $target aead)
     flags=$CFLAGS
     [ $target = thumbv6m-none-eabi ] && flags=$M0FLAGS
     for spec in "none 0 7 7" "framing 1 7 64" "link 2 200 400" "inflate 3 200 400" \
-        "compressor 4 200 400" "everything 5 200 864"; do
+        "compressor 4 200 400" "everything 5 200 864" "aead 6 200 400"; do
         # shellcheck disable=SC2086
         set -- $spec
+        lib=$plain
+        [ "$1" = aead ] && lib=$sealed
         elf="$out/size_${target%%-*}_$1.elf"
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags --specs=rdimon.specs -DPROBE="probe_$1" -DPROFILE_ID="$2" \
@@ -114,6 +123,7 @@ row "framing + link (4 x 128 B)" link
 row "+ inflate (and peer compressor)" inflate
 row "+ heap-free compressor (both ways)" compressor
 row "everything" everything
+row "framing + link + AEAD (4 x 128 B)" aead
 for probe in empty framing link; do
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $CFLAGS --specs=rdimon.specs tests/firmware/startup.c \
@@ -136,6 +146,7 @@ check "framing flash" $((FLASH[$a.framing] - FLASH[$a.none])) 14000
 check "link flash" $((FLASH[$a.link] - FLASH[$a.none])) 24000
 check "everything flash" $((FLASH[$a.everything] - FLASH[$a.none])) 40960
 check "link RAM" $((RAM[$a.link] - RAM[$a.none] + ${STATE[link]})) 2600
+check "link + AEAD flash" $((FLASH[$a.aead] - FLASH[$a.none])) 36000
 budget() { # name value limit
     if [ "$2" -le "$3" ]; then echo "  budget $1: $2 B <= $3 B, met"; else echo "  budget $1: $2 B > $3 B, missed"; fi
 }

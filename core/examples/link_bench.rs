@@ -60,6 +60,7 @@ fn table(title: &str, transport: Transport, rate: u64, messages: u64) {
             replies: 0,
             unreliable_every: 0,
             compress: false,
+            aead: false,
             seed: 100 + i as u64,
         };
         let o = run(&prof);

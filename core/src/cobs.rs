@@ -127,6 +127,49 @@ pub fn encode(src: &[u8], dst: &mut [u8]) -> Result<usize, BufferTooSmall> {
     Ok(e.finish())
 }
 
+/// Encodes `buf[src..src + len]` into the front of `buf` (no delimiter) and returns the
+/// encoded length. The output overtakes the input by at most one byte per 254, so `src` must be
+/// at least `len / 254 + 1` (then the encoding, [`max_encoded_len`]`(len)` bytes at most,
+/// ends where the input did). Lets a sealed frame be built and stuffed in one buffer.
+pub fn encode_in_place(buf: &mut [u8], src: usize, len: usize) -> Result<usize, BufferTooSmall> {
+    let end = src.checked_add(len).ok_or(BufferTooSmall)?;
+    if src < len / 254 + 1 || end > buf.len() {
+        return Err(BufferTooSmall);
+    }
+    // Invariant: code_at < w <= r, so writes land only on input already consumed.
+    let (mut code_at, mut w, mut r, mut run) = (0usize, 1usize, src, 0usize);
+    while r < end {
+        if run == 254 {
+            buf[code_at] = 0xFF;
+            (code_at, w, run) = (w, w + 1, 0);
+            continue;
+        }
+        let room = (254 - run).min(end - r);
+        match find_zero(&buf[r..r + room]) {
+            Some(k) => {
+                shift_down(buf, r, w, k);
+                buf[code_at] = (run + k + 1) as u8;
+                (code_at, w, r, run) = (w + k, w + k + 1, r + k + 1, 0);
+            }
+            None => {
+                shift_down(buf, r, w, room);
+                (w, r, run) = (w + room, r + room, run + room);
+            }
+        }
+    }
+    buf[code_at] = (run + 1) as u8;
+    Ok(w)
+}
+
+/// Copies `n` bytes from `buf[from..]` to `buf[to..]`, `to <= from`, front to back (safe for
+/// the overlap; a plain loop keeps firmware from linking a general `memmove`).
+#[inline]
+fn shift_down(buf: &mut [u8], from: usize, to: usize, n: usize) {
+    for i in 0..n {
+        buf[to + i] = buf[from + i];
+    }
+}
+
 /// Decodes one COBS string (without its delimiter) into `dst`; returns the decoded length.
 pub fn decode(src: &[u8], dst: &mut [u8]) -> Result<usize, DecodeError> {
     if src.is_empty() {
@@ -286,5 +329,40 @@ mod tests {
         assert_eq!(encode(&[1, 2, 3, 4], &mut out), Err(BufferTooSmall));
         assert_eq!(encode(&[], &mut []), Err(BufferTooSmall));
         assert_eq!(encode(&[1, 2, 3], &mut out), Ok(4));
+    }
+
+    #[test]
+    fn in_place_encoding_matches_the_encoder() {
+        let mut x = 0x1234_5678u32;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        let mut lens: std::vec::Vec<usize> = (0..600).collect();
+        lens.extend([1016, 1017, 1018, 4119]);
+        for len in lens {
+            for zeros in [0u32, 2, 50] {
+                let input: std::vec::Vec<u8> = (0..len)
+                    .map(|_| {
+                        let v = next();
+                        if v % 100 < zeros {
+                            0
+                        } else {
+                            (v >> 8) as u8 | 1
+                        }
+                    })
+                    .collect();
+                let mut want = std::vec![0u8; max_encoded_len(len)];
+                let n = encode(&input, &mut want).unwrap();
+                let src = len / 254 + 1;
+                let mut buf = std::vec![0xAAu8; src + len];
+                buf[src..].copy_from_slice(&input);
+                let m = encode_in_place(&mut buf, src, len).unwrap();
+                assert_eq!(&buf[..m], &want[..n], "len {len} zeros {zeros}");
+                assert!(encode_in_place(&mut buf, src - 1, len).is_err());
+            }
+        }
     }
 }

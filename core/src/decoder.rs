@@ -183,6 +183,27 @@ impl<const N: usize> StreamDecoder<N> {
         })
     }
 
+    /// The body (without CRC) of the frame the last call to [`Self::feed`] returned, mutable
+    /// so the link can decrypt it in place.
+    #[cfg(feature = "aead")]
+    pub(crate) fn last_body_mut(&mut self) -> Option<&mut [u8]> {
+        if !self.last_ok {
+            return None;
+        }
+        let end = self.len.checked_sub(crate::frame::CRC_LEN)?;
+        self.buf.get_mut(..end)
+    }
+
+    /// Copies `body` into the buffer (for a datagram link, where the buffer is otherwise idle)
+    /// and returns it mutable; `None` if it does not fit.
+    #[cfg(feature = "aead")]
+    pub(crate) fn load(&mut self, body: &[u8]) -> Option<&mut [u8]> {
+        self.start_frame();
+        let buf = self.buf.get_mut(..body.len())?;
+        buf.copy_from_slice(body);
+        Some(buf)
+    }
+
     /// Checks the COBS state at a delimiter.
     fn finish(&self) -> Result<(), FrameError> {
         match self.mode {

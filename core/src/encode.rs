@@ -136,6 +136,60 @@ pub fn encode_datagram(
     Ok(end + CRC_LEN)
 }
 
+/// Seals a body in place for [`encode_sealed`]: gets the body without its CRC and the length
+/// of the associated data at its front.
+pub type SealFn<'a> = dyn Fn(&mut [u8], usize) -> Result<(), EncodeError> + 'a;
+
+/// Encodes a frame whose body is `header ‖ clear ‖ text ‖ tag ‖ CRC`, letting `seal` turn
+/// `text` into ciphertext and fill the `tag_len`-byte tag in place before the CRC is taken.
+/// `seal` gets the body without its CRC and the length of the associated data (header and
+/// `clear`). `stream`: COBS framing with these options; `None`: a datagram. The body is built
+/// in `out` itself (COBS-encoded in place), so `out` needs the worst-case frame length for the
+/// body even when the encoding turns out shorter.
+pub fn encode_sealed(
+    header: &Header,
+    clear: &[u8],
+    text: &[u8],
+    tag_len: usize,
+    stream: Option<StreamOptions>,
+    out: &mut [u8],
+    seal: &SealFn<'_>,
+) -> Result<usize, EncodeError> {
+    let payload = clear.len() + text.len() + tag_len;
+    if payload > MAX_PAYLOAD + tag_len {
+        return Err(EncodeError::PayloadTooLarge);
+    }
+    let hlen = header.len();
+    let body_len = hlen + payload + CRC_LEN;
+    let lead = stream.map_or(0, |o| usize::from(o.leading_delimiter));
+    // Where the body starts: far enough in for COBS to encode it forward in place.
+    let src = if stream.is_some() {
+        lead + body_len / 254 + 1
+    } else {
+        0
+    };
+    let needed = src + body_len + usize::from(stream.is_some());
+    let area = out.get_mut(..needed).ok_or(EncodeError::BufferTooSmall)?;
+    let body = &mut area[src..src + body_len];
+    header.emit(body).ok_or(EncodeError::BufferTooSmall)?;
+    let aad_len = hlen + clear.len();
+    body[hlen..aad_len].copy_from_slice(clear);
+    body[aad_len..aad_len + text.len()].copy_from_slice(text);
+    let crc_at = body_len - CRC_LEN;
+    seal(&mut body[..crc_at], aad_len)?;
+    let crc = crate::crc::crc32c(&body[..crc_at]).to_le_bytes();
+    body[crc_at..].copy_from_slice(&crc);
+    if stream.is_none() {
+        return Ok(body_len);
+    }
+    if lead == 1 {
+        area[0] = 0;
+    }
+    let n = lead + cobs::encode_in_place(&mut area[lead..], src - lead, body_len)?;
+    area[n] = 0;
+    Ok(n + 1)
+}
+
 /// Checks and parses a received datagram.
 pub fn decode_datagram(datagram: &[u8]) -> Result<crate::Frame<'_>, crate::FrameError> {
     crate::Frame::from_body(datagram)

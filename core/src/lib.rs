@@ -15,6 +15,7 @@
 //! | [`encode`] | one-pass frame encoders for streams (COBS) and datagrams (UDP) |
 //! | [`decoder`] | the streaming decoder: any chunking, resync at the next delimiter |
 //! | [`link`] | the reliable link: sessions, selective-repeat ARQ, flow control, keepalive |
+//! | `aead` | ChaCha20-Poly1305 sealing, nonces, replay window (feature `aead`) |
 //! | [`stats`] | counters for every accept and reject reason |
 //! | `io` | frames over `embedded_io::Read`/`Write` (feature `embedded-io`) |
 //!
@@ -50,6 +51,8 @@
 //! - `defmt`: `defmt::Format` on public errors and statistics.
 //! - `embedded-io`: [`io::write_frame`] and [`io::FrameReader`] over `embedded_io` traits.
 //! - `small-crc`: bitwise CRC for the smallest flash (no 1 KiB table).
+//! - `aead`: authenticated encryption of every link frame (ChaCha20-Poly1305), replay window,
+//!   rekeying: `Link::set_key`.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -57,6 +60,8 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+#[cfg(feature = "aead")]
+pub mod aead;
 pub mod cobs;
 pub mod compress;
 pub mod crc;

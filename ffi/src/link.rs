@@ -11,8 +11,11 @@ use ferrule::link::{SendError, Transport};
 pub const FERRULE_LINK_WINDOW: usize = 8;
 /// Largest message of a C link, in bytes.
 pub const FERRULE_LINK_MAX_MESSAGE: usize = 256;
-/// Largest frame `ferrule_link_poll_transmit` produces: size its buffer with this.
-pub const FERRULE_LINK_MAX_FRAME: usize = 283;
+/// Largest frame `ferrule_link_poll_transmit` produces (room for the AEAD tag included):
+/// size its buffer with this.
+pub const FERRULE_LINK_MAX_FRAME: usize = 299;
+/// Length of an AEAD key (`ferrule_link_set_key`).
+pub const FERRULE_KEY_LEN: usize = 32;
 /// Bytes to reserve for a link (at least `ferrule_link_size()` on every supported target;
 /// tested). Declare it as `static uint64_t mem[FERRULE_LINK_STORAGE_SIZE / 8];`.
 pub const FERRULE_LINK_STORAGE_SIZE: usize = 28672;
@@ -20,7 +23,8 @@ pub const FERRULE_LINK_STORAGE_SIZE: usize = 28672;
 type InnerLink = Link<
     FERRULE_LINK_WINDOW,
     FERRULE_LINK_MAX_MESSAGE,
-    { frame_buffer_len(FERRULE_LINK_MAX_MESSAGE) },
+    // 16 more for the AEAD tag, so sealed links keep 256-byte messages.
+    { frame_buffer_len(FERRULE_LINK_MAX_MESSAGE) + 16 },
     Compressor<'static>,
 >;
 
@@ -447,6 +451,8 @@ pub const FERRULE_DOWN_PEER_CLOSED: u8 = 4;
 pub const FERRULE_DOWN_LOCAL_CLOSE: u8 = 5;
 /// The peer's shared compressed stream broke.
 pub const FERRULE_DOWN_DECOMPRESS_FAILED: u8 = 6;
+/// AEAD: 2^32 - 1 frames sealed under one nonce prefix; a new session takes a new one.
+pub const FERRULE_DOWN_NONCE_EXHAUSTED: u8 = 7;
 
 /// A link lifecycle event.
 #[repr(C)]
@@ -488,6 +494,7 @@ pub unsafe extern "C" fn ferrule_link_poll_event(
                     DownReason::PeerClosed => FERRULE_DOWN_PEER_CLOSED,
                     DownReason::LocalClose => FERRULE_DOWN_LOCAL_CLOSE,
                     DownReason::DecompressFailed => FERRULE_DOWN_DECOMPRESS_FAILED,
+                    DownReason::NonceExhausted => FERRULE_DOWN_NONCE_EXHAUSTED,
                 },
                 unacked,
             },
@@ -495,6 +502,57 @@ pub unsafe extern "C" fn ferrule_link_poll_event(
         put(event, e);
         ferrule_status::FERRULE_OK
     })
+}
+
+/// Turns on authenticated encryption (ChaCha20-Poly1305) with the 32-byte pre-shared `key`,
+/// named `key_id` on the wire, or rekeys (docs/PROTOCOL.md section 6).
+///
+/// - First call: every frame is sealed from now on and unsealed ones are dropped. Call it right
+///   after `ferrule_link_init`. The `seed` given to `ferrule_link_init` is then the boot id in
+///   every nonce and must NEVER repeat under the same key: a boot counter in non-volatile
+///   memory, incremented and written back before init, or 32 bits from a hardware RNG.
+/// - Later calls, with a new id: rekey without dropping the session. This side seals with the
+///   new key at once and still accepts the previous one; do the same on the peer.
+///
+/// The key is copied; the caller may erase its buffer afterwards. Errors:
+/// `FERRULE_ERR_BAD_KEY_LENGTH` unless `key_len` is 32; `FERRULE_ERR_UNSUPPORTED` when the
+/// library was built without the `aead` feature.
+///
+/// # Safety
+/// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_link_set_key(
+    link: *mut ferrule_link_t,
+    key_id: u8,
+    key: *const u8,
+    key_len: usize,
+    now_ms: u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if key.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        let Some(key) = bytes(key, key_len) else {
+            return ferrule_status::FERRULE_ERR_NULL;
+        };
+        let Ok(key) = <&[u8; FERRULE_KEY_LEN]>::try_from(key) else {
+            return ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH;
+        };
+        set_key(l, key_id, key, now_ms)
+    })
+}
+
+#[cfg(feature = "aead")]
+fn set_key(l: &mut InnerLink, id: u8, key: &[u8; 32], now: u64) -> ferrule_status {
+    match l.set_key(id, key, now) {
+        Ok(()) => ferrule_status::FERRULE_OK,
+        Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+    }
+}
+
+#[cfg(not(feature = "aead"))]
+fn set_key(_: &mut InnerLink, _: u8, _: &[u8; 32], _: u64) -> ferrule_status {
+    ferrule_status::FERRULE_ERR_UNSUPPORTED
 }
 
 /// Whether a session is up (false for a NULL handle).
@@ -595,6 +653,16 @@ pub struct ferrule_link_stats_t {
     pub discarded_on_reset: u32,
     /// Messages sent compressed.
     pub compressed: u32,
+    /// AEAD: frames that failed authentication (tampered, forged, or another key).
+    pub auth_failed: u32,
+    /// AEAD: replayed frames.
+    pub replayed: u32,
+    /// AEAD: frames older than the replay window.
+    pub too_old: u32,
+    /// AEAD: frames under a key id this side does not have.
+    pub unknown_key: u32,
+    /// AEAD: unsealed frames on a sealed link.
+    pub unauthenticated: u32,
     /// Message bytes before compression (compression enabled).
     pub compress_bytes_in: u64,
     /// Payload bytes after compression.
@@ -645,6 +713,11 @@ pub unsafe extern "C" fn ferrule_link_stats(
                 link_downs: s.link_downs,
                 discarded_on_reset: s.discarded_on_reset,
                 compressed: c.compressed as u32,
+                auth_failed: s.auth_failed,
+                replayed: s.replayed,
+                too_old: s.too_old,
+                unknown_key: s.unknown_key,
+                unauthenticated: s.unauthenticated,
                 compress_bytes_in: c.bytes_in,
                 compress_bytes_out: c.bytes_out,
                 framing: (&s.framing).into(),

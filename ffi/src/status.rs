@@ -25,6 +25,10 @@ pub enum ferrule_status {
     FERRULE_ERR_FULL = 106,
     /// No session is up yet.
     FERRULE_ERR_NOT_CONNECTED = 107,
+    /// A key is not exactly 32 bytes.
+    FERRULE_ERR_BAD_KEY_LENGTH = 108,
+    /// The library was built without this feature (e.g. `aead`).
+    FERRULE_ERR_UNSUPPORTED = 109,
     /// A frame had invalid byte stuffing (usually a lost or corrupted byte).
     FERRULE_ERR_MALFORMED = 120,
     /// A frame was shorter than header + CRC.
@@ -61,6 +65,8 @@ pub(crate) const ALL: &[ferrule_status] = {
         FERRULE_ERR_TOO_LARGE,
         FERRULE_ERR_FULL,
         FERRULE_ERR_NOT_CONNECTED,
+        FERRULE_ERR_BAD_KEY_LENGTH,
+        FERRULE_ERR_UNSUPPORTED,
         FERRULE_ERR_MALFORMED,
         FERRULE_ERR_TOO_SHORT,
         FERRULE_ERR_OVERSIZE,
@@ -89,6 +95,8 @@ pub(crate) fn describe(status: u32) -> &'static [u8] {
         Some(FERRULE_ERR_TOO_LARGE) => b"payload or message too large\0",
         Some(FERRULE_ERR_FULL) => b"send window full, try again later\0",
         Some(FERRULE_ERR_NOT_CONNECTED) => b"no session up\0",
+        Some(FERRULE_ERR_BAD_KEY_LENGTH) => b"key must be 32 bytes\0",
+        Some(FERRULE_ERR_UNSUPPORTED) => b"not supported by this build\0",
         Some(FERRULE_ERR_MALFORMED) => b"malformed frame (byte stuffing)\0",
         Some(FERRULE_ERR_TOO_SHORT) => b"frame too short\0",
         Some(FERRULE_ERR_OVERSIZE) => b"frame larger than the buffer\0",

@@ -290,10 +290,90 @@ static void test_link(void) {
     CHECK_STATUS(ferrule_link_handle_input(a, NULL, 0, now), FERRULE_OK);
 }
 
+/* AEAD: keys, bad key lengths, a sealed exchange, a rekey, and a wrong key. */
+static void test_aead(void) {
+    static const uint8_t K1[FERRULE_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+    uint8_t k2[FERRULE_KEY_LEN + 1];
+    ferrule_link_config_t cfg = ferrule_link_config_default();
+    ferrule_link_t *a = NULL, *b = NULL;
+    uint8_t msg[32], out[FERRULE_LINK_MAX_MESSAGE];
+    ferrule_received_t r;
+    ferrule_link_stats_t st;
+    uint64_t now = 0;
+    unsigned i, got = 0;
+    int k;
+
+    memset(k2, 0x5A, sizeof k2);
+    cfg.transport = FERRULE_TRANSPORT_DATAGRAM;
+    CHECK_STATUS(ferrule_link_init(mem_a, sizeof mem_a, &cfg, 101, &a), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_init(mem_b, sizeof mem_b, &cfg, 202, &b), FERRULE_OK);
+    /* Key lengths other than 32 and NULL pointers are refused. */
+    CHECK_STATUS(ferrule_link_set_key(a, 1, K1, 0, now), FERRULE_ERR_BAD_KEY_LENGTH);
+    CHECK_STATUS(ferrule_link_set_key(a, 1, K1, 16, now), FERRULE_ERR_BAD_KEY_LENGTH);
+    CHECK_STATUS(ferrule_link_set_key(a, 1, K1, 31, now), FERRULE_ERR_BAD_KEY_LENGTH);
+    CHECK_STATUS(ferrule_link_set_key(a, 1, k2, 33, now), FERRULE_ERR_BAD_KEY_LENGTH);
+    CHECK_STATUS(ferrule_link_set_key(a, 1, NULL, 32, now), FERRULE_ERR_NULL);
+    CHECK_STATUS(ferrule_link_set_key(NULL, 1, K1, 32, now), FERRULE_ERR_NULL);
+    CHECK_STATUS(ferrule_link_set_key(a, 1, K1, 32, now), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_set_key(b, 1, K1, 32, now), FERRULE_OK);
+    for (k = 0; k < 4; k++) {
+        pump(a, b, now);
+        pump(b, a, now);
+    }
+    CHECK(ferrule_link_is_up(a) && ferrule_link_is_up(b));
+    for (i = 0; i < 60; i++) {
+        if (i == 20) CHECK_STATUS(ferrule_link_set_key(a, 2, k2, 32, now), FERRULE_OK);
+        if (i == 25) CHECK_STATUS(ferrule_link_set_key(b, 2, k2, 32, now), FERRULE_OK);
+        snprintf((char *)msg, sizeof msg, "sealed %u", i);
+        while (ferrule_link_send(a, 0, msg, strlen((char *)msg), now) == FERRULE_ERR_FULL) {
+            pump(a, b, now);
+            pump(b, a, now);
+            while (ferrule_link_recv(b, out, sizeof out, &r) == FERRULE_OK) got++;
+            now += 5;
+            ferrule_link_handle_timeout(a, now);
+            ferrule_link_handle_timeout(b, now);
+        }
+        pump(a, b, now);
+        pump(b, a, now);
+        while (ferrule_link_recv(b, out, sizeof out, &r) == FERRULE_OK) got++;
+    }
+    for (k = 0; k < 200 && got < 60; k++) {
+        now += 10;
+        ferrule_link_handle_timeout(a, now);
+        ferrule_link_handle_timeout(b, now);
+        pump(a, b, now);
+        pump(b, a, now);
+        while (ferrule_link_recv(b, out, sizeof out, &r) == FERRULE_OK) got++;
+    }
+    CHECK(got == 60);
+    CHECK(memcmp(out, "sealed 59", 9) == 0);
+    CHECK(ferrule_link_is_up(a) && ferrule_link_is_up(b));
+    CHECK_STATUS(ferrule_link_stats(b, &st), FERRULE_OK);
+    CHECK(st.link_downs == 0 && st.unknown_key > 0 && st.auth_failed == 0);
+
+    /* A peer with another key never gets a session. */
+    CHECK_STATUS(ferrule_link_init(mem_b, sizeof mem_b, &cfg, 203, &b), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_set_key(b, 2, K1, 32, now), FERRULE_OK);
+    for (k = 0; k < 20; k++) {
+        now += 100;
+        ferrule_link_handle_timeout(a, now);
+        ferrule_link_handle_timeout(b, now);
+        pump(a, b, now);
+        pump(b, a, now);
+    }
+    CHECK(!ferrule_link_is_up(b));
+    CHECK_STATUS(ferrule_link_stats(b, &st), FERRULE_OK);
+    CHECK(st.sessions == 0);
+    CHECK_STATUS(ferrule_link_stats(a, &st), FERRULE_OK);
+    CHECK(st.auth_failed > 0); /* b's HELLOs, sealed under another key with the same id */
+}
+
 int main(void) {
     test_version_and_status();
     test_framing();
     test_link();
+    test_aead();
     printf("C API test: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }

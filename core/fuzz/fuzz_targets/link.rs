@@ -1,5 +1,6 @@
 //! Two links driven by arbitrary operations: sends, deliveries, drops, corruption,
-//! duplication, injected garbage, clock jumps, reads. Invariants: no panic; every reliable
+//! duplication, injected garbage, clock jumps, reads; with and without AEAD (where forged,
+//! CRC-valid junk is injected too). Invariants: no panic; every reliable
 //! message delivered at most once, in order, byte-identical; best-effort messages never
 //! duplicated or corrupted.
 #![no_main]
@@ -12,7 +13,7 @@ use std::collections::{HashSet, VecDeque};
 const M: usize = 64;
 /// How long a frame can stay in flight, like a datagram's maximum segment lifetime.
 const MAX_LIFETIME_MS: u64 = 2_000;
-type L = Link<4, M, { frame_buffer_len(M) }, Compressor<'static>>;
+type L = Link<4, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>;
 
 fn message(idx: u32, dir: u8) -> Vec<u8> {
     let mut m = idx.to_le_bytes().to_vec();
@@ -37,6 +38,7 @@ struct End {
 
 fuzz_target!(|data: &[u8]| {
     let stream = data.first().is_some_and(|b| b & 1 == 1);
+    let sealed = data.first().is_some_and(|b| b & 2 == 2);
     let cfg = Config {
         transport: if stream {
             Transport::Stream
@@ -75,6 +77,11 @@ fuzz_target!(|data: &[u8]| {
             wire: VecDeque::new(),
         },
     ];
+    if sealed {
+        for e in &mut ends {
+            e.link.set_key(1, &[7; 32], 0).unwrap();
+        }
+    }
     let mut now: u64 = 0;
     let mut buf = vec![0u8; L::MAX_FRAME];
     let mut rx = [0u8; M];
@@ -146,7 +153,7 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     ferrule::decode_datagram(&junk).is_ok()
                 };
-                if forged {
+                if forged && !sealed {
                     continue;
                 }
                 if stream {

@@ -48,12 +48,16 @@
 
 mod config;
 mod rtt;
+#[cfg(feature = "aead")]
+mod seal;
 pub mod session;
 mod slots;
 mod stats;
 
 pub use config::{ChannelMap, Config, Transport};
 pub use rtt::Rtt;
+#[cfg(feature = "aead")]
+pub use seal::AeadStatus;
 pub use session::{Hello, SessionKeys};
 pub use stats::LinkStats;
 
@@ -154,6 +158,9 @@ pub enum DownReason {
     LocalClose,
     /// A piece of the peer's shared compressed stream did not decompress.
     DecompressFailed,
+    /// AEAD: this side sealed 2^32 - 1 frames under one nonce prefix; it starts a new session
+    /// (a new prefix) rather than repeat a nonce.
+    NonceExhausted,
 }
 
 /// Link lifecycle events.
@@ -243,6 +250,10 @@ struct Core<const W: usize, const M: usize, C> {
     last_rx: u64,
     now: u64,
     rtt: Rtt,
+    /// Payload bytes a body of the decoder's size holds (`F` less header and CRC).
+    body_room: u16,
+    #[cfg(feature = "aead")]
+    seal: seal::Sealing,
     events: [Option<Event>; EVENT_CAP],
     ev_head: u8,
     ev_len: u8,
@@ -271,8 +282,19 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         );
     };
 
-    /// Largest frame `poll_transmit` can produce: size its output buffer with this.
-    pub const MAX_FRAME: usize = crate::encode::max_stream_frame_len(M);
+    /// Payload bytes a body of `F` bytes holds (capped: no payload exceeds 4,096 + tag).
+    const BODY_ROOM: u16 = {
+        let room = F - frame_buffer_len(0);
+        if room > u16::MAX as usize {
+            u16::MAX
+        } else {
+            room as u16
+        }
+    };
+
+    /// Largest frame `poll_transmit` can produce (a body of up to `F` bytes, stuffed and
+    /// delimited): size its output buffer with this.
+    pub const MAX_FRAME: usize = 2 + crate::cobs::max_encoded_len(F);
 
     /// A link that compresses with `codec` (see [`crate::compress`]); otherwise as
     /// [`Link::new`].
@@ -281,7 +303,7 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         let () = Self::CHECK;
         Self {
             decoder: StreamDecoder::new(),
-            core: Core::new(cfg, seed, codec),
+            core: Core::new(cfg, seed, codec, Self::BODY_ROOM),
         }
     }
 
@@ -304,7 +326,9 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         } else {
             M
         };
-        room.min(M).min(peer)
+        room.saturating_sub(self.core.seal_overhead())
+            .min(self.core.max_message())
+            .min(peer)
     }
 
     /// Whether a session is up.
@@ -351,8 +375,15 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
             match self.decoder.feed(bytes) {
                 Feed::Consumed => return,
                 Feed::Frame { frame, rest } => {
-                    self.core.on_frame(&frame);
                     bytes = rest;
+                    #[cfg(feature = "aead")]
+                    if self.core.sealing() {
+                        if let Some(body) = self.decoder.last_body_mut() {
+                            self.core.on_sealed(body);
+                        }
+                        continue;
+                    }
+                    self.core.on_frame(&frame);
                 }
                 Feed::Rejected { rest, .. } => bytes = rest,
             }
@@ -370,6 +401,15 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         match Frame::from_body(datagram) {
             Ok(frame) => {
                 self.decoder.count_external(datagram.len(), Ok(()));
+                #[cfg(feature = "aead")]
+                if self.core.sealing() {
+                    // Opened in place: a copy in the decoder's buffer (idle on datagrams).
+                    let body = &datagram[..datagram.len() - crate::frame::CRC_LEN];
+                    if let Some(buf) = self.decoder.load(body) {
+                        self.core.on_sealed(buf);
+                    }
+                    return;
+                }
                 self.core.on_frame(&frame)
             }
             Err(e) => self.decoder.count_external(datagram.len(), Err(e)),
@@ -385,30 +425,61 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
     ) -> Result<Option<usize>, EncodeError> {
         self.core.now = now;
         self.core.on_time();
-        let Some((header, payload)) = self.core.next_frame() else {
+        #[cfg(feature = "aead")]
+        self.core.check_counter();
+        #[allow(unused_mut)]
+        let Some((mut header, payload)) = self.core.next_frame() else {
             return Ok(None);
         };
+        #[cfg(feature = "aead")]
+        let nonce = self.core.stamp(&mut header);
         let hello;
         let payload: &[u8] = match payload {
             Payload::Empty => &[],
             Payload::Hello(h) => {
                 hello = h.to_bytes();
-                &hello
+                &hello[..h.len()]
             }
             Payload::Tx(i) => self.core.tx[i].payload(),
             Payload::Unreliable => self.core.utx.payload(),
         };
-        let n = match self.core.cfg.transport {
-            Transport::Stream => {
-                let opts = StreamOptions {
-                    leading_delimiter: self.core.cfg.leading_delimiter,
+        let stream = match self.core.cfg.transport {
+            Transport::Stream => Some(StreamOptions {
+                leading_delimiter: self.core.cfg.leading_delimiter,
+            }),
+            Transport::Datagram => None,
+        };
+        #[cfg(feature = "aead")]
+        let sealed = match (nonce, &self.core.seal.send) {
+            (Some(nonce), Some(key)) => {
+                // A hello record stays in clear (associated data); messages are encrypted.
+                let (clear, text) = match header.kind {
+                    FrameKind::Hello | FrameKind::HelloAck => (payload, &[][..]),
+                    _ => (&[][..], payload),
                 };
-                encode_stream(&header, payload, opts, out)?
+                let seal = |body: &mut [u8], aad: usize| {
+                    crate::aead::seal_body(key, &nonce, body, aad)
+                        .map_err(|_| EncodeError::BufferTooSmall)
+                };
+                let tag = crate::aead::TAG_LEN;
+                Some(crate::encode::encode_sealed(
+                    &header, clear, text, tag, stream, out, &seal,
+                )?)
             }
-            Transport::Datagram => encode_datagram(&header, payload, out)?,
+            _ => None,
+        };
+        #[cfg(not(feature = "aead"))]
+        let sealed = None;
+        let n = match (sealed, stream) {
+            (Some(n), _) => n,
+            (None, Some(opts)) => encode_stream(&header, payload, opts, out)?,
+            (None, None) => encode_datagram(&header, payload, out)?,
         };
         if matches!(header.kind, FrameKind::Data) {
             self.core.utx.filled = false;
+        }
+        if matches!(header.kind, FrameKind::Close) {
+            self.core.fail(DownReason::LocalClose);
         }
         self.core.stats.frames_sent += 1;
         self.core.stats.bytes_sent += n as u64;
@@ -432,6 +503,43 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         self.core.pop_event()
     }
 
+    /// Turns on authenticated encryption (feature `aead`, `docs/PROTOCOL.md` section 6) with
+    /// the 256-bit pre-shared key `key`, named `id` on the wire, or rekeys.
+    ///
+    /// - The first key: every frame is sealed from now on and unsealed ones are dropped
+    ///   (`unauthenticated`). Call it right after creating the link; a session already up
+    ///   ends (`LocalClose`) and the next handshake is sealed. The link's `seed` is then the
+    ///   boot id in every nonce: it must **never repeat under the same key** (a boot counter
+    ///   kept in non-volatile memory and incremented before use; or 32 bits from a hardware
+    ///   RNG, which repeats with probability about n²/2³³ after n boots).
+    /// - A later key (with a new id): a rekey that keeps the session. This side seals with the
+    ///   new key at once and still opens frames sealed with the previous one. Rekey both
+    ///   sides; frames that reach a side before it has the new key are dropped
+    ///   (`unknown_key`) and retransmitted, so rekeying both within the retry budget loses
+    ///   nothing on reliable channels.
+    ///
+    /// Fails (and changes nothing) if `F` cannot hold a sealed hello (`F` < 43).
+    #[cfg(feature = "aead")]
+    pub fn set_key(
+        &mut self,
+        id: u8,
+        key: &[u8; crate::aead::KEY_LEN],
+        now: u64,
+    ) -> Result<(), crate::aead::KeyError> {
+        if F < crate::frame::FIXED_HEADER_LEN + Hello::AEAD_LEN + crate::aead::TAG_LEN + 4 {
+            return Err(crate::aead::KeyError::FrameBufferTooSmall);
+        }
+        self.core.now = now;
+        self.core.set_key(id, key);
+        Ok(())
+    }
+
+    /// The key id and nonce state this side seals with; `None` while AEAD is off.
+    #[cfg(feature = "aead")]
+    pub fn aead_status(&self) -> Option<AeadStatus> {
+        self.core.aead_status()
+    }
+
     /// Ends the session: sends CLOSE, reports [`Event::Down`], and starts a new handshake.
     pub fn close(&mut self, now: u64) {
         self.core.now = now;
@@ -450,7 +558,7 @@ enum Payload {
 }
 
 impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
-    fn new(cfg: Config, seed: u32, codec: C) -> Self {
+    fn new(cfg: Config, seed: u32, codec: C, body_room: u16) -> Self {
         let epoch = derive_epoch(seed, 0);
         Self {
             cfg,
@@ -505,6 +613,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             last_rx: 0,
             now: 0,
             rtt: Rtt::new(cfg.rto_initial, cfg.rto_min, cfg.rto_max),
+            body_room,
+            #[cfg(feature = "aead")]
+            seal: seal::Sealing::OFF,
             events: [None; EVENT_CAP],
             ev_head: 0,
             ev_len: 0,
@@ -518,7 +629,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         if !self.up {
             return Err(SendError::NotConnected);
         }
-        if msg.len() > M || msg.len() > usize::from(self.peer_max_payload) {
+        if msg.len() > self.max_message() || msg.len() > usize::from(self.peer_max_payload) {
             return Err(SendError::TooLarge);
         }
         if !self.cfg.channels.is_reliable(channel) {
@@ -641,9 +752,48 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 
     // ------------------------------------------------------------------ receive path
 
-    fn on_frame(&mut self, frame: &Frame<'_>) {
-        let h = &frame.header;
+    /// Bytes sealing adds to a payload (0 while AEAD is off).
+    fn seal_overhead(&self) -> usize {
+        #[cfg(feature = "aead")]
+        if self.sealing() {
+            return crate::aead::TAG_LEN;
+        }
+        0
+    }
+
+    /// The largest message this side sends and accepts: `M`, less the AEAD tag if the
+    /// decoder buffer has no room for it.
+    fn max_message(&self) -> usize {
+        M.min(usize::from(self.body_room).saturating_sub(self.seal_overhead()))
+    }
+
+    /// A received body (CRC checked, CRC stripped) on a sealing link: opened in place, then
+    /// handled as a frame.
+    #[cfg(feature = "aead")]
+    fn on_sealed(&mut self, body: &mut [u8]) {
+        let Ok((header, start)) = Header::parse(body) else {
+            return; // the decoder already checked it
+        };
         self.stats.frames_received += 1;
+        if let Some(end) = self.open(&header, body, start) {
+            let payload = &body[start..end];
+            self.dispatch(&Frame { header, payload });
+        }
+    }
+
+    /// A received frame on a link without AEAD.
+    fn on_frame(&mut self, frame: &Frame<'_>) {
+        self.stats.frames_received += 1;
+        if frame.header.aead.is_some() {
+            // Sealed, and this side has no keys.
+            self.stats.unknown_key += 1;
+            return;
+        }
+        self.dispatch(frame);
+    }
+
+    fn dispatch(&mut self, frame: &Frame<'_>) {
+        let h = &frame.header;
         match h.kind {
             FrameKind::Hello | FrameKind::HelloAck => self.on_hello(h.kind, frame.payload),
             _ => {
@@ -855,6 +1005,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
         self.peer_epoch = hello.epoch;
         self.epoch_used = true;
+        #[cfg(feature = "aead")]
+        {
+            self.seal.peer = (hello.boot, hello.generation);
+            self.seal.window = crate::aead::ReplayWindow::new();
+        }
         self.keys = SessionKeys::derive(self.epoch, hello.epoch);
         self.peer_max_payload = hello.max_payload;
         self.peer_window = hello.window;
@@ -896,6 +1051,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         self.tx_base = self.tx_next;
         self.utx.filled = false;
         self.send_hello_ack = false;
+        self.send_close = false;
         self.stats.link_downs += 1;
         self.push_event(Event::Down { reason, unacked });
     }
@@ -915,6 +1071,10 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         self.generation = self.generation.wrapping_add(1);
         self.epoch = derive_epoch(self.seed, self.generation);
         self.epoch_used = false;
+        #[cfg(feature = "aead")]
+        {
+            self.seal.counter = 0;
+        }
     }
 
     fn push_event(&mut self, e: Event) {
@@ -1047,10 +1207,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             ));
         }
         if self.send_close {
-            self.send_close = false;
-            let h = self.tagged(FrameKind::Close, 0);
-            self.fail(DownReason::LocalClose);
-            return Some((h, Payload::Empty));
+            // The session ends once the CLOSE is out (`poll_transmit`): it is still sealed
+            // and tagged as part of this session.
+            return Some((self.tagged(FrameKind::Close, 0), Payload::Empty));
         }
         let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
         // Retransmissions first, oldest first.
@@ -1181,12 +1340,22 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
     }
 
     fn hello(&self) -> Hello {
+        #[cfg(feature = "aead")]
+        let (caps, boot, generation) = if self.sealing() {
+            (session::caps::AEAD, self.seed, self.generation)
+        } else {
+            (0, 0, 0)
+        };
+        #[cfg(not(feature = "aead"))]
+        let (caps, boot, generation) = (0, 0, 0);
         Hello {
             epoch: self.epoch,
             peer_epoch: self.peer_epoch,
-            max_payload: M as u16,
+            max_payload: self.max_message() as u16,
             window: W.min(255) as u8,
-            caps: 0,
+            caps,
+            boot,
+            generation,
         }
     }
 }

@@ -60,7 +60,7 @@ pub mod caps {
     pub const AEAD: u8 = 1 << 2;
 }
 
-/// The 12-byte payload of HELLO and HELLO_ACK.
+/// The payload of HELLO and HELLO_ACK: 12 bytes, or 20 with [`caps::AEAD`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Hello {
@@ -74,33 +74,64 @@ pub struct Hello {
     pub window: u8,
     /// Capability bits ([`caps`]).
     pub caps: u8,
+    /// With [`caps::AEAD`]: the sender's boot id, the first part of its nonces.
+    pub boot: u32,
+    /// With [`caps::AEAD`]: the sender's session attempt in this boot, the second part.
+    pub generation: u32,
 }
 
 impl Hello {
-    /// Encoded length.
+    /// Encoded length without AEAD.
     pub const LEN: usize = 12;
+    /// Encoded length with [`caps::AEAD`] (boot and generation appended).
+    pub const AEAD_LEN: usize = 20;
 
-    /// Writes the record.
-    pub fn to_bytes(&self) -> [u8; Self::LEN] {
-        let mut b = [0u8; Self::LEN];
+    /// The record's length on the wire.
+    pub fn len(&self) -> usize {
+        if self.caps & caps::AEAD != 0 {
+            Self::AEAD_LEN
+        } else {
+            Self::LEN
+        }
+    }
+
+    /// Always false (a record has at least 12 bytes).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the record; the first [`Self::len`] bytes are the encoding.
+    pub fn to_bytes(&self) -> [u8; Self::AEAD_LEN] {
+        let mut b = [0u8; Self::AEAD_LEN];
         b[0..4].copy_from_slice(&self.epoch.to_le_bytes());
         b[4..8].copy_from_slice(&self.peer_epoch.to_le_bytes());
         b[8..10].copy_from_slice(&self.max_payload.to_le_bytes());
         b[10] = self.window;
         b[11] = self.caps;
+        b[12..16].copy_from_slice(&self.boot.to_le_bytes());
+        b[16..20].copy_from_slice(&self.generation.to_le_bytes());
         b
     }
 
-    /// Reads a record; `None` unless exactly 12 bytes with a non-zero epoch and no unknown
-    /// capability bits.
+    /// Reads a record; `None` unless it has exactly the length its caps call for, a non-zero
+    /// epoch and no unknown capability bits.
     pub fn parse(b: &[u8]) -> Option<Self> {
-        let b: &[u8; Self::LEN] = b.try_into().ok()?;
+        let u32_at = |i: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
+        };
+        let caps = *b.get(11)?;
+        let aead = caps & caps::AEAD != 0;
+        if b.len() != if aead { Self::AEAD_LEN } else { Self::LEN } {
+            return None;
+        }
         let h = Self {
-            epoch: u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-            peer_epoch: u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+            epoch: u32_at(0)?,
+            peer_epoch: u32_at(4)?,
             max_payload: u16::from_le_bytes([b[8], b[9]]),
             window: b[10],
-            caps: b[11],
+            caps,
+            boot: if aead { u32_at(12)? } else { 0 },
+            generation: if aead { u32_at(16)? } else { 0 },
         };
         (h.epoch != 0 && h.caps & !(caps::INFLATE | caps::SHARED | caps::AEAD) == 0).then_some(h)
     }
@@ -133,14 +164,26 @@ mod tests {
             max_payload: 128,
             window: 8,
             caps: caps::INFLATE,
+            boot: 0,
+            generation: 0,
         };
-        assert_eq!(Hello::parse(&h.to_bytes()), Some(h));
-        assert_eq!(Hello::parse(&h.to_bytes()[..11]), None);
-        let mut zero = h.to_bytes();
+        let b = h.to_bytes();
+        assert_eq!(Hello::parse(&b[..12]), Some(h));
+        assert_eq!(Hello::parse(&b[..11]), None);
+        assert_eq!(Hello::parse(&b[..20]), None);
+        let mut zero = b;
         zero[..4].fill(0);
-        assert_eq!(Hello::parse(&zero), None);
-        let mut bad_caps = h.to_bytes();
+        assert_eq!(Hello::parse(&zero[..12]), None);
+        let mut bad_caps = b;
         bad_caps[11] = 0x80;
-        assert_eq!(Hello::parse(&bad_caps), None);
+        assert_eq!(Hello::parse(&bad_caps[..12]), None);
+        let sealed = Hello {
+            caps: caps::AEAD,
+            boot: 7,
+            generation: 9,
+            ..h
+        };
+        assert_eq!(Hello::parse(&sealed.to_bytes()), Some(sealed));
+        assert_eq!(Hello::parse(&sealed.to_bytes()[..12]), None);
     }
 }

@@ -79,6 +79,18 @@ pub struct LinkStats {
     pub discarded_on_reset: u32,
     /// Events dropped because the application did not poll them (oldest first).
     pub events_dropped: u32,
+    /// AEAD: frames that failed authentication (tampered, forged, or sealed under another
+    /// key with the same id).
+    pub auth_failed: u32,
+    /// AEAD: frames whose counter was accepted before (replays).
+    pub replayed: u32,
+    /// AEAD: frames whose counter is older than the replay window.
+    pub too_old: u32,
+    /// AEAD: frames sealed under a key id this side does not have (or sealed at all, when
+    /// this side has no keys).
+    pub unknown_key: u32,
+    /// AEAD: unsealed frames reaching a link that requires sealing.
+    pub unauthenticated: u32,
     /// Framing rejects by reason (stream decoder, or datagram checks on a datagram link).
     pub framing: DecoderStats,
 }
@@ -123,6 +135,11 @@ impl LinkStats {
             link_downs: 0,
             discarded_on_reset: 0,
             events_dropped: 0,
+            auth_failed: 0,
+            replayed: 0,
+            too_old: 0,
+            unknown_key: 0,
+            unauthenticated: 0,
             framing: DecoderStats::new(),
         }
     }

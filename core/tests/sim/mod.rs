@@ -8,12 +8,16 @@ use std::collections::VecDeque;
 
 pub const W: usize = 8;
 pub const M: usize = 256;
-pub type SimLink = Link<W, M, { frame_buffer_len(M) }, Compressor<'static>>;
+/// Room for the AEAD tag too, so sealed profiles keep `M`-byte messages.
+pub type SimLink = Link<W, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>;
+
+/// The pre-shared key of the sealed profiles.
+pub const KEY: [u8; 32] = *b"ferrule simulator key, 32 bytes!";
 
 /// The preset dictionary of the compressed profiles.
 pub static DICTIONARY: &[u8] = b"{\"seq\":0,\"temp\":21.50,\"rh\":40.1,\"status\":\"ok\"}{\"seq\":1,\"temp\":21.75,\"rh\":40.2,\"status\":\"ok\"}";
 
-fn new_link(cfg: Config, seed: u32, compress: bool) -> SimLink {
+fn new_link(cfg: Config, seed: u32, compress: bool, aead: bool) -> SimLink {
     let codec = if compress {
         CodecConfig {
             reliable: Mode::Shared,
@@ -26,7 +30,15 @@ fn new_link(cfg: Config, seed: u32, compress: bool) -> SimLink {
     } else {
         CodecConfig::default()
     };
-    SimLink::with_codec(cfg, seed, Compressor::new(codec))
+    #[allow(unused_mut)]
+    let mut link = SimLink::with_codec(cfg, seed, Compressor::new(codec));
+    if aead {
+        #[cfg(feature = "aead")]
+        link.set_key(1, &KEY, 0).unwrap();
+        #[cfg(not(feature = "aead"))]
+        panic!("sealed profiles need feature aead");
+    }
+    link
 }
 
 /// xorshift64* — small, fast, deterministic.
@@ -96,6 +108,8 @@ pub struct Profile {
     pub unreliable_every: u64,
     /// Shared-window compression on the reliable channel, dictionary on best effort.
     pub compress: bool,
+    /// Every frame sealed (feature `aead`).
+    pub aead: bool,
     pub seed: u64,
 }
 
@@ -303,7 +317,7 @@ pub fn run(p: &Profile) -> Outcome {
     let stream = p.transport == Transport::Stream;
     let cfg = config(p.transport);
     let mut a = Side {
-        link: new_link(cfg, p.seed as u32 ^ 0xA, p.compress),
+        link: new_link(cfg, p.seed as u32 ^ 0xA, p.compress, p.aead),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xA,
@@ -312,7 +326,7 @@ pub fn run(p: &Profile) -> Outcome {
         sent_at: Default::default(),
     };
     let mut b = Side {
-        link: new_link(cfg, p.seed as u32 ^ 0xB, p.compress),
+        link: new_link(cfg, p.seed as u32 ^ 0xB, p.compress, p.aead),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
@@ -333,7 +347,8 @@ pub fn run(p: &Profile) -> Outcome {
         if let Some(t) = p.reboot_at {
             if !rebooted && now >= t {
                 rebooted = true;
-                b.link = new_link(cfg, (p.seed as u32 ^ 0xB).wrapping_add(0x5151), p.compress);
+                let seed = (p.seed as u32 ^ 0xB).wrapping_add(0x5151);
+                b.link = new_link(cfg, seed, p.compress, p.aead);
                 b.pending.clear();
             }
         }

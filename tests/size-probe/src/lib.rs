@@ -25,6 +25,11 @@ const FRAME: usize = max_stream_frame_len(M);
 type Plain = Link<W, M, F, NoCodec>;
 type Receiving = Link<W, M, F, InflateOnly<'static>>;
 type Packed = Link<W, M, F, Compressor<'static>>;
+/// Room for the AEAD tag, so sealed messages keep `M` bytes.
+#[cfg(feature = "aead")]
+type Sealed = Link<W, M, { F + 16 }, NoCodec>;
+/// Output buffer for every profile's frames (the sealed ones are the largest).
+const WIRE: usize = FRAME + 32;
 
 /// The baseline: nothing of ferrule.
 #[no_mangle]
@@ -99,8 +104,21 @@ pub extern "C" fn probe_everything(count: u32) -> u32 {
     delivered + probe_framing(count)
 }
 
+/// Framing + link + AEAD (feature `aead`): both endpoints seal every frame.
+#[cfg(feature = "aead")]
+#[no_mangle]
+pub extern "C" fn probe_aead(count: u32) -> u32 {
+    let mut a = Sealed::new(cfg(), 1);
+    let mut b = Sealed::new(cfg(), 2);
+    let key = [0x42; 32];
+    if a.set_key(1, &key, 0).is_err() || b.set_key(1, &key, 0).is_err() {
+        return 0;
+    }
+    exchange(&mut a, &mut b, count)
+}
+
 /// Bytes of state one endpoint of `profile` keeps (0 none, 1 framing, 2 link, 3 inflate,
-/// 4 compressor, 5 everything), for a `static` in the firmware.
+/// 4 compressor, 5 everything, 6 link + AEAD), for a `static` in the firmware.
 #[no_mangle]
 pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
     let n = match profile {
@@ -108,6 +126,8 @@ pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
         2 => core::mem::size_of::<Plain>() + FRAME,
         3 => core::mem::size_of::<Receiving>() + FRAME,
         4 | 5 => core::mem::size_of::<Packed>() + FRAME,
+        #[cfg(feature = "aead")]
+        6 => core::mem::size_of::<Sealed>() + Sealed::MAX_FRAME,
         _ => 0,
     };
     n as u32
@@ -153,7 +173,7 @@ fn message(i: u32, dir: u8, out: &mut [u8; M]) -> usize {
 
 /// Runs both endpoints over a stream on a virtual clock until each has delivered `count`
 /// messages from the other (or time runs out); returns the total delivered intact and in order.
-fn exchange<const W: usize, CA: Codec, CB: Codec>(
+fn exchange<const W: usize, const F: usize, CA: Codec, CB: Codec>(
     a: &mut Link<W, M, F, CA>,
     b: &mut Link<W, M, F, CB>,
     count: u32,
@@ -161,14 +181,14 @@ fn exchange<const W: usize, CA: Codec, CB: Codec>(
     exchange_over(a, b, count, false)
 }
 
-fn exchange_over<const W: usize, CA: Codec, CB: Codec>(
+fn exchange_over<const W: usize, const F: usize, CA: Codec, CB: Codec>(
     a: &mut Link<W, M, F, CA>,
     b: &mut Link<W, M, F, CB>,
     count: u32,
     datagrams: bool,
 ) -> u32 {
     let (mut sent_a, mut sent_b, mut got_a, mut got_b) = (0u32, 0u32, 0u32, 0u32);
-    let mut wire = [0u8; FRAME];
+    let mut wire = [0u8; WIRE];
     let mut msg = [0u8; M];
     let mut expect = [0u8; M];
     for now in 0..20_000u64 {
@@ -245,5 +265,12 @@ mod tests {
             assert!(probe_state_bytes(p) > 0);
         }
         assert!(probe_state_bytes(2) < probe_state_bytes(3));
+    }
+
+    #[cfg(feature = "aead")]
+    #[test]
+    fn sealed_profile_works() {
+        assert_eq!(probe_aead(50), 100);
+        assert!(probe_state_bytes(6) > probe_state_bytes(2));
     }
 }
