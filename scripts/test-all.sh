@@ -90,9 +90,13 @@ step "fuzzing (${FUZZ_SECONDS}s per target)"
 step "demo: default run (real UDP loopback sockets, impairment proxy)"
 cargo run --release -q -p ferrule-demo -- --messages 5000 >/dev/null
 cargo run --release -q -p ferrule-demo -- --messages 3000 --loss 0.2 --json
-if cargo run --release -q -p ferrule-demo -- --loss 7 2>/dev/null; then
-    echo "bad arguments were accepted"; exit 1
-fi
+cargo run --release -q -p ferrule-demo -- --messages 3000 --aead on --compression per-message --json
+for bad in "--loss 7" "--aead maybe" "--compression zip" "--messages"; do
+    # shellcheck disable=SC2086
+    if cargo run --release -q -p ferrule-demo -- $bad 2>/dev/null; then
+        echo "bad arguments were accepted: $bad"; exit 1
+    fi
+done
 
 step "firmware over the emulated UART: ferrule-demo <-> QEMU, 1000 requests, one restart"
 cargo build --release -q -p ferrule-demo

@@ -5,6 +5,7 @@
 mod firmware;
 mod proxy;
 
+use ferrule::compress::{CodecConfig, CodecStats, Compressor, Mode};
 use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
 use proxy::{loopback_socket, Impairments, Lane, Rng};
 use std::io::{self, Write};
@@ -14,7 +15,10 @@ use std::time::{Duration, Instant};
 
 const W: usize = 32;
 const M: usize = 256;
-type DemoLink = Link<W, M, { frame_buffer_len(M) }>;
+/// Room for the AEAD tag, so sealed runs keep `M`-byte messages.
+type DemoLink = Link<W, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>;
+/// The demo's pre-shared key (`--aead on`). A real deployment provisions its own.
+const DEMO_KEY: [u8; 32] = *b"ferrule demo key: not a secret!!";
 const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 struct Options {
@@ -22,6 +26,8 @@ struct Options {
     imp: Impairments,
     seed: u64,
     json: bool,
+    compression: Mode,
+    aead: bool,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -36,6 +42,8 @@ fn parse_args() -> Result<Options, String> {
         },
         seed: 1,
         json: false,
+        compression: Mode::Shared,
+        aead: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -64,10 +72,30 @@ fn parse_args() -> Result<Options, String> {
                     .map_err(|_| "--seed needs a number".to_string())?
             }
             "--json" => o.json = true,
+            "--compression" => {
+                o.compression = match val("--compression")?.as_str() {
+                    "off" => Mode::Off,
+                    "per-message" => Mode::PerMessage,
+                    "shared" => Mode::Shared,
+                    v => {
+                        return Err(format!(
+                            "--compression must be off, per-message or shared, got {v:?}"
+                        ))
+                    }
+                }
+            }
+            "--aead" => {
+                o.aead = match val("--aead")?.as_str() {
+                    "on" => true,
+                    "off" => false,
+                    v => return Err(format!("--aead must be on or off, got {v:?}")),
+                }
+            }
             "-h" | "--help" => {
                 return Err(
                     "usage: ferrule-demo [--messages N] [--loss P] [--corrupt P] [--dup P] \
-                            [--reorder P] [--seed N] [--json]"
+                            [--reorder P] [--seed N] [--compression off|per-message|shared] \
+                            [--aead on|off] [--json]"
                         .into(),
                 )
             }
@@ -235,6 +263,8 @@ fn progress(done: u64, total: u64) {
 }
 
 struct Report {
+    codec: [CodecStats; 2],
+    aead: bool,
     a_to_b: Tally,
     b_to_a: Tally,
     elapsed: Duration,
@@ -270,8 +300,21 @@ fn run_ferrule(o: &Options) -> io::Result<Report> {
         o.seed,
     );
     let mut lane_ba = Lane::new(pb, pa.try_clone()?, sa.local_addr()?, o.imp, o.seed ^ 0xBA);
+    let link = |seed: u32| -> io::Result<DemoLink> {
+        let codec = CodecConfig {
+            reliable: o.compression,
+            unreliable: Mode::PerMessage,
+            dictionary: None,
+        };
+        let mut l = DemoLink::with_codec(cfg, seed, Compressor::new(codec));
+        if o.aead {
+            l.set_key(1, &DEMO_KEY, 0)
+                .map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        Ok(l)
+    };
     let mut a = Endpoint::new(
-        DemoLink::new(cfg, (o.seed as u32) ^ 0xA11CE),
+        link((o.seed as u32) ^ 0xA11CE)?,
         sa,
         pa.local_addr()?,
         0xA,
@@ -279,7 +322,7 @@ fn run_ferrule(o: &Options) -> io::Result<Report> {
     );
     // B talks to the proxy socket that lane AB sends from (and lane BA listens on).
     let mut b = Endpoint::new(
-        DemoLink::new(cfg, (o.seed as u32) ^ 0xB0B),
+        link((o.seed as u32) ^ 0xB0B)?,
         sb,
         lane_ab.outbound_addr()?,
         0xB,
@@ -319,6 +362,8 @@ fn run_ferrule(o: &Options) -> io::Result<Report> {
     }
     let elapsed = start.elapsed();
     Ok(Report {
+        codec: [a.link.codec().stats(), b.link.codec().stats()],
+        aead: o.aead,
         elapsed,
         stats_a: a.link.stats(),
         stats_b: b.link.stats(),
@@ -458,13 +503,20 @@ fn print_report(r: &Report, json: bool) {
     let dup = r.a_to_b.duplicated + r.b_to_a.duplicated;
     let damaged = r.a_to_b.damaged + r.b_to_a.damaged;
     let raw_lost = r.raw_sent - r.raw.delivered;
+    let (zin, zout) = (
+        r.codec[0].bytes_in + r.codec[1].bytes_in,
+        r.codec[0].bytes_out + r.codec[1].bytes_out,
+    );
+    let ratio = zout as f64 / zin.max(1) as f64;
+    let auth_failed = r.stats_a.auth_failed + r.stats_b.auth_failed;
     if json {
         println!(
             "{{\"sent\":{sent},\"delivered\":{delivered},\"lost\":{lost},\"duplicated\":{dup},\
              \"damaged_accepted\":{damaged},\"elapsed_s\":{secs:.3},\"goodput_msgs_per_s\":{:.0},\
              \"goodput_bytes_per_s\":{:.0},\"latency_us\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}},\
              \"retransmissions\":{retx},\"crc_rejects\":{crc},\"wire_bytes\":{wire},\"payload_bytes\":{payload},\
-             \"link_downs\":{},\"raw_udp\":{{\"sent\":{},\"delivered\":{},\"lost\":{raw_lost},\"damaged_accepted\":{}}}}}",
+             \"link_downs\":{},\"compression\":{{\"bytes_in\":{zin},\"bytes_out\":{zout},\"ratio\":{ratio:.3}}},\
+             \"aead\":{},\"auth_failed\":{auth_failed},\"raw_udp\":{{\"sent\":{},\"delivered\":{},\"lost\":{raw_lost},\"damaged_accepted\":{}}}}}",
             delivered as f64 / secs,
             payload as f64 / secs,
             percentile(&lat, 0.5),
@@ -472,6 +524,7 @@ fn print_report(r: &Report, json: bool) {
             percentile(&lat, 0.99),
             lat.last().copied().unwrap_or(0),
             r.downs,
+            r.aead,
             r.raw_sent,
             r.raw.delivered,
             r.raw.damaged,
@@ -513,6 +566,17 @@ fn print_report(r: &Report, json: bool) {
         retx as f64 * 100.0 / sent.max(1) as f64
     );
     println!("  CRC rejects            {crc} (corrupted datagrams caught)");
+    if zin > 0 {
+        println!(
+            "  compression            {:.1}% of message bytes on the wire ({zin} -> {zout} B)",
+            ratio * 100.0
+        );
+    }
+    if r.aead {
+        println!(
+            "  AEAD                   on (ChaCha20-Poly1305); {auth_failed} forgeries rejected"
+        );
+    }
     println!(
         "  wire bytes / payload   {:.3} (headers, CRC, acks, retransmissions)",
         wire as f64 / payload.max(1) as f64
