@@ -553,8 +553,9 @@ ferrule_status ferrule_link_poll_event(ferrule_link_t *link, ferrule_event_t *ev
 //
 // - First call: every frame is sealed from now on and unsealed ones are dropped. Call it right
 //   after `ferrule_link_init`. The `seed` given to `ferrule_link_init` is then the boot id in
-//   every nonce and must NEVER repeat under the same key: a boot counter in non-volatile
-//   memory, incremented and written back before init, or 32 bits from a hardware RNG.
+//   every nonce and must NEVER repeat under the same key, and the two ends of a link must
+//   use different ones: a boot counter in non-volatile memory, incremented and written back
+//   before init, with a device number in its top byte; or 32 bits from a hardware RNG.
 // - Later calls, with a new id: rekey without dropping the session. This side seals with the
 //   new key at once and still accepts the previous one; do the same on the peer.
 //

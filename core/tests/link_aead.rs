@@ -211,6 +211,18 @@ fn wrong_keys_never_connect() {
     assert!(a.stats().unauthenticated > 0);
 }
 
+/// Two ends with the same boot id would draw nonces from the same prefixes in both
+/// directions: they refuse each other.
+#[test]
+fn equal_boot_ids_are_refused() {
+    let (mut a, mut b) = (sealed(7, 1, &K1), sealed(7, 1, &K1));
+    let mut now = 0;
+    settle(&mut a, &mut b, &mut now);
+    assert!(!a.is_up() && !b.is_up());
+    assert!(a.stats().unexpected > 0 && b.stats().unexpected > 0);
+    assert_eq!(a.stats().sessions + b.stats().sessions, 0);
+}
+
 /// A forged unsealed frame with the right session tag is dropped.
 #[test]
 fn unsealed_frames_are_dropped() {

@@ -509,9 +509,11 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
     /// - The first key: every frame is sealed from now on and unsealed ones are dropped
     ///   (`unauthenticated`). Call it right after creating the link; a session already up
     ///   ends (`LocalClose`) and the next handshake is sealed. The link's `seed` is then the
-    ///   boot id in every nonce: it must **never repeat under the same key** (a boot counter
-    ///   kept in non-volatile memory and incremented before use; or 32 bits from a hardware
-    ///   RNG, which repeats with probability about n²/2³³ after n boots).
+    ///   boot id in every nonce: it must **never repeat under the same key**, on either end of
+    ///   the link, and the two ends need different ids (a peer with this side's id is
+    ///   refused). Use a boot counter kept in non-volatile memory and incremented before use,
+    ///   with a device number in its top byte; or 32 bits from a hardware RNG, which repeat
+    ///   with probability about n²/2³³ after n boots.
     /// - A later key (with a new id): a rekey that keeps the session. This side seals with the
     ///   new key at once and still opens frames sealed with the previous one. Rekey both
     ///   sides; frames that reach a side before it has the new key are dropped

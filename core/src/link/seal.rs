@@ -116,6 +116,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             // The record is in clear (associated data); it names the sender's nonce prefix.
             let record = body.get(start..body.len().saturating_sub(TAG_LEN));
             match record.and_then(Hello::parse) {
+                // Both directions would draw nonces from the same prefixes: refuse.
+                Some(r) if r.boot == self.seed => {
+                    self.stats.unexpected += 1;
+                    return None;
+                }
                 Some(r) if r.caps & super::session::caps::AEAD != 0 => {
                     ((r.boot, r.generation), start + Hello::AEAD_LEN)
                 }
