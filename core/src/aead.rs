@@ -92,6 +92,15 @@ pub fn nonce(boot: u32, generation: u32, counter: u32) -> [u8; NONCE_LEN] {
     n
 }
 
+/// Splits a sealed body into associated data, text and tag; `None` when `body` is shorter
+/// than `aad_len + TAG_LEN`.
+fn split(body: &mut [u8], aad_len: usize) -> Option<(&mut [u8], &mut [u8], &mut [u8])> {
+    let text_len = body.len().checked_sub(TAG_LEN)?.checked_sub(aad_len)?;
+    let (aad, rest) = body.split_at_mut(aad_len);
+    let (text, tag) = rest.split_at_mut(text_len);
+    Some((aad, text, tag))
+}
+
 /// Seals `body` in place: `body[..aad_len]` is authenticated as is, the bytes after it up to
 /// the last [`TAG_LEN`] are encrypted, and the tag is written into the last [`TAG_LEN`] bytes.
 /// Fails only when `body` is shorter than `aad_len + TAG_LEN`.
@@ -101,12 +110,7 @@ pub fn seal_body(
     body: &mut [u8],
     aad_len: usize,
 ) -> Result<(), AuthError> {
-    let tag_at = body.len().checked_sub(TAG_LEN).ok_or(AuthError)?;
-    let (aad, rest) = body.split_at_mut(aad_len.min(tag_at));
-    if aad.len() != aad_len {
-        return Err(AuthError);
-    }
-    let (text, tag) = rest.split_at_mut(tag_at - aad_len);
+    let (aad, text, tag) = split(body, aad_len).ok_or(AuthError)?;
     let t = key
         .cipher
         .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, text)
@@ -123,12 +127,7 @@ pub fn open_body(
     body: &mut [u8],
     aad_len: usize,
 ) -> Result<(), AuthError> {
-    let tag_at = body.len().checked_sub(TAG_LEN).ok_or(AuthError)?;
-    if aad_len > tag_at {
-        return Err(AuthError);
-    }
-    let (aad, rest) = body.split_at_mut(aad_len);
-    let (text, tag) = rest.split_at_mut(tag_at - aad_len);
+    let (aad, text, tag) = split(body, aad_len).ok_or(AuthError)?;
     let tag = Tag::clone_from_slice(tag);
     key.cipher
         .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, text, &tag)

@@ -378,8 +378,9 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
                     bytes = rest;
                     #[cfg(feature = "aead")]
                     if self.core.sealing() {
+                        let header = frame.header;
                         if let Some(body) = self.decoder.last_body_mut() {
-                            self.core.on_sealed(body);
+                            self.core.on_sealed(header, body);
                         }
                         continue;
                     }
@@ -406,7 +407,7 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
                     // Opened in place: a copy in the decoder's buffer (idle on datagrams).
                     let body = &datagram[..datagram.len() - crate::frame::CRC_LEN];
                     if let Some(buf) = self.decoder.load(body) {
-                        self.core.on_sealed(buf);
+                        self.core.on_sealed(frame.header, buf);
                     }
                     return;
                 }
@@ -528,7 +529,8 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
         key: &[u8; crate::aead::KEY_LEN],
         now: u64,
     ) -> Result<(), crate::aead::KeyError> {
-        if F < crate::frame::FIXED_HEADER_LEN + Hello::AEAD_LEN + crate::aead::TAG_LEN + 4 {
+        use crate::frame::{CRC_LEN, FIXED_HEADER_LEN};
+        if F < FIXED_HEADER_LEN + Hello::AEAD_LEN + crate::aead::TAG_LEN + CRC_LEN {
             return Err(crate::aead::KeyError::FrameBufferTooSmall);
         }
         self.core.now = now;
@@ -769,13 +771,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         M.min(usize::from(self.body_room).saturating_sub(self.seal_overhead()))
     }
 
-    /// A received body (CRC checked, CRC stripped) on a sealing link: opened in place, then
-    /// handled as a frame.
+    /// A received body (CRC checked, CRC stripped; `header` parsed from it by the framing
+    /// layer) on a sealing link: opened in place, then handled as a frame.
     #[cfg(feature = "aead")]
-    fn on_sealed(&mut self, body: &mut [u8]) {
-        let Ok((header, start)) = Header::parse(body) else {
-            return; // the decoder already checked it
-        };
+    fn on_sealed(&mut self, header: Header, body: &mut [u8]) {
+        let start = header.len();
         self.stats.frames_received += 1;
         if let Some(end) = self.open(&header, body, start) {
             let payload = &body[start..end];
