@@ -291,8 +291,11 @@ typedef struct {
   uint8_t max_retransmits;
   // Preset dictionary id (1..=255; 0: no dictionary).
   uint8_t dictionary_id;
+  // Receive window: messages the peer may have in flight to this end, 1 to
+  // `FERRULE_LINK_WINDOW` (0: `FERRULE_LINK_WINDOW`, the default; larger values are capped).
+  uint8_t window;
   // Padding; ignored.
-  uint8_t reserved[2];
+  uint8_t reserved;
   // Preset dictionary bytes (up to 1024), or NULL. Must stay valid and unchanged for the
   // lifetime of the link (typically a `const` array in flash).
   const uint8_t *dictionary;

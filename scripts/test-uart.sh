@@ -57,3 +57,25 @@ sed 's/^/  firmware: /' "$log"
 [ $restarted = 1 ] || { echo "uart test: the firmware was never restarted"; exit 1; }
 [ "$status" = 0 ] || { echo "uart test: host side failed (exit $status)"; exit 1; }
 echo "uart test: $COUNT requests and responses over the emulated UART, one firmware restart: ok"
+
+# The same firmware through a serial device: QEMU's `-serial pty` gives UART0 a pseudo-terminal,
+# which `ferrule-demo firmware --device` opens like a USB-serial adapter (raw mode, exclusive).
+PTY_COUNT=${PTY_COUNT:-300}
+log=target/firmware/uart_peer_pty.log
+: >"$log"
+qemu-system-arm -M mps2-an386 -nographic -monitor none \
+    -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=3003" \
+    -serial pty -kernel "$elf" >>"$log" 2>&1 &
+qemu_pid=$!
+dev=""
+for _ in $(seq 100); do # QEMU names its pty within a few milliseconds; give it 10 s
+    dev=$(grep -o '/dev/pts/[0-9]*' "$log" | head -1 || true)
+    [ -n "$dev" ] && break
+    sleep 0.1
+done
+[ -n "$dev" ] || { cat "$log"; echo "uart test: QEMU reported no pty"; exit 1; }
+echo "  QEMU's UART0 is $dev"
+"$demo" firmware --device "$dev" --baud 115200 --count "$PTY_COUNT" --timeout 120 | sed 's/^/  host: /'
+[ "${PIPESTATUS[0]}" = 0 ] || { echo "uart test: serial-device run failed"; exit 1; }
+stop_qemu
+echo "uart test: $PTY_COUNT requests and responses through QEMU's pty as a serial device: ok"

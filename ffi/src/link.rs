@@ -76,8 +76,11 @@ pub struct ferrule_link_config_t {
     pub max_retransmits: u8,
     /// Preset dictionary id (1..=255; 0: no dictionary).
     pub dictionary_id: u8,
+    /// Receive window: messages the peer may have in flight to this end, 1 to
+    /// `FERRULE_LINK_WINDOW` (0: `FERRULE_LINK_WINDOW`, the default; larger values are capped).
+    pub window: u8,
     /// Padding; ignored.
-    pub reserved: [u8; 2],
+    pub reserved: u8,
     /// Preset dictionary bytes (up to 1024), or NULL. Must stay valid and unchanged for the
     /// lifetime of the link (typically a `const` array in flash).
     pub dictionary: *const u8,
@@ -102,7 +105,8 @@ pub extern "C" fn ferrule_link_config_default() -> ferrule_link_config_t {
         keepalive_ms: d.keepalive,
         max_retransmits: d.max_retransmits,
         dictionary_id: 0,
-        reserved: [0; 2],
+        window: 0,
+        reserved: 0,
         dictionary: core::ptr::null(),
         dictionary_len: 0,
     }
@@ -163,6 +167,7 @@ fn convert(c: &ferrule_link_config_t) -> Result<(Config, CodecConfig<'static>), 
         ack_delay: c.ack_delay_ms,
         keepalive: c.keepalive_ms,
         leading_delimiter: c.leading_delimiter,
+        window: c.window,
         ..Config::default()
     };
     Ok((

@@ -1,6 +1,7 @@
 //! `ferrule-demo firmware`: the host end of a link to firmware over a byte stream — QEMU's
-//! emulated UART (`-serial tcp:HOST:PORT`, QEMU connecting to us) or a TCP-to-serial bridge
-//! (`--connect`). Speaks the request/response protocol of `tests/firmware/uart_peer.c`:
+//! emulated UART (`-serial tcp:HOST:PORT`, QEMU connecting to us; or `-serial pty` and
+//! `--device /dev/pts/N`), a TCP-to-serial bridge (`--connect`), or a serial device wired to
+//! real hardware (`--device /dev/ttyUSB0 --baud 115200`). Speaks the request/response protocol of `tests/firmware/uart_peer.c`:
 //!
 //! - request `i` (host to firmware): `[i: u32 LE] 'H' text(i)`;
 //! - response `i`: `[i: u32 LE] 'F' reverse(text(i))`, or `'X'` when the firmware saw a request
@@ -15,10 +16,11 @@
 //! restart the firmware mid-run) and a summary; exit status 0 only if all `count` responses
 //! arrived intact, once each.
 
+use crate::transport::{self, Io};
 use ferrule::compress::{CodecConfig, Compressor, Mode};
 use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
 use std::collections::{BTreeSet, HashSet};
-use std::io::{ErrorKind, Read, Write};
+use std::io::ErrorKind;
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -29,6 +31,8 @@ type FwLink = Link<8, M, { frame_buffer_len(M) }, Compressor<'static>>;
 pub struct FirmwareOptions {
     listen: Option<String>,
     connect: Option<String>,
+    device: Option<String>,
+    baud: u32,
     count: u32,
     timeout: Duration,
 }
@@ -38,6 +42,8 @@ pub fn parse(args: &[String]) -> Result<FirmwareOptions, String> {
     let mut o = FirmwareOptions {
         listen: None,
         connect: None,
+        device: None,
+        baud: 115_200,
         count: 1000,
         timeout: Duration::from_secs(120),
     };
@@ -47,6 +53,11 @@ pub fn parse(args: &[String]) -> Result<FirmwareOptions, String> {
         match a.as_str() {
             "--listen" => o.listen = Some(val("--listen")?),
             "--connect" => o.connect = Some(val("--connect")?),
+            "--device" => o.device = Some(val("--device")?),
+            "--baud" => {
+                o.baud = crate::options::number(&val("--baud")?, "--baud", 1, 4_000_000u32)?;
+                transport::baud_rate(o.baud).map_err(|e| e.to_string())?;
+            }
             "--count" => {
                 o.count = val("--count")?
                     .parse()
@@ -64,16 +75,19 @@ pub fn parse(args: &[String]) -> Result<FirmwareOptions, String> {
             }
             "-h" | "--help" => {
                 return Err(
-                    "usage: ferrule-demo firmware (--listen ADDR | --connect ADDR) \
-                            [--count N] [--timeout SECONDS]"
+                    "usage: ferrule-demo firmware (--listen ADDR | --connect ADDR | --device PATH \
+                            [--baud N]) [--count N] [--timeout SECONDS]"
                         .into(),
                 )
             }
             other => return Err(format!("unknown firmware argument {other:?} (try --help)")),
         }
     }
-    if o.listen.is_some() == o.connect.is_some() {
-        return Err("firmware: give exactly one of --listen ADDR or --connect ADDR".into());
+    let wires = [o.listen.is_some(), o.connect.is_some(), o.device.is_some()];
+    if wires.iter().filter(|&&w| w).count() != 1 {
+        return Err(
+            "firmware: give exactly one of --listen ADDR, --connect ADDR or --device PATH".into(),
+        );
     }
     Ok(o)
 }
@@ -144,7 +158,7 @@ pub fn run(o: &FirmwareOptions) -> Result<FirmwareReport, String> {
     let mut to_send: BTreeSet<u32> = (0..o.count).collect();
     let mut in_flight: BTreeSet<u32> = BTreeSet::new();
     let mut answered: HashSet<u32> = HashSet::new();
-    let mut conn: Option<TcpStream> = None;
+    let mut conn: Option<Io> = None;
     let mut buf = vec![0u8; FwLink::MAX_FRAME];
     let mut rx = [0u8; 4096];
     let mut msg = [0u8; M];
@@ -160,12 +174,7 @@ pub fn run(o: &FirmwareOptions) -> Result<FirmwareReport, String> {
         }
         let now = start.elapsed().as_millis() as u64;
         let Some(c) = conn.as_mut() else {
-            conn = Some(open(
-                listener.as_ref(),
-                o.connect.as_deref(),
-                o.timeout,
-                start,
-            )?);
+            conn = Some(open(o, listener.as_ref(), r.connections > 0, start)?);
             r.connections += 1;
             continue;
         };
@@ -181,7 +190,7 @@ pub fn run(o: &FirmwareOptions) -> Result<FirmwareReport, String> {
         }
         let mut broken = false;
         while let Ok(Some(n)) = link.poll_transmit(now, &mut buf) {
-            if c.write_all(&buf[..n]).is_err() {
+            if c.send(&buf[..n]).is_err() {
                 broken = true;
                 break;
             }
@@ -189,13 +198,20 @@ pub fn run(o: &FirmwareOptions) -> Result<FirmwareReport, String> {
         let wait = link
             .poll_timeout()
             .map_or(20, |t| t.saturating_sub(now).clamp(1, 20));
-        c.set_read_timeout(Some(Duration::from_millis(wait)))
-            .map_err(|e| format!("firmware: socket: {e}"))?;
-        match c.read(&mut rx) {
-            Ok(0) => broken = true,
-            Ok(n) => link.handle_input(&rx[..n], start.elapsed().as_millis() as u64),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            Err(_) => broken = true,
+        let _ = c.flush();
+        if c.wait_readable(Duration::from_millis(wait)).is_err() {
+            broken = true;
+        }
+        loop {
+            match c.recv(&mut rx) {
+                Ok(Some(n)) => link.handle_input(&rx[..n], start.elapsed().as_millis() as u64),
+                Ok(None) => break,
+                // EOF on a socket, EIO on a pty whose QEMU exited: the firmware went away.
+                Err(_) => {
+                    broken = true;
+                    break;
+                }
+            }
         }
         if broken {
             // The firmware went away (QEMU stopped): wait for it to come back. The link keeps
@@ -244,31 +260,34 @@ pub fn run(o: &FirmwareOptions) -> Result<FirmwareReport, String> {
     Ok(r)
 }
 
-/// Waits for the firmware's connection (or connects to it), until the run's deadline.
+/// Opens the wire to the firmware: waits for its connection (or connects to it) until the
+/// run's deadline, or opens the serial device. A device that is missing or busy on the first
+/// attempt is an error at once; after a disconnect it is waited for, like a socket.
 fn open(
+    o: &FirmwareOptions,
     listener: Option<&TcpListener>,
-    connect: Option<&str>,
-    timeout: Duration,
+    reopening: bool,
     start: Instant,
-) -> Result<TcpStream, String> {
+) -> Result<Io, String> {
     loop {
-        if start.elapsed() > timeout {
+        if start.elapsed() > o.timeout {
             return Err("firmware: timed out waiting for the firmware's connection".into());
         }
-        let attempt = match (listener, connect) {
-            (Some(l), _) => {
+        let attempt = match (listener, &o.connect, &o.device) {
+            (Some(l), _, _) => {
                 l.set_nonblocking(true).map_err(|e| e.to_string())?;
-                l.accept().map(|(s, _)| s)
+                l.accept().map(|(s, _)| s).and_then(tcp)
             }
-            (None, Some(addr)) => TcpStream::connect(addr),
-            (None, None) => return Err("firmware: no address given".into()),
+            (None, Some(addr), _) => TcpStream::connect(addr).and_then(tcp),
+            (None, None, Some(path)) => match transport::open_serial(path, o.baud) {
+                Ok(s) => Ok(Io::stream(Box::new(s))),
+                Err(e) if !reopening => return Err(format!("firmware: {e}")),
+                Err(e) => Err(std::io::Error::new(ErrorKind::WouldBlock, e)),
+            },
+            (None, None, None) => return Err("firmware: no address given".into()),
         };
         match attempt {
-            Ok(s) => {
-                s.set_nonblocking(false).map_err(|e| e.to_string())?;
-                s.set_nodelay(true).map_err(|e| e.to_string())?;
-                return Ok(s);
-            }
+            Ok(io) => return Ok(io),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -280,6 +299,12 @@ fn open(
             Err(e) => return Err(format!("firmware: connection failed: {e}")),
         }
     }
+}
+
+fn tcp(s: TcpStream) -> std::io::Result<Io> {
+    s.set_nonblocking(true)?;
+    s.set_nodelay(true)?;
+    Ok(Io::stream(Box::new(s)))
 }
 
 /// Entry point of `ferrule-demo firmware ...`; returns the exit status.
@@ -335,5 +360,8 @@ mod tests {
         assert!(parse(&s(&["--listen", "127.0.0.1:0", "--count", "0"])).is_err());
         assert!(parse(&s(&["--bogus"])).is_err());
         assert!(parse(&s(&["--listen", "127.0.0.1:0", "--count", "5"])).is_ok());
+        assert!(parse(&s(&["--device", "/dev/ttyUSB0", "--baud", "921600"])).is_ok());
+        assert!(parse(&s(&["--device", "/dev/ttyUSB0", "--baud", "1000"])).is_err());
+        assert!(parse(&s(&["--device", "a", "--connect", "b"])).is_err());
     }
 }

@@ -1,8 +1,9 @@
-//! An in-process UDP impairment proxy: loss, corruption, duplication, reordering, delay.
+//! An in-process impairment proxy for datagrams and byte streams: loss, corruption,
+//! duplication, reordering, delay.
 
+use crate::transport::Io;
 use std::collections::VecDeque;
 use std::io;
-use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// Impairment settings (probabilities per datagram, except `corrupt` per byte).
@@ -39,11 +40,25 @@ pub struct ProxyStats {
     pub reordered: u64,
 }
 
-/// One direction: datagrams arriving on `inbound` go to `dest` from `outbound`.
+impl ProxyStats {
+    /// Adds another lane's counts.
+    pub fn add(&mut self, o: &ProxyStats) {
+        self.forwarded += o.forwarded;
+        self.dropped += o.dropped;
+        self.corrupted += o.corrupted;
+        self.duplicated += o.duplicated;
+        self.reordered += o.reordered;
+    }
+}
+
+/// One direction: frames arriving on `input` leave on `output`, impaired. On a stream, the
+/// proxy cuts the bytes into frames at each `0x00` delimiter so that loss, duplication and
+/// reordering hit whole frames, as they do datagrams; corruption hits any byte, delimiters
+/// included, as line noise does.
 pub struct Lane {
-    inbound: UdpSocket,
-    outbound: UdpSocket,
-    dest: SocketAddr,
+    input: Io,
+    output: Io,
+    partial: Vec<u8>,
     queue: VecDeque<(Instant, Vec<u8>)>,
     rng: Rng,
     imp: Impairments,
@@ -51,17 +66,11 @@ pub struct Lane {
 }
 
 impl Lane {
-    pub fn new(
-        inbound: UdpSocket,
-        outbound: UdpSocket,
-        dest: SocketAddr,
-        imp: Impairments,
-        seed: u64,
-    ) -> Self {
+    pub fn new(input: Io, output: Io, imp: Impairments, seed: u64) -> Self {
         Self {
-            inbound,
-            outbound,
-            dest,
+            input,
+            output,
+            partial: Vec::new(),
             queue: VecDeque::new(),
             rng: Rng(seed | 1),
             imp,
@@ -71,39 +80,35 @@ impl Lane {
 
     /// Moves whatever is ready; returns whether anything happened.
     pub fn pump(&mut self, now: Instant) -> io::Result<bool> {
-        let mut busy = false;
+        let mut busy = self.output.flush()?;
         let mut buf = [0u8; 9000];
-        loop {
-            match self.inbound.recv(&mut buf) {
-                Ok(n) => {
-                    busy = true;
-                    self.admit(now, &buf[..n]);
+        while let Some(n) = self.input.recv(&mut buf)? {
+            busy = true;
+            if self.input.is_stream() {
+                self.partial.extend_from_slice(&buf[..n]);
+                while let Some(end) = self.partial.iter().position(|&b| b == 0) {
+                    let frame: Vec<u8> = self.partial.drain(..=end).collect();
+                    self.admit(now, frame);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => continue,
-                Err(e) => return Err(e),
+            } else {
+                self.admit(now, buf[..n].to_vec());
             }
         }
         while let Some(i) = self.queue.iter().position(|(t, _)| *t <= now) {
             if let Some((_, d)) = self.queue.remove(i) {
                 busy = true;
                 self.stats.forwarded += 1;
-                match self.outbound.send_to(&d, self.dest) {
-                    Ok(_) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.stats.dropped += 1,
-                    Err(e) => return Err(e),
-                }
+                self.output.send(&d)?;
             }
         }
         Ok(busy)
     }
 
-    fn admit(&mut self, now: Instant, d: &[u8]) {
+    fn admit(&mut self, now: Instant, mut d: Vec<u8>) {
         if self.rng.chance(self.imp.loss) {
             self.stats.dropped += 1;
             return;
         }
-        let mut d = d.to_vec();
         let mut hit = false;
         for b in d.iter_mut() {
             if self.rng.chance(self.imp.corrupt) {
@@ -125,20 +130,8 @@ impl Lane {
         self.queue.push_back((at, d));
     }
 
-    /// Address of the socket this lane forwards from.
-    pub fn outbound_addr(&self) -> io::Result<SocketAddr> {
-        self.outbound.local_addr()
-    }
-
-    /// Datagrams still held.
+    /// Frames still held, and stream bytes not yet written.
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.queue.len() + self.output.backlog()
     }
-}
-
-/// A non-blocking socket bound to an ephemeral loopback port.
-pub fn loopback_socket() -> io::Result<UdpSocket> {
-    let s = UdpSocket::bind("127.0.0.1:0")?;
-    s.set_nonblocking(true)?;
-    Ok(s)
 }

@@ -166,6 +166,7 @@ static void test_link(void) {
     size_t n, got = 0, i;
     int k;
 
+    CHECK(cfg.window == 0); /* the whole FERRULE_LINK_WINDOW */
     CHECK(ferrule_link_size() <= FERRULE_LINK_STORAGE_SIZE);
     CHECK(ferrule_link_align() <= 8);
 

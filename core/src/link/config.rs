@@ -57,6 +57,9 @@ pub struct Config {
     pub keepalive: u32,
     /// Emit a leading delimiter before each stream frame (flushes line noise).
     pub leading_delimiter: bool,
+    /// Receive window: messages the peer may have in flight to this end, at most `W`
+    /// (0 means `W`). A smaller window trades throughput for less buffering at the peer.
+    pub window: u8,
 }
 
 impl Default for Config {
@@ -72,6 +75,7 @@ impl Default for Config {
             ack_delay: 5,
             keepalive: 1000,
             leading_delimiter: false,
+            window: 0,
         }
     }
 }

@@ -695,8 +695,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         // Window update: tell a blocked sender at once, and a throttled one at half a window.
         let window = self.rx_window();
         if self.up
-            && (self.advertised_window == 0 || (self.advertised_window as usize) < W / 2)
-            && usize::from(window) >= W.div_ceil(2)
+            && (self.advertised_window == 0
+                || (self.advertised_window as usize) < self.rx_limit() / 2)
+            && usize::from(window) >= self.rx_limit().div_ceil(2)
         {
             self.ack_now = true;
         }
@@ -915,8 +916,16 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
     }
 
+    /// Messages this end accepts in flight: `Config::window`, at most `W`.
+    fn rx_limit(&self) -> usize {
+        match usize::from(self.cfg.window) {
+            0 => W,
+            w => w.min(W),
+        }
+    }
+
     fn rx_window(&self) -> u8 {
-        (W - self.rx_ready).min(255) as u8
+        self.rx_limit().saturating_sub(self.rx_ready).min(255) as u8
     }
 
     fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {
@@ -927,7 +936,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             return;
         }
         let d = usize::from(d);
-        if d >= W - self.rx_ready {
+        if d >= self.rx_limit().saturating_sub(self.rx_ready) {
             self.stats.out_of_window += 1;
             self.ack_now = true;
             return;
@@ -1301,7 +1310,9 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         let mut sack = 0u32;
         for i in 0..32usize {
             let d = i + 1;
-            if d < W - self.rx_ready && self.rx[(self.rx_head + self.rx_ready + d) % W].filled {
+            if d < self.rx_limit().saturating_sub(self.rx_ready)
+                && self.rx[(self.rx_head + self.rx_ready + d) % W].filled
+            {
                 sack |= 1 << i;
             }
         }
@@ -1354,7 +1365,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             epoch: self.epoch,
             peer_epoch: self.peer_epoch,
             max_payload: self.max_message() as u16,
-            window: W.min(255) as u8,
+            window: self.rx_limit().min(255) as u8,
             caps,
             boot,
             generation,

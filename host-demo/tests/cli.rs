@@ -1,0 +1,424 @@
+//! The demo binary as a user runs it: every transport delivers everything, the JSON report
+//! parses with its documented fields, captures decode, charts are written, chat works between
+//! two processes, and bad input of every kind ends in one clear line and a non-zero status.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const DEMO: &str = env!("CARGO_BIN_EXE_ferrule-demo");
+
+fn demo(args: &[&str]) -> Output {
+    Command::new(DEMO)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the demo binary runs")
+}
+
+fn tmp(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("ferrule-demo-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+/// Runs a short exchange and returns the parsed JSON report, checking exact delivery.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["--json", "--messages", "600"];
+    all.extend_from_slice(args);
+    let out = demo(&all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed: {stderr}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let r: serde_json::Value = serde_json::from_str(text.trim()).expect("one JSON object");
+    assert_eq!(r["sent"], 900, "{args:?}");
+    assert_eq!(r["delivered"], 900, "{args:?}");
+    for zero in ["lost", "duplicated", "damaged_accepted"] {
+        assert_eq!(r[zero], 0, "{args:?}: {zero}");
+    }
+    assert_eq!(r["apis"], serde_json::json!(["Rust", "C"]));
+    r
+}
+
+#[test]
+fn the_json_report_has_every_documented_field() {
+    let r = run_json(&[]);
+    for key in [
+        "transport",
+        "elapsed_s",
+        "goodput_msgs_per_s",
+        "goodput_bytes_per_s",
+        "retransmissions",
+        "crc_rejects",
+        "wire_bytes",
+        "payload_bytes",
+        "link_downs",
+        "aead",
+        "auth_failed",
+        "captured_frames",
+    ] {
+        assert!(r.get(key).is_some(), "missing {key}");
+    }
+    for p in ["p50", "p90", "p99", "max"] {
+        assert!(r["latency_us"][p].is_u64(), "latency {p}");
+    }
+    assert!(r["latency_us"]["p50"].as_u64() <= r["latency_us"]["max"].as_u64());
+    let ratio = r["compression"]["ratio"].as_f64().unwrap();
+    assert!(ratio > 0.0 && ratio < 0.6, "telemetry compresses: {ratio}");
+    assert_eq!(r["raw_udp"]["sent"], 600);
+    // 5 % loss on raw UDP loses something; ferrule loses nothing.
+    assert!(r["raw_udp"]["lost"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn twenty_percent_loss_still_delivers_everything() {
+    let r = run_json(&["--loss", "0.2", "--seed", "7"]);
+    assert!(r["retransmissions"].as_u64().unwrap() > 100);
+}
+
+#[test]
+fn the_stream_transports_deliver_everything() {
+    for t in ["tcp", "pty"] {
+        let r = run_json(&["--transport", t, "--window", "4", "--size", "200"]);
+        assert_eq!(r["transport"], t);
+        assert_eq!(r["payload_bytes"], 900 * 200);
+    }
+}
+
+#[test]
+fn sealed_and_uncompressed_runs_deliver_everything() {
+    let r = run_json(&["--aead", "on", "--compression", "off"]);
+    assert_eq!(r["aead"], true);
+    assert_eq!(r["compression"]["bytes_in"], 0);
+}
+
+/// Two pseudo-terminals whose masters this test wires together: a null-modem cable between
+/// two "serial devices" the demo opens by path.
+struct NullModem {
+    paths: [String; 2],
+    _slaves: Vec<std::os::fd::OwnedFd>,
+}
+
+fn null_modem() -> NullModem {
+    let a = nix::pty::openpty(None, None).unwrap();
+    let b = nix::pty::openpty(None, None).unwrap();
+    let paths = [
+        nix::unistd::ttyname(&a.slave).unwrap(),
+        nix::unistd::ttyname(&b.slave).unwrap(),
+    ]
+    .map(|p| p.to_string_lossy().into_owned());
+    let (ma, mb) = (std::fs::File::from(a.master), std::fs::File::from(b.master));
+    for (mut from, mut to) in [(ma.try_clone().unwrap(), mb.try_clone().unwrap()), (mb, ma)] {
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = from.read(&mut buf) {
+                if n == 0 || to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    NullModem {
+        paths,
+        _slaves: vec![a.slave, b.slave],
+    }
+}
+
+#[test]
+fn serial_mode_runs_over_two_wired_devices() {
+    let m = null_modem();
+    let r = run_json(&[
+        "--transport",
+        "serial",
+        "--device",
+        &m.paths[0],
+        "--peer-device",
+        &m.paths[1],
+        "--baud",
+        "921600",
+    ]);
+    assert_eq!(r["transport"], "serial");
+}
+
+#[test]
+fn a_capture_decodes_frame_by_frame() {
+    for transport in ["udp", "tcp"] {
+        let cap = tmp(&format!("run-{transport}.fcap"));
+        let r = run_json(&["--transport", transport, "--capture", &cap]);
+        let frames = r["captured_frames"].as_u64().unwrap();
+        assert!(frames > 600, "{frames}");
+        let out = demo(&["decode", &cap]);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].contains(&format!("{frames} records")),
+            "{}",
+            lines[0]
+        );
+        // Header line, column titles, one line per record, summary.
+        assert_eq!(lines.len() as u64, frames + 3);
+        for needle in [
+            "HELLO ",
+            "HELLO_ACK",
+            "RDATA",
+            "crc ok",
+            "-> ",
+            "<- ",
+            "seq ",
+            "ack ",
+        ] {
+            assert!(text.contains(needle), "{transport}: no {needle:?}");
+        }
+        // The proxy corrupts bytes: what A received includes frames that fail their CRC.
+        assert!(text.contains("crc BAD") || text.contains("rejected") || text.contains("COBS"));
+    }
+}
+
+#[test]
+fn decode_refuses_what_is_not_a_whole_capture() {
+    let junk = tmp("junk.fcap");
+    std::fs::write(&junk, b"definitely not a capture").unwrap();
+    let out = demo(&["decode", &junk]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a ferrule capture"));
+    let cut = tmp("cut.fcap");
+    let mut bytes = b"FERRCAP1\0\0\0\0\0\0\0\0".to_vec();
+    bytes.extend([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 1, 2]);
+    std::fs::write(&cut, bytes).unwrap();
+    let out = demo(&["decode", &cut]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated record"));
+    assert_eq!(
+        demo(&["decode", "/nonexistent/x.fcap"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(demo(&["decode"]).status.code(), Some(2));
+}
+
+#[test]
+fn plot_writes_both_charts() {
+    let svg = tmp("latency.svg");
+    run_json(&["--plot", &svg]);
+    let s = std::fs::read_to_string(&svg).unwrap();
+    assert!(s.starts_with("<svg") && s.trim_end().ends_with("</svg>"));
+    assert!(s.contains("latency over the run") && s.contains("latency histogram"));
+    assert_eq!(s.matches("<circle").count(), 900);
+}
+
+/// One clear line on stderr, no panic, the given status.
+fn fails_cleanly(args: &[&str], code: i32, needle: &str) {
+    let out = demo(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
+    let line = err.trim();
+    assert!(!line.contains('\n'), "{args:?}: more than one line: {err}");
+    assert!(line.starts_with("ferrule-demo: "), "{args:?}: {err}");
+    assert!(line.contains(needle), "{args:?}: {err} lacks {needle:?}");
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn bad_arguments_fail_with_one_line() {
+    for (args, needle) in [
+        (&["--loss", "7"][..], "--loss"),
+        (&["--aead", "maybe"], "--aead"),
+        (&["--compression", "zip"], "--compression"),
+        (&["--messages"], "--messages needs a value"),
+        (&["--window", "0"], "--window"),
+        (&["--transport", "serial"], "--device"),
+        (&["--what"], "unknown argument"),
+        (&["chat"], "--udp"),
+        (
+            &[
+                "chat",
+                "--udp",
+                "127.0.0.1:1",
+                "--peer",
+                "x",
+                "--baud",
+                "9600",
+            ],
+            "--udp",
+        ),
+        (&["firmware"], "exactly one"),
+    ] {
+        fails_cleanly(args, 2, needle);
+    }
+}
+
+#[test]
+fn a_missing_device_fails_with_one_line() {
+    let args = [
+        "--transport",
+        "serial",
+        "--device",
+        "/dev/ferrule-no-such-port",
+        "--peer-device",
+        "/dev/ferrule-no-such-port-2",
+    ];
+    fails_cleanly(&args, 1, "/dev/ferrule-no-such-port");
+    fails_cleanly(
+        &["chat", "--device", "/dev/ferrule-no-such-port"],
+        1,
+        "cannot open",
+    );
+    fails_cleanly(
+        &["firmware", "--device", "/dev/ferrule-no-such-port"],
+        1,
+        "cannot open",
+    );
+    // Not a tty at all.
+    fails_cleanly(&["chat", "--device", "/dev/null"], 1, "not a serial device");
+}
+
+#[test]
+fn a_busy_port_fails_with_one_line() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    fails_cleanly(
+        &["chat", "--udp", &addr, "--peer", "127.0.0.1:9"],
+        1,
+        "in use",
+    );
+    // A serial device another program holds.
+    let m = null_modem();
+    let held = std::fs::File::open(&m.paths[0]).unwrap();
+    let _lock = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    fails_cleanly(&["chat", "--device", &m.paths[0]], 1, "busy");
+}
+
+#[test]
+fn a_silent_peer_times_out_with_one_line() {
+    // Nobody listens on the peer port: the chat gives up after --timeout.
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer = quiet.local_addr().unwrap().to_string();
+    let mut chat = Command::new(DEMO)
+        .args([
+            "chat",
+            "--udp",
+            "127.0.0.1:0",
+            "--peer",
+            &peer,
+            "--timeout",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Input stays open (the user is still typing) and a line waits to be sent.
+    let mut typing = chat.stdin.take().unwrap();
+    writeln!(typing, "anyone there?").unwrap();
+    let status = chat.wait().unwrap();
+    let mut err = String::new();
+    chat.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("no answer from the peer"), "{err}");
+    drop(typing);
+    // The firmware mode against a socket that accepts and then never speaks.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let _keep = std::thread::spawn(move || l.accept());
+    fails_cleanly(
+        &[
+            "firmware",
+            "--connect",
+            &addr,
+            "--count",
+            "3",
+            "--timeout",
+            "1",
+        ],
+        1,
+        "timed out",
+    );
+}
+
+/// A chat process with its stdout read line by line on a helper thread.
+struct ChatProc {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl ChatProc {
+    fn start(local: &str, peer: &str) -> Self {
+        let mut child = Command::new(DEMO)
+            .args(["chat", "--udp", local, "--peer", peer, "--timeout", "30"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        Self {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{text}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Waits (bounded) for a line containing `needle`.
+    fn expect(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) if l.contains(needle) => return l,
+                Ok(l) => self.seen.push(l),
+                Err(_) => panic!("no {needle:?} in time; saw {:?}", self.seen),
+            }
+        }
+    }
+
+    fn finish(mut self) -> i32 {
+        drop(self.child.stdin.take()); // end of input: leave
+        self.expect("bye");
+        self.child.wait().unwrap().code().unwrap_or(-1)
+    }
+}
+
+fn free_udp_port() -> String {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().to_string()
+}
+
+#[test]
+fn chat_delivers_lines_both_ways_and_reports_acknowledgements() {
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let mut a = ChatProc::start(&pa, &pb);
+    let mut b = ChatProc::start(&pb, &pa);
+    a.expect("connected");
+    b.expect("connected");
+    a.say("hello from A");
+    b.expect("peer: hello from A");
+    let ack = a.expect("[1] delivered");
+    assert!(ack.contains("acknowledged after") && ack.contains(" ms: hello from A"));
+    b.say("hi from B");
+    b.say("and again");
+    a.expect("peer: hi from B");
+    a.expect("peer: and again");
+    b.expect("[2] delivered");
+    assert_eq!(a.finish(), 0);
+    b.expect("link down: peer closed the link");
+    assert_eq!(b.finish(), 0);
+}
