@@ -12,7 +12,7 @@
 //! encoder feeds it header, payload and CRC without copying them together first).
 //! [`decode`] is the one-shot decoder; the streaming decoder lives in [`crate::decoder`].
 
-use crate::zero::find_zero;
+use crate::zero::{find_zero, zero_bytes};
 
 /// Output buffer too small for the encoded or decoded bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,9 @@ pub enum DecodeError {
 pub const fn max_encoded_len(n: usize) -> usize {
     n + n / 254 + 1
 }
+
+/// Blocks at least this long are copied in bulk; shorter ones take the word-at-a-time paths.
+const LONG_BLOCK: usize = 16;
 
 /// One-pass COBS encoder writing into a caller buffer, fed by any number of slices.
 pub struct Encoder<'a> {
@@ -66,6 +69,13 @@ impl<'a> Encoder<'a> {
     /// Encodes `data` after what was pushed before.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), BufferTooSmall> {
         while !data.is_empty() {
+            if self.run < LONG_BLOCK && data.len() >= 8 {
+                let used = self.push_dense(data);
+                if used > 0 {
+                    data = &data[used..];
+                    continue;
+                }
+            }
             if self.run == 254 {
                 self.close_block(0xFF)?;
             }
@@ -85,6 +95,41 @@ impl<'a> Encoder<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The fast path for data with frequent zeros: while a block cannot reach 254 bytes
+    /// within the next eight, each input byte lands at one output position, a zero becoming
+    /// the code byte of the block it starts. So eight bytes are copied as they are and then
+    /// each zero among them is replaced by the length of the block it ends (written to that
+    /// block's code byte) and becomes the next code byte. Returns the input bytes consumed.
+    #[inline]
+    fn push_dense(&mut self, data: &[u8]) -> usize {
+        let mut r = 0;
+        while self.run <= 254 - 8 {
+            let w = self.w;
+            let (Some(input), Some(out)) = (data.get(r..r + 8), self.out.get_mut(w..w + 8)) else {
+                break;
+            };
+            let mut word = [0u8; 8];
+            word.copy_from_slice(input);
+            out.copy_from_slice(&word);
+            let mut zeros = zero_bytes(u64::from_le_bytes(word));
+            while zeros != 0 {
+                let at = w + (zeros.trailing_zeros() / 8) as usize;
+                // `code_at < at < w + 8`: inside `self.out`.
+                self.out[self.code_at] = (at - self.code_at) as u8;
+                self.code_at = at;
+                zeros &= zeros - 1;
+            }
+            self.w = w + 8;
+            self.run = self.w - self.code_at - 1;
+            r += 8;
+            if self.run >= LONG_BLOCK {
+                // A long block: the block-at-a-time path copies it in bulk.
+                break;
+            }
+        }
+        r
     }
 
     /// Closes the last block and returns the encoded length.
@@ -229,6 +274,14 @@ impl BlockState {
         mut w: usize,
     ) -> Result<usize, AbsorbError> {
         while let Some((&first, rest)) = src.split_first() {
+            if self.pending_zero && usize::from(self.remaining) < LONG_BLOCK && src.len() >= 8 {
+                let (used, end) = self.absorb_dense(src, dst, w);
+                if used > 0 {
+                    src = &src[used..];
+                    w = end;
+                    continue;
+                }
+            }
             if self.remaining == 0 {
                 if first == 0 {
                     return Err(AbsorbError::ZeroByte);
@@ -262,12 +315,54 @@ impl BlockState {
     }
 }
 
+impl BlockState {
+    /// The fast path for short blocks (zero-heavy data): while no block is a 254-byte `0xFF`
+    /// block, every input byte yields one output byte, a code byte yielding the zero that ends
+    /// the block before it. So eight bytes are copied as they are and then the code bytes among
+    /// them, found by walking the block lengths inside the word, are overwritten with zeros.
+    /// Needs `pending_zero` (the current block is not a `0xFF` block) and a zero-free `src`.
+    /// Returns the input bytes consumed and the new `w`; stops before a `0xFF` code, at the
+    /// last eight input bytes, or when `dst` has fewer than eight bytes left.
+    #[inline]
+    fn absorb_dense(&mut self, src: &[u8], dst: &mut [u8], mut w: usize) -> (usize, usize) {
+        // Offset, from the start of the current word, of the next code byte.
+        let mut next = usize::from(self.remaining);
+        let mut r = 0;
+        while let (Some(input), Some(out)) = (src.get(r..r + 8), dst.get_mut(w..w + 8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(input);
+            out.copy_from_slice(&word);
+            let v = u64::from_le_bytes(word);
+            while next < 8 {
+                let code = (v >> (next * 8)) as u8;
+                if code == 0xFF {
+                    // A long block starts here: the byte loop takes over at its code.
+                    self.remaining = 0;
+                    return (r + next, w + next);
+                }
+                out[next] = 0;
+                next += usize::from(code);
+            }
+            next -= 8;
+            r += 8;
+            w += 8;
+            if next >= LONG_BLOCK {
+                // A long block ahead: the byte loop copies it in bulk.
+                break;
+            }
+        }
+        // `next` < 254 here: a code at offset < 8 moved it by at most 7 + 254, less the 8.
+        self.remaining = next as u8;
+        (r, w)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn enc(src: &[u8]) -> ([u8; 700], usize) {
-        let mut out = [0u8; 700];
+    fn enc(src: &[u8]) -> ([u8; 1200], usize) {
+        let mut out = [0u8; 1200];
         let n = encode(src, &mut out).unwrap();
         (out, n)
     }
@@ -289,6 +384,86 @@ mod tests {
             let mut back = [0u8; 16];
             let m = decode(coded, &mut back).unwrap();
             assert_eq!(&back[..m], *raw, "decode {coded:02x?}");
+        }
+    }
+
+    /// Textbook byte-at-a-time COBS, the reference for the word-at-a-time paths.
+    fn reference(src: &[u8]) -> Vec<u8> {
+        let mut out = vec![0u8];
+        let mut code_at = 0;
+        for &b in src {
+            if out.len() - code_at == 255 {
+                out[code_at] = 0xFF;
+                code_at = out.len();
+                out.push(0);
+            }
+            if b == 0 {
+                out[code_at] = (out.len() - code_at) as u8;
+                code_at = out.len();
+                out.push(0);
+            } else {
+                out.push(b);
+            }
+        }
+        if out.len() - code_at == 255 && !src.is_empty() {
+            out[code_at] = 0xFF;
+        } else {
+            out[code_at] = (out.len() - code_at) as u8;
+        }
+        out
+    }
+
+    #[test]
+    fn word_paths_match_the_reference_at_every_zero_density() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut back = [0u8; 1200];
+        for round in 0..3000usize {
+            let len = (next() % 1100) as usize;
+            // From all zeros to no zeros; some rounds with long zero-free stretches.
+            let density = (round % 11) as u64;
+            let src: Vec<u8> = (0..len)
+                .map(|i| {
+                    let r = next();
+                    let long_run = round % 7 == 0 && (i / 300) % 2 == 1;
+                    if !long_run && r % 10 < density {
+                        0
+                    } else {
+                        (r >> 8) as u8 | 1
+                    }
+                })
+                .collect();
+            let want = reference(&src);
+            // One push, and the same bytes pushed in uneven pieces.
+            let (out, n) = enc(&src);
+            assert_eq!(&out[..n], &want[..], "round {round}");
+            let mut pieces = [0u8; 1200];
+            let mut e = Encoder::new(&mut pieces).unwrap();
+            for part in src.chunks(1 + round % 13) {
+                e.push(part).unwrap();
+            }
+            assert_eq!(e.finish(), n);
+            assert_eq!(&pieces[..n], &want[..]);
+            // Decode whole, and through the streaming state in uneven pieces.
+            let m = decode(&want, &mut back).unwrap();
+            assert_eq!(&back[..m], &src[..], "round {round}");
+            let mut st = BlockState::new();
+            let mut w = 0;
+            for part in want.chunks(1 + round % 17) {
+                w = st.absorb(part, &mut back, w).unwrap();
+            }
+            assert!(!st.in_block());
+            assert_eq!(&back[..w], &src[..]);
+            // A destination one byte short overflows instead of truncating.
+            if !src.is_empty() {
+                let mut short = vec![0u8; src.len() - 1];
+                assert_eq!(decode(&want, &mut short), Err(DecodeError::BufferTooSmall));
+            }
         }
     }
 

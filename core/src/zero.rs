@@ -27,9 +27,35 @@ pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
         .map(|i| base + i)
 }
 
+/// The high bit of each byte of `v` that is zero, and no other bit (exact, unlike the test in
+/// [`find_zero`]).
+#[inline]
+pub(crate) fn zero_bytes(v: u64) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    !(((v & LOW7) + LOW7) | v | LOW7)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::find_zero;
+    use super::{find_zero, zero_bytes};
+
+    #[test]
+    fn zero_bytes_marks_exactly_the_zero_bytes() {
+        for pattern in 0u32..256 {
+            let mut v = 0u64;
+            let mut want = 0u64;
+            for i in 0..8 {
+                if pattern & (1 << i) == 0 {
+                    want |= 0x80 << (8 * i);
+                } else {
+                    // Non-zero bytes of every shape, 0x01 and 0x80 included.
+                    let b = [0x01u64, 0x80, 0xFF, 0x7F, 0x10, 0x81, 0x02, 0xFE][i];
+                    v |= b << (8 * i);
+                }
+            }
+            assert_eq!(zero_bytes(v), want, "{v:#018x}");
+        }
+    }
 
     #[test]
     fn finds_first_zero_everywhere() {
