@@ -84,7 +84,8 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     flags=$CFLAGS
     [ $target = thumbv6m-none-eabi ] && flags=$M0FLAGS
     for spec in "none 0 7 7" "framing 1 7 64" "link 2 200 400" "inflate 3 200 400" \
-        "compressor 4 200 400" "everything 5 200 864" "aead 6 200 400"; do
+        "compressor 4 200 400" "everything 5 200 864" "aead 6 200 400" \
+        "inflate_alone 7 0 148" "deflate_alone 8 0 1"; do
         # shellcheck disable=SC2086
         set -- $spec
         lib=$plain
@@ -124,6 +125,8 @@ row "+ inflate (and peer compressor)" inflate
 row "+ heap-free compressor (both ways)" compressor
 row "everything" everything
 row "framing + link + AEAD (4 x 128 B)" aead
+row "inflate alone (no heap)" inflate_alone
+row "heap-free deflate alone" deflate_alone
 for probe in empty framing link; do
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $CFLAGS --specs=rdimon.specs tests/firmware/startup.c \

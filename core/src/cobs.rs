@@ -12,7 +12,9 @@
 //! encoder feeds it header, payload and CRC without copying them together first).
 //! [`decode`] is the one-shot decoder; the streaming decoder lives in [`crate::decoder`].
 
-use crate::zero::{find_zero, zero_bytes};
+use crate::zero::find_zero;
+#[cfg(target_pointer_width = "64")]
+use crate::zero::zero_bytes;
 
 /// Output buffer too small for the encoded or decoded bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +40,9 @@ pub const fn max_encoded_len(n: usize) -> usize {
     n + n / 254 + 1
 }
 
-/// Blocks at least this long are copied in bulk; shorter ones take the word-at-a-time paths.
+/// Blocks at least this long are copied in bulk; shorter ones take the word-at-a-time paths
+/// (64-bit hosts only).
+#[cfg(target_pointer_width = "64")]
 const LONG_BLOCK: usize = 16;
 
 /// One-pass COBS encoder writing into a caller buffer, fed by any number of slices.
@@ -69,6 +73,8 @@ impl<'a> Encoder<'a> {
     /// Encodes `data` after what was pushed before.
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), BufferTooSmall> {
         while !data.is_empty() {
+            // Host speed for a little code: 32-bit MCUs keep the compact block loop.
+            #[cfg(target_pointer_width = "64")]
             if self.run < LONG_BLOCK && data.len() >= 8 {
                 let used = self.push_dense(data);
                 if used > 0 {
@@ -102,6 +108,7 @@ impl<'a> Encoder<'a> {
     /// the code byte of the block it starts. So eight bytes are copied as they are and then
     /// each zero among them is replaced by the length of the block it ends (written to that
     /// block's code byte) and becomes the next code byte. Returns the input bytes consumed.
+    #[cfg(target_pointer_width = "64")]
     #[inline]
     fn push_dense(&mut self, data: &[u8]) -> usize {
         let mut r = 0;
@@ -274,6 +281,8 @@ impl BlockState {
         mut w: usize,
     ) -> Result<usize, AbsorbError> {
         while let Some((&first, rest)) = src.split_first() {
+            // Host speed for a little code: 32-bit MCUs keep the compact block loop.
+            #[cfg(target_pointer_width = "64")]
             if self.pending_zero && usize::from(self.remaining) < LONG_BLOCK && src.len() >= 8 {
                 let (used, end) = self.absorb_dense(src, dst, w);
                 if used > 0 {
@@ -323,6 +332,7 @@ impl BlockState {
     /// Needs `pending_zero` (the current block is not a `0xFF` block) and a zero-free `src`.
     /// Returns the input bytes consumed and the new `w`; stops before a `0xFF` code, at the
     /// last eight input bytes, or when `dst` has fewer than eight bytes left.
+    #[cfg(target_pointer_width = "64")]
     #[inline]
     fn absorb_dense(&mut self, src: &[u8], dst: &mut [u8], mut w: usize) -> (usize, usize) {
         // Offset, from the start of the current word, of the next code byte.

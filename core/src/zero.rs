@@ -29,6 +29,7 @@ pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
 
 /// The high bit of each byte of `v` that is zero, and no other bit (exact, unlike the test in
 /// [`find_zero`]).
+#[cfg(any(test, target_pointer_width = "64"))]
 #[inline]
 pub(crate) fn zero_bytes(v: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;

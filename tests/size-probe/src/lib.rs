@@ -11,7 +11,8 @@
 //! everything (compression, both channels, datagrams and streams).
 #![cfg_attr(target_os = "none", no_std)]
 
-use ferrule::compress::{Codec, CodecConfig, Compressor, InflateOnly, Mode, NoCodec};
+use ferrule::compress::{Codec, CodecConfig, Compressor, Deflater, End, InflateOnly, Inflater};
+use ferrule::compress::{Mode, NoCodec};
 use ferrule::link::{frame_buffer_len, Config, Link, Transport};
 use ferrule::{encode_stream, max_stream_frame_len, Feed, Header, StreamDecoder, StreamOptions};
 
@@ -117,8 +118,51 @@ pub extern "C" fn probe_aead(count: u32) -> u32 {
     exchange(&mut a, &mut b, count)
 }
 
+/// The record the codec probes work on, four times over: 148 bytes.
+const REC: &[u8] = b"{\"temp\":21.5,\"rh\":40.1,\"status\":\"ok\"}";
+
+/// `REC` four times, as raw deflate from zlib (level 9): what a host sends.
+const REC4_DEFLATED: [u8; 42] = [
+    0xab, 0x56, 0x2a, 0x49, 0xcd, 0x2d, 0x50, 0xb2, 0x32, 0x32, 0xd4, 0x33, 0xd5, 0x51, 0x2a, 0xca,
+    0x50, 0xb2, 0x32, 0x31, 0xd0, 0x33, 0xd4, 0x51, 0x2a, 0x2e, 0x49, 0x2c, 0x29, 0x2d, 0x56, 0xb2,
+    0x52, 0xca, 0xcf, 0x56, 0xaa, 0xad, 0xa6, 0xaf, 0x22, 0x00,
+];
+
+fn rec4_matches(out: &[u8]) -> bool {
+    out.len() == 4 * REC.len() && out.chunks(REC.len()).all(|c| c == REC)
+}
+
+/// Inflate alone (`miniz_oxide`, no heap), as firmware that only receives compressed data
+/// links it: inflates a zlib-made stream and returns its length (148) when it is exact.
+#[no_mangle]
+pub extern "C" fn probe_inflate_alone(_: u32) -> u32 {
+    let mut inflater = Inflater::new();
+    let mut out = [0u8; 256];
+    match inflater.inflate(core::hint::black_box(&REC4_DEFLATED), &mut out) {
+        Ok(n) if rec4_matches(&out[..n]) => n as u32,
+        _ => 0,
+    }
+}
+
+/// The heap-free compressor alone: compresses 148 bytes of telemetry; returns 1 when the
+/// output is a smaller, complete raw-deflate stream.
+#[no_mangle]
+pub extern "C" fn probe_deflate_alone(_: u32) -> u32 {
+    let mut msg = [0u8; 148];
+    for (i, b) in msg.iter_mut().enumerate() {
+        *b = REC[i % REC.len()];
+    }
+    let mut deflater = Deflater::new();
+    let mut out = [0u8; 148];
+    match deflater.compress(core::hint::black_box(&msg), End::Final, &mut out) {
+        Ok(n) => u32::from(n > 0 && n < msg.len()),
+        Err(_) => 0,
+    }
+}
+
 /// Bytes of state one endpoint of `profile` keeps (0 none, 1 framing, 2 link, 3 inflate,
-/// 4 compressor, 5 everything, 6 link + AEAD), for a `static` in the firmware.
+/// 4 compressor, 5 everything, 6 link + AEAD, 7 inflate alone, 8 deflate alone), for a
+/// `static` in the firmware.
 #[no_mangle]
 pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
     let n = match profile {
@@ -128,6 +172,8 @@ pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
         4 | 5 => core::mem::size_of::<Packed>() + FRAME,
         #[cfg(feature = "aead")]
         6 => core::mem::size_of::<Sealed>() + Sealed::MAX_FRAME,
+        7 => core::mem::size_of::<Inflater>(),
+        8 => core::mem::size_of::<Deflater>(),
         _ => 0,
     };
     n as u32
@@ -261,7 +307,9 @@ mod tests {
         assert_eq!(probe_inflate(50), 100);
         assert_eq!(probe_compressor(50), 100);
         assert_eq!(probe_everything(50), 264);
-        for p in 1..=5 {
+        assert_eq!(probe_inflate_alone(0), 148);
+        assert_eq!(probe_deflate_alone(0), 1);
+        for p in [1, 2, 3, 4, 5, 7, 8] {
             assert!(probe_state_bytes(p) > 0);
         }
         assert!(probe_state_bytes(2) < probe_state_bytes(3));
