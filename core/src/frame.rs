@@ -70,6 +70,19 @@ pub enum FrameKind {
 }
 
 impl FrameKind {
+    /// The name PROTOCOL.md uses: `DATA`, `RDATA`, `ACK`, `HELLO`, `HELLO_ACK`, `PING`, `CLOSE`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Data => "DATA",
+            Self::Rdata => "RDATA",
+            Self::Ack => "ACK",
+            Self::Hello => "HELLO",
+            Self::HelloAck => "HELLO_ACK",
+            Self::Ping => "PING",
+            Self::Close => "CLOSE",
+        }
+    }
+
     /// Maps the wire nibble to a kind.
     pub const fn from_nibble(n: u8) -> Option<Self> {
         Some(match n {

@@ -15,7 +15,7 @@
 //!   12..    n bytes, exactly as on the wire (received frames after any line damage)
 //! ```
 
-use ferrule::{cobs, Compression, Frame, FrameError, FrameKind, Header};
+use ferrule::{cobs, Compression, Frame, FrameError, Header};
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 
@@ -190,22 +190,10 @@ pub fn describe(stream: bool, r: &Record) -> String {
     format!(
         "{t} {arrow} {:>4} B  {:<9} {}  crc {crc:<3}  {}",
         body.len(),
-        kind(header.kind),
+        header.kind.name(),
         fields(&header),
         preview(&header, payload)
     )
-}
-
-fn kind(k: FrameKind) -> &'static str {
-    match k {
-        FrameKind::Data => "DATA",
-        FrameKind::Rdata => "RDATA",
-        FrameKind::Ack => "ACK",
-        FrameKind::Hello => "HELLO",
-        FrameKind::HelloAck => "HELLO_ACK",
-        FrameKind::Ping => "PING",
-        FrameKind::Close => "CLOSE",
-    }
 }
 
 fn fields(h: &Header) -> String {

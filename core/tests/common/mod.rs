@@ -15,16 +15,7 @@ pub struct Vector {
 
 /// Renders a header in the notation `kind=DATA channel=1 seq=5 ...`.
 pub fn header_spec(h: &Header) -> String {
-    let kind = match h.kind {
-        FrameKind::Data => "DATA",
-        FrameKind::Rdata => "RDATA",
-        FrameKind::Ack => "ACK",
-        FrameKind::Hello => "HELLO",
-        FrameKind::HelloAck => "HELLO_ACK",
-        FrameKind::Ping => "PING",
-        FrameKind::Close => "CLOSE",
-    };
-    let mut s = format!("kind={kind} channel={}", h.channel);
+    let mut s = format!("kind={} channel={}", h.kind.name(), h.channel);
     match h.compression {
         Compression::None => {}
         Compression::Deflate => s += " compression=deflate",
