@@ -322,9 +322,7 @@ impl BlockState {
         }
         Ok(w)
     }
-}
 
-impl BlockState {
     /// The fast path for short blocks (zero-heavy data): while no block is a 254-byte `0xFF`
     /// block, every input byte yields one output byte, a code byte yielding the zero that ends
     /// the block before it. So eight bytes are copied as they are and then the code bytes among

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::driver::{Driver, LinkEvent, RustLink, Setup, M, MAX_FRAME, RUST_WINDOW};
-use crate::options::number;
+use crate::options::{number, on_off};
 use crate::transport::{self, Io};
 use ferrule::compress::Mode;
 use std::collections::VecDeque;
@@ -51,13 +51,7 @@ fn parse(args: &[String]) -> Result<ChatOptions, String> {
             "--device" => device = Some(val(a)?),
             "--baud" => baud = Some(number(&val(a)?, a, 1, 4_000_000u32)?),
             "--timeout" => timeout = Duration::from_secs(number(&val(a)?, a, 1, 86_400u64)?),
-            "--aead" => {
-                aead = match val(a)?.as_str() {
-                    "on" => true,
-                    "off" => false,
-                    v => return Err(format!("--aead must be on or off, got {v:?}")),
-                }
-            }
+            "--aead" => aead = on_off(&val(a)?, a)?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown chat argument {other:?} (try chat --help)")),
         }

@@ -58,13 +58,7 @@ fn demo(args: &[String]) -> u8 {
         report::print(&r);
     }
     if let Some(path) = &o.plot {
-        let samples: Vec<(u64, u64)> = r
-            .a_to_b
-            .samples
-            .iter()
-            .chain(&r.b_to_a.samples)
-            .copied()
-            .collect();
+        let samples: Vec<(u64, u64)> = r.samples().copied().collect();
         let title = format!(
             "ferrule demo over {}: {} messages, latency send -> deliver",
             r.transport,

@@ -41,6 +41,15 @@ fn prob(v: &str, name: &str) -> Result<f64, String> {
     }
 }
 
+/// `on` or `off`.
+pub fn on_off(v: &str, name: &str) -> Result<bool, String> {
+    match v {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{name} must be on or off, got {v:?}")),
+    }
+}
+
 /// A whole number within `lo..=hi`.
 pub fn number<T: std::str::FromStr + PartialOrd + std::fmt::Display>(
     v: &str,
@@ -120,13 +129,7 @@ pub fn parse(args: &[String]) -> Result<Options, String> {
             "--window" => {
                 o.window = number(val(a)?, a, 1, crate::driver::RUST_WINDOW as u8)?;
             }
-            "--aead" => {
-                o.aead = match val(a)? {
-                    "on" => true,
-                    "off" => false,
-                    v => return Err(format!("--aead must be on or off, got {v:?}")),
-                }
-            }
+            "--aead" => o.aead = on_off(val(a)?, a)?,
             "--capture" => o.capture = Some(val(a)?.to_string()),
             "--plot" => o.plot = Some(val(a)?.to_string()),
             "--timeout" => {

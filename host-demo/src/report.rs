@@ -11,17 +11,14 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Latencies of both directions, sorted.
-pub fn latencies(r: &Report) -> Vec<u64> {
-    let mut lat: Vec<u64> = r
-        .a_to_b
-        .samples
-        .iter()
-        .chain(&r.b_to_a.samples)
-        .map(|s| s.1)
-        .collect();
-    lat.sort_unstable();
-    lat
+/// Messages lost, duplicated and damaged-but-accepted, both directions.
+fn faults(r: &Report) -> (u64, u64, u64) {
+    let (ab, ba) = (&r.a_to_b, &r.b_to_a);
+    (
+        (ab.sent + ba.sent).saturating_sub(ab.delivered + ba.delivered),
+        ab.duplicated + ba.duplicated,
+        ab.damaged + ba.damaged,
+    )
 }
 
 /// Totals the report shows, computed once.
@@ -40,20 +37,22 @@ struct Totals {
     zout: u64,
     secs: f64,
     lat: [u64; 4],
+    /// Every latency, sorted (for the histogram).
+    sorted: Vec<u64>,
     raw_lost: u64,
 }
 
 fn totals(r: &Report) -> Totals {
-    let lat = latencies(r);
+    let mut sorted: Vec<u64> = r.samples().map(|s| s.1).collect();
+    sorted.sort_unstable();
     let [a, b] = &r.stats;
-    let sent = r.a_to_b.sent + r.b_to_a.sent;
-    let delivered = r.a_to_b.delivered + r.b_to_a.delivered;
+    let (lost, dup, damaged) = faults(r);
     Totals {
-        sent,
-        delivered,
-        lost: sent.saturating_sub(delivered),
-        dup: r.a_to_b.duplicated + r.b_to_a.duplicated,
-        damaged: r.a_to_b.damaged + r.b_to_a.damaged,
+        sent: r.a_to_b.sent + r.b_to_a.sent,
+        delivered: r.a_to_b.delivered + r.b_to_a.delivered,
+        lost,
+        dup,
+        damaged,
         payload: r.a_to_b.payload_bytes + r.b_to_a.payload_bytes,
         wire: a.bytes_sent + b.bytes_sent,
         retx: a.retransmissions + b.retransmissions,
@@ -63,19 +62,19 @@ fn totals(r: &Report) -> Totals {
         zout: a.compress_out + b.compress_out,
         secs: r.elapsed.as_secs_f64(),
         lat: [
-            percentile(&lat, 0.5),
-            percentile(&lat, 0.9),
-            percentile(&lat, 0.99),
-            lat.last().copied().unwrap_or(0),
+            percentile(&sorted, 0.5),
+            percentile(&sorted, 0.9),
+            percentile(&sorted, 0.99),
+            sorted.last().copied().unwrap_or(0),
         ],
+        sorted,
         raw_lost: r.raw.sent.saturating_sub(r.raw.delivered),
     }
 }
 
 /// Whether reliable delivery was exact: nothing lost, duplicated or damaged.
 pub fn exact(r: &Report) -> bool {
-    let t = totals(r);
-    t.lost + t.dup + t.damaged == 0
+    faults(r) == (0, 0, 0)
 }
 
 /// The report as one line of JSON.
@@ -201,5 +200,5 @@ pub fn print(r: &Report) {
     if let Some(n) = r.captured {
         println!("  capture                {n} frames recorded at endpoint A");
     }
-    crate::plot::terminal_histogram(&latencies(r));
+    crate::plot::terminal_histogram(&t.sorted);
 }

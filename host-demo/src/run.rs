@@ -164,6 +164,13 @@ pub struct Report {
     pub raw: Tally,
 }
 
+impl Report {
+    /// (send time, latency) of every delivered message, both directions, in microseconds.
+    pub fn samples(&self) -> impl Iterator<Item = &(u64, u64)> {
+        self.a_to_b.samples.iter().chain(&self.b_to_a.samples)
+    }
+}
+
 fn progress(done: u64, total: u64) {
     let width = 40;
     let filled = (done * width / total.max(1)) as usize;

@@ -924,8 +924,13 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
     }
 
+    /// Free receive slots: how far beyond `rx_next` a message may be and still be taken.
+    fn rx_free(&self) -> usize {
+        self.rx_limit().saturating_sub(self.rx_ready)
+    }
+
     fn rx_window(&self) -> u8 {
-        self.rx_limit().saturating_sub(self.rx_ready).min(255) as u8
+        self.rx_free().min(255) as u8
     }
 
     fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {
@@ -936,7 +941,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             return;
         }
         let d = usize::from(d);
-        if d >= self.rx_limit().saturating_sub(self.rx_ready) {
+        if d >= self.rx_free() {
             self.stats.out_of_window += 1;
             self.ack_now = true;
             return;
@@ -1310,9 +1315,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         let mut sack = 0u32;
         for i in 0..32usize {
             let d = i + 1;
-            if d < self.rx_limit().saturating_sub(self.rx_ready)
-                && self.rx[(self.rx_head + self.rx_ready + d) % W].filled
-            {
+            if d < self.rx_free() && self.rx[(self.rx_head + self.rx_ready + d) % W].filled {
                 sack |= 1 << i;
             }
         }
