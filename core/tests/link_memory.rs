@@ -35,3 +35,21 @@ fn link_ram_is_what_the_docs_say() {
         "update README.md 'Memory' if this changes"
     );
 }
+
+#[test]
+fn codec_ram_is_what_the_docs_say() {
+    use ferrule::compress::{Compressor, Deflater, InflateOnly};
+    let (deflater, full, inflate) = (
+        Deflater::STATE_BYTES,
+        Compressor::STATE_BYTES,
+        InflateOnly::STATE_BYTES,
+    );
+    println!("Deflater: {deflater} B, Compressor: {full} B, InflateOnly: {inflate} B");
+    // The heap-free compressor's budget: 4 KiB.
+    assert!(deflater <= 4096, "{deflater}");
+    assert_eq!(
+        (deflater, full, inflate),
+        (3846, 20344, 12640),
+        "update README.md 'Memory' if this changes"
+    );
+}

@@ -1,23 +1,33 @@
-//! A heap-free raw-deflate compressor (RFC 1951) for MCUs: LZ77 over a 1 KiB window with a
-//! two-way hash, fixed Huffman codes. State is [`Deflater::STATE_BYTES`] bytes (about 3.5 KiB).
+//! A heap-free raw-deflate compressor (RFC 1951) for MCUs: LZ77 over a 1 KiB window with hash
+//! chains, an optimal parse for fixed Huffman codes. State is [`Deflater::STATE_BYTES`] bytes
+//! (about 3.8 KiB); [`Deflater::compress`] also uses about 1.1 KiB of stack.
 //!
 //! Fixed codes cost nothing to build or transmit, which is what small messages need: a dynamic
-//! Huffman header alone is 60–100 bytes. The window persists across messages in shared mode,
-//! so telemetry that repeats its keys compresses against the previous messages.
+//! Huffman header alone is 60–100 bytes. With the code lengths known in advance, the parse can
+//! be exact: in segments of up to 128 bytes, it picks the sequence of literals and matches with
+//! the fewest bits (a shortest path over the segment's positions), where a greedy or lazy
+//! matcher takes whatever match is longest. On 64-byte JSON against a preset dictionary that is
+//! about 10 % fewer bytes. The window persists across messages in shared mode, so telemetry
+//! that repeats its keys compresses against the previous messages.
 
 use super::WINDOW;
 
 /// New input is taken in chunks of this size; the buffer keeps `WINDOW` bytes of history.
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 const BUF: usize = WINDOW + CHUNK;
 const HASH_BITS: u32 = 8;
 const BUCKETS: usize = 1 << HASH_BITS;
-const WAYS: usize = 4;
 const EMPTY: u16 = u16::MAX;
 const MIN_MATCH: usize = 3;
-/// Matches at least this long are taken at once, without looking one byte ahead.
-const GOOD_MATCH: usize = 32;
 const MAX_MATCH: usize = 258;
+/// Positions the optimal parse weighs at once (its arrays live on the stack).
+const SEGMENT: usize = 128;
+/// Candidates examined per position, most recent first.
+const MAX_CHAIN: usize = 16;
+/// A match at least this long is taken as it is: the positions it covers are not weighed.
+const NICE_MATCH: usize = 32;
+/// `step` entry of a literal: length 1, distance 0.
+const LITERAL: u32 = 1 << 16;
 
 /// How a compressed message ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +50,16 @@ pub struct NotSmaller;
 pub struct Deflater {
     buf: [u8; BUF],
     len: u16,
-    heads: [[u16; WAYS]; BUCKETS],
+    /// Positions below this one are in the hash chains.
+    hashed: u16,
+    /// Stream position of `buf[0]` modulo `WINDOW`: `prev` is indexed by stream position, so
+    /// sliding the buffer leaves it valid.
+    origin: u16,
+    /// Per hash bucket, the latest position (in `buf`) whose 3 bytes hash there.
+    head: [u16; BUCKETS],
+    /// Per stream position modulo `WINDOW`, the distance back to the previous position in the
+    /// same bucket (0: none within the window).
+    prev: [u16; WINDOW],
 }
 
 impl Default for Deflater {
@@ -58,14 +77,19 @@ impl Deflater {
         Self {
             buf: [0; BUF],
             len: 0,
-            heads: [[EMPTY; WAYS]; BUCKETS],
+            hashed: 0,
+            origin: 0,
+            head: [EMPTY; BUCKETS],
+            prev: [0; WINDOW],
         }
     }
 
     /// Forgets all history (a new session or a new stand-alone message).
     pub fn reset(&mut self) {
         self.len = 0;
-        self.heads = [[EMPTY; WAYS]; BUCKETS];
+        self.hashed = 0;
+        self.origin = 0;
+        self.head = [EMPTY; BUCKETS];
     }
 
     /// Resets and loads a preset dictionary (its last 1 KiB counts) as history.
@@ -74,9 +98,7 @@ impl Deflater {
         let dict = &dict[dict.len().saturating_sub(WINDOW)..];
         self.buf[..dict.len()].copy_from_slice(dict);
         self.len = dict.len() as u16;
-        for p in 0..dict.len() {
-            self.insert(p);
-        }
+        self.hash_up_to(dict.len());
     }
 
     /// Compresses `msg` into `out` and returns the compressed length, which is always smaller
@@ -86,8 +108,13 @@ impl Deflater {
         let mut w = BitWriter::new(&mut out[..limit]);
         w.put(if end == End::Final { 0b011 } else { 0b010 }, 3);
         for chunk in msg.chunks(CHUNK) {
-            let start = self.append(chunk);
-            self.parse(start, &mut w);
+            let mut p = self.append(chunk);
+            while p < usize::from(self.len) {
+                let n = (usize::from(self.len) - p).min(SEGMENT);
+                self.parse_segment(p, n, &mut w);
+                p += n;
+            }
+            self.hash_up_to(p);
         }
         w.put(0, 7); // end of block (symbol 256)
         if end == End::Sync {
@@ -104,9 +131,11 @@ impl Deflater {
             let shift = len - WINDOW;
             self.buf.copy_within(shift..len, 0);
             len = WINDOW;
-            for way in self.heads.iter_mut().flatten() {
-                *way = match usize::from(*way).checked_sub(shift) {
-                    Some(p) if *way != EMPTY => p as u16,
+            self.hashed = self.hashed.saturating_sub(shift as u16);
+            self.origin = ((usize::from(self.origin) + shift) % WINDOW) as u16;
+            for head in &mut self.head {
+                *head = match head.checked_sub(shift as u16) {
+                    Some(p) if *head != EMPTY => p,
                     _ => EMPTY,
                 };
             }
@@ -116,82 +145,151 @@ impl Deflater {
         len
     }
 
-    fn hash(&self, p: usize) -> Option<usize> {
-        let b = self.buf.get(p..p + MIN_MATCH)?;
-        let v = u32::from_le_bytes([b[0], b[1], b[2], 0]);
-        Some((v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize)
+    fn hash(&self, p: usize) -> usize {
+        let v = u32::from_le_bytes([self.buf[p], self.buf[p + 1], self.buf[p + 2], 0]);
+        (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
     }
 
-    fn insert(&mut self, p: usize) {
-        if p + MIN_MATCH <= usize::from(self.len) {
-            if let Some(h) = self.hash(p) {
-                let ways = &mut self.heads[h];
-                ways.copy_within(0..WAYS - 1, 1);
-                ways[0] = p as u16;
-            }
+    fn slot(&self, p: usize) -> usize {
+        (usize::from(self.origin) + p) % WINDOW
+    }
+
+    /// Puts every position below `limit` that has 3 bytes after it into the hash chains, in
+    /// order (so each chain runs from the newest position to older ones).
+    fn hash_up_to(&mut self, limit: usize) {
+        let limit = limit.min(usize::from(self.len).saturating_sub(MIN_MATCH - 1));
+        while usize::from(self.hashed) < limit {
+            let p = usize::from(self.hashed);
+            let h = self.hash(p);
+            let newest = usize::from(self.head[h]);
+            let back = match p.checked_sub(newest) {
+                Some(d) if self.head[h] != EMPTY && d <= WINDOW => d as u16,
+                _ => 0,
+            };
+            let slot = self.slot(p);
+            self.prev[slot] = back;
+            self.head[h] = p as u16;
+            self.hashed += 1;
         }
     }
 
-    /// LZ77 parse of `buf[start..len]` with one step of lazy evaluation: a match is deferred
-    /// when the next position has a longer one.
-    fn parse(&mut self, start: usize, w: &mut BitWriter<'_>) {
-        let end = usize::from(self.len);
-        let mut p = start;
-        while p < end {
-            let (len, dist) = self.longest_match(p, end);
-            if (MIN_MATCH..GOOD_MATCH).contains(&len) && p + 1 < end {
-                self.insert(p);
-                let next = self.longest_match(p + 1, end);
-                if next.0 > len {
-                    put_literal(w, self.buf[p]);
-                    p += 1;
-                    put_match(w, next.0, next.1);
-                    for q in p..p + next.0 {
-                        self.insert(q);
-                    }
-                    p += next.0;
-                    continue;
-                }
-                put_match(w, len, dist);
-                for q in p + 1..p + len {
-                    self.insert(q);
-                }
-                p += len;
-            } else if len >= MIN_MATCH {
-                put_match(w, len, dist);
-                for q in p..p + len {
-                    self.insert(q);
-                }
-                p += len;
-            } else {
-                put_literal(w, self.buf[p]);
-                self.insert(p);
-                p += 1;
-            }
-        }
-    }
-
-    fn longest_match(&self, p: usize, end: usize) -> (usize, usize) {
-        let Some(h) = self.hash(p).filter(|_| p + MIN_MATCH <= end) else {
-            return (0, 0);
-        };
-        let max = (end - p).min(MAX_MATCH);
-        let mut best = (0, 0);
-        for &cand in &self.heads[h] {
-            let c = usize::from(cand);
-            if cand == EMPTY || c >= p || p - c > WINDOW {
+    /// The optimal parse of `buf[base..base + n]`: the cheapest path from the first position to
+    /// the last, where a literal costs its code length and a match its length code, distance
+    /// code and extra bits. Writes the path's symbols.
+    fn parse_segment(&mut self, base: usize, n: usize, w: &mut BitWriter<'_>) {
+        // cost[i]: fewest bits to reach position i; step[i]: (length << 16 | distance) of the
+        // edge that does.
+        let mut cost = [u32::MAX; SEGMENT + 1];
+        let mut step = [0u32; SEGMENT + 1];
+        cost[0] = 0;
+        let mut covered = 0; // positions below this are inside a taken long match
+        for i in 0..n {
+            let p = base + i;
+            self.hash_up_to(p);
+            if i < covered || cost[i] == u32::MAX {
                 continue;
             }
-            let n = self.buf[c..c + max]
-                .iter()
-                .zip(&self.buf[p..p + max])
-                .take_while(|(a, b)| a == b)
-                .count();
-            if n > best.0 {
-                best = (n, p - c);
+            let here = cost[i];
+            relax(
+                &mut cost,
+                &mut step,
+                i + 1,
+                here + literal_bits(self.buf[p]),
+                LITERAL,
+            );
+            let longest = self.weigh_matches(p, n - i, |len, dist, bits| {
+                let edge = ((len as u32) << 16) | dist as u32;
+                relax(&mut cost, &mut step, i + len, here + bits, edge);
+            });
+            if longest >= NICE_MATCH {
+                covered = i + longest;
             }
         }
-        best
+        // Turn the path around: each position on it gets the edge that leaves it.
+        let mut j = n;
+        while j > 0 {
+            let edge = step[j];
+            j -= (edge >> 16) as usize;
+            cost[j] = edge;
+        }
+        let mut j = 0;
+        while j < n {
+            let (len, dist) = ((cost[j] >> 16) as usize, (cost[j] & 0xFFFF) as usize);
+            if len == 1 {
+                put_literal(w, self.buf[base + j]);
+            } else {
+                put_match(w, len, dist);
+            }
+            j += len;
+        }
+    }
+
+    /// Offers every useful match at `p` (at most `room` bytes long) to `edge` as (length,
+    /// distance, bits): for each length, the nearest candidate that reaches it. Returns the
+    /// longest match length found.
+    fn weigh_matches(
+        &self,
+        p: usize,
+        room: usize,
+        mut edge: impl FnMut(usize, usize, u32),
+    ) -> usize {
+        let max = room.min(MAX_MATCH).min(usize::from(self.len) - p);
+        if max < MIN_MATCH {
+            return 0;
+        }
+        let mut best = MIN_MATCH - 1;
+        let mut cand = self.head[self.hash(p)];
+        for _ in 0..MAX_CHAIN {
+            let c = usize::from(cand);
+            if cand == EMPTY || c >= p || p - c > WINDOW {
+                break;
+            }
+            // Only a candidate longer than `best` helps; test the byte that decides it first.
+            if self.buf[c + best] == self.buf[p + best] {
+                let len = self.buf[c..c + max]
+                    .iter()
+                    .zip(&self.buf[p..p + max])
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                if len > best {
+                    let dist_bits = distance_code(p - c).bits();
+                    for l in best + 1..=len {
+                        edge(l, p - c, length_bits(l) + dist_bits);
+                    }
+                    best = len;
+                    if len == max || len >= NICE_MATCH {
+                        break;
+                    }
+                }
+            }
+            let back = usize::from(self.prev[self.slot(c)]);
+            if back == 0 || back > c {
+                break;
+            }
+            cand = (c - back) as u16;
+        }
+        if best >= MIN_MATCH {
+            best
+        } else {
+            0
+        }
+    }
+}
+
+/// Lowers `cost[to]` to `bits` through `edge` if that is cheaper.
+fn relax(cost: &mut [u32], step: &mut [u32], to: usize, bits: u32, edge: u32) {
+    if bits < cost[to] {
+        cost[to] = bits;
+        step[to] = edge;
+    }
+}
+
+/// Bits of a fixed-Huffman literal.
+fn literal_bits(b: u8) -> u32 {
+    if b < 144 {
+        8
+    } else {
+        9
     }
 }
 
@@ -204,37 +302,97 @@ fn put_literal(w: &mut BitWriter<'_>, b: u8) {
     }
 }
 
-/// Fixed-Huffman length/literal symbol 257..=285.
-fn put_length_symbol(w: &mut BitWriter<'_>, sym: u32) {
-    if sym < 280 {
-        w.put_code(sym - 256, 7);
-    } else {
-        w.put_code(0xC0 + sym - 280, 8);
+/// Bits of a match length's code and extra bits: the same as `length_code(len).bits()`,
+/// without building the code (the parse asks for every length of every match).
+fn length_bits(len: usize) -> u32 {
+    let l = (len - MIN_MATCH) as u32;
+    match l {
+        0..=7 => 7,
+        // Symbols 265..=279 (7-bit codes) then 280..=284 (8-bit), with n - 2 extra bits.
+        8..=111 => 7 + (31 - l.leading_zeros()) - 2,
+        112..=254 => 8 + (31 - l.leading_zeros()) - 2,
+        _ => 8,
     }
 }
 
-/// A match of `len` (4..=258) bytes at distance `dist` (1..=1024).
-fn put_match(w: &mut BitWriter<'_>, len: usize, dist: usize) {
-    let l = (len - 3) as u32;
+/// A length or distance as a deflate symbol and its extra bits.
+struct Code {
+    symbol: u32,
+    extra_bits: u32,
+    extra: u32,
+}
+
+impl Code {
+    /// Bits on the wire with fixed codes (5-bit distance codes; length symbols 257..=279 take
+    /// 7 bits, 280..=285 take 8).
+    fn bits(&self) -> u32 {
+        let code = match self.symbol {
+            0..=29 => 5,
+            257..=279 => 7,
+            _ => 8,
+        };
+        code + self.extra_bits
+    }
+}
+
+/// The length symbol (257..=285) and extra bits of a match of `len` (3..=258) bytes.
+fn length_code(len: usize) -> Code {
+    let l = (len - MIN_MATCH) as u32;
     if len == MAX_MATCH {
-        put_length_symbol(w, 285);
+        Code {
+            symbol: 285,
+            extra_bits: 0,
+            extra: 0,
+        }
     } else if l < 8 {
-        put_length_symbol(w, 257 + l);
+        Code {
+            symbol: 257 + l,
+            extra_bits: 0,
+            extra: 0,
+        }
     } else {
         let n = 31 - l.leading_zeros(); // 3..=7
-        let extra = n - 2;
-        put_length_symbol(w, 265 + 4 * (n - 3) + ((l >> extra) & 3));
-        w.put(l & ((1 << extra) - 1), extra);
+        let extra_bits = n - 2;
+        Code {
+            symbol: 265 + 4 * (n - 3) + ((l >> extra_bits) & 3),
+            extra_bits,
+            extra: l & ((1 << extra_bits) - 1),
+        }
     }
+}
+
+/// The distance symbol (0..=19 for a 1 KiB window) and extra bits of `dist` (1..=1024).
+fn distance_code(dist: usize) -> Code {
     let d = (dist - 1) as u32;
     if d < 4 {
-        w.put_code(d, 5);
+        Code {
+            symbol: d,
+            extra_bits: 0,
+            extra: 0,
+        }
     } else {
-        let n = 31 - d.leading_zeros(); // 2..=9 for a 1 KiB window
-        let extra = n - 1;
-        w.put_code(2 * n + ((d >> extra) & 1), 5);
-        w.put(d & ((1 << extra) - 1), extra);
+        let n = 31 - d.leading_zeros(); // 2..=9
+        let extra_bits = n - 1;
+        Code {
+            symbol: 2 * n + ((d >> extra_bits) & 1),
+            extra_bits,
+            extra: d & ((1 << extra_bits) - 1),
+        }
     }
+}
+
+/// A match of `len` (3..=258) bytes at distance `dist` (1..=1024).
+fn put_match(w: &mut BitWriter<'_>, len: usize, dist: usize) {
+    let l = length_code(len);
+    if l.symbol < 280 {
+        w.put_code(l.symbol - 256, 7);
+    } else {
+        w.put_code(0xC0 + l.symbol - 280, 8);
+    }
+    w.put(l.extra, l.extra_bits);
+    let d = distance_code(dist);
+    w.put_code(d.symbol, 5);
+    w.put(d.extra, d.extra_bits);
 }
 
 /// LSB-first bit writer into a bounded slice; remembers overflow instead of failing early so
@@ -296,6 +454,24 @@ impl<'a> BitWriter<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn length_bits_agrees_with_the_codes() {
+        for len in MIN_MATCH..=MAX_MATCH {
+            assert_eq!(length_bits(len), length_code(len).bits(), "length {len}");
+        }
+        // RFC 1951 3.2.6 spot checks: length 3 is symbol 257, 258 is 285, 227 is 284 + 5 bits.
+        assert_eq!(length_code(3).symbol, 257);
+        assert_eq!(length_code(258).symbol, 285);
+        assert_eq!(
+            (length_code(227).symbol, length_code(227).extra_bits),
+            (284, 5)
+        );
+        assert_eq!(
+            (distance_code(1024).symbol, distance_code(1024).extra_bits),
+            (19, 8)
+        );
+    }
 
     #[test]
     fn state_fits_the_budget() {
