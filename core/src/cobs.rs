@@ -45,6 +45,32 @@ pub const fn max_encoded_len(n: usize) -> usize {
 #[cfg(target_pointer_width = "64")]
 const LONG_BLOCK: usize = 16;
 
+/// For each set of zero bytes in a word (bit `i`: byte `i` is zero), the word that puts into
+/// each zero byte but the last the distance to the next one: the code bytes of the blocks that
+/// end inside the word.
+#[cfg(target_pointer_width = "64")]
+static NEXT_ZERO: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let mut i = 0;
+        while i < 8 {
+            if mask & (1 << i) != 0 {
+                let mut j = i + 1;
+                while j < 8 && mask & (1 << j) == 0 {
+                    j += 1;
+                }
+                if j < 8 {
+                    table[mask] |= ((j - i) as u64) << (8 * i);
+                }
+            }
+            i += 1;
+        }
+        mask += 1;
+    }
+    table
+};
+
 /// One-pass COBS encoder writing into a caller buffer, fed by any number of slices.
 pub struct Encoder<'a> {
     out: &'a mut [u8],
@@ -111,31 +137,36 @@ impl<'a> Encoder<'a> {
     #[cfg(target_pointer_width = "64")]
     #[inline]
     fn push_dense(&mut self, data: &[u8]) -> usize {
-        let mut r = 0;
-        while self.run <= 254 - 8 {
-            let w = self.w;
-            let (Some(input), Some(out)) = (data.get(r..r + 8), self.out.get_mut(w..w + 8)) else {
-                break;
-            };
+        let out = &mut *self.out;
+        let (mut w, mut code_at, mut r) = (self.w, self.code_at, 0);
+        // The open block (`w - code_at - 1` bytes) is shorter than `LONG_BLOCK` on entry (the
+        // caller checks) and after every word (the loop ends otherwise): 8 more bytes fit.
+        while let (Some(input), Some(dst)) = (data.get(r..r + 8), out.get_mut(w..w + 8)) {
             let mut word = [0u8; 8];
             word.copy_from_slice(input);
-            out.copy_from_slice(&word);
-            let mut zeros = zero_bytes(u64::from_le_bytes(word));
-            while zeros != 0 {
-                let at = w + (zeros.trailing_zeros() / 8) as usize;
-                // `code_at < at < w + 8`: inside `self.out`.
-                self.out[self.code_at] = (at - self.code_at) as u8;
-                self.code_at = at;
-                zeros &= zeros - 1;
+            let v = u64::from_le_bytes(word);
+            // One bit per zero byte; each zero but the last becomes the distance to the next
+            // (`NEXT_ZERO`), in place, since the zero lanes of `v` are empty.
+            let mask = ((zero_bytes(v) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize;
+            dst.copy_from_slice(&(v | NEXT_ZERO[mask]).to_le_bytes());
+            // The open block ends at the first zero (without one, the length so far is written
+            // and overwritten later); the last zero opens the next block.
+            let first = (mask | 0x100).trailing_zeros() as usize;
+            if let Some(code) = out.get_mut(code_at) {
+                *code = (w + first - code_at) as u8;
             }
-            self.w = w + 8;
-            self.run = self.w - self.code_at - 1;
+            let last = w + 31 - (mask as u32 | 1).leading_zeros() as usize;
+            code_at = if mask != 0 { last } else { code_at };
+            w += 8;
             r += 8;
-            if self.run >= LONG_BLOCK {
+            if w - code_at > LONG_BLOCK {
                 // A long block: the block-at-a-time path copies it in bulk.
                 break;
             }
         }
+        self.w = w;
+        self.code_at = code_at;
+        self.run = w - code_at - 1;
         r
     }
 
@@ -339,19 +370,24 @@ impl BlockState {
         while let (Some(input), Some(out)) = (src.get(r..r + 8), dst.get_mut(w..w + 8)) {
             let mut word = [0u8; 8];
             word.copy_from_slice(input);
-            out.copy_from_slice(&word);
             let v = u64::from_le_bytes(word);
-            while next < 8 {
-                let code = (v >> (next * 8)) as u8;
+            // Walk the codes inside the word (in bits: one shift per code), collecting the
+            // bytes that become zeros; one store writes the word.
+            let mut at = next * 8;
+            let mut codes = 0u64;
+            while at < 64 {
+                let code = (v >> at) as u8;
                 if code == 0xFF {
                     // A long block starts here: the byte loop takes over at its code.
+                    out.copy_from_slice(&(v & !codes).to_le_bytes());
                     self.remaining = 0;
-                    return (r + next, w + next);
+                    return (r + at / 8, w + at / 8);
                 }
-                out[next] = 0;
-                next += usize::from(code);
+                codes |= 0xFF << at;
+                at += usize::from(code) * 8;
             }
-            next -= 8;
+            out.copy_from_slice(&(v & !codes).to_le_bytes());
+            next = at / 8 - 8;
             r += 8;
             w += 8;
             if next >= LONG_BLOCK {
