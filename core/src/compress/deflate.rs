@@ -323,6 +323,14 @@ struct Code {
 }
 
 impl Code {
+    const fn new(symbol: u32, extra_bits: u32, extra: u32) -> Self {
+        Self {
+            symbol,
+            extra_bits,
+            extra,
+        }
+    }
+
     /// Bits on the wire with fixed codes (5-bit distance codes; length symbols 257..=279 take
     /// 7 bits, 280..=285 take 8).
     fn bits(&self) -> u32 {
@@ -339,25 +347,14 @@ impl Code {
 fn length_code(len: usize) -> Code {
     let l = (len - MIN_MATCH) as u32;
     if len == MAX_MATCH {
-        Code {
-            symbol: 285,
-            extra_bits: 0,
-            extra: 0,
-        }
+        Code::new(285, 0, 0)
     } else if l < 8 {
-        Code {
-            symbol: 257 + l,
-            extra_bits: 0,
-            extra: 0,
-        }
+        Code::new(257 + l, 0, 0)
     } else {
         let n = 31 - l.leading_zeros(); // 3..=7
         let extra_bits = n - 2;
-        Code {
-            symbol: 265 + 4 * (n - 3) + ((l >> extra_bits) & 3),
-            extra_bits,
-            extra: l & ((1 << extra_bits) - 1),
-        }
+        let symbol = 265 + 4 * (n - 3) + ((l >> extra_bits) & 3);
+        Code::new(symbol, extra_bits, l & ((1 << extra_bits) - 1))
     }
 }
 
@@ -365,19 +362,12 @@ fn length_code(len: usize) -> Code {
 fn distance_code(dist: usize) -> Code {
     let d = (dist - 1) as u32;
     if d < 4 {
-        Code {
-            symbol: d,
-            extra_bits: 0,
-            extra: 0,
-        }
+        Code::new(d, 0, 0)
     } else {
         let n = 31 - d.leading_zeros(); // 2..=9
         let extra_bits = n - 1;
-        Code {
-            symbol: 2 * n + ((d >> extra_bits) & 1),
-            extra_bits,
-            extra: d & ((1 << extra_bits) - 1),
-        }
+        let symbol = 2 * n + ((d >> extra_bits) & 1);
+        Code::new(symbol, extra_bits, d & ((1 << extra_bits) - 1))
     }
 }
 
