@@ -12,9 +12,9 @@
 //! encoder feeds it header, payload and CRC without copying them together first).
 //! [`decode`] is the one-shot decoder; the streaming decoder lives in [`crate::decoder`].
 
-use crate::zero::find_zero;
 #[cfg(target_pointer_width = "64")]
 use crate::zero::zero_bytes;
+use crate::zero::{around, find_zero};
 
 /// Output buffer too small for the encoded or decoded bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,9 +115,10 @@ impl<'a> Encoder<'a> {
             let window = &data[..data.len().min(room)];
             match find_zero(window) {
                 Some(k) => {
-                    self.copy(&window[..k])?;
+                    let (block, rest) = around(data, k);
+                    self.copy(block)?;
                     self.close_block((self.run + k + 1) as u8)?;
-                    data = &data[k + 1..];
+                    data = rest;
                 }
                 None => {
                     self.copy(window)?;
@@ -195,7 +196,10 @@ impl<'a> Encoder<'a> {
         if self.w >= self.out.len() {
             return Err(BufferTooSmall);
         }
-        self.out[self.code_at] = code;
+        // `code_at < w <= out.len()`: always present.
+        if let Some(c) = self.out.get_mut(self.code_at) {
+            *c = code;
+        }
         self.code_at = self.w;
         self.w += 1;
         self.run = 0;

@@ -25,7 +25,7 @@
 use crate::cobs::{AbsorbError, BlockState};
 use crate::frame::{Frame, FrameError};
 use crate::stats::DecoderStats;
-use crate::zero::find_zero;
+use crate::zero::{around, find_zero};
 
 /// What one call to [`StreamDecoder::feed`] produced.
 #[derive(Debug)]
@@ -133,16 +133,17 @@ impl<const N: usize> StreamDecoder<N> {
                 self.absorb(input);
                 return Feed::Consumed;
             };
-            self.absorb(&input[..z]);
+            let (segment, rest) = around(input, z);
+            self.absorb(segment);
             self.stats.bytes_in = self.stats.bytes_in.wrapping_add(1);
-            let rest = &input[z + 1..];
             if self.seen == 0 && self.mode == Mode::Decoding {
                 // Back-to-back delimiters (idle fill or a sender's leading flush): not a frame.
                 input = rest;
                 continue;
             }
             let parsed = self.finish().and_then(|()| {
-                Frame::from_body(&self.buf[..self.len]).map(|f| (f.header, f.header.len()))
+                Frame::from_body(self.buf.get(..self.len).unwrap_or_default())
+                    .map(|f| (f.header, f.header.len()))
             });
             return match parsed {
                 Ok((header, start)) => {
@@ -153,7 +154,7 @@ impl<const N: usize> StreamDecoder<N> {
                     Feed::Frame {
                         frame: Frame {
                             header,
-                            payload: &self.buf[start..end],
+                            payload: self.buf.get(start..end).unwrap_or_default(),
                         },
                         rest,
                     }

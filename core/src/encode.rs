@@ -96,7 +96,7 @@ pub fn encode_stream(
     }
     let mut hbuf = [0u8; MAX_HEADER_LEN];
     let hlen = header.emit(&mut hbuf).ok_or(EncodeError::BufferTooSmall)?;
-    let hdr = &hbuf[..hlen];
+    let hdr = hbuf.get(..hlen).ok_or(EncodeError::BufferTooSmall)?;
     let lead = usize::from(opts.leading_delimiter);
     if lead == 1 {
         *out.first_mut().ok_or(EncodeError::BufferTooSmall)? = 0;

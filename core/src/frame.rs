@@ -457,7 +457,7 @@ impl<'a> Frame<'a> {
         let (header, hlen) = Header::parse(data)?;
         Ok(Self {
             header,
-            payload: &data[hlen..],
+            payload: data.get(hlen..).ok_or(FrameError::TooShort)?,
         })
     }
 }

@@ -27,6 +27,15 @@ pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
         .map(|i| base + i)
 }
 
+/// `data` without its byte at `at`: the bytes before and the bytes after it (empty where `at`
+/// is out of range). For splitting at a zero `find_zero` found, without a panic path.
+#[inline]
+pub(crate) fn around(data: &[u8], at: usize) -> (&[u8], &[u8]) {
+    let before = data.get(..at).unwrap_or_default();
+    let after = data.get(at + 1..).unwrap_or_default();
+    (before, after)
+}
+
 /// The high bit of each byte of `v` that is zero, and no other bit (exact, unlike the test in
 /// [`find_zero`]).
 #[cfg(any(test, target_pointer_width = "64"))]

@@ -54,7 +54,7 @@ pub extern "C" fn probe_framing(seed: u32) -> u32 {
         return 0;
     };
     let mut dec = StreamDecoder::<{ frame_buffer_len(64) }>::new();
-    match dec.feed(core::hint::black_box(&wire[..n])) {
+    match dec.feed(core::hint::black_box(wire.get(..n).unwrap_or_default())) {
         Feed::Frame { frame, .. } if frame.payload == payload => payload.len() as u32,
         _ => 0,
     }
