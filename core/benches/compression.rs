@@ -7,7 +7,7 @@
 mod corpus;
 
 use ferrule::compress::{deflate_alloc, Codec, CodecConfig, Compressor, Dictionary, Mode};
-use ferrule::{encode_stream, max_stream_frame_len, Compression, FrameKind, Header, StreamOptions};
+use ferrule::{encode_stream, max_stream_frame_len, Compression, StreamOptions};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -21,19 +21,6 @@ const MODES: [&str; 7] = [
     "miniz L6",
     "miniz L9",
 ];
-
-/// The header the link puts on a reliable message of a one-way telemetry stream: session
-/// tag and sequence number; no ack (the link piggybacks one only when it has news, which adds
-/// 3 bytes).
-fn header(repr: Compression) -> Header {
-    Header {
-        kind: FrameKind::Rdata,
-        session: 0x5A,
-        seq: Some(1234),
-        compression: repr,
-        ..Header::data(0)
-    }
-}
 
 /// Encodes every message in `mode`; returns (wire bytes, payload bytes) of one pass.
 fn run(
@@ -73,8 +60,13 @@ fn run(
             }
             None => c.compress(true, m, wire),
         };
-        on_wire +=
-            encode_stream(&header(repr), &wire[..n], StreamOptions::default(), frame).unwrap();
+        on_wire += encode_stream(
+            &corpus::one_way_header(repr, 1234),
+            &wire[..n],
+            StreamOptions::default(),
+            frame,
+        )
+        .unwrap();
         payload += m.len();
     }
     (on_wire, payload)

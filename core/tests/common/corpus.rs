@@ -103,6 +103,19 @@ pub fn messages(kind: &str, size: usize, count: usize, seed: u64) -> Vec<Vec<u8>
         .collect()
 }
 
+/// The header the link puts on a reliable message of a one-way telemetry stream, which the
+/// wire-ratio numbers count: session tag and sequence number; no ack (the link piggybacks one
+/// only when it has news, which adds 3 bytes).
+pub fn one_way_header(compression: ferrule::Compression, seq: u16) -> ferrule::Header {
+    ferrule::Header {
+        kind: ferrule::FrameKind::Rdata,
+        session: 0x5A,
+        seq: Some(seq),
+        compression,
+        ..ferrule::Header::data(0)
+    }
+}
+
 /// A preset dictionary for `kind`: the start of an independently seeded stream of it.
 pub fn dictionary(kind: &str) -> Vec<u8> {
     let mut d = stream(kind, 1024, 0xD1C7);
