@@ -284,22 +284,25 @@ fn relax(cost: &mut [u32], step: &mut [u32], to: usize, bits: u32, edge: u32) {
     }
 }
 
+/// The fixed Huffman code of literal/length symbol 0..=287 (RFC 1951 3.2.6): (code, bits).
+fn fixed_code(symbol: u32) -> (u32, u32) {
+    match symbol {
+        0..=143 => (0x30 + symbol, 8),
+        144..=255 => (0x190 + symbol - 144, 9),
+        256..=279 => (symbol - 256, 7),
+        _ => (0xC0 + symbol - 280, 8),
+    }
+}
+
 /// Bits of a fixed-Huffman literal.
 fn literal_bits(b: u8) -> u32 {
-    if b < 144 {
-        8
-    } else {
-        9
-    }
+    fixed_code(u32::from(b)).1
 }
 
 /// Fixed-Huffman literal.
 fn put_literal(w: &mut BitWriter<'_>, b: u8) {
-    if b < 144 {
-        w.put_code(0x30 + u32::from(b), 8);
-    } else {
-        w.put_code(0x190 + u32::from(b) - 144, 9);
-    }
+    let (code, bits) = fixed_code(u32::from(b));
+    w.put_code(code, bits);
 }
 
 /// Bits of a match length's code and extra bits: the same as `length_code(len).bits()`,
@@ -331,13 +334,13 @@ impl Code {
         }
     }
 
-    /// Bits on the wire with fixed codes (5-bit distance codes; length symbols 257..=279 take
-    /// 7 bits, 280..=285 take 8).
+    /// Bits on the wire with fixed codes (distance symbols 0..=29 have 5-bit codes; length
+    /// symbols are 257..=285).
     fn bits(&self) -> u32 {
-        let code = match self.symbol {
-            0..=29 => 5,
-            257..=279 => 7,
-            _ => 8,
+        let code = if self.symbol < 30 {
+            5
+        } else {
+            fixed_code(self.symbol).1
         };
         code + self.extra_bits
     }
@@ -374,11 +377,8 @@ fn distance_code(dist: usize) -> Code {
 /// A match of `len` (3..=258) bytes at distance `dist` (1..=1024).
 fn put_match(w: &mut BitWriter<'_>, len: usize, dist: usize) {
     let l = length_code(len);
-    if l.symbol < 280 {
-        w.put_code(l.symbol - 256, 7);
-    } else {
-        w.put_code(0xC0 + l.symbol - 280, 8);
-    }
+    let (code, bits) = fixed_code(l.symbol);
+    w.put_code(code, bits);
     w.put(l.extra, l.extra_bits);
     let d = distance_code(dist);
     w.put_code(d.symbol, 5);
