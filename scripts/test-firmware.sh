@@ -55,9 +55,9 @@ probelib() { # target [features] -> path of a copy of libferrule_size_probe.a
 }
 probelib_build() { # target features -> path of libferrule_size_probe.a
     if [ "${SIZE_PROFILE:-}" = optimised ]; then
-        # core rebuilt without panic formatting, opt-level z, bitwise CRC (Debian's rustc with
+        # core rebuilt without panic formatting, bitwise CRC (Debian's rustc with
         # its library source, as scripts/toolchain.sh installs in its "debian" mode).
-        CARGO_PROFILE_FIRMWARE_OPT_LEVEL=z RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+        RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
             RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo build -q -p ferrule-size-probe \
             --features "small-crc${2:+,$2}" --profile firmware --target "$1" -Zbuild-std=core \
             --target-dir "$ROOT/target-size" 2>&1 |

@@ -12,9 +12,10 @@
 //! encoder feeds it header, payload and CRC without copying them together first).
 //! [`decode`] is the one-shot decoder; the streaming decoder lives in [`crate::decoder`].
 
-#[cfg(target_pointer_width = "64")]
-use crate::zero::zero_bytes;
+use crate::bytes::{copy, split};
 use crate::zero::{around, find_zero};
+#[cfg(target_pointer_width = "64")]
+use crate::{bytes::le_u64, zero::zero_bytes};
 
 /// Output buffer too small for the encoded or decoded bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,7 +105,7 @@ impl<'a> Encoder<'a> {
             if self.run < LONG_BLOCK && data.len() >= 8 {
                 let used = self.push_dense(data);
                 if used > 0 {
-                    data = &data[used..];
+                    data = data.get(used..).unwrap_or_default();
                     continue;
                 }
             }
@@ -112,7 +113,7 @@ impl<'a> Encoder<'a> {
                 self.close_block(0xFF)?;
             }
             let room = 254 - self.run;
-            let window = &data[..data.len().min(room)];
+            let (window, after) = split(data, room);
             match find_zero(window) {
                 Some(k) => {
                     let (block, rest) = around(data, k);
@@ -123,7 +124,7 @@ impl<'a> Encoder<'a> {
                 None => {
                     self.copy(window)?;
                     self.run += window.len();
-                    data = &data[window.len()..];
+                    data = after;
                 }
             }
         }
@@ -143,13 +144,11 @@ impl<'a> Encoder<'a> {
         // The open block (`w - code_at - 1` bytes) is shorter than `LONG_BLOCK` on entry (the
         // caller checks) and after every word (the loop ends otherwise): 8 more bytes fit.
         while let (Some(input), Some(dst)) = (data.get(r..r + 8), out.get_mut(w..w + 8)) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(input);
-            let v = u64::from_le_bytes(word);
+            let v = le_u64(input);
             // One bit per zero byte; each zero but the last becomes the distance to the next
             // (`NEXT_ZERO`), in place, since the zero lanes of `v` are empty.
             let mask = ((zero_bytes(v) >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as usize;
-            dst.copy_from_slice(&(v | NEXT_ZERO[mask]).to_le_bytes());
+            copy(dst, &(v | NEXT_ZERO[mask]).to_le_bytes());
             // The open block ends at the first zero (without one, the length so far is written
             // and overwritten later); the last zero opens the next block.
             let first = (mask | 0x100).trailing_zeros() as usize;
@@ -183,10 +182,7 @@ impl<'a> Encoder<'a> {
     #[inline(always)]
     fn copy(&mut self, src: &[u8]) -> Result<(), BufferTooSmall> {
         let end = self.w + src.len();
-        self.out
-            .get_mut(self.w..end)
-            .ok_or(BufferTooSmall)?
-            .copy_from_slice(src);
+        copy(self.out.get_mut(self.w..end).ok_or(BufferTooSmall)?, src);
         self.w = end;
         Ok(())
     }
@@ -227,15 +223,15 @@ pub fn encode_in_place(buf: &mut [u8], src: usize, len: usize) -> Result<usize, 
     let (mut code_at, mut w, mut r, mut run) = (0usize, 1usize, src, 0usize);
     while r < end {
         if run == 254 {
-            buf[code_at] = 0xFF;
+            set(buf, code_at, 0xFF);
             (code_at, w, run) = (w, w + 1, 0);
             continue;
         }
         let room = (254 - run).min(end - r);
-        match find_zero(&buf[r..r + room]) {
+        match find_zero(buf.get(r..r + room).unwrap_or_default()) {
             Some(k) => {
                 shift_down(buf, r, w, k);
-                buf[code_at] = (run + k + 1) as u8;
+                set(buf, code_at, (run + k + 1) as u8);
                 (code_at, w, r, run) = (w + k, w + k + 1, r + k + 1, 0);
             }
             None => {
@@ -244,8 +240,16 @@ pub fn encode_in_place(buf: &mut [u8], src: usize, len: usize) -> Result<usize, 
             }
         }
     }
-    buf[code_at] = (run + 1) as u8;
+    set(buf, code_at, (run + 1) as u8);
     Ok(w)
+}
+
+/// `buf[at] = v`, where the invariants of [`encode_in_place`] keep `at` in range.
+#[inline(always)]
+fn set(buf: &mut [u8], at: usize, v: u8) {
+    if let Some(b) = buf.get_mut(at) {
+        *b = v;
+    }
 }
 
 /// Copies `n` bytes from `buf[from..]` to `buf[to..]`, `to <= from`, front to back (safe for
@@ -253,7 +257,9 @@ pub fn encode_in_place(buf: &mut [u8], src: usize, len: usize) -> Result<usize, 
 #[inline]
 fn shift_down(buf: &mut [u8], from: usize, to: usize, n: usize) {
     for i in 0..n {
-        buf[to + i] = buf[from + i];
+        if let Some(&b) = buf.get(from + i) {
+            set(buf, to + i, b);
+        }
     }
 }
 
@@ -321,7 +327,7 @@ impl BlockState {
             if self.pending_zero && usize::from(self.remaining) < LONG_BLOCK && src.len() >= 8 {
                 let (used, end) = self.absorb_dense(src, dst, w);
                 if used > 0 {
-                    src = &src[used..];
+                    src = src.get(used..).unwrap_or_default();
                     w = end;
                     continue;
                 }
@@ -340,17 +346,10 @@ impl BlockState {
                 continue;
             }
             let take = (self.remaining as usize).min(src.len());
-            let (data, rest) = src.split_at(take);
+            let (data, rest) = split(src, take);
             let end = w + take;
             let out = dst.get_mut(w..end).ok_or(AbsorbError::Overflow)?;
-            // Short blocks dominate zero-heavy data: copy them byte by byte, long ones in bulk.
-            if take <= 8 {
-                for (o, &b) in out.iter_mut().zip(data) {
-                    *o = b;
-                }
-            } else {
-                out.copy_from_slice(data);
-            }
+            copy(out, data);
             w = end;
             self.remaining -= take as u8;
             src = rest;
@@ -372,9 +371,7 @@ impl BlockState {
         let mut next = usize::from(self.remaining);
         let mut r = 0;
         while let (Some(input), Some(out)) = (src.get(r..r + 8), dst.get_mut(w..w + 8)) {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(input);
-            let v = u64::from_le_bytes(word);
+            let v = le_u64(input);
             // Walk the codes inside the word (in bits: one shift per code), collecting the
             // bytes that become zeros; one store writes the word.
             let mut at = next * 8;
@@ -383,14 +380,14 @@ impl BlockState {
                 let code = (v >> at) as u8;
                 if code == 0xFF {
                     // A long block starts here: the byte loop takes over at its code.
-                    out.copy_from_slice(&(v & !codes).to_le_bytes());
+                    copy(out, &(v & !codes).to_le_bytes());
                     self.remaining = 0;
                     return (r + at / 8, w + at / 8);
                 }
                 codes |= 0xFF << at;
                 at += usize::from(code) * 8;
             }
-            out.copy_from_slice(&(v & !codes).to_le_bytes());
+            copy(out, &(v & !codes).to_le_bytes());
             next = at / 8 - 8;
             r += 8;
             w += 8;

@@ -9,8 +9,10 @@
 //!   instructions when the CPU has them (about 18 GB/s here) and a software fallback otherwise;
 //! - without `std` (MCUs, default): the `crc` crate with a 256-entry table (`Table<1>`, 1 KiB of
 //!   flash, roughly 6 cycles per byte on a Cortex-M4);
-//! - with feature `small-crc`: the `crc` crate bit by bit (`NoTable`, under 100 B of flash,
-//!   roughly 8x slower — still far faster than any UART).
+//! - with feature `small-crc`: a bit-by-bit loop here (60 B of flash on a Cortex-M4, roughly
+//!   8x slower than the table — still far faster than any UART; the `crc` crate's `NoTable`
+//!   variant costs several times the flash through its generic code). Tests check it against
+//!   the crate.
 
 /// Incremental CRC-32C over several slices.
 #[derive(Clone)]
@@ -22,17 +24,21 @@ pub struct Crc32c {
 #[derive(Clone)]
 struct Inner(u32);
 
-#[cfg(not(feature = "std"))]
+#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
 #[derive(Clone)]
-struct Inner(crc::Digest<'static, u32, SoftTable>);
+struct Inner(crc::Digest<'static, u32, crc::Table<1>>);
 
 #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-type SoftTable = crc::Table<1>;
-#[cfg(all(not(feature = "std"), feature = "small-crc"))]
-type SoftTable = crc::NoTable;
+static SOFT: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_ISCSI);
 
-#[cfg(not(feature = "std"))]
-static SOFT: crc::Crc<u32, SoftTable> = crc::Crc::<u32, SoftTable>::new(&crc::CRC_32_ISCSI);
+/// Register before the final xor (`small-crc`).
+#[cfg(all(not(feature = "std"), feature = "small-crc"))]
+#[derive(Clone)]
+struct Inner(u32);
+
+/// CRC-32C polynomial, bit-reversed (the register shifts right: reflected in and out).
+#[cfg(all(not(feature = "std"), feature = "small-crc"))]
+const POLY_REFLECTED: u32 = 0x82F6_3B78;
 
 impl Crc32c {
     /// Starts a new checksum.
@@ -40,8 +46,10 @@ impl Crc32c {
     pub fn new() -> Self {
         #[cfg(feature = "std")]
         let inner = Inner(0);
-        #[cfg(not(feature = "std"))]
+        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
         let inner = Inner(SOFT.digest());
+        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
+        let inner = Inner(u32::MAX);
         Self { inner }
     }
 
@@ -52,8 +60,12 @@ impl Crc32c {
         {
             self.inner.0 = crc32c::crc32c_append(self.inner.0, data);
         }
-        #[cfg(not(feature = "std"))]
+        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
         self.inner.0.update(data);
+        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
+        {
+            self.inner.0 = bitwise(self.inner.0, data);
+        }
     }
 
     /// Returns the finished CRC value.
@@ -61,9 +73,24 @@ impl Crc32c {
     pub fn finish(self) -> u32 {
         #[cfg(feature = "std")]
         return self.inner.0;
-        #[cfg(not(feature = "std"))]
+        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
         return self.inner.0.finalize();
+        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
+        return !self.inner.0;
     }
+}
+
+/// The `small-crc` register update, one bit at a time; one copy for every caller.
+#[cfg(all(not(feature = "std"), feature = "small-crc"))]
+#[inline(never)]
+fn bitwise(mut c: u32, data: &[u8]) -> u32 {
+    for &byte in data {
+        c ^= u32::from(byte);
+        for _ in 0..8 {
+            c = (c >> 1) ^ (POLY_REFLECTED & (c & 1).wrapping_neg());
+        }
+    }
+    c
 }
 
 impl Default for Crc32c {

@@ -201,7 +201,7 @@ impl<const N: usize> StreamDecoder<N> {
     pub(crate) fn load(&mut self, body: &[u8]) -> Option<&mut [u8]> {
         self.start_frame();
         let buf = self.buf.get_mut(..body.len())?;
-        buf.copy_from_slice(body);
+        crate::bytes::copy(buf, body);
         Some(buf)
     }
 

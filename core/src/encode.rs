@@ -1,5 +1,6 @@
 //! Frame encoders: stream framing (COBS + `0x00` delimiter) and datagram framing (raw body).
 
+use crate::bytes::copy;
 use crate::cobs;
 use crate::crc::Crc32c;
 use crate::frame::{Header, CRC_LEN, MAX_HEADER_LEN, MAX_PAYLOAD};
@@ -126,13 +127,14 @@ pub fn encode_datagram(
     }
     let hlen = header.emit(out).ok_or(EncodeError::BufferTooSmall)?;
     let end = hlen + payload.len();
-    out.get_mut(hlen..end)
-        .ok_or(EncodeError::BufferTooSmall)?
-        .copy_from_slice(payload);
-    let crc = crate::crc::crc32c(&out[..end]).to_le_bytes();
-    out.get_mut(end..end + CRC_LEN)
-        .ok_or(EncodeError::BufferTooSmall)?
-        .copy_from_slice(&crc);
+    let frame = out
+        .get_mut(..end + CRC_LEN)
+        .ok_or(EncodeError::BufferTooSmall)?;
+    let (body, crc_out) = frame
+        .split_at_mut_checked(end)
+        .ok_or(EncodeError::BufferTooSmall)?;
+    copy(body.get_mut(hlen..).unwrap_or_default(), payload);
+    copy(crc_out, &crate::crc::crc32c(body).to_le_bytes());
     Ok(end + CRC_LEN)
 }
 
@@ -170,23 +172,25 @@ pub fn encode_sealed(
     };
     let needed = src + body_len + usize::from(stream.is_some());
     let area = out.get_mut(..needed).ok_or(EncodeError::BufferTooSmall)?;
-    let body = &mut area[src..src + body_len];
-    header.emit(body).ok_or(EncodeError::BufferTooSmall)?;
+    let small = EncodeError::BufferTooSmall;
+    let body = area.get_mut(src..src + body_len).ok_or(small)?;
+    header.emit(body).ok_or(small)?;
     let aad_len = hlen + clear.len();
-    body[hlen..aad_len].copy_from_slice(clear);
-    body[aad_len..aad_len + text.len()].copy_from_slice(text);
-    let crc_at = body_len - CRC_LEN;
-    seal(&mut body[..crc_at], aad_len)?;
-    let crc = crate::crc::crc32c(&body[..crc_at]).to_le_bytes();
-    body[crc_at..].copy_from_slice(&crc);
+    let (sealed, crc_out) = body.split_at_mut_checked(body_len - CRC_LEN).ok_or(small)?;
+    let (aad, rest) = sealed.split_at_mut_checked(aad_len).ok_or(small)?;
+    copy(aad.get_mut(hlen..).unwrap_or_default(), clear);
+    copy(rest, text);
+    seal(sealed, aad_len)?;
+    copy(crc_out, &crate::crc::crc32c(sealed).to_le_bytes());
     if stream.is_none() {
         return Ok(body_len);
     }
-    if lead == 1 {
-        area[0] = 0;
+    if let Some(first) = area.first_mut().filter(|_| lead == 1) {
+        *first = 0;
     }
-    let n = lead + cobs::encode_in_place(&mut area[lead..], src - lead, body_len)?;
-    area[n] = 0;
+    let stuffed = area.get_mut(lead..).ok_or(small)?;
+    let n = lead + cobs::encode_in_place(stuffed, src - lead, body_len)?;
+    *area.get_mut(n).ok_or(small)? = 0;
     Ok(n + 1)
 }
 

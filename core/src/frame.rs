@@ -266,24 +266,24 @@ impl Header {
             at: FIXED_HEADER_LEN,
         };
         if f & (flags::SEQ | flags::ACK) != 0 {
-            w.put(&[self.session]);
+            w.le(self.session.into(), 1);
         }
         if let Some(s) = self.seq {
-            w.put(&s.to_le_bytes());
+            w.le(s.into(), 2);
         }
         if let Some(a) = self.ack {
-            w.put(&a.next.to_le_bytes());
-            w.put(&[a.window]);
+            w.le(a.next.into(), 2);
+            w.le(a.window.into(), 1);
             if let Some(s) = a.sack {
-                w.put(&s.to_le_bytes());
+                w.le(s, 4);
             }
         }
         if let Some(a) = self.aead {
-            w.put(&[a.key_id]);
-            w.put(&a.counter.to_le_bytes());
+            w.le(a.key_id.into(), 1);
+            w.le(a.counter, 4);
         }
         if let Compression::Dictionary(id) = self.compression {
-            w.put(&[id]);
+            w.le(id.into(), 1);
         }
         Some(len)
     }
@@ -313,20 +313,21 @@ impl Header {
             bytes: body.get(..len).ok_or(FrameError::TruncatedHeader)?,
             at: FIXED_HEADER_LEN,
         };
+        // `le(n)` reads `n` <= 4 bytes, so the narrowing casts below keep every bit read.
         let session = if f & (flags::SEQ | flags::ACK) != 0 {
-            r.u8()
+            r.le(1) as u8
         } else {
             0
         };
-        let seq = (f & flags::SEQ != 0).then(|| r.u16());
+        let seq = (f & flags::SEQ != 0).then(|| r.le(2) as u16);
         let ack = (f & flags::ACK != 0).then(|| Ack {
-            next: r.u16(),
-            window: r.u8(),
-            sack: (f & flags::SACK != 0).then(|| r.u32()),
+            next: r.le(2) as u16,
+            window: r.le(1) as u8,
+            sack: (f & flags::SACK != 0).then(|| r.le(4)),
         });
         let aead = (f & flags::AEAD != 0).then(|| AeadField {
-            key_id: r.u8(),
-            counter: r.u32(),
+            key_id: r.le(1) as u8,
+            counter: r.le(4),
         });
         let compression = if f & flags::COMPRESSED == 0 {
             if f & flags::SHARED != 0 {
@@ -337,7 +338,7 @@ impl Header {
         } else if f & flags::SHARED != 0 {
             Compression::Shared
         } else if f & flags::DICT != 0 {
-            Compression::Dictionary(r.u8())
+            Compression::Dictionary(r.le(1) as u8)
         } else {
             Compression::Deflate
         };
@@ -397,12 +398,16 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    fn put(&mut self, b: &[u8]) {
-        // Lengths were computed from the same flags; `emit` sized `out` to match.
-        if let Some(dst) = self.out.get_mut(self.at..self.at + b.len()) {
-            dst.copy_from_slice(b);
+    /// Writes the low `n` bytes of `v`, little-endian. Lengths were computed from the same
+    /// flags, and `emit` sized `out` to match, so every byte lands.
+    #[inline(never)]
+    fn le(&mut self, v: u32, n: usize) {
+        for i in 0..n {
+            if let Some(b) = self.out.get_mut(self.at + i) {
+                *b = (v >> (8 * i)) as u8;
+            }
         }
-        self.at += b.len();
+        self.at += n;
     }
 }
 
@@ -412,23 +417,18 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn take<const N: usize>(&mut self) -> [u8; N] {
-        let mut v = [0u8; N];
-        // `bytes` was cut to the flag-derived header length, so this is always in range.
-        if let Some(src) = self.bytes.get(self.at..self.at + N) {
-            v.copy_from_slice(src);
+    /// Reads `n` <= 4 bytes, little-endian. `bytes` was cut to the flag-derived header
+    /// length, so every byte is present.
+    #[inline(never)]
+    fn le(&mut self, n: usize) -> u32 {
+        let mut v = 0;
+        for i in 0..n {
+            if let Some(&b) = self.bytes.get(self.at + i) {
+                v |= u32::from(b) << (8 * i);
+            }
         }
-        self.at += N;
+        self.at += n;
         v
-    }
-    fn u8(&mut self) -> u8 {
-        self.take::<1>()[0]
-    }
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes(self.take())
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.take())
     }
 }
 
@@ -448,10 +448,8 @@ impl<'a> Frame<'a> {
         if body.len() < MIN_BODY_LEN {
             return Err(FrameError::TooShort);
         }
-        let (data, crc) = body.split_at(body.len() - CRC_LEN);
-        let mut c = [0u8; CRC_LEN];
-        c.copy_from_slice(crc);
-        if crate::crc::crc32c(data) != u32::from_le_bytes(c) {
+        let (data, crc) = crate::bytes::split(body, body.len() - CRC_LEN);
+        if crate::crc::crc32c(data) != crate::bytes::le_u32(crc) {
             return Err(FrameError::BadCrc);
         }
         let (header, hlen) = Header::parse(data)?;

@@ -62,6 +62,7 @@ extern crate alloc;
 
 #[cfg(feature = "aead")]
 pub mod aead;
+mod bytes;
 pub mod cobs;
 pub mod compress;
 pub mod crc;

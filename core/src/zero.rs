@@ -1,24 +1,24 @@
-//! Fast search for the first `0x00` byte, in safe code (SWAR, eight bytes at a time).
+//! Fast search for the first `0x00` byte, in safe code (SWAR, a machine word at a time).
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+/// Bytes in a machine word: the search reads one word at a time (8 on hosts, 4 on MCUs).
+const WORD: usize = core::mem::size_of::<usize>();
+const LO: usize = usize::MAX / 0xFF;
+const HI: usize = LO << 7;
 
 /// Index of the first zero byte in `data`.
 #[inline]
 pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
-    let mut chunks = data.chunks_exact(8);
+    let mut chunks = data.chunks_exact(WORD);
     let mut base = 0;
     for c in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(c);
-        let v = u64::from_le_bytes(word);
+        let v = crate::bytes::le_usize(c);
         // Classic "has zero byte": the lowest flagged byte is exact (false positives can only
         // appear above a true zero).
         let z = v.wrapping_sub(LO) & !v & HI;
         if z != 0 {
             return Some(base + (z.trailing_zeros() / 8) as usize);
         }
-        base += 8;
+        base += WORD;
     }
     chunks
         .remainder()
