@@ -131,16 +131,14 @@ impl Codec for NoCodec {
 }
 
 fn copy_raw(msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
-    let n = msg.len().min(out.len());
-    out[..n].copy_from_slice(&msg[..n]);
-    (Compression::None, n)
+    (Compression::None, crate::bytes::copy(out, msg))
 }
 
 fn copy_out(payload: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
-    out.get_mut(..payload.len())
-        .ok_or(DecompressError::TooLarge)?
-        .copy_from_slice(payload);
-    Ok(payload.len())
+    let out = out
+        .get_mut(..payload.len())
+        .ok_or(DecompressError::TooLarge)?;
+    Ok(crate::bytes::copy(out, payload))
 }
 
 /// Compression counters.

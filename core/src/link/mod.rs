@@ -405,7 +405,9 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
                 #[cfg(feature = "aead")]
                 if self.core.sealing() {
                     // Opened in place: a copy in the decoder's buffer (idle on datagrams).
-                    let body = &datagram[..datagram.len() - crate::frame::CRC_LEN];
+                    let body = datagram
+                        .get(..datagram.len() - crate::frame::CRC_LEN)
+                        .unwrap_or_default();
                     if let Some(buf) = self.decoder.load(body) {
                         self.core.on_sealed(frame.header, buf);
                     }
@@ -439,9 +441,9 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
             Payload::Empty => &[],
             Payload::Hello(h) => {
                 hello = h.to_bytes();
-                &hello[..h.len()]
+                hello.get(..h.len()).unwrap_or_default()
             }
-            Payload::Tx(i) => self.core.tx[i].payload(),
+            Payload::Tx(i) => self.core.tx[i % W].payload(),
             Payload::Unreliable => self.core.utx.payload(),
         };
         let stream = match self.core.cfg.transport {
@@ -681,7 +683,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             return Ok(None);
         }
         let head = self.rx_head;
-        let out = Self::out_for(&self.rx[head], out)?;
+        let out = Self::out_for(&self.rx[head % W], out)?;
         if self.rx_old == 0 && self.rx_reset_pending {
             // The first message of the current session: its shared stream starts afresh.
             self.codec.reset_rx();
@@ -689,7 +691,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.rx_broken = false;
         }
         self.rx_old = self.rx_old.saturating_sub(1);
-        self.rx[head].filled = false;
+        self.rx[head % W].filled = false;
         self.rx_head = (head + 1) % W;
         self.rx_ready -= 1;
         // Window update: tell a blocked sender at once, and a throttled one at half a window.
@@ -717,10 +719,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             Compression::None | Compression::SharedRaw => usize::from(slot.len),
             _ => M,
         };
-        if out.len() < needed {
-            return Err(RecvError::BufferTooSmall { needed });
-        }
-        Ok(&mut out[..needed])
+        out.get_mut(..needed)
+            .ok_or(RecvError::BufferTooSmall { needed })
     }
 
     /// Turns a dequeued payload (reliable slot `Some(i)`, or the best-effort mailbox) into the
@@ -732,7 +732,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         out: &mut [u8],
     ) -> Result<(u8, usize), RecvError> {
         let slot = match reliable {
-            Some(i) => &self.rx[i],
+            Some(i) => &self.rx[i % W],
             None => &self.urx,
         };
         let channel = slot.channel;
@@ -779,7 +779,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         let start = header.len();
         self.stats.frames_received += 1;
         if let Some(end) = self.open(&header, body, start) {
-            let payload = &body[start..end];
+            let payload = body.get(start..end).unwrap_or_default();
             self.dispatch(&Frame { header, payload });
         }
     }
@@ -872,7 +872,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             }
         };
         for _ in 0..cum {
-            let slot = &mut self.tx[self.tx_head];
+            let slot = &mut self.tx[self.tx_head % W];
             if slot.tx_count > 0 && !slot.sacked {
                 note(slot);
             }
@@ -1107,7 +1107,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         if self.ev_len == 0 {
             return None;
         }
-        let e = self.events[usize::from(self.ev_head)].take();
+        let e = self.events[usize::from(self.ev_head % EVENT_CAP_U8)].take();
         self.ev_head = (self.ev_head + 1) % EVENT_CAP_U8;
         self.ev_len -= 1;
         e
@@ -1293,13 +1293,13 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 
     fn emit_rdata(&mut self, i: usize, off: usize) -> (Header, Payload) {
         let seq = self.tx_base.wrapping_add(off as u16);
-        let (channel, compression) = (self.tx[i].channel, self.tx[i].compression);
+        let (channel, compression) = (self.tx[i % W].channel, self.tx[i % W].compression);
         let mut h = self.tagged(FrameKind::Rdata, channel);
         h.seq = Some(seq);
         h.compression = compression;
         let id = self.next_tx_id;
         self.next_tx_id = self.next_tx_id.wrapping_add(1);
-        let slot = &mut self.tx[i];
+        let slot = &mut self.tx[i % W];
         slot.tx_count = slot.tx_count.saturating_add(1);
         slot.sent_at = self.now as u32;
         slot.tx_id = id;

@@ -102,14 +102,16 @@ impl Hello {
 
     /// Writes the record; the first [`Self::len`] bytes are the encoding.
     pub fn to_bytes(&self) -> [u8; Self::AEAD_LEN] {
-        let mut b = [0u8; Self::AEAD_LEN];
-        b[0..4].copy_from_slice(&self.epoch.to_le_bytes());
-        b[4..8].copy_from_slice(&self.peer_epoch.to_le_bytes());
-        b[8..10].copy_from_slice(&self.max_payload.to_le_bytes());
-        b[10] = self.window;
-        b[11] = self.caps;
-        b[12..16].copy_from_slice(&self.boot.to_le_bytes());
-        b[16..20].copy_from_slice(&self.generation.to_le_bytes());
+        let [e0, e1, e2, e3] = self.epoch.to_le_bytes();
+        let [p0, p1, p2, p3] = self.peer_epoch.to_le_bytes();
+        let [m0, m1] = self.max_payload.to_le_bytes();
+        let [b0, b1, b2, b3] = self.boot.to_le_bytes();
+        let [g0, g1, g2, g3] = self.generation.to_le_bytes();
+        #[rustfmt::skip]
+        let b = [
+            e0, e1, e2, e3, p0, p1, p2, p3, m0, m1, self.window, self.caps,
+            b0, b1, b2, b3, g0, g1, g2, g3,
+        ];
         b
     }
 

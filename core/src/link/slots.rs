@@ -63,8 +63,7 @@ impl<const M: usize> RxSlot<M> {
 
     /// Stores `msg` (the caller checked `msg.len() <= M`).
     pub fn fill(&mut self, channel: u8, compression: Compression, msg: &[u8]) {
-        let n = msg.len().min(M);
-        self.data[..n].copy_from_slice(&msg[..n]);
+        let n = crate::bytes::copy(&mut self.data, msg);
         self.len = n as u16;
         self.channel = channel;
         self.compression = compression;
