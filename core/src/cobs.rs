@@ -152,9 +152,7 @@ impl<'a> Encoder<'a> {
             // The open block ends at the first zero (without one, the length so far is written
             // and overwritten later); the last zero opens the next block.
             let first = (mask | 0x100).trailing_zeros() as usize;
-            if let Some(code) = out.get_mut(code_at) {
-                *code = (w + first - code_at) as u8;
-            }
+            set(out, code_at, (w + first - code_at) as u8);
             let last = w + 31 - (mask as u32 | 1).leading_zeros() as usize;
             code_at = if mask != 0 { last } else { code_at };
             w += 8;
@@ -173,9 +171,7 @@ impl<'a> Encoder<'a> {
     /// Closes the last block and returns the encoded length.
     pub fn finish(self) -> usize {
         // `code_at < w <= out.len()` holds: `new` and `close_block` check it.
-        if let Some(c) = self.out.get_mut(self.code_at) {
-            *c = (self.run + 1) as u8;
-        }
+        set(self.out, self.code_at, (self.run + 1) as u8);
         self.w
     }
 
@@ -193,9 +189,7 @@ impl<'a> Encoder<'a> {
             return Err(BufferTooSmall);
         }
         // `code_at < w <= out.len()`: always present.
-        if let Some(c) = self.out.get_mut(self.code_at) {
-            *c = code;
-        }
+        set(self.out, self.code_at, code);
         self.code_at = self.w;
         self.w += 1;
         self.run = 0;
@@ -244,7 +238,7 @@ pub fn encode_in_place(buf: &mut [u8], src: usize, len: usize) -> Result<usize, 
     Ok(w)
 }
 
-/// `buf[at] = v`, where the invariants of [`encode_in_place`] keep `at` in range.
+/// `buf[at] = v`, for an `at` the encoders' invariants keep in range (no panic path if not).
 #[inline(always)]
 fn set(buf: &mut [u8], at: usize, v: u8) {
     if let Some(b) = buf.get_mut(at) {

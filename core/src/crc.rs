@@ -20,7 +20,9 @@ pub struct Crc32c {
     inner: Inner,
 }
 
-#[cfg(feature = "std")]
+/// The running CRC: the `crc32c` crate's value (`std`) or the register before the final xor
+/// (`small-crc`).
+#[cfg(any(feature = "std", feature = "small-crc"))]
 #[derive(Clone)]
 struct Inner(u32);
 
@@ -30,11 +32,6 @@ struct Inner(crc::Digest<'static, u32, crc::Table<1>>);
 
 #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
 static SOFT: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_ISCSI);
-
-/// Register before the final xor (`small-crc`).
-#[cfg(all(not(feature = "std"), feature = "small-crc"))]
-#[derive(Clone)]
-struct Inner(u32);
 
 /// CRC-32C polynomial, bit-reversed (the register shifts right: reflected in and out).
 #[cfg(all(not(feature = "std"), feature = "small-crc"))]
