@@ -24,7 +24,8 @@ step "cargo clippy (all crates, all targets, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p ferrule --all-targets --features std,embedded-io -- -D warnings
 cargo clippy -p ferrule --all-targets --features aead -- -D warnings
-cargo clippy -p ferrule --lib --no-default-features -- -D warnings
+cargo clippy -p ferrule --all-targets --no-default-features -- -D warnings
+cargo clippy -p ferrule --lib --no-default-features --features small -- -D warnings
 
 # ---------------------------------------------------------------- tests
 step "cargo test (workspace, host features)"
@@ -37,11 +38,15 @@ step "cargo test (core with aead: sealing, replays, rekeying, sealed soak)"
 cargo test -p ferrule --features aead
 step "cargo test (core with small-crc)"
 cargo test -p ferrule --features small-crc --lib
+step "cargo test (core with small: byte-wise COBS, bitwise CRC)"
+cargo test -p ferrule --features small --lib --test framing_props --test vectors
+step "cargo test (core without best-effort: every channel reliable)"
+SOAK_SCALE=0.2 cargo test -p ferrule --no-default-features
 
 # ---------------------------------------------------------------- no_std builds
 step "no_std builds for Cortex-M (no heap, no std)"
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    for features in "" "defmt" "embedded-io,defmt" "small-crc" "aead"; do
+    for features in "" "best-effort" "defmt" "embedded-io,defmt" "small" "best-effort,aead"; do
         echo "  core: $target features=[${features}]"
         cross_cargo build -p ferrule --release --target "$target" --no-default-features \
             ${features:+--features "$features"}

@@ -42,6 +42,17 @@ ensure_cross_toolchain() {
     echo "cross toolchain: $CROSS_MODE"
 }
 
+# Debian's rustc with its library source, for builds that rebuild `core` (-Zbuild-std): the
+# smallest-size report needs it even where rustup has the thumb targets.
+ensure_build_std_toolchain() {
+    if [ ! -x /usr/bin/rustc ] || [ ! -d /usr/lib/rustlib/src/rust ]; then
+        echo "installing: rustc-web cargo-web rust-web-src libstd-rust-web-dev"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq rustc-web cargo-web rust-web-src libstd-rust-web-dev >/dev/null
+    fi
+}
+
 # cargo for a thumb target, whichever toolchain is available. Separate target dir per mode.
 cross_cargo() {
     if [ "$CROSS_MODE" = rustup ]; then

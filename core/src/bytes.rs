@@ -30,7 +30,7 @@ pub(crate) fn split(data: &[u8], at: usize) -> (&[u8], &[u8]) {
 }
 
 /// The first eight bytes of `data` as a little-endian word (0 if there are fewer).
-#[cfg(any(test, target_pointer_width = "64"))]
+#[cfg(any(test, all(target_pointer_width = "64", not(feature = "small"))))]
 #[inline(always)]
 pub(crate) fn le_u64(data: &[u8]) -> u64 {
     data.first_chunk().copied().map_or(0, u64::from_le_bytes)
@@ -43,6 +43,7 @@ pub(crate) fn le_u32(data: &[u8]) -> u32 {
 }
 
 /// The first machine word of `data`, little-endian (0 if `data` is shorter).
+#[cfg(any(test, not(feature = "small")))]
 #[inline(always)]
 pub(crate) fn le_usize(data: &[u8]) -> usize {
     data.first_chunk().copied().map_or(0, usize::from_le_bytes)

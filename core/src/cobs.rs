@@ -12,10 +12,14 @@
 //! encoder feeds it header, payload and CRC without copying them together first).
 //! [`decode`] is the one-shot decoder; the streaming decoder lives in [`crate::decoder`].
 
-use crate::bytes::{copy, split};
-use crate::zero::{around, find_zero};
-#[cfg(target_pointer_width = "64")]
+use crate::zero::find_zero;
+#[cfg(all(target_pointer_width = "64", not(feature = "small")))]
 use crate::{bytes::le_u64, zero::zero_bytes};
+#[cfg(not(feature = "small"))]
+use crate::{
+    bytes::{copy, split},
+    zero::around,
+};
 
 /// Output buffer too small for the encoded or decoded bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +47,13 @@ pub const fn max_encoded_len(n: usize) -> usize {
 
 /// Blocks at least this long are copied in bulk; shorter ones take the word-at-a-time paths
 /// (64-bit hosts only).
-#[cfg(target_pointer_width = "64")]
+#[cfg(all(target_pointer_width = "64", not(feature = "small")))]
 const LONG_BLOCK: usize = 16;
 
 /// For each set of zero bytes in a word (bit `i`: byte `i` is zero), the word that puts into
 /// each zero byte but the last the distance to the next one: the code bytes of the blocks that
 /// end inside the word.
-#[cfg(target_pointer_width = "64")]
+#[cfg(all(target_pointer_width = "64", not(feature = "small")))]
 static NEXT_ZERO: [u64; 256] = {
     let mut table = [0u64; 256];
     let mut mask = 0;
@@ -98,10 +102,30 @@ impl<'a> Encoder<'a> {
     }
 
     /// Encodes `data` after what was pushed before.
+    #[cfg(feature = "small")]
+    pub fn push(&mut self, data: &[u8]) -> Result<(), BufferTooSmall> {
+        // Byte at a time: the least code (feature `small`).
+        for &b in data {
+            if self.run == 254 {
+                self.close_block(0xFF)?;
+            }
+            if b == 0 {
+                self.close_block((self.run + 1) as u8)?;
+            } else {
+                *self.out.get_mut(self.w).ok_or(BufferTooSmall)? = b;
+                self.w += 1;
+                self.run += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes `data` after what was pushed before.
+    #[cfg(not(feature = "small"))]
     pub fn push(&mut self, mut data: &[u8]) -> Result<(), BufferTooSmall> {
         while !data.is_empty() {
             // Host speed for a little code: 32-bit MCUs keep the compact block loop.
-            #[cfg(target_pointer_width = "64")]
+            #[cfg(all(target_pointer_width = "64", not(feature = "small")))]
             if self.run < LONG_BLOCK && data.len() >= 8 {
                 let used = self.push_dense(data);
                 if used > 0 {
@@ -136,7 +160,7 @@ impl<'a> Encoder<'a> {
     /// the code byte of the block it starts. So eight bytes are copied as they are and then
     /// each zero among them is replaced by the length of the block it ends (written to that
     /// block's code byte) and becomes the next code byte. Returns the input bytes consumed.
-    #[cfg(target_pointer_width = "64")]
+    #[cfg(all(target_pointer_width = "64", not(feature = "small")))]
     #[inline]
     fn push_dense(&mut self, data: &[u8]) -> usize {
         let out = &mut *self.out;
@@ -175,6 +199,7 @@ impl<'a> Encoder<'a> {
         self.w
     }
 
+    #[cfg(not(feature = "small"))]
     #[inline(always)]
     fn copy(&mut self, src: &[u8]) -> Result<(), BufferTooSmall> {
         let end = self.w + src.len();
@@ -307,7 +332,46 @@ impl BlockState {
         self.remaining != 0
     }
 
+    /// Takes code byte `code`: writes the zero the previous block ended with (unless it was a
+    /// `0xFF` block) and opens the next block. Returns the new `w`.
+    #[inline(always)]
+    fn code(&mut self, code: u8, dst: &mut [u8], mut w: usize) -> Result<usize, AbsorbError> {
+        if code == 0 {
+            return Err(AbsorbError::ZeroByte);
+        }
+        if self.pending_zero {
+            *dst.get_mut(w).ok_or(AbsorbError::Overflow)? = 0;
+            w += 1;
+        }
+        self.pending_zero = code != 0xFF;
+        self.remaining = code - 1;
+        Ok(w)
+    }
+
     /// Decodes `src` (which must hold no delimiter) into `dst[w..]`; returns the new `w`.
+    /// A byte at a time: the least code (feature `small`).
+    #[cfg(feature = "small")]
+    #[inline]
+    pub(crate) fn absorb(
+        &mut self,
+        src: &[u8],
+        dst: &mut [u8],
+        mut w: usize,
+    ) -> Result<usize, AbsorbError> {
+        for &b in src {
+            if self.remaining == 0 {
+                w = self.code(b, dst, w)?;
+            } else {
+                *dst.get_mut(w).ok_or(AbsorbError::Overflow)? = b;
+                w += 1;
+                self.remaining -= 1;
+            }
+        }
+        Ok(w)
+    }
+
+    /// Decodes `src` (which must hold no delimiter) into `dst[w..]`; returns the new `w`.
+    #[cfg(not(feature = "small"))]
     #[inline]
     pub(crate) fn absorb(
         &mut self,
@@ -317,7 +381,7 @@ impl BlockState {
     ) -> Result<usize, AbsorbError> {
         while let Some((&first, rest)) = src.split_first() {
             // Host speed for a little code: 32-bit MCUs keep the compact block loop.
-            #[cfg(target_pointer_width = "64")]
+            #[cfg(all(target_pointer_width = "64", not(feature = "small")))]
             if self.pending_zero && usize::from(self.remaining) < LONG_BLOCK && src.len() >= 8 {
                 let (used, end) = self.absorb_dense(src, dst, w);
                 if used > 0 {
@@ -327,15 +391,7 @@ impl BlockState {
                 }
             }
             if self.remaining == 0 {
-                if first == 0 {
-                    return Err(AbsorbError::ZeroByte);
-                }
-                if self.pending_zero {
-                    *dst.get_mut(w).ok_or(AbsorbError::Overflow)? = 0;
-                    w += 1;
-                }
-                self.pending_zero = first != 0xFF;
-                self.remaining = first - 1;
+                w = self.code(first, dst, w)?;
                 src = rest;
                 continue;
             }
@@ -358,7 +414,7 @@ impl BlockState {
     /// Needs `pending_zero` (the current block is not a `0xFF` block) and a zero-free `src`.
     /// Returns the input bytes consumed and the new `w`; stops before a `0xFF` code, at the
     /// last eight input bytes, or when `dst` has fewer than eight bytes left.
-    #[cfg(target_pointer_width = "64")]
+    #[cfg(all(target_pointer_width = "64", not(feature = "small")))]
     #[inline]
     fn absorb_dense(&mut self, src: &[u8], dst: &mut [u8], mut w: usize) -> (usize, usize) {
         // Offset, from the start of the current word, of the next code byte.

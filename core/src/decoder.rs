@@ -143,13 +143,15 @@ impl<const N: usize> StreamDecoder<N> {
             }
             let parsed = self.finish().and_then(|()| {
                 Frame::from_body(self.buf.get(..self.len).unwrap_or_default())
-                    .map(|f| (f.header, f.header.len()))
+                    .map(|f| (f.header, f.payload.len()))
             });
             return match parsed {
-                Ok((header, start)) => {
+                Ok((header, payload_len)) => {
                     self.stats.frames_ok += 1;
                     self.reset_pending = true;
-                    let end = self.len - crate::frame::CRC_LEN;
+                    // The payload ends where the CRC starts (`from_body` checked the length).
+                    let end = self.len.wrapping_sub(crate::frame::CRC_LEN);
+                    let start = end.wrapping_sub(payload_len);
                     self.last_ok = true;
                     Feed::Frame {
                         frame: Frame {

@@ -255,16 +255,12 @@ impl Header {
 
     /// Writes the header into `out` and returns its length, or `None` if `out` is too short.
     pub fn emit(&self, out: &mut [u8]) -> Option<usize> {
-        let len = self.len();
-        let out = out.get_mut(..len)?;
         let f = self.flags();
-        out[0] = (VERSION << 4) | self.kind as u8;
-        out[1] = f;
-        out[2] = self.channel;
-        let mut w = Writer {
-            out,
-            at: FIXED_HEADER_LEN,
-        };
+        let len = header_len_for_flags(f);
+        let out = out.get_mut(..len)?;
+        let mut w = Writer { out, at: 0 };
+        let fixed = [(VERSION << 4) | self.kind as u8, f, self.channel, 0];
+        w.le(u32::from_le_bytes(fixed), FIXED_HEADER_LEN);
         if f & (flags::SEQ | flags::ACK) != 0 {
             w.le(self.session.into(), 1);
         }
@@ -309,51 +305,34 @@ impl Header {
             return Err(FrameError::BadFlags(f));
         }
         let len = header_len_for_flags(f);
-        let mut r = Reader {
-            bytes: body.get(..len).ok_or(FrameError::TruncatedHeader)?,
-            at: FIXED_HEADER_LEN,
+        let bytes = body.get(..len).ok_or(FrameError::TruncatedHeader)?;
+        // Each value is at most as wide as its field, so the narrowing casts keep every bit.
+        let [session, seq, next, window, sack, key_id, counter, dict] = take(bytes, f);
+        let has = |flag: u8| f & flag != 0;
+        let compression = match (has(flags::COMPRESSED), has(flags::SHARED), has(flags::DICT)) {
+            (false, false, _) => Compression::None,
+            (false, true, _) => Compression::SharedRaw,
+            (true, true, _) => Compression::Shared,
+            (true, false, true) => Compression::Dictionary(dict as u8),
+            (true, false, false) => Compression::Deflate,
         };
-        // `le(n)` reads `n` <= 4 bytes, so the narrowing casts below keep every bit read.
-        let session = if f & (flags::SEQ | flags::ACK) != 0 {
-            r.le(1) as u8
-        } else {
-            0
+        let header = Self {
+            kind,
+            channel,
+            compression,
+            session: session as u8,
+            seq: has(flags::SEQ).then_some(seq as u16),
+            ack: has(flags::ACK).then_some(Ack {
+                next: next as u16,
+                window: window as u8,
+                sack: has(flags::SACK).then_some(sack),
+            }),
+            aead: has(flags::AEAD).then_some(AeadField {
+                key_id: key_id as u8,
+                counter,
+            }),
         };
-        let seq = (f & flags::SEQ != 0).then(|| r.le(2) as u16);
-        let ack = (f & flags::ACK != 0).then(|| Ack {
-            next: r.le(2) as u16,
-            window: r.le(1) as u8,
-            sack: (f & flags::SACK != 0).then(|| r.le(4)),
-        });
-        let aead = (f & flags::AEAD != 0).then(|| AeadField {
-            key_id: r.le(1) as u8,
-            counter: r.le(4),
-        });
-        let compression = if f & flags::COMPRESSED == 0 {
-            if f & flags::SHARED != 0 {
-                Compression::SharedRaw
-            } else {
-                Compression::None
-            }
-        } else if f & flags::SHARED != 0 {
-            Compression::Shared
-        } else if f & flags::DICT != 0 {
-            Compression::Dictionary(r.le(1) as u8)
-        } else {
-            Compression::Deflate
-        };
-        Ok((
-            Self {
-                kind,
-                channel,
-                compression,
-                session,
-                seq,
-                ack,
-                aead,
-            },
-            len,
-        ))
+        Ok((header, len))
     }
 }
 
@@ -369,67 +348,73 @@ fn validate_flags(f: u8) -> Result<(), FrameError> {
     }
 }
 
+/// The optional header fields in wire order: the flag bits that announce each (any of them),
+/// and its width in bytes. Session tag; sequence number; cumulative ack, receive window and
+/// SACK bitmap; AEAD key id and frame counter; dictionary id.
+const FIELDS: [(u8, u8); 8] = [
+    (flags::SEQ | flags::ACK, 1),
+    (flags::SEQ, 2),
+    (flags::ACK, 2),
+    (flags::ACK, 1),
+    (flags::SACK, 4),
+    (flags::AEAD, 1),
+    (flags::AEAD, 4),
+    (flags::DICT, 1),
+];
+
 const fn header_len_for_flags(f: u8) -> usize {
     let mut n = FIXED_HEADER_LEN;
-    if f & (flags::SEQ | flags::ACK) != 0 {
-        n += 1;
-    }
-    if f & flags::SEQ != 0 {
-        n += 2;
-    }
-    if f & flags::ACK != 0 {
-        n += 3;
-    }
-    if f & flags::SACK != 0 {
-        n += 4;
-    }
-    if f & flags::AEAD != 0 {
-        n += 5;
-    }
-    if f & flags::DICT != 0 {
-        n += 1;
+    let mut i = 0;
+    while i < FIELDS.len() {
+        if f & FIELDS[i].0 != 0 {
+            n += FIELDS[i].1 as usize;
+        }
+        i += 1;
     }
     n
 }
 
+/// Writes header fields in `FIELDS` order into `out` (sized from the same flags by `emit`,
+/// so every byte lands).
 struct Writer<'a> {
     out: &'a mut [u8],
     at: usize,
 }
 
 impl Writer<'_> {
-    /// Writes the low `n` bytes of `v`, little-endian. Lengths were computed from the same
-    /// flags, and `emit` sized `out` to match, so every byte lands.
+    /// Writes the low `n` bytes of `v`, little-endian.
     #[inline(never)]
-    fn le(&mut self, v: u32, n: usize) {
-        for i in 0..n {
-            if let Some(b) = self.out.get_mut(self.at + i) {
-                *b = (v >> (8 * i)) as u8;
+    fn le(&mut self, mut v: u32, n: usize) {
+        for _ in 0..n {
+            if let Some(b) = self.out.get_mut(self.at) {
+                *b = v as u8;
             }
+            v >>= 8;
+            self.at += 1;
         }
-        self.at += n;
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    /// Reads `n` <= 4 bytes, little-endian. `bytes` was cut to the flag-derived header
-    /// length, so every byte is present.
-    #[inline(never)]
-    fn le(&mut self, n: usize) -> u32 {
-        let mut v = 0;
-        for i in 0..n {
-            if let Some(&b) = self.bytes.get(self.at + i) {
-                v |= u32::from(b) << (8 * i);
+/// Reads the fields `f` announces from `bytes` (the whole header) in `FIELDS` order; absent
+/// fields read as 0.
+#[inline(never)]
+fn take(bytes: &[u8], f: u8) -> [u32; 8] {
+    let mut values = [0u32; 8];
+    let mut at = FIXED_HEADER_LEN;
+    for i in 0..FIELDS.len() {
+        let (flag, width) = FIELDS[i];
+        if f & flag != 0 {
+            let mut v = 0;
+            for k in 0..width {
+                if let Some(&b) = bytes.get(at) {
+                    v |= u32::from(b) << (8 * k);
+                }
+                at += 1;
             }
+            values[i] = v;
         }
-        self.at += n;
-        v
     }
+    values
 }
 
 /// A received frame: its header and a view of its payload.

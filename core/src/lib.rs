@@ -50,7 +50,12 @@
 //! - `alloc`: heap-backed conveniences.
 //! - `defmt`: `defmt::Format` on public errors and statistics.
 //! - `embedded-io`: [`io::write_frame`] and [`io::FrameReader`] over `embedded_io` traits.
+//! - `best-effort` (default): the link's best-effort channel (`DATA` frames). Without it every
+//!   channel is reliable, `DATA` frames from a peer are dropped and counted as `unsupported`,
+//!   and each link keeps two message-sized mailboxes less.
 //! - `small-crc`: bitwise CRC for the smallest flash (no 1 KiB table).
+//! - `small`: `small-crc`, and COBS encoded and scanned a byte at a time instead of a machine
+//!   word at a time: the least flash, slower on long frames. Same wire format.
 //! - `aead`: authenticated encryption of every link frame (ChaCha20-Poly1305), replay window,
 //!   rekeying: `Link::set_key`.
 #![cfg_attr(not(any(test, feature = "std")), no_std)]

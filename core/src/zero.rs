@@ -1,13 +1,20 @@
 //! Fast search for the first `0x00` byte, in safe code (SWAR, a machine word at a time).
 
-/// Bytes in a machine word: the search reads one word at a time (8 on hosts, 4 on MCUs).
-const WORD: usize = core::mem::size_of::<usize>();
-const LO: usize = usize::MAX / 0xFF;
-const HI: usize = LO << 7;
-
-/// Index of the first zero byte in `data`.
+/// Index of the first zero byte in `data`: a byte at a time, the least code (feature `small`).
+#[cfg(feature = "small")]
 #[inline]
 pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
+    data.iter().position(|&b| b == 0)
+}
+
+/// Index of the first zero byte in `data`.
+#[cfg(not(feature = "small"))]
+#[inline]
+pub(crate) fn find_zero(data: &[u8]) -> Option<usize> {
+    // One machine word at a time: 8 bytes on hosts, 4 on MCUs.
+    const WORD: usize = core::mem::size_of::<usize>();
+    const LO: usize = usize::MAX / 0xFF;
+    const HI: usize = LO << 7;
     let mut chunks = data.chunks_exact(WORD);
     let mut base = 0;
     for c in &mut chunks {
@@ -38,7 +45,7 @@ pub(crate) fn around(data: &[u8], at: usize) -> (&[u8], &[u8]) {
 
 /// The high bit of each byte of `v` that is zero, and no other bit (exact, unlike the test in
 /// [`find_zero`]).
-#[cfg(any(test, target_pointer_width = "64"))]
+#[cfg(any(test, all(target_pointer_width = "64", not(feature = "small"))))]
 #[inline]
 pub(crate) fn zero_bytes(v: u64) -> u64 {
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;

@@ -37,7 +37,8 @@ fn base(name: &'static str, seed: u64) -> Profile {
         reboot_at: None,
         messages: scale(100_000),
         replies: scale(50_000),
-        unreliable_every: 10,
+        // Without the best-effort channel every channel is reliable: no best-effort slots.
+        unreliable_every: if cfg!(feature = "best-effort") { 10 } else { 0 },
         compress: false,
         aead: false,
         seed,

@@ -38,6 +38,7 @@ pub struct Config {
     /// Framing.
     pub transport: Transport,
     /// Reliable channels (default: channel 0 reliable, every other channel best effort).
+    /// Without the `best-effort` feature every channel is reliable and this map is unused.
     pub channels: ChannelMap,
     /// Retransmission timeout before the first RTT sample (RFC 6298: 1000).
     pub rto_initial: u32,

@@ -46,6 +46,8 @@
 //! assert_eq!(b.poll_event(), Some(Event::Up));
 //! ```
 
+#[cfg(feature = "best-effort")]
+mod best_effort;
 mod config;
 mod rtt;
 #[cfg(feature = "aead")]
@@ -226,13 +228,8 @@ struct Core<const W: usize, const M: usize, C> {
     /// The receive-side shared stream failed: its remaining pieces are undecodable.
     rx_broken: bool,
     advertised_window: u8,
-    // Best effort.
-    utx: RxSlot<M>,
-    utx_seq: u16,
-    urx: RxSlot<M>,
-    urx_high: u16,
-    urx_bits: u32,
-    urx_any: bool,
+    #[cfg(feature = "best-effort")]
+    best_effort: best_effort::BestEffort<M>,
     // Acknowledgement and control.
     ack_owed: u8,
     /// The acknowledgement most recently sent.
@@ -444,7 +441,8 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
                 hello.get(..h.len()).unwrap_or_default()
             }
             Payload::Tx(i) => self.core.tx[i % W].payload(),
-            Payload::Unreliable => self.core.utx.payload(),
+            #[cfg(feature = "best-effort")]
+            Payload::BestEffort => self.core.best_effort.tx.payload(),
         };
         let stream = match self.core.cfg.transport {
             Transport::Stream => Some(StreamOptions {
@@ -478,8 +476,9 @@ impl<const W: usize, const M: usize, const F: usize, C: Codec> Link<W, M, F, C> 
             (None, Some(opts)) => encode_stream(&header, payload, opts, out)?,
             (None, None) => encode_datagram(&header, payload, out)?,
         };
+        #[cfg(feature = "best-effort")]
         if matches!(header.kind, FrameKind::Data) {
-            self.core.utx.filled = false;
+            self.core.best_effort.tx.filled = false;
         }
         if matches!(header.kind, FrameKind::Close) {
             self.core.fail(DownReason::LocalClose);
@@ -560,7 +559,31 @@ enum Payload {
     Empty,
     Hello(Hello),
     Tx(usize),
-    Unreliable,
+    /// The best-effort message waiting to go.
+    #[cfg(feature = "best-effort")]
+    BestEffort,
+}
+
+/// What [`Core::pick`] chose to send next.
+enum Pick {
+    /// `HELLO` or `HELLO_ACK` with this end's hello record.
+    Hello(FrameKind),
+    /// A payload-free frame tagged with the session and acknowledgement.
+    Control(FrameKind),
+    /// The reliable message in send slot `slot`, `off` after the window's base.
+    Rdata { slot: usize, off: usize },
+    /// The best-effort message waiting to go.
+    #[cfg(feature = "best-effort")]
+    BestEffort,
+}
+
+/// Where a message [`Core::decode`] turns into the application's bytes waits.
+enum Source {
+    /// Reliable receive slot `i`.
+    Reliable(usize),
+    /// The best-effort mailbox.
+    #[cfg(feature = "best-effort")]
+    BestEffort,
 }
 
 impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
@@ -598,12 +621,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             rx_reset_pending: false,
             rx_broken: false,
             advertised_window: 0,
-            utx: RxSlot::EMPTY,
-            utx_seq: 0,
-            urx: RxSlot::EMPTY,
-            urx_high: 0,
-            urx_bits: 0,
-            urx_any: false,
+            #[cfg(feature = "best-effort")]
+            best_effort: best_effort::BestEffort::NEW,
             ack_owed: 0,
             last_ack: None,
             ack_now: false,
@@ -638,16 +657,18 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         if msg.len() > self.max_message() || msg.len() > usize::from(self.peer_max_payload) {
             return Err(SendError::TooLarge);
         }
+        #[cfg(feature = "best-effort")]
         if !self.cfg.channels.is_reliable(channel) {
-            if self.utx.filled {
+            let slot = &mut self.best_effort.tx;
+            if slot.filled {
                 self.stats.send_full += 1;
                 return Err(SendError::Full);
             }
-            let (repr, n) = self.codec.compress(false, msg, &mut self.utx.data);
-            self.utx.len = n as u16;
-            self.utx.channel = channel;
-            self.utx.compression = repr;
-            self.utx.filled = true;
+            let (repr, n) = self.codec.compress(false, msg, &mut slot.data);
+            slot.len = n as u16;
+            slot.channel = channel;
+            slot.compression = repr;
+            slot.filled = true;
             self.stats.sent_unreliable += 1;
             return Ok(());
         }
@@ -668,10 +689,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
     }
 
     fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
-        if self.urx.filled {
-            let out = Self::out_for(&self.urx, out)?;
-            self.urx.filled = false;
-            let (channel, n) = self.decode(None, out)?;
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.rx.filled {
+            let out = Self::out_for(&self.best_effort.rx, out)?;
+            self.best_effort.rx.filled = false;
+            let (channel, n) = self.decode(Source::BestEffort, out)?;
             self.stats.delivered_unreliable += 1;
             return Ok(Some(Received {
                 channel,
@@ -703,7 +725,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         {
             self.ack_now = true;
         }
-        let (channel, n) = self.decode(Some(head), out)?;
+        let (channel, n) = self.decode(Source::Reliable(head), out)?;
         self.stats.delivered_reliable += 1;
         Ok(Some(Received {
             channel,
@@ -723,17 +745,14 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             .ok_or(RecvError::BufferTooSmall { needed })
     }
 
-    /// Turns a dequeued payload (reliable slot `Some(i)`, or the best-effort mailbox) into the
-    /// message, in place; returns its channel and length. A failure is counted and reported,
-    /// and a broken shared stream ends the session (both ends restart their streams).
-    fn decode(
-        &mut self,
-        reliable: Option<usize>,
-        out: &mut [u8],
-    ) -> Result<(u8, usize), RecvError> {
-        let slot = match reliable {
-            Some(i) => &self.rx[i % W],
-            None => &self.urx,
+    /// Turns a dequeued payload into the message, in place; returns its channel and length.
+    /// A failure is counted and reported, and a broken shared stream ends the session (both
+    /// ends restart their streams).
+    fn decode(&mut self, from: Source, out: &mut [u8]) -> Result<(u8, usize), RecvError> {
+        let slot = match from {
+            Source::Reliable(i) => &self.rx[i % W],
+            #[cfg(feature = "best-effort")]
+            Source::BestEffort => &self.best_effort.rx,
         };
         let channel = slot.channel;
         let shared = matches!(
@@ -811,7 +830,10 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
                 }
                 match (h.kind, h.seq) {
                     (FrameKind::Rdata, Some(seq)) => self.on_rdata(h, seq, frame.payload),
+                    #[cfg(feature = "best-effort")]
                     (FrameKind::Data, Some(seq)) => self.on_data(h, seq, frame.payload),
+                    #[cfg(not(feature = "best-effort"))]
+                    (FrameKind::Data, _) => self.stats.unsupported += 1,
                     (FrameKind::Ping, _) => self.ack_now = true,
                     (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
                     (FrameKind::Ack, _) => {}
@@ -974,6 +996,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
     }
 
+    #[cfg(feature = "best-effort")]
     fn on_data(&mut self, h: &Header, seq: u16, payload: &[u8]) {
         if payload.len() > M {
             self.stats.too_large += 1;
@@ -983,29 +1006,14 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.stats.unsupported += 1;
             return;
         }
-        if self.urx_any {
-            let d = seq.wrapping_sub(self.urx_high) as i16;
-            if d > 0 {
-                self.urx_bits = if d >= 32 { 0 } else { self.urx_bits << d };
-                self.urx_bits |= 1;
-                self.urx_high = seq;
-            } else {
-                let back = d.unsigned_abs();
-                if back >= 32 || self.urx_bits & (1 << back) != 0 {
-                    self.stats.duplicates += 1;
-                    return;
-                }
-                self.urx_bits |= 1 << back;
-            }
-        } else {
-            self.urx_any = true;
-            self.urx_high = seq;
-            self.urx_bits = 1;
+        if !self.best_effort.accept(seq) {
+            self.stats.duplicates += 1;
+            return;
         }
-        if self.urx.filled {
+        if self.best_effort.rx.filled {
             self.stats.unreliable_overwritten += 1;
         }
-        self.urx.fill(h.channel, h.compression, payload);
+        self.best_effort.rx.fill(h.channel, h.compression, payload);
     }
 
     // ------------------------------------------------------------------ sessions
@@ -1044,9 +1052,8 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
         self.rx_next = self.keys.isn_rx;
         self.advertised_window = self.rx_window();
-        self.utx.filled = false;
-        self.utx_seq = self.keys.isn_tx;
-        self.urx_any = false;
+        #[cfg(feature = "best-effort")]
+        self.best_effort.start(self.keys.isn_tx);
         self.ack_owed = 0;
         self.ack_now = false;
         self.ack_deadline = None;
@@ -1062,10 +1069,14 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 
     fn end_session(&mut self, reason: DownReason) {
         let unacked = self.tx_next.wrapping_sub(self.tx_base);
-        self.stats.discarded_on_reset += u32::from(unacked) + u32::from(self.utx.filled);
+        self.stats.discarded_on_reset += u32::from(unacked);
+        #[cfg(feature = "best-effort")]
+        {
+            self.stats.discarded_on_reset += u32::from(self.best_effort.tx.filled);
+            self.best_effort.tx.filled = false;
+        }
         self.up = false;
         self.tx_base = self.tx_next;
-        self.utx.filled = false;
         self.send_hello_ack = false;
         self.send_close = false;
         self.stats.link_downs += 1;
@@ -1148,11 +1159,19 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         }
     }
 
+    /// A best-effort message waits for `poll_transmit`.
+    fn best_effort_queued(&self) -> bool {
+        #[cfg(feature = "best-effort")]
+        return self.best_effort.tx.filled;
+        #[cfg(not(feature = "best-effort"))]
+        false
+    }
+
     fn poll_timeout(&self) -> Option<u64> {
         if !self.up {
             return Some(self.hello_due);
         }
-        if self.send_hello_ack || self.send_close || self.ack_now || self.utx.filled {
+        if self.send_hello_ack || self.send_close || self.ack_now || self.best_effort_queued() {
             return Some(self.now);
         }
         let mut t = u64::MAX;
@@ -1200,8 +1219,25 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
 
     // ------------------------------------------------------------------ transmit path
 
-    /// Picks the next frame; updates state as if it was sent.
+    /// The next frame to send, header and payload; updates state as if it was sent.
     fn next_frame(&mut self) -> Option<(Header, Payload)> {
+        Some(match self.pick()? {
+            Pick::Hello(kind) => (Header::control(kind), Payload::Hello(self.hello())),
+            Pick::Control(kind) => (self.tagged(kind, 0), Payload::Empty),
+            Pick::Rdata { slot, off } => self.emit_rdata(slot, off),
+            #[cfg(feature = "best-effort")]
+            Pick::BestEffort => {
+                let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
+                h.seq = Some(self.best_effort.tx_seq);
+                h.compression = self.best_effort.tx.compression;
+                self.best_effort.tx_seq = self.best_effort.tx_seq.wrapping_add(1);
+                (h, Payload::BestEffort)
+            }
+        })
+    }
+
+    /// Decides what to send next, in priority order.
+    fn pick(&mut self) -> Option<Pick> {
         let now = self.now;
         if !self.up {
             if now < self.hello_due {
@@ -1210,22 +1246,16 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.hello_due = now + u64::from(self.hello_backoff);
             self.hello_backoff = (self.hello_backoff * 2).min(self.cfg.rto_max);
             self.stats.hellos_sent += 1;
-            return Some((
-                Header::control(FrameKind::Hello),
-                Payload::Hello(self.hello()),
-            ));
+            return Some(Pick::Hello(FrameKind::Hello));
         }
         if self.send_hello_ack {
             self.send_hello_ack = false;
-            return Some((
-                Header::control(FrameKind::HelloAck),
-                Payload::Hello(self.hello()),
-            ));
+            return Some(Pick::Hello(FrameKind::HelloAck));
         }
         if self.send_close {
             // The session ends once the CLOSE is out (`poll_transmit`): it is still sealed
             // and tagged as part of this session.
-            return Some((self.tagged(FrameKind::Close, 0), Payload::Empty));
+            return Some(Pick::Control(FrameKind::Close));
         }
         let outstanding = usize::from(self.tx_next.wrapping_sub(self.tx_base));
         // Retransmissions first, oldest first.
@@ -1237,16 +1267,13 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
                     return None;
                 }
                 self.stats.retransmissions += 1;
-                return Some(self.emit_rdata(i, off));
+                return Some(Pick::Rdata { slot: i, off });
             }
         }
-        if self.utx.filled {
-            let mut h = self.tagged(FrameKind::Data, self.utx.channel);
-            h.seq = Some(self.utx_seq);
-            h.compression = self.utx.compression;
-            self.utx_seq = self.utx_seq.wrapping_add(1);
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.tx.filled {
             self.stats.data_frames_sent += 1;
-            return Some((h, Payload::Unreliable));
+            return Some(Pick::BestEffort);
         }
         let mut blocked = false;
         for off in 0..outstanding {
@@ -1254,7 +1281,7 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             if self.tx[i].tx_count == 0 {
                 if self.in_window(off) {
                     self.stalled = false;
-                    return Some(self.emit_rdata(i, off));
+                    return Some(Pick::Rdata { slot: i, off });
                 }
                 blocked = true;
                 break;
@@ -1278,15 +1305,15 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
             self.probe_backoff = (self.probe_backoff * 2).min(self.cfg.rto_max);
             self.probe_due = Some(now + u64::from(self.probe_backoff));
             self.stats.probes_sent += 1;
-            return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
+            return Some(Pick::Control(FrameKind::Ping));
         }
         if self.cfg.keepalive > 0 && now >= self.last_tx + self.ping_interval() {
             self.stats.keepalives_sent += 1;
-            return Some((self.tagged(FrameKind::Ping, 0), Payload::Empty));
+            return Some(Pick::Control(FrameKind::Ping));
         }
         if self.ack_now {
             self.stats.acks_sent += 1;
-            return Some((self.tagged(FrameKind::Ack, 0), Payload::Empty));
+            return Some(Pick::Control(FrameKind::Ack));
         }
         None
     }
@@ -1312,11 +1339,11 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
     /// A header carrying the session tag and the current acknowledgement.
     fn tagged(&mut self, kind: FrameKind, channel: u8) -> Header {
         let window = self.rx_window();
+        // Bit `d - 1`: reorder slot `d` (sequence number `rx_next + d`) holds a message.
         let mut sack = 0u32;
-        for i in 0..32usize {
-            let d = i + 1;
-            if d < self.rx_free() && self.rx[(self.rx_head + self.rx_ready + d) % W].filled {
-                sack |= 1 << i;
+        for d in 1..self.rx_free().min(33) {
+            if self.rx[(self.rx_head + self.rx_ready + d) % W].filled {
+                sack |= 1 << (d - 1);
             }
         }
         let ack = Ack {
