@@ -138,7 +138,7 @@ size_report() { # mode ("standard" or "optimised")
         "M4F RAM" "M0 image" "M0 code"
     printf '  |%s|%s|%s|%s|%s|%s|\n' "------------------------------------------" "-----------:" \
         "----------:" "----------:" "-----------:" "----------:"
-    local name p a=thumbv7em-none-eabihf b=thumbv6m-none-eabi
+    local row name p a=thumbv7em-none-eabihf b=thumbv6m-none-eabi
     for row in "framing (COBS + CRC-32C + decoder):framing" \
         "framing + link, reliable channel:reliable" "framing + link, both channels:link" \
         "+ inflate (and peer compressor):inflate" "+ heap-free compressor (both ways):compressor" \
@@ -147,13 +147,17 @@ size_report() { # mode ("standard" or "optimised")
         name=${row%%:*}
         p=${row##*:}
         printf '  | %-40s | %10d | %9d | %9d | %10d | %9d |\n' "$name" \
-            $((FLASH[$mode.$a.$p] - FLASH[$mode.$a.none])) $((CODE[$mode.$a.$p] - CODE[$mode.$a.none])) \
-            $((RAM[$mode.$a.$p] - RAM[$mode.$a.none] + STATE[$mode.$p])) \
-            $((FLASH[$mode.$b.$p] - FLASH[$mode.$b.none])) $((CODE[$mode.$b.$p] - CODE[$mode.$b.none]))
+            "$(image "$mode" $a "$p")" "$(code "$mode" "$p" $a)" "$(ram "$mode" "$p")" \
+            "$(image "$mode" $b "$p")" "$(code "$mode" "$p" $b)"
     done
 }
-code() { # mode profile -> ferrule's code on thumbv7em
-    echo $((CODE[$1.thumbv7em-none-eabihf.$2] - CODE[$1.thumbv7em-none-eabihf.none]))
+# What each profile adds to the image calling nothing of ferrule (`none`).
+image() { # mode target profile -> image bytes
+    echo $((FLASH[$1.$2.$3] - FLASH[$1.$2.none]))
+}
+code() { # mode profile [target, default thumbv7em] -> ferrule's code
+    local t=${3:-thumbv7em-none-eabihf}
+    echo $((CODE[$1.$t.$2] - CODE[$1.$t.none]))
 }
 ram() { # mode profile -> RAM on thumbv7em (static data and one endpoint's state)
     echo $((RAM[$1.thumbv7em-none-eabihf.$2] - RAM[$1.thumbv7em-none-eabihf.none] + STATE[$1.$2]))
