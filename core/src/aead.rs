@@ -1,22 +1,28 @@
-//! Authenticated encryption of frame bodies (feature `aead`, `docs/PROTOCOL.md` section 6).
+//! Authenticated encryption of frame bodies and the keys of a session (feature `aead`,
+//! `docs/PROTOCOL.md` section 6).
 //!
-//! ChaCha20-Poly1305 (RFC 8439) from RustCrypto, in place, no heap. A sealed body is
-//! `header ‖ clear ‖ ciphertext ‖ tag ‖ CRC`: the header and the `clear` part (the hello
-//! record of `HELLO`/`HELLO_ACK`, empty otherwise) are authenticated as associated data, the
-//! message is encrypted, the 16-byte tag follows. The CRC is still computed over everything,
-//! so line noise is rejected as `bad_crc` before the authenticator sees it.
+//! - Handshake: a hello record is authenticated with [`hello_mac`] (HMAC-SHA256 under the
+//!   pre-shared key, truncated to 16 bytes); both sides derive the session's keys, tag and
+//!   initial sequence numbers from the pre-shared key and the two handshake nonces with
+//!   [`derive_session`] (HKDF-SHA256, RFC 5869).
+//! - Frames: ChaCha20-Poly1305 (RFC 8439) from RustCrypto, in place, no heap, under the key of
+//!   the sending direction. A sealed body is `header ‖ ciphertext ‖ tag ‖ CRC`: the header is
+//!   the associated data. The nonce is the sender's frame counter ([`nonce`]); each session
+//!   has fresh keys, so a counter never repeats under a key. [`ReplayWindow`] rejects a
+//!   counter seen before.
 //!
-//! The nonce is `boot ‖ generation ‖ counter` of the sender ([`nonce`]); [`ReplayWindow`]
-//! rejects a counter seen before. The link ([`crate::link::Link::set_key`]) does all of this;
-//! these functions are for framing-only users and for checking the format.
+//! The link ([`crate::link::Link::enable_aead`]) does all of this; these functions are for
+//! framing-only users, other implementations and checking the format.
 //!
 //! ```
-//! use ferrule::aead::{nonce, open_body, seal_body, Key, TAG_LEN};
+//! use ferrule::aead::{derive_session, nonce, open_body, seal_body, Key, TAG_LEN};
 //!
-//! let key = Key::new(1, &[7; 32]);
-//! let n = nonce(42, 0, 5);
+//! let psk = [7u8; 32];
+//! let s = derive_session(&psk, &[1; 16], &[2; 16]);
+//! let key = Key::new(1, &s.key_lo);
+//! let n = nonce(5);
 //! let mut body = [0u8; 3 + 5 + TAG_LEN];
-//! body[..3].copy_from_slice(&[0x10, 0x40, 0x01]); // header (associated data)
+//! body[..3].copy_from_slice(&[0x20, 0x40, 0x01]); // header (associated data)
 //! body[3..8].copy_from_slice(b"hello");
 //! seal_body(&key, &n, &mut body, 3).unwrap();
 //! assert_ne!(&body[3..8], b"hello");
@@ -28,6 +34,8 @@
 
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// Bytes the tag adds to every sealed payload.
 pub const TAG_LEN: usize = 16;
@@ -82,14 +90,112 @@ impl core::fmt::Display for AuthError {
 
 impl core::error::Error for AuthError {}
 
-/// The nonce of the frame a sender seals as number `counter` of session attempt `generation`
-/// of boot `boot`: `boot ‖ generation ‖ counter`, each little-endian.
-pub fn nonce(boot: u32, generation: u32, counter: u32) -> [u8; NONCE_LEN] {
+/// The nonce of the frame a sender seals as number `counter` of its session: the counter
+/// (u32 LE) and eight zero bytes. The key is the session's key for that direction, so a
+/// counter never repeats under a key.
+pub fn nonce(counter: u32) -> [u8; NONCE_LEN] {
     let mut n = [0u8; NONCE_LEN];
-    n[..4].copy_from_slice(&boot.to_le_bytes());
-    n[4..8].copy_from_slice(&generation.to_le_bytes());
-    n[8..].copy_from_slice(&counter.to_le_bytes());
+    for (d, s) in n.iter_mut().zip(counter.to_le_bytes()) {
+        *d = s;
+    }
     n
+}
+
+/// Length of a hello record's MAC.
+pub const MAC_LEN: usize = 16;
+/// What [`hello_mac`] puts before the covered bytes (domain separation).
+pub const HELLO_LABEL: &[u8] = b"ferrule v2 hello";
+/// The HKDF `info` of [`derive_session`].
+pub const SESSION_LABEL: &[u8] = b"ferrule v2 session";
+/// Length of a handshake nonce.
+pub const HANDSHAKE_NONCE_LEN: usize = 16;
+
+/// The MAC of a hello frame: the first 16 bytes of HMAC-SHA256(`psk`, [`HELLO_LABEL`] ‖
+/// `covered`), where `covered` is the frame's header and hello record.
+pub fn hello_mac(psk: &[u8; KEY_LEN], covered: &[u8]) -> [u8; MAC_LEN] {
+    // HMAC takes keys of any length: the error case cannot happen.
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(psk) else {
+        return [0; MAC_LEN];
+    };
+    mac.update(HELLO_LABEL);
+    mac.update(covered);
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; MAC_LEN];
+    for (d, s) in out.iter_mut().zip(full.iter()) {
+        *d = *s;
+    }
+    out
+}
+
+/// Compares two MACs in time independent of where they differ.
+pub fn mac_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Everything both ends derive for one session (section 6.3 of `docs/PROTOCOL.md`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionSecrets {
+    /// Seals what the side with the lower nonce sends.
+    pub key_lo: [u8; KEY_LEN],
+    /// Seals what the side with the higher nonce sends.
+    pub key_hi: [u8; KEY_LEN],
+    /// The session tag.
+    pub tag: u8,
+    /// First sequence number of the side with the lower nonce.
+    pub isn_lo: u16,
+    /// First sequence number of the side with the higher nonce.
+    pub isn_hi: u16,
+}
+
+impl core::fmt::Debug for SessionSecrets {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never print key material.
+        f.debug_struct("SessionSecrets")
+            .field("tag", &self.tag)
+            .field("isn_lo", &self.isn_lo)
+            .field("isn_hi", &self.isn_hi)
+            .finish_non_exhaustive()
+    }
+}
+
+/// HKDF-SHA256 with salt `lo ‖ hi` (the two handshake nonces, lower first), input key
+/// material `psk` and info [`SESSION_LABEL`], expanded to 69 bytes: `key_lo` (32), `key_hi`
+/// (32), `tag` (1), `isn_lo` (2, LE), `isn_hi` (2, LE).
+pub fn derive_session(
+    psk: &[u8; KEY_LEN],
+    lo: &[u8; HANDSHAKE_NONCE_LEN],
+    hi: &[u8; HANDSHAKE_NONCE_LEN],
+) -> SessionSecrets {
+    let mut salt = [0u8; 2 * HANDSHAKE_NONCE_LEN];
+    for (d, s) in salt.iter_mut().zip(lo.iter().chain(hi)) {
+        *d = *s;
+    }
+    let kdf = hkdf::Hkdf::<Sha256>::new(Some(&salt), psk);
+    let mut okm = [0u8; 69];
+    // 69 bytes is far below HKDF's limit of 255 blocks.
+    let _ = kdf.expand(SESSION_LABEL, &mut okm);
+    let (key_lo, rest) = okm
+        .split_first_chunk::<KEY_LEN>()
+        .unwrap_or((&[0; 32], &[]));
+    let (key_hi, rest) = rest
+        .split_first_chunk::<KEY_LEN>()
+        .unwrap_or((&[0; 32], &[]));
+    let &[tag, a, b, c, d] = rest else {
+        return SessionSecrets {
+            key_lo: *key_lo,
+            key_hi: *key_hi,
+            tag: 0,
+            isn_lo: 0,
+            isn_hi: 0,
+        };
+    };
+    SessionSecrets {
+        key_lo: *key_lo,
+        key_hi: *key_hi,
+        tag,
+        isn_lo: u16::from_le_bytes([a, b]),
+        isn_hi: u16::from_le_bytes([c, d]),
+    }
 }
 
 /// Splits a sealed body into associated data, text and tag; `None` when `body` is shorter
@@ -133,22 +239,6 @@ pub fn open_body(
         .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, text, &tag)
         .map_err(|_| AuthError)
 }
-
-/// Why a key could not be installed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum KeyError {
-    /// The link's frame buffer `F` cannot hold a sealed hello (43 bytes).
-    FrameBufferTooSmall,
-}
-
-impl core::fmt::Display for KeyError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("frame buffer too small for sealed frames")
-    }
-}
-
-impl core::error::Error for KeyError {}
 
 /// Why [`ReplayWindow::check`] refused a counter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,7 +344,7 @@ mod tests {
     #[test]
     fn short_bodies_are_errors_not_panics() {
         let k = Key::new(1, &[1; 32]);
-        let n = nonce(1, 2, 3);
+        let n = nonce(3);
         for len in 0..TAG_LEN + 2 {
             let mut b = [0u8; 40];
             for aad in 0..len + 2 {

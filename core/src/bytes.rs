@@ -49,6 +49,11 @@ pub(crate) fn le_usize(data: &[u8]) -> usize {
     data.first_chunk().copied().map_or(0, usize::from_le_bytes)
 }
 
+/// Whether `a` and `b` are equal, in time independent of where they differ (for MACs).
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

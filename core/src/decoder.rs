@@ -58,9 +58,10 @@ enum Mode {
     DiscardingMalformed,
 }
 
-/// Fixed-capacity streaming decoder; `N` is the largest frame body (header + payload + CRC).
-pub struct StreamDecoder<const N: usize> {
-    buf: [u8; N],
+/// A streaming decoder over a buffer `B` (an array, a borrowed slice, ...): the buffer's length
+/// is the largest frame body (header + payload + CRC) it accepts.
+pub struct Decoder<B> {
+    buf: B,
     len: usize,
     cobs: BlockState,
     mode: Mode,
@@ -73,17 +74,27 @@ pub struct StreamDecoder<const N: usize> {
     stats: DecoderStats,
 }
 
-impl<const N: usize> Default for StreamDecoder<N> {
+/// Fixed-capacity streaming decoder; `N` is the largest frame body (header + payload + CRC).
+pub type StreamDecoder<const N: usize> = Decoder<[u8; N]>;
+
+impl<const N: usize> Default for Decoder<[u8; N]> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const N: usize> StreamDecoder<N> {
+impl<const N: usize> Decoder<[u8; N]> {
     /// A decoder in sync, ready for the first frame (it does not wait for a delimiter first).
     pub const fn new() -> Self {
+        Self::with_buffer([0; N])
+    }
+}
+
+impl<B> Decoder<B> {
+    /// A decoder over `buf`, in sync, ready for the first frame.
+    pub const fn with_buffer(buf: B) -> Self {
         Self {
-            buf: [0; N],
+            buf,
             len: 0,
             cobs: BlockState::new(),
             mode: Mode::Decoding,
@@ -92,6 +103,19 @@ impl<const N: usize> StreamDecoder<N> {
             last_ok: false,
             stats: DecoderStats::new(),
         }
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
+    /// The largest frame body the buffer holds.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Swaps the buffer for `buf` and returns the old one (its contents stay: the last frame
+    /// handed out lives there). Lets the owner work on that frame while it holds the decoder.
+    pub(crate) fn replace_buffer(&mut self, buf: B) -> B {
+        core::mem::replace(&mut self.buf, buf)
     }
 
     /// Counters of frames accepted and rejected, by reason.
@@ -142,7 +166,7 @@ impl<const N: usize> StreamDecoder<N> {
                 continue;
             }
             let parsed = self.finish().and_then(|()| {
-                Frame::from_body(self.buf.get(..self.len).unwrap_or_default())
+                Frame::from_body(self.buf.as_ref().get(..self.len).unwrap_or_default())
                     .map(|f| (f.header, f.payload.len()))
             });
             return match parsed {
@@ -156,7 +180,7 @@ impl<const N: usize> StreamDecoder<N> {
                     Feed::Frame {
                         frame: Frame {
                             header,
-                            payload: self.buf.get(start..end).unwrap_or_default(),
+                            payload: self.buf.as_ref().get(start..end).unwrap_or_default(),
                         },
                         rest,
                     }
@@ -178,33 +202,13 @@ impl<const N: usize> StreamDecoder<N> {
         }
         let body = self
             .buf
+            .as_ref()
             .get(..self.len.checked_sub(crate::frame::CRC_LEN)?)?;
         let (header, start) = crate::frame::Header::parse(body).ok()?;
         Some(Frame {
             header,
             payload: body.get(start..)?,
         })
-    }
-
-    /// The body (without CRC) of the frame the last call to [`Self::feed`] returned, mutable
-    /// so the link can decrypt it in place.
-    #[cfg(feature = "aead")]
-    pub(crate) fn last_body_mut(&mut self) -> Option<&mut [u8]> {
-        if !self.last_ok {
-            return None;
-        }
-        let end = self.len.checked_sub(crate::frame::CRC_LEN)?;
-        self.buf.get_mut(..end)
-    }
-
-    /// Copies `body` into the buffer (for a datagram link, where the buffer is otherwise idle)
-    /// and returns it mutable; `None` if it does not fit.
-    #[cfg(feature = "aead")]
-    pub(crate) fn load(&mut self, body: &[u8]) -> Option<&mut [u8]> {
-        self.start_frame();
-        let buf = self.buf.get_mut(..body.len())?;
-        crate::bytes::copy(buf, body);
-        Some(buf)
     }
 
     /// Checks the COBS state at a delimiter.
@@ -223,7 +227,7 @@ impl<const N: usize> StreamDecoder<N> {
         if self.mode != Mode::Decoding || seg.is_empty() {
             return;
         }
-        match self.cobs.absorb(seg, &mut self.buf, self.len) {
+        match self.cobs.absorb(seg, self.buf.as_mut(), self.len) {
             Ok(w) => self.len = w,
             Err(AbsorbError::Overflow) => self.mode = Mode::DiscardingOversize,
             // `seg` never holds a zero (it ends before the delimiter); kept for completeness.

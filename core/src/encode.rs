@@ -138,31 +138,26 @@ pub fn encode_datagram(
     Ok(end + CRC_LEN)
 }
 
-/// Seals a body in place for [`encode_sealed`]: gets the body without its CRC and the length
-/// of the associated data at its front.
-pub type SealFn<'a> = dyn Fn(&mut [u8], usize) -> Result<(), EncodeError> + 'a;
-
-/// Encodes a frame whose body is `header ‖ clear ‖ text ‖ tag ‖ CRC`, letting `seal` turn
-/// `text` into ciphertext and fill the `tag_len`-byte tag in place before the CRC is taken.
-/// `seal` gets the body without its CRC and the length of the associated data (header and
-/// `clear`). `stream`: COBS framing with these options; `None`: a datagram. The body is built
-/// in `out` itself (COBS-encoded in place), so `out` needs the worst-case frame length for the
-/// body even when the encoding turns out shorter.
-pub fn encode_sealed(
+/// Builds the frame body `header ‖ payload ‖ tag ‖ CRC` in `out` and frames it for `stream`
+/// (COBS in place; `None`: a datagram). With `tag_len` > 0, `seal` gets the body without its
+/// CRC and the length of the associated data (the header), and turns the payload into
+/// ciphertext and the tag in place; it returns false when it cannot. `body` sees the complete
+/// body (CRC included) before it is stuffed. `out` needs the worst-case frame length for the
+/// body, as the body is built where its encoding goes.
+pub(crate) fn build_frame(
     header: &Header,
-    clear: &[u8],
-    text: &[u8],
+    payload: &[u8],
     tag_len: usize,
     stream: Option<StreamOptions>,
     out: &mut [u8],
-    seal: &SealFn<'_>,
+    seal: &mut dyn FnMut(&mut [u8], usize) -> bool,
+    body: &mut dyn FnMut(&[u8]),
 ) -> Result<usize, EncodeError> {
-    let payload = clear.len() + text.len() + tag_len;
-    if payload > MAX_PAYLOAD + tag_len {
+    if payload.len() > MAX_PAYLOAD + tag_len {
         return Err(EncodeError::PayloadTooLarge);
     }
     let hlen = header.len();
-    let body_len = hlen + payload + CRC_LEN;
+    let body_len = hlen + payload.len() + tag_len + CRC_LEN;
     let lead = stream.map_or(0, |o| usize::from(o.leading_delimiter));
     // Where the body starts: far enough in for COBS to encode it forward in place.
     let src = if stream.is_some() {
@@ -171,17 +166,19 @@ pub fn encode_sealed(
         0
     };
     let needed = src + body_len + usize::from(stream.is_some());
-    let area = out.get_mut(..needed).ok_or(EncodeError::BufferTooSmall)?;
     let small = EncodeError::BufferTooSmall;
-    let body = area.get_mut(src..src + body_len).ok_or(small)?;
-    header.emit(body).ok_or(small)?;
-    let aad_len = hlen + clear.len();
-    let (sealed, crc_out) = body.split_at_mut_checked(body_len - CRC_LEN).ok_or(small)?;
-    let (aad, rest) = sealed.split_at_mut_checked(aad_len).ok_or(small)?;
-    copy(aad.get_mut(hlen..).unwrap_or_default(), clear);
-    copy(rest, text);
-    seal(sealed, aad_len)?;
+    let area = out.get_mut(..needed).ok_or(small)?;
+    let frame = area.get_mut(src..src + body_len).ok_or(small)?;
+    header.emit(frame).ok_or(small)?;
+    let (sealed, crc_out) = frame
+        .split_at_mut_checked(body_len - CRC_LEN)
+        .ok_or(small)?;
+    copy(sealed.get_mut(hlen..).unwrap_or_default(), payload);
+    if tag_len > 0 && !seal(sealed, hlen) {
+        return Err(small);
+    }
     copy(crc_out, &crate::crc::crc32c(sealed).to_le_bytes());
+    body(frame);
     if stream.is_none() {
         return Ok(body_len);
     }

@@ -1,23 +1,23 @@
-//! The frame body: header, payload and CRC (wire format v1, `docs/PROTOCOL.md`).
+//! The frame body: header, payload and CRC (wire format v2, `docs/PROTOCOL.md`).
 //!
 //! ```text
-//! +--------+-------+---------+--- optional fields (by flag) ---+---------+-----------+
-//! | ver|typ| flags | channel | session seq ack wnd sack aead dict| payload | CRC-32C LE |
-//! +--------+-------+---------+----------------------------------+---------+-----------+
+//! +--------+-------+---------+------------- optional fields (by flag) -------------+---------+-----------+
+//! | ver|typ| flags | channel | session seq ack wnd sack xflags ts echo fec aead dict | payload | CRC-32C LE |
+//! +--------+-------+---------+-----------------------------------------------------+---------+-----------+
 //! ```
 //!
 //! [`Header`] is the validated, typed form; [`Header::parse`] reads it from untrusted bytes and
 //! never panics, [`Header::emit`] writes it. All multi-byte fields are little-endian.
 
 /// Protocol version carried in the high nibble of byte 0.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Fixed part of every header: version/type, flags, channel.
 pub const FIXED_HEADER_LEN: usize = 3;
 /// Largest possible header (every optional field present).
-pub const MAX_HEADER_LEN: usize = FIXED_HEADER_LEN + 1 + 2 + 3 + 4 + 5 + 1;
+pub const MAX_HEADER_LEN: usize = header_len_for_flags(!RESERVED_X);
 /// Length of the CRC-32C trailer.
 pub const CRC_LEN: usize = 4;
-/// Largest payload wire format v1 allows in one frame. Endpoints may agree on less.
+/// Largest payload wire format v2 allows in one frame. Endpoints may agree on less.
 pub const MAX_PAYLOAD: usize = 4096;
 /// Smallest valid frame body (fixed header and CRC, empty payload).
 pub const MIN_BODY_LEN: usize = FIXED_HEADER_LEN + CRC_LEN;
@@ -43,9 +43,27 @@ pub mod flags {
     pub const SACK: u8 = 1 << 5;
     /// Payload is AEAD ciphertext and tag; key id and frame counter present.
     pub const AEAD: u8 = 1 << 6;
-    /// Reserved in v1; a frame with it set is rejected.
-    pub const RESERVED: u8 = 1 << 7;
+    /// An extension-flags byte follows the ack fields ([`super::xflags`]).
+    pub const EXT: u8 = 1 << 7;
 }
+
+/// Extension flag bits (the byte present with [`flags::EXT`]).
+pub mod xflags {
+    /// A 16-bit send timestamp (ms) follows.
+    pub const TS: u8 = 1 << 0;
+    /// With `ACK`: the echo of the peer's last timestamp and its hold time follow.
+    pub const ECHO: u8 = 1 << 1;
+    /// `DATA`/`RDATA` protected by forward error correction: its 8-bit FEC number follows.
+    pub const FEC: u8 = 1 << 2;
+    /// Bits a v2 receiver rejects.
+    pub const RESERVED: u8 = !(TS | ECHO | FEC);
+}
+
+/// `flags | xflags << 8`: one word names every optional field.
+const fn x(bits: u8) -> u16 {
+    (bits as u16) << 8
+}
+const RESERVED_X: u16 = x(xflags::RESERVED);
 
 /// Frame type (low nibble of byte 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,18 +77,21 @@ pub enum FrameKind {
     Rdata = 1,
     /// Acknowledgement and window update only, no payload; carries ack fields.
     Ack = 2,
-    /// Handshake opening: carries the sender's session epoch.
+    /// Handshake opening: carries the sender's hello record.
     Hello = 3,
-    /// Handshake reply: carries both epochs.
+    /// Handshake reply: carries the responder's hello record.
     HelloAck = 4,
     /// Keepalive / zero-window probe; the peer answers with an `Ack`.
     Ping = 5,
     /// The sender is closing the session.
     Close = 6,
+    /// Forward error correction: parity over a group of data frames.
+    Parity = 7,
 }
 
 impl FrameKind {
-    /// The name PROTOCOL.md uses: `DATA`, `RDATA`, `ACK`, `HELLO`, `HELLO_ACK`, `PING`, `CLOSE`.
+    /// The name PROTOCOL.md uses: `DATA`, `RDATA`, `ACK`, `HELLO`, `HELLO_ACK`, `PING`, `CLOSE`,
+    /// `PARITY`.
     pub const fn name(self) -> &'static str {
         match self {
             Self::Data => "DATA",
@@ -80,6 +101,7 @@ impl FrameKind {
             Self::HelloAck => "HELLO_ACK",
             Self::Ping => "PING",
             Self::Close => "CLOSE",
+            Self::Parity => "PARITY",
         }
     }
 
@@ -93,8 +115,19 @@ impl FrameKind {
             4 => Self::HelloAck,
             5 => Self::Ping,
             6 => Self::Close,
+            7 => Self::Parity,
             _ => return None,
         })
+    }
+
+    /// The flags a frame of this kind must carry: `SEQ` for `RDATA`; `ACK` (the session tag
+    /// and acknowledgement) for `ACK`, `PING`, `CLOSE` and `PARITY`.
+    pub const fn required_flags(self) -> u8 {
+        match self {
+            Self::Rdata => flags::SEQ,
+            Self::Ack | Self::Ping | Self::Close | Self::Parity => flags::ACK,
+            _ => 0,
+        }
     }
 }
 
@@ -128,13 +161,24 @@ pub struct Ack {
     pub sack: Option<u32>,
 }
 
+/// The echo of a timestamp (`ECHO` extension): which of the peer's frames this side heard
+/// last, and how long it held that news before sending it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Echo {
+    /// The `ts` of the last timestamped frame received.
+    pub ts: u16,
+    /// Milliseconds between receiving that frame and building this one (255: 255 or more).
+    pub hold: u8,
+}
+
 /// AEAD fields (see the `aead` feature).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct AeadField {
-    /// Which pre-shared key sealed the frame.
+    /// Which pre-shared key the frame's keys come from.
     pub key_id: u8,
-    /// Per-direction frame counter within the session; part of the nonce.
+    /// Per-direction frame counter within the session: the nonce (0 in hello frames).
     pub counter: u32,
 }
 
@@ -154,6 +198,12 @@ pub struct Header {
     pub seq: Option<u16>,
     /// Piggybacked or stand-alone acknowledgement.
     pub ack: Option<Ack>,
+    /// Send timestamp, ms modulo 2^16 (`TS` extension).
+    pub ts: Option<u16>,
+    /// Echo of the peer's last timestamp (`ECHO` extension; needs `ack`).
+    pub echo: Option<Echo>,
+    /// Position in the sender's FEC numbering (`FEC` extension; `DATA`/`RDATA` only).
+    pub fec_seq: Option<u8>,
     /// Encryption fields.
     pub aead: Option<AeadField>,
 }
@@ -170,12 +220,13 @@ pub enum FrameError {
     Oversize,
     /// The CRC does not match: line noise.
     BadCrc,
-    /// The version nibble is not 1.
+    /// The version nibble is not 2.
     UnsupportedVersion(u8),
-    /// The type nibble names no frame type of v1.
+    /// The type nibble names no frame type of v2.
     UnknownKind(u8),
-    /// A reserved flag is set, flags contradict each other, or the frame type requires a
-    /// field the flags do not announce (`RDATA` without `SEQ`, `ACK` without `ACK`).
+    /// Flags contradict each other, a reserved extension bit is set, or the frame type
+    /// requires a field the flags do not announce (`RDATA` without `SEQ`; `ACK`, `PING`,
+    /// `CLOSE`, `PARITY` without `ACK`). Carries the flags byte.
     BadFlags(u8),
     /// The flags announce more header fields than the body holds.
     TruncatedHeader,
@@ -208,6 +259,9 @@ impl Header {
             session: 0,
             seq: None,
             ack: None,
+            ts: None,
+            echo: None,
+            fec_seq: None,
             aead: None,
         }
     }
@@ -217,6 +271,21 @@ impl Header {
         let mut h = Self::data(0);
         h.kind = kind;
         h
+    }
+
+    /// The extension flags this header is written with (0: no extension byte).
+    pub fn xflags(&self) -> u8 {
+        let mut x = 0;
+        if self.ts.is_some() {
+            x |= xflags::TS;
+        }
+        if self.echo.is_some() {
+            x |= xflags::ECHO;
+        }
+        if self.fec_seq.is_some() {
+            x |= xflags::FEC;
+        }
+        x
     }
 
     /// The flags byte this header is written with.
@@ -240,12 +309,19 @@ impl Header {
         if self.aead.is_some() {
             f |= flags::AEAD;
         }
+        if self.xflags() != 0 {
+            f |= flags::EXT;
+        }
         f
+    }
+
+    fn word(&self) -> u16 {
+        u16::from(self.flags()) | x(self.xflags())
     }
 
     /// Header length on the wire.
     pub fn len(&self) -> usize {
-        header_len_for_flags(self.flags())
+        header_len_for_flags(self.word())
     }
 
     /// Always false: a header has at least [`FIXED_HEADER_LEN`] bytes.
@@ -255,32 +331,45 @@ impl Header {
 
     /// Writes the header into `out` and returns its length, or `None` if `out` is too short.
     pub fn emit(&self, out: &mut [u8]) -> Option<usize> {
-        let f = self.flags();
-        let len = header_len_for_flags(f);
+        let word = self.word();
+        let len = header_len_for_flags(word);
         let out = out.get_mut(..len)?;
-        let mut w = Writer { out, at: 0 };
-        let fixed = [(VERSION << 4) | self.kind as u8, f, self.channel, 0];
-        w.le(u32::from_le_bytes(fixed), FIXED_HEADER_LEN);
-        if f & (flags::SEQ | flags::ACK) != 0 {
-            w.le(self.session.into(), 1);
-        }
-        if let Some(s) = self.seq {
-            w.le(s.into(), 2);
-        }
-        if let Some(a) = self.ack {
-            w.le(a.next.into(), 2);
-            w.le(a.window.into(), 1);
-            if let Some(s) = a.sack {
-                w.le(s, 4);
-            }
-        }
-        if let Some(a) = self.aead {
-            w.le(a.key_id.into(), 1);
-            w.le(a.counter, 4);
-        }
-        if let Compression::Dictionary(id) = self.compression {
-            w.le(id.into(), 1);
-        }
+        let ack = self.ack.unwrap_or(Ack {
+            next: 0,
+            window: 0,
+            sack: None,
+        });
+        let echo = self.echo.unwrap_or(Echo { ts: 0, hold: 0 });
+        let aead = self.aead.unwrap_or(AeadField {
+            key_id: 0,
+            counter: 0,
+        });
+        let dict = match self.compression {
+            Compression::Dictionary(id) => id,
+            _ => 0,
+        };
+        let fixed = u32::from_le_bytes([
+            (VERSION << 4) | self.kind as u8,
+            word as u8,
+            self.channel,
+            0,
+        ]);
+        let values: [u32; FIELDS.len()] = [
+            u32::from(self.session),
+            u32::from(self.seq.unwrap_or(0)),
+            u32::from(ack.next),
+            u32::from(ack.window),
+            ack.sack.unwrap_or(0),
+            u32::from(self.xflags()),
+            u32::from(self.ts.unwrap_or(0)),
+            u32::from(echo.ts),
+            u32::from(echo.hold),
+            u32::from(self.fec_seq.unwrap_or(0)),
+            u32::from(aead.key_id),
+            aead.counter,
+            u32::from(dict),
+        ];
+        put(out, fixed, word, &values);
         Some(len)
     }
 
@@ -295,20 +384,26 @@ impl Header {
             return Err(FrameError::UnsupportedVersion(version));
         }
         let kind = FrameKind::from_nibble(b0 & 0x0F).ok_or(FrameError::UnknownKind(b0 & 0x0F))?;
-        validate_flags(f)?;
-        let needs = match kind {
-            FrameKind::Rdata => flags::SEQ,
-            FrameKind::Ack => flags::ACK,
-            _ => 0,
-        };
+        let needs = kind.required_flags();
         if f & needs != needs {
             return Err(FrameError::BadFlags(f));
         }
-        let len = header_len_for_flags(f);
+        // The extension byte sits after the ack fields: its position depends on `f` alone.
+        let xf = if f & flags::EXT != 0 {
+            let at = header_len_for_flags(u16::from(f & (flags::SEQ | flags::ACK | flags::SACK)));
+            *body.get(at).ok_or(FrameError::TruncatedHeader)?
+        } else {
+            0
+        };
+        validate(kind, f, xf)?;
+        let word = u16::from(f) | x(xf);
+        let len = header_len_for_flags(word);
         let bytes = body.get(..len).ok_or(FrameError::TruncatedHeader)?;
         // Each value is at most as wide as its field, so the narrowing casts keep every bit.
-        let [session, seq, next, window, sack, key_id, counter, dict] = take(bytes, f);
+        let [session, seq, next, window, sack, _, ts, echo, hold, fec, key_id, counter, dict] =
+            take(bytes, word);
         let has = |flag: u8| f & flag != 0;
+        let hasx = |flag: u8| xf & flag != 0;
         let compression = match (has(flags::COMPRESSED), has(flags::SHARED), has(flags::DICT)) {
             (false, false, _) => Compression::None,
             (false, true, _) => Compression::SharedRaw,
@@ -327,6 +422,12 @@ impl Header {
                 window: window as u8,
                 sack: has(flags::SACK).then_some(sack),
             }),
+            ts: hasx(xflags::TS).then_some(ts as u16),
+            echo: hasx(xflags::ECHO).then_some(Echo {
+                ts: echo as u16,
+                hold: hold as u8,
+            }),
+            fec_seq: hasx(xflags::FEC).then_some(fec as u8),
             aead: has(flags::AEAD).then_some(AeadField {
                 key_id: key_id as u8,
                 counter,
@@ -336,11 +437,20 @@ impl Header {
     }
 }
 
-fn validate_flags(f: u8) -> Result<(), FrameError> {
-    let bad = f & flags::RESERVED != 0
-        || (f & flags::DICT != 0 && f & flags::COMPRESSED == 0)
-        || (f & flags::SHARED != 0 && f & flags::DICT != 0)
-        || (f & flags::SACK != 0 && f & flags::ACK == 0);
+/// The combinations of flags no v2 sender writes: `DICT` without `COMPRESSED`, `SHARED` with
+/// `DICT`, `SACK` without `ACK`, an extension byte that announces nothing or sets a reserved
+/// bit, `ECHO` without `ACK`, a timestamp on an untagged frame, `FEC` on a frame that is not
+/// `DATA`/`RDATA`.
+fn validate(kind: FrameKind, f: u8, xf: u8) -> Result<(), FrameError> {
+    let ext = f & flags::EXT != 0;
+    let tagged = f & (flags::SEQ | flags::ACK) != 0;
+    let data = matches!(kind, FrameKind::Data | FrameKind::Rdata);
+    let bad = (f & flags::DICT != 0 && (f & flags::COMPRESSED == 0 || f & flags::SHARED != 0))
+        || (f & flags::SACK != 0 && f & flags::ACK == 0)
+        || (ext && (xf == 0 || xf & xflags::RESERVED != 0))
+        || (xf & xflags::ECHO != 0 && f & flags::ACK == 0)
+        || (xf & xflags::TS != 0 && !tagged)
+        || (xf & xflags::FEC != 0 && !data);
     if bad {
         Err(FrameError::BadFlags(f))
     } else {
@@ -348,25 +458,31 @@ fn validate_flags(f: u8) -> Result<(), FrameError> {
     }
 }
 
-/// The optional header fields in wire order: the flag bits that announce each (any of them),
-/// and its width in bytes. Session tag; sequence number; cumulative ack, receive window and
-/// SACK bitmap; AEAD key id and frame counter; dictionary id.
-const FIELDS: [(u8, u8); 8] = [
-    (flags::SEQ | flags::ACK, 1),
-    (flags::SEQ, 2),
-    (flags::ACK, 2),
-    (flags::ACK, 1),
-    (flags::SACK, 4),
-    (flags::AEAD, 1),
-    (flags::AEAD, 4),
-    (flags::DICT, 1),
+/// The optional header fields in wire order: the flag bits (`flags | xflags << 8`) that
+/// announce each (any of them), and its width in bytes. Session tag; sequence number;
+/// cumulative ack, receive window and SACK bitmap; extension flags; timestamp; echo and hold
+/// time; FEC number; AEAD key id and frame counter; dictionary id.
+const FIELDS: [(u16, u8); 13] = [
+    ((flags::SEQ | flags::ACK) as u16, 1),
+    (flags::SEQ as u16, 2),
+    (flags::ACK as u16, 2),
+    (flags::ACK as u16, 1),
+    (flags::SACK as u16, 4),
+    (flags::EXT as u16, 1),
+    (x(xflags::TS), 2),
+    (x(xflags::ECHO), 2),
+    (x(xflags::ECHO), 1),
+    (x(xflags::FEC), 1),
+    (flags::AEAD as u16, 1),
+    (flags::AEAD as u16, 4),
+    (flags::DICT as u16, 1),
 ];
 
-const fn header_len_for_flags(f: u8) -> usize {
+const fn header_len_for_flags(word: u16) -> usize {
     let mut n = FIXED_HEADER_LEN;
     let mut i = 0;
     while i < FIELDS.len() {
-        if f & FIELDS[i].0 != 0 {
+        if word & FIELDS[i].0 != 0 {
             n += FIELDS[i].1 as usize;
         }
         i += 1;
@@ -374,36 +490,36 @@ const fn header_len_for_flags(f: u8) -> usize {
     n
 }
 
-/// Writes header fields in `FIELDS` order into `out` (sized from the same flags by `emit`,
-/// so every byte lands).
-struct Writer<'a> {
-    out: &'a mut [u8],
-    at: usize,
-}
-
-impl Writer<'_> {
-    /// Writes the low `n` bytes of `v`, little-endian.
-    #[inline(never)]
-    fn le(&mut self, mut v: u32, n: usize) {
+/// Writes the fixed part and the fields `word` announces, in `FIELDS` order, into `out`
+/// (sized from the same word by `emit`, so every byte lands).
+#[inline(never)]
+fn put(out: &mut [u8], fixed: u32, word: u16, values: &[u32; FIELDS.len()]) {
+    let mut at = 0;
+    let mut le = |mut v: u32, n: u8| {
         for _ in 0..n {
-            if let Some(b) = self.out.get_mut(self.at) {
+            if let Some(b) = out.get_mut(at) {
                 *b = v as u8;
             }
             v >>= 8;
-            self.at += 1;
+            at += 1;
+        }
+    };
+    le(fixed, FIXED_HEADER_LEN as u8);
+    for (&(flag, width), &v) in FIELDS.iter().zip(values) {
+        if word & flag != 0 {
+            le(v, width);
         }
     }
 }
 
-/// Reads the fields `f` announces from `bytes` (the whole header) in `FIELDS` order; absent
-/// fields read as 0.
+/// Reads the fields `word` announces from `bytes` (the whole header) in `FIELDS` order;
+/// absent fields read as 0.
 #[inline(never)]
-fn take(bytes: &[u8], f: u8) -> [u32; 8] {
-    let mut values = [0u32; 8];
+fn take(bytes: &[u8], word: u16) -> [u32; FIELDS.len()] {
+    let mut values = [0u32; FIELDS.len()];
     let mut at = FIXED_HEADER_LEN;
-    for i in 0..FIELDS.len() {
-        let (flag, width) = FIELDS[i];
-        if f & flag != 0 {
+    for (&(flag, width), value) in FIELDS.iter().zip(values.iter_mut()) {
+        if word & flag != 0 {
             let mut v = 0;
             for k in 0..width {
                 if let Some(&b) = bytes.get(at) {
@@ -411,7 +527,7 @@ fn take(bytes: &[u8], f: u8) -> [u32; 8] {
                 }
                 at += 1;
             }
-            values[i] = v;
+            *value = v;
         }
     }
     values
@@ -461,6 +577,12 @@ mod tests {
                 window: 8,
                 sack: Some(0x8000_0001),
             }),
+            ts: Some(0x4321),
+            echo: Some(Echo {
+                ts: 0x1111,
+                hold: 3,
+            }),
+            fec_seq: Some(200),
             aead: Some(AeadField {
                 key_id: 3,
                 counter: 0x0102_0304,
@@ -472,69 +594,97 @@ mod tests {
     fn emit_parse_round_trip() {
         let h = full();
         let mut buf = [0u8; MAX_HEADER_LEN];
+        assert_eq!(MAX_HEADER_LEN, 26);
         assert_eq!(h.emit(&mut buf), Some(MAX_HEADER_LEN));
         assert_eq!(Header::parse(&buf), Ok((h, MAX_HEADER_LEN)));
         assert_eq!(h.emit(&mut buf[..MAX_HEADER_LEN - 1]), None);
         let d = Header::data(1);
         assert_eq!(d.emit(&mut buf), Some(3));
-        assert_eq!(&buf[..3], &[0x10, 0x00, 0x01]);
+        assert_eq!(&buf[..3], &[0x20, 0x00, 0x01]);
+        // Each extension alone, and none: the extension byte is there exactly when needed.
+        for (ts, echo, fec) in [
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
+            let h = Header {
+                ts: ts.then_some(7),
+                echo: echo.then_some(Echo { ts: 9, hold: 1 }),
+                fec_seq: fec.then_some(5),
+                ..full()
+            };
+            let n = h.emit(&mut buf).unwrap();
+            assert_eq!(Header::parse(&buf[..n]), Ok((h, n)));
+        }
     }
 
     #[test]
     fn parse_rejects_bad_headers() {
-        assert_eq!(Header::parse(&[0x10, 0]), Err(FrameError::TooShort));
+        assert_eq!(Header::parse(&[0x20, 0]), Err(FrameError::TooShort));
         assert_eq!(
-            Header::parse(&[0x20, 0, 0]),
-            Err(FrameError::UnsupportedVersion(2))
+            Header::parse(&[0x10, 0, 0]),
+            Err(FrameError::UnsupportedVersion(1))
         );
         assert_eq!(
-            Header::parse(&[0x1F, 0, 0]),
+            Header::parse(&[0x2F, 0, 0]),
             Err(FrameError::UnknownKind(15))
         );
         assert_eq!(
-            Header::parse(&[0x17, 0, 0]),
-            Err(FrameError::UnknownKind(7))
+            Header::parse(&[0x28, 0, 0]),
+            Err(FrameError::UnknownKind(8))
+        );
+        // DICT without COMPRESSED; SHARED with DICT; SACK without ACK.
+        for f in [0x04, 0x07, 0x20] {
+            assert_eq!(Header::parse(&[0x20, f, 0]), Err(FrameError::BadFlags(f)));
+        }
+        // PING, CLOSE, ACK and PARITY need the ACK fields; RDATA needs SEQ.
+        for kind in [0x22, 0x25, 0x26, 0x27, 0x21] {
+            assert_eq!(Header::parse(&[kind, 0, 0]), Err(FrameError::BadFlags(0)));
+        }
+        // An empty or reserved extension byte; ECHO without ACK; TS untagged; FEC on an ACK.
+        let ext = flags::EXT;
+        let tag = flags::SEQ;
+        assert!(Header::parse(&[0x20, ext | tag, 0, 1, 0, 0, 0x00, 0, 0]).is_err());
+        assert!(Header::parse(&[0x20, ext | tag, 0, 1, 0, 0, 0x08, 0, 0]).is_err());
+        assert!(Header::parse(&[0x20, ext | tag, 0, 1, 0, 0, xflags::ECHO, 0, 0, 0]).is_err());
+        assert!(Header::parse(&[0x20, ext, 0, xflags::TS, 0, 0]).is_err());
+        let ack = flags::ACK;
+        assert!(Header::parse(&[0x22, ext | ack, 0, 1, 0, 0, 0, xflags::FEC, 0]).is_err());
+        assert_eq!(
+            Header::parse(&[0x20, flags::SEQ, 0, 1]),
+            Err(FrameError::TruncatedHeader)
         );
         assert_eq!(
-            Header::parse(&[0x10, 0x80, 0]),
-            Err(FrameError::BadFlags(0x80))
-        );
-        assert_eq!(
-            Header::parse(&[0x10, 0x04, 0]),
-            Err(FrameError::BadFlags(0x04))
-        );
-        assert_eq!(
-            Header::parse(&[0x10, 0x07, 0]),
-            Err(FrameError::BadFlags(0x07))
-        );
-        assert_eq!(
-            Header::parse(&[0x10, 0x20, 0]),
-            Err(FrameError::BadFlags(0x20))
-        );
-        assert_eq!(
-            Header::parse(&[0x10, 0x08, 0, 1]),
+            Header::parse(&[0x20, ext | tag, 0, 1, 0, 0]),
             Err(FrameError::TruncatedHeader)
         );
     }
 
     #[test]
     fn every_flag_byte_parses_or_errors() {
-        let mut body = [0u8; 32];
-        for kind in 0..=6u8 {
+        let mut body = [0u8; 40];
+        for kind in 0..=7u8 {
             for f in 0..=255u8 {
-                body[0] = 0x10 | kind;
-                body[1] = f;
-                match Header::parse(&body) {
-                    Ok((h, n)) => {
-                        assert_eq!(h.flags(), f);
-                        assert_eq!(n, h.len());
-                        assert_eq!(h.kind as u8, kind);
+                for xf in [0u8, 1, 2, 4, 7, 8, 0xF8] {
+                    body[0] = 0x20 | kind;
+                    body[1] = f;
+                    let at = header_len_for_flags(u16::from(
+                        f & (flags::SEQ | flags::ACK | flags::SACK),
+                    ));
+                    body[at] = xf;
+                    match Header::parse(&body) {
+                        Ok((h, n)) => {
+                            assert_eq!(h.flags(), f);
+                            assert_eq!(n, h.len());
+                            assert_eq!(h.kind as u8, kind);
+                            let mut out = [0u8; MAX_HEADER_LEN];
+                            assert_eq!(h.emit(&mut out), Some(n));
+                            assert_eq!(&out[..n], &body[..n]);
+                        }
+                        Err(e) => assert_eq!(e, FrameError::BadFlags(f)),
                     }
-                    Err(e) => assert_eq!(e, FrameError::BadFlags(f)),
                 }
             }
         }
-        assert!(Header::parse(&[0x11, 0x00, 0, 0, 0, 0]).is_err());
-        assert!(Header::parse(&[0x11, flags::SEQ, 0, 0, 0, 0]).is_ok());
     }
 }

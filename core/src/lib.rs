@@ -80,10 +80,10 @@ pub mod link;
 pub mod stats;
 mod zero;
 
-pub use decoder::{Feed, StreamDecoder};
+pub use decoder::{Decoder, Feed, StreamDecoder};
 pub use encode::{
     decode_datagram, encode_datagram, encode_stream, max_datagram_len, max_payload_for_datagram,
     max_payload_for_stream_frame, max_stream_frame_len, EncodeError, StreamOptions,
 };
-pub use frame::{Ack, AeadField, Compression, Frame, FrameError, FrameKind, Header};
+pub use frame::{Ack, AeadField, Compression, Echo, Frame, FrameError, FrameKind, Header};
 pub use stats::DecoderStats;

@@ -199,24 +199,25 @@ fn reject_reasons_each_have_their_counter() {
         b.extend(c.to_le_bytes());
         b
     };
-    assert_eq!(feed_body(&[0x10, 0, 0, 1, 2, 3, 4]), FrameError::BadCrc);
+    assert_eq!(feed_body(&[0x20, 0, 0, 1, 2, 3, 4]), FrameError::BadCrc);
     assert_eq!(
-        feed_body(&with_crc(vec![0x20, 0, 0])),
-        FrameError::UnsupportedVersion(2)
+        feed_body(&with_crc(vec![0x10, 0, 0])),
+        FrameError::UnsupportedVersion(1)
     );
     assert_eq!(
-        feed_body(&with_crc(vec![0x1E, 0, 0])),
+        feed_body(&with_crc(vec![0x2E, 0, 0])),
         FrameError::UnknownKind(14)
     );
+    // An extension byte that announces nothing.
     assert_eq!(
-        feed_body(&with_crc(vec![0x10, 0x80, 0])),
-        FrameError::BadFlags(0x80)
+        feed_body(&with_crc(vec![0x20, 0x88, 0, 1, 0, 0, 0])),
+        FrameError::BadFlags(0x88)
     );
     assert_eq!(
-        feed_body(&with_crc(vec![0x10, 0x08, 0])),
+        feed_body(&with_crc(vec![0x20, 0x08, 0])),
         FrameError::TruncatedHeader
     );
-    assert_eq!(feed_body(&[0x10, 0, 0]), FrameError::TooShort);
+    assert_eq!(feed_body(&[0x20, 0, 0]), FrameError::TooShort);
     let s = *dec.stats();
     assert_eq!(
         (

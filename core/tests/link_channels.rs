@@ -1,12 +1,16 @@
 //! Channel reliability with and without the `best-effort` feature: with it, channels the
 //! config does not mark reliable travel as `DATA` frames; without it, every channel is
-//! reliable and a `DATA` frame from a peer is dropped and counted, never delivered.
+//! reliable, the hello record does not announce best effort, and a `DATA` frame from a peer is
+//! dropped and counted (`not_negotiated`), never delivered.
 
-use ferrule::link::{frame_buffer_len, Config, Link, Transport};
+mod common;
+
+use common::link::{handshake, link};
+use ferrule::link::{Config, Link, Transport};
 use ferrule::{encode_datagram, FrameKind, Header};
 
 const M: usize = 64;
-type L = Link<4, M, { frame_buffer_len(M) }>;
+type L = Link<'static>;
 
 fn cfg() -> Config {
     Config {
@@ -18,25 +22,12 @@ fn cfg() -> Config {
 }
 
 fn drain(from: &mut L) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; L::MAX_FRAME];
-    while let Ok(Some(n)) = from.poll_transmit(0, &mut buf) {
-        out.push(buf[..n].to_vec());
-    }
-    out
+    common::link::drain(from, 0)
 }
 
 fn pair() -> (L, L) {
-    let (mut a, mut b) = (L::new(cfg(), 1), L::new(cfg(), 2));
-    for _ in 0..4 {
-        for d in drain(&mut a) {
-            b.handle_datagram(&d, 0);
-        }
-        for d in drain(&mut b) {
-            a.handle_datagram(&d, 0);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    handshake(&mut a, &mut b);
     (a, b)
 }
 
@@ -87,9 +78,9 @@ fn a_data_frame_is_delivered_only_with_the_feature() {
         let r = got.expect("delivered");
         assert!(!r.reliable);
         assert_eq!(&out[..r.len], b"reading");
-        assert_eq!(b.stats().unsupported, 0);
+        assert_eq!(b.stats().not_negotiated, 0);
     } else {
         assert!(got.is_none(), "a DATA frame must not be delivered");
-        assert_eq!(b.stats().unsupported, 1);
+        assert_eq!(b.stats().not_negotiated, 1);
     }
 }

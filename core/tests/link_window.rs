@@ -1,10 +1,13 @@
 //! `Config::window`: a receiver that advertises a smaller window than its `W` never has more
 //! than that many messages in flight towards it, and still gets every message once, in order.
 
-use ferrule::link::{frame_buffer_len, Config, Link, Transport};
+mod common;
+
+use common::link::{drain, handshake, link};
+use ferrule::link::{Config, Link, Transport};
 
 const M: usize = 64;
-type L = Link<8, M, { frame_buffer_len(M) }>;
+type L = Link<'static>;
 
 fn cfg(window: u8) -> Config {
     Config {
@@ -16,31 +19,9 @@ fn cfg(window: u8) -> Config {
     }
 }
 
-/// Datagrams `from` has to send right now.
-fn drain(from: &mut L, now: u64) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut buf = [0u8; L::MAX_FRAME];
-    while let Ok(Some(n)) = from.poll_transmit(now, &mut buf) {
-        out.push(buf[..n].to_vec());
-    }
-    out
-}
-
-fn handshake(a: &mut L, b: &mut L) {
-    for _ in 0..4 {
-        for d in drain(a, 0) {
-            b.handle_datagram(&d, 0);
-        }
-        for d in drain(b, 0) {
-            a.handle_datagram(&d, 0);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
-}
-
 fn run(window: u8) -> (usize, Vec<u8>) {
-    let mut a = L::new(cfg(0), 1);
-    let mut b = L::new(cfg(window), 2);
+    let mut a: L = link(cfg(0), 1, 8, M);
+    let mut b: L = link(cfg(window), 2, 8, M);
     handshake(&mut a, &mut b);
     for i in 0..8u8 {
         a.send(0, &[i; 10], 0).unwrap();

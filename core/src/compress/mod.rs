@@ -83,10 +83,44 @@ pub struct CodecConfig<'d> {
     pub dictionary: Option<Dictionary<'d>>,
 }
 
+/// What a side can decompress: announced in its hello record, obeyed by the peer's codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct RxCaps {
+    /// Accepts per-message deflate payloads.
+    pub per_message: bool,
+    /// Accepts the shared stream.
+    pub shared: bool,
+    /// Accepts dynamic-Huffman blocks.
+    pub dynamic: bool,
+    /// log2 of the longest back-reference accepted (0: no compressed payloads).
+    pub window_bits: u8,
+    /// The preset dictionary it decompresses with (0: none).
+    pub dict_id: u8,
+}
+
+impl RxCaps {
+    /// Accepts no compressed payload.
+    pub const NONE: Self = Self {
+        per_message: false,
+        shared: false,
+        dynamic: false,
+        window_bits: 0,
+        dict_id: 0,
+    };
+}
+
 /// The compression hooks a [`Link`](crate::link::Link) calls: at `send` (once per message,
 /// so retransmissions repeat the same bytes), at `recv` (in delivery order), and at every new
 /// session.
 pub trait Codec {
+    /// What this side can decompress.
+    fn rx_caps(&self) -> RxCaps;
+    /// A session starts: the outgoing shared stream restarts, and from now on only what
+    /// `peer` accepts is sent.
+    fn start_tx(&mut self, peer: RxCaps);
+    /// Counters.
+    fn stats(&self) -> CodecStats;
     /// Writes the payload for `msg` into `out` (at least `msg.len()` bytes) and returns its
     /// representation and length. The payload is never longer than `msg`.
     fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize);
@@ -109,6 +143,16 @@ pub trait Codec {
 pub struct NoCodec;
 
 impl Codec for NoCodec {
+    fn rx_caps(&self) -> RxCaps {
+        RxCaps::NONE
+    }
+
+    fn start_tx(&mut self, _peer: RxCaps) {}
+
+    fn stats(&self) -> CodecStats {
+        CodecStats::default()
+    }
+
     fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
         copy_raw(msg, out)
     }
@@ -165,6 +209,7 @@ pub struct CodecStats {
 /// decompressor and two 1 KiB windows — [`Compressor::STATE_BYTES`] in all.
 pub struct Compressor<'d> {
     cfg: CodecConfig<'d>,
+    peer: RxCaps,
     tx_shared: Deflater,
     tx_single: Deflater,
     rx: Receiver,
@@ -179,6 +224,18 @@ impl<'d> Compressor<'d> {
     pub fn new(cfg: CodecConfig<'d>) -> Self {
         Self {
             cfg,
+            // Until a link says otherwise, the peer is assumed to take everything this codec
+            // sends (a stand-alone compressor).
+            peer: RxCaps {
+                per_message: true,
+                shared: true,
+                dynamic: true,
+                window_bits: 15,
+                dict_id: match cfg.dictionary {
+                    Some(d) => d.id,
+                    None => 0,
+                },
+            },
             tx_shared: Deflater::new(),
             tx_single: Deflater::new(),
             rx: Receiver::new(),
@@ -198,7 +255,27 @@ impl<'d> Compressor<'d> {
 }
 
 impl Codec for Compressor<'_> {
+    fn rx_caps(&self) -> RxCaps {
+        RxCaps {
+            per_message: true,
+            shared: true,
+            dynamic: true,
+            window_bits: WINDOW_BITS as u8,
+            dict_id: self.cfg.dictionary.map_or(0, |d| d.id),
+        }
+    }
+
+    fn start_tx(&mut self, peer: RxCaps) {
+        self.tx_shared.reset();
+        self.peer = peer;
+    }
+
+    fn stats(&self) -> CodecStats {
+        self.stats
+    }
+
     fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+        let peer = self.peer;
         let mode = if reliable {
             self.cfg.reliable
         } else {
@@ -207,7 +284,18 @@ impl Codec for Compressor<'_> {
                 m => m,
             }
         };
-        let dict = self.cfg.dictionary.filter(|d| d.id != 0);
+        let dict = self
+            .cfg
+            .dictionary
+            .filter(|d| d.id != 0 && d.id == peer.dict_id);
+        let mode = match mode {
+            Mode::Shared if !peer.shared => Mode::PerMessage,
+            m => m,
+        };
+        let mode = match mode {
+            Mode::PerMessage if !peer.per_message => Mode::Off,
+            m => m,
+        };
         let (attempt, repr, fallback) = match (mode, dict) {
             (Mode::Off, _) | (Mode::Dictionary, None) => return copy_raw(msg, out),
             (Mode::Shared, _) => (
@@ -296,6 +384,22 @@ impl<'d> InflateOnly<'d> {
 }
 
 impl Codec for InflateOnly<'_> {
+    fn rx_caps(&self) -> RxCaps {
+        RxCaps {
+            per_message: true,
+            shared: true,
+            dynamic: true,
+            window_bits: WINDOW_BITS as u8,
+            dict_id: self.dictionary.map_or(0, |d| d.id),
+        }
+    }
+
+    fn start_tx(&mut self, _peer: RxCaps) {}
+
+    fn stats(&self) -> CodecStats {
+        self.stats
+    }
+
     fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
         copy_raw(msg, out)
     }

@@ -1,20 +1,38 @@
 //! The best-effort channel (feature `best-effort`): `DATA` frames, never retransmitted.
 //!
-//! One message waits each way: the next one to send (a second `send` before it left is
-//! refused as `Full`) and the last one received (a newer one replaces it, counted as
-//! `unreliable_overwritten`). Each `DATA` frame carries a sequence number of its own so the
-//! receiver drops duplicates within the last 32.
+//! One message waits each way, in the link's best-effort area: the next one to send (a
+//! second `send` before it left is refused as `Full`) and the last one received (a newer one
+//! replaces it, counted as `unreliable_overwritten`). Each `DATA` frame carries a sequence
+//! number of its own so the receiver drops duplicates within the last 32.
 
-use super::slots::RxSlot;
+use crate::frame::Compression;
+
+/// What sits in one mailbox (its bytes are in the link's best-effort area).
+#[derive(Clone, Copy)]
+pub(super) struct Mailbox {
+    pub len: u16,
+    pub channel: u8,
+    pub compression: Compression,
+    pub filled: bool,
+}
+
+impl Mailbox {
+    const EMPTY: Self = Self {
+        len: 0,
+        channel: 0,
+        compression: Compression::None,
+        filled: false,
+    };
+}
 
 /// Best-effort state of one endpoint: the two mailboxes and duplicate suppression.
-pub(crate) struct BestEffort<const M: usize> {
-    /// The message waiting for `poll_transmit`.
-    pub tx: RxSlot<M>,
+pub(super) struct BestEffort {
+    /// The message waiting for `poll_transmit` (bytes: the area's first half).
+    pub tx: Mailbox,
     /// Sequence number of the next `DATA` frame.
     pub tx_seq: u16,
-    /// The message waiting for `recv`.
-    pub rx: RxSlot<M>,
+    /// The message waiting for `recv` (bytes: the area's second half).
+    pub rx: Mailbox,
     /// Highest sequence number received this session (valid once `rx_any`).
     rx_high: u16,
     /// Bit `i`: `rx_high - i` was received.
@@ -22,21 +40,30 @@ pub(crate) struct BestEffort<const M: usize> {
     rx_any: bool,
 }
 
-impl<const M: usize> BestEffort<M> {
-    pub const NEW: Self = Self {
-        tx: RxSlot::EMPTY,
-        tx_seq: 0,
-        rx: RxSlot::EMPTY,
-        rx_high: 0,
-        rx_bits: 0,
-        rx_any: false,
-    };
+impl BestEffort {
+    pub fn new() -> Self {
+        Self {
+            tx: Mailbox::EMPTY,
+            tx_seq: 0,
+            rx: Mailbox::EMPTY,
+            rx_high: 0,
+            rx_bits: 0,
+            rx_any: false,
+        }
+    }
 
     /// A new session: nothing queued, numbering from `isn_tx`, no history.
     pub fn start(&mut self, isn_tx: u16) {
         self.tx.filled = false;
         self.tx_seq = isn_tx;
         self.rx_any = false;
+    }
+
+    /// Drops the queued message (the session ended); returns how many were dropped (0 or 1).
+    pub fn discard(&mut self) -> u8 {
+        let n = u8::from(self.tx.filled);
+        self.tx.filled = false;
+        n
     }
 
     /// Records `seq` as received; false when it is a duplicate (or older than the last 32).
@@ -69,7 +96,7 @@ mod tests {
 
     #[test]
     fn duplicates_within_32_are_refused() {
-        let mut be = BestEffort::<8>::NEW;
+        let mut be = BestEffort::new();
         assert!(be.accept(100));
         assert!(!be.accept(100));
         assert!(be.accept(103));

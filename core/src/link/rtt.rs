@@ -1,34 +1,26 @@
-//! Round-trip time estimation and retransmission timeout (RFC 6298), in milliseconds.
+//! Round-trip time estimation (RFC 6298 smoothing), in milliseconds.
 
-/// RTT estimator state.
+/// RTT estimator state: smoothed RTT, its variation, and the smallest sample.
 #[derive(Debug, Clone, Copy)]
 pub struct Rtt {
     srtt: u32,
     rttvar: u32,
     min: u32,
-    rto: u32,
-    backoff: u32,
     have_sample: bool,
-    rto_min: u32,
-    rto_max: u32,
 }
 
 impl Rtt {
-    /// Before any sample the RTO is `initial` (RFC 6298 suggests 1 s).
-    pub const fn new(initial: u32, rto_min: u32, rto_max: u32) -> Self {
+    /// No sample yet.
+    pub const fn new() -> Self {
         Self {
             srtt: 0,
             rttvar: 0,
             min: u32::MAX,
-            rto: clamp(initial, rto_min, rto_max),
-            backoff: 1,
             have_sample: false,
-            rto_min,
-            rto_max,
         }
     }
 
-    /// Adds a sample from a message transmitted once (Karn's rule is the caller's job).
+    /// Adds a sample (the caller knows which transmission it measures).
     pub fn sample(&mut self, r: u32) {
         self.min = self.min.min(r);
         if self.have_sample {
@@ -41,28 +33,25 @@ impl Rtt {
             self.rttvar = r / 2;
             self.have_sample = true;
         }
-        self.backoff = 1;
-        self.rto = clamp(
-            self.srtt + (4 * self.rttvar).max(1),
-            self.rto_min,
-            self.rto_max,
-        );
     }
 
-    /// A retransmission timer expired: double the timeout (up to the maximum).
-    pub fn back_off(&mut self) {
-        self.backoff = (self.backoff * 2).min(1 << 16);
+    /// The base timeout: `SRTT + max(4 RTTVAR, 1) + extra`, clamped to `[lo, hi]`; `initial`
+    /// before the first sample.
+    pub fn timeout(&self, initial: u32, extra: u32, lo: u32, hi: u32) -> u32 {
+        let t = if self.have_sample {
+            self.srtt
+                .saturating_add((4 * self.rttvar).max(1))
+                .saturating_add(extra)
+        } else {
+            initial
+        };
+        t.clamp(lo, hi.max(lo))
     }
 
-    /// Current timeout including backoff.
-    pub fn rto(&self) -> u32 {
-        clamp(
-            self.rto.saturating_mul(self.backoff),
-            self.rto_min,
-            self.rto_max,
-        )
+    /// Whether a sample was taken.
+    pub fn has_sample(&self) -> bool {
+        self.have_sample
     }
-
     /// Smoothed RTT (0 before the first sample).
     pub fn srtt(&self) -> u32 {
         self.srtt
@@ -81,13 +70,9 @@ impl Rtt {
     }
 }
 
-const fn clamp(v: u32, lo: u32, hi: u32) -> u32 {
-    if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
+impl Default for Rtt {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -97,24 +82,18 @@ mod tests {
 
     #[test]
     fn follows_rfc6298() {
-        let mut r = Rtt::new(1000, 20, 8000);
-        assert_eq!(r.rto(), 1000);
+        let mut r = Rtt::new();
+        assert_eq!(r.timeout(1000, 0, 20, 8000), 1000);
         r.sample(100);
-        assert_eq!((r.srtt(), r.rttvar(), r.rto()), (100, 50, 300));
+        assert_eq!((r.srtt(), r.rttvar()), (100, 50));
+        assert_eq!(r.timeout(1000, 0, 20, 8000), 300);
         r.sample(100);
-        // RTTVAR = 3/4*50 + 0 = 37; SRTT = 100; RTO = 100 + 4*37 = 248.
-        assert_eq!((r.srtt(), r.rttvar(), r.rto()), (100, 37, 248));
-        r.back_off();
-        assert_eq!(r.rto(), 496);
-        for _ in 0..20 {
-            r.back_off();
-        }
-        assert_eq!(r.rto(), 8000);
+        // RTTVAR = 3/4*50 + 0 = 37; SRTT = 100; timeout = 100 + 4*37 = 248 (+5 ack delay).
+        assert_eq!(r.timeout(1000, 5, 20, 8000), 253);
         r.sample(10);
-        assert!(r.rto() < 496);
         assert_eq!(r.min(), 10);
-        let mut small = Rtt::new(1000, 20, 8000);
+        let mut small = Rtt::new();
         small.sample(1);
-        assert_eq!(small.rto(), 20);
+        assert_eq!(small.timeout(1000, 0, 20, 8000), 20);
     }
 }

@@ -1,43 +1,89 @@
-//! Sealing link frames (feature `aead`, `docs/PROTOCOL.md` section 6): the keys, this side's
-//! frame counter, the peer's nonce prefix and the replay window.
+//! Sealing link frames (`docs/PROTOCOL.md` section 6): the interface the link calls, and
+//! [`Guard`], its ChaCha20-Poly1305 implementation (feature `aead`).
+//!
+//! The link holds its sealer as a trait object installed by
+//! [`Link::enable_aead`](super::Link::enable_aead), so firmware that never turns AEAD on links
+//! none of the cryptography.
 
-use super::{Core, DownReason, Hello};
-use crate::aead::{nonce, open_body, Key, Replay, ReplayWindow, KEY_LEN, NONCE_LEN, TAG_LEN};
-use crate::compress::Codec;
-use crate::frame::{AeadField, FrameKind, Header};
+use super::hello::NONCE_LEN;
 
-/// What the link keeps for AEAD.
-pub(crate) struct Sealing {
-    /// Seals everything this side sends; `None`: AEAD is off.
-    pub send: Option<Key>,
-    /// The key before the last [`super::Link::set_key`]: still opens what the peer sends.
-    pub previous: Option<Key>,
-    /// Frames sealed under this side's current nonce prefix (boot, generation).
-    pub counter: u32,
-    /// The peer's nonce prefix (boot, generation) from its hello record.
-    pub peer: (u32, u32),
-    /// The nonce of the last frame this side sealed.
-    pub last: [u8; NONCE_LEN],
-    /// Counters of the peer's frames accepted in this session.
-    pub window: ReplayWindow,
+/// Session parameters both ends derive from the handshake: the tag every frame of the
+/// session carries, and each direction's first sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SessionParams {
+    /// Session tag.
+    pub tag: u8,
+    /// First sequence number this side sends.
+    pub isn_tx: u16,
+    /// First sequence number the peer sends.
+    pub isn_rx: u16,
 }
 
-impl Sealing {
-    pub const OFF: Self = Self {
-        send: None,
-        previous: None,
-        counter: 0,
-        peer: (0, 0),
-        last: [0; NONCE_LEN],
-        window: ReplayWindow::new(),
-    };
+/// Which set of session keys an operation uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySet {
+    /// The session that is up.
+    Current,
+    /// A handshake this side answered, waiting for the peer to prove it holds the keys.
+    Pending,
+}
 
-    fn key(&self, id: u8) -> Option<&Key> {
-        [&self.send, &self.previous]
-            .into_iter()
-            .flatten()
-            .find(|k| k.id() == id)
-    }
+/// Why a sealed frame was not opened. Each is counted by the link under its own name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OpenError {
+    /// No key with this id (`unknown_key`).
+    UnknownKey,
+    /// The counter was accepted before (`replayed`).
+    Replayed,
+    /// The counter is behind the replay window (`too_old`).
+    TooOld,
+    /// The tag does not verify (`auth_failed`).
+    AuthFailed,
+    /// There are no keys for that session (`stale_session`).
+    NoSession,
+}
+
+/// The security layer a link seals and opens its frames with.
+pub trait Sealer {
+    /// Id of the pre-shared key this side seals hellos with.
+    fn key_id(&self) -> u8;
+    /// The MAC of a hello frame (header and record) under pre-shared key `key_id`; `None`
+    /// when this side has no key with that id.
+    fn hello_mac(&self, key_id: u8, covered: &[u8]) -> Option<[u8; 16]>;
+    /// Derives the keys of a session keyed by pre-shared key `key_id` from this side's nonce
+    /// and the peer's, into `set`; returns the session's parameters, or `None` when there is
+    /// no such key. The nonces differ (the link refuses equal ones).
+    fn derive(
+        &mut self,
+        set: KeySet,
+        key_id: u8,
+        ours: &[u8; NONCE_LEN],
+        theirs: &[u8; NONCE_LEN],
+    ) -> Option<SessionParams>;
+    /// The pending keys become the current ones (fresh counters and replay window).
+    fn promote(&mut self);
+    /// The next frame counter of the current session and the key id it seals under; `None`
+    /// when the counter is exhausted (the session must end).
+    fn next_counter(&mut self) -> Option<(u8, u32)>;
+    /// Seals `body` (header first, `aad_len` bytes of associated data, tag room last) with
+    /// the current session's sending key and `counter`.
+    fn seal(&self, counter: u32, body: &mut [u8], aad_len: usize) -> bool;
+    /// Checks the replay window, authenticates and decrypts `body` in place.
+    fn open(
+        &mut self,
+        set: KeySet,
+        key_id: u8,
+        counter: u32,
+        body: &mut [u8],
+        aad_len: usize,
+    ) -> Result<(), OpenError>;
+    /// Installs a new pre-shared key (the previous one keeps opening frames) and re-derives
+    /// the keys of the current and pending sessions under it.
+    fn set_key(&mut self, id: u8, key: &[u8; 32]);
+    /// This side's sealing state.
+    fn status(&self) -> AeadStatus;
 }
 
 /// This side's sealing state, for diagnostics (how far the counter is from exhaustion, which
@@ -45,128 +91,207 @@ impl Sealing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct AeadStatus {
-    /// Id of the key that seals what this side sends.
+    /// Id of the pre-shared key this side seals with.
     pub key_id: u8,
-    /// This side's boot id (the link's seed): nonce bytes 0..4.
-    pub boot: u32,
-    /// This side's session attempt in this boot: nonce bytes 4..8.
-    pub generation: u32,
-    /// The counter the next sealed frame gets: nonce bytes 8..12.
+    /// The counter the next sealed frame of the current session gets.
     pub counter: u32,
-    /// The nonce of the last frame sealed (all zero before the first).
-    pub last_nonce: [u8; NONCE_LEN],
+    /// Whether a session's keys are in place.
+    pub session: bool,
 }
 
-impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
-    pub(super) fn sealing(&self) -> bool {
-        self.seal.send.is_some()
+#[cfg(feature = "aead")]
+pub use guard::Guard;
+
+#[cfg(feature = "aead")]
+mod guard {
+    use super::{AeadStatus, KeySet, OpenError, Sealer, SessionParams, NONCE_LEN};
+    use crate::aead::{self, Key, Replay, ReplayWindow, KEY_LEN};
+
+    /// A pre-shared key and its id.
+    #[derive(Clone)]
+    struct Psk {
+        id: u8,
+        bytes: [u8; KEY_LEN],
     }
 
-    pub(super) fn aead_status(&self) -> Option<AeadStatus> {
-        let key = self.seal.send.as_ref()?;
-        Some(AeadStatus {
-            key_id: key.id(),
-            boot: self.seed,
-            generation: self.generation,
-            counter: self.seal.counter,
-            last_nonce: self.seal.last,
-        })
+    /// The keys of one session: what it was derived from (to re-derive after a rekey), the
+    /// sending key, the receiving keys by pre-shared key id, the counter and replay window.
+    #[derive(Clone)]
+    struct Session {
+        ours: [u8; NONCE_LEN],
+        theirs: [u8; NONCE_LEN],
+        tx: Key,
+        rx: [Option<Key>; 2],
+        counter: u32,
+        window: ReplayWindow,
     }
 
-    /// Installs `key` for sending; the previous one keeps opening what the peer sends. The
-    /// first key turns AEAD on: a session that is up ends, and the next one is sealed.
-    pub(super) fn set_key(&mut self, id: u8, key: &[u8; KEY_LEN]) {
-        let first = self.seal.send.is_none();
-        self.seal.previous = self.seal.send.replace(Key::new(id, key));
-        if first {
-            self.fail(DownReason::LocalClose);
+    impl Session {
+        fn new(
+            psk: &Psk,
+            ours: &[u8; NONCE_LEN],
+            theirs: &[u8; NONCE_LEN],
+        ) -> (Self, SessionParams) {
+            let we_lo = ours < theirs;
+            let (lo, hi) = if we_lo {
+                (ours, theirs)
+            } else {
+                (theirs, ours)
+            };
+            let s = aead::derive_session(&psk.bytes, lo, hi);
+            let (tx, rx, isn_tx, isn_rx) = if we_lo {
+                (&s.key_lo, &s.key_hi, s.isn_lo, s.isn_hi)
+            } else {
+                (&s.key_hi, &s.key_lo, s.isn_hi, s.isn_lo)
+            };
+            let session = Self {
+                ours: *ours,
+                theirs: *theirs,
+                tx: Key::new(psk.id, tx),
+                rx: [Some(Key::new(psk.id, rx)), None],
+                counter: 0,
+                window: ReplayWindow::new(),
+            };
+            let params = SessionParams {
+                tag: s.tag,
+                isn_tx,
+                isn_rx,
+            };
+            (session, params)
+        }
+
+        /// Seals with `psk` from now on, and opens its frames too (plus the newest earlier
+        /// receiving key).
+        fn rekey(&mut self, psk: &Psk) {
+            let (fresh, _) = Self::new(psk, &self.ours, &self.theirs);
+            self.tx = fresh.tx;
+            self.rx = [fresh.rx[0].clone(), self.rx[0].take()];
+        }
+
+        fn rx_key(&self, id: u8) -> Option<&Key> {
+            self.rx.iter().flatten().find(|k| k.id() == id)
         }
     }
 
-    /// Stamps `h` with the key id and the next counter; returns the nonce to seal it with.
-    /// `None` when AEAD is off.
-    pub(super) fn stamp(&mut self, h: &mut Header) -> Option<[u8; 12]> {
-        let key = self.seal.send.as_ref()?;
-        let counter = self.seal.counter;
-        self.seal.counter = counter.wrapping_add(1);
-        h.aead = Some(AeadField {
-            key_id: key.id(),
-            counter,
-        });
-        self.seal.last = nonce(self.seed, self.generation, counter);
-        Some(self.seal.last)
+    /// ChaCha20-Poly1305 sealing with keys derived per session from a pre-shared key (about
+    /// 400 bytes). Create it, then hand it to [`Link::enable_aead`](crate::link::Link::enable_aead).
+    #[derive(Clone)]
+    pub struct Guard {
+        psk: Psk,
+        previous: Option<Psk>,
+        current: Option<Session>,
+        pending: Option<Session>,
     }
 
-    /// A session may not seal with the last counter: move to a fresh nonce prefix first.
-    pub(super) fn check_counter(&mut self) {
-        if self.sealing() && self.seal.counter == u32::MAX {
-            self.fail(DownReason::NonceExhausted);
+    impl core::fmt::Debug for Guard {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            // Never print key material.
+            f.debug_struct("Guard")
+                .field("key_id", &self.psk.id)
+                .finish_non_exhaustive()
         }
     }
 
-    /// Authenticates and decrypts a received body (without CRC) in place. Returns where the
-    /// plaintext payload ends, or `None` after counting why the frame was dropped.
-    pub(super) fn open(&mut self, h: &Header, body: &mut [u8], start: usize) -> Option<usize> {
-        let Some(a) = h.aead else {
-            self.stats.unauthenticated += 1;
-            return None;
-        };
-        let hello = matches!(h.kind, FrameKind::Hello | FrameKind::HelloAck);
-        let (prefix, aad_len) = if hello {
-            // The record is in clear (associated data); it names the sender's nonce prefix.
-            let record = body.get(start..body.len().saturating_sub(TAG_LEN));
-            match record.and_then(Hello::parse) {
-                // Both directions would draw nonces from the same prefixes: refuse.
-                Some(r) if r.boot == self.seed => {
-                    self.stats.unexpected += 1;
-                    return None;
-                }
-                Some(r) if r.caps & super::session::caps::AEAD != 0 => {
-                    ((r.boot, r.generation), start + Hello::AEAD_LEN)
-                }
-                _ => {
-                    self.stats.unexpected += 1;
-                    return None;
-                }
+    impl Guard {
+        /// A guard with pre-shared key `key`, named `id` on the wire.
+        pub fn new(id: u8, key: &[u8; KEY_LEN]) -> Self {
+            Self {
+                psk: Psk { id, bytes: *key },
+                previous: None,
+                current: None,
+                pending: None,
             }
-        } else {
-            if !self.up || h.session != self.keys.tag || (h.seq.is_none() && h.ack.is_none()) {
-                self.stats.stale_session += 1;
+        }
+
+        fn psk(&self, id: u8) -> Option<&Psk> {
+            core::iter::once(&self.psk)
+                .chain(&self.previous)
+                .find(|p| p.id == id)
+        }
+
+        fn set(&mut self, set: KeySet) -> &mut Option<Session> {
+            match set {
+                KeySet::Current => &mut self.current,
+                KeySet::Pending => &mut self.pending,
+            }
+        }
+    }
+
+    impl Sealer for Guard {
+        fn key_id(&self) -> u8 {
+            self.psk.id
+        }
+
+        fn hello_mac(&self, key_id: u8, covered: &[u8]) -> Option<[u8; 16]> {
+            Some(aead::hello_mac(&self.psk(key_id)?.bytes, covered))
+        }
+
+        fn derive(
+            &mut self,
+            set: KeySet,
+            key_id: u8,
+            ours: &[u8; NONCE_LEN],
+            theirs: &[u8; NONCE_LEN],
+        ) -> Option<SessionParams> {
+            let (session, params) = Session::new(self.psk(key_id)?, ours, theirs);
+            *self.set(set) = Some(session);
+            Some(params)
+        }
+
+        fn promote(&mut self) {
+            self.current = self.pending.take();
+        }
+
+        fn next_counter(&mut self) -> Option<(u8, u32)> {
+            let s = self.current.as_mut()?;
+            if s.counter == u32::MAX {
                 return None;
             }
-            (self.seal.peer, start)
-        };
-        let Some(key) = self.seal.key(a.key_id) else {
-            self.stats.unknown_key += 1;
-            return None;
-        };
-        // Frames of this session pass the replay window; a HELLO from an older session attempt
-        // of the peer's current boot is a replay too.
-        let current = !hello || (self.up && prefix == self.seal.peer);
-        let verdict = if current {
-            self.seal.window.check(a.counter)
-        } else if self.peer_epoch != 0
-            && prefix.0 == self.seal.peer.0
-            && prefix.1 < self.seal.peer.1
-        {
-            Err(Replay::Replayed)
-        } else {
+            let c = s.counter;
+            s.counter += 1;
+            Some((s.tx.id(), c))
+        }
+
+        fn seal(&self, counter: u32, body: &mut [u8], aad_len: usize) -> bool {
+            self.current.as_ref().is_some_and(|s| {
+                aead::seal_body(&s.tx, &aead::nonce(counter), body, aad_len).is_ok()
+            })
+        }
+
+        fn open(
+            &mut self,
+            set: KeySet,
+            key_id: u8,
+            counter: u32,
+            body: &mut [u8],
+            aad_len: usize,
+        ) -> Result<(), OpenError> {
+            let s = self.set(set).as_mut().ok_or(OpenError::NoSession)?;
+            let key = s.rx_key(key_id).ok_or(OpenError::UnknownKey)?;
+            s.window.check(counter).map_err(|r| match r {
+                Replay::Replayed => OpenError::Replayed,
+                Replay::TooOld => OpenError::TooOld,
+            })?;
+            aead::open_body(key, &aead::nonce(counter), body, aad_len)
+                .map_err(|_| OpenError::AuthFailed)?;
+            s.window.mark(counter);
             Ok(())
-        };
-        match verdict {
-            Err(Replay::Replayed) => self.stats.replayed += 1,
-            Err(Replay::TooOld) => self.stats.too_old += 1,
-            Ok(()) => {}
         }
-        verdict.ok()?;
-        let n = nonce(prefix.0, prefix.1, a.counter);
-        if open_body(key, &n, body, aad_len).is_err() {
-            self.stats.auth_failed += 1;
-            return None;
+
+        fn set_key(&mut self, id: u8, key: &[u8; 32]) {
+            let psk = Psk { id, bytes: *key };
+            for s in [&mut self.current, &mut self.pending].into_iter().flatten() {
+                s.rekey(&psk);
+            }
+            self.previous = Some(core::mem::replace(&mut self.psk, psk));
         }
-        if current {
-            self.seal.window.mark(a.counter);
+
+        fn status(&self) -> AeadStatus {
+            AeadStatus {
+                key_id: self.psk.id,
+                counter: self.current.as_ref().map_or(0, |s| s.counter),
+                session: self.current.is_some(),
+            }
         }
-        Some(body.len() - TAG_LEN)
     }
 }

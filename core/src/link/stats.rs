@@ -35,8 +35,11 @@ pub struct LinkStats {
     pub data_frames_sent: u32,
     /// Retransmitted RDATA frames.
     pub retransmissions: u32,
-    /// Retransmissions triggered by selective acknowledgements.
+    /// Messages declared lost by evidence (later transmissions delivered) rather than by a
+    /// timeout.
     pub fast_retransmits: u32,
+    /// Retransmissions acknowledged sooner than any round trip: an earlier copy had arrived.
+    pub spurious_retransmissions: u32,
     /// Retransmission timer expiries.
     pub timeouts: u32,
     /// Stand-alone ACK frames sent.
@@ -47,6 +50,8 @@ pub struct LinkStats {
     pub probes_sent: u32,
     /// HELLOs sent.
     pub hellos_sent: u32,
+    /// HELLOs answered with a new pending handshake.
+    pub hellos_answered: u32,
     /// Received duplicates dropped (reliable re-receptions and best-effort repeats).
     pub duplicates: u32,
     /// Reliable messages that arrived ahead of a gap (buffered, not dropped).
@@ -59,14 +64,20 @@ pub struct LinkStats {
     pub window_stalls: u32,
     /// Frames for another session, or before any session (dropped).
     pub stale_session: u32,
+    /// Frames of a link that carry no session tag (`DATA` without `SEQ`; dropped).
+    pub untagged: u32,
+    /// Frames in a form this side did not announce it takes (a compression mode, dictionary,
+    /// best-effort `DATA`, FEC parity; dropped).
+    pub not_negotiated: u32,
+    /// Hellos carrying this side's own nonce (a reflection, or a peer with the same seed;
+    /// dropped).
+    pub reflected: u32,
     /// Frames valid on the wire but not in this state (e.g. a HELLO with a bad record).
     pub unexpected: u32,
     /// Acks for sequence numbers never sent (dropped).
     pub bad_ack: u32,
     /// Payloads larger than this link's message size (dropped).
     pub too_large: u32,
-    /// Payloads in a representation this build cannot decode (dropped).
-    pub unsupported: u32,
     /// Received messages that failed to decompress (dropped, reported by `recv`).
     pub decompress_failed: u32,
     /// Best-effort messages replaced by a newer one before the application took them.
@@ -114,21 +125,25 @@ impl LinkStats {
             data_frames_sent: 0,
             retransmissions: 0,
             fast_retransmits: 0,
+            spurious_retransmissions: 0,
             timeouts: 0,
             acks_sent: 0,
             keepalives_sent: 0,
             probes_sent: 0,
             hellos_sent: 0,
+            hellos_answered: 0,
             duplicates: 0,
             out_of_order: 0,
             out_of_window: 0,
             send_full: 0,
             window_stalls: 0,
             stale_session: 0,
+            untagged: 0,
+            not_negotiated: 0,
+            reflected: 0,
             unexpected: 0,
             bad_ack: 0,
             too_large: 0,
-            unsupported: 0,
             decompress_failed: 0,
             unreliable_overwritten: 0,
             sessions: 0,

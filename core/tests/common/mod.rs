@@ -172,3 +172,4 @@ pub fn read_vectors(markdown: &str) -> Vec<Vector> {
     out
 }
 pub mod corpus;
+pub mod link;

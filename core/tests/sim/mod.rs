@@ -3,13 +3,14 @@
 #![allow(dead_code)]
 
 use ferrule::compress::{CodecConfig, Compressor, Dictionary, Mode};
-use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
+use ferrule::link::{Config, Event, Link, LinkBuffers, RxSlot, Sent, Transport, TxSlot};
 use std::collections::VecDeque;
 
 pub const W: usize = 8;
 pub const M: usize = 256;
-/// Room for the AEAD tag too, so sealed profiles keep `M`-byte messages.
-pub type SimLink = Link<W, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>;
+/// The simulator's links live for the whole test: their memory is leaked, as a firmware's
+/// `static` would be.
+pub type SimLink = Link<'static>;
 
 /// The pre-shared key of the sealed profiles.
 pub const KEY: [u8; 32] = *b"ferrule simulator key, 32 bytes!";
@@ -17,24 +18,42 @@ pub const KEY: [u8; 32] = *b"ferrule simulator key, 32 bytes!";
 /// The preset dictionary of the compressed profiles.
 pub static DICTIONARY: &[u8] = b"{\"seq\":0,\"temp\":21.50,\"rh\":40.1,\"status\":\"ok\"}{\"seq\":1,\"temp\":21.75,\"rh\":40.2,\"status\":\"ok\"}";
 
-fn new_link(cfg: Config, seed: u32, compress: bool, aead: bool) -> SimLink {
-    let codec = if compress {
-        CodecConfig {
+/// `'static` buffers for a link of `w` messages of `m` bytes (leaked, like a `static`).
+pub fn leaked_buffers(w: usize, m: usize, best_effort: bool) -> LinkBuffers<'static> {
+    fn leak<T: Clone>(v: T, n: usize) -> &'static mut [T] {
+        Box::leak(vec![v; n].into_boxed_slice())
+    }
+    LinkBuffers {
+        tx_slots: leak(TxSlot::EMPTY, w).into(),
+        rx_slots: leak(RxSlot::EMPTY, w).into(),
+        tx_data: leak(0u8, w * m).into(),
+        rx_data: leak(0u8, w * m).into(),
+        frame: leak(0u8, ferrule::link::frame_buffer_len(m)).into(),
+        best_effort: leak(0u8, if best_effort { 2 * m } else { 0 }).into(),
+    }
+}
+
+/// A link of the simulator's size, with the profile's codec and key.
+pub fn new_link(cfg: Config, seed: u64, compress: bool, aead: bool) -> SimLink {
+    let mut link = Link::new(cfg, seed, leaked_buffers(W, M, true)).unwrap();
+    if compress {
+        let codec = CodecConfig {
             reliable: Mode::Shared,
             unreliable: Mode::Dictionary,
             dictionary: Some(Dictionary {
                 id: 3,
                 bytes: DICTIONARY,
             }),
-        }
-    } else {
-        CodecConfig::default()
-    };
-    #[allow(unused_mut)]
-    let mut link = SimLink::with_codec(cfg, seed, Compressor::new(codec));
+        };
+        let codec: &'static mut Compressor<'static> = Box::leak(Box::new(Compressor::new(codec)));
+        link.set_codec(codec as &mut dyn ferrule::compress::Codec);
+    }
     if aead {
         #[cfg(feature = "aead")]
-        link.set_key(1, &KEY, 0).unwrap();
+        {
+            let guard = Box::leak(Box::new(ferrule::link::Guard::new(1, &KEY)));
+            link.enable_aead(guard as &mut dyn ferrule::link::Sealer);
+        }
         #[cfg(not(feature = "aead"))]
         panic!("sealed profiles need feature aead");
     }
@@ -272,8 +291,9 @@ struct Side {
     next_index: u64,
     dir: u8,
     quota: u64,
-    /// Indices accepted by `send` and not yet known delivered-or-discarded, in order.
-    pending: VecDeque<u64>,
+    /// Indices accepted by `send` and not yet known delivered-or-discarded, in order, with
+    /// their message ids.
+    pending: VecDeque<(u64, ferrule::link::MessageId)>,
     sent_at: std::collections::HashMap<u64, u64>,
 }
 
@@ -285,6 +305,10 @@ fn config(transport: Transport) -> Config {
         rto_max: 2000,
         ack_delay: 2,
         keepalive: 500,
+        dupthresh: std::env::var("DT")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2),
         ..Config::default()
     }
 }
@@ -304,7 +328,7 @@ fn read_all(side: &mut Side, other: &mut Side, now: u64, rx: &mut [u8], lat: &mu
                 }
             }
             // Everything up to idx is known delivered on the sender's books.
-            while other.pending.front().is_some_and(|&x| x <= idx) {
+            while other.pending.front().is_some_and(|&(x, _)| x <= idx) {
                 other.pending.pop_front();
             }
         } else {
@@ -317,7 +341,7 @@ pub fn run(p: &Profile) -> Outcome {
     let stream = p.transport == Transport::Stream;
     let cfg = config(p.transport);
     let mut a = Side {
-        link: new_link(cfg, p.seed as u32 ^ 0xA, p.compress, p.aead),
+        link: new_link(cfg, p.seed ^ 0xA, p.compress, p.aead),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xA,
@@ -326,7 +350,7 @@ pub fn run(p: &Profile) -> Outcome {
         sent_at: Default::default(),
     };
     let mut b = Side {
-        link: new_link(cfg, p.seed as u32 ^ 0xB, p.compress, p.aead),
+        link: new_link(cfg, p.seed ^ 0xB, p.compress, p.aead),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
@@ -337,7 +361,7 @@ pub fn run(p: &Profile) -> Outcome {
     let mut ab = Pipe::new(p.a_to_b, p.seed.wrapping_mul(3));
     let mut ba = Pipe::new(p.b_to_a, p.seed.wrapping_mul(5));
     let mut now: u64 = 0;
-    let mut buf = vec![0u8; SimLink::MAX_FRAME];
+    let mut buf = vec![0u8; a.link.max_frame_len()];
     let mut rx = vec![0u8; M];
     let mut latencies = Vec::new();
     let mut rebooted = false;
@@ -347,7 +371,7 @@ pub fn run(p: &Profile) -> Outcome {
         if let Some(t) = p.reboot_at {
             if !rebooted && now >= t {
                 rebooted = true;
-                let seed = (p.seed as u32 ^ 0xB).wrapping_add(0x5151);
+                let seed = (p.seed ^ 0xB).wrapping_add(0x5151_0000_0000);
                 b.link = new_link(cfg, seed, p.compress, p.aead);
                 b.pending.clear();
             }
@@ -363,14 +387,13 @@ pub fn run(p: &Profile) -> Outcome {
                     0
                 };
                 match side.link.send(channel, &msg, now) {
-                    Ok(()) => {
+                    Ok(Sent::Reliable(id)) => {
                         side.next_index += 1;
-                        if channel == 0 {
-                            side.log.sent.push(idx);
-                            side.pending.push_back(idx);
-                            side.sent_at.insert(idx, now);
-                        }
+                        side.log.sent.push(idx);
+                        side.pending.push_back((idx, id));
+                        side.sent_at.insert(idx, now);
                     }
+                    Ok(Sent::BestEffort) => side.next_index += 1,
                     Err(_) => break,
                 }
             }
@@ -383,12 +406,18 @@ pub fn run(p: &Profile) -> Outcome {
             while let Some(e) = side.link.poll_event() {
                 match e {
                     Event::Up => side.log.ups += 1,
-                    Event::Down { unacked, .. } => {
+                    Event::Down { unacked, first, .. } => {
                         side.log.downs += 1;
-                        let keep =
-                            side.pending.len() - usize::from(unacked).min(side.pending.len());
-                        let gone: Vec<u64> = side.pending.drain(keep..).collect();
-                        side.log.discarded.extend(gone);
+                        // The discarded messages are exactly the ids first..first+unacked;
+                        // everything before them was delivered.
+                        let gone = |id: ferrule::link::MessageId| {
+                            !id.before(first) && id.before(first.plus(u32::from(unacked)))
+                        };
+                        for &(idx, id) in &side.pending {
+                            if gone(id) {
+                                side.log.discarded.push(idx);
+                            }
+                        }
                         side.pending.clear();
                     }
                 }
@@ -460,8 +489,8 @@ pub fn run(p: &Profile) -> Outcome {
     Outcome {
         max_net_queue: ab.max_queue.max(ba.max_queue),
         stats_a: a.link.stats(),
-        codec_a: a.link.codec().stats(),
-        codec_b: b.link.codec().stats(),
+        codec_a: a.link.codec().map(|c| c.stats()).unwrap_or_default(),
+        codec_b: b.link.codec().map(|c| c.stats()).unwrap_or_default(),
         stats_b: b.link.stats(),
         a: a.log,
         b: b.log,

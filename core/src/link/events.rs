@@ -1,0 +1,121 @@
+//! What the link tells the application: sessions up and down, with the messages lost.
+
+use super::LinkStats;
+
+/// The id [`Link::send`](super::Link::send) gives a reliable message: consecutive numbers
+/// (wrapping) over the link's lifetime, across sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MessageId(pub u32);
+
+impl MessageId {
+    /// `count` ids after this one.
+    pub const fn plus(self, count: u32) -> Self {
+        Self(self.0.wrapping_add(count))
+    }
+
+    /// Whether this id comes before `other` (serial-number order: within 2^31).
+    pub const fn before(self, other: Self) -> bool {
+        (other.0.wrapping_sub(self.0) as i32) > 0
+    }
+}
+
+/// Why a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum DownReason {
+    /// The peer completed a new handshake (it rebooted or restarted its link).
+    PeerRestarted,
+    /// A message exceeded `max_retransmits`.
+    RetryLimit,
+    /// Nothing heard from the peer for eight keepalive intervals.
+    PeerSilent,
+    /// The peer sent CLOSE.
+    PeerClosed,
+    /// [`Link::close`](super::Link::close) was called, or the link was reconfigured.
+    LocalClose,
+    /// A piece of the peer's shared compressed stream did not decompress: the stream's state
+    /// is lost, so the session ends (the peer is told with CLOSE).
+    DecompressFailed,
+    /// AEAD: this side sealed 2^32 - 1 frames in one session; it starts a new one (new keys)
+    /// rather than repeat a nonce.
+    NonceExhausted,
+}
+
+impl DownReason {
+    /// A short lower-case name (`peer restarted`, `retry limit`, ...).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::PeerRestarted => "peer restarted",
+            Self::RetryLimit => "retry limit",
+            Self::PeerSilent => "peer silent",
+            Self::PeerClosed => "peer closed",
+            Self::LocalClose => "local close",
+            Self::DecompressFailed => "decompress failed",
+            Self::NonceExhausted => "nonce exhausted",
+        }
+    }
+}
+
+/// Link lifecycle events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Event {
+    /// A session is up: messages can be sent.
+    Up,
+    /// The session ended. The reliable messages `first .. first + unacked` (ids from
+    /// [`Link::send`](super::Link::send)) were not confirmed delivered and are discarded: the
+    /// peer may or may not have them. (A queued best-effort message is discarded too, counted
+    /// in `discarded_on_reset`.)
+    Down {
+        /// Why.
+        reason: DownReason,
+        /// Messages discarded from the send side.
+        unacked: u16,
+        /// Id of the first of them.
+        first: MessageId,
+    },
+}
+
+const CAP: usize = 4;
+
+/// A small queue of events; the oldest is dropped (and counted) when the application does
+/// not keep up.
+pub(super) struct Events {
+    queue: [Option<Event>; CAP],
+    head: u8,
+    len: u8,
+}
+
+impl Events {
+    pub fn new() -> Self {
+        Self {
+            queue: [None; CAP],
+            head: 0,
+            len: 0,
+        }
+    }
+
+    pub fn push(&mut self, e: Event, stats: &mut LinkStats) {
+        if usize::from(self.len) == CAP {
+            self.head = (self.head + 1) % CAP as u8;
+            self.len -= 1;
+            stats.events_dropped += 1;
+        }
+        let at = usize::from((self.head + self.len) % CAP as u8);
+        if let Some(slot) = self.queue.get_mut(at) {
+            *slot = Some(e);
+        }
+        self.len += 1;
+    }
+
+    pub fn pop(&mut self) -> Option<Event> {
+        if self.len == 0 {
+            return None;
+        }
+        let e = self.queue.get_mut(usize::from(self.head))?.take();
+        self.head = (self.head + 1) % CAP as u8;
+        self.len -= 1;
+        e
+    }
+}

@@ -1,0 +1,533 @@
+//! The receive side: frames in (checked, opened, assigned to a session), acknowledgements out,
+//! messages delivered in order.
+
+use super::hello::Hello;
+use super::seal::{KeySet, OpenError};
+use super::{DownReason, FrameBuf, Link, Received, RecvError, RxSlot};
+use crate::compress::DecompressError;
+use crate::decoder::Feed;
+use crate::frame::{Compression, Frame, FrameKind, Header, CRC_LEN};
+use managed::ManagedSlice;
+
+/// The reliable receive buffer: `ready` in-order messages from slot `head`, then reorder
+/// slots; and what the next acknowledgement must say.
+pub(super) struct Receiver {
+    pub head: usize,
+    pub ready: usize,
+    /// Next sequence number expected in order.
+    pub next: u16,
+    /// Ready messages left over from the previous session (decoded with its stream).
+    pub old: usize,
+    pub reset_pending: bool,
+    /// The receive-side shared stream failed: its remaining pieces are undecodable.
+    pub broken: bool,
+    pub advertised: u8,
+    pub ack_owed: u8,
+    /// The acknowledgement most recently sent.
+    pub last_ack: Option<crate::frame::Ack>,
+    pub ack_now: bool,
+    pub ack_deadline: Option<u64>,
+    /// The last timestamp received and when: echoed in the next acknowledgement.
+    pub echo: Option<(u16, u64)>,
+}
+
+impl Receiver {
+    pub fn new() -> Self {
+        Self {
+            head: 0,
+            ready: 0,
+            next: 0,
+            old: 0,
+            reset_pending: false,
+            broken: false,
+            advertised: 0,
+            ack_owed: 0,
+            last_ack: None,
+            ack_now: false,
+            ack_deadline: None,
+            echo: None,
+        }
+    }
+
+    /// A new session: the peer numbers from `isn`; nothing owed.
+    pub fn start(&mut self, isn: u16) {
+        self.old = self.ready;
+        self.reset_pending = true;
+        self.next = isn;
+        self.ack_owed = 0;
+        self.ack_now = false;
+        self.ack_deadline = None;
+        self.last_ack = None;
+        self.echo = None;
+    }
+}
+
+impl Link<'_> {
+    /// Feeds bytes received from a stream transport.
+    pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
+        self.now = now;
+        loop {
+            let (header, len) = match self.decoder.feed(bytes) {
+                Feed::Consumed => return,
+                Feed::Rejected { rest, .. } => {
+                    bytes = rest;
+                    continue;
+                }
+                Feed::Frame { frame, rest } => {
+                    bytes = rest;
+                    (frame.header, frame.header.len() + frame.payload.len())
+                }
+            };
+            self.with_frame_buffer(|link, buf| {
+                if let Some(body) = buf.get_mut(..len) {
+                    link.on_body(header, body);
+                }
+            });
+        }
+    }
+
+    /// Feeds one datagram received from a datagram transport.
+    pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
+        self.now = now;
+        if datagram.len() > self.decoder.capacity() {
+            let e = crate::FrameError::Oversize;
+            self.decoder.count_external(datagram.len(), Err(e));
+            return;
+        }
+        let header = match Frame::from_body(datagram) {
+            Ok(f) => f.header,
+            Err(e) => {
+                self.decoder.count_external(datagram.len(), Err(e));
+                return;
+            }
+        };
+        self.decoder.count_external(datagram.len(), Ok(()));
+        let len = datagram.len() - CRC_LEN;
+        // Opened (or kept for repair) in the frame buffer, idle on datagram links.
+        self.with_frame_buffer(|link, buf| {
+            if let Some(body) = buf.get_mut(..len) {
+                crate::bytes::copy(body, datagram);
+                link.on_body(header, body);
+            }
+        });
+    }
+
+    /// Runs `f` with the frame buffer lent out of the decoder.
+    fn with_frame_buffer(&mut self, f: impl FnOnce(&mut Self, &mut [u8])) {
+        let mut buf = self
+            .decoder
+            .replace_buffer(FrameBuf(ManagedSlice::Borrowed(&mut [])));
+        f(self, buf.0.as_mut());
+        self.decoder.replace_buffer(buf);
+    }
+
+    /// A frame that passed the CRC and header checks: `body` is header and payload.
+    fn on_body(&mut self, h: Header, body: &mut [u8]) {
+        self.stats.frames_received += 1;
+        match h.kind {
+            FrameKind::Hello | FrameKind::HelloAck => self.on_hello_frame(&h, body),
+            _ => self.on_tagged(&h, body),
+        }
+    }
+
+    /// A `HELLO` or `HELLO_ACK`: authenticated (with AEAD), its record parsed.
+    fn on_hello_frame(&mut self, h: &Header, body: &[u8]) {
+        let hlen = h.len();
+        let payload = body.get(hlen..).unwrap_or_default();
+        let (key_id, record) = match (self.sealer.as_deref(), h.aead) {
+            (Some(s), Some(a)) => {
+                if a.counter != 0 || payload.len() != Hello::SEALED_LEN {
+                    self.stats.unexpected += 1;
+                    return;
+                }
+                let covered = body.get(..hlen + Hello::LEN).unwrap_or_default();
+                let Some(mac) = s.hello_mac(a.key_id, covered) else {
+                    self.stats.unknown_key += 1;
+                    return;
+                };
+                let sent = payload.get(Hello::LEN..).unwrap_or_default();
+                if !crate::bytes::ct_eq(&mac, sent) {
+                    self.stats.auth_failed += 1;
+                    return;
+                }
+                (a.key_id, payload.get(..Hello::LEN).unwrap_or_default())
+            }
+            (Some(_), None) => {
+                self.stats.unauthenticated += 1;
+                return;
+            }
+            (None, Some(_)) => {
+                self.stats.unknown_key += 1;
+                return;
+            }
+            (None, None) => (0, payload),
+        };
+        match Hello::parse(record) {
+            Some(rec) => self.on_hello(h.kind, key_id, rec),
+            None => self.stats.unexpected += 1,
+        }
+    }
+
+    /// Every other frame: it must carry a session tag, and (with AEAD) open under the keys of
+    /// the session it names.
+    fn on_tagged(&mut self, h: &Header, body: &mut [u8]) {
+        if h.seq.is_none() && h.ack.is_none() {
+            self.stats.untagged += 1;
+            return;
+        }
+        let hlen = h.len();
+        let mut end = body.len();
+        let set = if self.sealer.is_some() {
+            let Some(a) = h.aead else {
+                self.stats.unauthenticated += 1;
+                return;
+            };
+            let pending = self
+                .session
+                .pending
+                .is_some_and(|p| p.params.tag == h.session);
+            let current = self.session.up && self.session.params.tag == h.session;
+            let mut result = Err(OpenError::NoSession);
+            for (try_it, set) in [(pending, KeySet::Pending), (current, KeySet::Current)] {
+                if try_it && result.is_err() {
+                    let sealer = self.sealer.as_deref_mut();
+                    result = sealer
+                        .map_or(Err(OpenError::NoSession), |s| {
+                            s.open(set, a.key_id, a.counter, body, hlen)
+                        })
+                        .map(|()| set);
+                }
+            }
+            match result {
+                Ok(set) => {
+                    end = end.saturating_sub(super::storage::TAG_ROOM);
+                    set
+                }
+                Err(e) => {
+                    self.count_open_error(e);
+                    return;
+                }
+            }
+        } else {
+            if h.aead.is_some() {
+                self.stats.unknown_key += 1;
+                return;
+            }
+            match self.plain_session_of(h) {
+                Some(set) => set,
+                None => {
+                    self.stats.stale_session += 1;
+                    return;
+                }
+            }
+        };
+        if set == KeySet::Pending {
+            self.promote();
+        }
+        let payload = body.get(hlen..end).unwrap_or_default();
+        self.dispatch(h, payload);
+    }
+
+    fn count_open_error(&mut self, e: OpenError) {
+        let s = &mut self.stats;
+        match e {
+            OpenError::UnknownKey => s.unknown_key += 1,
+            OpenError::Replayed => s.replayed += 1,
+            OpenError::TooOld => s.too_old += 1,
+            OpenError::AuthFailed => s.auth_failed += 1,
+            OpenError::NoSession => s.stale_session += 1,
+        }
+    }
+
+    /// A frame of the current session.
+    fn dispatch(&mut self, h: &Header, payload: &[u8]) {
+        self.timers.last_rx = self.now;
+        if let Some(ts) = h.ts {
+            self.rx.echo = Some((ts, self.now));
+            self.rx.ack_now = true;
+        }
+        if let Some(a) = h.ack {
+            self.on_ack(a, h.echo);
+        }
+        match (h.kind, h.seq) {
+            (FrameKind::Rdata, Some(seq)) => self.on_rdata(h, seq, payload),
+            (FrameKind::Data, None) => self.stats.untagged += 1,
+            (FrameKind::Data, Some(seq)) => self.on_data(h, seq, payload),
+            (FrameKind::Ping, _) => self.rx.ack_now = true,
+            (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
+            (FrameKind::Parity, _) => self.stats.not_negotiated += 1,
+            _ => {}
+        }
+    }
+
+    /// Whether this side announced it takes payloads represented as `c`.
+    fn accepts(&self, c: Compression) -> bool {
+        let rx = self
+            .codec
+            .as_deref()
+            .map_or(crate::compress::RxCaps::NONE, |c| c.rx_caps());
+        match c {
+            Compression::None => true,
+            Compression::Deflate => rx.per_message,
+            Compression::Shared | Compression::SharedRaw => rx.shared,
+            Compression::Dictionary(id) => id != 0 && id == rx.dict_id,
+        }
+    }
+
+    /// Messages this end accepts in flight: `Config::window`, at most the slots.
+    pub(super) fn rx_limit(&self) -> usize {
+        match usize::from(self.cfg.window) {
+            0 => self.window(),
+            w => w.min(self.window()),
+        }
+    }
+
+    /// Free receive slots: how far beyond `rx.next` a message may be and still be taken.
+    fn rx_free(&self) -> usize {
+        self.rx_limit().saturating_sub(self.rx.ready)
+    }
+
+    pub(super) fn rx_window(&self) -> u8 {
+        self.rx_free().min(255) as u8
+    }
+
+    /// Bit `d - 1`: reorder slot `d` (sequence number `rx.next + d`) holds a message.
+    pub(super) fn sack_bits(&self) -> Option<u32> {
+        let w = self.window();
+        let mut sack = 0u32;
+        for d in 1..self.rx_free().min(33) {
+            let i = (self.rx.head + self.rx.ready + d) % w;
+            if self.areas.rx_slots.get(i).is_some_and(|s| s.filled) {
+                sack |= 1 << (d - 1);
+            }
+        }
+        (sack != 0).then_some(sack)
+    }
+
+    fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {
+        if !self.accepts(h.compression) {
+            self.stats.not_negotiated += 1;
+            return;
+        }
+        let d = seq.wrapping_sub(self.rx.next);
+        if (d as i16) < 0 {
+            self.stats.duplicates += 1;
+            self.rx.ack_now = true;
+            return;
+        }
+        let d = usize::from(d);
+        if d >= self.rx_free() {
+            self.stats.out_of_window += 1;
+            self.rx.ack_now = true;
+            return;
+        }
+        let m = self.max_message();
+        if payload.len() > m {
+            self.stats.too_large += 1;
+            return;
+        }
+        let w = self.window();
+        let i = (self.rx.head + self.rx.ready + d) % w;
+        if self.areas.rx_slots.get(i).is_none_or(|s| s.filled) {
+            self.stats.duplicates += 1;
+            self.rx.ack_now = true;
+            return;
+        }
+        if let Some(area) = self.areas.rx_data.get_mut(i * m..(i + 1) * m) {
+            crate::bytes::copy(area, payload);
+        }
+        if let Some(slot) = self.areas.rx_slots.get_mut(i) {
+            *slot = RxSlot {
+                len: payload.len() as u16,
+                channel: h.channel,
+                compression: h.compression,
+                filled: true,
+            };
+        }
+        if d > 0 {
+            self.stats.out_of_order += 1;
+            self.rx.ack_now = true;
+            return;
+        }
+        let before = self.rx.ready;
+        while self.rx.ready < w
+            && self
+                .areas
+                .rx_slots
+                .get((self.rx.head + self.rx.ready) % w)
+                .is_some_and(|s| s.filled)
+        {
+            self.rx.ready += 1;
+            self.rx.next = self.rx.next.wrapping_add(1);
+        }
+        self.rx.ack_owed = self.rx.ack_owed.saturating_add(1);
+        // Filling a gap, or with later messages still waiting beyond another one: the sender
+        // is deciding about losses right now, so it hears at once.
+        let filled_gap = self.rx.ready > before + 1 || self.sack_bits().is_some();
+        if self.rx.ack_owed >= 2 || filled_gap {
+            self.rx.ack_now = true;
+        } else if self.rx.ack_deadline.is_none() {
+            self.rx.ack_deadline = Some(self.now + u64::from(self.cfg.ack_delay));
+        }
+    }
+
+    #[cfg(feature = "best-effort")]
+    fn on_data(&mut self, h: &Header, seq: u16, payload: &[u8]) {
+        let shared = matches!(h.compression, Compression::Shared | Compression::SharedRaw);
+        if !self.best_effort_enabled() || shared || !self.accepts(h.compression) {
+            self.stats.not_negotiated += 1;
+            return;
+        }
+        let m = self.max_message();
+        if payload.len() > m {
+            self.stats.too_large += 1;
+            return;
+        }
+        if !self.best_effort.accept(seq) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.best_effort.rx.filled {
+            self.stats.unreliable_overwritten += 1;
+        }
+        if let Some(area) = self.areas.best_effort.get_mut(m..2 * m) {
+            crate::bytes::copy(area, payload);
+        }
+        let mb = &mut self.best_effort.rx;
+        mb.len = payload.len() as u16;
+        mb.channel = h.channel;
+        mb.compression = h.compression;
+        mb.filled = true;
+    }
+
+    #[cfg(not(feature = "best-effort"))]
+    fn on_data(&mut self, _h: &Header, _seq: u16, _payload: &[u8]) {
+        self.stats.not_negotiated += 1;
+    }
+
+    /// Hands the next message to the application (best effort first).
+    pub(super) fn deliver(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
+        let m = self.max_message();
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.rx.filled {
+            let mb = self.best_effort.rx;
+            let out = out_for(mb.compression, mb.len, m, out)?;
+            self.best_effort.rx.filled = false;
+            let payload = self
+                .areas
+                .best_effort
+                .get(m..m + usize::from(mb.len))
+                .unwrap_or_default();
+            let n = decode(self.codec.as_deref_mut(), mb.compression, payload, out);
+            let n = self.decoded(mb.channel, false, n)?;
+            self.stats.delivered_unreliable += 1;
+            return Ok(Some(Received {
+                channel: mb.channel,
+                len: n,
+                reliable: false,
+            }));
+        }
+        if self.rx.ready == 0 {
+            return Ok(None);
+        }
+        let w = self.window();
+        let head = self.rx.head;
+        let slot = self
+            .areas
+            .rx_slots
+            .get(head)
+            .copied()
+            .unwrap_or(RxSlot::EMPTY);
+        let out = out_for(slot.compression, slot.len, m, out)?;
+        if self.rx.old == 0 && self.rx.reset_pending {
+            // The first message of the current session: its shared stream starts afresh.
+            if let Some(c) = self.codec.as_deref_mut() {
+                c.reset_rx();
+            }
+            self.rx.reset_pending = false;
+            self.rx.broken = false;
+        }
+        self.rx.old = self.rx.old.saturating_sub(1);
+        if let Some(s) = self.areas.rx_slots.get_mut(head) {
+            s.filled = false;
+        }
+        self.rx.head = (head + 1) % w;
+        self.rx.ready -= 1;
+        // Window update: tell a blocked sender at once, and a throttled one at half a window.
+        let window = self.rx_window();
+        let limit = self.rx_limit();
+        if self.session.up
+            && (self.rx.advertised == 0 || usize::from(self.rx.advertised) < limit / 2)
+            && usize::from(window) >= limit.div_ceil(2)
+        {
+            self.rx.ack_now = true;
+        }
+        let shared = matches!(
+            slot.compression,
+            Compression::Shared | Compression::SharedRaw
+        );
+        let n = if shared && self.rx.broken {
+            Err(DecompressError::Malformed)
+        } else {
+            let start = head * m;
+            let payload = self
+                .areas
+                .rx_data
+                .get(start..start + usize::from(slot.len))
+                .unwrap_or_default();
+            decode(self.codec.as_deref_mut(), slot.compression, payload, out)
+        };
+        let n = self.decoded(slot.channel, shared, n)?;
+        self.stats.delivered_reliable += 1;
+        Ok(Some(Received {
+            channel: slot.channel,
+            len: n,
+            reliable: true,
+        }))
+    }
+
+    /// Counts and reports a decompression failure; a broken shared stream ends the session
+    /// (the peer is told with CLOSE).
+    fn decoded(
+        &mut self,
+        channel: u8,
+        shared: bool,
+        r: Result<usize, DecompressError>,
+    ) -> Result<usize, RecvError> {
+        r.map_err(|error| {
+            self.stats.decompress_failed += 1;
+            if shared && !self.rx.broken {
+                self.rx.broken = true;
+                if self.session.up {
+                    self.timers.close = Some(DownReason::DecompressFailed);
+                }
+            }
+            RecvError::Decompress { channel, error }
+        })
+    }
+}
+
+/// The part of `out` a message may fill: a raw one needs its length; a compressed one needs
+/// room for the largest message, as its size is only known after inflating.
+fn out_for(c: Compression, len: u16, m: usize, out: &mut [u8]) -> Result<&mut [u8], RecvError> {
+    let needed = match c {
+        Compression::None | Compression::SharedRaw => usize::from(len),
+        _ => m,
+    };
+    out.get_mut(..needed)
+        .ok_or(RecvError::BufferTooSmall { needed })
+}
+
+/// Turns a payload back into the message (a raw copy without a codec).
+fn decode(
+    codec: Option<&mut (dyn crate::compress::Codec + '_)>,
+    c: Compression,
+    payload: &[u8],
+    out: &mut [u8],
+) -> Result<usize, DecompressError> {
+    match (codec, c) {
+        (Some(codec), c) => codec.decompress(c, payload, out),
+        (None, Compression::None) => Ok(crate::bytes::copy(out, payload)),
+        (None, _) => Err(DecompressError::Unsupported),
+    }
+}

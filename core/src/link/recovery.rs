@@ -1,0 +1,363 @@
+//! Loss detection and recovery for the reliable send window (after RFC 9002 and RACK-TLP,
+//! RFC 8985): RTT samples from every acknowledged transmission that can be told apart,
+//! time-ordered loss detection from those deliveries, a packet threshold, and a probe timer
+//! per message rather than one shared backoff.
+//!
+//! - Every transmission gets an order number (`tx_id`) and a send time. A delivery is known
+//!   for sure when a message sent once is acknowledged, or when the peer echoes the timestamp
+//!   of a transmission (retransmissions and about one frame per round trip carry one).
+//! - A message whose latest transmission went out before a transmission known delivered is
+//!   lost: at once on a stream (a serial line never reorders), after the round-trip time of
+//!   that delivery plus a reordering allowance of a quarter of the minimum RTT on datagrams,
+//!   or when `dupthresh` acknowledgements of later transmissions arrived.
+//! - Each message in flight has its own timer, `PTO · 2^backoff`, where `PTO = SRTT +
+//!   max(4·RTTVAR, 1) + ack_delay`; a timeout retransmits that message only and doubles only
+//!   its timer. Any progress (a new acknowledgement) resets every backoff.
+
+use super::rtt::Rtt;
+use super::{Config, Link, Transport, TxSlot};
+use crate::frame::{Ack, Echo};
+
+/// Milliseconds since `sent_at` (the low 32 bits of a timestamp), wrapping-safe.
+pub(super) fn age_ms(now: u64, sent_at: u32) -> u32 {
+    (now as u32).wrapping_sub(sent_at)
+}
+
+/// Whether transmission `a` (send time, order) went out before `b`.
+fn before(a: (u32, u32), b: (u32, u32)) -> bool {
+    let dt = a.0.wrapping_sub(b.0) as i32;
+    dt < 0 || (dt == 0 && (a.1.wrapping_sub(b.1) as i32) < 0)
+}
+
+/// Longest a timer backs off: 2^6 base timeouts (then capped at `rto_max`).
+const MAX_BACKOFF: u8 = 6;
+
+pub(super) struct Recovery {
+    pub rtt: Rtt,
+    next_tx_id: u32,
+    /// When a first transmission last carried a timestamp.
+    last_stamp: Option<u64>,
+    /// The latest transmission known delivered: send time (ms, low 32 bits) and order.
+    rack: Option<(u32, u32)>,
+    /// That transmission's round-trip time.
+    rack_rtt: u32,
+    /// When the time threshold next declares a message lost.
+    pub loss_at: Option<u64>,
+    /// The last timestamped PING: its send time and order.
+    ping: Option<(u64, u32)>,
+    /// Datagrams: the reordering allowance in quarters of the minimum RTT; grows when a
+    /// retransmission turns out spurious, shrinks after many that were needed.
+    reo_mult: u8,
+    /// Needed retransmissions since the allowance last changed.
+    reo_good: u8,
+}
+
+impl Recovery {
+    pub fn new(_cfg: &Config) -> Self {
+        Self {
+            rtt: Rtt::new(),
+            next_tx_id: 0,
+            last_stamp: None,
+            rack: None,
+            rack_rtt: 0,
+            loss_at: None,
+            ping: None,
+            reo_mult: 1,
+            reo_good: 0,
+        }
+    }
+
+    /// A new session: what was delivered before says nothing now (the RTT estimate stays).
+    pub fn start(&mut self) {
+        self.rack = None;
+        self.loss_at = None;
+        self.last_stamp = None;
+        self.ping = None;
+    }
+
+    /// The base probe timeout.
+    pub fn pto(&self, cfg: &Config) -> u32 {
+        self.rtt
+            .timeout(cfg.rto_initial, cfg.ack_delay, cfg.rto_min, cfg.rto_max)
+    }
+
+    /// Whether a first transmission now should carry a timestamp: about one per round trip.
+    pub fn wants_stamp(&self, now: u64, _cfg: &Config) -> bool {
+        let period = u64::from(self.rtt.srtt().max(1));
+        self.last_stamp.is_none_or(|t| now >= t + period)
+    }
+
+    /// Numbers a transmission.
+    pub fn next_tx_id(&mut self, now: u64, stamped: bool) -> u32 {
+        let id = self.next_tx_id;
+        self.next_tx_id = id.wrapping_add(1);
+        if stamped {
+            self.last_stamp = Some(now);
+        }
+        id
+    }
+
+    /// A timestamped PING goes out now.
+    pub fn stamped_ping(&mut self, now: u64) {
+        let id = self.next_tx_id(now, false);
+        self.ping = Some((now, id));
+    }
+
+    /// Whether any message is in flight (sent, not acknowledged).
+    pub fn in_flight(&self, slots: &[TxSlot], head: usize, outstanding: usize) -> bool {
+        let w = slots.len().max(1);
+        (0..outstanding).any(|off| {
+            slots
+                .get((head + off) % w)
+                .is_some_and(|s| s.tx_count > 0 && !s.sacked)
+        })
+    }
+
+    /// Notes that the transmission (`sent_at`, `tx_id`) was delivered, `rtt` ms round trip.
+    fn delivered(&mut self, sent_at: u32, tx_id: u32, rtt: u32) {
+        if self.rack.is_none_or(|r| before(r, (sent_at, tx_id))) {
+            self.rack = Some((sent_at, tx_id));
+            self.rack_rtt = rtt;
+        }
+    }
+
+    /// Reordering allowance of the time threshold: none on a stream (a serial line never
+    /// reorders), a multiple of a quarter of the minimum RTT on datagrams (at most the
+    /// smoothed RTT).
+    fn reorder_window(&self, transport: Transport) -> u32 {
+        match transport {
+            Transport::Stream => 0,
+            Transport::Datagram => (self.rtt.min() / 4)
+                .max(1)
+                .saturating_mul(u32::from(self.reo_mult))
+                .min(self.rtt.srtt().max(1)),
+        }
+    }
+
+    /// A retransmitted message was acknowledged `age` ms after its latest copy went out:
+    /// faster than any round trip means an earlier copy arrived and the retransmission was
+    /// not needed (RFC 8985 widens its reordering window on such evidence).
+    fn retransmission_acked(&mut self, age: u32) -> bool {
+        let spurious = self.rtt.has_sample() && age < self.rtt.min();
+        if spurious {
+            self.reo_mult = self.reo_mult.saturating_add(1).min(16);
+            self.reo_good = 0;
+        } else {
+            self.reo_good = self.reo_good.saturating_add(1);
+            if self.reo_good >= 16 {
+                self.reo_mult = self.reo_mult.saturating_sub(1).max(1);
+                self.reo_good = 0;
+            }
+        }
+        spurious
+    }
+}
+
+impl Link<'_> {
+    /// Processes the acknowledgement fields (and timestamp echo) of a frame of the session.
+    pub(super) fn on_ack(&mut self, a: Ack, echo: Option<Echo>) {
+        let outstanding = self.tx.outstanding();
+        let cum = usize::from(a.next.wrapping_sub(self.tx.base));
+        if cum > outstanding {
+            self.stats.bad_ack += 1;
+            return;
+        }
+        let now = self.now;
+        let w = self.window();
+        // The newest transmission this ack proves delivered: only messages sent once count
+        // here (the ack of a retransmitted one may be for any copy; echoes settle those).
+        let mut newest: Option<(u32, u32)> = None;
+        let mut retransmitted: [u32; 2] = [0, 0]; // acked retransmissions: needed, spurious
+        let rec = &mut self.rec;
+        let mut note = |s: &TxSlot| {
+            if s.tx_count == 1 && newest.is_none_or(|n| before(n, (s.sent_at, s.tx_id))) {
+                newest = Some((s.sent_at, s.tx_id));
+            }
+            if s.tx_count > 1 {
+                let spurious = rec.retransmission_acked(age_ms(now, s.sent_at));
+                retransmitted[usize::from(spurious)] += 1;
+            }
+        };
+        let mut progress = cum > 0;
+        for _ in 0..cum {
+            if let Some(slot) = self.areas.tx_slots.get_mut(self.tx.head) {
+                if slot.tx_count > 0 && !slot.sacked {
+                    note(slot);
+                }
+                *slot = TxSlot::EMPTY;
+            }
+            self.tx.head = (self.tx.head + 1) % w;
+        }
+        self.tx.base = a.next;
+        let remaining = outstanding - cum;
+        if let Some(bits) = a.sack {
+            for i in 0..remaining.min(32) {
+                // Bit i covers ack + 1 + i, which is slot offset i + 1.
+                let off = i + 1;
+                if bits & (1 << i) == 0 || off >= remaining {
+                    continue;
+                }
+                if let Some(slot) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) {
+                    if slot.tx_count > 0 && !slot.sacked {
+                        slot.sacked = true;
+                        slot.lost = false;
+                        note(slot);
+                        progress = true;
+                    }
+                }
+            }
+        }
+        self.stats.spurious_retransmissions += retransmitted[1];
+        if let Some((sent_at, tx_id)) = newest {
+            let r = age_ms(now, sent_at);
+            self.rec.rtt.sample(r);
+            self.rec.delivered(sent_at, tx_id, r);
+        }
+        if let Some(e) = echo {
+            self.on_echo(e);
+        }
+        if progress {
+            for off in 0..remaining {
+                if let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) {
+                    s.backoff = 0;
+                }
+            }
+        }
+        self.tx.peer_ack = a.next;
+        self.tx.peer_window = a.window;
+        if a.window > 0 {
+            self.timers.probe_due = None;
+        }
+        self.detect_lost(newest.map(|n| n.1));
+    }
+
+    /// The peer heard a timestamped frame of ours: an RTT sample, and a delivery for loss
+    /// detection.
+    fn on_echo(&mut self, e: Echo) {
+        let now = self.now;
+        let elapsed = u32::from((now as u16).wrapping_sub(e.ts));
+        if e.hold == u8::MAX || u32::from(e.hold) > elapsed {
+            return;
+        }
+        self.rec.rtt.sample(elapsed - u32::from(e.hold));
+        let sent = now.saturating_sub(u64::from(elapsed));
+        // Which transmission it was: a stamped retransmission or first transmission still in
+        // the window (the earliest sent in that millisecond), or the last PING.
+        let w = self.window();
+        let mut id = None;
+        for off in 0..self.tx.outstanding() {
+            if let Some(s) = self.areas.tx_slots.get((self.tx.head + off) % w) {
+                if s.stamped
+                    && s.sent_at as u16 == e.ts
+                    && id.is_none_or(|i: u32| before((0, s.tx_id), (0, i)))
+                {
+                    id = Some(s.tx_id);
+                }
+            }
+        }
+        if let Some((t, pid)) = self.rec.ping.filter(|p| p.0 as u16 == e.ts) {
+            if t == sent {
+                id = Some(id.map_or(pid, |i| if before((0, pid), (0, i)) { pid } else { i }));
+            }
+        }
+        // Unknown order (a slot already freed): by time only, everything sent earlier.
+        let tx_id = id.unwrap_or(self.rec.next_tx_id.wrapping_sub(1 << 31));
+        self.rec.delivered(sent as u32, tx_id, elapsed);
+    }
+
+    /// Declares lost every message in flight whose latest transmission went out before the
+    /// latest one known delivered (time threshold), or that `dupthresh` acks of later
+    /// transmissions passed (`newest`: the latest unambiguous delivery of this ack).
+    pub(super) fn detect_lost(&mut self, newest: Option<u32>) {
+        let Some(rack) = self.rec.rack else {
+            return;
+        };
+        let now = self.now;
+        let reo = u64::from(self.rec.reorder_window(self.cfg.transport));
+        // One more millisecond: times are whole milliseconds, so a frame sent "at the same
+        // time" as the delivered one may have left up to a millisecond later.
+        let wait = u64::from(self.rec.rack_rtt) + reo + 1;
+        let stream = self.cfg.transport == Transport::Stream;
+        let w = self.window();
+        let mut loss_at: Option<u64> = None;
+        for off in 0..self.tx.outstanding() {
+            let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) else {
+                continue;
+            };
+            if s.tx_count == 0 || s.sacked || s.lost {
+                continue;
+            }
+            if newest.is_some_and(|n| before((0, s.tx_id), (0, n))) {
+                s.skips = s.skips.saturating_add(1);
+            }
+            let mut lost = s.skips >= self.cfg.dupthresh;
+            if before((s.sent_at, s.tx_id), rack) {
+                let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
+                if stream || now >= sent + wait {
+                    lost = true;
+                } else {
+                    loss_at = Some(loss_at.map_or(sent + wait, |t| t.min(sent + wait)));
+                }
+            }
+            if lost {
+                s.lost = true;
+                self.stats.fast_retransmits += 1;
+            }
+        }
+        self.rec.loss_at = loss_at;
+    }
+
+    /// Timer work of the send window: per-message probe timeouts, and the loss time
+    /// threshold.
+    pub(super) fn recovery_on_time(&mut self) {
+        let now = self.now;
+        if self.rec.loss_at.is_some_and(|t| now >= t) {
+            self.detect_lost(None);
+        }
+        let pto = self.rec.pto(&self.cfg);
+        let max = self.cfg.rto_max.max(pto);
+        let w = self.window();
+        for off in 0..self.tx.outstanding() {
+            let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) else {
+                continue;
+            };
+            if s.tx_count == 0 || s.sacked || s.lost {
+                continue;
+            }
+            let timeout = pto.saturating_mul(1 << s.backoff.min(MAX_BACKOFF)).min(max);
+            if age_ms(now, s.sent_at) >= timeout {
+                s.lost = true;
+                s.backoff = s.backoff.saturating_add(1);
+                self.stats.timeouts += 1;
+            }
+        }
+    }
+
+    /// The earliest time a message's probe timer or the loss threshold fires; whether a
+    /// message can go right now.
+    pub(super) fn recovery_deadline(&self) -> (Option<u64>, bool) {
+        let now = self.now;
+        let pto = self.rec.pto(&self.cfg);
+        let max = self.cfg.rto_max.max(pto);
+        let w = self.window();
+        let mut t = self.rec.loss_at;
+        for off in 0..self.tx.outstanding() {
+            let Some(s) = self.areas.tx_slots.get((self.tx.head + off) % w) else {
+                continue;
+            };
+            if s.sacked {
+                continue;
+            }
+            if s.lost || (s.tx_count == 0 && self.in_peer_window(off)) {
+                return (Some(now), true);
+            }
+            if s.tx_count > 0 {
+                let timeout = pto.saturating_mul(1 << s.backoff.min(MAX_BACKOFF)).min(max);
+                let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
+                let at = sent + u64::from(timeout);
+                t = Some(t.map_or(at, |x| x.min(at)));
+            }
+        }
+        (t, false)
+    }
+}

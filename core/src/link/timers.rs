@@ -1,0 +1,100 @@
+//! The clock side of the link: keepalive, liveness, delayed acknowledgements, probes, and
+//! the earliest time anything is due.
+
+use super::{DownReason, Link};
+
+/// A peer silent for this many keepalive intervals is declared gone.
+const DEAD_FACTOR: u64 = 8;
+
+pub(super) struct Timers {
+    pub last_tx: u64,
+    pub last_rx: u64,
+    /// Next zero-window probe.
+    pub probe_due: Option<u64>,
+    pub probe_backoff: u32,
+    /// The session ends once a CLOSE with this reason is out.
+    pub close: Option<DownReason>,
+}
+
+impl Timers {
+    pub fn new() -> Self {
+        Self {
+            last_tx: 0,
+            last_rx: 0,
+            probe_due: None,
+            probe_backoff: 0,
+            close: None,
+        }
+    }
+
+    /// A session starts at `now`.
+    pub fn start(&mut self, now: u64) {
+        self.last_tx = now;
+        self.last_rx = now;
+        self.probe_due = None;
+        self.close = None;
+    }
+}
+
+impl Link<'_> {
+    /// Runs timers: retransmissions, delayed acks, keepalive, probes, handshake.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.now = now;
+        self.on_time();
+    }
+
+    /// The absolute time (ms) by which [`Self::handle_timeout`] (or `poll_transmit`) must be
+    /// called again. Equal to the last `now` when something can be sent immediately.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let now = self.now;
+        if self.session.answer && self.session.pending.is_some() {
+            return Some(now);
+        }
+        if !self.session.up {
+            return Some(self.session.hello_due);
+        }
+        if self.timers.close.is_some() || self.rx.ack_now || self.best_effort_queued() {
+            return Some(now);
+        }
+        let (mut t, ready) = self.recovery_deadline();
+        if ready {
+            return Some(now);
+        }
+        for d in [self.rx.ack_deadline, self.timers.probe_due]
+            .into_iter()
+            .flatten()
+        {
+            t = Some(t.map_or(d, |x| x.min(d)));
+        }
+        let keepalive = u64::from(self.cfg.keepalive);
+        if keepalive > 0 {
+            let k = (self.timers.last_tx + keepalive).min(self.timers.last_rx + 4 * keepalive);
+            t = Some(t.map_or(k, |x| x.min(k)));
+        }
+        t
+    }
+
+    pub(super) fn on_time(&mut self) {
+        let now = self.now;
+        if !self.session.up {
+            return;
+        }
+        let keepalive = u64::from(self.cfg.keepalive);
+        if keepalive > 0 && now.saturating_sub(self.timers.last_rx) >= DEAD_FACTOR * keepalive {
+            self.fail(DownReason::PeerSilent);
+            return;
+        }
+        self.recovery_on_time();
+        if self.rx.ack_deadline.is_some_and(|t| now >= t) {
+            self.rx.ack_now = true;
+        }
+    }
+
+    /// A best-effort message waits for `poll_transmit`.
+    fn best_effort_queued(&self) -> bool {
+        #[cfg(feature = "best-effort")]
+        return self.best_effort.tx.filled;
+        #[cfg(not(feature = "best-effort"))]
+        false
+    }
+}

@@ -1,0 +1,506 @@
+//! The send side: queueing messages, deciding what goes out next, building and framing it.
+
+use super::events::MessageId;
+use super::hello::Hello;
+use super::recovery::age_ms;
+use super::{DownReason, Link, SendError, Sent, Transport, TxSlot};
+use crate::encode::{build_frame, EncodeError, StreamOptions};
+use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header, MAX_HEADER_LEN};
+
+/// The reliable send window: slot `head` holds sequence number `base`.
+pub(super) struct Sender {
+    pub head: usize,
+    pub base: u16,
+    pub next: u16,
+    /// The peer's latest cumulative ack and window.
+    pub peer_ack: u16,
+    pub peer_window: u8,
+    /// Id of the next message `send` queues.
+    next_id: MessageId,
+    /// The peer's window blocks the next new message.
+    pub stalled: bool,
+}
+
+impl Sender {
+    pub fn new() -> Self {
+        Self {
+            head: 0,
+            base: 0,
+            next: 0,
+            peer_ack: 0,
+            peer_window: 0,
+            next_id: MessageId(0),
+            stalled: false,
+        }
+    }
+
+    /// Messages queued and not yet acknowledged.
+    pub fn outstanding(&self) -> usize {
+        usize::from(self.next.wrapping_sub(self.base))
+    }
+
+    pub fn acked_before(&self) -> MessageId {
+        MessageId(self.next_id.0.wrapping_sub(self.outstanding() as u32))
+    }
+
+    /// A new session numbering from `isn`; the peer takes `window` messages to start with.
+    pub fn start(&mut self, isn: u16, window: u8) {
+        self.head = 0;
+        self.base = isn;
+        self.next = isn;
+        self.peer_ack = isn;
+        self.peer_window = window;
+        self.stalled = false;
+    }
+
+    /// Gives up every unacknowledged message: returns the first one's id and their count.
+    pub fn discard(&mut self) -> (MessageId, u16) {
+        let n = self.outstanding();
+        let first = self.acked_before();
+        self.base = self.next;
+        (first, n as u16)
+    }
+
+    fn take_id(&mut self) -> MessageId {
+        let id = self.next_id;
+        self.next_id = id.plus(1);
+        id
+    }
+}
+
+/// What goes into the payload of the next frame.
+enum Payload {
+    Empty,
+    Hello {
+        answer: bool,
+    },
+    Tx(usize),
+    /// The best-effort message waiting to go.
+    #[cfg(feature = "best-effort")]
+    BestEffort,
+}
+
+/// What [`Link::pick`] chose to send next.
+enum Pick {
+    /// `HELLO` (or, answering the pending handshake, `HELLO_ACK`).
+    Hello { answer: bool },
+    /// A payload-free frame tagged with the session and acknowledgement.
+    Control(FrameKind),
+    /// The reliable message in send slot `slot`, `off` after the window's base.
+    Rdata { slot: usize, off: usize },
+    /// The best-effort message waiting to go.
+    #[cfg(feature = "best-effort")]
+    BestEffort,
+}
+
+impl Link<'_> {
+    /// The largest message this side may send now: its own limit and the peer's.
+    pub(super) fn send_limit(&self) -> usize {
+        let peer = if self.session.up {
+            usize::from(self.session.peer.max_message)
+        } else {
+            usize::MAX
+        };
+        self.max_message().min(peer)
+    }
+
+    /// Bytes sealing adds to a payload (0 while AEAD is off).
+    pub(super) fn seal_overhead(&self) -> usize {
+        if self.sealer.is_some() {
+            super::storage::TAG_ROOM
+        } else {
+            0
+        }
+    }
+
+    /// `max_message` bytes of the send slot `i`.
+    fn tx_area(&mut self, i: usize) -> &mut [u8] {
+        let m = self.max_message();
+        let start = (i % self.window()) * m;
+        self.areas
+            .tx_data
+            .get_mut(start..start + m)
+            .unwrap_or_default()
+    }
+
+    pub(super) fn queue(&mut self, channel: u8, msg: &[u8]) -> Result<Sent, SendError> {
+        if !self.session.up {
+            return Err(SendError::NotConnected);
+        }
+        if msg.len() > self.send_limit() {
+            return Err(SendError::TooLarge);
+        }
+        #[cfg(feature = "best-effort")]
+        if !self.cfg.channels.is_reliable(channel) && self.best_effort_to_peer() {
+            if self.best_effort.tx.filled {
+                self.stats.send_full += 1;
+                return Err(SendError::Full);
+            }
+            let m = self.max_message();
+            let area = self.areas.best_effort.get_mut(..m).unwrap_or_default();
+            let (repr, n) = compress(self.codec.as_deref_mut(), false, msg, area);
+            let mb = &mut self.best_effort.tx;
+            mb.len = n as u16;
+            mb.channel = channel;
+            mb.compression = repr;
+            mb.filled = true;
+            self.stats.sent_unreliable += 1;
+            return Ok(Sent::BestEffort);
+        }
+        let outstanding = self.tx.outstanding();
+        if outstanding >= self.window() {
+            self.stats.send_full += 1;
+            return Err(SendError::Full);
+        }
+        let i = (self.tx.head + outstanding) % self.window();
+        let mut codec = self.codec.take();
+        let (repr, n) = compress(codec.as_deref_mut(), true, msg, self.tx_area(i));
+        self.codec = codec;
+        if let Some(slot) = self.areas.tx_slots.get_mut(i) {
+            *slot = TxSlot {
+                len: n as u16,
+                channel,
+                compression: repr,
+                ..TxSlot::EMPTY
+            };
+        }
+        self.tx.next = self.tx.next.wrapping_add(1);
+        self.stats.sent_reliable += 1;
+        Ok(Sent::Reliable(self.tx.take_id()))
+    }
+
+    /// Writes the next frame to send into `out` (at least [`Link::max_frame_len`] bytes) and
+    /// returns its length; `Ok(None)` when there is nothing to send now.
+    pub fn poll_transmit(
+        &mut self,
+        now: u64,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, EncodeError> {
+        self.now = now;
+        self.on_time();
+        let Some(pick) = self.pick() else {
+            return Ok(None);
+        };
+        let (mut header, payload) = self.header_for(pick);
+        let hello = matches!(payload, Payload::Hello { .. });
+        if self.sealer.is_some() && !hello {
+            match self.sealer.as_deref_mut().and_then(|s| s.next_counter()) {
+                Some((key_id, counter)) => header.aead = Some(AeadField { key_id, counter }),
+                None => {
+                    self.fail(DownReason::NonceExhausted);
+                    return Ok(None);
+                }
+            }
+        }
+        let stream = match self.cfg.transport {
+            Transport::Stream => Some(StreamOptions {
+                leading_delimiter: self.cfg.leading_delimiter,
+            }),
+            Transport::Datagram => None,
+        };
+        let mut record = [0u8; Hello::SEALED_LEN];
+        let m = self.max_message();
+        let payload: &[u8] = match payload {
+            Payload::Empty => &[],
+            Payload::Hello { answer } => {
+                let n = self.hello_payload(&mut header, answer, &mut record);
+                record.get(..n).unwrap_or_default()
+            }
+            Payload::Tx(i) => {
+                let len = self.areas.tx_slots.get(i).map_or(0, |s| usize::from(s.len));
+                let start = i * m;
+                self.areas
+                    .tx_data
+                    .get(start..start + len)
+                    .unwrap_or_default()
+            }
+            #[cfg(feature = "best-effort")]
+            Payload::BestEffort => {
+                let len = usize::from(self.best_effort.tx.len);
+                self.areas.best_effort.get(..len).unwrap_or_default()
+            }
+        };
+        let tag_len = if header.aead.is_some() && !hello {
+            super::storage::TAG_ROOM
+        } else {
+            0
+        };
+        let sealer = self.sealer.as_deref();
+        let counter = header.aead.map_or(0, |a| a.counter);
+        let mut seal =
+            |body: &mut [u8], aad: usize| sealer.is_some_and(|s| s.seal(counter, body, aad));
+        let n = build_frame(
+            &header,
+            payload,
+            tag_len,
+            stream,
+            out,
+            &mut seal,
+            &mut |_| {},
+        )?;
+        #[cfg(feature = "best-effort")]
+        if header.kind == FrameKind::Data {
+            self.best_effort.tx.filled = false;
+        }
+        if header.kind == FrameKind::Close {
+            let reason = self.timers.close.unwrap_or(DownReason::LocalClose);
+            self.fail(reason);
+        }
+        self.timers.last_tx = now;
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += n as u64;
+        Ok(Some(n))
+    }
+
+    /// Writes a hello record (and its MAC under a pre-shared key, stamping the header's AEAD
+    /// fields) into `out`; returns the payload length.
+    fn hello_payload(
+        &self,
+        header: &mut Header,
+        answer: bool,
+        out: &mut [u8; Hello::SEALED_LEN],
+    ) -> usize {
+        let rec = self.hello_record(answer).to_bytes();
+        for (d, s) in out.iter_mut().zip(rec) {
+            *d = s;
+        }
+        let Some(sealer) = self.sealer.as_deref() else {
+            return Hello::LEN;
+        };
+        let key_id = self.hello_key_id(answer);
+        header.aead = Some(AeadField { key_id, counter: 0 });
+        let mut covered = [0u8; MAX_HEADER_LEN + Hello::LEN];
+        let hlen = header.emit(&mut covered).unwrap_or(0);
+        for (d, s) in covered.iter_mut().skip(hlen).zip(rec) {
+            *d = s;
+        }
+        let covered = covered.get(..hlen + Hello::LEN).unwrap_or_default();
+        let mac = sealer.hello_mac(key_id, covered).unwrap_or_default();
+        for (d, s) in out.iter_mut().skip(Hello::LEN).zip(mac) {
+            *d = s;
+        }
+        Hello::SEALED_LEN
+    }
+
+    /// The header of the picked frame, and where its payload comes from.
+    fn header_for(&mut self, pick: Pick) -> (Header, Payload) {
+        match pick {
+            Pick::Hello { answer } => {
+                let kind = if answer {
+                    FrameKind::HelloAck
+                } else {
+                    FrameKind::Hello
+                };
+                (Header::control(kind), Payload::Hello { answer })
+            }
+            Pick::Control(kind) => {
+                let mut h = self.tagged(kind, 0);
+                if kind == FrameKind::Ping {
+                    h.ts = Some(self.now as u16);
+                    self.rec.stamped_ping(self.now);
+                }
+                (h, Payload::Empty)
+            }
+            Pick::Rdata { slot, off } => self.rdata(slot, off),
+            #[cfg(feature = "best-effort")]
+            Pick::BestEffort => {
+                let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
+                h.seq = Some(self.best_effort.tx_seq);
+                h.compression = self.best_effort.tx.compression;
+                self.best_effort.tx_seq = self.best_effort.tx_seq.wrapping_add(1);
+                (h, Payload::BestEffort)
+            }
+        }
+    }
+
+    /// Decides what to send next, in priority order.
+    fn pick(&mut self) -> Option<Pick> {
+        let now = self.now;
+        if self.session.answer {
+            self.session.answer = false;
+            if self.session.pending.is_some() {
+                return Some(Pick::Hello { answer: true });
+            }
+        }
+        if !self.session.up {
+            if now < self.session.hello_due {
+                return None;
+            }
+            self.session.hello_due = now + u64::from(self.session.hello_backoff);
+            self.session.hello_backoff = (self.session.hello_backoff * 2).min(self.cfg.rto_max);
+            self.stats.hellos_sent += 1;
+            return Some(Pick::Hello { answer: false });
+        }
+        if self.timers.close.is_some() {
+            // The session ends once the CLOSE is out (`poll_transmit`): it is still sealed
+            // and tagged as part of this session.
+            return Some(Pick::Control(FrameKind::Close));
+        }
+        let outstanding = self.tx.outstanding();
+        let w = self.window();
+        // Retransmissions first, oldest first.
+        for off in 0..outstanding {
+            let i = (self.tx.head + off) % w;
+            let Some(s) = self.areas.tx_slots.get(i) else {
+                continue;
+            };
+            if s.lost && !s.sacked {
+                if s.tx_count > self.cfg.max_retransmits {
+                    self.fail(DownReason::RetryLimit);
+                    return None;
+                }
+                self.stats.retransmissions += 1;
+                return Some(Pick::Rdata { slot: i, off });
+            }
+        }
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.tx.filled {
+            self.stats.data_frames_sent += 1;
+            return Some(Pick::BestEffort);
+        }
+        let mut blocked = false;
+        for off in 0..outstanding {
+            let i = (self.tx.head + off) % w;
+            if self.areas.tx_slots.get(i).is_some_and(|s| s.tx_count == 0) {
+                if self.in_peer_window(off) {
+                    self.tx.stalled = false;
+                    return Some(Pick::Rdata { slot: i, off });
+                }
+                blocked = true;
+                break;
+            }
+        }
+        if blocked {
+            if !self.tx.stalled {
+                self.tx.stalled = true;
+                self.stats.window_stalls += 1;
+            }
+            if !self
+                .rec
+                .in_flight(&self.areas.tx_slots, self.tx.head, outstanding)
+                && self.timers.probe_due.is_none()
+            {
+                self.timers.probe_backoff = self.rec.pto(&self.cfg);
+                self.timers.probe_due = Some(now + u64::from(self.timers.probe_backoff));
+            }
+        }
+        if self.timers.probe_due.is_some_and(|t| now >= t) {
+            self.timers.probe_backoff = (self.timers.probe_backoff * 2).min(self.cfg.rto_max);
+            self.timers.probe_due = Some(now + u64::from(self.timers.probe_backoff));
+            self.stats.probes_sent += 1;
+            return Some(Pick::Control(FrameKind::Ping));
+        }
+        if self.cfg.keepalive > 0 && now >= self.timers.last_tx + self.ping_interval() {
+            self.stats.keepalives_sent += 1;
+            return Some(Pick::Control(FrameKind::Ping));
+        }
+        if self.rx.ack_now {
+            self.stats.acks_sent += 1;
+            return Some(Pick::Control(FrameKind::Ack));
+        }
+        None
+    }
+
+    /// Whether the message at offset `off` from the window's base fits the peer's window.
+    pub(super) fn in_peer_window(&self, off: usize) -> bool {
+        let seq = self.tx.base.wrapping_add(off as u16);
+        usize::from(seq.wrapping_sub(self.tx.peer_ack)) < usize::from(self.tx.peer_window)
+    }
+
+    /// The header of an `RDATA` transmission of slot `i`; records the transmission.
+    fn rdata(&mut self, i: usize, off: usize) -> (Header, Payload) {
+        let seq = self.tx.base.wrapping_add(off as u16);
+        let (channel, compression, retransmission) = self
+            .areas
+            .tx_slots
+            .get(i)
+            .map_or((0, Compression::None, false), |s| {
+                (s.channel, s.compression, s.tx_count > 0)
+            });
+        let mut h = self.tagged(FrameKind::Rdata, channel);
+        h.seq = Some(seq);
+        h.compression = compression;
+        // Retransmissions always carry a timestamp (their echo says which copy arrived);
+        // first transmissions about once per round trip.
+        let stamp = retransmission || self.rec.wants_stamp(self.now, &self.cfg);
+        if stamp {
+            h.ts = Some(self.now as u16);
+        }
+        let tx_id = self.rec.next_tx_id(self.now, stamp);
+        if let Some(slot) = self.areas.tx_slots.get_mut(i) {
+            slot.tx_count = slot.tx_count.saturating_add(1);
+            slot.sent_at = self.now as u32;
+            slot.tx_id = tx_id;
+            slot.lost = false;
+            slot.skips = 0;
+            slot.stamped = stamp;
+        }
+        self.stats.rdata_frames_sent += 1;
+        (h, Payload::Tx(i))
+    }
+
+    /// A header carrying the session tag and, when it has news, the acknowledgement (and the
+    /// echo of the peer's last timestamp).
+    pub(super) fn tagged(&mut self, kind: FrameKind, channel: u8) -> Header {
+        let window = self.rx_window();
+        let ack = Ack {
+            next: self.rx.next,
+            window,
+            sack: self.sack_bits(),
+        };
+        let mut h = Header {
+            kind,
+            channel,
+            session: self.session.params.tag,
+            ..Header::data(channel)
+        };
+        // Data frames carry the acknowledgement only when it tells the peer something new
+        // (a one-way stream then costs no ack bytes); control frames always carry it. A lost
+        // ack is repaired by the peer's retransmission, whose duplicate forces a fresh one.
+        let news = self.rx.ack_owed > 0
+            || self.rx.ack_now
+            || self.rx.ack_deadline.is_some()
+            || self.rx.echo.is_some()
+            || self.rx.last_ack != Some(ack);
+        let data = matches!(kind, FrameKind::Rdata | FrameKind::Data);
+        if data && !news {
+            return h;
+        }
+        if let Some((ts, at)) = self.rx.echo.take() {
+            let hold = age_ms(self.now, at as u32).min(255) as u8;
+            h.echo = Some(Echo { ts, hold });
+        }
+        self.rx.ack_now = false;
+        self.rx.ack_deadline = None;
+        self.rx.ack_owed = 0;
+        self.rx.advertised = window;
+        self.rx.last_ack = Some(ack);
+        h.ack = Some(ack);
+        h
+    }
+
+    /// Idle time before a PING: the keepalive interval, or a quarter of it once the peer has
+    /// been silent for a whole interval (so a lossy link gets many probes before it is
+    /// declared dead).
+    pub(super) fn ping_interval(&self) -> u64 {
+        let k = u64::from(self.cfg.keepalive);
+        if self.now.saturating_sub(self.timers.last_rx) >= k {
+            (k / 4).max(1)
+        } else {
+            k
+        }
+    }
+}
+
+/// Compresses `msg` into `out` with `codec` (raw without one).
+fn compress(
+    codec: Option<&mut (dyn crate::compress::Codec + '_)>,
+    reliable: bool,
+    msg: &[u8],
+    out: &mut [u8],
+) -> (Compression, usize) {
+    match codec {
+        Some(c) => c.compress(reliable, msg, out),
+        None => (Compression::None, crate::bytes::copy(out, msg)),
+    }
+}
