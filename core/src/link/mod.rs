@@ -73,7 +73,7 @@ pub use hello::Hello;
 pub use rtt::Rtt;
 #[cfg(feature = "aead")]
 pub use seal::Guard;
-pub use seal::{AeadStatus, Sealer, SessionParams};
+pub use seal::{AeadStatus, KeySet, OpenError, Sealer, SessionParams};
 pub use stats::LinkStats;
 pub use storage::{
     frame_buffer_len, max_frame_len, LinkBuffers, LinkStorage, RxSlot, SetupError, TxSlot,

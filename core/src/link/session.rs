@@ -200,11 +200,12 @@ impl Link<'_> {
             self.stats.reflected += 1;
             return;
         }
-        self.timers.last_rx = self.now;
+        // A hello says nothing about the current session's peer being alive (it may be a
+        // replay): liveness is only ever refreshed by frames of the session.
         if kind == FrameKind::Hello {
             if self.session.up && rec.nonce == self.session.peer.nonce {
                 // A late copy of the HELLO that opened this session.
-                self.stats.stale_session += 1;
+                self.stats.hello_duplicates += 1;
                 return;
             }
             if self
@@ -212,6 +213,8 @@ impl Link<'_> {
                 .pending
                 .is_some_and(|p| p.peer.nonce == rec.nonce)
             {
+                // Our answer was lost (or this is a replay): the same answer again.
+                self.stats.hello_duplicates += 1;
                 self.session.answer = true;
                 return;
             }
@@ -237,6 +240,7 @@ impl Link<'_> {
         if self.session.up {
             if rec.nonce == self.session.peer.nonce {
                 // The peer is still waiting for proof that this side is up.
+                self.stats.hello_duplicates += 1;
                 self.rx.ack_now = true;
             } else {
                 self.stats.stale_session += 1;

@@ -52,6 +52,9 @@ pub struct LinkStats {
     pub hellos_sent: u32,
     /// HELLOs answered with a new pending handshake.
     pub hellos_answered: u32,
+    /// Hellos of a handshake already answered or completed (a lost answer, or a replay):
+    /// answered the same way again, nothing changes.
+    pub hello_duplicates: u32,
     /// Received duplicates dropped (reliable re-receptions and best-effort repeats).
     pub duplicates: u32,
     /// Reliable messages that arrived ahead of a gap (buffered, not dropped).
@@ -132,6 +135,7 @@ impl LinkStats {
             probes_sent: 0,
             hellos_sent: 0,
             hellos_answered: 0,
+            hello_duplicates: 0,
             duplicates: 0,
             out_of_order: 0,
             out_of_window: 0,

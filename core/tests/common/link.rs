@@ -57,3 +57,45 @@ pub fn handshake(a: &mut Link<'_>, b: &mut Link<'_>) {
     pump(a, b, 0);
     assert!(a.is_up() && b.is_up(), "handshake failed");
 }
+
+/// A datagram link of `w` messages of `m` bytes sealed with pre-shared key `key` (id `id`).
+#[cfg(feature = "aead")]
+pub fn sealed(cfg: Config, seed: u64, id: u8, key: &[u8; 32], w: usize, m: usize) -> Link<'static> {
+    let mut l = link(cfg, seed, w, m);
+    let guard = Box::leak(Box::new(ferrule::link::Guard::new(id, key)));
+    l.enable_aead(guard as &mut dyn ferrule::link::Sealer);
+    l
+}
+
+/// Every message `l` has to deliver.
+pub fn received(l: &mut Link<'_>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; l.max_message()];
+    while let Ok(Some(r)) = l.recv(&mut buf) {
+        out.push(buf[..r.len].to_vec());
+    }
+    out
+}
+
+/// Every reason a received frame can be dropped, summed (framing rejects included).
+pub fn rejects(s: &ferrule::link::LinkStats) -> u32 {
+    s.framing.rejected()
+        + s.stale_session
+        + s.untagged
+        + s.not_negotiated
+        + s.reflected
+        + s.unexpected
+        + s.auth_failed
+        + s.unknown_key
+        + s.replayed
+        + s.too_old
+        + s.unauthenticated
+        + s.bad_ack
+}
+
+/// A body with its CRC-32C appended (what a forger on the line sends).
+pub fn with_crc(body: &[u8]) -> Vec<u8> {
+    let mut v = body.to_vec();
+    v.extend_from_slice(&ferrule::crc::crc32c(body).to_le_bytes());
+    v
+}
