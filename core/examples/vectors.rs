@@ -1,4 +1,4 @@
-//! Prints the test vectors of `docs/PROTOCOL.md` ("Test vectors") from the encoder.
+//! Prints the test vectors of `docs/PROTOCOL.md` section 8 from the encoder.
 //!
 //! `cargo run -p ferrule --example vectors` — the output is pasted into the document, and
 //! `tests/vectors.rs` checks the document against the code, so they cannot drift apart.
@@ -7,34 +7,53 @@
 mod common;
 
 use common::{header_spec, hex_lines, parse_payload};
+use ferrule::link::hello::{caps, Hello};
 use ferrule::{
     encode_datagram, encode_stream, max_datagram_len, max_stream_frame_len, Ack, AeadField,
-    Compression, FrameKind, Header, StreamOptions,
+    Compression, Echo, FrameKind, Header, StreamOptions,
 };
 
-fn main() {
-    let reliable = Header {
+fn tagged(kind: FrameKind, channel: u8) -> Header {
+    Header {
+        kind,
         session: 0x5A,
-        seq: Some(258),
-        ack: Some(Ack {
-            next: 772,
-            window: 8,
-            sack: None,
-        }),
-        ..Header::data(1)
-    };
+        ..Header::data(channel)
+    }
+}
+
+fn main() {
+    let ack = |next, window, sack| Ack { next, window, sack };
     let reliable = Header {
-        kind: FrameKind::Rdata,
-        ..reliable
+        seq: Some(258),
+        ack: Some(ack(772, 8, None)),
+        ..tagged(FrameKind::Rdata, 1)
+    };
+    let retransmission = Header {
+        seq: Some(259),
+        ts: Some(0x1234),
+        ..tagged(FrameKind::Rdata, 1)
     };
     let sack = Header {
-        session: 0x5A,
-        ack: Some(Ack {
-            next: 0xFFFE,
-            window: 3,
-            sack: Some(0x0000_0005),
+        ack: Some(ack(0xFFFE, 3, Some(0x0000_0005))),
+        echo: Some(Echo {
+            ts: 0x1234,
+            hold: 2,
         }),
-        ..Header::control(FrameKind::Ack)
+        ..tagged(FrameKind::Ack, 0)
+    };
+    let ping = Header {
+        ack: Some(ack(772, 8, None)),
+        ts: Some(40000),
+        ..tagged(FrameKind::Ping, 0)
+    };
+    let close = Header {
+        ack: Some(ack(772, 8, None)),
+        ..tagged(FrameKind::Close, 0)
+    };
+    let best_effort_fec = Header {
+        seq: Some(17),
+        fec_seq: Some(200),
+        ..tagged(FrameKind::Data, 2)
     };
     let sealed = Header {
         compression: Compression::Dictionary(7),
@@ -46,7 +65,30 @@ fn main() {
         }),
         ..Header::data(3)
     };
-    let hello_payload = "hex:78563412 00000000 8000 08 01";
+    // A HELLO record: nonce = seed 0x0123456789abcdef (LE) ‖ attempt 0 ‖ 0; no peer nonce;
+    // 256-byte messages, window 8, per-message and shared deflate with 1 KiB back-references,
+    // best effort, no dictionary, no FEC.
+    let mut nonce = [0u8; 16];
+    nonce[..8].copy_from_slice(&0x0123_4567_89ab_cdef_u64.to_le_bytes());
+    let record = Hello {
+        nonce,
+        peer_nonce: [0; 16],
+        max_message: 256,
+        window: 8,
+        caps: caps::DEFLATE | caps::SHARED | caps::BEST_EFFORT,
+        window_bits: 10,
+        dict_id: 0,
+        fec_k: 0,
+        fec_m: 0,
+    }
+    .to_bytes();
+    let hello_payload: String = format!(
+        "hex:{}",
+        record
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     let vectors: &[(&str, Header, &str, bool)] = &[
         ("empty payload", Header::data(0), "zeros:0", false),
         ("text on channel 1", Header::data(1), "text:hello", false),
@@ -75,14 +117,32 @@ fn main() {
             "text:abc",
             false,
         ),
-        ("ack with selective-ack bitmap", sack, "zeros:0", false),
+        (
+            "retransmission with a timestamp",
+            retransmission,
+            "text:abc",
+            false,
+        ),
+        (
+            "ack with selective-ack bitmap and echo",
+            sack,
+            "zeros:0",
+            false,
+        ),
         (
             "hello (handshake)",
             Header::control(FrameKind::Hello),
-            hello_payload,
+            &hello_payload,
             true,
         ),
-        ("ping", Header::control(FrameKind::Ping), "zeros:0", false),
+        ("ping with timestamp", ping, "zeros:0", false),
+        ("close", close, "zeros:0", false),
+        (
+            "best-effort data protected by FEC",
+            best_effort_fec,
+            "text:sample",
+            false,
+        ),
         (
             "sealed, dictionary-compressed data",
             sealed,

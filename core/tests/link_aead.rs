@@ -505,3 +505,93 @@ fn a_sealed_hello_is_record_and_mac() {
     let mac = ferrule::aead::hello_mac(&K1, &body[..hlen + 40]);
     assert_eq!(mac, body[hlen + 40..]);
 }
+
+/// One field of a vector block (with its indented continuation lines); `-` reads as empty.
+fn field(block: &str, k: &str) -> String {
+    let mut lines = block
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{k}:")));
+    let first = lines.next().unwrap_or_else(|| panic!("missing {k}"));
+    let mut v = first[k.len() + 1..].trim().to_string();
+    for l in lines.take_while(|l| l.starts_with(' ')) {
+        v.push(' ');
+        v.push_str(l.trim());
+    }
+    if v == "-" {
+        v.clear();
+    }
+    v
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    common::unhex(s)
+}
+
+fn blocks<'d>(doc: &'d str, kind: &str) -> Vec<&'d str> {
+    doc.split(&format!("```{kind}\n"))
+        .skip(1)
+        .map(|b| &b[..b.find("```").unwrap()])
+        .collect()
+}
+
+/// `docs/PROTOCOL.md` section 6.7: two real links with the stated seeds and key produce the
+/// stated HELLO and HELLO_ACK byte for byte; their MACs and the derived session are what the
+/// primitives compute; each sealed frame opens to its plaintext under the stated session key
+/// and seals back to the same body.
+#[test]
+fn protocol_vectors() {
+    use ferrule::aead::{derive_session, hello_mac, nonce, open_body, Key};
+    let doc = include_str!("../../docs/PROTOCOL.md");
+    let hs = blocks(doc, "aead-handshake");
+    assert_eq!(hs.len(), 1);
+    let b = hs[0];
+    let psk: [u8; 32] = unhex(&field(b, "psk")).try_into().unwrap();
+    let seed = |k: &str| {
+        let v = field(b, k);
+        u64::from_str_radix(v.trim_start_matches("seed 0x"), 16).unwrap()
+    };
+    let mut a = sealed(cfg(), seed("initiator"), 1, &psk, 4, M);
+    let mut r = sealed(cfg(), seed("responder"), 1, &psk, 4, M);
+    let hello = drain(&mut a, 0).remove(0);
+    assert_eq!(hello, unhex(&field(b, "hello")), "HELLO");
+    r.handle_datagram(&hello, 0);
+    let hello_ack = drain(&mut r, 0).remove(0);
+    assert_eq!(hello_ack, unhex(&field(b, "hello_ack")), "HELLO_ACK");
+    for frame in [&hello, &hello_ack] {
+        let body = &frame[..frame.len() - 4];
+        let hlen = Header::parse(body).unwrap().1;
+        assert_eq!(hello_mac(&psk, &body[..hlen + 40]), body[hlen + 40..]);
+    }
+    let lo: [u8; 16] = unhex(&field(b, "nonce_lo")).try_into().unwrap();
+    let hi: [u8; 16] = unhex(&field(b, "nonce_hi")).try_into().unwrap();
+    let s = derive_session(&psk, &lo, &hi);
+    assert_eq!(s.key_lo.to_vec(), unhex(&field(b, "key_lo")));
+    assert_eq!(s.key_hi.to_vec(), unhex(&field(b, "key_hi")));
+    assert_eq!(s.tag.to_string(), field(b, "tag"));
+    assert_eq!(s.isn_lo.to_string(), field(b, "isn_lo"));
+    assert_eq!(s.isn_hi.to_string(), field(b, "isn_hi"));
+    // The sealed frames the initiator sends next are the stated ones.
+    a.handle_datagram(&hello_ack, 0);
+    let confirm = drain(&mut a, 0).remove(0);
+    a.send(0, br#"{"temp":21.5}"#, 1).unwrap();
+    let first = drain(&mut a, 1).remove(0);
+    let sealed_frames = blocks(doc, "aead-vector");
+    assert_eq!(sealed_frames.len(), 2);
+    for (block, frame) in sealed_frames.iter().zip([confirm, first]) {
+        let body = unhex(&field(block, "body"));
+        assert_eq!(frame, body, "{}", field(block, "name"));
+        let counter: u32 = field(block, "counter").parse().unwrap();
+        let n = nonce(counter);
+        assert_eq!(n.to_vec(), unhex(&field(block, "nonce")));
+        let aad_len: usize = field(block, "aad_len").parse().unwrap();
+        let key: [u8; 32] = unhex(&field(block, "key")).try_into().unwrap();
+        let h = Frame::from_body(&body).unwrap().header;
+        let key = Key::new(h.aead.unwrap().key_id, &key);
+        let mut opened = body[..body.len() - 4].to_vec();
+        open_body(&key, &n, &mut opened, aad_len).unwrap();
+        let plain = unhex(&field(block, "plaintext"));
+        assert_eq!(&opened[aad_len..opened.len() - TAG_LEN], plain.as_slice());
+        ferrule::aead::seal_body(&key, &n, &mut opened, aad_len).unwrap();
+        assert_eq!(with_crc(&opened), body);
+    }
+}

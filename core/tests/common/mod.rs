@@ -1,7 +1,7 @@
 //! Shared by the integration tests: the test-vector notation of `docs/PROTOCOL.md`.
 #![allow(dead_code)]
 
-use ferrule::{Ack, AeadField, Compression, FrameKind, Header};
+use ferrule::{Ack, AeadField, Compression, Echo, FrameKind, Header};
 
 /// One test vector.
 pub struct Vector {
@@ -35,6 +35,15 @@ pub fn header_spec(h: &Header) -> String {
             s += &format!(" sack=0x{x:08x}");
         }
     }
+    if let Some(t) = h.ts {
+        s += &format!(" ts={t}");
+    }
+    if let Some(e) = h.echo {
+        s += &format!(" echo={} hold={}", e.ts, e.hold);
+    }
+    if let Some(f) = h.fec_seq {
+        s += &format!(" fec={f}");
+    }
     if let Some(a) = h.aead {
         s += &format!(" key_id={} counter={}", a.key_id, a.counter);
     }
@@ -64,6 +73,7 @@ pub fn parse_header_spec(spec: &str) -> Header {
                     "HELLO_ACK" => FrameKind::HelloAck,
                     "PING" => FrameKind::Ping,
                     "CLOSE" => FrameKind::Close,
+                    "PARITY" => FrameKind::Parity,
                     other => panic!("kind {other}"),
                 }
             }
@@ -87,6 +97,15 @@ pub fn parse_header_spec(spec: &str) -> Header {
             }
             "window" => ack.as_mut().unwrap().window = num(v) as u8,
             "sack" => ack.as_mut().unwrap().sack = Some(num(v) as u32),
+            "ts" => h.ts = Some(num(v) as u16),
+            "echo" => {
+                h.echo = Some(Echo {
+                    ts: num(v) as u16,
+                    hold: 0,
+                })
+            }
+            "hold" => h.echo.as_mut().unwrap().hold = num(v) as u8,
+            "fec" => h.fec_seq = Some(num(v) as u8),
             "key_id" => {
                 aead = Some(AeadField {
                     key_id: num(v) as u8,
