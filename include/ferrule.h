@@ -12,6 +12,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+/* The link state's size on this target (pointer width). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define FERRULE_LINK_STATE_SIZE FERRULE_LINK_STATE_SIZE_64
+#else
+#define FERRULE_LINK_STATE_SIZE FERRULE_LINK_STATE_SIZE_32
+#endif
+
+/*
+ * Bytes of memory for a link of `window` messages of up to `max_message` bytes each way,
+ * with (1) or without (0) the best-effort mailboxes: the same number as
+ * ferrule_link_storage_size() for that configuration, usable where a constant is needed:
+ *
+ *     static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(4, 128, 1) / 8];
+ */
+#define FERRULE_LINK_STORAGE_SIZE(window, max_message, best_effort)                      \
+    ((((size_t)FERRULE_LINK_STATE_SIZE + (size_t)(window) * FERRULE_LINK_SLOT_SIZE +      \
+       2u * (size_t)(window) * (size_t)(max_message) + FERRULE_LINK_FRAME_OVERHEAD +      \
+       (size_t)(max_message) + ((best_effort) ? 2u * (size_t)(max_message) : 0u)) +        \
+      7u) / 8u * 8u)
+
 
 // Major version of the library; equal to the crate version (tested).
 #define FERRULE_VERSION_MAJOR 0
@@ -43,6 +63,9 @@
 // Session close.
 #define FERRULE_KIND_CLOSE 6
 
+// Forward error correction parity.
+#define FERRULE_KIND_PARITY 7
+
 // `ferrule_header_t.compression`: payload is the message.
 #define FERRULE_COMPRESSION_NONE 0
 
@@ -62,24 +85,16 @@
 #define FERRULE_MAX_PAYLOAD 4096
 
 // Receive buffer of a C decoder: the largest frame body it accepts.
-#define FERRULE_DECODER_CAPACITY 4119
+#define FERRULE_DECODER_CAPACITY 4142
 
-// Messages in flight each way (the window) of a C link.
-#define FERRULE_LINK_WINDOW 8
+// Largest message a C link can be configured for, in bytes.
+#define FERRULE_MAX_MESSAGE 4096
 
-// Largest message of a C link, in bytes.
-#define FERRULE_LINK_MAX_MESSAGE 256
-
-// Largest frame `ferrule_link_poll_transmit` produces (room for the AEAD tag included):
-// size its buffer with this.
-#define FERRULE_LINK_MAX_FRAME 299
-
-// Length of an AEAD key (`ferrule_link_set_key`).
+// Length of an AEAD key.
 #define FERRULE_KEY_LEN 32
 
-// Bytes to reserve for a link (at least `ferrule_link_size()` on every supported target;
-// tested). Declare it as `static uint64_t mem[FERRULE_LINK_STORAGE_SIZE / 8];`.
-#define FERRULE_LINK_STORAGE_SIZE 28672
+// Alignment of every block of memory the library takes.
+#define FERRULE_MEMORY_ALIGN 8
 
 // `ferrule_link_config_t.transport`: byte stream (UART, TCP, pty) with COBS framing.
 #define FERRULE_TRANSPORT_STREAM 0
@@ -87,25 +102,27 @@
 // Datagrams (UDP): one frame per datagram.
 #define FERRULE_TRANSPORT_DATAGRAM 1
 
-// Compression mode: off.
-#define FERRULE_MODE_OFF 0
+// Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
+// `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
+// tests build for.
+#define FERRULE_LINK_STATE_SIZE_32 856
 
-// Each message on its own.
-#define FERRULE_MODE_PER_MESSAGE 1
+// The same on targets with 64-bit pointers (hosts).
+#define FERRULE_LINK_STATE_SIZE_64 1016
 
-// Shared window per session (reliable channels; best effort falls back to per-message).
-#define FERRULE_MODE_SHARED 2
+// Bytes of bookkeeping per window slot (one send and one receive slot), any target.
+#define FERRULE_LINK_SLOT_SIZE 26
 
-// Preset dictionary.
-#define FERRULE_MODE_DICTIONARY 3
+// Bytes the frame buffer takes beyond the largest message, any target.
+#define FERRULE_LINK_FRAME_OVERHEAD 98
 
 // `ferrule_event_t.kind`: a session is up.
 #define FERRULE_EVENT_UP 1
 
-// The session ended; `reason` and `unacked` say why and what was discarded.
+// The session ended; `reason`, `unacked` and `first_id` say why and what was discarded.
 #define FERRULE_EVENT_DOWN 2
 
-// `ferrule_event_t.reason`: the peer restarted (new epoch).
+// `ferrule_event_t.reason`: the peer completed a new handshake (it rebooted or restarted).
 #define FERRULE_DOWN_PEER_RESTARTED 1
 
 // A message exceeded `max_retransmits`.
@@ -117,14 +134,16 @@
 // The peer closed the session.
 #define FERRULE_DOWN_PEER_CLOSED 4
 
-// `ferrule_link_close` was called.
+// `ferrule_link_close` was called, or compression or AEAD was turned on.
 #define FERRULE_DOWN_LOCAL_CLOSE 5
 
 // The peer's shared compressed stream broke.
 #define FERRULE_DOWN_DECOMPRESS_FAILED 6
 
-// AEAD: 2^32 - 1 frames sealed under one nonce prefix; a new session takes a new one.
+// AEAD: 2^32 - 1 frames sealed in one session; a new session takes new keys.
 #define FERRULE_DOWN_NONCE_EXHAUSTED 7
+
+#define SIZE 0
 
 // Result of every `ferrule_` call. Values are explicit and never reused; new ones are only
 // ever added. `FERRULE_OK` is 0; informational outcomes are below 100; errors from 100.
@@ -221,12 +240,24 @@ typedef struct {
   uint8_t has_aead;
   // AEAD key id.
   uint8_t aead_key_id;
-  // Padding; ignored.
-  uint8_t reserved;
+  // A send timestamp is present.
+  uint8_t has_ts;
   // Selective-ack bitmap.
   uint32_t sack;
   // AEAD frame counter.
   uint32_t aead_counter;
+  // Send timestamp (ms modulo 65536).
+  uint16_t ts;
+  // The echoed timestamp (with `has_echo`; requires `has_ack`).
+  uint16_t echo_ts;
+  // An echo is present.
+  uint8_t has_echo;
+  // How long the echo was held (ms, 255: 255 or more).
+  uint8_t echo_hold;
+  // An FEC number is present (DATA and RDATA only).
+  uint8_t has_fec;
+  // FEC number.
+  uint8_t fec_seq;
 } ferrule_header_t;
 
 // A decoded frame: the header and a view of the payload inside the decoder, valid until the
@@ -265,42 +296,42 @@ typedef struct {
 } ferrule_decoder_stats_t;
 
 // Link configuration. Start from `ferrule_link_config_default()`. Times in milliseconds.
+// `window`, `max_message` and `best_effort` size the link's memory; the rest is behaviour.
 typedef struct {
-  // `FERRULE_TRANSPORT_STREAM` or `FERRULE_TRANSPORT_DATAGRAM`.
+  // `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
   uint8_t transport;
-  // Emit a 0x00 before each stream frame (flushes line noise; one byte).
+  // Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
   bool leading_delimiter;
-  // Compression of reliable messages (`FERRULE_MODE_*`).
-  uint8_t compression_reliable;
-  // Compression of best-effort messages (`FERRULE_MODE_*`).
-  uint8_t compression_unreliable;
-  // Bit `i` set: channel `i` (0..=31) is reliable and ordered; all other channels are best
-  // effort. Default: channel 0 only.
-  uint32_t reliable_channels;
-  // Initial retransmission timeout.
-  uint32_t rto_initial_ms;
-  // Lower bound of the retransmission timeout.
-  uint32_t rto_min_ms;
-  // Upper bound of the retransmission timeout (and of backoff).
-  uint32_t rto_max_ms;
-  // Delay before a stand-alone ack.
-  uint32_t ack_delay_ms;
-  // Keepalive interval when idle (0: off).
-  uint32_t keepalive_ms;
-  // Retransmissions of one message before the link reports failure.
-  uint8_t max_retransmits;
-  // Preset dictionary id (1..=255; 0: no dictionary).
-  uint8_t dictionary_id;
-  // Receive window: messages the peer may have in flight to this end, 1 to
-  // `FERRULE_LINK_WINDOW` (0: `FERRULE_LINK_WINDOW`, the default; larger values are capped).
+  // Messages in flight each way, 1..=255: the number of send and receive slots.
+  // Default 4.
   uint8_t window;
-  // Padding; ignored.
-  uint8_t reserved;
-  // Preset dictionary bytes (up to 1024), or NULL. Must stay valid and unchanged for the
-  // lifetime of the link (typically a `const` array in flash).
-  const uint8_t *dictionary;
-  // Length of `dictionary`.
-  size_t dictionary_len;
+  // Receive window announced to the peer, 1..=`window` (0: `window`, the default).
+  uint8_t receive_window;
+  // Largest message, 1..=4096 bytes. Default 128.
+  uint16_t max_message;
+  // Reserve the best-effort mailboxes (one message each way, 2 x `max_message` bytes).
+  // Without them every channel is reliable. Default true.
+  bool best_effort;
+  // Retransmissions of one message before the link reports failure. Default 20.
+  uint8_t max_retransmits;
+  // Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
+  // effort (when `best_effort` and the peer takes it). Default 1 (channel 0).
+  uint32_t reliable_channels;
+  // Retransmission timeout before the first RTT sample. Default 1000.
+  uint32_t rto_initial_ms;
+  // Lower bound of the retransmission timeout. Default 20.
+  uint32_t rto_min_ms;
+  // Upper bound of the retransmission timeout and of every backoff. Default 4000.
+  uint32_t rto_max_ms;
+  // Longest a stand-alone acknowledgement is delayed. Default 5.
+  uint32_t ack_delay_ms;
+  // Keepalive interval when idle; the link is declared down after 8 intervals of silence
+  // (0: both off). Default 1000.
+  uint32_t keepalive_ms;
+  // Acknowledgements of later transmissions that declare a message lost. Default 2.
+  uint8_t dupthresh;
+  // Padding; set to 0.
+  uint8_t reserved[3];
 } ferrule_link_config_t;
 
 // A delivered message's metadata.
@@ -321,9 +352,11 @@ typedef struct {
   uint8_t reason;
   // For DOWN: reliable messages accepted by send but not confirmed, now discarded.
   uint16_t unacked;
+  // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
+  uint32_t first_id;
 } ferrule_event_t;
 
-// Link counters (see the Rust `LinkStats` for the full set).
+// Link counters (see the Rust `LinkStats` for what each counts).
 typedef struct {
   // Smallest RTT sample (ms).
   uint32_t rtt_min_ms;
@@ -331,7 +364,7 @@ typedef struct {
   uint32_t srtt_ms;
   // RTT variance (ms).
   uint32_t rttvar_ms;
-  // Current retransmission timeout (ms).
+  // Current base retransmission (probe) timeout (ms).
   uint32_t rto_ms;
   // Bytes handed to the transport.
   uint64_t bytes_sent;
@@ -349,10 +382,12 @@ typedef struct {
   uint32_t delivered_unreliable;
   // Retransmitted frames.
   uint32_t retransmissions;
-  // Retransmissions triggered by selective acks.
+  // Messages declared lost by evidence rather than a timeout.
   uint32_t fast_retransmits;
   // Retransmission timer expiries.
   uint32_t timeouts;
+  // Retransmissions that turned out unneeded.
+  uint32_t spurious_retransmissions;
   // Duplicates dropped.
   uint32_t duplicates;
   // Out-of-order arrivals (buffered).
@@ -363,16 +398,20 @@ typedef struct {
   uint32_t window_stalls;
   // Frames for another session (dropped).
   uint32_t stale_session;
+  // Frames in a form this side did not announce (dropped).
+  uint32_t not_negotiated;
   // Messages that failed to decompress (dropped).
   uint32_t decompress_failed;
+  // Handshakes answered, and repeated hellos.
+  uint32_t hellos_answered;
+  // Hellos that repeated a handshake already answered or completed.
+  uint32_t hello_duplicates;
   // Sessions started.
   uint32_t sessions;
   // Sessions ended.
   uint32_t link_downs;
   // Messages discarded when sessions ended.
   uint32_t discarded_on_reset;
-  // Messages sent compressed.
-  uint32_t compressed;
   // AEAD: frames that failed authentication (tampered, forged, or another key).
   uint32_t auth_failed;
   // AEAD: replayed frames.
@@ -383,7 +422,9 @@ typedef struct {
   uint32_t unknown_key;
   // AEAD: unsealed frames on a sealed link.
   uint32_t unauthenticated;
-  // Message bytes before compression (compression enabled).
+  // Messages sent compressed.
+  uint32_t compressed;
+  // Message bytes given to compression.
   uint64_t compress_bytes_in;
   // Payload bytes after compression.
   uint64_t compress_bytes_out;
@@ -458,43 +499,78 @@ ferrule_status ferrule_decoder_feed(ferrule_decoder_t *decoder,
 ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
                                      ferrule_decoder_stats_t *out);
 
-// The default configuration: stream transport, channel 0 reliable, no compression.
+// The default configuration: stream transport, 4 messages of up to 128 bytes each way,
+// best-effort mailboxes, channel 0 reliable, the timers of `docs/PROTOCOL.md`.
 ferrule_link_config_t ferrule_link_config_default(void);
 
-// Bytes of memory a link needs (at most `FERRULE_LINK_STORAGE_SIZE`).
-size_t ferrule_link_size(void);
+// Bytes of memory a link with this configuration needs (aligned to 8), or 0 when the
+// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
+// best_effort)` macro gives the same number at compile time. Stack: under 100 bytes.
+// Reentrant; may be called from an interrupt.
+//
+// # Safety
+// `config` points to a configuration, or is NULL (then the result is 0).
+size_t ferrule_link_storage_size(const ferrule_link_config_t *config);
 
-// Alignment the link memory needs (at most 8).
-size_t ferrule_link_align(void);
+// Bytes `ferrule_link_poll_transmit`'s buffer needs for a link whose messages are up to
+// `max_message` bytes (the largest frame it sends, on either transport).
+size_t ferrule_link_max_frame_len(uint16_t max_message);
 
-// Creates a link in `mem` and writes its handle to `*out`. `seed` must differ on every boot
-// (a hardware random number, or a boot counter kept in non-volatile memory): the peer
-// recognises a restart by it. The link starts its handshake at once. The memory must stay
-// valid until the caller stops using the handle; no cleanup call is needed.
+// Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
+// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The link is built in
+// place: no large value on the stack (measured peak under 1 KiB on Cortex-M0 and M4F).
+//
+// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for
+// links that hold the same AEAD key, and should differ on every boot in any case. On a part
+// without a random number generator, keep a boot counter in flash/EEPROM, increment and write
+// it back before calling this, and pass `(device_number << 32) | boot_counter`; with an RNG,
+// pass 64 random bits. Two links in one device need different seeds. The link starts its
+// handshake at once. The memory must stay valid and untouched until the caller stops using
+// the handle; no cleanup call is needed.
+//
+// Returns `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
+// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`, or `FERRULE_OK`. Not
+// from an interrupt.
 //
 // # Safety
 // `mem` must point to `mem_len` writable bytes; `config` to a configuration; `out` writable.
 ferrule_status ferrule_link_init(void *mem,
                                  size_t mem_len,
                                  const ferrule_link_config_t *config,
-                                 uint32_t seed,
+                                 uint64_t seed,
                                  ferrule_link_t **out);
 
-// Queues `len` bytes of `msg` on `channel`. `FERRULE_ERR_FULL`: the window is full, try
-// again after the link made progress; the message was not taken.
+// Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
+// not NULL; best-effort messages have none and leave it unchanged). Ids count reliable
+// messages from 0 over the link's lifetime; `ferrule_link_acked_before` and
+// `ferrule_event_t.first_id` refer to them. Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the
+// window is full: try again after the link made progress; the message was not taken),
+// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message),
+// `FERRULE_ERR_NOT_CONNECTED`, `FERRULE_ERR_NULL`. Compresses the message if compression is
+// on (stack under 1 KiB). Not from an interrupt.
 //
 // # Safety
-// `link` from `ferrule_link_init`; `msg` points to `len` bytes.
+// `link` from `ferrule_link_init`; `msg` points to `len` bytes; `id` writable or NULL.
 ferrule_status ferrule_link_send(ferrule_link_t *link,
                                  uint8_t channel,
                                  const uint8_t *msg,
                                  size_t len,
-                                 uint64_t now_ms);
+                                 uint64_t now_ms,
+                                 uint32_t *id);
 
-// Takes the next delivered message into `out` (`cap` bytes; `FERRULE_LINK_MAX_MESSAGE` always
-// suffices) and fills `*received`. `FERRULE_EMPTY`: nothing waiting.
-// `FERRULE_ERR_BUFFER_TOO_SMALL`: the message stays queued. `FERRULE_ERR_DECOMPRESS`: one
-// message was dropped (counted); call again for the next.
+// Writes to `*id` the id below which every reliable message has been acknowledged by the
+// peer or reported discarded (`FERRULE_EVENT_DOWN`): a message with id `n` is confirmed
+// delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`).
+//
+// # Safety
+// `link` from `ferrule_link_init`; `id` writable.
+ferrule_status ferrule_link_acked_before(ferrule_link_t *link, uint32_t *id);
+
+// Takes the next delivered message into `out` (`cap` bytes; the configured `max_message`
+// always suffices) and fills `*received`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing
+// waiting), `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued), `FERRULE_ERR_DECOMPRESS`
+// (one message was dropped and counted; call again for the next), `FERRULE_ERR_NULL`.
+// Decompresses if the message is compressed (stack under 1 KiB). Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `received` writable.
@@ -503,16 +579,20 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
                                  size_t cap,
                                  ferrule_received_t *received);
 
-// Feeds bytes received from a stream transport (any chunking).
+// Feeds bytes received from a stream transport, in any chunking (one byte or a whole DMA
+// block). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error.
+// Not from an interrupt: push received bytes into a ring buffer in the interrupt, and feed
+// them from the main loop.
 //
 // # Safety
-// `link` from `ferrule_link_init`; `bytes` points to `len` bytes.
+// `link` from `ferrule_link_init`; `input` points to `len` bytes.
 ferrule_status ferrule_link_handle_input(ferrule_link_t *link,
                                          const uint8_t *input,
                                          size_t len,
                                          uint64_t now_ms);
 
-// Feeds one datagram received from a datagram transport.
+// Feeds one datagram received from a datagram transport. Returns `FERRULE_OK` or
+// `FERRULE_ERR_NULL`; bad input is counted, never an error.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `datagram` points to `len` bytes.
@@ -521,8 +601,10 @@ ferrule_status ferrule_link_handle_datagram(ferrule_link_t *link,
                                             size_t len,
                                             uint64_t now_ms);
 
-// Writes the next frame to send into `out` (`cap` >= `FERRULE_LINK_MAX_FRAME`) and its length
-// to `*out_len`. `FERRULE_EMPTY`: nothing to send now. Call until it returns `FERRULE_EMPTY`.
+// Writes the next frame to send into `out` (`cap` >= `ferrule_link_max_frame_len(max_message)`)
+// and its length to `*out_len`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now;
+// call it until it returns this), `FERRULE_ERR_BUFFER_TOO_SMALL`, `FERRULE_ERR_NULL`. Seals
+// the frame if AEAD is on. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
@@ -533,7 +615,8 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
                                           size_t *out_len);
 
 // Writes to `*deadline_ms` the absolute time by which `ferrule_link_handle_timeout` (or
-// `ferrule_link_poll_transmit`) must be called again. `FERRULE_EMPTY`: no timer pending.
+// `ferrule_link_poll_transmit`) must be called again; equal to the last `now_ms` when
+// something can be sent at once. `FERRULE_EMPTY`: no timer pending.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `deadline_ms` writable.
@@ -545,34 +628,13 @@ ferrule_status ferrule_link_poll_timeout(ferrule_link_t *link, uint64_t *deadlin
 // `link` from `ferrule_link_init`.
 ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms);
 
-// Takes the next event into `*event`. `FERRULE_EMPTY`: none.
+// Takes the next event into `*event`. `FERRULE_EMPTY`: none. Poll events after every call
+// that feeds input or runs timers: up to four are kept, the oldest is dropped (and counted)
+// beyond that.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `event` writable.
 ferrule_status ferrule_link_poll_event(ferrule_link_t *link, ferrule_event_t *event);
-
-// Turns on authenticated encryption (ChaCha20-Poly1305) with the 32-byte pre-shared `key`,
-// named `key_id` on the wire, or rekeys (docs/PROTOCOL.md section 6).
-//
-// - First call: every frame is sealed from now on and unsealed ones are dropped. Call it right
-//   after `ferrule_link_init`. The `seed` given to `ferrule_link_init` is then the boot id in
-//   every nonce and must NEVER repeat under the same key, and the two ends of a link must
-//   use different ones: a boot counter in non-volatile memory, incremented and written back
-//   before init, with a device number in its top byte; or 32 bits from a hardware RNG.
-// - Later calls, with a new id: rekey without dropping the session. This side seals with the
-//   new key at once and still accepts the previous one; do the same on the peer.
-//
-// The key is copied; the caller may erase its buffer afterwards. Errors:
-// `FERRULE_ERR_BAD_KEY_LENGTH` unless `key_len` is 32; `FERRULE_ERR_UNSUPPORTED` when the
-// library was built without the `aead` feature.
-//
-// # Safety
-// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
-ferrule_status ferrule_link_set_key(ferrule_link_t *link,
-                                    uint8_t key_id,
-                                    const uint8_t *key,
-                                    size_t key_len,
-                                    uint64_t now_ms);
 
 // Whether a session is up (false for a NULL handle).
 //
@@ -601,6 +663,48 @@ ferrule_status ferrule_link_max_message_for_frame(ferrule_link_t *link,
 // # Safety
 // `link` from `ferrule_link_init`; `out` writable.
 ferrule_status ferrule_link_stats(ferrule_link_t *link, ferrule_link_stats_t *out);
+
+// Bytes of memory `ferrule_link_enable_aead` needs (aligned to 8); 0 when the library was
+// built without AEAD. Reentrant.
+size_t ferrule_aead_storage_size(void);
+
+// Turns on authenticated encryption for `link` (`docs/PROTOCOL.md` section 6) with the
+// 32-byte pre-shared `key`, named `key_id` on the wire, keeping its state in `mem`
+// (`ferrule_aead_storage_size()` bytes, aligned to 8, valid as long as the link). From now on
+// every frame is sealed and unsealed ones are dropped; each session gets its own keys from a
+// handshake that both sides make fresh, so no recorded frame is ever accepted again. Call it
+// right after `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
+// The seed given to `ferrule_link_init` must then never repeat on any device holding the key
+// (see there). The key is copied; the caller may erase its buffer afterwards.
+//
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (unless `key_len` is
+// 32), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`,
+// `FERRULE_ERR_UNSUPPORTED` (library built without AEAD). Stack under 1 KiB. Not from an
+// interrupt.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes that are not used
+// for anything else; `key` points to `key_len` bytes.
+ferrule_status ferrule_link_enable_aead(ferrule_link_t *link,
+                                        void *mem,
+                                        size_t mem_len,
+                                        uint8_t key_id,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+// Rekeys a link with AEAD on: seals with the new 32-byte `key`, named `key_id`, from now on
+// and still opens frames under the previous one; the session continues. Rekey both sides;
+// frames that reach a side before it has the new key are dropped (`unknown_key`) and
+// retransmitted, so rekeying both within the retry budget loses nothing on reliable
+// channels. Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH`,
+// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
+//
+// # Safety
+// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
+ferrule_status ferrule_link_set_key(ferrule_link_t *link,
+                                    uint8_t key_id,
+                                    const uint8_t *key,
+                                    size_t key_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -3,7 +3,9 @@
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::{align_of, size_of};
 use ferrule::frame::MAX_PAYLOAD;
-use ferrule::{Ack, AeadField, Compression, Feed, FrameKind, Header, StreamDecoder, StreamOptions};
+use ferrule::{
+    Ack, AeadField, Compression, Echo, Feed, FrameKind, Header, StreamDecoder, StreamOptions,
+};
 
 /// `ferrule_header_t.kind`: best-effort data.
 pub const FERRULE_KIND_DATA: u8 = 0;
@@ -19,6 +21,8 @@ pub const FERRULE_KIND_HELLO_ACK: u8 = 4;
 pub const FERRULE_KIND_PING: u8 = 5;
 /// Session close.
 pub const FERRULE_KIND_CLOSE: u8 = 6;
+/// Forward error correction parity.
+pub const FERRULE_KIND_PARITY: u8 = 7;
 
 /// `ferrule_header_t.compression`: payload is the message.
 pub const FERRULE_COMPRESSION_NONE: u8 = 0;
@@ -65,12 +69,24 @@ pub struct ferrule_header_t {
     pub has_aead: u8,
     /// AEAD key id.
     pub aead_key_id: u8,
-    /// Padding; ignored.
-    pub reserved: u8,
+    /// A send timestamp is present.
+    pub has_ts: u8,
     /// Selective-ack bitmap.
     pub sack: u32,
     /// AEAD frame counter.
     pub aead_counter: u32,
+    /// Send timestamp (ms modulo 65536).
+    pub ts: u16,
+    /// The echoed timestamp (with `has_echo`; requires `has_ack`).
+    pub echo_ts: u16,
+    /// An echo is present.
+    pub has_echo: u8,
+    /// How long the echo was held (ms, 255: 255 or more).
+    pub echo_hold: u8,
+    /// An FEC number is present (DATA and RDATA only).
+    pub has_fec: u8,
+    /// FEC number.
+    pub fec_seq: u8,
 }
 
 impl ferrule_header_t {
@@ -84,10 +100,10 @@ impl ferrule_header_t {
             FERRULE_COMPRESSION_DICTIONARY => Compression::Dictionary(self.dict_id),
             _ => return None,
         };
-        if self.has_sack != 0 && self.has_ack == 0 {
+        if (self.has_sack != 0 || self.has_echo != 0) && self.has_ack == 0 {
             return None;
         }
-        Some(Header {
+        let h = Header {
             kind,
             channel: self.channel,
             compression,
@@ -98,11 +114,23 @@ impl ferrule_header_t {
                 window: self.ack_window,
                 sack: (self.has_sack != 0).then_some(self.sack),
             }),
+            ts: (self.has_ts != 0).then_some(self.ts),
+            echo: (self.has_echo != 0).then_some(Echo {
+                ts: self.echo_ts,
+                hold: self.echo_hold,
+            }),
+            fec_seq: (self.has_fec != 0).then_some(self.fec_seq),
             aead: (self.has_aead != 0).then_some(AeadField {
                 key_id: self.aead_key_id,
                 counter: self.aead_counter,
             }),
-        })
+        };
+        // Only headers a receiver accepts: the flags must be a valid combination for the type
+        // (PROTOCOL.md section 2.4).
+        let mut buf = [0u8; ferrule::frame::MAX_HEADER_LEN];
+        let n = h.emit(&mut buf)?;
+        Header::parse(buf.get(..n)?).ok()?;
+        Some(h)
     }
 
     pub(crate) fn from_header(h: &Header) -> Self {
@@ -129,9 +157,15 @@ impl ferrule_header_t {
             has_sack: u8::from(ack.is_some_and(|a| a.sack.is_some())),
             has_aead: u8::from(aead.is_some()),
             aead_key_id: aead.map_or(0, |a| a.key_id),
-            reserved: 0,
+            has_ts: u8::from(h.ts.is_some()),
             sack: ack.and_then(|a| a.sack).unwrap_or(0),
             aead_counter: aead.map_or(0, |a| a.counter),
+            ts: h.ts.unwrap_or(0),
+            echo_ts: h.echo.map_or(0, |e| e.ts),
+            has_echo: u8::from(h.echo.is_some()),
+            echo_hold: h.echo.map_or(0, |e| e.hold),
+            has_fec: u8::from(h.fec_seq.is_some()),
+            fec_seq: h.fec_seq.unwrap_or(0),
         }
     }
 }
@@ -195,7 +229,7 @@ pub unsafe extern "C" fn ferrule_encode(
 }
 
 /// Receive buffer of a C decoder: the largest frame body it accepts.
-pub const FERRULE_DECODER_CAPACITY: usize = 4119;
+pub const FERRULE_DECODER_CAPACITY: usize = 4142;
 
 /// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`.
 pub struct ferrule_decoder_t {
@@ -398,9 +432,10 @@ mod tests {
 
     #[test]
     fn decoder_capacity_fits_the_largest_frame() {
+        // The largest body: every header field, the largest payload, an AEAD tag, the CRC.
         assert_eq!(
             FERRULE_DECODER_CAPACITY,
-            ferrule::link::frame_buffer_len(FERRULE_MAX_PAYLOAD)
+            ferrule::frame::max_body_len(FERRULE_MAX_PAYLOAD + 16)
         );
         assert_eq!(FERRULE_MAX_PAYLOAD, MAX_PAYLOAD);
     }

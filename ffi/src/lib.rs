@@ -26,6 +26,7 @@
 
 pub mod frame;
 pub mod link;
+pub mod options;
 mod status;
 
 pub use status::ferrule_status;

@@ -1,36 +1,30 @@
-//! The reliable link in C: created in caller memory, driven by the caller's I/O and clock.
+//! The reliable link in C: sized by the caller, initialised in place in the caller's memory,
+//! driven by the caller's I/O and clock.
+//!
+//! One block of memory holds a link: `ferrule_link_storage_size(&config)` bytes (or the
+//! `FERRULE_LINK_STORAGE_SIZE(window, max_message, best_effort)` macro, for a static array),
+//! aligned to 8. `ferrule_link_init` carves it into the link's state, its send and receive
+//! slots and message areas, and its frame buffer. Compression and AEAD take memory of their
+//! own (`options.rs`), so firmware that never turns them on links none of their code.
 
-use crate::frame::{ferrule_decoder_stats_t, place};
+use crate::frame::ferrule_decoder_stats_t;
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::{align_of, size_of};
-use ferrule::compress::{CodecConfig, Compressor, Dictionary, Mode, MAX_DICTIONARY};
-use ferrule::link::{frame_buffer_len, ChannelMap, Config, DownReason, Event, Link, RecvError};
-use ferrule::link::{SendError, Transport};
+use ferrule::link::{
+    frame_buffer_len, max_frame_len, ChannelMap, Config, DownReason, Event, Link, LinkBuffers,
+    MessageId, RecvError, RxSlot, SendError, Sent, Transport, TxSlot,
+};
 
-/// Messages in flight each way (the window) of a C link.
-pub const FERRULE_LINK_WINDOW: usize = 8;
-/// Largest message of a C link, in bytes.
-pub const FERRULE_LINK_MAX_MESSAGE: usize = 256;
-/// Largest frame `ferrule_link_poll_transmit` produces (room for the AEAD tag included):
-/// size its buffer with this.
-pub const FERRULE_LINK_MAX_FRAME: usize = 299;
-/// Length of an AEAD key (`ferrule_link_set_key`).
+/// Largest message a C link can be configured for, in bytes.
+pub const FERRULE_MAX_MESSAGE: usize = 4096;
+/// Length of an AEAD key.
 pub const FERRULE_KEY_LEN: usize = 32;
-/// Bytes to reserve for a link (at least `ferrule_link_size()` on every supported target;
-/// tested). Declare it as `static uint64_t mem[FERRULE_LINK_STORAGE_SIZE / 8];`.
-pub const FERRULE_LINK_STORAGE_SIZE: usize = 28672;
-
-type InnerLink = Link<
-    FERRULE_LINK_WINDOW,
-    FERRULE_LINK_MAX_MESSAGE,
-    // 16 more for the AEAD tag, so sealed links keep 256-byte messages.
-    { frame_buffer_len(FERRULE_LINK_MAX_MESSAGE) + 16 },
-    Compressor<'static>,
->;
+/// Alignment of every block of memory the library takes.
+pub const FERRULE_MEMORY_ALIGN: usize = 8;
 
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
 pub struct ferrule_link_t {
-    inner: InnerLink,
+    pub(crate) inner: Link<'static>,
 }
 
 /// `ferrule_link_config_t.transport`: byte stream (UART, TCP, pty) with COBS framing.
@@ -38,92 +32,73 @@ pub const FERRULE_TRANSPORT_STREAM: u8 = 0;
 /// Datagrams (UDP): one frame per datagram.
 pub const FERRULE_TRANSPORT_DATAGRAM: u8 = 1;
 
-/// Compression mode: off.
-pub const FERRULE_MODE_OFF: u8 = 0;
-/// Each message on its own.
-pub const FERRULE_MODE_PER_MESSAGE: u8 = 1;
-/// Shared window per session (reliable channels; best effort falls back to per-message).
-pub const FERRULE_MODE_SHARED: u8 = 2;
-/// Preset dictionary.
-pub const FERRULE_MODE_DICTIONARY: u8 = 3;
-
 /// Link configuration. Start from `ferrule_link_config_default()`. Times in milliseconds.
+/// `window`, `max_message` and `best_effort` size the link's memory; the rest is behaviour.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ferrule_link_config_t {
-    /// `FERRULE_TRANSPORT_STREAM` or `FERRULE_TRANSPORT_DATAGRAM`.
+    /// `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
     pub transport: u8,
-    /// Emit a 0x00 before each stream frame (flushes line noise; one byte).
+    /// Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
     pub leading_delimiter: bool,
-    /// Compression of reliable messages (`FERRULE_MODE_*`).
-    pub compression_reliable: u8,
-    /// Compression of best-effort messages (`FERRULE_MODE_*`).
-    pub compression_unreliable: u8,
-    /// Bit `i` set: channel `i` (0..=31) is reliable and ordered; all other channels are best
-    /// effort. Default: channel 0 only.
-    pub reliable_channels: u32,
-    /// Initial retransmission timeout.
-    pub rto_initial_ms: u32,
-    /// Lower bound of the retransmission timeout.
-    pub rto_min_ms: u32,
-    /// Upper bound of the retransmission timeout (and of backoff).
-    pub rto_max_ms: u32,
-    /// Delay before a stand-alone ack.
-    pub ack_delay_ms: u32,
-    /// Keepalive interval when idle (0: off).
-    pub keepalive_ms: u32,
-    /// Retransmissions of one message before the link reports failure.
-    pub max_retransmits: u8,
-    /// Preset dictionary id (1..=255; 0: no dictionary).
-    pub dictionary_id: u8,
-    /// Receive window: messages the peer may have in flight to this end, 1 to
-    /// `FERRULE_LINK_WINDOW` (0: `FERRULE_LINK_WINDOW`, the default; larger values are capped).
+    /// Messages in flight each way, 1..=255: the number of send and receive slots.
+    /// Default 4.
     pub window: u8,
-    /// Padding; ignored.
-    pub reserved: u8,
-    /// Preset dictionary bytes (up to 1024), or NULL. Must stay valid and unchanged for the
-    /// lifetime of the link (typically a `const` array in flash).
-    pub dictionary: *const u8,
-    /// Length of `dictionary`.
-    pub dictionary_len: usize,
+    /// Receive window announced to the peer, 1..=`window` (0: `window`, the default).
+    pub receive_window: u8,
+    /// Largest message, 1..=4096 bytes. Default 128.
+    pub max_message: u16,
+    /// Reserve the best-effort mailboxes (one message each way, 2 x `max_message` bytes).
+    /// Without them every channel is reliable. Default true.
+    pub best_effort: bool,
+    /// Retransmissions of one message before the link reports failure. Default 20.
+    pub max_retransmits: u8,
+    /// Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
+    /// effort (when `best_effort` and the peer takes it). Default 1 (channel 0).
+    pub reliable_channels: u32,
+    /// Retransmission timeout before the first RTT sample. Default 1000.
+    pub rto_initial_ms: u32,
+    /// Lower bound of the retransmission timeout. Default 20.
+    pub rto_min_ms: u32,
+    /// Upper bound of the retransmission timeout and of every backoff. Default 4000.
+    pub rto_max_ms: u32,
+    /// Longest a stand-alone acknowledgement is delayed. Default 5.
+    pub ack_delay_ms: u32,
+    /// Keepalive interval when idle; the link is declared down after 8 intervals of silence
+    /// (0: both off). Default 1000.
+    pub keepalive_ms: u32,
+    /// Acknowledgements of later transmissions that declare a message lost. Default 2.
+    pub dupthresh: u8,
+    /// Padding; set to 0.
+    pub reserved: [u8; 3],
 }
 
-/// The default configuration: stream transport, channel 0 reliable, no compression.
+/// The default configuration: stream transport, 4 messages of up to 128 bytes each way,
+/// best-effort mailboxes, channel 0 reliable, the timers of `docs/PROTOCOL.md`.
 #[no_mangle]
 pub extern "C" fn ferrule_link_config_default() -> ferrule_link_config_t {
     let d = Config::default();
     ferrule_link_config_t {
         transport: FERRULE_TRANSPORT_STREAM,
         leading_delimiter: d.leading_delimiter,
-        compression_reliable: FERRULE_MODE_OFF,
-        compression_unreliable: FERRULE_MODE_OFF,
+        window: 4,
+        receive_window: 0,
+        max_message: 128,
+        best_effort: true,
+        max_retransmits: d.max_retransmits,
         reliable_channels: 1,
         rto_initial_ms: d.rto_initial,
         rto_min_ms: d.rto_min,
         rto_max_ms: d.rto_max,
         ack_delay_ms: d.ack_delay,
         keepalive_ms: d.keepalive,
-        max_retransmits: d.max_retransmits,
-        dictionary_id: 0,
-        window: 0,
-        reserved: 0,
-        dictionary: core::ptr::null(),
-        dictionary_len: 0,
+        dupthresh: d.dupthresh,
+        reserved: [0; 3],
     }
 }
 
-fn mode(m: u8) -> Option<Mode> {
-    Some(match m {
-        FERRULE_MODE_OFF => Mode::Off,
-        FERRULE_MODE_PER_MESSAGE => Mode::PerMessage,
-        FERRULE_MODE_SHARED => Mode::Shared,
-        FERRULE_MODE_DICTIONARY => Mode::Dictionary,
-        _ => return None,
-    })
-}
-
 /// Validates a C configuration.
-fn convert(c: &ferrule_link_config_t) -> Result<(Config, CodecConfig<'static>), ferrule_status> {
+fn convert(c: &ferrule_link_config_t) -> Result<Config, ferrule_status> {
     let bad = ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
     let transport = match c.transport {
         FERRULE_TRANSPORT_STREAM => Transport::Stream,
@@ -133,75 +108,133 @@ fn convert(c: &ferrule_link_config_t) -> Result<(Config, CodecConfig<'static>), 
     if c.rto_min_ms == 0 || c.rto_min_ms > c.rto_max_ms || c.rto_initial_ms == 0 {
         return Err(bad);
     }
+    if c.window == 0 || c.max_message == 0 || usize::from(c.max_message) > FERRULE_MAX_MESSAGE {
+        return Err(bad);
+    }
+    if c.dupthresh == 0 {
+        return Err(bad);
+    }
     let mut channels = ChannelMap::none();
     for ch in 0..32u8 {
         if c.reliable_channels & (1u32 << ch) != 0 {
             channels = channels.with_reliable(ch);
         }
     }
-    let dictionary = match (c.dictionary_id, bytes(c.dictionary, c.dictionary_len)) {
-        (0, _) => None,
-        (_, None) => return Err(ferrule_status::FERRULE_ERR_NULL),
-        (_, Some(d)) if d.is_empty() || d.len() > MAX_DICTIONARY => return Err(bad),
-        // The caller keeps the dictionary alive and unchanged for the link's lifetime (see
-        // `ferrule_link_config_t.dictionary`); that is what 'static stands for here.
-        (id, Some(d)) => Some(Dictionary {
-            id,
-            bytes: extend(d),
-        }),
-    };
-    let (reliable, unreliable) = (
-        mode(c.compression_reliable).ok_or(bad)?,
-        mode(c.compression_unreliable).ok_or(bad)?,
-    );
-    if dictionary.is_none() && (reliable == Mode::Dictionary || unreliable == Mode::Dictionary) {
-        return Err(bad);
-    }
-    let cfg = Config {
+    Ok(Config {
         transport,
         channels,
         rto_initial: c.rto_initial_ms,
         rto_min: c.rto_min_ms,
         rto_max: c.rto_max_ms,
         max_retransmits: c.max_retransmits,
+        dupthresh: c.dupthresh,
         ack_delay: c.ack_delay_ms,
         keepalive: c.keepalive_ms,
         leading_delimiter: c.leading_delimiter,
-        window: c.window,
-        ..Config::default()
-    };
-    Ok((
-        cfg,
-        CodecConfig {
-            reliable,
-            unreliable,
-            dictionary,
-        },
-    ))
+        window: c.receive_window,
+    })
 }
 
-fn extend(d: &[u8]) -> &'static [u8] {
-    // SAFETY: the configuration contract requires the dictionary to outlive the link, which
-    // is the only holder of this reference.
-    unsafe { core::slice::from_raw_parts(d.as_ptr(), d.len()) }
+/// Where each part of a link's block lives (byte offsets) and its total size.
+struct Layout {
+    tx_slots: usize,
+    rx_slots: usize,
+    tx_data: usize,
+    rx_data: usize,
+    frame: usize,
+    best_effort: usize,
+    total: usize,
 }
 
-/// Bytes of memory a link needs (at most `FERRULE_LINK_STORAGE_SIZE`).
+const fn align_up(n: usize, a: usize) -> usize {
+    n.div_ceil(a) * a
+}
+
+/// The layout of a link of `window` messages of `max_message` bytes: state, send slots,
+/// receive slots, send and receive message areas, frame buffer, best-effort mailboxes.
+const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout {
+    let tx_slots = align_up(size_of::<ferrule_link_t>(), align_of::<TxSlot>());
+    let rx_slots = align_up(
+        tx_slots + window * size_of::<TxSlot>(),
+        align_of::<RxSlot>(),
+    );
+    let tx_data = rx_slots + window * size_of::<RxSlot>();
+    let rx_data = tx_data + window * max_message;
+    let frame = rx_data + window * max_message;
+    let best_effort_at = frame + frame_buffer_len(max_message);
+    let end = best_effort_at + if best_effort { 2 * max_message } else { 0 };
+    Layout {
+        tx_slots,
+        rx_slots,
+        tx_data,
+        rx_data,
+        frame,
+        best_effort: best_effort_at,
+        total: align_up(end, FERRULE_MEMORY_ALIGN),
+    }
+}
+
+/// Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
+/// `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
+/// tests build for.
+pub const FERRULE_LINK_STATE_SIZE_32: usize = 856;
+/// The same on targets with 64-bit pointers (hosts).
+pub const FERRULE_LINK_STATE_SIZE_64: usize = 1016;
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_64);
+
+/// Bytes of bookkeeping per window slot (one send and one receive slot), any target.
+pub const FERRULE_LINK_SLOT_SIZE: usize = 26;
+/// Bytes the frame buffer takes beyond the largest message, any target.
+pub const FERRULE_LINK_FRAME_OVERHEAD: usize = 98;
+const _: () = assert!(FERRULE_LINK_SLOT_SIZE == size_of::<TxSlot>() + size_of::<RxSlot>());
+const _: () = assert!(FERRULE_LINK_FRAME_OVERHEAD == frame_buffer_len(0));
+const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
+
+/// Bytes of memory a link with this configuration needs (aligned to 8), or 0 when the
+/// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
+/// best_effort)` macro gives the same number at compile time. Stack: under 100 bytes.
+/// Reentrant; may be called from an interrupt.
+///
+/// # Safety
+/// `config` points to a configuration, or is NULL (then the result is 0).
 #[no_mangle]
-pub extern "C" fn ferrule_link_size() -> usize {
-    size_of::<ferrule_link_t>()
+pub unsafe extern "C" fn ferrule_link_storage_size(config: *const ferrule_link_config_t) -> usize {
+    if config.is_null() {
+        return 0;
+    }
+    // SAFETY: checked non-NULL; the caller passes a valid configuration.
+    let c = unsafe { &*config };
+    match convert(c) {
+        Ok(_) => layout(c.window.into(), c.max_message.into(), c.best_effort).total,
+        Err(_) => 0,
+    }
 }
 
-/// Alignment the link memory needs (at most 8).
+/// Bytes `ferrule_link_poll_transmit`'s buffer needs for a link whose messages are up to
+/// `max_message` bytes (the largest frame it sends, on either transport).
 #[no_mangle]
-pub extern "C" fn ferrule_link_align() -> usize {
-    align_of::<ferrule_link_t>()
+pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
+    max_frame_len(max_message.into())
 }
 
-/// Creates a link in `mem` and writes its handle to `*out`. `seed` must differ on every boot
-/// (a hardware random number, or a boot counter kept in non-volatile memory): the peer
-/// recognises a restart by it. The link starts its handshake at once. The memory must stay
-/// valid until the caller stops using the handle; no cleanup call is needed.
+/// Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
+/// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The link is built in
+/// place: no large value on the stack (measured peak under 1 KiB on Cortex-M0 and M4F).
+///
+/// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for
+/// links that hold the same AEAD key, and should differ on every boot in any case. On a part
+/// without a random number generator, keep a boot counter in flash/EEPROM, increment and write
+/// it back before calling this, and pass `(device_number << 32) | boot_counter`; with an RNG,
+/// pass 64 random bits. Two links in one device need different seeds. The link starts its
+/// handshake at once. The memory must stay valid and untouched until the caller stops using
+/// the handle; no cleanup call is needed.
+///
+/// Returns `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`, or `FERRULE_OK`. Not
+/// from an interrupt.
 ///
 /// # Safety
 /// `mem` must point to `mem_len` writable bytes; `config` to a configuration; `out` writable.
@@ -210,24 +243,61 @@ pub unsafe extern "C" fn ferrule_link_init(
     mem: *mut core::ffi::c_void,
     mem_len: usize,
     config: *const ferrule_link_config_t,
-    seed: u32,
+    seed: u64,
     out: *mut *mut ferrule_link_t,
 ) -> ferrule_status {
     guard(|| {
-        if config.is_null() {
+        if config.is_null() || mem.is_null() || out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        let p = match place::<ferrule_link_t>(mem, mem_len, out) {
-            Ok(p) => p,
-            Err(s) => return s,
-        };
         // SAFETY: checked non-NULL; the caller passes a valid configuration.
-        let (cfg, codec) = match convert(unsafe { &*config }) {
-            Ok(c) => c,
+        let c = unsafe { &*config };
+        let cfg = match convert(c) {
+            Ok(cfg) => cfg,
             Err(s) => return s,
         };
-        let inner = InnerLink::with_codec(cfg, seed, Compressor::new(codec));
-        // SAFETY: `place` checked size, alignment and non-NULL for a ferrule_link_t.
+        let (w, m) = (usize::from(c.window), usize::from(c.max_message));
+        let l = layout(w, m, c.best_effort);
+        if mem_len < l.total {
+            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
+        }
+        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
+            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
+        }
+        let base = mem.cast::<u8>();
+        // SAFETY: every region lies inside the caller's `mem_len` bytes (`layout` sums them
+        // to `total`, checked above), regions do not overlap, and each is aligned for its
+        // type (the block is 8-aligned and `layout` aligns each offset). The slices live as
+        // long as the handle (the caller keeps the memory; 'static stands for that). Slots
+        // are written with valid values before the slices are made.
+        let buffers = unsafe {
+            let tx_slots = base.add(l.tx_slots).cast::<TxSlot>();
+            let rx_slots = base.add(l.rx_slots).cast::<RxSlot>();
+            for i in 0..w {
+                tx_slots.add(i).write(TxSlot::EMPTY);
+                rx_slots.add(i).write(RxSlot::EMPTY);
+            }
+            let area = |at: usize, len: usize| -> &'static mut [u8] {
+                let p = base.add(at);
+                p.write_bytes(0, len);
+                core::slice::from_raw_parts_mut(p, len)
+            };
+            LinkBuffers {
+                tx_slots: core::slice::from_raw_parts_mut(tx_slots, w).into(),
+                rx_slots: core::slice::from_raw_parts_mut(rx_slots, w).into(),
+                tx_data: area(l.tx_data, w * m).into(),
+                rx_data: area(l.rx_data, w * m).into(),
+                frame: area(l.frame, frame_buffer_len(m)).into(),
+                best_effort: area(l.best_effort, if c.best_effort { 2 * m } else { 0 }).into(),
+            }
+        };
+        let inner = match Link::new(cfg, seed, buffers) {
+            Ok(link) => link,
+            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        };
+        let p = base.cast::<ferrule_link_t>();
+        // SAFETY: the block starts with room for a ferrule_link_t (layout), 8-aligned
+        // (checked; its alignment is at most 8, tested).
         unsafe { p.write(ferrule_link_t { inner }) };
         put(out, p);
         ferrule_status::FERRULE_OK
@@ -235,24 +305,31 @@ pub unsafe extern "C" fn ferrule_link_init(
 }
 
 /// Runs `f` on the link behind a handle.
-fn with_link(
+pub(crate) fn with_link(
     link: *mut ferrule_link_t,
-    f: impl FnOnce(&mut InnerLink) -> ferrule_status,
+    f: impl FnOnce(&mut Link<'static>) -> ferrule_status,
 ) -> ferrule_status {
     guard(|| {
         if link.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        // SAFETY: a handle from ferrule_link_init, used from one context at a time.
+        // SAFETY: a handle from ferrule_link_init, used from one context at a time (the
+        // documented contract); the reference covers the state only, not the areas it owns.
         f(unsafe { &mut (*link).inner })
     })
 }
 
-/// Queues `len` bytes of `msg` on `channel`. `FERRULE_ERR_FULL`: the window is full, try
-/// again after the link made progress; the message was not taken.
+/// Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
+/// not NULL; best-effort messages have none and leave it unchanged). Ids count reliable
+/// messages from 0 over the link's lifetime; `ferrule_link_acked_before` and
+/// `ferrule_event_t.first_id` refer to them. Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the
+/// window is full: try again after the link made progress; the message was not taken),
+/// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message),
+/// `FERRULE_ERR_NOT_CONNECTED`, `FERRULE_ERR_NULL`. Compresses the message if compression is
+/// on (stack under 1 KiB). Not from an interrupt.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `msg` points to `len` bytes.
+/// `link` from `ferrule_link_init`; `msg` points to `len` bytes; `id` writable or NULL.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_send(
     link: *mut ferrule_link_t,
@@ -260,17 +337,42 @@ pub unsafe extern "C" fn ferrule_link_send(
     msg: *const u8,
     len: usize,
     now_ms: u64,
+    id: *mut u32,
 ) -> ferrule_status {
     with_link(link, |l| {
         let Some(msg) = bytes(msg, len) else {
             return ferrule_status::FERRULE_ERR_NULL;
         };
         match l.send(channel, msg, now_ms) {
-            Ok(()) => ferrule_status::FERRULE_OK,
+            Ok(Sent::Reliable(MessageId(n))) => {
+                put(id, n);
+                ferrule_status::FERRULE_OK
+            }
+            Ok(Sent::BestEffort) => ferrule_status::FERRULE_OK,
             Err(SendError::Full) => ferrule_status::FERRULE_ERR_FULL,
             Err(SendError::TooLarge) => ferrule_status::FERRULE_ERR_TOO_LARGE,
             Err(SendError::NotConnected) => ferrule_status::FERRULE_ERR_NOT_CONNECTED,
         }
+    })
+}
+
+/// Writes to `*id` the id below which every reliable message has been acknowledged by the
+/// peer or reported discarded (`FERRULE_EVENT_DOWN`): a message with id `n` is confirmed
+/// delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`).
+///
+/// # Safety
+/// `link` from `ferrule_link_init`; `id` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_link_acked_before(
+    link: *mut ferrule_link_t,
+    id: *mut u32,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if id.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        put(id, l.acked_before().0);
+        ferrule_status::FERRULE_OK
     })
 }
 
@@ -286,10 +388,11 @@ pub struct ferrule_received_t {
     pub reliable: bool,
 }
 
-/// Takes the next delivered message into `out` (`cap` bytes; `FERRULE_LINK_MAX_MESSAGE` always
-/// suffices) and fills `*received`. `FERRULE_EMPTY`: nothing waiting.
-/// `FERRULE_ERR_BUFFER_TOO_SMALL`: the message stays queued. `FERRULE_ERR_DECOMPRESS`: one
-/// message was dropped (counted); call again for the next.
+/// Takes the next delivered message into `out` (`cap` bytes; the configured `max_message`
+/// always suffices) and fills `*received`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing
+/// waiting), `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued), `FERRULE_ERR_DECOMPRESS`
+/// (one message was dropped and counted; call again for the next), `FERRULE_ERR_NULL`.
+/// Decompresses if the message is compressed (stack under 1 KiB). Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `received` writable.
@@ -326,10 +429,13 @@ pub unsafe extern "C" fn ferrule_link_recv(
     })
 }
 
-/// Feeds bytes received from a stream transport (any chunking).
+/// Feeds bytes received from a stream transport, in any chunking (one byte or a whole DMA
+/// block). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error.
+/// Not from an interrupt: push received bytes into a ring buffer in the interrupt, and feed
+/// them from the main loop.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `bytes` points to `len` bytes.
+/// `link` from `ferrule_link_init`; `input` points to `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_handle_input(
     link: *mut ferrule_link_t,
@@ -346,7 +452,8 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
     })
 }
 
-/// Feeds one datagram received from a datagram transport.
+/// Feeds one datagram received from a datagram transport. Returns `FERRULE_OK` or
+/// `FERRULE_ERR_NULL`; bad input is counted, never an error.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `datagram` points to `len` bytes.
@@ -366,8 +473,10 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
     })
 }
 
-/// Writes the next frame to send into `out` (`cap` >= `FERRULE_LINK_MAX_FRAME`) and its length
-/// to `*out_len`. `FERRULE_EMPTY`: nothing to send now. Call until it returns `FERRULE_EMPTY`.
+/// Writes the next frame to send into `out` (`cap` >= `ferrule_link_max_frame_len(max_message)`)
+/// and its length to `*out_len`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now;
+/// call it until it returns this), `FERRULE_ERR_BUFFER_TOO_SMALL`, `FERRULE_ERR_NULL`. Seals
+/// the frame if AEAD is on. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
@@ -386,7 +495,7 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
         if out_len.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        if out.len() < InnerLink::MAX_FRAME {
+        if out.len() < l.max_frame_len() {
             return ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL;
         }
         match l.poll_transmit(now_ms, out) {
@@ -401,7 +510,8 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
 }
 
 /// Writes to `*deadline_ms` the absolute time by which `ferrule_link_handle_timeout` (or
-/// `ferrule_link_poll_transmit`) must be called again. `FERRULE_EMPTY`: no timer pending.
+/// `ferrule_link_poll_transmit`) must be called again; equal to the last `now_ms` when
+/// something can be sent at once. `FERRULE_EMPTY`: no timer pending.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `deadline_ms` writable.
@@ -441,10 +551,10 @@ pub unsafe extern "C" fn ferrule_link_handle_timeout(
 
 /// `ferrule_event_t.kind`: a session is up.
 pub const FERRULE_EVENT_UP: u8 = 1;
-/// The session ended; `reason` and `unacked` say why and what was discarded.
+/// The session ended; `reason`, `unacked` and `first_id` say why and what was discarded.
 pub const FERRULE_EVENT_DOWN: u8 = 2;
 
-/// `ferrule_event_t.reason`: the peer restarted (new epoch).
+/// `ferrule_event_t.reason`: the peer completed a new handshake (it rebooted or restarted).
 pub const FERRULE_DOWN_PEER_RESTARTED: u8 = 1;
 /// A message exceeded `max_retransmits`.
 pub const FERRULE_DOWN_RETRY_LIMIT: u8 = 2;
@@ -452,11 +562,11 @@ pub const FERRULE_DOWN_RETRY_LIMIT: u8 = 2;
 pub const FERRULE_DOWN_PEER_SILENT: u8 = 3;
 /// The peer closed the session.
 pub const FERRULE_DOWN_PEER_CLOSED: u8 = 4;
-/// `ferrule_link_close` was called.
+/// `ferrule_link_close` was called, or compression or AEAD was turned on.
 pub const FERRULE_DOWN_LOCAL_CLOSE: u8 = 5;
 /// The peer's shared compressed stream broke.
 pub const FERRULE_DOWN_DECOMPRESS_FAILED: u8 = 6;
-/// AEAD: 2^32 - 1 frames sealed under one nonce prefix; a new session takes a new one.
+/// AEAD: 2^32 - 1 frames sealed in one session; a new session takes new keys.
 pub const FERRULE_DOWN_NONCE_EXHAUSTED: u8 = 7;
 
 /// A link lifecycle event.
@@ -469,9 +579,13 @@ pub struct ferrule_event_t {
     pub reason: u8,
     /// For DOWN: reliable messages accepted by send but not confirmed, now discarded.
     pub unacked: u16,
+    /// For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
+    pub first_id: u32,
 }
 
-/// Takes the next event into `*event`. `FERRULE_EMPTY`: none.
+/// Takes the next event into `*event`. `FERRULE_EMPTY`: none. Poll events after every call
+/// that feeds input or runs timers: up to four are kept, the oldest is dropped (and counted)
+/// beyond that.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `event` writable.
@@ -490,7 +604,11 @@ pub unsafe extern "C" fn ferrule_link_poll_event(
                 kind: FERRULE_EVENT_UP,
                 ..Default::default()
             },
-            Some(Event::Down { reason, unacked }) => ferrule_event_t {
+            Some(Event::Down {
+                reason,
+                unacked,
+                first,
+            }) => ferrule_event_t {
                 kind: FERRULE_EVENT_DOWN,
                 reason: match reason {
                     DownReason::PeerRestarted => FERRULE_DOWN_PEER_RESTARTED,
@@ -502,63 +620,12 @@ pub unsafe extern "C" fn ferrule_link_poll_event(
                     DownReason::NonceExhausted => FERRULE_DOWN_NONCE_EXHAUSTED,
                 },
                 unacked,
+                first_id: first.0,
             },
         };
         put(event, e);
         ferrule_status::FERRULE_OK
     })
-}
-
-/// Turns on authenticated encryption (ChaCha20-Poly1305) with the 32-byte pre-shared `key`,
-/// named `key_id` on the wire, or rekeys (docs/PROTOCOL.md section 6).
-///
-/// - First call: every frame is sealed from now on and unsealed ones are dropped. Call it right
-///   after `ferrule_link_init`. The `seed` given to `ferrule_link_init` is then the boot id in
-///   every nonce and must NEVER repeat under the same key, and the two ends of a link must
-///   use different ones: a boot counter in non-volatile memory, incremented and written back
-///   before init, with a device number in its top byte; or 32 bits from a hardware RNG.
-/// - Later calls, with a new id: rekey without dropping the session. This side seals with the
-///   new key at once and still accepts the previous one; do the same on the peer.
-///
-/// The key is copied; the caller may erase its buffer afterwards. Errors:
-/// `FERRULE_ERR_BAD_KEY_LENGTH` unless `key_len` is 32; `FERRULE_ERR_UNSUPPORTED` when the
-/// library was built without the `aead` feature.
-///
-/// # Safety
-/// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn ferrule_link_set_key(
-    link: *mut ferrule_link_t,
-    key_id: u8,
-    key: *const u8,
-    key_len: usize,
-    now_ms: u64,
-) -> ferrule_status {
-    with_link(link, |l| {
-        if key.is_null() {
-            return ferrule_status::FERRULE_ERR_NULL;
-        }
-        let Some(key) = bytes(key, key_len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
-        };
-        let Ok(key) = <&[u8; FERRULE_KEY_LEN]>::try_from(key) else {
-            return ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH;
-        };
-        set_key(l, key_id, key, now_ms)
-    })
-}
-
-#[cfg(feature = "aead")]
-fn set_key(l: &mut InnerLink, id: u8, key: &[u8; 32], now: u64) -> ferrule_status {
-    match l.set_key(id, key, now) {
-        Ok(()) => ferrule_status::FERRULE_OK,
-        Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
-    }
-}
-
-#[cfg(not(feature = "aead"))]
-fn set_key(_: &mut InnerLink, _: u8, _: &[u8; 32], _: u64) -> ferrule_status {
-    ferrule_status::FERRULE_ERR_UNSUPPORTED
 }
 
 /// Whether a session is up (false for a NULL handle).
@@ -607,7 +674,7 @@ pub unsafe extern "C" fn ferrule_link_max_message_for_frame(
     })
 }
 
-/// Link counters (see the Rust `LinkStats` for the full set).
+/// Link counters (see the Rust `LinkStats` for what each counts).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ferrule_link_stats_t {
@@ -617,7 +684,7 @@ pub struct ferrule_link_stats_t {
     pub srtt_ms: u32,
     /// RTT variance (ms).
     pub rttvar_ms: u32,
-    /// Current retransmission timeout (ms).
+    /// Current base retransmission (probe) timeout (ms).
     pub rto_ms: u32,
     /// Bytes handed to the transport.
     pub bytes_sent: u64,
@@ -635,10 +702,12 @@ pub struct ferrule_link_stats_t {
     pub delivered_unreliable: u32,
     /// Retransmitted frames.
     pub retransmissions: u32,
-    /// Retransmissions triggered by selective acks.
+    /// Messages declared lost by evidence rather than a timeout.
     pub fast_retransmits: u32,
     /// Retransmission timer expiries.
     pub timeouts: u32,
+    /// Retransmissions that turned out unneeded.
+    pub spurious_retransmissions: u32,
     /// Duplicates dropped.
     pub duplicates: u32,
     /// Out-of-order arrivals (buffered).
@@ -649,16 +718,20 @@ pub struct ferrule_link_stats_t {
     pub window_stalls: u32,
     /// Frames for another session (dropped).
     pub stale_session: u32,
+    /// Frames in a form this side did not announce (dropped).
+    pub not_negotiated: u32,
     /// Messages that failed to decompress (dropped).
     pub decompress_failed: u32,
+    /// Handshakes answered, and repeated hellos.
+    pub hellos_answered: u32,
+    /// Hellos that repeated a handshake already answered or completed.
+    pub hello_duplicates: u32,
     /// Sessions started.
     pub sessions: u32,
     /// Sessions ended.
     pub link_downs: u32,
     /// Messages discarded when sessions ended.
     pub discarded_on_reset: u32,
-    /// Messages sent compressed.
-    pub compressed: u32,
     /// AEAD: frames that failed authentication (tampered, forged, or another key).
     pub auth_failed: u32,
     /// AEAD: replayed frames.
@@ -669,7 +742,9 @@ pub struct ferrule_link_stats_t {
     pub unknown_key: u32,
     /// AEAD: unsealed frames on a sealed link.
     pub unauthenticated: u32,
-    /// Message bytes before compression (compression enabled).
+    /// Messages sent compressed.
+    pub compressed: u32,
+    /// Message bytes given to compression.
     pub compress_bytes_in: u64,
     /// Payload bytes after compression.
     pub compress_bytes_out: u64,
@@ -691,7 +766,7 @@ pub unsafe extern "C" fn ferrule_link_stats(
             return ferrule_status::FERRULE_ERR_NULL;
         }
         let s = l.stats();
-        let c = l.codec().stats();
+        let c = l.codec().map(|c| c.stats()).unwrap_or_default();
         put(
             out,
             ferrule_link_stats_t {
@@ -709,21 +784,25 @@ pub unsafe extern "C" fn ferrule_link_stats(
                 retransmissions: s.retransmissions,
                 fast_retransmits: s.fast_retransmits,
                 timeouts: s.timeouts,
+                spurious_retransmissions: s.spurious_retransmissions,
                 duplicates: s.duplicates,
                 out_of_order: s.out_of_order,
                 send_full: s.send_full,
                 window_stalls: s.window_stalls,
                 stale_session: s.stale_session,
+                not_negotiated: s.not_negotiated,
                 decompress_failed: s.decompress_failed,
+                hellos_answered: s.hellos_answered,
+                hello_duplicates: s.hello_duplicates,
                 sessions: s.sessions,
                 link_downs: s.link_downs,
                 discarded_on_reset: s.discarded_on_reset,
-                compressed: c.compressed as u32,
                 auth_failed: s.auth_failed,
                 replayed: s.replayed,
                 too_old: s.too_old,
                 unknown_key: s.unknown_key,
                 unauthenticated: s.unauthenticated,
+                compressed: c.compressed as u32,
                 compress_bytes_in: c.bytes_in,
                 compress_bytes_out: c.bytes_out,
                 framing: (&s.framing).into(),
@@ -743,9 +822,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn storage_constants_hold() {
-        assert!(ferrule_link_size() <= FERRULE_LINK_STORAGE_SIZE);
-        assert!(ferrule_link_align() <= 8);
-        assert_eq!(FERRULE_LINK_MAX_FRAME, InnerLink::MAX_FRAME);
+    fn storage_constants_hold_on_this_target() {
+        let state = if cfg!(target_pointer_width = "64") {
+            FERRULE_LINK_STATE_SIZE_64
+        } else {
+            FERRULE_LINK_STATE_SIZE_32
+        };
+        assert_eq!(size_of::<ferrule_link_t>(), state);
+        assert!(align_of::<ferrule_link_t>() <= FERRULE_MEMORY_ALIGN);
+        // The macro's formula is the layout's.
+        for (w, m, be) in [
+            (4usize, 128usize, false),
+            (8, 256, true),
+            (1, 1, true),
+            (255, 4096, false),
+        ] {
+            let formula = align_up(
+                state
+                    + w * FERRULE_LINK_SLOT_SIZE
+                    + 2 * w * m
+                    + FERRULE_LINK_FRAME_OVERHEAD
+                    + m
+                    + if be { 2 * m } else { 0 },
+                FERRULE_MEMORY_ALIGN,
+            );
+            assert_eq!(layout(w, m, be).total, formula, "{w} x {m}");
+        }
     }
 }
