@@ -1,0 +1,274 @@
+//! One test per rule of `docs/PROTOCOL.md` section 4 that version 1 left unsaid: the
+//! handshake's nonces and pending sessions, `HELLO_ACK` while up, the initial window, tagged
+//! `DATA`, the ack fields of `PING` and `CLOSE`, best effort as a capability.
+
+mod common;
+
+use common::link::{drain, handshake, link, pump, received, with_crc};
+use ferrule::link::hello::{caps, Hello};
+use ferrule::link::{Config, Event, Link, Sent, Transport};
+use ferrule::{encode_datagram, Frame, FrameKind, Header};
+
+const M: usize = 64;
+
+fn cfg() -> Config {
+    Config {
+        transport: Transport::Datagram,
+        keepalive: 0,
+        ack_delay: 0,
+        ..Config::default()
+    }
+}
+
+fn kind(f: &[u8]) -> FrameKind {
+    Frame::from_body(f).unwrap().header.kind
+}
+
+fn record(f: &[u8]) -> Hello {
+    let frame = Frame::from_body(f).unwrap();
+    Hello::parse(frame.payload).unwrap()
+}
+
+/// 4.1.3: the nonce is the seed (LE), then the attempt counter; a new one is taken only after
+/// a session keyed with the old one went up.
+#[test]
+fn nonces_are_seed_and_attempt() {
+    let seed = 0x1122_3344_5566_7788u64;
+    let mut a = link(cfg(), seed, 4, M);
+    let mut b = link(cfg(), 9, 4, M);
+    let first = drain(&mut a, 0).remove(0);
+    let r = record(&first);
+    assert_eq!(r.nonce[..8], seed.to_le_bytes());
+    assert_eq!(r.nonce[8..], [0; 8]);
+    assert_eq!(r.peer_nonce, [0; 16]);
+    // Retransmitted hellos keep the nonce (the attempt is not used yet).
+    let again = drain(&mut a, 5_000).remove(0);
+    assert_eq!(record(&again).nonce, r.nonce);
+    b.handle_datagram(&again, 5_000);
+    pump(&mut a, &mut b, 5_000);
+    assert!(a.is_up() && b.is_up());
+    // The session ends; the next handshake takes attempt 1.
+    a.close(5_001);
+    let frames = drain(&mut a, 5_001);
+    assert_eq!(kind(&frames[0]), FrameKind::Close);
+    let hello = frames
+        .iter()
+        .find(|f| kind(f) == FrameKind::Hello)
+        .expect("a new HELLO");
+    assert_eq!(record(hello).nonce[..8], seed.to_le_bytes());
+    assert_eq!(record(hello).nonce[8..12], 1u32.to_le_bytes());
+}
+
+/// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;
+/// the pending one starts only when the initiator's first frame of it arrives.
+#[test]
+fn a_pending_handshake_leaves_the_current_session_alone() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    handshake(&mut a, &mut b);
+    while b.poll_event().is_some() {}
+    // A new incarnation of A says HELLO; B answers but keeps the session with the old A.
+    let mut a2 = link(cfg(), 3, 4, M);
+    let hello = drain(&mut a2, 0).remove(0);
+    b.handle_datagram(&hello, 1);
+    let answer = drain(&mut b, 1);
+    assert!(answer.iter().any(|f| kind(f) == FrameKind::HelloAck));
+    assert!(b.is_up());
+    assert_eq!(
+        b.poll_event(),
+        None,
+        "the pending handshake must not end the session"
+    );
+    // The old A still delivers.
+    a.send(0, b"old session", 2).unwrap();
+    pump(&mut a, &mut b, 2);
+    assert_eq!(received(&mut b), vec![b"old session".to_vec()]);
+    // The new A completes: its confirmation promotes the pending session.
+    for f in answer {
+        a2.handle_datagram(&f, 3);
+    }
+    assert!(a2.is_up());
+    pump(&mut a2, &mut b, 3);
+    assert!(matches!(b.poll_event(), Some(Event::Down { .. })));
+    assert_eq!(b.poll_event(), Some(Event::Up));
+    a2.send(0, b"new session", 4).unwrap();
+    pump(&mut a2, &mut b, 4);
+    assert_eq!(received(&mut b), vec![b"new session".to_vec()]);
+}
+
+/// 4.1.1 rule 3: a `HELLO_ACK` repeating the current session's makes the initiator confirm
+/// again (an `ACK`), counted as a duplicate hello; any other is stale.
+#[test]
+fn hello_ack_while_up_is_answered_by_an_ack() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    let hello = drain(&mut a, 0).remove(0);
+    b.handle_datagram(&hello, 0);
+    let hello_ack = drain(&mut b, 0)
+        .into_iter()
+        .find(|f| kind(f) == FrameKind::HelloAck)
+        .unwrap();
+    a.handle_datagram(&hello_ack, 0);
+    assert!(a.is_up());
+    let confirm = drain(&mut a, 0);
+    assert_eq!(
+        confirm.iter().map(|f| kind(f)).collect::<Vec<_>>(),
+        [FrameKind::Ack]
+    );
+    // The confirmation was lost; B's repeated HELLO_ACK is answered by another ACK.
+    a.handle_datagram(&hello_ack, 1);
+    assert_eq!(a.stats().hello_duplicates, 1);
+    let again = drain(&mut a, 1);
+    assert_eq!(
+        again.iter().map(|f| kind(f)).collect::<Vec<_>>(),
+        [FrameKind::Ack]
+    );
+    for f in again {
+        b.handle_datagram(&f, 1);
+    }
+    assert!(b.is_up());
+    // A HELLO_ACK of another responder answering the same HELLO is stale.
+    let mut c = link(cfg(), 7, 4, M);
+    c.handle_datagram(&hello, 2);
+    let other = drain(&mut c, 2)
+        .into_iter()
+        .find(|f| kind(f) == FrameKind::HelloAck)
+        .unwrap();
+    let stale = a.stats().stale_session;
+    a.handle_datagram(&other, 2);
+    assert_eq!(a.stats().stale_session, stale + 1);
+    assert!(drain(&mut a, 2).is_empty());
+}
+
+/// 4.1.2: before its first acknowledgement a sender assumes the window of the peer's hello
+/// record: a receiver announcing 2 gets 2 messages, not more.
+#[test]
+fn the_initial_window_is_the_hello_records() {
+    let mut a = link(cfg(), 1, 8, M);
+    let small = Config { window: 2, ..cfg() };
+    let mut b = link(small, 2, 8, M);
+    let hello = drain(&mut a, 0).remove(0);
+    b.handle_datagram(&hello, 0);
+    let answer = drain(&mut b, 0);
+    assert_eq!(record(&answer[0]).window, 2);
+    for f in answer {
+        a.handle_datagram(&f, 0);
+    }
+    assert!(a.is_up());
+    for i in 0..8u8 {
+        assert!(matches!(a.send(0, &[i], 0), Ok(Sent::Reliable(_))));
+    }
+    // The confirmation ACK first (not data), then exactly two RDATA.
+    let burst = drain(&mut a, 0);
+    let rdata = burst.iter().filter(|f| kind(f) == FrameKind::Rdata).count();
+    assert_eq!(rdata, 2);
+}
+
+/// 4: on a link, `DATA` without `SEQ` is dropped and counted (`untagged`); PING and CLOSE
+/// without their ack fields never get past the header check (`bad_flags`).
+#[test]
+fn untagged_frames_are_counted() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    handshake(&mut a, &mut b);
+    let mut out = [0u8; 64];
+    let n = encode_datagram(&Header::data(1), b"no seq", &mut out).unwrap();
+    b.handle_datagram(&out[..n], 1);
+    assert_eq!(b.stats().untagged, 1);
+    assert!(received(&mut b).is_empty());
+    for k in [
+        FrameKind::Ping,
+        FrameKind::Close,
+        FrameKind::Ack,
+        FrameKind::Parity,
+    ] {
+        let body = [0x20 | k as u8, 0, 0];
+        b.handle_datagram(&with_crc(&body), 1);
+    }
+    assert_eq!(b.stats().framing.bad_flags, 4);
+    assert!(b.is_up());
+}
+
+/// 4.4 and 4.6: a side without best-effort mailboxes does not announce `BEST_EFFORT`; its
+/// peer then sends every channel reliably, and a `DATA` frame forced on it is
+/// `not_negotiated`.
+#[test]
+fn best_effort_is_a_capability() {
+    let mut a = link(cfg(), 1, 4, M);
+    let mut bufs = common::link::buffers(4, M);
+    bufs.best_effort = (&mut [][..]).into();
+    let mut b = Link::new(cfg(), 2, bufs).unwrap();
+    let hello_b = drain(&mut b, 0).remove(0);
+    assert_eq!(record(&hello_b).caps & caps::BEST_EFFORT, 0);
+    a.handle_datagram(&hello_b, 0);
+    pump(&mut a, &mut b, 0);
+    assert!(a.is_up() && b.is_up());
+    // Channel 1 is best effort by configuration, but B does not take DATA.
+    assert!(matches!(a.send(1, b"sample", 1), Ok(Sent::Reliable(_))));
+    let frames = drain(&mut a, 1);
+    assert!(frames.iter().all(|f| kind(f) != FrameKind::Data));
+    for f in &frames {
+        b.handle_datagram(f, 1);
+    }
+    assert_eq!(received(&mut b), vec![b"sample".to_vec()]);
+    // A forged DATA frame of the session.
+    let rdata = frames.iter().find(|f| kind(f) == FrameKind::Rdata).unwrap();
+    let (h, hlen) = Header::parse(rdata).unwrap();
+    let data = Header {
+        kind: FrameKind::Data,
+        seq: Some(1),
+        ..h
+    };
+    let mut out = [0u8; 128];
+    let n = encode_datagram(&data, &rdata[hlen..rdata.len() - 4], &mut out).unwrap();
+    b.handle_datagram(&out[..n], 2);
+    assert_eq!(b.stats().not_negotiated, 1);
+    assert!(received(&mut b).is_empty());
+}
+
+/// 4.6: `PARITY` frames reach a side that did not announce FEC only as `not_negotiated`.
+#[test]
+fn parity_without_fec_is_not_negotiated() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    handshake(&mut a, &mut b);
+    a.send(0, b"x", 1).unwrap();
+    let rdata = drain(&mut a, 1).remove(0);
+    let (h, _) = Header::parse(&rdata).unwrap();
+    let parity = Header {
+        kind: FrameKind::Parity,
+        seq: None,
+        ack: Some(ferrule::Ack {
+            next: h.seq.unwrap(),
+            window: 4,
+            sack: None,
+        }),
+        ..h
+    };
+    let mut out = [0u8; 128];
+    let n = encode_datagram(&parity, &[0, 1, 0, 1, 0, 0], &mut out).unwrap();
+    b.handle_datagram(&out[..n], 1);
+    assert_eq!(b.stats().not_negotiated, 1);
+}
+
+/// 2.2 and 4.3: `PING` carries the ack fields and a timestamp; the peer answers at once with
+/// an `ACK` echoing it.
+#[test]
+fn ping_is_answered_with_an_echo() {
+    let c = Config {
+        keepalive: 100,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(c, 1, 4, M), link(c, 2, 4, M));
+    handshake(&mut a, &mut b);
+    let ping = drain(&mut a, 150)
+        .into_iter()
+        .find(|f| kind(f) == FrameKind::Ping)
+        .expect("keepalive ping");
+    let h = Frame::from_body(&ping).unwrap().header;
+    assert!(h.ack.is_some() && h.ts == Some(150));
+    b.handle_datagram(&ping, 152);
+    // The next frame B sends carries the echo (an ACK, or B's own keepalive PING).
+    let answer = drain(&mut b, 153);
+    let reply = Frame::from_body(&answer[0]).unwrap().header;
+    assert!(matches!(reply.kind, FrameKind::Ack | FrameKind::Ping));
+    assert_eq!(reply.echo.map(|e| (e.ts, e.hold)), Some((150, 1)));
+    a.handle_datagram(&answer[0], 154);
+    assert_eq!(a.stats().srtt, 3, "RTT 4 ms less 1 ms held");
+}
