@@ -221,9 +221,11 @@ pub fn parse(bytes: &[u8]) -> Result<CaptureFile, String> {
                 let s = match idb.linktype {
                     DataLink::USER0 => false,
                     DataLink::USER1 => true,
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "not a ferrule capture: link type {other:?} (ferrule uses USER0 and USER1)"
-                    )),
+                    ))
+                    }
                 };
                 if stream.is_some_and(|x| x != s) {
                     return Err("mixes datagram and stream interfaces".into());

@@ -44,8 +44,6 @@ pub enum Endpoint {
 /// A serial device held open, exclusively.
 pub struct SerialPort {
     port: Box<dyn serialport::SerialPort>,
-    #[cfg(unix)]
-    _lock: nix::fcntl::Flock<std::fs::File>,
 }
 
 /// One end of a wire, read by its own thread.
@@ -366,22 +364,31 @@ pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
 /// Opens a serial device exclusively, raw 8N1 without flow control, at any `baud` the driver
 /// accepts. A second program on the same device is refused (`AddrInUse`), as is a path that
 /// is not a serial device (`InvalidInput`) or does not exist (`NotFound`).
+///
+/// `serialport` holds the device with `TIOCEXCL` and the advisory `flock` that serial tools
+/// (`picocom`, `tio`, ...) agree on, so a device another program holds is refused even for
+/// root, whom `TIOCEXCL` alone does not stop.
 pub fn open_serial(path: &str, baud: u32) -> io::Result<SerialPort> {
     #[cfg(unix)]
-    let lock = unix::lock_tty(path)?;
+    unix::check_tty(path)?;
     let port = serialport::new(path, baud)
         .timeout(READ_SLICE)
         .flow_control(serialport::FlowControl::None)
         .open()
         .map_err(|e| serial_error(path, e))?;
-    Ok(SerialPort {
-        port,
-        #[cfg(unix)]
-        _lock: lock,
-    })
+    Ok(SerialPort { port })
 }
 
 fn serial_error(path: &str, e: serialport::Error) -> io::Error {
+    if e.description.contains("lock") {
+        return io::Error::new(
+            ErrorKind::AddrInUse,
+            format!(
+                "{path} is busy (another program holds it): {}",
+                e.description
+            ),
+        );
+    }
     let kind = match e.kind {
         serialport::ErrorKind::NoDevice => ErrorKind::NotFound,
         serialport::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
@@ -449,7 +456,6 @@ pub use unix::pty_pair;
 
 #[cfg(unix)]
 mod unix {
-    use nix::fcntl::{Flock, FlockArg};
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use nix::sys::termios::{self, SetArg};
     use std::fs::{File, OpenOptions};
@@ -480,9 +486,8 @@ mod unix {
             .map_err(|e| super::context(e, &format!("cannot open {path}")))
     }
 
-    /// Takes the advisory lock serial tools (`picocom`, `tio`, ...) agree on, so a device
-    /// another program holds is refused even for root (whom `TIOCEXCL` does not stop).
-    pub fn lock_tty(path: &str) -> io::Result<Flock<File>> {
+    /// Fails with a clear message when `path` is missing or is not a terminal device.
+    pub fn check_tty(path: &str) -> io::Result<()> {
         let f = open_path(path, true)?;
         if !nix::unistd::isatty(&f).unwrap_or(false) {
             return Err(io::Error::new(
@@ -490,12 +495,7 @@ mod unix {
                 format!("{path} is not a serial device"),
             ));
         }
-        Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| {
-            io::Error::new(
-                ErrorKind::AddrInUse,
-                format!("{path} is busy (another program holds it): {e}"),
-            )
-        })
+        Ok(())
     }
 
     /// Opens a tty by path in raw mode (8N1, no echo, no line editing, no flow control).
