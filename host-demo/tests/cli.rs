@@ -3,6 +3,10 @@
 //! charts are written, chat works between two processes, and bad input of every kind ends in
 //! one clear line and its documented status.
 
+mod common;
+
+#[cfg(unix)]
+use common::null_modem;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -94,38 +98,7 @@ fn sealed_and_uncompressed_runs_deliver_everything() {
     assert_eq!(r["compression"]["bytes_in"], 0);
 }
 
-/// Two pseudo-terminals whose masters this test wires together: a null-modem cable between
-/// two "serial devices" the demo opens by path.
-struct NullModem {
-    paths: [String; 2],
-    _slaves: Vec<std::os::fd::OwnedFd>,
-}
-
-fn null_modem() -> NullModem {
-    let a = nix::pty::openpty(None, None).unwrap();
-    let b = nix::pty::openpty(None, None).unwrap();
-    let paths = [
-        nix::unistd::ttyname(&a.slave).unwrap(),
-        nix::unistd::ttyname(&b.slave).unwrap(),
-    ]
-    .map(|p| p.to_string_lossy().into_owned());
-    let (ma, mb) = (std::fs::File::from(a.master), std::fs::File::from(b.master));
-    for (mut from, mut to) in [(ma.try_clone().unwrap(), mb.try_clone().unwrap()), (mb, ma)] {
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = from.read(&mut buf) {
-                if n == 0 || to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    NullModem {
-        paths,
-        _slaves: vec![a.slave, b.slave],
-    }
-}
-
+#[cfg(unix)]
 #[test]
 fn serial_mode_runs_over_two_wired_devices() {
     let m = null_modem();
@@ -295,6 +268,7 @@ fn a_missing_device_fails_with_one_line() {
         "cannot open",
     );
     // Not a tty at all.
+    #[cfg(unix)]
     fails_cleanly(&["chat", "--device", "/dev/null"], 3, "not a serial device");
     // Nobody listening.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -313,12 +287,15 @@ fn a_busy_port_fails_with_one_line() {
         "in use",
     );
     // A serial device another program holds.
-    let m = null_modem();
-    let held = std::fs::File::open(&m.paths[0]).unwrap();
-    let _lock = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
-        .map_err(|(_, e)| e)
-        .unwrap();
-    fails_cleanly(&["chat", "--device", &m.paths[0]], 4, "busy");
+    #[cfg(unix)]
+    {
+        let m = null_modem();
+        let held = std::fs::File::open(&m.paths[0]).unwrap();
+        let _lock = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        fails_cleanly(&["chat", "--device", &m.paths[0]], 4, "busy");
+    }
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `ferrule bridge`: a link to one device whose messages go to and from stdin/stdout as JSON
 //! lines (the format is in [`crate::jsonl`]), or to clients of a local socket
-//! (`--local-tcp`, `--local-udp`).
+//! (`--local-tcp`, `--local-udp`; stdout then gets one line, `{"event":"serving",...}`, once
+//! the socket is bound).
 //!
 //! Messages read before the session is up wait for it; stdin is read no further ahead than
 //! [`AHEAD`] lines, so a large input streams through at the link's pace. A malformed line is
@@ -116,11 +117,20 @@ impl Sink {
     }
 }
 
+/// Tells on stdout where the local socket is (the only line stdout gets in that mode).
+fn serving(kind: &str, addr: &SocketAddr) {
+    println!(
+        "{}",
+        jsonl::event("serving", json!({ "local": format!("{kind} {addr}") }))
+    );
+}
+
 /// Starts the input threads; returns the output sink.
 fn inputs(a: &BridgeArgs, wake: &Waker<Input>, credits: &Arc<Credits>) -> Result<Sink, Failure> {
     if let Some(addr) = &a.local_tcp {
         let l = TcpListener::bind(addr)
             .map_err(|e| Failure::io(&e, &format!("cannot listen on {addr}")))?;
+        serving("tcp", &l.local_addr()?);
         let clients = Arc::new(Mutex::new(Vec::new()));
         let (c, w, cr) = (clients.clone(), wake.clone(), credits.clone());
         std::thread::spawn(move || {
@@ -142,6 +152,7 @@ fn inputs(a: &BridgeArgs, wake: &Waker<Input>, credits: &Arc<Credits>) -> Result
     if let Some(addr) = &a.local_udp {
         let sock = UdpSocket::bind(addr)
             .map_err(|e| Failure::io(&e, &format!("cannot bind UDP {addr}")))?;
+        serving("udp", &sock.local_addr()?);
         let r = sock.try_clone()?;
         let w = wake.clone();
         std::thread::spawn(move || {
