@@ -69,6 +69,11 @@ pub fn message(channel: u8, data: &[u8]) -> String {
     v.to_string()
 }
 
+/// A duration in milliseconds, to the microsecond.
+pub fn millis(d: std::time::Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
+}
+
 /// An event line: `{"event":name, ...fields}`.
 pub fn event(name: &str, fields: Value) -> String {
     let mut v = json!({ "event": name });

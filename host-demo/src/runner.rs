@@ -531,10 +531,13 @@ impl<X: Send + 'static> Runner<X> {
         self.link.api()
     }
 
-    /// Ends the session: a CLOSE goes out, and (at most `limit` later) the wire has written
-    /// everything.
+    /// Ends the session, if one is up: a CLOSE goes out, and (at most `limit` later) the wire
+    /// has written everything.
     pub fn close(&mut self, limit: Duration) -> Result<(), Failure> {
         let now = self.now_ms();
+        if !self.link.is_up() {
+            return Ok(()); // no session: nothing to close, and no handshake to start
+        }
         self.link.close(now);
         if let Some(w) = &self.wire {
             while let Some(n) = self

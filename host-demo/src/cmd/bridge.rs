@@ -230,7 +230,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                 }
                 Event::Acked { id, rtt } => {
                     let (n, user) = ids.remove(&id).unwrap_or((0, None));
-                    let mut v = json!({ "msg": n, "rtt_ms": rtt.as_secs_f64() * 1000.0 });
+                    let mut v = json!({ "msg": n, "rtt_ms": crate::jsonl::millis(rtt) });
                     if let Some(u) = user {
                         v["id"] = u;
                     }

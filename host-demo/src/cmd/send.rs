@@ -45,7 +45,7 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
                 Event::Acked { id, rtt } => {
                     acked += 1;
                     if a.link.json {
-                        let rtt_ms = rtt.as_secs_f64() * 1000.0;
+                        let rtt_ms = crate::jsonl::millis(rtt);
                         println!(
                             "{}",
                             jsonl::event("acked", json!({"msg": id, "rtt_ms": rtt_ms}))
