@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The reliable link over the emulated UART: tests/firmware/uart_peer.c (C API, thumbv7em
-# staticlib) on QEMU mps2-an386, UART0 wired to `ferrule-demo firmware` through QEMU's
+# staticlib) on QEMU mps2-an386, UART0 wired to `ferrule firmware` through QEMU's
 # -serial tcp. QEMU is killed once mid-run and started again with a new boot seed; the run
 # passes only if every one of COUNT requests got exactly one intact response.
 # Expects target/firmware/uart_peer.elf (built by scripts/test-firmware.sh).
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-1000}
 RESTART_AT=${RESTART_AT:-400}
 elf=target/firmware/uart_peer.elf
-demo=target/release/ferrule-demo
+demo=target/release/ferrule
 test -f "$elf" && test -x "$demo"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=target/firmware/uart_peer.log
@@ -59,7 +59,7 @@ sed 's/^/  firmware: /' "$log"
 echo "uart test: $COUNT requests and responses over the emulated UART, one firmware restart: ok"
 
 # The same firmware through a serial device: QEMU's `-serial pty` gives UART0 a pseudo-terminal,
-# which `ferrule-demo firmware --device` opens like a USB-serial adapter (raw mode, exclusive).
+# which `ferrule firmware --device` opens like a USB-serial adapter (raw mode, exclusive).
 PTY_COUNT=${PTY_COUNT:-300}
 log=target/firmware/uart_peer_pty.log
 : >"$log"

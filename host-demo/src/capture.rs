@@ -1,285 +1,381 @@
-//! `--capture FILE` records every frame an endpoint sends and receives; `decode FILE` prints
-//! a capture. The format (all integers little-endian):
+//! `--capture FILE` records every frame a link sends and receives as **pcapng**, which
+//! Wireshark and tshark open (with `tools/wireshark/ferrule.lua` they decode every field):
 //!
-//! ```text
-//! file header, 16 bytes:
-//!   0..8    magic "FERRCAP1"
-//!   8       framing: 0 = datagram (a record holds one datagram: a frame body),
-//!                    1 = stream   (a record holds one COBS-encoded frame, delimiters removed)
-//!   9..16   zero
-//! record, 12 bytes + data:
-//!   0..8    u64 microseconds since the capture started
-//!   8       direction: 0 = sent by the capturing endpoint, 1 = received by it
-//!   9       zero
-//!   10..12  u16 length n of the data
-//!   12..    n bytes, exactly as on the wire (received frames after any line damage)
-//! ```
+//! - one interface, link type `LINKTYPE_USER0` (147) for datagram links (a packet is one
+//!   datagram: a frame body) or `LINKTYPE_USER1` (148) for stream links (a packet is one frame
+//!   as on the wire: COBS-encoded, with its `0x00` delimiter);
+//! - one Enhanced Packet Block per frame, timestamped (nanoseconds, wall clock), with the
+//!   direction in its flags (inbound: received by the capturing end; outbound: sent by it).
+//!
+//! Received stream bytes are cut into frames at each delimiter, so line noise between frames
+//! lands in the next frame's packet, as the receiver saw it.
+//!
+//! [`read`] reads these files and the tool's earlier format (`FERRCAP1`, see [`fcap`]).
 
-use ferrule::{cobs, Compression, Frame, FrameError, Header};
+use crate::fail::{Code, Failure};
+use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
+use pcap_file::pcapng::blocks::interface_description::{
+    InterfaceDescriptionBlock, InterfaceDescriptionOption,
+};
+use pcap_file::pcapng::{Block, PcapNgReader, PcapNgWriter};
+use pcap_file::DataLink;
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// First bytes of every capture.
-pub const MAGIC: &[u8; 8] = b"FERRCAP1";
-/// Direction byte: sent by the capturing endpoint.
+/// Direction: sent by the capturing endpoint.
 pub const SENT: u8 = 0;
-/// Direction byte: received by the capturing endpoint.
+/// Direction: received by the capturing endpoint.
 pub const RECEIVED: u8 = 1;
+/// Direction unknown (a pcapng packet without direction flags).
+pub const UNKNOWN: u8 = 2;
+
+/// EPB flags bits 0..1: inbound.
+const EPB_INBOUND: u32 = 1;
+/// EPB flags bits 0..1: outbound.
+const EPB_OUTBOUND: u32 = 2;
+
+/// Link type of a framing.
+fn link_type(stream: bool) -> DataLink {
+    if stream {
+        DataLink::USER1
+    } else {
+        DataLink::USER0
+    }
+}
 
 /// Writes a capture.
 pub struct Capture {
-    out: BufWriter<File>,
+    out: PcapNgWriter<BufWriter<File>>,
     stream: bool,
     /// Stream bytes received since the last delimiter.
     partial: Vec<u8>,
-    /// Records written.
+    wall: Duration,
+    start: Instant,
+    /// Packets written.
     pub records: u64,
 }
 
+fn pcap_err(e: pcap_file::PcapError) -> io::Error {
+    match e {
+        pcap_file::PcapError::IoError(e) => e,
+        e => io::Error::other(e.to_string()),
+    }
+}
+
 impl Capture {
-    /// Creates `path` (replacing it) and writes the file header.
+    /// Creates `path` (replacing it) with the section and interface blocks.
     pub fn create(path: &str, stream: bool) -> io::Result<Self> {
         let f = File::create(path)
             .map_err(|e| crate::transport::context(e, &format!("cannot create {path}")))?;
-        let mut out = BufWriter::new(f);
-        out.write_all(MAGIC)?;
-        out.write_all(&[u8::from(stream), 0, 0, 0, 0, 0, 0, 0])?;
+        let mut out = PcapNgWriter::new(BufWriter::new(f)).map_err(pcap_err)?;
+        let framing = if stream {
+            "ferrule stream frames (COBS, delimited)"
+        } else {
+            "ferrule datagrams (frame bodies)"
+        };
+        let idb = InterfaceDescriptionBlock {
+            linktype: link_type(stream),
+            snaplen: 0,
+            options: vec![
+                InterfaceDescriptionOption::IfName(Cow::Borrowed("ferrule")),
+                InterfaceDescriptionOption::IfDescription(Cow::Borrowed(framing)),
+                InterfaceDescriptionOption::IfTsResol(9),
+            ],
+        };
+        out.write_pcapng_block(idb).map_err(pcap_err)?;
         Ok(Self {
             out,
             stream,
             partial: Vec::new(),
+            wall: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default(),
+            start: Instant::now(),
             records: 0,
         })
     }
 
-    fn record(&mut self, t_us: u64, dir: u8, data: &[u8]) -> io::Result<()> {
-        // Frames are far below 64 KiB; a longer run of bytes without a delimiter is noise and
-        // is cut into records, so nothing seen is left out.
-        for chunk in data.chunks(usize::from(u16::MAX)) {
-            self.out.write_all(&t_us.to_le_bytes())?;
-            self.out.write_all(&[dir, 0])?;
-            self.out.write_all(&(chunk.len() as u16).to_le_bytes())?;
-            self.out.write_all(chunk)?;
-            self.records += 1;
-        }
+    fn packet(&mut self, dir: u8, data: &[u8]) -> io::Result<()> {
+        let flags = if dir == SENT {
+            EPB_OUTBOUND
+        } else {
+            EPB_INBOUND
+        };
+        let epb = EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: self.wall + self.start.elapsed(),
+            original_len: data.len() as u32,
+            data: Cow::Borrowed(data),
+            options: vec![EnhancedPacketOption::Flags(flags)],
+        };
+        self.out.write_pcapng_block(epb).map_err(pcap_err)?;
+        self.records += 1;
         Ok(())
     }
 
-    /// Records what the endpoint put on the wire: one datagram, or one stream frame with its
-    /// delimiters.
-    pub fn sent(&mut self, t_us: u64, wire: &[u8]) -> io::Result<()> {
+    /// Records what the endpoint put on the wire: one datagram, or stream bytes holding whole
+    /// frames (each recorded with its delimiter; a leading delimiter is not a frame).
+    pub fn sent(&mut self, wire: &[u8]) -> io::Result<()> {
         if !self.stream {
-            return self.record(t_us, SENT, wire);
+            return self.packet(SENT, wire);
         }
-        for frame in wire.split(|&b| b == 0).filter(|f| !f.is_empty()) {
-            self.record(t_us, SENT, frame)?;
+        let mut frame = Vec::new();
+        for &b in wire {
+            frame.push(b);
+            if b == 0 {
+                if frame.len() > 1 {
+                    self.packet(SENT, &frame)?;
+                }
+                frame.clear();
+            }
+        }
+        if !frame.is_empty() {
+            self.packet(SENT, &frame)?;
         }
         Ok(())
     }
 
     /// Records what the endpoint read: one datagram, or a chunk of stream bytes (frames are
     /// recorded as their delimiters arrive).
-    pub fn received(&mut self, t_us: u64, wire: &[u8]) -> io::Result<()> {
+    pub fn received(&mut self, wire: &[u8]) -> io::Result<()> {
         if !self.stream {
-            return self.record(t_us, RECEIVED, wire);
+            return self.packet(RECEIVED, wire);
         }
         for &b in wire {
             if b != 0 {
                 self.partial.push(b);
             } else if !self.partial.is_empty() {
-                let frame = std::mem::take(&mut self.partial);
-                self.record(t_us, RECEIVED, &frame)?;
+                let mut frame = std::mem::take(&mut self.partial);
+                frame.push(0);
+                self.packet(RECEIVED, &frame)?;
             }
         }
         Ok(())
     }
 
-    /// Writes everything out.
+    /// Writes everything out (received bytes without a delimiter yet as a last packet).
     pub fn finish(mut self) -> io::Result<u64> {
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
-            self.record(u64::MAX, RECEIVED, &rest)?;
+            self.packet(RECEIVED, &rest)?;
         }
-        self.out.flush()?;
+        use std::io::Write;
+        self.out.get_mut().flush()?;
         Ok(self.records)
     }
 }
 
-/// One record read back.
+/// One frame read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// Microseconds since the capture started.
+    /// Microseconds since the first record (`u64::MAX`: recorded at the end of the run).
     pub t_us: u64,
-    /// `SENT` or `RECEIVED`.
+    /// `SENT`, `RECEIVED` or `UNKNOWN`.
     pub dir: u8,
-    /// The bytes as on the wire.
+    /// The bytes as on the wire (stream frames without their delimiter).
     pub data: Vec<u8>,
 }
 
-/// Reads a whole capture: whether it is a stream capture, and its records.
-pub fn read(path: &str) -> Result<(bool, Vec<Record>), String> {
-    let mut f = File::open(path).map_err(|e| format!("cannot open {path}: {e}"))?;
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {path}: {e}"))?;
-    parse(&bytes).map_err(|e| format!("{path}: {e}"))
+/// A capture read back.
+#[derive(Debug)]
+pub struct CaptureFile {
+    /// `pcapng` or `fcap`.
+    pub format: &'static str,
+    /// Whether it holds stream frames (COBS) rather than datagrams.
+    pub stream: bool,
+    /// Its frames.
+    pub records: Vec<Record>,
+}
+
+/// Reads a whole capture (pcapng or the earlier `.fcap`); status 5 when it cannot.
+pub fn read(path: &str) -> Result<CaptureFile, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::new(Code::Capture, format!("cannot read {path}: {e}")))?;
+    parse(&bytes).map_err(|e| Failure::new(Code::Capture, format!("{path}: {e}")))
 }
 
 /// Parses capture bytes.
-pub fn parse(bytes: &[u8]) -> Result<(bool, Vec<Record>), String> {
-    if bytes.len() < 16 || &bytes[..8] != MAGIC {
-        return Err("not a ferrule capture (no FERRCAP1 header)".into());
-    }
-    let stream = match bytes[8] {
-        0 => false,
-        1 => true,
-        x => return Err(format!("unknown framing byte {x} in the header")),
-    };
-    let mut at = 16;
-    let mut records = Vec::new();
-    while at < bytes.len() {
-        let Some(head) = bytes.get(at..at + 12) else {
-            return Err(format!("truncated record header at offset {at}"));
-        };
-        let t_us = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
-        let dir = head[8];
-        if dir > RECEIVED {
-            return Err(format!("bad direction byte {dir} at offset {}", at + 8));
-        }
-        let n = usize::from(u16::from_le_bytes([head[10], head[11]]));
-        let Some(data) = bytes.get(at + 12..at + 12 + n) else {
-            return Err(format!(
-                "truncated record at offset {at} ({n} bytes announced)"
-            ));
-        };
-        records.push(Record {
-            t_us,
-            dir,
-            data: data.to_vec(),
+pub fn parse(bytes: &[u8]) -> Result<CaptureFile, String> {
+    if bytes.starts_with(fcap::MAGIC) {
+        let (stream, records) = fcap::parse(bytes)?;
+        return Ok(CaptureFile {
+            format: "fcap",
+            stream,
+            records,
         });
-        at += 12 + n;
     }
-    Ok((stream, records))
-}
-
-/// The human-readable line for one record.
-pub fn describe(stream: bool, r: &Record) -> String {
-    let arrow = if r.dir == SENT { "->" } else { "<-" };
-    let t = if r.t_us == u64::MAX {
-        "      (end)".to_string()
-    } else {
-        format!("{:>11.6}", r.t_us as f64 / 1e6)
-    };
-    let mut body = vec![0u8; r.data.len()];
-    let body = if stream {
-        match cobs::decode(&r.data, &mut body) {
-            Ok(n) => &body[..n],
-            Err(e) => return format!("{t} {arrow} {:>4} B  malformed COBS ({e:?})", r.data.len()),
-        }
-    } else {
-        &r.data[..]
-    };
-    let (header, payload, crc) = match Frame::from_body(body) {
-        Ok(f) => (f.header, f.payload, "ok"),
-        Err(FrameError::BadCrc) => match Header::parse(&body[..body.len() - 4]) {
-            Ok((h, len)) => (h, &body[len..body.len() - 4], "BAD"),
-            Err(e) => return format!("{t} {arrow} {:>4} B  CRC BAD, header: {e}", body.len()),
-        },
-        Err(e) => return format!("{t} {arrow} {:>4} B  rejected: {e}", body.len()),
-    };
-    format!(
-        "{t} {arrow} {:>4} B  {:<9} {}  crc {crc:<3}  {}",
-        body.len(),
-        header.kind.name(),
-        fields(&header),
-        preview(&header, payload)
-    )
-}
-
-fn fields(h: &Header) -> String {
-    let mut s = format!("ch {:<3} flags {:#04x}", h.channel, h.flags());
-    match h.seq {
-        Some(q) => s += &format!(" seq {q:<5}"),
-        None => s += "          ",
+    if !bytes.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) {
+        return Err("not a ferrule capture (neither pcapng nor FERRCAP1)".into());
     }
-    match h.ack {
-        Some(a) => {
-            s += &format!(" ack {:<5} win {:<3}", a.next, a.window);
-            if let Some(m) = a.sack {
-                s += &format!(" sack {m:#010x}");
+    let mut r = PcapNgReader::new(bytes).map_err(|e| format!("bad pcapng header: {e}"))?;
+    let mut stream = None;
+    let mut first = None;
+    let mut records = Vec::new();
+    while let Some(block) = r.next_block() {
+        let block =
+            block.map_err(|e| format!("bad pcapng block after {} packets: {e}", records.len()))?;
+        match block {
+            Block::InterfaceDescription(idb) => {
+                let s = match idb.linktype {
+                    DataLink::USER0 => false,
+                    DataLink::USER1 => true,
+                    other => {
+                        return Err(format!(
+                        "not a ferrule capture: link type {other:?} (ferrule uses USER0 and USER1)"
+                    ))
+                    }
+                };
+                if stream.is_some_and(|x| x != s) {
+                    return Err("mixes datagram and stream interfaces".into());
+                }
+                stream = Some(s);
             }
-        }
-        None => s += "                  ",
-    }
-    if let Some(a) = h.aead {
-        s += &format!(" sealed key {} ctr {}", a.key_id, a.counter);
-    }
-    s
-}
-
-fn preview(h: &Header, payload: &[u8]) -> String {
-    if payload.is_empty() {
-        return String::new();
-    }
-    let how = match (h.aead.is_some(), h.compression) {
-        (true, _) => "ciphertext",
-        (false, Compression::None | Compression::SharedRaw) => "",
-        (false, Compression::Deflate) => "deflate",
-        (false, Compression::Shared) => "deflate, shared window",
-        (false, Compression::Dictionary(_)) => "deflate, dictionary",
-    };
-    let text: String = payload
-        .iter()
-        .take(40)
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
+            Block::EnhancedPacket(p) => {
+                let t = p.timestamp;
+                let t0 = *first.get_or_insert(t);
+                let dir = p
+                    .options
+                    .iter()
+                    .find_map(|o| match o {
+                        EnhancedPacketOption::Flags(f) => Some(match f & 3 {
+                            EPB_INBOUND => RECEIVED,
+                            EPB_OUTBOUND => SENT,
+                            _ => UNKNOWN,
+                        }),
+                        _ => None,
+                    })
+                    .unwrap_or(UNKNOWN);
+                let mut data = p.data.into_owned();
+                if stream == Some(true) && data.last() == Some(&0) {
+                    data.pop();
+                }
+                records.push(Record {
+                    t_us: t.saturating_sub(t0).as_micros() as u64,
+                    dir,
+                    data,
+                });
             }
-        })
-        .collect();
-    let more = if payload.len() > 40 { "..." } else { "" };
-    if how.is_empty() {
-        format!("| {text}{more}")
-    } else {
-        format!("| ({how}) {text}{more}")
+            _ => {}
+        }
+    }
+    Ok(CaptureFile {
+        format: "pcapng",
+        stream: stream.ok_or("no interface description in the capture")?,
+        records,
+    })
+}
+
+/// The tool's earlier capture format, still read by `decode`. All integers little-endian:
+///
+/// ```text
+/// file header, 16 bytes:
+///   0..8    magic "FERRCAP1"
+///   8       framing: 0 = datagram (a record holds one datagram: a frame body),
+///                    1 = stream   (a record holds one COBS-encoded frame, delimiters removed)
+///   9..16   zero
+/// record, 12 bytes + data:
+///   0..8    u64 microseconds since the capture started
+///   8       direction: 0 = sent by the capturing endpoint, 1 = received by it
+///   9       zero
+///   10..12  u16 length n of the data
+///   12..    n bytes, exactly as on the wire
+/// ```
+pub mod fcap {
+    use super::{Record, RECEIVED};
+
+    /// First bytes of every `.fcap`.
+    pub const MAGIC: &[u8; 8] = b"FERRCAP1";
+
+    /// Parses `.fcap` bytes: whether it is a stream capture, and its records.
+    pub fn parse(bytes: &[u8]) -> Result<(bool, Vec<Record>), String> {
+        if bytes.len() < 16 || &bytes[..8] != MAGIC {
+            return Err("not a ferrule capture (no FERRCAP1 header)".into());
+        }
+        let stream = match bytes[8] {
+            0 => false,
+            1 => true,
+            x => return Err(format!("unknown framing byte {x} in the header")),
+        };
+        let mut at = 16;
+        let mut records = Vec::new();
+        while at < bytes.len() {
+            let Some(head) = bytes.get(at..at + 12) else {
+                return Err(format!("truncated record header at offset {at}"));
+            };
+            let t_us = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
+            let dir = head[8];
+            if dir > RECEIVED {
+                return Err(format!("bad direction byte {dir} at offset {}", at + 8));
+            }
+            let n = usize::from(u16::from_le_bytes([head[10], head[11]]));
+            let Some(data) = bytes.get(at + 12..at + 12 + n) else {
+                return Err(format!(
+                    "truncated record at offset {at} ({n} bytes announced)"
+                ));
+            };
+            records.push(Record {
+                t_us,
+                dir,
+                data: data.to_vec(),
+            });
+            at += 12 + n;
+        }
+        Ok((stream, records))
     }
 }
 
-/// `ferrule-demo decode FILE`: prints every record and a summary; the exit status.
-pub fn main(args: &[String]) -> u8 {
-    let [path] = args else {
-        eprintln!("ferrule-demo: usage: ferrule-demo decode FILE");
-        return 2;
-    };
-    let (stream, records) = match read(path) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ferrule-demo: {e}");
-            return 1;
-        }
-    };
-    let framing = if stream { "stream (COBS)" } else { "datagram" };
-    println!("{path}: {} records, {framing} framing", records.len());
-    println!("       time    dir  len  type      fields");
-    let mut bad = 0;
-    let mut out = io::stdout().lock();
-    for r in &records {
-        let line = describe(stream, r);
-        if !line.contains("crc ok") {
-            bad += 1;
-        }
-        if writeln!(out, "{line}").is_err() {
-            return 0; // stdout closed (e.g. piped into `head`)
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> String {
+        let d = std::env::temp_dir().join(format!("ferrule-capture-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d.join(name).to_string_lossy().into_owned()
     }
-    let sent = records.iter().filter(|r| r.dir == SENT).count();
-    let _ = writeln!(
-        out,
-        "{} sent, {} received, {bad} damaged or rejected",
-        sent,
-        records.len() - sent
-    );
-    0
+
+    #[test]
+    fn stream_frames_round_trip_with_direction_and_delimiters() {
+        let path = tmp("s.pcapng");
+        let mut c = Capture::create(&path, true).unwrap();
+        c.sent(&[0, 3, 1, 2, 0, 2, 9, 0]).unwrap();
+        c.received(&[5, 1]).unwrap();
+        c.received(&[1, 0, 0, 7]).unwrap();
+        assert_eq!(c.finish().unwrap(), 4);
+        let f = read(&path).unwrap();
+        assert!(f.stream && f.format == "pcapng");
+        let got: Vec<_> = f.records.iter().map(|r| (r.dir, r.data.clone())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (SENT, vec![3, 1, 2]),
+                (SENT, vec![2, 9]),
+                (RECEIVED, vec![5, 1, 1]),
+                (RECEIVED, vec![7]),
+            ]
+        );
+        let raw = std::fs::read(&path).unwrap();
+        // The first sent frame is on the wire as 03 01 02 00, delimiter included.
+        assert!(raw.windows(4).any(|w| w == [3, 1, 2, 0]));
+    }
+
+    #[test]
+    fn datagram_captures_and_bad_files() {
+        let path = tmp("d.pcapng");
+        let mut c = Capture::create(&path, false).unwrap();
+        c.sent(&[1, 0, 2]).unwrap();
+        c.finish().unwrap();
+        let f = read(&path).unwrap();
+        assert!(!f.stream);
+        assert_eq!(f.records[0].data, vec![1, 0, 2]);
+        let mut cut = std::fs::read(&path).unwrap();
+        cut.truncate(cut.len() - 6);
+        assert!(parse(&cut).is_err());
+        assert!(parse(b"junk")
+            .unwrap_err()
+            .contains("not a ferrule capture"));
+        assert_eq!(read("/nonexistent/x").unwrap_err().code, Code::Capture);
+    }
 }

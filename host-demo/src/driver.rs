@@ -1,18 +1,48 @@
-//! The two ways the demo drives a link: the Rust API ([`RustLink`]) and the C API
+//! The two ways the tool drives a link: the Rust API ([`RustLink`]) and the C API
 //! ([`CLink`], the `ferrule-ffi` crate linked in, called exactly as C firmware calls it).
+//!
+//! This module and `runner.rs` are the only users of `ferrule::link` and `ferrule_ffi::link`:
+//! every subcommand goes through the [`Driver`] trait via the runner.
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
-use ferrule::link::{frame_buffer_len, Config, DownReason, Event, Link, Transport};
+use ferrule::link::{frame_buffer_len, ChannelMap, Config, DownReason, Event, Link, Transport};
 use ferrule_ffi::ferrule_status;
 use ferrule_ffi::link as c;
+use serde::Serialize;
 use std::io;
 
-/// Largest message of both endpoints (the C API's `FERRULE_LINK_MAX_MESSAGE`).
+/// Largest message of the C API endpoint (`FERRULE_LINK_MAX_MESSAGE`): the demo's limit.
 pub const M: usize = c::FERRULE_LINK_MAX_MESSAGE;
+/// Largest message of the Rust endpoint (the wire format's limit); `--max-message` lowers
+/// what the tool sends.
+pub const MAX_MESSAGE: usize = 4096;
 /// Window of the Rust endpoint (`--window` may lower it at run time).
 pub const RUST_WINDOW: usize = 32;
+/// Stream decoder buffer of the Rust endpoint: a sealed frame of the largest message.
+const RUST_F: usize = frame_buffer_len(MAX_MESSAGE) + 16;
+type RustInner = Link<RUST_WINDOW, MAX_MESSAGE, RUST_F, Compressor<'static>>;
 /// A buffer that holds any frame either endpoint sends.
-pub const MAX_FRAME: usize = 512;
+pub const MAX_FRAME: usize = RustInner::MAX_FRAME;
+
+/// A message a link delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// Channel it arrived on.
+    pub channel: u8,
+    /// Its length in the output buffer.
+    pub len: usize,
+    /// Whether it came over the reliable, ordered service.
+    pub reliable: bool,
+}
+
+/// Why a driver refused a message (it was not taken).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The window is full, or no session is up: try again later.
+    NotNow,
+    /// Larger than this link or its peer accepts.
+    TooLarge,
+}
 
 /// What a link reported.
 #[derive(Debug)]
@@ -39,16 +69,38 @@ pub struct EndStats {
     pub compress_out: u64,
 }
 
+/// The counters `bridge --stats` prints, as one JSON object.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub struct StatsLine {
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub retransmissions: u64,
+    pub crc_rejects: u64,
+    pub auth_failed: u64,
+    pub sessions: u64,
+    pub link_downs: u64,
+    pub srtt_ms: u32,
+    pub rto_ms: u32,
+}
+
 /// How an endpoint's link is set up.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Setup {
     pub stream: bool,
     pub compression: Mode,
     pub window: u8,
     pub seed: u32,
     pub key: Option<[u8; 32]>,
+    /// The id naming `key` on the wire.
+    pub key_id: u8,
     pub rto_initial: u32,
     pub keepalive: u32,
+    /// Channels sent best effort (`DATA`); every other channel is reliable.
+    pub best_effort: Vec<u8>,
 }
 
 /// A link, driven through one of the two APIs.
@@ -57,10 +109,15 @@ pub trait Driver {
     fn api(&self) -> &'static str;
     /// Feeds received bytes (a datagram, or a chunk of a stream).
     fn input(&mut self, bytes: &[u8], now: u64);
-    /// The next delivered message: its length and whether it came reliably.
-    fn recv(&mut self, out: &mut [u8]) -> Option<(usize, bool)>;
-    /// Queues a reliable message; false when the window is full.
-    fn send(&mut self, msg: &[u8], now: u64) -> bool;
+    /// The next delivered message.
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered>;
+    /// Queues a message on `channel`.
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused>;
+    /// Reliable messages sent and not yet acknowledged, oldest first; `None` when this API
+    /// cannot tell.
+    fn in_flight(&self) -> Option<usize>;
+    /// Ends the session (a CLOSE frame goes out with the next `poll_transmit`).
+    fn close(&mut self, now: u64);
     /// Runs timers.
     fn handle_timeout(&mut self, now: u64);
     /// When the link next needs `handle_timeout`.
@@ -73,6 +130,8 @@ pub trait Driver {
     fn is_up(&self) -> bool;
     /// Counters.
     fn stats(&self) -> EndStats;
+    /// The counters of `bridge --stats`.
+    fn stats_line(&self) -> StatsLine;
 }
 
 fn config(s: &Setup) -> Config {
@@ -88,13 +147,22 @@ fn config(s: &Setup) -> Config {
         ack_delay: 1,
         keepalive: s.keepalive,
         window: s.window,
+        channels: channels(&s.best_effort),
         ..Config::default()
     }
 }
 
+/// Every channel reliable except `best_effort`.
+fn channels(best_effort: &[u8]) -> ChannelMap {
+    (0..=255u8)
+        .filter(|c| !best_effort.contains(c))
+        .fold(ChannelMap::none(), ChannelMap::with_reliable)
+}
+
 /// A link through the Rust API.
 pub struct RustLink {
-    link: Link<RUST_WINDOW, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>,
+    // Boxed: a link of 4 KiB messages holds about 300 KB of slots.
+    link: Box<RustInner>,
     stream: bool,
 }
 
@@ -106,25 +174,19 @@ impl RustLink {
             unreliable: Mode::PerMessage,
             dictionary: None,
         };
-        let mut link = Link::with_codec(config(s), s.seed, Compressor::new(codec));
+        let mut link = Box::new(RustInner::with_codec(
+            config(s),
+            s.seed,
+            Compressor::new(codec),
+        ));
         if let Some(k) = &s.key {
-            link.set_key(1, k, 0)
+            link.set_key(s.key_id, k, 0)
                 .map_err(|e| io::Error::other(e.to_string()))?;
         }
         Ok(Self {
             link,
             stream: s.stream,
         })
-    }
-
-    /// Free reliable send slots.
-    pub fn send_capacity(&self) -> usize {
-        self.link.send_capacity()
-    }
-
-    /// Ends the session (a CLOSE frame goes out with the next `poll_transmit`).
-    pub fn close(&mut self, now: u64) {
-        self.link.close(now)
     }
 }
 
@@ -139,17 +201,27 @@ impl Driver for RustLink {
             self.link.handle_datagram(bytes, now)
         }
     }
-    fn recv(&mut self, out: &mut [u8]) -> Option<(usize, bool)> {
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered> {
         // A message that fails to decompress is counted by the link (and ends the session);
         // nothing more to deliver this round.
-        self.link
-            .recv(out)
-            .ok()
-            .flatten()
-            .map(|r| (r.len, r.reliable))
+        self.link.recv(out).ok().flatten().map(|r| Delivered {
+            channel: r.channel,
+            len: r.len,
+            reliable: r.reliable,
+        })
     }
-    fn send(&mut self, msg: &[u8], now: u64) -> bool {
-        self.link.send(0, msg, now).is_ok()
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused> {
+        use ferrule::link::SendError;
+        self.link.send(channel, msg, now).map_err(|e| match e {
+            SendError::TooLarge => Refused::TooLarge,
+            SendError::Full | SendError::NotConnected => Refused::NotNow,
+        })
+    }
+    fn in_flight(&self) -> Option<usize> {
+        Some(RUST_WINDOW - self.link.send_capacity())
+    }
+    fn close(&mut self, now: u64) {
+        self.link.close(now)
     }
     fn handle_timeout(&mut self, now: u64) {
         self.link.handle_timeout(now)
@@ -184,6 +256,24 @@ impl Driver for RustLink {
             auth_failed: u64::from(s.auth_failed),
             compress_in: z.bytes_in,
             compress_out: z.bytes_out,
+        }
+    }
+    fn stats_line(&self) -> StatsLine {
+        let s = self.link.stats();
+        StatsLine {
+            frames_sent: s.frames_sent.into(),
+            frames_received: s.frames_received.into(),
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.framing.bytes_in,
+            messages_sent: u64::from(s.sent_reliable) + u64::from(s.sent_unreliable),
+            messages_delivered: u64::from(s.delivered_reliable) + u64::from(s.delivered_unreliable),
+            retransmissions: s.retransmissions.into(),
+            crc_rejects: s.framing.bad_crc.into(),
+            auth_failed: s.auth_failed.into(),
+            sessions: s.sessions.into(),
+            link_downs: s.link_downs.into(),
+            srtt_ms: s.srtt,
+            rto_ms: s.rto,
         }
     }
 }
@@ -258,7 +348,7 @@ impl CLink {
         check(st, "ferrule_link_init")?;
         if let Some(k) = &s.key {
             // SAFETY: `handle` came from ferrule_link_init; `k` is 32 readable bytes.
-            let st = unsafe { c::ferrule_link_set_key(handle, 1, k.as_ptr(), k.len(), 0) };
+            let st = unsafe { c::ferrule_link_set_key(handle, s.key_id, k.as_ptr(), k.len(), 0) };
             check(st, "ferrule_link_set_key")?;
         }
         Ok(Self {
@@ -284,16 +374,32 @@ impl Driver for CLink {
             }
         }
     }
-    fn recv(&mut self, out: &mut [u8]) -> Option<(usize, bool)> {
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered> {
         let mut r = c::ferrule_received_t::default();
         // SAFETY: live handle; `out` writable for its length; `r` a local.
         let st = unsafe { c::ferrule_link_recv(self.handle, out.as_mut_ptr(), out.len(), &mut r) };
-        (st == ferrule_status::FERRULE_OK).then_some((r.len, r.reliable))
+        (st == ferrule_status::FERRULE_OK).then_some(Delivered {
+            channel: r.channel,
+            len: r.len,
+            reliable: r.reliable,
+        })
     }
-    fn send(&mut self, msg: &[u8], now: u64) -> bool {
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused> {
         // SAFETY: live handle; `msg` readable for its length.
-        let st = unsafe { c::ferrule_link_send(self.handle, 0, msg.as_ptr(), msg.len(), now) };
-        st == ferrule_status::FERRULE_OK
+        let st =
+            unsafe { c::ferrule_link_send(self.handle, channel, msg.as_ptr(), msg.len(), now) };
+        match st {
+            ferrule_status::FERRULE_OK => Ok(()),
+            ferrule_status::FERRULE_ERR_TOO_LARGE => Err(Refused::TooLarge),
+            _ => Err(Refused::NotNow),
+        }
+    }
+    fn in_flight(&self) -> Option<usize> {
+        None
+    }
+    fn close(&mut self, now: u64) {
+        // SAFETY: live handle.
+        unsafe { c::ferrule_link_close(self.handle, now) };
     }
     fn handle_timeout(&mut self, now: u64) {
         // SAFETY: live handle.
@@ -346,6 +452,21 @@ impl Driver for CLink {
             auth_failed: u64::from(s.auth_failed),
             compress_in: s.compress_bytes_in,
             compress_out: s.compress_bytes_out,
+        }
+    }
+    fn stats_line(&self) -> StatsLine {
+        let mut s = c::ferrule_link_stats_t::default();
+        // SAFETY: live handle; `s` a local.
+        unsafe { c::ferrule_link_stats(self.handle, &mut s) };
+        StatsLine {
+            frames_sent: s.frames_sent.into(),
+            frames_received: s.frames_received.into(),
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.framing.bytes_in,
+            retransmissions: s.retransmissions.into(),
+            crc_rejects: s.framing.bad_crc.into(),
+            auth_failed: s.auth_failed.into(),
+            ..StatsLine::default()
         }
     }
 }

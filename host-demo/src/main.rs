@@ -1,80 +1,82 @@
-//! `cargo run --release -p ferrule-demo`: two ferrule endpoints, one on the Rust API and one on
-//! the C API, exchange telemetry over real loopback sockets (UDP, or TCP/pty/serial as a COBS
-//! byte stream) through an in-process impairment proxy; then the same workload over raw UDP
-//! through the same proxy, for comparison. Subcommands: `chat` (interactive messaging between
-//! two terminals), `decode FILE` (print a `--capture`), `firmware` (the host end of a link to
-//! the QEMU or hardware firmware).
+//! `ferrule`: the host tool. With no subcommand (`cargo run --release -p ferrule-demo`) it
+//! runs the loopback demo: two ferrule endpoints, one on the Rust API and one on the C API,
+//! exchange telemetry over real loopback sockets through an in-process impairment proxy,
+//! then the same workload goes over raw UDP for comparison. The subcommands talk to real
+//! devices: `bridge` (JSON lines on stdin/stdout or a local socket), `send` / `listen`
+//! (one-shot), `chat`, `firmware` (the QEMU test firmware), `decode` (captures), `ports`.
+//!
+//! Layout: `cli` (the command line), `runner` (the shared link runner: link, wire, capture,
+//! timers), `driver` (the two link APIs), `transport` (wires), `capture` (pcapng), `jsonl`
+//! (the JSON line format), one module per subcommand under `cmd/`, and the demo under `demo/`.
+//! Errors: one line on stderr and the exit status documented in `fail`.
 
 mod capture;
-mod chat;
+mod cli;
+mod cmd;
+mod demo;
 mod driver;
-mod firmware;
-mod options;
-mod plot;
-mod proxy;
-mod report;
-mod run;
+mod fail;
+mod jsonl;
+mod runner;
 mod transport;
-mod workload;
 
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = match args.first().map(String::as_str) {
-        Some("firmware") => firmware::main(&args[1..]),
-        Some("chat") => chat::main(&args[1..]),
-        Some("decode") => capture::main(&args[1..]),
-        _ => demo(&args),
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return ExitCode::from(clap_error(&e)),
     };
-    ExitCode::from(code)
+    let r = match cli.command {
+        None => demo::main(&cli.demo),
+        Some(Command::Demo(a)) => demo::main(&a),
+        Some(Command::Bridge(a)) => cmd::bridge::main(&a),
+        Some(Command::Send(a)) => cmd::send::main(&a),
+        Some(Command::Listen(a)) => cmd::listen::main(&a),
+        Some(Command::Chat(a)) => cmd::chat::main(&a),
+        Some(Command::Firmware(a)) => cmd::firmware::main(&a),
+        Some(Command::Decode(a)) => cmd::decode::main(&a),
+        Some(Command::Ports(a)) => cmd::ports::main(&a),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "ferrule",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("ferrule: {f}");
+            ExitCode::from(f.code as u8)
+        }
+    }
 }
 
-fn demo(args: &[String]) -> u8 {
-    let o = match options::parse(args) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("ferrule-demo: {e}");
-            return 2;
+/// Help and version go to stdout (status 0); anything else is one line on stderr, status 2.
+fn clap_error(e: &clap::Error) -> u8 {
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
         }
-    };
-    let mut r = match run::run_ferrule(&o) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("ferrule-demo: {e}");
-            return 1;
-        }
-    };
-    match run::run_raw(&o) {
-        Ok(raw) => r.raw = raw,
-        Err(e) => {
-            eprintln!("ferrule-demo: raw UDP baseline failed: {e}");
-            return 1;
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines.next().unwrap_or("bad arguments");
+            let mut line = first.strip_prefix("error: ").unwrap_or(first).to_string();
+            // "the following required arguments were not provided:" names them next.
+            if line.ends_with(':') {
+                line = format!("{line} {}", lines.next().unwrap_or_default());
+            }
+            eprintln!("ferrule: {line} (try --help)");
+            fail::Code::Usage as u8
         }
     }
-    if o.json {
-        println!("{}", report::json(&r));
-    } else {
-        report::print(&r);
-    }
-    if let Some(path) = &o.plot {
-        let samples: Vec<(u64, u64)> = r.samples().copied().collect();
-        let title = format!(
-            "ferrule demo over {}: {} messages, latency send -> deliver",
-            r.transport,
-            samples.len()
-        );
-        if let Err(e) = plot::write_svg(path, &samples, &title) {
-            eprintln!("ferrule-demo: {e}");
-            return 1;
-        }
-        if !o.json {
-            println!("\n  charts written to {path}");
-        }
-    }
-    if !report::exact(&r) {
-        eprintln!("ferrule-demo: FAILED: reliable delivery was not exact");
-        return 1;
-    }
-    0
 }

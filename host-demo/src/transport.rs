@@ -1,208 +1,311 @@
-//! The wires the demo runs over: UDP sockets, TCP streams, pseudo-terminal pairs and serial
-//! devices, behind one non-blocking [`Io`] type; plus the setup of each loopback topology.
+//! The wires the tool talks over — UDP sockets, TCP streams, serial devices (through the
+//! `serialport` crate, any baud rate) and, on Unix, pseudo-terminals — behind one [`Wire`].
+//!
+//! A wire reads on its own thread and hands every datagram or stream chunk to a [`Deliver`]
+//! callback (the runner's channel), so the caller waits on one channel for the wire, its
+//! timers and its other inputs, on every platform, without polling. Stream writes go through
+//! a writer thread, so a slow reader never stalls the caller; [`Wire::send`] refuses once a
+//! megabyte is waiting (nobody reading the other end).
 
-use nix::fcntl::{Flock, FlockArg};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::termios::{self, BaudRate, SetArg};
-use std::fs::{File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::fs::OpenOptionsExt;
-use std::time::Duration;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
-/// Which wire a run uses.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// UDP datagrams on loopback: one frame per datagram.
-    Udp,
-    /// A TCP byte stream on loopback, COBS framed like a serial line.
-    Tcp,
-    /// Pseudo-terminal pairs in raw mode, like a UART.
-    Pty,
-    /// Two serial devices wired to each other (null modem), at `baud`.
-    Serial {
-        /// The device of endpoint A.
-        device: String,
-        /// The device of endpoint B.
-        peer_device: String,
-        /// Line rate.
-        baud: u32,
-    },
-}
+/// How long a reader blocks before it checks whether its wire was dropped.
+const READ_SLICE: Duration = Duration::from_millis(100);
+/// Most output a stream end holds before `send` reports the wire as stuck.
+const STREAM_BACKLOG: usize = 1 << 20;
 
-impl Kind {
-    /// Whether frames travel COBS-stuffed in a byte stream.
-    pub fn is_stream(&self) -> bool {
-        !matches!(self, Kind::Udp)
-    }
+/// Where a reader thread puts what it read; returns false when nobody listens any more.
+pub type Deliver = Arc<dyn Fn(io::Result<Vec<u8>>) -> bool + Send + Sync>;
 
-    /// Short name for reports.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Kind::Udp => "udp",
-            Kind::Tcp => "tcp",
-            Kind::Pty => "pty",
-            Kind::Serial { .. } => "serial",
-        }
-    }
-}
-
-/// A byte stream the demo can poll: TCP, a pty or a serial device.
-pub trait Stream: Read + Write + AsFd + Send {}
-
-impl Stream for TcpStream {}
-impl Stream for File {}
-
-/// A serial device held with an exclusive advisory lock (as `picocom`, `tio` and friends do).
-pub struct Serial(Flock<File>);
-
-impl Read for Serial {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self.0).read(buf)
-    }
-}
-impl Write for Serial {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self.0).write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-impl AsFd for Serial {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.0.as_fd()
-    }
-}
-impl Stream for Serial {}
-
-/// One end of a wire, non-blocking. Stream writes that would block are kept and retried by
-/// [`Io::flush`], so a slow reader never stalls the single-threaded demo loop.
-pub enum Io {
+/// An opened end of a wire, before its threads start.
+pub enum Endpoint {
     /// A UDP socket and where its datagrams go.
-    Datagram {
+    Udp {
         /// The socket.
         sock: UdpSocket,
         /// Destination of sends.
         peer: SocketAddr,
     },
-    /// A byte stream and the bytes not yet written to it.
+    /// A connected TCP stream.
+    Tcp(TcpStream),
+    /// A serial device (and, on Unix, the advisory lock that keeps other programs off it).
+    Serial(SerialPort),
+    /// A terminal device opened as a file (a pty end).
+    #[cfg(unix)]
+    Tty(std::fs::File),
+}
+
+/// A serial device held open, exclusively.
+pub struct SerialPort {
+    port: Box<dyn serialport::SerialPort>,
+}
+
+/// One end of a wire, read by its own thread.
+pub struct Wire {
+    out: Out,
+    stop: Arc<AtomicBool>,
+    tcp: Option<TcpStream>,
+}
+
+enum Out {
+    Datagram {
+        sock: UdpSocket,
+        peer: SocketAddr,
+    },
     Stream {
-        /// The stream.
-        s: Box<dyn Stream>,
-        /// Pending output.
-        out: Vec<u8>,
+        tx: Sender<Vec<u8>>,
+        backlog: Arc<Backlog>,
     },
 }
 
-/// Most output a stream end holds before `send` reports the wire as stuck.
-const STREAM_BACKLOG: usize = 1 << 20;
+/// Bytes handed to a stream's writer thread and not yet written.
+#[derive(Default)]
+struct Backlog {
+    bytes: Mutex<usize>,
+    drained: Condvar,
+}
 
-impl Io {
-    /// A stream end.
-    pub fn stream(s: Box<dyn Stream>) -> Self {
-        Io::Stream { s, out: Vec::new() }
+impl Backlog {
+    fn add(&self, n: usize) -> usize {
+        let mut b = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        *b += n;
+        *b
+    }
+    fn sub(&self, n: usize) {
+        let mut b = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        *b = b.saturating_sub(n);
+        self.drained.notify_all();
+    }
+    fn get(&self) -> usize {
+        *self.bytes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn quiet(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+    )
+}
+
+/// Reads until the wire is dropped or fails; every read goes to `deliver`.
+fn reader(mut r: impl FnMut(&mut [u8]) -> io::Result<usize>, stop: &AtomicBool, deliver: &Deliver) {
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::Relaxed) {
+        match r(&mut buf) {
+            Ok(0) => {
+                deliver(Err(io::Error::new(
+                    ErrorKind::UnexpectedEof,
+                    "peer hung up",
+                )));
+                return;
+            }
+            Ok(n) => {
+                if !deliver(Ok(buf[..n].to_vec())) {
+                    return;
+                }
+            }
+            Err(e) if quiet(&e) => {}
+            Err(e) => {
+                if !stop.load(Ordering::Relaxed) {
+                    deliver(Err(e));
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Writes what `send` queued, in order, until the wire is dropped.
+fn writer(
+    mut w: Box<dyn Write + Send>,
+    rx: mpsc::Receiver<Vec<u8>>,
+    backlog: Arc<Backlog>,
+    stop: Arc<AtomicBool>,
+    deliver: Deliver,
+) {
+    for chunk in rx {
+        let mut at = 0;
+        while at < chunk.len() {
+            if stop.load(Ordering::Relaxed) {
+                return;
+            }
+            match w.write(&chunk[at..]) {
+                Ok(0) => {
+                    deliver(Err(io::Error::new(ErrorKind::WriteZero, "wire closed")));
+                    return;
+                }
+                Ok(n) => at += n,
+                Err(e) if quiet(&e) => {}
+                Err(e) => {
+                    deliver(Err(e));
+                    return;
+                }
+            }
+        }
+        let _ = w.flush();
+        backlog.sub(chunk.len());
+    }
+}
+
+impl Wire {
+    /// Starts the threads of `ep`; what arrives goes to `deliver`.
+    pub fn start(ep: Endpoint, deliver: Deliver) -> io::Result<Wire> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let st = stop.clone();
+        let d = deliver.clone();
+        let spawn_reader = |f: Box<dyn FnOnce() + Send>| {
+            thread::Builder::new()
+                .name("wire-reader".into())
+                .spawn(f)
+                .map(|_| ())
+        };
+        let (w, tcp): (Box<dyn Write + Send>, _) = match ep {
+            Endpoint::Udp { sock, peer } => {
+                let r = sock.try_clone()?;
+                r.set_read_timeout(Some(READ_SLICE))?;
+                spawn_reader(Box::new(move || {
+                    let recv = |b: &mut [u8]| match r.recv(b) {
+                        // An ICMP error an earlier send provoked: not ours to report.
+                        Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                            Err(ErrorKind::Interrupted.into())
+                        }
+                        // An empty datagram is not an end of file.
+                        Ok(0) => Err(ErrorKind::Interrupted.into()),
+                        r => r,
+                    };
+                    reader(recv, &st, &d)
+                }))?;
+                return Ok(Wire {
+                    out: Out::Datagram { sock, peer },
+                    stop,
+                    tcp: None,
+                });
+            }
+            Endpoint::Tcp(s) => {
+                s.set_nodelay(true)?;
+                let mut r = s.try_clone()?;
+                spawn_reader(Box::new(move || reader(|b| r.read(b), &st, &d)))?;
+                (Box::new(s.try_clone()?), Some(s))
+            }
+            Endpoint::Serial(p) => {
+                let mut r = p.port.try_clone().map_err(io::Error::from)?;
+                spawn_reader(Box::new(move || reader(|b| r.read(b), &st, &d)))?;
+                (Box::new(SerialWriter(p)), None)
+            }
+            #[cfg(unix)]
+            Endpoint::Tty(f) => {
+                let mut r = f.try_clone()?;
+                spawn_reader(Box::new(move || {
+                    reader(
+                        |b| {
+                            unix::wait_readable(&r, READ_SLICE)?;
+                            r.read(b)
+                        },
+                        &st,
+                        &d,
+                    )
+                }))?;
+                (Box::new(f), None)
+            }
+        };
+        let (tx, rx) = mpsc::channel();
+        let backlog = Arc::new(Backlog::default());
+        let (b, st) = (backlog.clone(), stop.clone());
+        thread::Builder::new()
+            .name("wire-writer".into())
+            .spawn(move || writer(w, rx, b, st, deliver))?;
+        Ok(Wire {
+            out: Out::Stream { tx, backlog },
+            stop,
+            tcp,
+        })
     }
 
     /// Whether this end carries a byte stream.
     pub fn is_stream(&self) -> bool {
-        matches!(self, Io::Stream { .. })
+        matches!(self.out, Out::Stream { .. })
     }
 
-    /// One datagram or a chunk of stream bytes; `None` when nothing is waiting.
-    pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let r = match self {
-            Io::Datagram { sock, .. } => sock.recv(buf),
-            Io::Stream { s, .. } => match s.read(buf) {
-                Ok(0) => return Err(io::Error::new(ErrorKind::UnexpectedEof, "peer hung up")),
-                r => r,
-            },
-        };
-        match r {
-            Ok(n) => Ok(Some(n)),
-            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
-                Ok(None)
-            }
-            // A datagram that an earlier send provoked an ICMP error for: not ours to report.
-            Err(e) if e.kind() == ErrorKind::ConnectionRefused => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Sends one datagram, or queues stream bytes and writes what the stream takes.
-    pub fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        match self {
-            Io::Datagram { sock, peer } => match sock.send_to(bytes, *peer) {
+    /// Sends one datagram, or queues stream bytes for the writer thread.
+    pub fn send(&self, bytes: &[u8]) -> io::Result<()> {
+        match &self.out {
+            Out::Datagram { sock, peer } => match sock.send_to(bytes, *peer) {
                 Ok(_) => Ok(()),
                 // A full socket buffer is loss, which the link recovers from.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-                Err(e) if e.kind() == ErrorKind::ConnectionRefused => Ok(()),
+                Err(e) if quiet(&e) || e.kind() == ErrorKind::ConnectionRefused => Ok(()),
                 Err(e) => Err(e),
             },
-            Io::Stream { out, .. } => {
-                if out.len() + bytes.len() > STREAM_BACKLOG {
+            Out::Stream { tx, backlog } => {
+                if backlog.add(bytes.len()) > STREAM_BACKLOG {
+                    backlog.sub(bytes.len());
                     return Err(io::Error::new(
                         ErrorKind::TimedOut,
                         "the stream stopped taking data (nobody reading the other end?)",
                     ));
                 }
-                out.extend_from_slice(bytes);
-                self.flush().map(|_| ())
+                tx.send(bytes.to_vec())
+                    .map_err(|_| io::Error::new(ErrorKind::BrokenPipe, "wire closed"))
             }
         }
     }
 
-    /// Writes pending stream bytes; returns whether any went out.
-    pub fn flush(&mut self) -> io::Result<bool> {
-        let Io::Stream { s, out } = self else {
-            return Ok(false);
-        };
-        let mut wrote = 0;
-        while wrote < out.len() {
-            match s.write(&out[wrote..]) {
-                Ok(0) => break,
-                Ok(n) => wrote += n,
-                Err(e)
-                    if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted =>
-                {
-                    break
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        out.drain(..wrote);
-        Ok(wrote > 0)
-    }
-
-    /// Bytes written by `send` but not yet taken by the stream.
+    /// Stream bytes queued and not yet written.
     pub fn backlog(&self) -> usize {
-        match self {
-            Io::Datagram { .. } => 0,
-            Io::Stream { out, .. } => out.len(),
+        match &self.out {
+            Out::Datagram { .. } => 0,
+            Out::Stream { backlog, .. } => backlog.get(),
         }
     }
 
-    /// Waits up to `timeout` for input.
-    pub fn wait_readable(&self, timeout: Duration) -> io::Result<()> {
-        let fd = match self {
-            Io::Datagram { sock, .. } => sock.as_fd(),
-            Io::Stream { s, .. } => s.as_fd(),
+    /// Waits (at most `limit`) until every queued stream byte was written.
+    pub fn drain(&self, limit: Duration) {
+        let Out::Stream { backlog, .. } = &self.out else {
+            return;
         };
-        let ms = PollTimeout::try_from(timeout.as_millis().min(10_000) as i32)
-            .unwrap_or(PollTimeout::ZERO);
-        match poll(&mut [PollFd::new(fd, PollFlags::POLLIN)], ms) {
-            Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
-            Err(e) => Err(e.into()),
+        let end = Instant::now() + limit;
+        let mut b = backlog.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        while *b > 0 {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            b = match backlog.drained.wait_timeout(b, left) {
+                Ok((b, _)) => b,
+                Err(e) => e.into_inner().0,
+            };
         }
     }
 }
 
-/// A non-blocking UDP socket on `addr` (`127.0.0.1:0` for any free loopback port).
-pub fn udp_socket(addr: &str) -> io::Result<UdpSocket> {
-    let s = UdpSocket::bind(addr).map_err(|e| context(e, &format!("cannot bind UDP {addr}")))?;
-    s.set_nonblocking(true)?;
-    Ok(s)
+impl Drop for Wire {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(s) = &self.tcp {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+struct SerialWriter(SerialPort);
+
+impl Write for SerialWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.port.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        // The driver's own buffer drains on its own; a flush that times out is not an error.
+        match self.0.port.flush() {
+            Err(e) if quiet(&e) => Ok(()),
+            r => r,
+        }
+    }
 }
 
 /// Adds what was being done to an error, keeping its kind.
@@ -210,101 +313,263 @@ pub fn context(e: io::Error, what: &str) -> io::Error {
     io::Error::new(e.kind(), format!("{what}: {e}"))
 }
 
-/// A connected pair of loopback TCP streams, both non-blocking with Nagle off.
+/// The first address `addr` names.
+pub fn resolve(addr: &str) -> io::Result<SocketAddr> {
+    addr.to_socket_addrs()
+        .map_err(|e| {
+            io::Error::new(
+                ErrorKind::InvalidInput,
+                format!("bad address {addr:?}: {e}"),
+            )
+        })?
+        .next()
+        .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, format!("{addr} names no address")))
+}
+
+/// A UDP socket on `addr` (`127.0.0.1:0` for any free loopback port).
+pub fn udp_socket(addr: &str) -> io::Result<UdpSocket> {
+    UdpSocket::bind(addr).map_err(|e| context(e, &format!("cannot bind UDP {addr}")))
+}
+
+/// A UDP endpoint on `local` sending to `peer`.
+pub fn udp(local: &str, peer: &str) -> io::Result<Endpoint> {
+    let peer = resolve(peer)?;
+    Ok(Endpoint::Udp {
+        sock: udp_socket(local)?,
+        peer,
+    })
+}
+
+/// A TCP connection to `addr`.
+pub fn tcp_connect(addr: &str) -> io::Result<Endpoint> {
+    let a = resolve(addr)?;
+    TcpStream::connect(a)
+        .map(Endpoint::Tcp)
+        .map_err(|e| context(e, &format!("cannot connect to {addr}")))
+}
+
+/// A listening TCP socket on `addr`.
+pub fn tcp_listen(addr: &str) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).map_err(|e| context(e, &format!("cannot listen on {addr}")))
+}
+
+/// A connected pair of loopback TCP streams.
 pub fn tcp_pair() -> io::Result<(TcpStream, TcpStream)> {
     let l = TcpListener::bind("127.0.0.1:0")?;
     let a = TcpStream::connect(l.local_addr()?)?;
     let (b, _) = l.accept()?;
-    for s in [&a, &b] {
-        s.set_nonblocking(true)?;
-        s.set_nodelay(true)?;
-    }
     Ok((a, b))
 }
 
-/// A pseudo-terminal pair in raw mode: `(master, slave)`, both non-blocking. The slave is
-/// opened by path, as a program opens a UART.
-pub fn pty_pair() -> io::Result<(File, File)> {
-    let p = nix::pty::openpty(None, None)?;
-    let path = nix::unistd::ttyname(&p.slave)?;
-    let master = File::from(p.master);
-    set_nonblocking(&master)?;
-    let slave = open_tty(&path.to_string_lossy(), None)?;
-    // The pty's own slave fd is dropped; the opened path keeps the slave side alive.
-    drop(p.slave);
-    Ok((master, slave))
+/// Opens a serial device exclusively, raw 8N1 without flow control, at any `baud` the driver
+/// accepts. A second program on the same device is refused (`AddrInUse`), as is a path that
+/// is not a serial device (`InvalidInput`) or does not exist (`NotFound`).
+///
+/// `serialport` holds the device with `TIOCEXCL` and the advisory `flock` that serial tools
+/// (`picocom`, `tio`, ...) agree on, so a device another program holds is refused even for
+/// root, whom `TIOCEXCL` alone does not stop.
+pub fn open_serial(path: &str, baud: u32) -> io::Result<SerialPort> {
+    #[cfg(unix)]
+    unix::check_tty(path)?;
+    let port = serialport::new(path, baud)
+        .timeout(READ_SLICE)
+        .flow_control(serialport::FlowControl::None)
+        .open()
+        .map_err(|e| serial_error(path, e))?;
+    Ok(SerialPort { port })
 }
 
-fn set_nonblocking(f: &File) -> io::Result<()> {
-    use nix::fcntl::{fcntl, FcntlArg, OFlag};
-    let flags = OFlag::from_bits_truncate(fcntl(f, FcntlArg::F_GETFL)?);
-    fcntl(f, FcntlArg::F_SETFL(flags | OFlag::O_NONBLOCK))?;
-    Ok(())
-}
-
-/// Opens a tty by path, non-blocking, in raw mode (8N1, no echo, no line editing, no flow
-/// control), at `baud` if given.
-pub fn open_tty(path: &str, baud: Option<u32>) -> io::Result<File> {
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(nix::libc::O_NOCTTY | nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| context(e, &format!("cannot open {path}")))?;
-    let mut t = termios::tcgetattr(&f).map_err(|e| {
-        io::Error::new(
-            ErrorKind::InvalidInput,
-            format!("{path} is not a serial device: {e}"),
-        )
-    })?;
-    termios::cfmakeraw(&mut t);
-    t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
-    t.control_flags &= !termios::ControlFlags::CRTSCTS;
-    if let Some(b) = baud {
-        termios::cfsetspeed(&mut t, baud_rate(b)?)?;
+fn serial_error(path: &str, e: serialport::Error) -> io::Error {
+    if e.description.contains("lock") {
+        return io::Error::new(
+            ErrorKind::AddrInUse,
+            format!(
+                "{path} is busy (another program holds it): {}",
+                e.description
+            ),
+        );
     }
-    termios::tcsetattr(&f, SetArg::TCSANOW, &t)?;
-    Ok(f)
+    let kind = match e.kind {
+        serialport::ErrorKind::NoDevice => ErrorKind::NotFound,
+        serialport::ErrorKind::InvalidInput => ErrorKind::InvalidInput,
+        serialport::ErrorKind::Io(k) => k,
+        serialport::ErrorKind::Unknown => ErrorKind::Other,
+    };
+    io::Error::new(kind, format!("cannot open {path}: {}", e.description))
 }
 
-/// Opens a serial device exclusively: a second program on the same device is refused.
-pub fn open_serial(path: &str, baud: u32) -> io::Result<Serial> {
-    let f = open_tty(path, Some(baud))?;
-    Flock::lock(f, FlockArg::LockExclusiveNonblock)
-        .map(Serial)
-        .map_err(|(_, e)| {
-            io::Error::new(
-                ErrorKind::AddrInUse,
-                format!("{path} is busy (another program holds it): {e}"),
-            )
+/// What `ports` prints for one serial port.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PortInfo {
+    /// Device path (`/dev/ttyUSB0`, `COM3`).
+    pub path: String,
+    /// `usb`, `pci`, `bluetooth` or `unknown`.
+    pub kind: &'static str,
+    /// USB vendor id.
+    pub vid: Option<u16>,
+    /// USB product id.
+    pub pid: Option<u16>,
+    /// USB serial number.
+    pub serial_number: Option<String>,
+    /// USB manufacturer string.
+    pub manufacturer: Option<String>,
+    /// USB product string.
+    pub product: Option<String>,
+}
+
+/// The serial ports the system knows.
+pub fn ports() -> io::Result<Vec<PortInfo>> {
+    use serialport::SerialPortType as T;
+    let list = serialport::available_ports().map_err(io::Error::from)?;
+    Ok(list
+        .into_iter()
+        .map(|p| {
+            let mut i = PortInfo {
+                path: p.port_name,
+                kind: "unknown",
+                vid: None,
+                pid: None,
+                serial_number: None,
+                manufacturer: None,
+                product: None,
+            };
+            match p.port_type {
+                T::UsbPort(u) => {
+                    i.kind = "usb";
+                    i.vid = Some(u.vid);
+                    i.pid = Some(u.pid);
+                    i.serial_number = u.serial_number;
+                    i.manufacturer = u.manufacturer;
+                    i.product = u.product;
+                }
+                T::PciPort => i.kind = "pci",
+                T::BluetoothPort => i.kind = "bluetooth",
+                T::Unknown => {}
+            }
+            i
         })
+        .collect())
 }
 
-/// The termios speed for `baud`.
-pub fn baud_rate(baud: u32) -> io::Result<BaudRate> {
-    Ok(match baud {
-        1200 => BaudRate::B1200,
-        2400 => BaudRate::B2400,
-        4800 => BaudRate::B4800,
-        9600 => BaudRate::B9600,
-        19200 => BaudRate::B19200,
-        38400 => BaudRate::B38400,
-        57600 => BaudRate::B57600,
-        115200 => BaudRate::B115200,
-        230400 => BaudRate::B230400,
-        460800 => BaudRate::B460800,
-        500000 => BaudRate::B500000,
-        921600 => BaudRate::B921600,
-        1000000 => BaudRate::B1000000,
-        1500000 => BaudRate::B1500000,
-        2000000 => BaudRate::B2000000,
-        3000000 => BaudRate::B3000000,
-        4000000 => BaudRate::B4000000,
-        _ => {
+#[cfg(unix)]
+pub use unix::pty_pair;
+
+#[cfg(unix)]
+mod unix {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::termios::{self, SetArg};
+    use std::fs::{File, OpenOptions};
+    use std::io::{self, ErrorKind};
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::time::Duration;
+
+    /// Waits up to `t` for input on `f`; `TimedOut` when none came.
+    pub fn wait_readable(f: &File, t: Duration) -> io::Result<()> {
+        let ms = PollTimeout::try_from(t.as_millis() as i32).unwrap_or(PollTimeout::ZERO);
+        match poll(&mut [PollFd::new(f.as_fd(), PollFlags::POLLIN)], ms) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => Err(ErrorKind::TimedOut.into()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens `path` as a terminal would be: never as the controlling terminal; `nonblock`
+    /// also keeps a modem line without carrier from blocking the open.
+    fn open_path(path: &str, nonblock: bool) -> io::Result<File> {
+        let flags = if nonblock { nix::libc::O_NONBLOCK } else { 0 };
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(nix::libc::O_NOCTTY | flags)
+            .open(path)
+            .map_err(|e| super::context(e, &format!("cannot open {path}")))
+    }
+
+    /// Fails with a clear message when `path` is missing or is not a terminal device.
+    pub fn check_tty(path: &str) -> io::Result<()> {
+        let f = open_path(path, true)?;
+        if !nix::unistd::isatty(&f).unwrap_or(false) {
             return Err(io::Error::new(
                 ErrorKind::InvalidInput,
-                format!("unsupported baud rate {baud} (use a standard rate such as 115200)"),
-            ))
+                format!("{path} is not a serial device"),
+            ));
         }
-    })
+        Ok(())
+    }
+
+    /// Opens a tty by path in raw mode (8N1, no echo, no line editing, no flow control).
+    pub fn open_raw_tty(path: &str) -> io::Result<File> {
+        let f = open_path(path, false)?;
+        let mut t = termios::tcgetattr(&f)?;
+        termios::cfmakeraw(&mut t);
+        t.control_flags |= termios::ControlFlags::CLOCAL | termios::ControlFlags::CREAD;
+        t.control_flags &= !termios::ControlFlags::CRTSCTS;
+        termios::tcsetattr(&f, SetArg::TCSANOW, &t)?;
+        Ok(f)
+    }
+
+    /// A pseudo-terminal pair in raw mode: `(master, slave)`. The slave is opened by path, as
+    /// a program opens a UART.
+    pub fn pty_pair() -> io::Result<(File, File)> {
+        let p = nix::pty::openpty(None, None)?;
+        let path = nix::unistd::ttyname(&p.slave)?;
+        let slave = open_raw_tty(&path.to_string_lossy())?;
+        // The pty's own slave fd is dropped; the opened path keeps the slave side alive.
+        drop(p.slave);
+        Ok((File::from(p.master), slave))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel_deliver() -> (Deliver, mpsc::Receiver<io::Result<Vec<u8>>>) {
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let d: Deliver = Arc::new(move |r| tx.lock().map(|t| t.send(r).is_ok()).unwrap_or(false));
+        (d, rx)
+    }
+
+    #[test]
+    fn udp_and_tcp_wires_carry_bytes_both_ways() {
+        let (a, b) = (
+            udp_socket("127.0.0.1:0").unwrap(),
+            udp_socket("127.0.0.1:0").unwrap(),
+        );
+        let (pa, pb) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let (da, ra) = channel_deliver();
+        let (db, rb) = channel_deliver();
+        let wa = Wire::start(Endpoint::Udp { sock: a, peer: pb }, da).unwrap();
+        let wb = Wire::start(Endpoint::Udp { sock: b, peer: pa }, db).unwrap();
+        wa.send(b"to b").unwrap();
+        wb.send(b"to a").unwrap();
+        let t = Duration::from_secs(10);
+        assert_eq!(rb.recv_timeout(t).unwrap().unwrap(), b"to b");
+        assert_eq!(ra.recv_timeout(t).unwrap().unwrap(), b"to a");
+
+        let (x, y) = tcp_pair().unwrap();
+        let (dx, _rx) = channel_deliver();
+        let (dy, ry) = channel_deliver();
+        let wx = Wire::start(Endpoint::Tcp(x), dx).unwrap();
+        let wy = Wire::start(Endpoint::Tcp(y), dy).unwrap();
+        wx.send(b"stream").unwrap();
+        wx.drain(t);
+        assert_eq!(wx.backlog(), 0);
+        let mut got = Vec::new();
+        while got.len() < 6 {
+            got.extend(ry.recv_timeout(t).unwrap().unwrap());
+        }
+        assert_eq!(got, b"stream");
+        drop(wx);
+        // The peer sees the hang-up.
+        let e = loop {
+            if let Err(e) = ry.recv_timeout(t).unwrap() {
+                break e;
+            }
+        };
+        assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
+        drop(wy);
+    }
 }

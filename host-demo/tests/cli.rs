@@ -1,13 +1,18 @@
-//! The demo binary as a user runs it: every transport delivers everything, the JSON report
-//! parses with its documented fields, captures decode, charts are written, chat works between
-//! two processes, and bad input of every kind ends in one clear line and a non-zero status.
+//! The `ferrule` binary's demo, chat, firmware and decode as a user runs them: every transport
+//! delivers everything, the JSON report parses with its documented fields, captures decode,
+//! charts are written, chat works between two processes, and bad input of every kind ends in
+//! one clear line and its documented status.
 
+mod common;
+
+#[cfg(unix)]
+use common::null_modem;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const DEMO: &str = env!("CARGO_BIN_EXE_ferrule-demo");
+const DEMO: &str = env!("CARGO_BIN_EXE_ferrule");
 
 fn demo(args: &[&str]) -> Output {
     Command::new(DEMO)
@@ -93,38 +98,7 @@ fn sealed_and_uncompressed_runs_deliver_everything() {
     assert_eq!(r["compression"]["bytes_in"], 0);
 }
 
-/// Two pseudo-terminals whose masters this test wires together: a null-modem cable between
-/// two "serial devices" the demo opens by path.
-struct NullModem {
-    paths: [String; 2],
-    _slaves: Vec<std::os::fd::OwnedFd>,
-}
-
-fn null_modem() -> NullModem {
-    let a = nix::pty::openpty(None, None).unwrap();
-    let b = nix::pty::openpty(None, None).unwrap();
-    let paths = [
-        nix::unistd::ttyname(&a.slave).unwrap(),
-        nix::unistd::ttyname(&b.slave).unwrap(),
-    ]
-    .map(|p| p.to_string_lossy().into_owned());
-    let (ma, mb) = (std::fs::File::from(a.master), std::fs::File::from(b.master));
-    for (mut from, mut to) in [(ma.try_clone().unwrap(), mb.try_clone().unwrap()), (mb, ma)] {
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = from.read(&mut buf) {
-                if n == 0 || to.write_all(&buf[..n]).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    NullModem {
-        paths,
-        _slaves: vec![a.slave, b.slave],
-    }
-}
-
+#[cfg(unix)]
 #[test]
 fn serial_mode_runs_over_two_wired_devices() {
     let m = null_modem();
@@ -144,7 +118,7 @@ fn serial_mode_runs_over_two_wired_devices() {
 #[test]
 fn a_capture_decodes_frame_by_frame() {
     for transport in ["udp", "tcp"] {
-        let cap = tmp(&format!("run-{transport}.fcap"));
+        let cap = tmp(&format!("run-{transport}.pcapng"));
         let r = run_json(&["--transport", transport, "--capture", &cap]);
         let frames = r["captured_frames"].as_u64().unwrap();
         assert!(frames > 600, "{frames}");
@@ -181,18 +155,18 @@ fn decode_refuses_what_is_not_a_whole_capture() {
     let junk = tmp("junk.fcap");
     std::fs::write(&junk, b"definitely not a capture").unwrap();
     let out = demo(&["decode", &junk]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a ferrule capture"));
     let cut = tmp("cut.fcap");
     let mut bytes = b"FERRCAP1\0\0\0\0\0\0\0\0".to_vec();
     bytes.extend([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 50, 0, 1, 2]);
     std::fs::write(&cut, bytes).unwrap();
     let out = demo(&["decode", &cut]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated record"));
     assert_eq!(
         demo(&["decode", "/nonexistent/x.fcap"]).status.code(),
-        Some(1)
+        Some(5)
     );
     assert_eq!(demo(&["decode"]).status.code(), Some(2));
 }
@@ -214,7 +188,7 @@ fn fails_cleanly(args: &[&str], code: i32, needle: &str) {
     assert_eq!(out.status.code(), Some(code), "{args:?}: {err}");
     let line = err.trim();
     assert!(!line.contains('\n'), "{args:?}: more than one line: {err}");
-    assert!(line.starts_with("ferrule-demo: "), "{args:?}: {err}");
+    assert!(line.starts_with("ferrule: "), "{args:?}: {err}");
     assert!(line.contains(needle), "{args:?}: {err} lacks {needle:?}");
     assert!(!err.contains("panicked"));
 }
@@ -225,11 +199,12 @@ fn bad_arguments_fail_with_one_line() {
         (&["--loss", "7"][..], "--loss"),
         (&["--aead", "maybe"], "--aead"),
         (&["--compression", "zip"], "--compression"),
-        (&["--messages"], "--messages needs a value"),
+        (&["--messages"], "--messages"),
         (&["--window", "0"], "--window"),
         (&["--transport", "serial"], "--device"),
-        (&["--what"], "unknown argument"),
-        (&["chat"], "--udp"),
+        (&["--device", "x"], "--transport serial"),
+        (&["--what"], "unexpected argument"),
+        (&["chat"], "exactly one wire"),
         (
             &[
                 "chat",
@@ -240,9 +215,32 @@ fn bad_arguments_fail_with_one_line() {
                 "--baud",
                 "9600",
             ],
-            "--udp",
+            "--baud",
         ),
         (&["firmware"], "exactly one"),
+        (&["completions"], "<SHELL>"),
+        (&["bridge", "--udp", "127.0.0.1:0"], "--peer"),
+        (
+            &["bridge", "--tcp", "127.0.0.1:1", "--transport", "datagram"],
+            "--transport datagram",
+        ),
+        (
+            &["send", "--udp", "127.0.0.1:0", "--peer", "127.0.0.1:9"],
+            "nothing to send",
+        ),
+        (
+            &[
+                "send",
+                "--udp",
+                "127.0.0.1:0",
+                "--peer",
+                "127.0.0.1:9",
+                "--key-file",
+                "/nonexistent/key",
+                "x",
+            ],
+            "--key-file",
+        ),
     ] {
         fails_cleanly(args, 2, needle);
     }
@@ -258,19 +256,25 @@ fn a_missing_device_fails_with_one_line() {
         "--peer-device",
         "/dev/ferrule-no-such-port-2",
     ];
-    fails_cleanly(&args, 1, "/dev/ferrule-no-such-port");
+    fails_cleanly(&args, 3, "/dev/ferrule-no-such-port");
     fails_cleanly(
         &["chat", "--device", "/dev/ferrule-no-such-port"],
-        1,
+        3,
         "cannot open",
     );
     fails_cleanly(
         &["firmware", "--device", "/dev/ferrule-no-such-port"],
-        1,
+        3,
         "cannot open",
     );
     // Not a tty at all.
-    fails_cleanly(&["chat", "--device", "/dev/null"], 1, "not a serial device");
+    #[cfg(unix)]
+    fails_cleanly(&["chat", "--device", "/dev/null"], 3, "not a serial device");
+    // Nobody listening.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    fails_cleanly(&["listen", "--tcp", &addr], 3, "cannot connect");
 }
 
 #[test]
@@ -279,16 +283,19 @@ fn a_busy_port_fails_with_one_line() {
     let addr = taken.local_addr().unwrap().to_string();
     fails_cleanly(
         &["chat", "--udp", &addr, "--peer", "127.0.0.1:9"],
-        1,
+        4,
         "in use",
     );
     // A serial device another program holds.
-    let m = null_modem();
-    let held = std::fs::File::open(&m.paths[0]).unwrap();
-    let _lock = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
-        .map_err(|(_, e)| e)
-        .unwrap();
-    fails_cleanly(&["chat", "--device", &m.paths[0]], 1, "busy");
+    #[cfg(unix)]
+    {
+        let m = null_modem();
+        let held = std::fs::File::open(&m.paths[0]).unwrap();
+        let _lock = nix::fcntl::Flock::lock(held, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| e)
+            .unwrap();
+        fails_cleanly(&["chat", "--device", &m.paths[0]], 4, "busy");
+    }
 }
 
 #[test]
@@ -321,7 +328,7 @@ fn a_silent_peer_times_out_with_one_line() {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
+    assert_eq!(status.code(), Some(6), "{err}");
     assert!(err.contains("no answer from the peer"), "{err}");
     drop(typing);
     // The firmware mode against a socket that accepts and then never speaks.
@@ -338,7 +345,7 @@ fn a_silent_peer_times_out_with_one_line() {
             "--timeout",
             "1",
         ],
-        1,
+        6,
         "timed out",
     );
 }

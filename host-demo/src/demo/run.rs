@@ -1,12 +1,14 @@
 //! The default run: endpoint A (Rust API) and endpoint B (C API) exchange telemetry over the
 //! chosen wire through the impairment proxy; then the same workload over raw UDP.
 
+use super::proxy::{self, Lane, ProxyStats};
+use super::workload::{telemetry, Tally};
+use super::{Kind, Options};
 use crate::capture::Capture;
-use crate::driver::{CLink, Driver, EndStats, LinkEvent, RustLink, Setup, M, MAX_FRAME};
-use crate::options::Options;
-use crate::proxy::{Lane, ProxyStats};
-use crate::transport::{self, udp_socket, Io, Kind};
-use crate::workload::{telemetry, Tally};
+use crate::driver::{CLink, Driver, EndStats, RustLink, Setup};
+use crate::fail::{Code, Failure};
+use crate::runner::{Event, Runner};
+use crate::transport::{self, udp_socket, Endpoint};
 use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
@@ -16,72 +18,50 @@ pub const DEMO_KEY: [u8; 32] = *b"ferrule demo key: not a secret!!";
 const DIR_A: u8 = 0xA;
 const DIR_B: u8 = 0xB;
 
-/// One endpoint: a link behind either API, its end of the wire, and its workload.
-pub struct Endpoint {
-    pub link: Box<dyn Driver>,
-    pub io: Io,
+/// One endpoint: a link behind either API with its wire (a runner), and its workload.
+pub struct Peer {
+    pub runner: Runner,
     dir: u8,
     size: Option<usize>,
     next: u64,
     quota: u64,
     pub sent: u64,
     pub downs: u32,
-    pub capture: Option<Capture>,
 }
 
-impl Endpoint {
-    fn new(link: Box<dyn Driver>, io: Io, dir: u8, quota: u64, size: Option<usize>) -> Self {
+impl Peer {
+    fn new(runner: Runner, dir: u8, quota: u64, size: Option<usize>) -> Self {
         Self {
-            link,
-            io,
+            runner,
             dir,
             size,
             next: 0,
             quota,
             sent: 0,
             downs: 0,
-            capture: None,
         }
     }
 
-    /// One round: input, deliveries (checked into `rx`), new messages, timers, output.
-    fn step(&mut self, start: Instant, rx: &mut Tally, peer_dir: u8) -> io::Result<bool> {
+    /// One round: input, timers, output (the runner); deliveries (checked into `rx`), new
+    /// messages.
+    fn step(&mut self, start: Instant, rx: &mut Tally, peer_dir: u8) -> Result<bool, Failure> {
+        let mut busy = self.runner.pump()?;
         let now_us = start.elapsed().as_micros() as u64;
-        let now = now_us / 1000;
-        let mut buf = [0u8; 4096];
-        let mut busy = self.io.flush()?;
-        while let Some(n) = self.io.recv(&mut buf)? {
+        while let Some(m) = self.runner.recv() {
             busy = true;
-            if let Some(c) = &mut self.capture {
-                c.received(now_us, &buf[..n])?;
-            }
-            self.link.input(&buf[..n], now);
+            rx.accept(&m.data, peer_dir, self.size, now_us, m.reliable);
         }
-        let mut msg = [0u8; M];
-        while let Some((len, reliable)) = self.link.recv(&mut msg) {
-            busy = true;
-            rx.accept(&msg[..len], peer_dir, self.size, now_us, reliable);
-        }
-        while self.link.is_up() && self.next < self.quota {
+        while self.runner.is_up() && self.next < self.quota {
             let m = telemetry(self.next, self.dir, now_us, self.size);
-            if !self.link.send(&m, now) {
+            if self.runner.send(0, &m).is_err() {
                 break;
             }
             busy = true;
             self.next += 1;
             self.sent += 1;
         }
-        self.link.handle_timeout(now);
-        let mut frame = [0u8; MAX_FRAME];
-        while let Some(n) = self.link.poll_transmit(now, &mut frame)? {
-            busy = true;
-            if let Some(c) = &mut self.capture {
-                c.sent(now_us, &frame[..n])?;
-            }
-            self.io.send(&frame[..n])?;
-        }
-        while let Some(e) = self.link.poll_event() {
-            if let LinkEvent::Down { .. } = e {
+        while let Some(e) = self.runner.poll_event() {
+            if let Event::Down { .. } = e {
                 self.downs += 1;
             }
         }
@@ -91,59 +71,61 @@ impl Endpoint {
 
 /// The two ends of the chosen wire and the proxy lanes between them (none on real serial
 /// ports, where the line itself is the impairment).
-fn wire(o: &Options) -> io::Result<(Io, Io, Vec<Lane>)> {
-    let lanes = |a_out: Io, b_in: Io, b_out: Io, a_in: Io| {
-        vec![
-            Lane::new(a_out, b_in, o.imp, o.seed),
-            Lane::new(b_out, a_in, o.imp, o.seed ^ 0xBA),
-        ]
-    };
+fn wire(o: &Options) -> io::Result<(Endpoint, Endpoint, Vec<Lane>)> {
     Ok(match &o.transport {
         Kind::Udp => {
             let (sa, sb) = (udp_socket("127.0.0.1:0")?, udp_socket("127.0.0.1:0")?);
             let (pa, pb) = (udp_socket("127.0.0.1:0")?, udp_socket("127.0.0.1:0")?);
             let (a_addr, b_addr) = (sa.local_addr()?, sb.local_addr()?);
             let (pa_addr, pb_addr) = (pa.local_addr()?, pb.local_addr()?);
-            let udp = |sock, peer| Io::Datagram { sock, peer };
             // A sends to proxy socket pa, which forwards from pb to B; and back the same way.
-            let l = lanes(
-                udp(pa.try_clone()?, a_addr),
-                udp(pb.try_clone()?, b_addr),
-                udp(pb, b_addr),
-                udp(pa, a_addr),
-            );
-            (udp(sa, pa_addr), udp(sb, pb_addr), l)
+            let l = proxy::lanes(
+                Endpoint::Udp {
+                    sock: pa,
+                    peer: a_addr,
+                },
+                Endpoint::Udp {
+                    sock: pb,
+                    peer: b_addr,
+                },
+                o.imp,
+                o.seed,
+            )?;
+            (
+                Endpoint::Udp {
+                    sock: sa,
+                    peer: pa_addr,
+                },
+                Endpoint::Udp {
+                    sock: sb,
+                    peer: pb_addr,
+                },
+                l,
+            )
         }
         Kind::Tcp => {
             let (a, pa) = transport::tcp_pair()?;
             let (pb, b) = transport::tcp_pair()?;
-            let l = lanes(
-                Io::stream(Box::new(pa.try_clone()?)),
-                Io::stream(Box::new(pb.try_clone()?)),
-                Io::stream(Box::new(pb)),
-                Io::stream(Box::new(pa)),
-            );
-            (Io::stream(Box::new(a)), Io::stream(Box::new(b)), l)
+            let l = proxy::lanes(Endpoint::Tcp(pa), Endpoint::Tcp(pb), o.imp, o.seed)?;
+            (Endpoint::Tcp(a), Endpoint::Tcp(b), l)
         }
+        #[cfg(unix)]
         Kind::Pty => {
             // Each endpoint opens a pty slave like a UART; the proxy holds both masters.
             let (ma, a) = transport::pty_pair()?;
             let (mb, b) = transport::pty_pair()?;
-            let l = lanes(
-                Io::stream(Box::new(ma.try_clone()?)),
-                Io::stream(Box::new(mb.try_clone()?)),
-                Io::stream(Box::new(mb)),
-                Io::stream(Box::new(ma)),
-            );
-            (Io::stream(Box::new(a)), Io::stream(Box::new(b)), l)
+            let l = proxy::lanes(Endpoint::Tty(ma), Endpoint::Tty(mb), o.imp, o.seed)?;
+            (Endpoint::Tty(a), Endpoint::Tty(b), l)
         }
+        #[cfg(not(unix))]
+        Kind::Pty => return Err(io::Error::other("pty needs a Unix system")),
         Kind::Serial {
             device,
             peer_device,
             baud,
         } => (
-            Io::stream(Box::new(transport::open_serial(device, *baud)?)),
-            Io::stream(Box::new(transport::open_serial(peer_device, *baud)?)),
+            Endpoint::Serial(transport::open_serial(device, *baud)?),
+            Endpoint::Serial(transport::open_serial(peer_device, *baud)?),
             Vec::new(),
         ),
     })
@@ -187,8 +169,8 @@ fn progress(done: u64, total: u64) {
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the ferrule part of the demo.
-pub fn run_ferrule(o: &Options) -> io::Result<Report> {
-    let (io_a, io_b, mut lanes) = wire(o)?;
+pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
+    let (io_a, io_b, mut lanes) = wire(o).map_err(|e| Failure::io(&e, ""))?;
     if !o.json {
         let imp = if matches!(o.transport, Kind::Serial { .. }) {
             "no proxy: the serial line itself".to_string()
@@ -215,43 +197,49 @@ pub fn run_ferrule(o: &Options) -> io::Result<Report> {
         window: o.window,
         seed,
         key: o.aead.then_some(DEMO_KEY),
+        key_id: 1,
         rto_initial: 200,
         keepalive: 1000,
+        best_effort: Vec::new(),
     };
-    let mut a = Endpoint::new(
-        Box::new(RustLink::new(&setup((o.seed as u32) ^ 0xA11CE))?),
+    let link = |d: io::Result<Box<dyn Driver>>| d.map_err(|e| Failure::io(&e, "link"));
+    let capture = match &o.capture {
+        Some(path) => {
+            Some(Capture::create(path, o.transport.is_stream()).map_err(|e| Failure::io(&e, ""))?)
+        }
+        None => None,
+    };
+    let ra = Runner::with_endpoint(
+        link(RustLink::new(&setup((o.seed as u32) ^ 0xA11CE)).map(|l| Box::new(l) as _))?,
         io_a,
-        DIR_A,
-        o.messages,
-        o.size,
-    );
-    let mut b = Endpoint::new(
-        Box::new(CLink::new(&setup((o.seed as u32) ^ 0xB0B))?),
+        capture,
+        "A",
+    )?;
+    let rb = Runner::with_endpoint(
+        link(CLink::new(&setup((o.seed as u32) ^ 0xB0B)).map(|l| Box::new(l) as _))?,
         io_b,
-        DIR_B,
-        o.messages / 2,
-        o.size,
-    );
-    if let Some(path) = &o.capture {
-        a.capture = Some(Capture::create(path, o.transport.is_stream())?);
-    }
+        None,
+        "B",
+    )?;
+    let mut a = Peer::new(ra, DIR_A, o.messages, o.size);
+    let mut b = Peer::new(rb, DIR_B, o.messages / 2, o.size);
     let (mut ab, mut ba) = (Tally::default(), Tally::default());
     let r = exchange(o, &mut a, &mut b, &mut lanes, &mut ab, &mut ba);
     if !o.json && io::stderr().is_terminal() {
         eprintln!(); // ends the progress line
     }
     let elapsed = r?;
-    let captured = a.capture.take().map(Capture::finish).transpose()?;
+    let captured = a.runner.finish_capture()?;
     let mut proxy = ProxyStats::default();
     for l in &lanes {
         proxy.add(&l.stats);
     }
     Ok(Report {
         transport: o.transport.name(),
-        apis: [a.link.api(), b.link.api()],
+        apis: [a.runner.api(), b.runner.api()],
         aead: o.aead,
         elapsed,
-        stats: [a.link.stats(), b.link.stats()],
+        stats: [a.runner.end_stats(), b.runner.end_stats()],
         downs: a.downs + b.downs,
         proxy,
         captured,
@@ -264,12 +252,12 @@ pub fn run_ferrule(o: &Options) -> io::Result<Report> {
 /// Runs both endpoints and the proxy until every message arrived; returns the run time.
 fn exchange(
     o: &Options,
-    a: &mut Endpoint,
-    b: &mut Endpoint,
+    a: &mut Peer,
+    b: &mut Peer,
     lanes: &mut [Lane],
     ab: &mut Tally,
     ba: &mut Tally,
-) -> io::Result<Duration> {
+) -> Result<Duration, Failure> {
     let start = Instant::now();
     let mut last_progress = start;
     // A live bar on a terminal; logs (CI) get the report only.
@@ -290,9 +278,12 @@ fn exchange(
         if done >= total {
             break;
         }
-        if !(a.link.is_up() && b.link.is_up()) && a.sent == 0 && start.elapsed() > HANDSHAKE_LIMIT {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
+        if !(a.runner.is_up() && b.runner.is_up())
+            && a.sent == 0
+            && start.elapsed() > HANDSHAKE_LIMIT
+        {
+            return Err(Failure::new(
+                Code::Timeout,
                 format!(
                     "no session after {} s: the peer never answered",
                     HANDSHAKE_LIMIT.as_secs()
@@ -300,8 +291,8 @@ fn exchange(
             ));
         }
         if start.elapsed() > o.timeout {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
+            return Err(Failure::new(
+                Code::Timeout,
                 format!(
                     "only {done} of {total} messages delivered after {} s (--timeout)",
                     o.timeout.as_secs()
@@ -324,49 +315,63 @@ pub fn run_raw(o: &Options) -> io::Result<Tally> {
     let (sa, sb) = (udp_socket("127.0.0.1:0")?, udp_socket("127.0.0.1:0")?);
     let (pa, pb) = (udp_socket("127.0.0.1:0")?, udp_socket("127.0.0.1:0")?);
     let pa_addr = pa.local_addr()?;
-    let mut lane = Lane::new(
-        Io::Datagram {
-            sock: pa,
-            peer: sa.local_addr()?,
-        },
-        Io::Datagram {
+    // The proxy's input is read here, in step with the sender, as the link paces itself.
+    pa.set_nonblocking(true)?;
+    let (to_lane, a_in) = std::sync::mpsc::channel();
+    let (unused, _) = proxy::inbox();
+    let to_b = crate::transport::Wire::start(
+        Endpoint::Udp {
             sock: pb,
             peer: sb.local_addr()?,
         },
-        o.imp,
-        o.seed ^ 0x5A5A,
-    );
-    let mut b = Io::Datagram {
-        sock: sb,
-        peer: pa_addr,
-    };
+        unused,
+    )?;
+    let mut lane = Lane::new(a_in, to_b, o.imp, o.seed ^ 0x5A5A);
+    sb.set_nonblocking(true)?;
     let start = Instant::now();
     let mut tally = Tally::default();
     let mut buf = [0u8; 2048];
-    let mut drain = |b: &mut Io, t: &mut Tally| -> io::Result<()> {
-        while let Some(n) = b.recv(&mut buf)? {
-            t.accept(
-                &buf[..n],
-                DIR_A,
-                o.size,
-                start.elapsed().as_micros() as u64,
-                false,
-            );
+    let forward = || -> io::Result<()> {
+        let mut d = [0u8; 2048];
+        loop {
+            match pa.recv(&mut d) {
+                Ok(n) => {
+                    let _ = to_lane.send(Ok(d[..n].to_vec()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
         }
-        Ok(())
+    };
+    let mut drain = |t: &mut Tally| -> io::Result<()> {
+        loop {
+            match sb.recv(&mut buf) {
+                Ok(n) => t.accept(
+                    &buf[..n],
+                    DIR_A,
+                    o.size,
+                    start.elapsed().as_micros() as u64,
+                    false,
+                ),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
     };
     for i in 0..o.messages {
         let now_us = start.elapsed().as_micros() as u64;
         sa.send_to(&telemetry(i, DIR_A, now_us, o.size), pa_addr)?;
         tally.sent += 1;
         // Pace like the link does, so the kernel buffers never overflow.
+        forward()?;
         lane.pump(Instant::now())?;
-        drain(&mut b, &mut tally)?;
+        drain(&mut tally)?;
     }
     let settle = Instant::now();
     while lane.pending() > 0 || settle.elapsed() < Duration::from_millis(50) {
+        forward()?;
         lane.pump(Instant::now())?;
-        drain(&mut b, &mut tally)?;
+        drain(&mut tally)?;
         std::thread::sleep(Duration::from_micros(50));
     }
     Ok(tally)

@@ -1,9 +1,11 @@
 //! An in-process impairment proxy for datagrams and byte streams: loss, corruption,
 //! duplication, reordering, delay.
 
-use crate::transport::Io;
+use crate::transport::{Deliver, Endpoint, Wire};
 use std::collections::VecDeque;
 use std::io;
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Impairment settings (probabilities per datagram, except `corrupt` per byte).
@@ -56,8 +58,8 @@ impl ProxyStats {
 /// reordering hit whole frames, as they do datagrams; corruption hits any byte, delimiters
 /// included, as line noise does.
 pub struct Lane {
-    input: Io,
-    output: Io,
+    input: Receiver<io::Result<Vec<u8>>>,
+    output: Wire,
     partial: Vec<u8>,
     queue: VecDeque<(Instant, Vec<u8>)>,
     rng: Rng,
@@ -65,8 +67,35 @@ pub struct Lane {
     pub stats: ProxyStats,
 }
 
+/// The proxy between two wire ends: `to_a` faces endpoint A, `to_b` endpoint B. Returns the
+/// lanes A to B and B to A.
+pub fn lanes(to_a: Endpoint, to_b: Endpoint, imp: Impairments, seed: u64) -> io::Result<Vec<Lane>> {
+    let (from_a, a_in) = inbox();
+    let (from_b, b_in) = inbox();
+    let wire_a = Wire::start(to_a, from_a)?;
+    let wire_b = Wire::start(to_b, from_b)?;
+    Ok(vec![
+        Lane::new(a_in, wire_b, imp, seed),
+        Lane::new(b_in, wire_a, imp, seed ^ 0xBA),
+    ])
+}
+
+/// A [`Deliver`] into a channel of its own.
+pub fn inbox() -> (Deliver, Receiver<io::Result<Vec<u8>>>) {
+    let (tx, rx) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let d: Deliver = Arc::new(move |r| tx.lock().map(|t| t.send(r).is_ok()).unwrap_or(false));
+    (d, rx)
+}
+
 impl Lane {
-    pub fn new(input: Io, output: Io, imp: Impairments, seed: u64) -> Self {
+    /// A lane reading what `input` delivers and writing to `output`.
+    pub fn new(
+        input: Receiver<io::Result<Vec<u8>>>,
+        output: Wire,
+        imp: Impairments,
+        seed: u64,
+    ) -> Self {
         Self {
             input,
             output,
@@ -80,18 +109,18 @@ impl Lane {
 
     /// Moves whatever is ready; returns whether anything happened.
     pub fn pump(&mut self, now: Instant) -> io::Result<bool> {
-        let mut busy = self.output.flush()?;
-        let mut buf = [0u8; 9000];
-        while let Some(n) = self.input.recv(&mut buf)? {
+        let mut busy = false;
+        while let Ok(got) = self.input.try_recv() {
+            let bytes = got?;
             busy = true;
-            if self.input.is_stream() {
-                self.partial.extend_from_slice(&buf[..n]);
+            if self.output.is_stream() {
+                self.partial.extend_from_slice(&bytes);
                 while let Some(end) = self.partial.iter().position(|&b| b == 0) {
                     let frame: Vec<u8> = self.partial.drain(..=end).collect();
                     self.admit(now, frame);
                 }
             } else {
-                self.admit(now, buf[..n].to_vec());
+                self.admit(now, bytes);
             }
         }
         while let Some(i) = self.queue.iter().position(|(t, _)| *t <= now) {

@@ -1,6 +1,6 @@
 //! The demo's telemetry workload and the receiver's bookkeeping of what arrived.
 
-use crate::proxy::Rng;
+use super::proxy::Rng;
 
 /// Telemetry message `index` from `dir`: index and send time (16 bytes), then a JSON line;
 /// `size` pads (by repeating the line) or cuts the whole message to that many bytes.

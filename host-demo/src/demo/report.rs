@@ -1,8 +1,7 @@
 //! The end-of-run report, as a table with a histogram or as one JSON object (field names are
 //! stable and documented in README.md).
 
-use crate::run::Report;
-use std::fmt::Write as _;
+use super::run::Report;
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -77,51 +76,45 @@ pub fn exact(r: &Report) -> bool {
     faults(r) == (0, 0, 0)
 }
 
+/// Rounds to `places` decimals for the report.
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
 /// The report as one line of JSON.
 pub fn json(r: &Report) -> String {
     let t = totals(r);
     let ratio = t.zout as f64 / t.zin.max(1) as f64;
-    let mut s = String::new();
-    let _ = write!(
-        s,
-        "{{\"transport\":\"{}\",\"apis\":[\"{}\",\"{}\"],\"sent\":{},\"delivered\":{},\"lost\":{},\
-         \"duplicated\":{},\"damaged_accepted\":{},\"elapsed_s\":{:.3},\"goodput_msgs_per_s\":{:.0},\
-         \"goodput_bytes_per_s\":{:.0},\"latency_us\":{{\"p50\":{},\"p90\":{},\"p99\":{},\"max\":{}}},\
-         \"retransmissions\":{},\"crc_rejects\":{},\"wire_bytes\":{},\"payload_bytes\":{},\
-         \"link_downs\":{},\"compression\":{{\"bytes_in\":{},\"bytes_out\":{},\"ratio\":{ratio:.3}}},\
-         \"aead\":{},\"auth_failed\":{},\"captured_frames\":{},\
-         \"raw_udp\":{{\"sent\":{},\"delivered\":{},\"lost\":{},\"damaged_accepted\":{}}}}}",
-        r.transport,
-        r.apis[0],
-        r.apis[1],
-        t.sent,
-        t.delivered,
-        t.lost,
-        t.dup,
-        t.damaged,
-        t.secs,
-        t.delivered as f64 / t.secs,
-        t.payload as f64 / t.secs,
-        t.lat[0],
-        t.lat[1],
-        t.lat[2],
-        t.lat[3],
-        t.retx,
-        t.crc,
-        t.wire,
-        t.payload,
-        r.downs,
-        t.zin,
-        t.zout,
-        r.aead,
-        t.auth_failed,
-        r.captured.map_or("null".to_string(), |n| n.to_string()),
-        r.raw.sent,
-        r.raw.delivered,
-        t.raw_lost,
-        r.raw.damaged,
-    );
-    s
+    serde_json::json!({
+        "transport": r.transport,
+        "apis": r.apis,
+        "sent": t.sent,
+        "delivered": t.delivered,
+        "lost": t.lost,
+        "duplicated": t.dup,
+        "damaged_accepted": t.damaged,
+        "elapsed_s": round(t.secs, 3),
+        "goodput_msgs_per_s": (t.delivered as f64 / t.secs).round() as u64,
+        "goodput_bytes_per_s": (t.payload as f64 / t.secs).round() as u64,
+        "latency_us": {"p50": t.lat[0], "p90": t.lat[1], "p99": t.lat[2], "max": t.lat[3]},
+        "retransmissions": t.retx,
+        "crc_rejects": t.crc,
+        "wire_bytes": t.wire,
+        "payload_bytes": t.payload,
+        "link_downs": r.downs,
+        "compression": {"bytes_in": t.zin, "bytes_out": t.zout, "ratio": round(ratio, 3)},
+        "aead": r.aead,
+        "auth_failed": t.auth_failed,
+        "captured_frames": r.captured,
+        "raw_udp": {
+            "sent": r.raw.sent,
+            "delivered": r.raw.delivered,
+            "lost": t.raw_lost,
+            "damaged_accepted": r.raw.damaged,
+        },
+    })
+    .to_string()
 }
 
 /// Prints the report as a table, with the terminal histogram.
@@ -200,5 +193,5 @@ pub fn print(r: &Report) {
     if let Some(n) = r.captured {
         println!("  capture                {n} frames recorded at endpoint A");
     }
-    crate::plot::terminal_histogram(&t.sorted);
+    super::plot::terminal_histogram(&t.sorted);
 }

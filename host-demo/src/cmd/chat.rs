@@ -1,0 +1,173 @@
+//! `ferrule chat`: instant messaging between two terminals over any wire. Each line typed is
+//! one reliable message (on `--channel`); when the peer acknowledges it the chat prints the
+//! round-trip time. Lines the link could not confirm before a session ended are sent again
+//! in the next one. End input (Ctrl-D) to leave once everything typed was acknowledged.
+//!
+//! ```text
+//! terminal 1: ferrule chat --udp 127.0.0.1:7001 --peer 127.0.0.1:7002
+//! terminal 2: ferrule chat --udp 127.0.0.1:7002 --peer 127.0.0.1:7001
+//! or:         ferrule chat --device /dev/ttyUSB0 --baud 115200
+//! ```
+
+use crate::cli::{ChatArgs, OnOff};
+use crate::driver::Refused;
+use crate::fail::Failure;
+use crate::runner::{self, Event, MsgId, Runner, Waker};
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, BufRead, Write};
+use std::time::{Duration, Instant};
+
+/// What the stdin thread hands the chat.
+enum Typed {
+    Line(String),
+    End,
+}
+
+fn read_stdin(w: Waker<Typed>) {
+    for line in io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        if !w.wake(Typed::Line(line)) {
+            return;
+        }
+    }
+    w.wake(Typed::End);
+}
+
+/// A typed line on its way.
+struct Line {
+    n: u64,
+    text: String,
+}
+
+/// Runs a chat.
+pub fn main(a: &ChatArgs) -> Result<(), Failure> {
+    let mut spec = a.link.spec()?;
+    if a.aead == OnOff::On && spec.key.is_none() {
+        spec.key = Some((crate::demo::DEMO_KEY, a.link.key_id));
+    }
+    let timeout = a.link.timeout_or(60);
+    let mut r: Runner<Typed> = Runner::open(&spec)?;
+    let mut out = io::stdout().lock();
+    let w = |out: &mut io::StdoutLock, s: String| -> Result<(), Failure> {
+        writeln!(out, "{s}").map_err(|e| Failure::io(&e, "stdout"))
+    };
+    w(
+        &mut out,
+        format!("* chat over {}; waiting for the peer ...", r.name),
+    )?;
+    let waker = r.waker();
+    std::thread::spawn(move || read_stdin(waker));
+    let mut waiting_since = Some(Instant::now());
+    let mut pending = VecDeque::<Line>::new();
+    let mut in_flight: HashMap<MsgId, Line> = HashMap::new();
+    let (mut next, mut input_open) = (1u64, true);
+    loop {
+        r.pump()?;
+        while let Some(e) = r.poll_event() {
+            match e {
+                Event::Up => {
+                    waiting_since = None;
+                    w(&mut out, "* connected (session up)".into())?;
+                }
+                Event::Acked { id, rtt } => {
+                    if let Some(l) = in_flight.remove(&id) {
+                        let ms = rtt.as_secs_f64() * 1000.0;
+                        w(
+                            &mut out,
+                            format!(
+                                "* [{}] delivered, acknowledged after {ms:.1} ms: {}",
+                                l.n, l.text
+                            ),
+                        )?;
+                    }
+                }
+                Event::Down { reason, lost } => {
+                    // Lines a failed session did not confirm go out again, in their order.
+                    let again: Vec<Line> =
+                        lost.iter().filter_map(|id| in_flight.remove(id)).collect();
+                    if again.is_empty() {
+                        w(&mut out, format!("* link down: {reason}"))?;
+                    } else {
+                        w(
+                            &mut out,
+                            format!(
+                                "* link down: {reason}; {} line(s) not confirmed, will resend",
+                                again.len()
+                            ),
+                        )?;
+                    }
+                    for l in again.into_iter().rev() {
+                        pending.push_front(l);
+                    }
+                    waiting_since = Some(Instant::now());
+                }
+                Event::Connected(_) | Event::Disconnected(_) => {}
+            }
+        }
+        while let Some(m) = r.recv() {
+            let who = if m.channel == 0 {
+                "peer".to_string()
+            } else {
+                format!("peer[{}]", m.channel)
+            };
+            w(
+                &mut out,
+                format!("{who}: {}", String::from_utf8_lossy(&m.data)),
+            )?;
+        }
+        while let Some(t) = r.take_app() {
+            match t {
+                Typed::End => input_open = false,
+                Typed::Line(text) => {
+                    pending.push_back(Line { n: next, text });
+                    next += 1;
+                }
+            }
+        }
+        while r.is_up() {
+            let Some(l) = pending.front() else { break };
+            match r.send(a.channel, l.text.as_bytes()) {
+                Err(Refused::NotNow) => break,
+                Err(Refused::TooLarge) => {
+                    w(
+                        &mut out,
+                        format!("* line too long ({} bytes); not sent", l.text.len()),
+                    )?;
+                    pending.pop_front();
+                }
+                Ok(id) => {
+                    let l = pending.pop_front().unwrap_or(Line {
+                        n: 0,
+                        text: String::new(),
+                    });
+                    match id {
+                        Some(id) => {
+                            in_flight.insert(id, l);
+                        }
+                        None => w(
+                            &mut out,
+                            format!("* [{}] sent best effort: {}", l.n, l.text),
+                        )?,
+                    }
+                }
+            }
+        }
+        if !input_open && pending.is_empty() && in_flight.is_empty() {
+            r.close(Duration::from_secs(2))?;
+            w(&mut out, "* bye".into())?;
+            return Ok(());
+        }
+        if let Some(since) = waiting_since {
+            if since.elapsed() > timeout {
+                w(&mut out, "* no answer from the peer".into())?;
+                return Err(runner::timeout(format!(
+                    "chat: no answer from the peer over {} after {} s",
+                    r.name,
+                    timeout.as_secs()
+                )));
+            }
+        }
+        out.flush().map_err(|e| Failure::io(&e, "stdout"))?;
+        r.wait(Duration::from_millis(500))?;
+    }
+}

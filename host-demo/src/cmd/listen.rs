@@ -1,0 +1,70 @@
+//! `ferrule listen`: prints every message that arrives — as text, one line each (invalid
+//! UTF-8 shown with replacement characters), or with `--json` as the JSON lines of
+//! [`crate::jsonl`] together with the link's events. `--count N` leaves after N messages;
+//! `--timeout` (no default) gives up, status 6, when they did not all come in time.
+
+use crate::cli::ListenArgs;
+use crate::fail::Failure;
+use crate::jsonl;
+use crate::runner::{self, Event, Runner};
+use serde_json::json;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+/// Runs `listen`.
+pub fn main(a: &ListenArgs) -> Result<(), Failure> {
+    let spec = a.link.spec()?;
+    let mut r: Runner = Runner::open(&spec)?;
+    let start = Instant::now();
+    let timeout = a.link.timeout.map(Duration::from_secs);
+    let mut got = 0u64;
+    loop {
+        r.pump()?;
+        let mut out = io::stdout().lock();
+        while let Some(e) = r.poll_event() {
+            if !a.link.json {
+                continue;
+            }
+            let line = match e {
+                Event::Up => jsonl::event("up", json!({})),
+                Event::Down { reason, lost } => {
+                    jsonl::event("down", json!({"reason": reason, "unacked": lost.len()}))
+                }
+                Event::Connected(w) => jsonl::event("connected", json!({ "wire": w })),
+                Event::Disconnected(why) => jsonl::event("disconnected", json!({ "reason": why })),
+                Event::Acked { .. } => continue,
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(());
+            }
+        }
+        while let Some(m) = r.recv() {
+            let line = if a.link.json {
+                jsonl::message(m.channel, &m.data)
+            } else {
+                String::from_utf8_lossy(&m.data).into_owned()
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(()); // stdout closed
+            }
+            got += 1;
+            if a.count == Some(got) {
+                drop(out);
+                r.close(Duration::from_secs(2))?;
+                return Ok(());
+            }
+        }
+        drop(out);
+        let mut max = Duration::from_secs(1);
+        if let Some(t) = timeout {
+            if start.elapsed() > t {
+                return Err(runner::timeout(match a.count {
+                    Some(n) => format!("{got} of {n} messages after {} s", t.as_secs()),
+                    None => format!("--timeout {} s reached", t.as_secs()),
+                }));
+            }
+            max = max.min(t.saturating_sub(start.elapsed()));
+        }
+        r.wait(max)?;
+    }
+}

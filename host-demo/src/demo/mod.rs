@@ -1,0 +1,157 @@
+//! `ferrule demo` (the default): endpoint A (Rust API) and endpoint B (C API) exchange
+//! telemetry over the chosen wire through the impairment proxy; then the same workload goes
+//! over raw UDP. Prints a report (or one JSON object) and optional latency charts.
+
+mod plot;
+mod proxy;
+mod report;
+mod run;
+
+pub use run::DEMO_KEY;
+mod workload;
+
+use crate::cli::{DemoArgs, DemoTransport, OnOff};
+use crate::fail::{Code, Failure};
+use ferrule::compress::Mode;
+use proxy::Impairments;
+use std::time::Duration;
+
+/// Smallest `--size`: the 16-byte index and timestamp plus one byte of text.
+pub const MIN_SIZE: usize = 17;
+
+/// Which wire a run uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// UDP datagrams on loopback: one frame per datagram.
+    Udp,
+    /// A TCP byte stream on loopback, COBS framed like a serial line.
+    Tcp,
+    /// Pseudo-terminal pairs in raw mode, like a UART.
+    Pty,
+    /// Two serial devices wired to each other (null modem), at `baud`.
+    Serial {
+        /// The device of endpoint A.
+        device: String,
+        /// The device of endpoint B.
+        peer_device: String,
+        /// Line rate.
+        baud: u32,
+    },
+}
+
+impl Kind {
+    /// Whether frames travel COBS-stuffed in a byte stream.
+    pub fn is_stream(&self) -> bool {
+        !matches!(self, Kind::Udp)
+    }
+
+    /// Short name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Udp => "udp",
+            Kind::Tcp => "tcp",
+            Kind::Pty => "pty",
+            Kind::Serial { .. } => "serial",
+        }
+    }
+}
+
+/// Everything a run is told.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub transport: Kind,
+    pub messages: u64,
+    /// Message size in bytes; `None`: the natural telemetry record (about 90 bytes).
+    pub size: Option<usize>,
+    pub imp: Impairments,
+    pub seed: u64,
+    pub json: bool,
+    pub compression: Mode,
+    pub window: u8,
+    pub aead: bool,
+    pub capture: Option<String>,
+    pub plot: Option<String>,
+    pub timeout: Duration,
+}
+
+/// The run the arguments describe.
+pub fn options(a: &DemoArgs) -> Result<Options, Failure> {
+    let transport = match a.transport {
+        DemoTransport::Udp => Kind::Udp,
+        DemoTransport::Tcp => Kind::Tcp,
+        DemoTransport::Pty if cfg!(unix) => Kind::Pty,
+        DemoTransport::Pty => return Err(Failure::usage("--transport pty needs a Unix system")),
+        DemoTransport::Serial => {
+            let (Some(device), Some(peer_device)) = (a.device.clone(), a.peer_device.clone())
+            else {
+                return Err(Failure::usage(
+                    "--transport serial needs --device PATH and --peer-device PATH (two ports \
+                     wired to each other)",
+                ));
+            };
+            Kind::Serial {
+                device,
+                peer_device,
+                baud: a.baud.unwrap_or(115_200),
+            }
+        }
+    };
+    if !matches!(transport, Kind::Serial { .. })
+        && (a.device.is_some() || a.peer_device.is_some() || a.baud.is_some())
+    {
+        return Err(Failure::usage(
+            "--device, --peer-device and --baud go with --transport serial",
+        ));
+    }
+    Ok(Options {
+        transport,
+        messages: a.messages,
+        size: a.size.map(|s| s as usize),
+        imp: Impairments {
+            loss: a.loss,
+            corrupt: a.corrupt,
+            dup: a.dup,
+            reorder: a.reorder,
+            delay: Duration::from_micros(a.delay_us),
+        },
+        seed: a.seed,
+        json: a.json,
+        compression: a.compression.mode(),
+        window: a.window.unwrap_or(0),
+        aead: a.aead == OnOff::On,
+        capture: a.capture.clone(),
+        plot: a.plot.clone(),
+        timeout: Duration::from_secs(a.timeout),
+    })
+}
+
+/// Runs the demo.
+pub fn main(a: &DemoArgs) -> Result<(), Failure> {
+    let o = options(a)?;
+    let mut r = run::run_ferrule(&o)?;
+    r.raw = run::run_raw(&o).map_err(|e| Failure::io(&e, "raw UDP baseline failed"))?;
+    if o.json {
+        println!("{}", report::json(&r));
+    } else {
+        report::print(&r);
+    }
+    if let Some(path) = &o.plot {
+        let samples: Vec<(u64, u64)> = r.samples().copied().collect();
+        let title = format!(
+            "ferrule demo over {}: {} messages, latency send -> deliver",
+            r.transport,
+            samples.len()
+        );
+        plot::write_svg(path, &samples, &title).map_err(|e| Failure::io(&e, ""))?;
+        if !o.json {
+            println!("\n  charts written to {path}");
+        }
+    }
+    if !report::exact(&r) {
+        return Err(Failure::new(
+            Code::Failed,
+            "FAILED: reliable delivery was not exact",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,371 @@
+//! The host tool's scripting side as a user runs it: `bridge` between two processes over UDP
+//! and a null-modem pty pair (10,000 binary messages on several channels, exact delivery),
+//! `send` / `listen`, malformed JSON input, help and version, and bridge to the QEMU firmware.
+
+mod common;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use common::{free_udp, tmp, Proc, Rng, BIN};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn json(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+}
+
+#[test]
+fn help_and_version_go_to_stdout_with_status_0() {
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["bridge", "--help"],
+        &["send", "--help"],
+        &["completions", "bash"],
+    ] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {:?}", out.stderr);
+        let needle = match args[0] {
+            "--version" => "ferrule 0.1.0",
+            "bridge" => "--local-udp",
+            "send" => "--file",
+            "completions" => "_ferrule",
+            _ => "Exit status",
+        };
+        assert!(text.contains(needle), "{args:?}: {text}");
+    }
+}
+
+/// The messages one bridge sends: `count` binary payloads spread over `channels`, each
+/// starting with its channel and its index on that channel.
+fn workload(seed: u64, count: usize, channels: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut rng = Rng(seed);
+    let mut per: BTreeMap<u8, u32> = BTreeMap::new();
+    (0..count)
+        .map(|i| {
+            let ch = channels[i % channels.len()];
+            let n = per.entry(ch).or_default();
+            let mut m = vec![ch];
+            m.extend(n.to_le_bytes());
+            *n += 1;
+            let len = (rng.next() % 300) as usize;
+            m.extend(rng.bytes(len));
+            (ch, m)
+        })
+        .collect()
+}
+
+fn lines_of(msgs: &[(u8, Vec<u8>)]) -> String {
+    let mut s = String::new();
+    for (ch, m) in msgs {
+        s += &format!("{{\"channel\":{ch},\"data\":\"{}\"}}\n", B64.encode(m));
+    }
+    s
+}
+
+/// What a bridge printed, sorted out: messages per channel in arrival order, and events.
+#[derive(Default)]
+struct Seen {
+    per_channel: BTreeMap<u8, Vec<Vec<u8>>>,
+    messages: usize,
+    acked: usize,
+    events: Vec<String>,
+}
+
+impl Seen {
+    fn take(&mut self, line: &str) {
+        let v = json(line);
+        if let Some(ch) = v.get("channel") {
+            let data = B64.decode(v["data"].as_str().unwrap()).unwrap();
+            self.per_channel
+                .entry(ch.as_u64().unwrap() as u8)
+                .or_default()
+                .push(data);
+            self.messages += 1;
+        } else if v["event"] == "acked" {
+            self.acked += 1;
+        } else {
+            self.events.push(line.to_string());
+        }
+    }
+}
+
+fn by_channel(msgs: &[(u8, Vec<u8>)]) -> BTreeMap<u8, Vec<Vec<u8>>> {
+    let mut m: BTreeMap<u8, Vec<Vec<u8>>> = BTreeMap::new();
+    for (ch, d) in msgs {
+        m.entry(*ch).or_default().push(d.clone());
+    }
+    m
+}
+
+/// Two bridges: A sends `a_count` messages, B sends `b_count` back, at the same time; both
+/// must deliver exactly (order per channel, nothing lost or doubled, byte-exact), report every
+/// acknowledgement, and leave with status 0 when their input ends.
+fn bridge_pair(a_args: &[&str], b_args: &[&str], a_count: usize, b_count: usize) {
+    let channels = [0u8, 1, 7, 42, 255];
+    let to_b = workload(1, a_count, &channels);
+    let to_a = workload(2, b_count, &channels[1..3]);
+    let mut a = Proc::start(&[&["bridge"], a_args].concat());
+    let mut b = Proc::start(&[&["bridge"], b_args].concat());
+    // Each input is written by a thread (the bridge reads at the link's pace); the pipes are
+    // handed back open, so neither bridge leaves before the other has everything.
+    let writer = |p: &mut Proc, text: String| {
+        let mut stdin = p.stdin.take().unwrap();
+        std::thread::spawn(move || {
+            stdin.write_all(text.as_bytes()).unwrap();
+            stdin
+        })
+    };
+    let wa = writer(&mut a, lines_of(&to_b));
+    let wb = writer(&mut b, lines_of(&to_a));
+    let (mut sa, mut sb) = (Seen::default(), Seen::default());
+    let mut last = std::time::Instant::now();
+    while sb.messages < a_count || sa.messages < b_count || sa.acked < a_count || sb.acked < b_count
+    {
+        // Whichever side has output, each waited on briefly in turn; no progress for WAIT
+        // fails the test.
+        for (p, s) in [(&mut a, &mut sa), (&mut b, &mut sb)] {
+            while let Some(l) = p.next_line(Duration::from_millis(5)) {
+                s.take(&l);
+                last = std::time::Instant::now();
+            }
+        }
+        assert!(
+            last.elapsed() < WAIT,
+            "stalled: B got {}/{a_count}, A got {}/{b_count}, acked {}/{}; events A {:?} B {:?}",
+            sb.messages,
+            sa.messages,
+            sa.acked,
+            sb.acked,
+            sa.events,
+            sb.events
+        );
+    }
+    assert_eq!(sb.per_channel, by_channel(&to_b), "A to B not exact");
+    assert_eq!(sa.per_channel, by_channel(&to_a), "B to A not exact");
+    assert!(
+        sa.events.iter().any(|e| e.contains("\"up\"")),
+        "{:?}",
+        sa.events
+    );
+    a.stdin = Some(wa.join().unwrap());
+    b.stdin = Some(wb.join().unwrap());
+    let (code_a, rest_a) = a.finish();
+    assert_eq!(code_a, Some(0), "{rest_a:?}");
+    let (code_b, rest_b) = b.finish();
+    assert_eq!(code_b, Some(0), "{rest_b:?}");
+}
+
+#[test]
+fn bridge_to_bridge_over_udp_delivers_ten_thousand_binary_messages_exactly() {
+    let (pa, pb) = (free_udp(), free_udp());
+    bridge_pair(
+        &["--udp", &pa, "--peer", &pb],
+        &["--udp", &pb, "--peer", &pa, "--compression", "per-message"],
+        10_000,
+        1_000,
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn bridge_to_bridge_over_a_pty_pair_delivers_ten_thousand_binary_messages_exactly() {
+    let m = common::null_modem();
+    bridge_pair(
+        &["--device", &m.paths[0], "--baud", "921600"],
+        &["--device", &m.paths[1], "--baud", "921600", "--window", "8"],
+        10_000,
+        1_000,
+    );
+}
+
+#[test]
+fn malformed_lines_are_reported_by_number_and_the_link_keeps_running() {
+    let (pa, pb) = (free_udp(), free_udp());
+    let mut b = Proc::start(&["bridge", "--udp", &pb, "--peer", &pa]);
+    let mut a = Proc::start(&["bridge", "--udp", &pa, "--peer", &pb]);
+    a.write_line(r#"{"channel":2,"text":"first"}"#);
+    a.write_line(r#"{"channel":"#);
+    a.write_line(r#"{"data":"not base64!"}"#);
+    a.write_line("");
+    a.write_line(r#"{"text":"x","channel":1,"colour":"red"}"#);
+    a.write_line(r#"{"channel":2,"text":"second","id":{"k":7}}"#);
+    assert!(a
+        .expect_err("stdin line 2: invalid JSON")
+        .starts_with("ferrule: "));
+    a.expect_err("stdin line 3: \"data\" is not base64");
+    a.expect_err("stdin line 5: invalid JSON: unknown field `colour`");
+    let first = json(&b.expect("\"channel\""));
+    assert_eq!(first["text"], "first");
+    let second = json(&b.expect("\"channel\""));
+    assert_eq!(
+        (second["channel"].as_u64(), second["text"].as_str()),
+        (Some(2), Some("second"))
+    );
+    // The acknowledgement of the second message carries its id and input number.
+    a.expect("\"msg\":1");
+    let ack = json(&a.expect("\"msg\":2"));
+    assert_eq!(ack["id"]["k"], 7);
+    assert!(ack["rtt_ms"].as_f64().unwrap() >= 0.0);
+    let (code, _) = a.finish();
+    assert_eq!(code, Some(0));
+    b.expect("peer closed the link");
+    assert_eq!(b.finish().0, Some(0));
+}
+
+#[test]
+fn send_waits_for_every_acknowledgement_and_listen_prints_what_arrives() {
+    let (pl, ps) = (free_udp(), free_udp());
+    let file = tmp("binary.bin");
+    let payload: Vec<u8> = (0..=255u8).rev().collect();
+    std::fs::write(&file, &payload).unwrap();
+    let mut listen = Proc::start(&[
+        "listen",
+        "--udp",
+        &pl,
+        "--peer",
+        &ps,
+        "--count",
+        "3",
+        "--json",
+        "--timeout",
+        "30",
+    ]);
+    let out = Command::new(BIN)
+        .args([
+            "send",
+            "--udp",
+            &ps,
+            "--peer",
+            &pl,
+            "--channel",
+            "4",
+            "hello",
+            "wörld",
+            "--file",
+            &file,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "3 message(s) acknowledged"
+    );
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        let v = json(&listen.expect("\"channel\""));
+        assert_eq!(v["channel"], 4);
+        got.push(B64.decode(v["data"].as_str().unwrap()).unwrap());
+    }
+    assert_eq!(
+        got,
+        vec![b"hello".to_vec(), "wörld".as_bytes().to_vec(), payload]
+    );
+    assert_eq!(listen.finish().0, Some(0));
+
+    // Text mode, one line per message; the sender's JSON lists the acknowledgements.
+    let (pl, ps) = (free_udp(), free_udp());
+    let mut listen = Proc::start(&["listen", "--udp", &pl, "--peer", &ps, "--count", "1"]);
+    let out = Command::new(BIN)
+        .args(["send", "--udp", &ps, "--peer", &pl, "--json", "plain text"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let acked = json(String::from_utf8_lossy(&out.stdout).trim());
+    assert_eq!(
+        (acked["event"].as_str(), acked["msg"].as_u64()),
+        (Some("acked"), Some(1))
+    );
+    assert_eq!(listen.expect("plain"), "plain text");
+    assert_eq!(listen.finish().0, Some(0));
+}
+
+#[test]
+fn send_to_a_silent_peer_times_out_with_status_6() {
+    let quiet = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer = quiet.local_addr().unwrap().to_string();
+    let out = Command::new(BIN)
+        .args([
+            "send",
+            "--udp",
+            "127.0.0.1:0",
+            "--peer",
+            &peer,
+            "--timeout",
+            "1",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("ferrule: no answer from the peer"), "{err}");
+}
+
+#[test]
+fn bridge_serves_local_tcp_and_udp_clients() {
+    use std::io::{BufRead, BufReader};
+    let (pa, pb) = (free_udp(), free_udp());
+    let local = common::free_tcp();
+    let mut a = Proc::start(&["bridge", "--udp", &pa, "--peer", &pb, "--local-tcp", &local]);
+    a.expect("\"serving\"");
+    let client = std::net::TcpStream::connect(&local).unwrap();
+    client.set_read_timeout(Some(WAIT)).unwrap();
+    let mut b = Proc::start(&["bridge", "--udp", &pb, "--peer", &pa]);
+    writeln!(&client, r#"{{"channel":3,"text":"from a client"}}"#).unwrap();
+    let got = json(&b.expect("\"channel\""));
+    assert_eq!(
+        (got["channel"].as_u64(), got["text"].as_str()),
+        (Some(3), Some("from a client"))
+    );
+    b.write_line(r#"{"channel":5,"text":"to the client"}"#);
+    let mut lines = BufReader::new(client.try_clone().unwrap()).lines();
+    let back = loop {
+        let v = json(&lines.next().unwrap().unwrap());
+        if v.get("channel").is_some() {
+            break v;
+        }
+    };
+    assert_eq!(back["text"], "to the client");
+
+    // The same over a local UDP socket: one JSON line per datagram.
+    let local_udp = free_udp();
+    let (pc, pd) = (free_udp(), free_udp());
+    let mut c = Proc::start(&[
+        "bridge",
+        "--udp",
+        &pc,
+        "--peer",
+        &pd,
+        "--local-udp",
+        &local_udp,
+    ]);
+    c.expect("\"serving\"");
+    let mut d = Proc::start(&["bridge", "--udp", &pd, "--peer", &pc]);
+    let app = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    app.set_read_timeout(Some(WAIT)).unwrap();
+    app.send_to(br#"{"text":"datagram"}"#, &local_udp).unwrap();
+    assert_eq!(json(&d.expect("\"channel\""))["text"], "datagram");
+    d.write_line(r#"{"text":"reply"}"#);
+    let mut buf = [0u8; 2048];
+    let reply = loop {
+        let n = app.recv(&mut buf).unwrap();
+        let v = json(std::str::from_utf8(&buf[..n]).unwrap());
+        if v.get("channel").is_some() {
+            break v;
+        }
+    };
+    assert_eq!(reply["text"], "reply");
+    drop((a, b, c, d));
+}
