@@ -1,13 +1,18 @@
 //! Compression through the link: the frame-size API, and what a receiver does with a payload
 //! it cannot decompress (counted, reported, and a broken shared stream restarts the session).
 
-use ferrule::compress::{CodecConfig, Compressor, DecompressError, Mode, NoCodec};
+use ferrule::compress::{Codec, CodecConfig, Compressor, DecompressError, Mode, NoCodec};
 use ferrule::link::{frame_buffer_len, Config, DownReason, Event, Link, RecvError, Transport};
 use ferrule::{max_datagram_len, max_stream_frame_len};
 
 const M: usize = 256;
 type Plain = Link<4, M, { frame_buffer_len(M) }, NoCodec>;
 type Packed = Link<4, M, { frame_buffer_len(M) }, Compressor<'static>>;
+
+/// A codec over leaked memory of the size its configuration needs.
+fn codec(c: CodecConfig<'static>) -> Compressor<'static> {
+    Compressor::new(c, vec![0u8; Compressor::storage_size(&c)].leak()).unwrap()
+}
 
 fn cfg() -> Config {
     Config {
@@ -30,7 +35,7 @@ fn pump(a: &mut Packed, b: &mut Plain, now: u64) {
 
 #[test]
 fn max_message_for_frame_is_worst_case_and_capped() {
-    let a = Packed::with_codec(cfg(), 1, Compressor::new(CodecConfig::default()));
+    let a = Packed::with_codec(cfg(), 1, codec(CodecConfig::default()));
     for mtu in [0, 10, 23, 24, 100, 279, 280, 1500] {
         let m = a.max_message_for_frame(mtu);
         assert!(m <= M);
@@ -52,7 +57,7 @@ fn an_undecodable_shared_stream_is_reported_and_restarts_the_session() {
         reliable: Mode::Shared,
         ..CodecConfig::default()
     };
-    let mut a = Packed::with_codec(cfg(), 1, Compressor::new(shared));
+    let mut a = Packed::with_codec(cfg(), 1, codec(shared));
     let mut b = Plain::new(cfg(), 2);
     pump(&mut a, &mut b, 0);
     assert!(a.is_up() && b.is_up());
@@ -88,9 +93,9 @@ fn an_undecodable_shared_stream_is_reported_and_restarts_the_session() {
 }
 
 #[test]
-fn an_inflate_only_receiver_takes_every_mode_and_sends_raw() {
-    use ferrule::compress::{Dictionary, InflateOnly};
-    type Receiver = Link<4, M, { frame_buffer_len(M) }, InflateOnly<'static>>;
+fn a_receive_only_codec_takes_every_mode_and_sends_raw() {
+    use ferrule::compress::Dictionary;
+    type Receiver = Link<4, M, { frame_buffer_len(M) }, Compressor<'static>>;
     static DICT: &[u8] = br#"{"temp":21.5,"rh":40.1,"status":"ok"}"#;
     let dictionary = Some(Dictionary { id: 7, bytes: DICT });
     for (reliable, unreliable) in [
@@ -98,13 +103,19 @@ fn an_inflate_only_receiver_takes_every_mode_and_sends_raw() {
         (Mode::PerMessage, Mode::Dictionary),
         (Mode::Dictionary, Mode::Off),
     ] {
-        let codec = CodecConfig {
+        let config = CodecConfig {
             reliable,
             unreliable,
             dictionary,
+            ..CodecConfig::DEFAULT
         };
-        let mut a = Packed::with_codec(cfg(), 1, Compressor::new(codec));
-        let mut b = Receiver::with_codec(cfg(), 2, InflateOnly::new(dictionary));
+        let mut a = Packed::with_codec(cfg(), 1, codec(config));
+        // Receive-only: every mode off.
+        let inflate_only = CodecConfig {
+            dictionary,
+            ..CodecConfig::DEFAULT
+        };
+        let mut b = Receiver::with_codec(cfg(), 2, codec(inflate_only));
         let mut buf = [0u8; Packed::MAX_FRAME];
         let mut out = [0u8; M];
         let mut wire_a = 0;
@@ -143,7 +154,6 @@ fn an_inflate_only_receiver_takes_every_mode_and_sends_raw() {
         assert_eq!(s.compressed, 0, "the inflate-only side sends raw");
         assert!(wire_a > 0);
     }
-    // It saves exactly the compressor's two deflaters.
-    let deflaters = 2 * std::mem::size_of::<ferrule::compress::Deflater>();
-    assert!(InflateOnly::STATE_BYTES + deflaters <= Compressor::STATE_BYTES);
+    // It keeps only the shared stream's 1 KiB ring.
+    assert_eq!(Compressor::storage_size(&CodecConfig::DEFAULT), 1024);
 }

@@ -47,18 +47,32 @@ fn link_ram_is_what_the_docs_say() {
 
 #[test]
 fn codec_ram_is_what_the_docs_say() {
-    use ferrule::compress::{Compressor, Deflater, InflateOnly};
-    let (deflater, full, inflate) = (
-        Deflater::STATE_BYTES,
-        Compressor::STATE_BYTES,
-        InflateOnly::STATE_BYTES,
+    use ferrule::compress::{CodecConfig, Compressor, Deflater, Mode, Receive};
+    let shared_both_ways = Compressor::storage_size(&CodecConfig {
+        reliable: Mode::Shared,
+        ..CodecConfig::DEFAULT
+    });
+    let receive_only = Compressor::storage_size(&CodecConfig::DEFAULT);
+    let per_message_receive_only = Compressor::storage_size(&CodecConfig {
+        receive: Receive {
+            shared: false,
+            ..Receive::DEFAULT
+        },
+        ..CodecConfig::DEFAULT
+    });
+    let deflater = Deflater::storage_size(10);
+    println!(
+        "Deflater: {deflater} B, shared both ways: {shared_both_ways} B, receive-only: \
+         {receive_only} B ({per_message_receive_only} B without the shared stream)"
     );
-    println!("Deflater: {deflater} B, Compressor: {full} B, InflateOnly: {inflate} B");
-    // The heap-free compressor's budget: 4 KiB.
-    assert!(deflater <= 4096, "{deflater}");
     assert_eq!(
-        (deflater, full, inflate),
-        (3846, 20344, 12640),
+        (
+            deflater,
+            shared_both_ways,
+            receive_only,
+            per_message_receive_only
+        ),
+        (3712, 4736, 1024, 0),
         "update README.md 'Memory' if this changes"
     );
 }

@@ -1042,7 +1042,10 @@ impl<const W: usize, const M: usize, C: Codec> Core<W, M, C> {
         self.tx_next = self.keys.isn_tx;
         self.tx_head = 0;
         self.tx = [const { TxSlot::EMPTY }; W];
-        self.codec.reset_tx();
+        // The v1 hello announces no compression capabilities: assume the peer accepts what
+        // this side accepts (both ends configured alike).
+        let peer_caps = self.codec.rx_caps();
+        self.codec.start_tx(peer_caps);
         self.rx_old = self.rx_ready;
         self.rx_reset_pending = true;
         // Messages already in order stay deliverable (the peer holds them as acknowledged);

@@ -2,7 +2,7 @@
 //! Shared by the soak test and the link benchmark.
 #![allow(dead_code)]
 
-use ferrule::compress::{CodecConfig, Compressor, Dictionary, Mode};
+use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode};
 use ferrule::link::{frame_buffer_len, Config, Event, Link, Transport};
 use std::collections::VecDeque;
 
@@ -26,12 +26,14 @@ fn new_link(cfg: Config, seed: u32, compress: bool, aead: bool) -> SimLink {
                 id: 3,
                 bytes: DICTIONARY,
             }),
+            ..CodecConfig::DEFAULT
         }
     } else {
         CodecConfig::default()
     };
+    let mem = vec![0u8; Compressor::storage_size(&codec)].leak();
     #[allow(unused_mut)]
-    let mut link = SimLink::with_codec(cfg, seed, Compressor::new(codec));
+    let mut link = SimLink::with_codec(cfg, seed, Compressor::new(codec, mem).unwrap());
     if aead {
         #[cfg(feature = "aead")]
         link.set_key(1, &KEY, 0).unwrap();
