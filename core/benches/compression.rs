@@ -6,7 +6,7 @@
 #[path = "../tests/common/corpus.rs"]
 mod corpus;
 
-use ferrule::compress::{deflate_alloc, Codec, CodecConfig, Compressor, Dictionary, Mode};
+use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive};
 use ferrule::{encode_stream, max_stream_frame_len, Compression, StreamOptions};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -22,11 +22,54 @@ const MODES: [&str; 7] = [
     "miniz L9",
 ];
 
+/// Enough memory for any codec of this benchmark.
+const MEM: usize = 64 * 1024;
+
+/// What the receiving side accepts: everything, with the window and dynamic tables miniz's
+/// 32 KiB-window output needs.
+const RECEIVE_ALL: Receive = Receive {
+    per_message: true,
+    shared: true,
+    dynamic: true,
+    window_bits: 15,
+};
+
+/// miniz_oxide (flate2's default backend) at `level`: `None` when not smaller than `msg`.
+fn miniz(msg: &[u8], level: u32) -> Option<Vec<u8>> {
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+    std::io::Write::write_all(&mut z, msg).unwrap();
+    let v = z.finish().unwrap();
+    (v.len() < msg.len()).then_some(v)
+}
+
+/// A sender in `mode`, started against a peer that accepts everything.
+fn sender<'a>(mode: Mode, dict: &'a [u8], mem: &'a mut [u8]) -> Compressor<'a> {
+    let mut c = Compressor::new(
+        CodecConfig {
+            reliable: mode,
+            unreliable: mode,
+            dictionary: Some(Dictionary { id: 1, bytes: dict }),
+            ..CodecConfig::DEFAULT
+        },
+        mem,
+    )
+    .unwrap();
+    c.start_tx(ferrule::compress::RxCaps {
+        per_message: true,
+        shared: true,
+        dynamic: true,
+        window_bits: 15,
+        dict_id: 1,
+    });
+    c
+}
+
 /// Encodes every message in `mode`; returns (wire bytes, payload bytes) of one pass.
 fn run(
     mode: &str,
     msgs: &[Vec<u8>],
     dict: &[u8],
+    mem: &mut [u8],
     wire: &mut [u8],
     frame: &mut [u8],
 ) -> (usize, usize) {
@@ -36,11 +79,7 @@ fn run(
         "dictionary" => Mode::Dictionary,
         _ => Mode::Off,
     };
-    let mut c = Compressor::new(CodecConfig {
-        reliable: codec_mode,
-        unreliable: codec_mode,
-        dictionary: Some(Dictionary { id: 1, bytes: dict }),
-    });
+    let mut c = sender(codec_mode, dict, mem);
     let level = match mode {
         "miniz L1" => Some(1),
         "miniz L6" => Some(6),
@@ -49,7 +88,7 @@ fn run(
     };
     let (mut on_wire, mut payload) = (0, 0);
     for m in msgs {
-        let (repr, n) = match level.and_then(|l| deflate_alloc(m, l)) {
+        let (repr, n) = match level.and_then(|l| miniz(m, l)) {
             Some(v) => {
                 wire[..v.len()].copy_from_slice(&v);
                 (Compression::Deflate, v.len())
@@ -92,6 +131,8 @@ fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let mut wire = vec![0u8; 4096];
     let mut frame = vec![0u8; max_stream_frame_len(4096)];
+    let mut mem = vec![0u8; MEM];
+    let mut rx_mem = vec![0u8; MEM];
     println!("## Wire bytes / payload bytes (COBS stream framing, RDATA header, CRC)\n");
     for kind in corpus::KINDS {
         let dict = corpus::dictionary(kind);
@@ -104,7 +145,7 @@ fn main() {
                 .map(|&size| {
                     let count = (64 * 1024 / size).clamp(16, 400);
                     let msgs = corpus::messages(kind, size, count, 7);
-                    let (w, p) = run(mode, &msgs, &dict, &mut wire, &mut frame);
+                    let (w, p) = run(mode, &msgs, &dict, &mut mem, &mut wire, &mut frame);
                     format!("{:.1} %", 100.0 * w as f64 / p as f64)
                 })
                 .collect();
@@ -127,27 +168,21 @@ fn main() {
                 let msgs = corpus::messages("json", size, count, 7);
                 let total: usize = msgs.iter().map(Vec::len).sum();
                 let enc = throughput(total, || {
-                    black_box(run(mode, &msgs, &dict, &mut wire, &mut frame));
+                    black_box(run(mode, &msgs, &dict, &mut mem, &mut wire, &mut frame));
                 });
                 // Inflate side: decode what this mode produced (miniz rows: per-message streams).
-                let mut tx = Compressor::new(CodecConfig {
-                    reliable: match mode {
-                        "shared" => Mode::Shared,
-                        "dictionary" => Mode::Dictionary,
-                        "none" => Mode::Off,
-                        _ => Mode::PerMessage,
-                    },
-                    unreliable: Mode::Off,
-                    dictionary: Some(Dictionary {
-                        id: 1,
-                        bytes: &dict,
-                    }),
-                });
+                let mode_of = match mode {
+                    "shared" => Mode::Shared,
+                    "dictionary" => Mode::Dictionary,
+                    "none" => Mode::Off,
+                    _ => Mode::PerMessage,
+                };
+                let mut tx = sender(mode_of, &dict, &mut mem);
                 let payloads: Vec<(Compression, Vec<u8>)> = msgs
                     .iter()
                     .map(|m| {
                         let level = mode.strip_prefix("miniz L").map(|l| l.parse().unwrap());
-                        match level.and_then(|l| deflate_alloc(m, l)) {
+                        match level.and_then(|l| miniz(m, l)) {
                             Some(v) => (Compression::Deflate, v),
                             None => {
                                 let (r, n) = tx.compress(true, m, &mut wire);
@@ -156,19 +191,21 @@ fn main() {
                         }
                     })
                     .collect();
-                if mode.starts_with("miniz") && size > ferrule::compress::WINDOW {
-                    // miniz uses a 32 KiB window; our 1 KiB inflate ring rejects such streams.
-                    return format!("{enc:.0} / n/a");
-                }
                 let mut out = vec![0u8; 4096];
                 let dec = throughput(total, || {
-                    let mut rx = Compressor::new(CodecConfig {
-                        dictionary: Some(Dictionary {
-                            id: 1,
-                            bytes: &dict,
-                        }),
-                        ..CodecConfig::default()
-                    });
+                    let mut rx = Compressor::new(
+                        CodecConfig {
+                            dictionary: Some(Dictionary {
+                                id: 1,
+                                bytes: &dict,
+                            }),
+                            receive: RECEIVE_ALL,
+                            ..CodecConfig::DEFAULT
+                        },
+                        &mut rx_mem,
+                    )
+                    .unwrap();
+                    rx.reset_rx();
                     for (r, p) in &payloads {
                         black_box(rx.decompress(*r, p, &mut out).unwrap());
                     }

@@ -1,6 +1,7 @@
-//! A heap-free raw-deflate compressor (RFC 1951) for MCUs: LZ77 over a 1 KiB window with hash
-//! chains, an optimal parse for fixed Huffman codes. State is [`Deflater::STATE_BYTES`] bytes
-//! (about 3.8 KiB); [`Deflater::compress`] also uses about 1.1 KiB of stack.
+//! A heap-free raw-deflate compressor (RFC 1951) for MCUs: LZ77 over a window of up to 1 KiB
+//! with hash chains, an optimal parse for fixed Huffman codes. Its state lives in caller memory
+//! ([`Deflater::storage_size`]: about `3 × 2^window_bits` bytes); [`Deflater::compress`] uses
+//! about 0.7 KiB of stack.
 //!
 //! Fixed codes cost nothing to build or transmit, which is what small messages need: a dynamic
 //! Huffman header alone is 60–100 bytes. With the code lengths known in advance, the parse can
@@ -10,24 +11,46 @@
 //! about 10 % fewer bytes. The window persists across messages in shared mode, so telemetry
 //! that repeats its keys compresses against the previous messages.
 
-use super::WINDOW;
+use super::{table, StorageError, MAX_SEND_WINDOW_BITS, MIN_WINDOW_BITS};
 
-/// New input is taken in chunks of this size; the buffer keeps `WINDOW` bytes of history.
-const CHUNK: usize = 256;
-const BUF: usize = WINDOW + CHUNK;
+/// New input is taken in chunks of this size; the buffer keeps the window's bytes of history
+/// before it. (A chunk of the parse's segment size gives the same output as any larger one:
+/// segments never span chunks.)
+const CHUNK: usize = SEGMENT;
 const HASH_BITS: u32 = 8;
 const BUCKETS: usize = 1 << HASH_BITS;
 const EMPTY: u16 = u16::MAX;
 const MIN_MATCH: usize = 3;
 const MAX_MATCH: usize = 258;
-/// Positions the optimal parse weighs at once (its arrays live on the stack).
+/// Positions the optimal parse weighs at once (its array lives on the stack).
 const SEGMENT: usize = 128;
 /// Candidates examined per position, most recent first.
 const MAX_CHAIN: usize = 16;
 /// A match at least this long is taken as it is: the positions it covers are not weighed.
 const NICE_MATCH: usize = 32;
-/// `step` entry of a literal: length 1, distance 0.
-const LITERAL: u32 = 1 << 16;
+
+/// A node of the parse, packed in a `u32`: the fewest bits to reach the position (13 bits),
+/// and the edge that does (length − 1: 9 bits; distance − 1: 10 bits, as the window is at
+/// most 1 KiB).
+mod node {
+    const COST_SHIFT: u32 = 19;
+    const LEN_SHIFT: u32 = 10;
+    /// Not reached yet: the largest cost.
+    pub(super) const UNREACHED: u32 = u32::MAX;
+
+    pub(super) fn new(cost: u32, len: usize, dist: usize) -> u32 {
+        (cost << COST_SHIFT) | (((len - 1) as u32) << LEN_SHIFT) | (dist.saturating_sub(1) as u32)
+    }
+    pub(super) fn cost(n: u32) -> u32 {
+        n >> COST_SHIFT
+    }
+    pub(super) fn len(n: u32) -> usize {
+        ((n >> LEN_SHIFT) & 0x1FF) as usize + 1
+    }
+    pub(super) fn dist(n: u32) -> usize {
+        (n & 0x3FF) as usize + 1
+    }
+}
 
 /// How a compressed message ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,42 +69,81 @@ pub enum End {
 pub struct NotSmaller;
 
 /// The heap-free compressor. See the [module docs](self).
-#[derive(Clone)]
-pub struct Deflater {
-    buf: [u8; BUF],
-    len: u16,
+///
+/// ```
+/// use ferrule::compress::{Deflater, End};
+///
+/// let mut mem = [0u8; Deflater::storage_size(10)]; // or a `static` array
+/// let mut d = Deflater::new(10, &mut mem).unwrap();
+/// let mut out = [0u8; 600];
+/// let n = d.compress(&[b'a'; 600], End::Final, &mut out).unwrap();
+/// assert!(n < 20);
+/// ```
+pub struct Deflater<'a> {
+    /// History then new input: `window + CHUNK` bytes.
+    buf: &'a mut [u8],
+    /// Per hash bucket, the latest position (in `buf`) whose 3 bytes hash there (`u16` pairs).
+    head: &'a mut [u8],
+    /// Per stream position modulo the window, the distance back to the previous position in
+    /// the same bucket (0: none within the window; `u16` pairs).
+    prev: &'a mut [u8],
+    /// `2^window_bits`.
+    window: usize,
+    /// The longest distance emitted (at most `window`).
+    max_distance: usize,
+    len: usize,
     /// Positions below this one are in the hash chains.
-    hashed: u16,
-    /// Stream position of `buf[0]` modulo `WINDOW`: `prev` is indexed by stream position, so
-    /// sliding the buffer leaves it valid.
-    origin: u16,
-    /// Per hash bucket, the latest position (in `buf`) whose 3 bytes hash there.
-    head: [u16; BUCKETS],
-    /// Per stream position modulo `WINDOW`, the distance back to the previous position in the
-    /// same bucket (0: none within the window).
-    prev: [u16; WINDOW],
+    hashed: usize,
+    /// Stream position of `buf[0]` modulo the window: `prev` is indexed by stream position,
+    /// so sliding the buffer leaves it valid.
+    origin: usize,
 }
 
-impl Default for Deflater {
-    fn default() -> Self {
-        Self::new()
+impl<'a> Deflater<'a> {
+    /// Bytes of memory a compressor with a window of `2^window_bits` bytes needs: the window
+    /// and a chunk of input, 256 hash heads and one chain link per window position.
+    pub const fn storage_size(window_bits: u8) -> usize {
+        let window = 1 << window_bits;
+        window + CHUNK + 2 * BUCKETS + 2 * window
     }
-}
 
-impl Deflater {
-    /// Bytes of state (the whole struct).
-    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
-
-    /// A compressor with empty history.
-    pub const fn new() -> Self {
-        Self {
-            buf: [0; BUF],
+    /// A compressor with empty history and a window of `2^window_bits` (8..=10) bytes, in the
+    /// front of `mem`. It emits distances up to the whole window until
+    /// [`set_max_distance`](Self::set_max_distance) says otherwise.
+    pub fn new(window_bits: u8, mem: &'a mut [u8]) -> Result<Self, StorageError> {
+        if !(MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS).contains(&window_bits) {
+            return Err(StorageError::WindowBits(window_bits));
+        }
+        let needed = Self::storage_size(window_bits);
+        let given = mem.len();
+        let mem = mem
+            .get_mut(..needed)
+            .ok_or(StorageError::TooSmall { needed, given })?;
+        let window = 1 << window_bits;
+        let (buf, rest) = mem.split_at_mut(window + CHUNK);
+        let (head, prev) = rest.split_at_mut(2 * BUCKETS);
+        let mut d = Self {
+            buf,
+            head,
+            prev,
+            window,
+            max_distance: window,
             len: 0,
             hashed: 0,
             origin: 0,
-            head: [EMPTY; BUCKETS],
-            prev: [0; WINDOW],
-        }
+        };
+        d.reset();
+        Ok(d)
+    }
+
+    /// Limits back-references to `max` bytes (at most the window): what the peer accepts.
+    pub fn set_max_distance(&mut self, max: usize) {
+        self.max_distance = max.min(self.window);
+    }
+
+    /// The longest back-reference emitted.
+    pub fn max_distance(&self) -> usize {
+        self.max_distance
     }
 
     /// Forgets all history (a new session or a new stand-alone message).
@@ -89,16 +151,15 @@ impl Deflater {
         self.len = 0;
         self.hashed = 0;
         self.origin = 0;
-        self.head = [EMPTY; BUCKETS];
+        table::fill(self.head, EMPTY);
     }
 
-    /// Resets and loads a preset dictionary (its last 1 KiB counts) as history.
+    /// Resets and loads a preset dictionary (its last window's bytes count) as history.
     pub fn preload(&mut self, dict: &[u8]) {
         self.reset();
-        let dict = &dict[dict.len().saturating_sub(WINDOW)..];
-        self.buf[..dict.len()].copy_from_slice(dict);
-        self.len = dict.len() as u16;
-        self.hash_up_to(dict.len());
+        let dict = &dict[dict.len().saturating_sub(self.window)..];
+        self.len = crate::bytes::copy(self.buf, dict);
+        self.hash_up_to(self.len);
     }
 
     /// Compresses `msg` into `out` and returns the compressed length, which is always smaller
@@ -109,8 +170,8 @@ impl Deflater {
         w.put(if end == End::Final { 0b011 } else { 0b010 }, 3);
         for chunk in msg.chunks(CHUNK) {
             let mut p = self.append(chunk);
-            while p < usize::from(self.len) {
-                let n = (usize::from(self.len) - p).min(SEGMENT);
+            while p < self.len {
+                let n = (self.len - p).min(SEGMENT);
                 self.parse_segment(p, n, &mut w);
                 p += n;
             }
@@ -126,23 +187,26 @@ impl Deflater {
     /// Appends new input to the buffer, sliding the window first if needed; returns where it
     /// starts.
     fn append(&mut self, chunk: &[u8]) -> usize {
-        let mut len = usize::from(self.len);
-        if len + chunk.len() > BUF {
-            let shift = len - WINDOW;
-            self.buf.copy_within(shift..len, 0);
-            len = WINDOW;
-            self.hashed = self.hashed.saturating_sub(shift as u16);
-            self.origin = ((usize::from(self.origin) + shift) % WINDOW) as u16;
-            for head in &mut self.head {
-                *head = match head.checked_sub(shift as u16) {
-                    Some(p) if *head != EMPTY => p,
+        if self.len + chunk.len() > self.buf.len() {
+            let shift = self.len - self.window;
+            self.buf.copy_within(shift..self.len, 0);
+            self.len = self.window;
+            self.hashed = self.hashed.saturating_sub(shift);
+            self.origin = (self.origin + shift) & (self.window - 1);
+            for i in 0..BUCKETS {
+                let head = table::get(self.head, i);
+                let moved = match head.checked_sub(shift as u16) {
+                    Some(p) if head != EMPTY => p,
                     _ => EMPTY,
                 };
+                table::set(self.head, i, moved);
             }
         }
-        self.buf[len..len + chunk.len()].copy_from_slice(chunk);
-        self.len = (len + chunk.len()) as u16;
-        len
+        let start = self.len;
+        if let Some(dst) = self.buf.get_mut(start..) {
+            self.len += crate::bytes::copy(dst, chunk);
+        }
+        start
     }
 
     fn hash(&self, p: usize) -> usize {
@@ -151,24 +215,24 @@ impl Deflater {
     }
 
     fn slot(&self, p: usize) -> usize {
-        (usize::from(self.origin) + p) % WINDOW
+        (self.origin + p) & (self.window - 1)
     }
 
     /// Puts every position below `limit` that has 3 bytes after it into the hash chains, in
     /// order (so each chain runs from the newest position to older ones).
     fn hash_up_to(&mut self, limit: usize) {
-        let limit = limit.min(usize::from(self.len).saturating_sub(MIN_MATCH - 1));
-        while usize::from(self.hashed) < limit {
-            let p = usize::from(self.hashed);
+        let limit = limit.min(self.len.saturating_sub(MIN_MATCH - 1));
+        while self.hashed < limit {
+            let p = self.hashed;
             let h = self.hash(p);
-            let newest = usize::from(self.head[h]);
-            let back = match p.checked_sub(newest) {
-                Some(d) if self.head[h] != EMPTY && d <= WINDOW => d as u16,
+            let newest = table::get(self.head, h);
+            let back = match p.checked_sub(usize::from(newest)) {
+                Some(d) if newest != EMPTY && d <= self.window => d as u16,
                 _ => 0,
             };
             let slot = self.slot(p);
-            self.prev[slot] = back;
-            self.head[h] = p as u16;
+            table::set(self.prev, slot, back);
+            table::set(self.head, h, p as u16);
             self.hashed += 1;
         }
     }
@@ -177,44 +241,36 @@ impl Deflater {
     /// the last, where a literal costs its code length and a match its length code, distance
     /// code and extra bits. Writes the path's symbols.
     fn parse_segment(&mut self, base: usize, n: usize, w: &mut BitWriter<'_>) {
-        // cost[i]: fewest bits to reach position i; step[i]: (length << 16 | distance) of the
-        // edge that does.
-        let mut cost = [u32::MAX; SEGMENT + 1];
-        let mut step = [0u32; SEGMENT + 1];
-        cost[0] = 0;
+        // Per position: the fewest bits to reach it and the edge that does (see `node`).
+        let mut nodes = [node::UNREACHED; SEGMENT + 1];
+        nodes[0] = node::new(0, 1, 0);
         let mut covered = 0; // positions below this are inside a taken long match
         for i in 0..n {
             let p = base + i;
             self.hash_up_to(p);
-            if i < covered || cost[i] == u32::MAX {
+            let here = node::cost(nodes[i]);
+            if i < covered || nodes[i] == node::UNREACHED {
                 continue;
             }
-            let here = cost[i];
-            relax(
-                &mut cost,
-                &mut step,
-                i + 1,
-                here + literal_bits(self.buf[p]),
-                LITERAL,
-            );
+            relax(&mut nodes, i + 1, here + literal_bits(self.buf[p]), 1, 0);
             let longest = self.weigh_matches(p, n - i, |len, dist, bits| {
-                let edge = ((len as u32) << 16) | dist as u32;
-                relax(&mut cost, &mut step, i + len, here + bits, edge);
+                relax(&mut nodes, i + len, here + bits, len, dist);
             });
             if longest >= NICE_MATCH {
                 covered = i + longest;
             }
         }
-        // Turn the path around: each position on it gets the edge that leaves it.
+        // Turn the path around: each position on it gets the edge that leaves it (swapped in
+        // for the edge arriving there, which leads on to the previous position).
         let mut j = n;
+        let mut edge = nodes[n];
         while j > 0 {
-            let edge = step[j];
-            j -= (edge >> 16) as usize;
-            cost[j] = edge;
+            j -= node::len(edge);
+            core::mem::swap(&mut nodes[j], &mut edge);
         }
         let mut j = 0;
         while j < n {
-            let (len, dist) = ((cost[j] >> 16) as usize, (cost[j] & 0xFFFF) as usize);
+            let (len, dist) = (node::len(nodes[j]), node::dist(nodes[j]));
             if len == 1 {
                 put_literal(w, self.buf[base + j]);
             } else {
@@ -233,15 +289,15 @@ impl Deflater {
         room: usize,
         mut edge: impl FnMut(usize, usize, u32),
     ) -> usize {
-        let max = room.min(MAX_MATCH).min(usize::from(self.len) - p);
+        let max = room.min(MAX_MATCH).min(self.len - p);
         if max < MIN_MATCH {
             return 0;
         }
         let mut best = MIN_MATCH - 1;
-        let mut cand = self.head[self.hash(p)];
+        let mut cand = table::get(self.head, self.hash(p));
         for _ in 0..MAX_CHAIN {
             let c = usize::from(cand);
-            if cand == EMPTY || c >= p || p - c > WINDOW {
+            if cand == EMPTY || c >= p || p - c > self.max_distance {
                 break;
             }
             // Only a candidate longer than `best` helps; test the byte that decides it first.
@@ -262,7 +318,7 @@ impl Deflater {
                     }
                 }
             }
-            let back = usize::from(self.prev[self.slot(c)]);
+            let back = usize::from(table::get(self.prev, self.slot(c)));
             if back == 0 || back > c {
                 break;
             }
@@ -276,11 +332,13 @@ impl Deflater {
     }
 }
 
-/// Lowers `cost[to]` to `bits` through `edge` if that is cheaper.
-fn relax(cost: &mut [u32], step: &mut [u32], to: usize, bits: u32, edge: u32) {
-    if bits < cost[to] {
-        cost[to] = bits;
-        step[to] = edge;
+/// Lowers the cost of reaching `to` to `bits` through an edge of (`len`, `dist`) if that is
+/// cheaper.
+fn relax(nodes: &mut [u32], to: usize, bits: u32, len: usize, dist: usize) {
+    if let Some(n) = nodes.get_mut(to) {
+        if bits < node::cost(*n) {
+            *n = node::new(bits, len, dist);
+        }
     }
 }
 
@@ -465,12 +523,14 @@ mod tests {
 
     #[test]
     fn state_fits_the_budget() {
-        const { assert!(Deflater::STATE_BYTES <= 4096) };
+        const { assert!(Deflater::storage_size(10) <= 3712) };
+        const { assert!(Deflater::storage_size(8) <= 1408) };
     }
 
     #[test]
     fn incompressible_input_is_refused() {
-        let mut d = Deflater::new();
+        let mut mem = [0u8; Deflater::storage_size(10)];
+        let mut d = Deflater::new(10, &mut mem).unwrap();
         let mut out = [0u8; 64];
         let msg: [u8; 16] = core::array::from_fn(|i| (i * 37 + 11) as u8);
         assert_eq!(d.compress(&msg, End::Final, &mut out), Err(NotSmaller));
@@ -479,7 +539,8 @@ mod tests {
 
     #[test]
     fn repetitive_input_shrinks() {
-        let mut d = Deflater::new();
+        let mut mem = [0u8; Deflater::storage_size(10)];
+        let mut d = Deflater::new(10, &mut mem).unwrap();
         let mut out = [0u8; 600];
         let n = d.compress(&[b'a'; 600], End::Final, &mut out).unwrap();
         assert!(n < 20, "{n}");

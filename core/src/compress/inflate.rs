@@ -1,27 +1,39 @@
-//! Bounded, heap-free inflate on top of `miniz_oxide`'s `DecompressorOxide`.
+//! A bounded, heap-free raw-deflate decompressor (RFC 1951).
 //!
-//! Output goes through a 1 KiB ring (the deflate window we allow) and is copied to the caller's
-//! buffer; anything longer than that buffer is an error, never a truncated message. The ring
-//! persists between calls, so the shared-window mode continues where the last message ended.
+//! It inflates one payload at a time straight into the caller's output buffer: that buffer is
+//! the history of a per-message stream, a preset dictionary is a virtual prefix in front of it,
+//! and the shared stream's earlier messages are a [`Window`] ring in front of it. So a
+//! per-message or dictionary payload needs no memory beyond the output, and only the shared
+//! stream keeps a ring.
+//!
+//! Bounds, for every input: the output never exceeds the buffer (an error, never a truncated
+//! message); every step consumes input bits or produces output bytes, so the work is linear in
+//! the two; nothing recurses; a back-reference further than `2^window_bits` bytes is refused
+//! ([`DecompressError::TooFar`]), as is a dynamic-Huffman block unless its tables were given
+//! ([`DecompressError::DynamicBlock`]). Fixed-Huffman codes are decoded arithmetically, without
+//! tables.
 
-use miniz_oxide::inflate::core::inflate_flags::TINFL_FLAG_HAS_MORE_INPUT;
-use miniz_oxide::inflate::core::{decompress, DecompressorOxide};
-use miniz_oxide::inflate::TINFLStatus;
+use super::huffman::{Code, Tables, DYNAMIC_TABLE_BYTES};
+use super::window::History;
+use super::{StorageError, Window, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 
-use super::WINDOW;
-
-/// The sync-flush tail the sender omits, then an empty final stored block: a piece that ended
-/// exactly on a block boundary finishes the stream with this and nothing else.
-pub(crate) const SYNC_TAIL: [u8; 9] = [0x00, 0x00, 0xFF, 0xFF, 0x01, 0x00, 0x00, 0xFF, 0xFF];
+/// What a shared-stream piece lacks on the wire: the `LEN`/`NLEN` of the empty stored block
+/// its sync flush ends with.
+const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
 /// Why a payload did not decompress. The message is dropped and counted, never delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DecompressError {
-    /// Not valid deflate, or it does not end exactly at the end of the payload.
+    /// Not valid deflate, not ending exactly at the end of the payload, or referencing
+    /// history before the start of the stream.
     Malformed,
     /// The output would exceed the message buffer (a bomb, or a peer with a larger limit).
     TooLarge,
+    /// A back-reference further back than the window this side announced.
+    TooFar,
+    /// A dynamic-Huffman block, which this side does not accept.
+    DynamicBlock,
     /// No preset dictionary with this id is configured.
     UnknownDictionary(u8),
     /// This representation is not enabled here (e.g. no codec, or no shared mode).
@@ -33,6 +45,8 @@ impl core::fmt::Display for DecompressError {
         match self {
             Self::Malformed => f.write_str("malformed deflate payload"),
             Self::TooLarge => f.write_str("decompressed message exceeds the buffer"),
+            Self::TooFar => f.write_str("back-reference beyond the window"),
+            Self::DynamicBlock => f.write_str("dynamic Huffman block not accepted"),
             Self::UnknownDictionary(id) => write!(f, "unknown dictionary id {id}"),
             Self::Unsupported => f.write_str("compression mode not enabled"),
         }
@@ -41,143 +55,447 @@ impl core::fmt::Display for DecompressError {
 
 impl core::error::Error for DecompressError {}
 
-/// A deflate history window: the ring `DecompressorOxide` writes into.
-#[derive(Clone)]
-pub struct Window {
-    ring: [u8; WINDOW],
-    pos: usize,
+/// The decompressor. See the [module docs](self).
+///
+/// ```
+/// use ferrule::compress::{Deflater, End, Inflater};
+///
+/// let msg = br#"{"temp":21.5,"rh":40.1,"temp":21.5,"rh":40.1}"#;
+/// let mut mem = [0u8; Deflater::storage_size(8)];
+/// let mut deflater = Deflater::new(8, &mut mem).unwrap();
+/// let mut wire = [0u8; 64];
+/// let n = deflater.compress(msg, End::Final, &mut wire).unwrap();
+///
+/// let mut inflater = Inflater::new(8).unwrap(); // stored and fixed blocks: no memory
+/// let mut out = [0u8; 64];
+/// let m = inflater.inflate(&wire[..n], &mut out).unwrap();
+/// assert_eq!(&out[..m], msg);
+/// ```
+pub struct Inflater<'a> {
+    window_bits: u8,
+    dynamic: Option<Tables<'a>>,
 }
 
-impl Default for Window {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Window {
-    /// An empty window.
-    pub const fn new() -> Self {
-        Self {
-            ring: [0; WINDOW],
-            pos: 0,
+impl<'a> Inflater<'a> {
+    /// A decompressor of stored and fixed-Huffman blocks with back-references up to
+    /// `2^window_bits` (8..=15) bytes.
+    pub fn new(window_bits: u8) -> Result<Self, StorageError> {
+        if !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&window_bits) {
+            return Err(StorageError::WindowBits(window_bits));
         }
+        Ok(Self {
+            window_bits,
+            dynamic: None,
+        })
     }
 
-    /// Forgets the history (zeroed, so a stream that reaches before its start cannot pick up
-    /// an earlier message's bytes).
-    pub fn reset(&mut self) {
-        self.ring = [0; WINDOW];
-        self.pos = 0;
+    /// As [`new`](Self::new), and dynamic-Huffman blocks too, with their tables in the front
+    /// of `tables` ([`DYNAMIC_TABLE_BYTES`]).
+    pub fn with_dynamic(window_bits: u8, tables: &'a mut [u8]) -> Result<Self, StorageError> {
+        let given = tables.len();
+        let tables = Tables::new(tables).ok_or(StorageError::TooSmall {
+            needed: DYNAMIC_TABLE_BYTES,
+            given,
+        })?;
+        Ok(Self {
+            dynamic: Some(tables),
+            ..Self::new(window_bits)?
+        })
     }
 
-    /// Starts a new stand-alone stream whose history is `dict` (empty: no dictionary).
-    pub fn restart(&mut self, dict: &[u8]) {
-        self.reset();
-        self.absorb(dict);
+    /// log2 of the longest back-reference accepted.
+    pub fn window_bits(&self) -> u8 {
+        self.window_bits
     }
 
-    /// Appends bytes to the history without decoding (a shared-mode message sent raw, or a
-    /// dictionary).
-    pub fn absorb(&mut self, bytes: &[u8]) {
-        for &b in &bytes[bytes.len().saturating_sub(WINDOW)..] {
-            self.ring[self.pos] = b;
-            self.pos = (self.pos + 1) % WINDOW;
-        }
-    }
-}
-
-/// The decompressor: `miniz_oxide`'s state (about 10.5 KB) and one window.
-pub struct Inflater {
-    core: DecompressorOxide,
-    window: Window,
-}
-
-impl Default for Inflater {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Inflater {
-    /// A decompressor with empty history.
-    pub fn new() -> Self {
-        Self {
-            core: DecompressorOxide::new(),
-            window: Window::new(),
-        }
+    /// Whether dynamic-Huffman blocks are accepted.
+    pub fn dynamic(&self) -> bool {
+        self.dynamic.is_some()
     }
 
-    /// Inflates one complete raw-deflate stream (final block) into `out`.
+    /// Inflates one complete raw-deflate stream (ending with a final block exactly at the end
+    /// of `input`) into `out`; returns the length.
     pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
-        self.inflate_with_dictionary(&[], input, out)
+        self.run(Bits::new(input, &[]), Prefix::None, false, out)
     }
 
-    /// Inflates one complete stream against a preset dictionary.
+    /// As [`inflate`](Self::inflate), with `dict` as the history before the stream.
     pub fn inflate_with_dictionary(
         &mut self,
         dict: &[u8],
         input: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        self.window.restart(dict);
-        inflate_into(&mut self.core, &mut self.window, input, &[], out)
+        self.run(Bits::new(input, &[]), Prefix::Bytes(dict), false, out)
     }
 
-    /// Inflates the next sync-flushed piece of a shared stream (tail omitted), continuing
-    /// the history. After an error the history is undefined: reset both ends (a new session).
+    /// Inflates the next piece of a shared stream: non-final blocks ending with a sync flush
+    /// whose `00 00 FF FF` is omitted. `history` holds the stream's earlier output, and gets
+    /// this piece's output appended on success (and is left as it was on error).
     pub fn inflate_piece(
         &mut self,
+        history: &mut Window<'_>,
         input: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        inflate_into(&mut self.core, &mut self.window, input, &SYNC_TAIL, out)
+        let n = self.run(
+            Bits::new(input, &SYNC_TAIL),
+            Prefix::Ring(history.history()),
+            true,
+            out,
+        )?;
+        history.absorb(out.get(..n).unwrap_or_default());
+        Ok(n)
     }
 
-    /// The window, to absorb raw messages or reset.
-    pub fn window(&mut self) -> &mut Window {
-        &mut self.window
-    }
-}
-
-/// Inflates `input` then `tail` as one stream that must end (final block) exactly at the end
-/// of the two, writing at most `out.len()` bytes.
-pub(crate) fn inflate_into(
-    core: &mut DecompressorOxide,
-    window: &mut Window,
-    input: &[u8],
-    tail: &[u8],
-    out: &mut [u8],
-) -> Result<usize, DecompressError> {
-    core.init();
-    let mut written = 0;
-    let mut parts = [input, tail];
-    let mut part = 0;
-    loop {
-        let last = part + 1 == parts.len() || parts[part + 1..].iter().all(|p| p.is_empty());
-        let flags = if last { 0 } else { TINFL_FLAG_HAS_MORE_INPUT };
-        let (status, used, produced) =
-            decompress(core, parts[part], &mut window.ring, window.pos, flags);
-        let fresh = window
-            .ring
-            .get(window.pos..window.pos + produced)
-            .ok_or(DecompressError::Malformed)?;
-        out.get_mut(written..written + produced)
-            .ok_or(DecompressError::TooLarge)?
-            .copy_from_slice(fresh);
-        written += produced;
-        window.pos = (window.pos + produced) % WINDOW;
-        parts[part] = parts[part].get(used..).unwrap_or(&[]);
-        match status {
-            TINFLStatus::Done => {
-                return if parts.iter().all(|p| p.is_empty()) {
-                    Ok(written)
+    /// Decodes blocks until the stream's end: after the final block with less than a byte
+    /// left (a stand-alone stream), or exactly at the end of the input at a block boundary
+    /// (a shared piece, where a final block is an error).
+    fn run(
+        &mut self,
+        mut bits: Bits<'_>,
+        prefix: Prefix<'_>,
+        piece: bool,
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        let mut out = Output {
+            buf: out,
+            len: 0,
+            prefix,
+            max_distance: 1 << self.window_bits,
+        };
+        loop {
+            if piece && bits.remaining() == 0 {
+                return Ok(out.len);
+            }
+            let last = bits.take(1)? == 1;
+            if last && piece {
+                return Err(DecompressError::Malformed);
+            }
+            match bits.take(2)? {
+                0 => stored(&mut bits, &mut out)?,
+                1 => huffman(&mut bits, &mut out, None)?,
+                2 => {
+                    let tables = self.dynamic.as_mut().ok_or(DecompressError::DynamicBlock)?;
+                    let codes = tables.read_header(&mut bits)?;
+                    huffman(&mut bits, &mut out, Some(codes))?;
+                }
+                _ => return Err(DecompressError::Malformed),
+            }
+            if last {
+                return if bits.remaining() < 8 {
+                    Ok(out.len)
                 } else {
                     Err(DecompressError::Malformed)
                 };
             }
-            TINFLStatus::HasMoreOutput => {}
-            TINFLStatus::NeedsMoreInput if parts[part].is_empty() && !last => part += 1,
+        }
+    }
+}
+
+/// A stored block: `LEN`, `NLEN` = !`LEN` (byte-aligned), then `LEN` bytes.
+fn stored(bits: &mut Bits<'_>, out: &mut Output<'_, '_>) -> Result<(), DecompressError> {
+    bits.align();
+    let len = bits.take(16)?;
+    if bits.take(16)? != !len & 0xFFFF {
+        return Err(DecompressError::Malformed);
+    }
+    if len as usize > out.room() {
+        return Err(DecompressError::TooLarge);
+    }
+    for _ in 0..len {
+        out.push(bits.take(8)? as u8)?;
+    }
+    Ok(())
+}
+
+/// A Huffman block up to its end-of-block symbol: fixed codes, or the dynamic ones given.
+fn huffman(
+    bits: &mut Bits<'_>,
+    out: &mut Output<'_, '_>,
+    codes: Option<(Code<'_>, Code<'_>)>,
+) -> Result<(), DecompressError> {
+    loop {
+        let sym = match &codes {
+            Some((litlen, _)) => litlen.decode(bits)?,
+            None => fixed_litlen(bits)?,
+        };
+        match sym {
+            0..=255 => out.push(sym as u8)?,
+            256 => return Ok(()),
+            257..=285 => {
+                let (base, extra) = length_base(sym);
+                let len = base + bits.take(extra)?;
+                let dsym = match &codes {
+                    Some((_, dist)) => dist.decode(bits)?,
+                    None => (bits.take(5)?.reverse_bits() >> 27) as u16,
+                };
+                if dsym >= 30 {
+                    return Err(DecompressError::Malformed);
+                }
+                let (base, extra) = distance_base(dsym);
+                let dist = base + bits.take(extra)?;
+                out.copy(dist as usize, len as usize)?;
+            }
             _ => return Err(DecompressError::Malformed),
         }
+    }
+}
+
+/// One literal/length symbol of the fixed code (RFC 1951 3.2.6), decoded from its bits:
+/// 7-bit codes 0..=23 are 256..=279; 8-bit codes 48..=191 are literals 0..=143 and 192..=199
+/// are 280..=287; 9-bit codes 400..=511 are literals 144..=255.
+#[inline]
+fn fixed_litlen(bits: &mut Bits<'_>) -> Result<u16, DecompressError> {
+    // The next 9 bits, first bit most significant (zeros past the input's end: the code's
+    // length is decided by its first bits, and consuming more than there are fails).
+    let v = bits.peek(9).reverse_bits() >> 23;
+    let (sym, len) = if v >> 2 < 24 {
+        (256 + (v >> 2), 7)
+    } else if v >> 1 < 0xC0 {
+        ((v >> 1) - 0x30, 8)
+    } else if v >> 1 < 0xC8 {
+        (280 + (v >> 1) - 0xC0, 8)
+    } else {
+        (144 + v - 0x190, 9)
+    };
+    bits.consume(len)?;
+    Ok(sym as u16)
+}
+
+/// Base length and extra bits of length symbol 257..=285.
+fn length_base(sym: u16) -> (u32, u32) {
+    let s = u32::from(sym);
+    match s {
+        257..=264 => (s - 254, 0),
+        285 => (258, 0),
+        _ => {
+            let extra = (s - 261) / 4;
+            (((4 + ((s - 265) & 3)) << extra) + 3, extra)
+        }
+    }
+}
+
+/// Base distance and extra bits of distance symbol 0..=29.
+fn distance_base(sym: u16) -> (u32, u32) {
+    let s = u32::from(sym);
+    if s < 4 {
+        (s + 1, 0)
+    } else {
+        let extra = s / 2 - 1;
+        (((2 + (s & 1)) << extra) + 1, extra)
+    }
+}
+
+/// The history in front of the output.
+#[derive(Clone, Copy)]
+enum Prefix<'p> {
+    None,
+    /// A preset dictionary.
+    Bytes(&'p [u8]),
+    /// The shared stream's earlier messages.
+    Ring(History<'p>),
+}
+
+impl Prefix<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Self::None => 0,
+            Self::Bytes(b) => b.len(),
+            Self::Ring(w) => w.len(),
+        }
+    }
+
+    /// The byte `back` (1..=len) positions before the output's start.
+    fn back(&self, back: usize) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Bytes(b) => b.get(b.len().wrapping_sub(back)).copied().unwrap_or(0),
+            Self::Ring(w) => w.back(back),
+        }
+    }
+}
+
+/// The output buffer, the history in front of it, and the window limit.
+struct Output<'o, 'p> {
+    buf: &'o mut [u8],
+    len: usize,
+    prefix: Prefix<'p>,
+    max_distance: usize,
+}
+
+impl Output<'_, '_> {
+    fn room(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    #[inline]
+    fn push(&mut self, b: u8) -> Result<(), DecompressError> {
+        let slot = self
+            .buf
+            .get_mut(self.len)
+            .ok_or(DecompressError::TooLarge)?;
+        *slot = b;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Appends `len` bytes copied from `dist` bytes back (into the prefix if need be).
+    fn copy(&mut self, dist: usize, len: usize) -> Result<(), DecompressError> {
+        if dist > self.max_distance {
+            return Err(DecompressError::TooFar);
+        }
+        if len > self.room() {
+            return Err(DecompressError::TooLarge);
+        }
+        let end = self.len + len;
+        if dist > self.len {
+            let back = dist - self.len;
+            if back > self.prefix.len() {
+                return Err(DecompressError::Malformed);
+            }
+            let from_prefix = back.min(len);
+            for i in 0..from_prefix {
+                self.buf[self.len + i] = self.prefix.back(back - i);
+            }
+            self.len += from_prefix;
+        }
+        let start = self.len - dist.min(self.len);
+        if self.len >= start + (end - self.len) {
+            // No overlap: one block move.
+            self.buf
+                .copy_within(start..start + (end - self.len), self.len);
+        } else {
+            for i in self.len..end {
+                self.buf[i] = self.buf[i - dist];
+            }
+        }
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// LSB-first bit reader over the payload followed by a fixed tail.
+pub(crate) struct Bits<'i> {
+    input: &'i [u8],
+    tail: &'static [u8],
+    /// Bytes of `input ‖ tail` loaded into `acc`.
+    pos: usize,
+    acc: u32,
+    n: u32,
+}
+
+impl<'i> Bits<'i> {
+    fn new(input: &'i [u8], tail: &'static [u8]) -> Self {
+        Self {
+            input,
+            tail,
+            pos: 0,
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// Loads whole bytes while at least one fits.
+    #[inline]
+    fn refill(&mut self) {
+        while self.n <= 24 {
+            let b = match self.input.get(self.pos) {
+                Some(&b) => b,
+                None => match self.tail.get(self.pos - self.input.len()) {
+                    Some(&b) => b,
+                    None => return,
+                },
+            };
+            self.acc |= u32::from(b) << self.n;
+            self.n += 8;
+            self.pos += 1;
+        }
+    }
+
+    /// The next `k` (≤ 16) bits without consuming them; zeros past the end.
+    #[inline]
+    pub(crate) fn peek(&mut self, k: u32) -> u32 {
+        if self.n < k {
+            self.refill();
+        }
+        self.acc & ((1 << k) - 1)
+    }
+
+    /// Consumes `k` bits already peeked.
+    #[inline]
+    pub(crate) fn consume(&mut self, k: u32) -> Result<(), DecompressError> {
+        if k > self.n {
+            return Err(DecompressError::Malformed);
+        }
+        self.acc >>= k;
+        self.n -= k;
+        Ok(())
+    }
+
+    /// The next `k` (≤ 16) bits as a number, first bit least significant.
+    #[inline]
+    pub(crate) fn take(&mut self, k: u32) -> Result<u32, DecompressError> {
+        let v = self.peek(k);
+        self.consume(k)?;
+        Ok(v)
+    }
+
+    /// Skips to the next byte boundary.
+    fn align(&mut self) {
+        let r = self.n % 8;
+        self.acc >>= r;
+        self.n -= r;
+    }
+
+    /// Bits not consumed yet.
+    fn remaining(&self) -> usize {
+        (self.input.len() + self.tail.len() - self.pos) * 8 + self.n as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_and_distance_bases_follow_rfc_1951() {
+        // RFC 1951 3.2.5: symbol -> (base, extra bits).
+        assert_eq!(length_base(257), (3, 0));
+        assert_eq!(length_base(264), (10, 0));
+        assert_eq!(length_base(265), (11, 1));
+        assert_eq!(length_base(269), (19, 2));
+        assert_eq!(length_base(284), (227, 5));
+        assert_eq!(length_base(285), (258, 0));
+        assert_eq!(distance_base(0), (1, 0));
+        assert_eq!(distance_base(4), (5, 1));
+        assert_eq!(distance_base(5), (7, 1));
+        assert_eq!(distance_base(19), (769, 8));
+        assert_eq!(distance_base(29), (24577, 13));
+    }
+
+    #[test]
+    fn fixed_code_covers_every_symbol_once() {
+        // Encode every symbol with the fixed code, decode it back.
+        for sym in 0u32..288 {
+            let (code, len) = match sym {
+                0..=143 => (0x30 + sym, 8),
+                144..=255 => (0x190 + sym - 144, 9),
+                256..=279 => (sym - 256, 7),
+                _ => (0xC0 + sym - 280, 8),
+            };
+            let v = code.reverse_bits() >> (32 - len);
+            let bytes = v.to_le_bytes();
+            let mut bits = Bits::new(&bytes[..2], &[]);
+            assert_eq!(fixed_litlen(&mut bits), Ok(sym as u16), "{sym}");
+            assert_eq!(bits.remaining(), 16 - len as usize);
+        }
+    }
+
+    #[test]
+    fn a_code_longer_than_the_input_is_malformed() {
+        // 0xFF: the first 8 bits of a 9-bit literal code, and nothing after.
+        let mut bits = Bits::new(&[0xFF], &[]);
+        assert_eq!(fixed_litlen(&mut bits), Err(DecompressError::Malformed));
     }
 }

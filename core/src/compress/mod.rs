@@ -1,13 +1,21 @@
-//! Compression (`docs/PROTOCOL.md` section 5): raw deflate, never expanding, heap-free on
-//! both ends.
+//! Compression (`docs/PROTOCOL.md` section 5): raw deflate, never expanding, heap-free, with
+//! every byte of state in memory the caller provides and sizes from the configuration.
 //!
-//! - [`Deflater`]: this crate's own compressor, fixed Huffman codes over a 1 KiB window,
-//!   optimally parsed, about 3.8 KiB of state. `miniz_oxide`'s compressor needs a heap and
-//!   ~319 KB, so it is only used by hosts (feature `alloc`, [`deflate_alloc`]).
-//! - [`Inflater`]: `miniz_oxide`'s decompressor (about 10.5 KB of state) writing through a
-//!   1 KiB ring; output is bounded by the caller's buffer.
-//! - [`Compressor`]: the [`Codec`] a [`Link`](crate::link::Link) uses — per-message,
-//!   shared-window (reliable channel) and preset-dictionary modes.
+//! - [`Deflater`]: this crate's compressor — fixed Huffman codes, optimally parsed, over a
+//!   window of up to 1 KiB; the longest back-reference it emits is set at run time to what the
+//!   peer accepts.
+//! - [`Inflater`]: this crate's decompressor — stored and fixed-Huffman blocks always,
+//!   dynamic-Huffman blocks only with their tables ([`DYNAMIC_TABLE_BYTES`]) configured.
+//!   Output is bounded by the caller's buffer (an error, never a truncated message);
+//!   back-references are bounded by a window of `2^window_bits` bytes.
+//! - [`Window`]: the history of the shared stream a receiver keeps between messages.
+//! - [`Compressor`]: the [`Codec`] a link uses — per-message, shared-window (reliable
+//!   channel) and preset-dictionary modes, each sent only when the peer accepts it
+//!   ([`RxCaps`]).
+//!
+//! Both ends are written here rather than taken from a crate: `miniz_oxide`'s decompressor
+//! alone keeps 10.5 KB of state and its compressor needs a heap, where a 16 KiB Cortex-M0 has
+//! about 5 KiB for the codec of a link that compresses both ways.
 //!
 //! Small messages barely compress alone; the shared window (one deflate stream per session
 //! and direction, sync-flushed per message) is what makes 64-byte telemetry shrink.
@@ -16,7 +24,17 @@
 //! use ferrule::compress::{Codec, CodecConfig, Compressor, Mode};
 //!
 //! let cfg = CodecConfig { reliable: Mode::Shared, ..CodecConfig::default() };
-//! let (mut tx, mut rx) = (Compressor::new(cfg), Compressor::new(cfg));
+//! // All state lives in memory the caller provides (a `static` array on a microcontroller).
+//! let mut mem_a = [0u8; Compressor::storage_size(&CodecConfig {
+//!     reliable: Mode::Shared,
+//!     ..CodecConfig::DEFAULT
+//! })];
+//! let mut mem_b = vec![0u8; Compressor::storage_size(&cfg)];
+//! let mut tx = Compressor::new(cfg, &mut mem_a).unwrap();
+//! let mut rx = Compressor::new(cfg, &mut mem_b).unwrap();
+//! // A session starts: each side sends only what the other announced it accepts.
+//! tx.start_tx(rx.rx_caps());
+//! rx.reset_rx();
 //! let mut wire = [0u8; 128];
 //! let mut out = [0u8; 128];
 //! let mut sizes = Vec::new();
@@ -30,22 +48,31 @@
 //! assert!(sizes[9] < 50, "{sizes:?}"); // later messages compress against earlier ones
 //! ```
 
+mod codec;
 pub mod deflate;
+mod huffman;
 pub mod inflate;
+mod table;
+mod window;
 
+pub use codec::Compressor;
 pub use deflate::{Deflater, End, NotSmaller};
-pub use inflate::{DecompressError, Inflater, Window};
+pub use huffman::DYNAMIC_TABLE_BYTES;
+pub use inflate::{DecompressError, Inflater};
+pub use window::Window;
 
 use crate::frame::Compression;
-use inflate::inflate_into;
-use miniz_oxide::inflate::core::DecompressorOxide;
 
-/// The deflate window both ends use: back-references never reach further than this.
-pub const WINDOW: usize = 1 << WINDOW_BITS;
-/// `log2(WINDOW)`, as in `docs/PROTOCOL.md` section 5.
-pub const WINDOW_BITS: u32 = 10;
-/// Longest preset dictionary (only the last [`WINDOW`] bytes can be referenced).
-pub const MAX_DICTIONARY: usize = WINDOW;
+/// `window_bits` both ends use unless configured otherwise (a 1 KiB window).
+pub const DEFAULT_WINDOW_BITS: u8 = 10;
+/// Smallest `window_bits` a receiver may announce (a 256-byte window).
+pub const MIN_WINDOW_BITS: u8 = 8;
+/// Largest `window_bits` a receiver may announce (deflate's 32 KiB window).
+pub const MAX_WINDOW_BITS: u8 = 15;
+/// Largest `window_bits` of this crate's compressor: it never reaches further than 1 KiB.
+pub const MAX_SEND_WINDOW_BITS: u8 = 10;
+/// Longest preset dictionary that helps: the compressor references at most its last 1 KiB.
+pub const MAX_DICTIONARY: usize = 1 << MAX_SEND_WINDOW_BITS;
 
 /// How messages of one service are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,41 +93,115 @@ pub enum Mode {
 /// A preset dictionary: the same bytes and id on both ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dictionary<'d> {
-    /// Identifies the dictionary on the wire (so a mismatch is detected, not mis-decoded).
+    /// Identifies the dictionary on the wire (1..=255; 0 means none, so such a dictionary is
+    /// never used).
     pub id: u8,
-    /// Up to [`MAX_DICTIONARY`] bytes of typical content.
+    /// Typical content; the compressor references only its last [`MAX_DICTIONARY`] bytes.
     pub bytes: &'d [u8],
 }
 
-/// What a [`Compressor`] does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What a codec decompresses: part of its configuration, and of the memory it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Receive {
+    /// Per-message payloads (`COMPRESSED`), and preset-dictionary ones with the configured
+    /// dictionary. No memory of its own: the message buffer is the history.
+    pub per_message: bool,
+    /// Pieces of the peer's shared stream (`COMPRESSED + SHARED`, `SHARED`): a history ring
+    /// of `2^window_bits` bytes.
+    pub shared: bool,
+    /// Dynamic-Huffman blocks ([`DYNAMIC_TABLE_BYTES`] of tables). Without them a payload
+    /// holding one is refused ([`DecompressError::DynamicBlock`]); this crate's compressor
+    /// never produces them.
+    pub dynamic: bool,
+    /// log2 of the longest back-reference accepted, [`MIN_WINDOW_BITS`]..=[`MAX_WINDOW_BITS`].
+    pub window_bits: u8,
+}
+
+impl Receive {
+    /// Nothing compressed is accepted (no memory).
+    pub const NONE: Self = Self {
+        per_message: false,
+        shared: false,
+        dynamic: false,
+        window_bits: DEFAULT_WINDOW_BITS,
+    };
+    /// The default: per-message, dictionary and shared payloads with fixed codes over a 1 KiB
+    /// window (a 1 KiB ring).
+    pub const DEFAULT: Self = Self {
+        per_message: true,
+        shared: true,
+        dynamic: false,
+        window_bits: DEFAULT_WINDOW_BITS,
+    };
+
+    /// Whether anything compressed is accepted.
+    pub const fn any(&self) -> bool {
+        self.per_message || self.shared
+    }
+}
+
+impl Default for Receive {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// What a [`Compressor`] sends and accepts. The memory it needs follows from this
+/// ([`Compressor::storage_size`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CodecConfig<'d> {
     /// Mode for reliable-channel messages.
     pub reliable: Mode,
-    /// Mode for best-effort messages.
+    /// Mode for best-effort messages ([`Mode::Shared`] means [`Mode::PerMessage`] here).
     pub unreliable: Mode,
     /// The preset dictionary (needed to send with, and to receive, `Mode::Dictionary`).
     pub dictionary: Option<Dictionary<'d>>,
+    /// What this side decompresses.
+    pub receive: Receive,
+    /// log2 of the compressor's window, [`MIN_WINDOW_BITS`]..=[`MAX_SEND_WINDOW_BITS`]: the
+    /// longest back-reference it may emit (a peer announcing less gets less), and the size of
+    /// its history (about `3 × 2^send_window_bits` bytes per compressor).
+    pub send_window_bits: u8,
 }
 
-/// What a side can decompress: announced in its hello record, obeyed by the peer's codec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+impl CodecConfig<'_> {
+    /// Sends everything raw; accepts [`Receive::DEFAULT`]; a 1 KiB compressor window.
+    pub const DEFAULT: CodecConfig<'static> = CodecConfig {
+        reliable: Mode::Off,
+        unreliable: Mode::Off,
+        dictionary: None,
+        receive: Receive::DEFAULT,
+        send_window_bits: MAX_SEND_WINDOW_BITS,
+    };
+}
+
+impl Default for CodecConfig<'_> {
+    fn default() -> Self {
+        CodecConfig::DEFAULT
+    }
+}
+
+/// What one side can decompress: announced to the peer in the hello record (`caps` bits
+/// DEFLATE, SHARED, DYNAMIC, and the `window_bits` and `dict_id` bytes), and given to the
+/// peer's [`Codec::start_tx`] so it never sends anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RxCaps {
-    /// Accepts per-message deflate payloads.
+    /// Accepts per-message deflate (`COMPRESSED`).
     pub per_message: bool,
-    /// Accepts the shared stream.
+    /// Accepts the shared stream (`COMPRESSED + SHARED`, `SHARED`).
     pub shared: bool,
     /// Accepts dynamic-Huffman blocks.
     pub dynamic: bool,
-    /// log2 of the longest back-reference accepted (0: no compressed payloads).
+    /// log2 of the longest back-reference accepted (8..=15); 0: no compression at all.
     pub window_bits: u8,
     /// The preset dictionary it decompresses with (0: none).
     pub dict_id: u8,
 }
 
 impl RxCaps {
-    /// Accepts no compressed payload.
+    /// Nothing compressed is accepted.
     pub const NONE: Self = Self {
         per_message: false,
         shared: false,
@@ -108,19 +209,33 @@ impl RxCaps {
         window_bits: 0,
         dict_id: 0,
     };
+
+    /// The longest back-reference these caps allow, 0 when nothing compressed is accepted
+    /// (`window_bits` below 8); values above 15 count as 15.
+    pub const fn max_distance(&self) -> usize {
+        if self.window_bits < MIN_WINDOW_BITS {
+            0
+        } else if self.window_bits > MAX_WINDOW_BITS {
+            1 << MAX_WINDOW_BITS
+        } else {
+            1 << self.window_bits
+        }
+    }
 }
 
-/// The compression hooks a [`Link`](crate::link::Link) calls: at `send` (once per message,
-/// so retransmissions repeat the same bytes), at `recv` (in delivery order), and at every new
-/// session.
+/// The compression hooks a link calls: at `send` (once per message, so retransmissions repeat
+/// the same bytes), at `recv` (in delivery order), and at every new session. Object safe: a
+/// link holds a `&mut dyn Codec`.
 pub trait Codec {
-    /// What this side can decompress.
+    /// What this side can decompress (announced in its hello record).
     fn rx_caps(&self) -> RxCaps;
-    /// A session starts: the outgoing shared stream restarts, and from now on only what
-    /// `peer` accepts is sent.
+    /// A new session: the outgoing shared stream restarts, and from now on only what `peer`
+    /// accepts is produced (modes, dictionary id, back-references within
+    /// `2^peer.window_bits`). Until the first call, everything is sent raw.
     fn start_tx(&mut self, peer: RxCaps);
-    /// Counters.
-    fn stats(&self) -> CodecStats;
+    /// The first message of a new session is about to be decoded: the incoming shared stream
+    /// restarts.
+    fn reset_rx(&mut self);
     /// Writes the payload for `msg` into `out` (at least `msg.len()` bytes) and returns its
     /// representation and length. The payload is never longer than `msg`.
     fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize);
@@ -131,11 +246,8 @@ pub trait Codec {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError>;
-    /// A session started: the outgoing shared stream restarts.
-    fn reset_tx(&mut self);
-    /// The first message of a new session is about to be decoded: the incoming shared stream
-    /// restarts.
-    fn reset_rx(&mut self);
+    /// Counters.
+    fn stats(&self) -> CodecStats;
 }
 
 /// No compression: messages go out as they are; compressed payloads are refused.
@@ -149,9 +261,7 @@ impl Codec for NoCodec {
 
     fn start_tx(&mut self, _peer: RxCaps) {}
 
-    fn stats(&self) -> CodecStats {
-        CodecStats::default()
-    }
+    fn reset_rx(&mut self) {}
 
     fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
         copy_raw(msg, out)
@@ -169,9 +279,9 @@ impl Codec for NoCodec {
         }
     }
 
-    fn reset_tx(&mut self) {}
-
-    fn reset_rx(&mut self) {}
+    fn stats(&self) -> CodecStats {
+        CodecStats::default()
+    }
 }
 
 fn copy_raw(msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
@@ -193,299 +303,72 @@ pub struct CodecStats {
     pub compressed: u64,
     /// Messages sent raw because compression would not have made them smaller.
     pub not_smaller: u64,
-    /// Message bytes given to `compress` with compression enabled.
+    /// Messages sent in a weaker mode than configured because the peer does not accept the
+    /// configured one (shared → per-message, dictionary → per-message, per-message → raw).
+    pub downgraded: u64,
+    /// Message bytes given to `compress` with compression in use.
     pub bytes_in: u64,
     /// Payload bytes produced for those messages.
     pub bytes_out: u64,
     /// Payloads decompressed.
     pub inflated: u64,
-    /// Payloads that failed to decompress (malformed, too large, unknown dictionary).
+    /// Payloads refused, all reasons (the sum of the counters below).
     pub failed: u64,
+    /// Refused: not valid deflate, not ending exactly at the payload's end, or referencing
+    /// history that does not exist.
+    pub malformed: u32,
+    /// Refused: the message would exceed the output buffer.
+    pub too_large: u32,
+    /// Refused: a back-reference beyond the announced window.
+    pub too_far: u32,
+    /// Refused: a dynamic-Huffman block while those are not accepted.
+    pub dynamic_block: u32,
+    /// Refused: a dictionary id this side does not have.
+    pub unknown_dictionary: u32,
+    /// Refused: a representation this side does not accept.
+    pub unsupported: u32,
 }
 
-/// The full codec: per-message, shared-window and dictionary modes, heap-free.
-///
-/// State: two [`Deflater`]s (shared stream, and stand-alone messages), one `miniz_oxide`
-/// decompressor and two 1 KiB windows — [`Compressor::STATE_BYTES`] in all.
-pub struct Compressor<'d> {
-    cfg: CodecConfig<'d>,
-    peer: RxCaps,
-    tx_shared: Deflater,
-    tx_single: Deflater,
-    rx: Receiver,
-    stats: CodecStats,
-}
-
-impl<'d> Compressor<'d> {
-    /// Bytes of state.
-    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
-
-    /// A codec for `cfg`.
-    pub fn new(cfg: CodecConfig<'d>) -> Self {
-        Self {
-            cfg,
-            // Until a link says otherwise, the peer is assumed to take everything this codec
-            // sends (a stand-alone compressor).
-            peer: RxCaps {
-                per_message: true,
-                shared: true,
-                dynamic: true,
-                window_bits: 15,
-                dict_id: match cfg.dictionary {
-                    Some(d) => d.id,
-                    None => 0,
-                },
-            },
-            tx_shared: Deflater::new(),
-            tx_single: Deflater::new(),
-            rx: Receiver::new(),
-            stats: CodecStats::default(),
-        }
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &CodecConfig<'d> {
-        &self.cfg
-    }
-
-    /// Counters.
-    pub fn stats(&self) -> CodecStats {
-        self.stats
-    }
-}
-
-impl Codec for Compressor<'_> {
-    fn rx_caps(&self) -> RxCaps {
-        RxCaps {
-            per_message: true,
-            shared: true,
-            dynamic: true,
-            window_bits: WINDOW_BITS as u8,
-            dict_id: self.cfg.dictionary.map_or(0, |d| d.id),
-        }
-    }
-
-    fn start_tx(&mut self, peer: RxCaps) {
-        self.tx_shared.reset();
-        self.peer = peer;
-    }
-
-    fn stats(&self) -> CodecStats {
-        self.stats
-    }
-
-    fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
-        let peer = self.peer;
-        let mode = if reliable {
-            self.cfg.reliable
-        } else {
-            match self.cfg.unreliable {
-                Mode::Shared => Mode::PerMessage,
-                m => m,
-            }
+impl CodecStats {
+    /// Counts one refused payload.
+    pub(crate) fn count_failure(&mut self, e: DecompressError) {
+        self.failed += 1;
+        let c = match e {
+            DecompressError::Malformed => &mut self.malformed,
+            DecompressError::TooLarge => &mut self.too_large,
+            DecompressError::TooFar => &mut self.too_far,
+            DecompressError::DynamicBlock => &mut self.dynamic_block,
+            DecompressError::UnknownDictionary(_) => &mut self.unknown_dictionary,
+            DecompressError::Unsupported => &mut self.unsupported,
         };
-        let dict = self
-            .cfg
-            .dictionary
-            .filter(|d| d.id != 0 && d.id == peer.dict_id);
-        let mode = match mode {
-            Mode::Shared if !peer.shared => Mode::PerMessage,
-            m => m,
-        };
-        let mode = match mode {
-            Mode::PerMessage if !peer.per_message => Mode::Off,
-            m => m,
-        };
-        let (attempt, repr, fallback) = match (mode, dict) {
-            (Mode::Off, _) | (Mode::Dictionary, None) => return copy_raw(msg, out),
-            (Mode::Shared, _) => (
-                self.tx_shared.compress(msg, End::Sync, out),
-                Compression::Shared,
-                Compression::SharedRaw,
-            ),
-            (Mode::PerMessage, _) => {
-                self.tx_single.reset();
-                (
-                    self.tx_single.compress(msg, End::Final, out),
-                    Compression::Deflate,
-                    Compression::None,
-                )
+        *c = c.saturating_add(1);
+    }
+}
+
+/// Why a codec could not be built over the memory given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum StorageError {
+    /// The memory is smaller than the configuration needs.
+    TooSmall {
+        /// Bytes the configuration needs ([`Compressor::storage_size`]).
+        needed: usize,
+        /// Bytes given.
+        given: usize,
+    },
+    /// A `window_bits` outside its range (receive: 8..=15, send: 8..=10).
+    WindowBits(u8),
+}
+
+impl core::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::TooSmall { needed, given } => {
+                write!(f, "codec memory too small: {given} B, needs {needed} B")
             }
-            (Mode::Dictionary, Some(d)) => {
-                self.tx_single.preload(d.bytes);
-                (
-                    self.tx_single.compress(msg, End::Final, out),
-                    Compression::Dictionary(d.id),
-                    Compression::None,
-                )
-            }
-        };
-        self.stats.bytes_in += msg.len() as u64;
-        match attempt {
-            Ok(n) => {
-                self.stats.compressed += 1;
-                self.stats.bytes_out += n as u64;
-                (repr, n)
-            }
-            Err(NotSmaller) => {
-                self.stats.not_smaller += 1;
-                self.stats.bytes_out += msg.len() as u64;
-                (fallback, copy_raw(msg, out).1)
-            }
+            Self::WindowBits(b) => write!(f, "window_bits {b} out of range"),
         }
     }
-
-    fn decompress(
-        &mut self,
-        repr: Compression,
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, DecompressError> {
-        self.rx
-            .decompress(self.cfg.dictionary, repr, payload, out, &mut self.stats)
-    }
-
-    fn reset_tx(&mut self) {
-        self.tx_shared.reset();
-    }
-
-    fn reset_rx(&mut self) {
-        self.rx.shared.reset();
-    }
 }
 
-/// The receiving half of [`Compressor`]: sends messages raw, and takes every compressed
-/// representation the peer may send (per-message, dictionary, shared stream). For firmware
-/// that receives compressed data (configuration, commands) but cannot spare the compressor's
-/// RAM: [`Compressor::STATE_BYTES`] less its two [`Deflater`]s.
-pub struct InflateOnly<'d> {
-    dictionary: Option<Dictionary<'d>>,
-    rx: Receiver,
-    stats: CodecStats,
-}
-
-impl<'d> InflateOnly<'d> {
-    /// Bytes of state.
-    pub const STATE_BYTES: usize = core::mem::size_of::<Self>();
-
-    /// A decoder that knows `dictionary` (if any).
-    pub fn new(dictionary: Option<Dictionary<'d>>) -> Self {
-        Self {
-            dictionary,
-            rx: Receiver::new(),
-            stats: CodecStats::default(),
-        }
-    }
-
-    /// Counters (only the receive side moves).
-    pub fn stats(&self) -> CodecStats {
-        self.stats
-    }
-}
-
-impl Codec for InflateOnly<'_> {
-    fn rx_caps(&self) -> RxCaps {
-        RxCaps {
-            per_message: true,
-            shared: true,
-            dynamic: true,
-            window_bits: WINDOW_BITS as u8,
-            dict_id: self.dictionary.map_or(0, |d| d.id),
-        }
-    }
-
-    fn start_tx(&mut self, _peer: RxCaps) {}
-
-    fn stats(&self) -> CodecStats {
-        self.stats
-    }
-
-    fn compress(&mut self, _reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
-        copy_raw(msg, out)
-    }
-
-    fn decompress(
-        &mut self,
-        repr: Compression,
-        payload: &[u8],
-        out: &mut [u8],
-    ) -> Result<usize, DecompressError> {
-        self.rx
-            .decompress(self.dictionary, repr, payload, out, &mut self.stats)
-    }
-
-    fn reset_tx(&mut self) {}
-
-    fn reset_rx(&mut self) {
-        self.rx.shared.reset();
-    }
-}
-
-/// The receive half both codecs embed: one `miniz_oxide` decompressor, the shared stream's
-/// window and the window of stand-alone (per-message, dictionary) payloads.
-struct Receiver {
-    core: DecompressorOxide,
-    shared: Window,
-    single: Window,
-}
-
-impl Receiver {
-    fn new() -> Self {
-        Self {
-            core: DecompressorOxide::new(),
-            shared: Window::new(),
-            single: Window::new(),
-        }
-    }
-
-    /// Turns `payload` back into the message, with `dictionary` (id 0: none) for preset
-    /// dictionary payloads; counts inflations and failures in `stats`.
-    fn decompress(
-        &mut self,
-        dictionary: Option<Dictionary<'_>>,
-        repr: Compression,
-        payload: &[u8],
-        out: &mut [u8],
-        stats: &mut CodecStats,
-    ) -> Result<usize, DecompressError> {
-        let r = match repr {
-            Compression::None => return copy_out(payload, out),
-            Compression::SharedRaw => {
-                let n = copy_out(payload, out)?;
-                self.shared.absorb(payload);
-                return Ok(n);
-            }
-            Compression::Deflate => {
-                self.single.restart(&[]);
-                inflate_into(&mut self.core, &mut self.single, payload, &[], out)
-            }
-            Compression::Dictionary(id) => match dictionary.filter(|d| d.id == id && d.id != 0) {
-                Some(d) => {
-                    self.single.restart(d.bytes);
-                    inflate_into(&mut self.core, &mut self.single, payload, &[], out)
-                }
-                None => Err(DecompressError::UnknownDictionary(id)),
-            },
-            Compression::Shared => inflate_into(
-                &mut self.core,
-                &mut self.shared,
-                payload,
-                &inflate::SYNC_TAIL,
-                out,
-            ),
-        };
-        match r {
-            Ok(_) => stats.inflated += 1,
-            Err(_) => stats.failed += 1,
-        }
-        r
-    }
-}
-
-/// Compresses `msg` as one raw-deflate stream with `miniz_oxide`'s full compressor at `level`
-/// (0–10), for hosts. `None` when that is not smaller than `msg`.
-#[cfg(feature = "alloc")]
-pub fn deflate_alloc(msg: &[u8], level: u8) -> Option<alloc::vec::Vec<u8>> {
-    let v = miniz_oxide::deflate::compress_to_vec(msg, level);
-    (v.len() < msg.len()).then_some(v)
-}
+impl core::error::Error for StorageError {}

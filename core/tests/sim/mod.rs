@@ -44,8 +44,10 @@ pub fn new_link(cfg: Config, seed: u64, compress: bool, aead: bool) -> SimLink {
                 id: 3,
                 bytes: DICTIONARY,
             }),
+            ..CodecConfig::DEFAULT
         };
-        let codec: &'static mut Compressor<'static> = Box::leak(Box::new(Compressor::new(codec)));
+        let mem = Box::leak(vec![0u8; Compressor::storage_size(&codec)].into_boxed_slice());
+        let codec = Box::leak(Box::new(Compressor::new(codec, mem).unwrap()));
         link.set_codec(codec as &mut dyn ferrule::compress::Codec);
     }
     if aead {

@@ -1,0 +1,346 @@
+//! [`Compressor`]: the codec a link uses, over one block of caller memory sized from its
+//! configuration.
+
+use super::{
+    copy_out, copy_raw, Codec, CodecConfig, CodecStats, DecompressError, Deflater, Dictionary, End,
+    Inflater, Mode, NotSmaller, RxCaps, StorageError, Window, DYNAMIC_TABLE_BYTES,
+    MAX_SEND_WINDOW_BITS, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+};
+use crate::frame::Compression;
+
+/// The parts of a [`Compressor`]'s memory, in order: bytes each (0: not allocated).
+struct Layout {
+    /// The reliable channel's shared-stream compressor (some service sends `Mode::Shared`).
+    shared_tx: usize,
+    /// The stand-alone compressor (some service sends per-message or dictionary payloads).
+    single_tx: usize,
+    /// The incoming shared stream's history (shared pieces are accepted).
+    ring: usize,
+    /// Dynamic-Huffman tables (dynamic blocks are accepted).
+    tables: usize,
+}
+
+impl Layout {
+    const fn of(cfg: &CodecConfig<'_>) -> Self {
+        let dict = has_dictionary(cfg.dictionary);
+        let single = sends_single(cfg.reliable, dict)
+            || sends_single(cfg.unreliable, dict)
+            || matches!(cfg.unreliable, Mode::Shared);
+        let deflater = Deflater::storage_size(clamp(
+            cfg.send_window_bits,
+            MIN_WINDOW_BITS,
+            MAX_SEND_WINDOW_BITS,
+        ));
+        let rx = &cfg.receive;
+        Self {
+            shared_tx: if matches!(cfg.reliable, Mode::Shared) {
+                deflater
+            } else {
+                0
+            },
+            single_tx: if single { deflater } else { 0 },
+            ring: if rx.shared {
+                Window::storage_size(clamp(rx.window_bits, MIN_WINDOW_BITS, MAX_WINDOW_BITS))
+            } else {
+                0
+            },
+            tables: if rx.dynamic && rx.any() {
+                DYNAMIC_TABLE_BYTES
+            } else {
+                0
+            },
+        }
+    }
+
+    const fn total(&self) -> usize {
+        self.shared_tx + self.single_tx + self.ring + self.tables
+    }
+}
+
+const fn clamp(v: u8, lo: u8, hi: u8) -> u8 {
+    if v < lo {
+        lo
+    } else if v > hi {
+        hi
+    } else {
+        v
+    }
+}
+
+/// A dictionary that can be used (id 0 means none).
+const fn has_dictionary(d: Option<Dictionary<'_>>) -> bool {
+    matches!(d, Some(Dictionary { id: 1..=255, .. }))
+}
+
+/// Whether `mode` compresses messages on their own.
+const fn sends_single(mode: Mode, dictionary: bool) -> bool {
+    match mode {
+        Mode::PerMessage => true,
+        Mode::Dictionary => dictionary,
+        Mode::Off | Mode::Shared => false,
+    }
+}
+
+/// The full codec: per-message, shared-window and dictionary modes, heap-free, over caller
+/// memory of [`Compressor::storage_size`] bytes, of which only what the configuration uses is
+/// taken: a compressor ([`Deflater::storage_size`]) for the shared stream if the reliable
+/// channel sends [`Mode::Shared`], another for stand-alone messages if some service sends
+/// per-message or dictionary payloads, a `2^window_bits` ring if shared pieces are accepted,
+/// and [`DYNAMIC_TABLE_BYTES`] if dynamic blocks are.
+///
+/// A receive-only codec (every mode [`Mode::Off`]) needs no memory unless it accepts the
+/// shared stream (the ring) or dynamic blocks (the tables).
+///
+/// ```
+/// use ferrule::compress::{CodecConfig, Compressor, Mode, Receive};
+///
+/// // Sends the shared stream, takes per-message payloads only: one compressor, no ring.
+/// const CFG: CodecConfig<'static> = CodecConfig {
+///     reliable: Mode::Shared,
+///     receive: Receive { shared: false, ..Receive::DEFAULT },
+///     ..CodecConfig::DEFAULT
+/// };
+/// let mut mem = [0u8; Compressor::storage_size(&CFG)];
+/// assert_eq!(mem.len(), 3712);
+/// let codec = Compressor::new(CFG, &mut mem).unwrap();
+/// ```
+pub struct Compressor<'a> {
+    cfg: CodecConfig<'a>,
+    tx_shared: Option<Deflater<'a>>,
+    tx_single: Option<Deflater<'a>>,
+    rx: Option<Inflater<'a>>,
+    ring: Option<Window<'a>>,
+    peer: RxCaps,
+    stats: CodecStats,
+}
+
+impl<'a> Compressor<'a> {
+    /// Bytes of memory a codec for `cfg` needs.
+    pub const fn storage_size(cfg: &CodecConfig<'_>) -> usize {
+        Layout::of(cfg).total()
+    }
+
+    /// A codec for `cfg` over the front of `mem` ([`storage_size`](Self::storage_size) bytes).
+    /// It sends everything raw until [`Codec::start_tx`] names what the peer accepts.
+    pub fn new(cfg: CodecConfig<'a>, mem: &'a mut [u8]) -> Result<Self, StorageError> {
+        let layout = Layout::of(&cfg);
+        if cfg.receive.any()
+            && !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&cfg.receive.window_bits)
+        {
+            return Err(StorageError::WindowBits(cfg.receive.window_bits));
+        }
+        if layout.shared_tx + layout.single_tx > 0
+            && !(MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS).contains(&cfg.send_window_bits)
+        {
+            return Err(StorageError::WindowBits(cfg.send_window_bits));
+        }
+        let (needed, given) = (layout.total(), mem.len());
+        if given < needed {
+            return Err(StorageError::TooSmall { needed, given });
+        }
+        let (shared_mem, rest) = mem.split_at_mut(layout.shared_tx);
+        let (single_mem, rest) = rest.split_at_mut(layout.single_tx);
+        let (ring_mem, tables_mem) = rest.split_at_mut(layout.ring);
+        let bits = cfg.send_window_bits;
+        let deflater = |len: usize, mem: &'a mut [u8]| match len {
+            0 => Ok(None),
+            _ => Deflater::new(bits, mem).map(Some),
+        };
+        let rx = &cfg.receive;
+        Ok(Self {
+            tx_shared: deflater(layout.shared_tx, shared_mem)?,
+            tx_single: deflater(layout.single_tx, single_mem)?,
+            rx: match (rx.any(), layout.tables) {
+                (false, _) => None,
+                (true, 0) => Some(Inflater::new(rx.window_bits)?),
+                (true, _) => Some(Inflater::with_dynamic(rx.window_bits, tables_mem)?),
+            },
+            ring: match layout.ring {
+                0 => None,
+                _ => Some(Window::new(rx.window_bits, ring_mem)?),
+            },
+            cfg,
+            peer: RxCaps::NONE,
+            stats: CodecStats::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &CodecConfig<'a> {
+        &self.cfg
+    }
+
+    /// What the peer accepts (the last [`Codec::start_tx`]).
+    pub fn peer(&self) -> RxCaps {
+        self.peer
+    }
+
+    /// The usable dictionary (id 0 means none).
+    fn dictionary(&self) -> Option<Dictionary<'a>> {
+        self.cfg.dictionary.filter(|d| d.id != 0)
+    }
+
+    /// The mode a message goes out in, and whether that is less than configured: the
+    /// configured mode if the peer accepts it, else the best it does accept (shared and
+    /// dictionary fall back to per-message, per-message to raw).
+    fn mode(&self, reliable: bool) -> (Mode, bool) {
+        let configured = match (reliable, self.cfg.reliable, self.cfg.unreliable) {
+            (true, m, _) => m,
+            (false, _, Mode::Shared) => Mode::PerMessage,
+            (false, _, m) => m,
+        };
+        let peer = &self.peer;
+        let accepts = |mode| {
+            peer.max_distance() > 0
+                && match mode {
+                    Mode::Off => true,
+                    Mode::PerMessage => peer.per_message,
+                    Mode::Shared => peer.shared,
+                    Mode::Dictionary => self.dictionary().is_some_and(|d| d.id == peer.dict_id),
+                }
+        };
+        if configured == Mode::Off || configured == Mode::Dictionary && self.dictionary().is_none()
+        {
+            (Mode::Off, false)
+        } else if accepts(configured) {
+            (configured, false)
+        } else if configured != Mode::PerMessage && accepts(Mode::PerMessage) {
+            (Mode::PerMessage, true)
+        } else {
+            (Mode::Off, true)
+        }
+    }
+}
+
+impl Codec for Compressor<'_> {
+    fn rx_caps(&self) -> RxCaps {
+        let rx = &self.cfg.receive;
+        if !rx.any() {
+            return RxCaps::NONE;
+        }
+        RxCaps {
+            per_message: rx.per_message,
+            shared: rx.shared,
+            dynamic: rx.dynamic,
+            window_bits: rx.window_bits,
+            dict_id: match self.dictionary() {
+                Some(d) if rx.per_message => d.id,
+                _ => 0,
+            },
+        }
+    }
+
+    fn start_tx(&mut self, peer: RxCaps) {
+        self.peer = peer;
+        let max = peer.max_distance();
+        if let Some(d) = &mut self.tx_shared {
+            d.set_max_distance(max);
+            d.reset();
+        }
+        if let Some(d) = &mut self.tx_single {
+            d.set_max_distance(max);
+        }
+    }
+
+    fn reset_rx(&mut self) {
+        if let Some(ring) = &mut self.ring {
+            ring.reset();
+        }
+    }
+
+    fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
+        let (mode, downgraded) = self.mode(reliable);
+        if downgraded {
+            self.stats.downgraded += 1;
+        }
+        let dict = self.dictionary();
+        let peer_shared = self.peer.shared;
+        // Stand-alone messages use their own compressor, or the shared stream's when the peer
+        // takes no shared stream this session (it is idle then).
+        let deflater = match mode {
+            Mode::Off => None,
+            Mode::Shared => self.tx_shared.as_mut(),
+            _ => match self.tx_single.as_mut() {
+                Some(d) => Some(d),
+                None if !peer_shared => self.tx_shared.as_mut(),
+                None => None,
+            },
+        };
+        let Some(d) = deflater else {
+            return copy_raw(msg, out);
+        };
+        let (attempt, repr, fallback) = match (mode, dict) {
+            (Mode::Shared, _) => (
+                d.compress(msg, End::Sync, out),
+                Compression::Shared,
+                Compression::SharedRaw,
+            ),
+            (Mode::Dictionary, Some(dict)) => {
+                d.preload(dict.bytes);
+                (
+                    d.compress(msg, End::Final, out),
+                    Compression::Dictionary(dict.id),
+                    Compression::None,
+                )
+            }
+            _ => {
+                d.reset();
+                (
+                    d.compress(msg, End::Final, out),
+                    Compression::Deflate,
+                    Compression::None,
+                )
+            }
+        };
+        self.stats.bytes_in += msg.len() as u64;
+        match attempt {
+            Ok(n) => {
+                self.stats.compressed += 1;
+                self.stats.bytes_out += n as u64;
+                (repr, n)
+            }
+            Err(NotSmaller) => {
+                self.stats.not_smaller += 1;
+                self.stats.bytes_out += msg.len() as u64;
+                (fallback, copy_raw(msg, out).1)
+            }
+        }
+    }
+
+    fn decompress(
+        &mut self,
+        repr: Compression,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, DecompressError> {
+        let per_message = self.cfg.receive.per_message;
+        let dictionary = self.dictionary();
+        let r = match (repr, &mut self.rx, &mut self.ring) {
+            (Compression::None, _, _) => copy_out(payload, out),
+            (Compression::SharedRaw, _, Some(ring)) => copy_out(payload, out).inspect(|_| {
+                ring.absorb(payload);
+            }),
+            (Compression::Shared, Some(rx), Some(ring)) => rx.inflate_piece(ring, payload, out),
+            (Compression::Deflate, Some(rx), _) if per_message => rx.inflate(payload, out),
+            (Compression::Dictionary(id), Some(rx), _) if per_message => {
+                match dictionary.filter(|d| d.id == id) {
+                    Some(d) => rx.inflate_with_dictionary(d.bytes, payload, out),
+                    None => Err(DecompressError::UnknownDictionary(id)),
+                }
+            }
+            _ => Err(DecompressError::Unsupported),
+        };
+        match r {
+            Ok(_) if !matches!(repr, Compression::None | Compression::SharedRaw) => {
+                self.stats.inflated += 1;
+            }
+            Ok(_) => {}
+            Err(e) => self.stats.count_failure(e),
+        }
+        r
+    }
+
+    fn stats(&self) -> CodecStats {
+        self.stats
+    }
+}
