@@ -484,7 +484,7 @@ impl<'a> FecRx<'a> {
         for i in 0..rec.n {
             let s = rec.first.wrapping_add(i);
             match self.held(s) {
-                Some(slot) if SLOT_HEAD + le16(self.symbol(slot)) > usize::from(rec.sym_len) => {
+                Some(slot) if 2 + le16(self.symbol(slot)) > usize::from(rec.sym_len) => {
                     return self.give_up(g, rec);
                 }
                 Some(_) => {}
@@ -525,16 +525,14 @@ impl<'a> FecRx<'a> {
         let e = missing.len();
         let sym_len = usize::from(rec.sym_len);
         // Parity minus the contribution of the bodies held: what the missing ones sum to.
-        for r in 0..e {
-            let row = rec.index.get(r).copied().unwrap_or(0);
-            for i in (0..rec.n).filter(|i| !missing.contains(i)) {
-                let Some(slot) = self.held(rec.first.wrapping_add(i)) else {
-                    return false;
-                };
-                let len = 2 + le16(self.symbol(slot));
-                let src = self.data_off(slot) + SLOT_HEAD;
-                let dst = self.parity_off(g, r);
-                self.row_op(dst, src, len, cauchy(row, rec.m, i));
+        for i in 0..rec.n {
+            let Some(slot) = self.held(rec.first.wrapping_add(i)) else {
+                continue;
+            };
+            let len = 2 + le16(self.symbol(slot));
+            let src = self.data_off(slot) + SLOT_HEAD;
+            for (r, &row) in rec.index.iter().enumerate().take(e) {
+                self.row_op(self.parity_off(g, r), src, len, cauchy(row, rec.m, i));
             }
         }
         // Gauss-Jordan on the e×e Cauchy submatrix; row r's symbol is parity slot perm[r].
@@ -680,18 +678,19 @@ impl<'a> FecRx<'a> {
     fn load(&self, g: usize) -> Group {
         let off = self.rec_off(g);
         let raw = self.mem.get(off..).unwrap_or_default();
-        let b = |i: usize| raw.get(i).copied().unwrap_or(0);
+        let (head, rest) = raw
+            .split_first_chunk::<REC_HEAD>()
+            .unwrap_or((&[0; REC_HEAD], &[]));
+        let [state, first, n, m, l0, l1, count] = *head;
         let mut index = [0u8; MAX_M];
-        for (j, x) in index.iter_mut().enumerate().take(self.m.into()) {
-            *x = b(REC_HEAD + j);
-        }
+        copy(&mut index, rest.get(..self.m.into()).unwrap_or_default());
         Group {
-            state: b(0),
-            first: b(1),
-            n: b(2),
-            m: b(3),
-            sym_len: u16::from_le_bytes([b(4), b(5)]),
-            count: b(6),
+            state,
+            first,
+            n,
+            m,
+            sym_len: u16::from_le_bytes([l0, l1]),
+            count,
             index,
         }
     }
