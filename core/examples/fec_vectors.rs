@@ -4,7 +4,10 @@
 //! ```text
 //! cargo run -p ferrule --example fec_vectors
 //! cargo run -p ferrule --example fec_vectors -- --lose 0,2 <hex body 0> … <hex body 3>
+//! cargo run -p ferrule --release --example fec_vectors -- --speed
 //! ```
+//!
+//! `--speed` instead times the codec on this machine (host numbers; a rough guide only).
 //!
 //! Without bodies it uses four hand-built bodies laid out like v2 RDATA frames (version 2 |
 //! RDATA, flags SEQ|ACK|EXT, channel, session, seq, ack, window, xflags FEC, `fec_seq`,
@@ -14,6 +17,8 @@
 use ferrule::crc::crc32c;
 use ferrule::fec::{cauchy, max_parity_len, FecRx, FecTx};
 use std::fmt::Write;
+use std::hint::black_box;
+use std::time::Instant;
 
 const K: usize = 4;
 const M: usize = 2;
@@ -49,7 +54,71 @@ fn parse_hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Times one configuration: parity for `groups` groups of `k` bodies, then receiving them
+/// with the first `lose` bodies of each group missing and repaired.
+fn speed(k: usize, m: usize, body: usize, lose: usize) {
+    let mut tmem = vec![0u8; FecTx::storage_size(m, body)];
+    let mut rmem = vec![0u8; FecRx::storage_size(k, m, body, 2)];
+    let mut tx = FecTx::new(k, m, body, &mut tmem).expect("sender");
+    let mut rx = FecRx::new(k, m, body, 2, &mut rmem).expect("receiver");
+    let bodies: Vec<Vec<u8>> = (0..k)
+        .map(|i| (0..body).map(|j| (i * 31 + j * 7 + 1) as u8).collect())
+        .collect();
+    let groups = (100_000_000 / (k * body * m)).max(1);
+    let mut parity = vec![vec![0u8; max_parity_len(body)]; m];
+    let mut plen = vec![0usize; m];
+    let t = Instant::now();
+    for _ in 0..groups {
+        for b in &bodies {
+            tx.add(black_box(b), 0).expect("fits");
+        }
+        for (p, l) in parity.iter_mut().zip(&mut plen) {
+            *l = tx.next_parity(p).expect("parity");
+        }
+    }
+    let encode = t.elapsed().as_secs_f64();
+    // Every group has the same bodies at the same positions, so the same parity symbols:
+    // only `first` changes.
+    let mut out = vec![0u8; body];
+    let (mut first, mut rebuilt) = (0u8, 0usize);
+    let t = Instant::now();
+    for _ in 0..groups {
+        for (i, b) in bodies.iter().enumerate().skip(lose) {
+            rx.on_protected(first.wrapping_add(i as u8), black_box(b));
+        }
+        for (p, &l) in parity.iter_mut().zip(&plen) {
+            p[0] = first;
+            rx.on_parity(black_box(&p[..l])).expect("parity accepted");
+        }
+        while let Some(n) = rx.next_recovered(&mut out) {
+            rebuilt += n;
+        }
+        first = first.wrapping_add(k as u8);
+    }
+    let receive = t.elapsed().as_secs_f64();
+    assert_eq!(rebuilt, groups * lose * body, "every loss repaired");
+    let mb = (groups * k * body) as f64 / 1e6;
+    println!(
+        "k={k:2} m={m:2} body={body:3} B, {lose} lost/group: parity {:6.1} MB/s of data, \
+         receive+repair {:6.1} MB/s of data ({:.2} us/group)",
+        mb / encode,
+        mb / receive,
+        receive / groups as f64 * 1e6
+    );
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "--speed") {
+        for (k, m, body, lose) in [
+            (8, 2, 151, 0),
+            (8, 2, 151, 2),
+            (8, 2, 279, 2),
+            (16, 4, 279, 4),
+        ] {
+            speed(k, m, body, lose);
+        }
+        return;
+    }
     let mut lose = vec![1usize, 3];
     let mut given = Vec::new();
     let mut args = std::env::args().skip(1);

@@ -738,3 +738,27 @@ fn parse_round_trip() {
     assert_eq!(p.encode(&mut out), Some(8));
     assert_eq!(&out[..], &g.parity[1][..]);
 }
+
+#[test]
+fn sender_with_more_parity_and_smaller_groups_than_the_receiver() {
+    // Sender k = 4, m = 4; receiver k = 8, m = 2: it keeps two parity symbols per group,
+    // whichever arrive, and repairs up to two losses.
+    let mut s = Sender::new(4, 4, 20);
+    let mut rx = receiver(8, 2, 20, 2);
+    let mut rng = Rng::new(9);
+    for round in 0..40 {
+        let g = s.group(&bodies(&mut rng, 1 + round % 4, 20));
+        let n = g.data.len();
+        let lost: Vec<usize> = pick(&mut rng, n, n.min(2));
+        // Parity 0 lost too: the receiver uses two of parity 1..=3.
+        let mut erased = lost.clone();
+        erased.push(n);
+        let got = run(&mut rx, std::slice::from_ref(&g), &[erased], 20);
+        let mut idx = lost;
+        idx.sort();
+        let want: Vec<Vec<u8>> = idx.iter().map(|&i| g.data[i].1.clone()).collect();
+        assert_eq!(got[0], want, "round {round}");
+    }
+    assert!(rx.stats().parity_unneeded > 0);
+    assert_eq!(rx.stats().unrecoverable, 0);
+}
