@@ -66,7 +66,13 @@ fuzz_target!(|data: &[u8]| {
                 // Send a protected frame (a unique body), and parity if the group filled.
                 counter += 1;
                 let len = usize::from(arg) % (max_body + 1);
-                let mut body: Vec<u8> = counter.to_le_bytes().iter().copied().cycle().take(len).collect();
+                let mut body: Vec<u8> = counter
+                    .to_le_bytes()
+                    .iter()
+                    .copied()
+                    .cycle()
+                    .take(len)
+                    .collect();
                 for b in body.iter_mut().skip(4) {
                     *b = byte().unwrap_or(0);
                 }
