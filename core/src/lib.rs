@@ -73,6 +73,7 @@ pub mod compress;
 pub mod crc;
 pub mod decoder;
 pub mod encode;
+pub mod fec;
 pub mod frame;
 #[cfg(feature = "embedded-io")]
 pub mod io;
