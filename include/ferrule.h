@@ -42,6 +42,30 @@
 // Patch version.
 #define FERRULE_VERSION_PATCH 0
 
+#define SIZE 0
+
+// Compression mode: off.
+#define FERRULE_MODE_OFF 0
+
+// Each message on its own.
+#define FERRULE_MODE_PER_MESSAGE 1
+
+// Shared window per session (reliable channels; best effort falls back to per-message).
+#define FERRULE_MODE_SHARED 2
+
+// Preset dictionary.
+#define FERRULE_MODE_DICTIONARY 3
+
+// `ferrule_compression_config_t.receive` bit: take per-message (and dictionary) payloads.
+#define FERRULE_RECEIVE_PER_MESSAGE 1
+
+// Take the peer's shared stream (a history ring of 2^`receive_window_bits` bytes).
+#define FERRULE_RECEIVE_SHARED 2
+
+// Take dynamic-Huffman blocks (about 700 bytes of tables); without it only stored and
+// fixed-Huffman blocks, which is all ferrule's own compressor and zlib's `Z_FIXED` emit.
+#define FERRULE_RECEIVE_DYNAMIC 4
+
 // `ferrule_header_t.kind`: best-effort data.
 #define FERRULE_KIND_DATA 0
 
@@ -143,8 +167,6 @@
 // AEAD: 2^32 - 1 frames sealed in one session; a new session takes new keys.
 #define FERRULE_DOWN_NONCE_EXHAUSTED 7
 
-#define SIZE 0
-
 // Result of every `ferrule_` call. Values are explicit and never reused; new ones are only
 // ever added. `FERRULE_OK` is 0; informational outcomes are below 100; errors from 100.
 enum ferrule_status
@@ -210,6 +232,33 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 
 // Opaque link handle, created in caller memory with `ferrule_link_init`.
 typedef struct ferrule_link_t ferrule_link_t;
+
+// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
+typedef struct {
+  // How reliable messages are sent (`FERRULE_MODE_*`). Default off.
+  uint8_t reliable;
+  // How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
+  // Default off.
+  uint8_t unreliable;
+  // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
+  // shared.
+  uint8_t receive;
+  // log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
+  // Default 10 (1 KiB).
+  uint8_t receive_window_bits;
+  // log2 of this side's compressor window, 8..=10 (its history is about 3 x 2^bits bytes
+  // per compressor). Default 10.
+  uint8_t send_window_bits;
+  // Preset dictionary id (1..=255; 0: no dictionary). Default 0.
+  uint8_t dictionary_id;
+  // Padding; set to 0.
+  uint8_t reserved[2];
+  // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
+  // unchanged for the lifetime of the link (typically a `const` array in flash).
+  const uint8_t *dictionary;
+  // Length of `dictionary`.
+  size_t dictionary_len;
+} ferrule_compression_config_t;
 
 // A frame header, field by field (`docs/PROTOCOL.md` section 2). Optional fields have a
 // `has_` flag; fields whose flag is 0 are ignored on encode and zero on decode.
@@ -443,6 +492,79 @@ const char *ferrule_version(void);
 // this version does not define).
 const char *ferrule_status_str(uint32_t status);
 
+// Bytes of memory `ferrule_link_enable_aead` needs (aligned to 8); 0 when the library was
+// built without AEAD. Reentrant.
+size_t ferrule_aead_storage_size(void);
+
+// Turns on authenticated encryption for `link` (`docs/PROTOCOL.md` section 6) with the
+// 32-byte pre-shared `key`, named `key_id` on the wire, keeping its state in `mem`
+// (`ferrule_aead_storage_size()` bytes, aligned to 8, valid as long as the link). From now on
+// every frame is sealed and unsealed ones are dropped; each session gets its own keys from a
+// handshake that both sides make fresh, so no recorded frame is ever accepted again. Call it
+// right after `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
+// The seed given to `ferrule_link_init` must then never repeat on any device holding the key
+// (see there). The key is copied; the caller may erase its buffer afterwards.
+//
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (unless `key_len` is
+// 32), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`,
+// `FERRULE_ERR_UNSUPPORTED` (library built without AEAD). Stack under 1 KiB. Not from an
+// interrupt.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes that are not used
+// for anything else; `key` points to `key_len` bytes.
+ferrule_status ferrule_link_enable_aead(ferrule_link_t *link,
+                                        void *mem,
+                                        size_t mem_len,
+                                        uint8_t key_id,
+                                        const uint8_t *key,
+                                        size_t key_len);
+
+// Rekeys a link with AEAD on: seals with the new 32-byte `key`, named `key_id`, from now on
+// and still opens frames under the previous one; the session continues. Rekey both sides;
+// frames that reach a side before it has the new key are dropped (`unknown_key`) and
+// retransmitted, so rekeying both within the retry budget loses nothing on reliable
+// channels. Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH`,
+// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
+//
+// # Safety
+// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
+ferrule_status ferrule_link_set_key(ferrule_link_t *link,
+                                    uint8_t key_id,
+                                    const uint8_t *key,
+                                    size_t key_len);
+
+// The default compression configuration: sends raw, takes per-message and shared payloads
+// with fixed codes over a 1 KiB window (1 KiB of ring), no dictionary.
+ferrule_compression_config_t ferrule_compression_config_default(void);
+
+// Bytes of memory `ferrule_link_enable_compression` needs for this configuration (aligned to
+// 8), or 0 when it is invalid. Only what the configuration uses is counted: a compressor per
+// kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
+// (2^receive_window_bits) and the dynamic-Huffman tables only when taken. Reentrant.
+//
+// # Safety
+// `config` points to a configuration, or is NULL (then the result is 0).
+size_t ferrule_compression_storage_size(const ferrule_compression_config_t *config);
+
+// Turns on compression for `link` (`docs/PROTOCOL.md` section 5) with its state in `mem`
+// (`ferrule_compression_storage_size(config)` bytes, aligned to 8, valid as long as the link
+// and used for nothing else). This side then announces what it decompresses, and compresses
+// what it sends only as far as the peer announced it takes it. Call it right after
+// `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is
+// built in place: stack under 1 KiB.
+//
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
+// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
+// else; `config` to a configuration (its dictionary kept alive by the caller).
+ferrule_status ferrule_link_enable_compression(ferrule_link_t *link,
+                                               void *mem,
+                                               size_t mem_len,
+                                               const ferrule_compression_config_t *config);
+
 // Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
 // (`stream` = true: COBS, both delimiters) or a datagram. 0 if the payload is too large.
 size_t ferrule_max_frame_len(size_t payload_len, bool stream);
@@ -663,48 +785,6 @@ ferrule_status ferrule_link_max_message_for_frame(ferrule_link_t *link,
 // # Safety
 // `link` from `ferrule_link_init`; `out` writable.
 ferrule_status ferrule_link_stats(ferrule_link_t *link, ferrule_link_stats_t *out);
-
-// Bytes of memory `ferrule_link_enable_aead` needs (aligned to 8); 0 when the library was
-// built without AEAD. Reentrant.
-size_t ferrule_aead_storage_size(void);
-
-// Turns on authenticated encryption for `link` (`docs/PROTOCOL.md` section 6) with the
-// 32-byte pre-shared `key`, named `key_id` on the wire, keeping its state in `mem`
-// (`ferrule_aead_storage_size()` bytes, aligned to 8, valid as long as the link). From now on
-// every frame is sealed and unsealed ones are dropped; each session gets its own keys from a
-// handshake that both sides make fresh, so no recorded frame is ever accepted again. Call it
-// right after `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
-// The seed given to `ferrule_link_init` must then never repeat on any device holding the key
-// (see there). The key is copied; the caller may erase its buffer afterwards.
-//
-// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (unless `key_len` is
-// 32), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`,
-// `FERRULE_ERR_UNSUPPORTED` (library built without AEAD). Stack under 1 KiB. Not from an
-// interrupt.
-//
-// # Safety
-// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes that are not used
-// for anything else; `key` points to `key_len` bytes.
-ferrule_status ferrule_link_enable_aead(ferrule_link_t *link,
-                                        void *mem,
-                                        size_t mem_len,
-                                        uint8_t key_id,
-                                        const uint8_t *key,
-                                        size_t key_len);
-
-// Rekeys a link with AEAD on: seals with the new 32-byte `key`, named `key_id`, from now on
-// and still opens frames under the previous one; the session continues. Rekey both sides;
-// frames that reach a side before it has the new key are dropped (`unknown_key`) and
-// retransmitted, so rekeying both within the retry budget loses nothing on reliable
-// channels. Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH`,
-// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-//
-// # Safety
-// `link` from `ferrule_link_init`; `key` points to `key_len` bytes.
-ferrule_status ferrule_link_set_key(ferrule_link_t *link,
-                                    uint8_t key_id,
-                                    const uint8_t *key,
-                                    size_t key_len);
 
 #ifdef __cplusplus
 }  // extern "C"

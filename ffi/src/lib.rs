@@ -24,9 +24,10 @@
 #![allow(non_camel_case_types)]
 #![deny(missing_docs)]
 
+pub mod aead;
+pub mod compression;
 pub mod frame;
 pub mod link;
-pub mod options;
 mod status;
 
 pub use status::ferrule_status;

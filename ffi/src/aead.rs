@@ -1,5 +1,5 @@
-//! What a C link can have besides its core, each in memory of its own so firmware that never
-//! turns it on links none of its code: authenticated encryption (`ferrule_link_enable_aead`).
+//! Authenticated encryption for a C link (`ferrule_link_enable_aead`), in memory of its own so
+//! firmware that never turns it on links none of its code.
 
 use crate::link::{ferrule_link_t, with_link, FERRULE_KEY_LEN, FERRULE_MEMORY_ALIGN};
 use crate::{bytes, ferrule_status};
@@ -8,7 +8,7 @@ use crate::{bytes, ferrule_status};
 /// built without AEAD. Reentrant.
 #[no_mangle]
 pub extern "C" fn ferrule_aead_storage_size() -> usize {
-    aead::SIZE
+    imp::SIZE
 }
 
 /// Turns on authenticated encryption for `link` (`docs/PROTOCOL.md` section 6) with the
@@ -47,16 +47,16 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
         let Ok(key) = <&[u8; FERRULE_KEY_LEN]>::try_from(key) else {
             return ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH;
         };
-        if aead::SIZE == 0 {
+        if imp::SIZE == 0 {
             return ferrule_status::FERRULE_ERR_UNSUPPORTED;
         }
-        if mem_len < aead::SIZE {
+        if mem_len < imp::SIZE {
             return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
         }
         if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
             return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
         }
-        aead::enable(l, mem, key_id, key)
+        imp::enable(l, mem, key_id, key)
     })
 }
 
@@ -95,7 +95,7 @@ pub unsafe extern "C" fn ferrule_link_set_key(
 }
 
 #[cfg(feature = "aead")]
-mod aead {
+mod imp {
     use crate::ferrule_status;
     use crate::link::FERRULE_MEMORY_ALIGN;
     use ferrule::link::{Guard, Link, Sealer};
@@ -125,7 +125,7 @@ mod aead {
 }
 
 #[cfg(not(feature = "aead"))]
-mod aead {
+mod imp {
     use crate::ferrule_status;
     use ferrule::link::Link;
 

@@ -1,0 +1,218 @@
+//! Compression for a C link (`ferrule_link_enable_compression`), in memory of its own sized by
+//! what the configuration uses, so firmware that never turns it on links none of its code.
+
+use crate::link::{ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
+use crate::{bytes, ferrule_status};
+use core::mem::{align_of, size_of};
+use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive, StorageError};
+
+/// Compression mode: off.
+pub const FERRULE_MODE_OFF: u8 = 0;
+/// Each message on its own.
+pub const FERRULE_MODE_PER_MESSAGE: u8 = 1;
+/// Shared window per session (reliable channels; best effort falls back to per-message).
+pub const FERRULE_MODE_SHARED: u8 = 2;
+/// Preset dictionary.
+pub const FERRULE_MODE_DICTIONARY: u8 = 3;
+
+/// `ferrule_compression_config_t.receive` bit: take per-message (and dictionary) payloads.
+pub const FERRULE_RECEIVE_PER_MESSAGE: u8 = 1;
+/// Take the peer's shared stream (a history ring of 2^`receive_window_bits` bytes).
+pub const FERRULE_RECEIVE_SHARED: u8 = 2;
+/// Take dynamic-Huffman blocks (about 700 bytes of tables); without it only stored and
+/// fixed-Huffman blocks, which is all ferrule's own compressor and zlib's `Z_FIXED` emit.
+pub const FERRULE_RECEIVE_DYNAMIC: u8 = 4;
+
+/// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ferrule_compression_config_t {
+    /// How reliable messages are sent (`FERRULE_MODE_*`). Default off.
+    pub reliable: u8,
+    /// How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
+    /// Default off.
+    pub unreliable: u8,
+    /// What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
+    /// shared.
+    pub receive: u8,
+    /// log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
+    /// Default 10 (1 KiB).
+    pub receive_window_bits: u8,
+    /// log2 of this side's compressor window, 8..=10 (its history is about 3 x 2^bits bytes
+    /// per compressor). Default 10.
+    pub send_window_bits: u8,
+    /// Preset dictionary id (1..=255; 0: no dictionary). Default 0.
+    pub dictionary_id: u8,
+    /// Padding; set to 0.
+    pub reserved: [u8; 2],
+    /// Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
+    /// unchanged for the lifetime of the link (typically a `const` array in flash).
+    pub dictionary: *const u8,
+    /// Length of `dictionary`.
+    pub dictionary_len: usize,
+}
+
+/// The default compression configuration: sends raw, takes per-message and shared payloads
+/// with fixed codes over a 1 KiB window (1 KiB of ring), no dictionary.
+#[no_mangle]
+pub extern "C" fn ferrule_compression_config_default() -> ferrule_compression_config_t {
+    let d = CodecConfig::DEFAULT;
+    ferrule_compression_config_t {
+        reliable: FERRULE_MODE_OFF,
+        unreliable: FERRULE_MODE_OFF,
+        receive: FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED,
+        receive_window_bits: d.receive.window_bits,
+        send_window_bits: d.send_window_bits,
+        dictionary_id: 0,
+        reserved: [0; 2],
+        dictionary: core::ptr::null(),
+        dictionary_len: 0,
+    }
+}
+
+fn mode(m: u8) -> Option<Mode> {
+    Some(match m {
+        FERRULE_MODE_OFF => Mode::Off,
+        FERRULE_MODE_PER_MESSAGE => Mode::PerMessage,
+        FERRULE_MODE_SHARED => Mode::Shared,
+        FERRULE_MODE_DICTIONARY => Mode::Dictionary,
+        _ => return None,
+    })
+}
+
+/// Validates a C compression configuration.
+fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>, ferrule_status> {
+    let bad = ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
+    let known = FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED | FERRULE_RECEIVE_DYNAMIC;
+    if c.receive & !known != 0 {
+        return Err(bad);
+    }
+    let dictionary = match (c.dictionary_id, bytes(c.dictionary, c.dictionary_len)) {
+        (0, _) => None,
+        (_, None) => return Err(ferrule_status::FERRULE_ERR_NULL),
+        (_, Some([])) => return Err(bad),
+        // The caller keeps the dictionary alive and unchanged for the link's lifetime (see
+        // `ferrule_compression_config_t.dictionary`); that is what 'static stands for here.
+        (id, Some(d)) => Some(Dictionary {
+            id,
+            bytes: extend(d),
+        }),
+    };
+    let (reliable, unreliable) = (mode(c.reliable).ok_or(bad)?, mode(c.unreliable).ok_or(bad)?);
+    if dictionary.is_none() && (reliable == Mode::Dictionary || unreliable == Mode::Dictionary) {
+        return Err(bad);
+    }
+    let cfg = CodecConfig {
+        reliable,
+        unreliable,
+        dictionary,
+        receive: Receive {
+            per_message: c.receive & FERRULE_RECEIVE_PER_MESSAGE != 0,
+            shared: c.receive & FERRULE_RECEIVE_SHARED != 0,
+            dynamic: c.receive & FERRULE_RECEIVE_DYNAMIC != 0,
+            window_bits: c.receive_window_bits,
+        },
+        send_window_bits: c.send_window_bits,
+    };
+    // Window sizes are the codec's to check: building one over no memory asks it.
+    match Compressor::new(cfg, &mut []) {
+        Err(StorageError::WindowBits(_)) => Err(bad),
+        _ => Ok(cfg),
+    }
+}
+
+fn extend(d: &[u8]) -> &'static [u8] {
+    // SAFETY: the configuration contract requires the dictionary to outlive the link, which
+    // is the only holder of this reference.
+    unsafe { core::slice::from_raw_parts(d.as_ptr(), d.len()) }
+}
+
+/// Where the codec object ends and its memory begins in a compression block.
+const CODEC_AREA: usize =
+    size_of::<Compressor<'static>>().div_ceil(FERRULE_MEMORY_ALIGN) * FERRULE_MEMORY_ALIGN;
+const _: () = assert!(align_of::<Compressor<'static>>() <= FERRULE_MEMORY_ALIGN);
+
+/// The block size of a valid configuration.
+fn block_size(cfg: &CodecConfig<'_>) -> usize {
+    (CODEC_AREA + Compressor::storage_size(cfg)).div_ceil(FERRULE_MEMORY_ALIGN)
+        * FERRULE_MEMORY_ALIGN
+}
+
+/// Bytes of memory `ferrule_link_enable_compression` needs for this configuration (aligned to
+/// 8), or 0 when it is invalid. Only what the configuration uses is counted: a compressor per
+/// kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
+/// (2^receive_window_bits) and the dynamic-Huffman tables only when taken. Reentrant.
+///
+/// # Safety
+/// `config` points to a configuration, or is NULL (then the result is 0).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compression_storage_size(
+    config: *const ferrule_compression_config_t,
+) -> usize {
+    if config.is_null() {
+        return 0;
+    }
+    // SAFETY: checked non-NULL; the caller passes a valid configuration.
+    match codec_config(unsafe { &*config }) {
+        Ok(cfg) => block_size(&cfg),
+        Err(_) => 0,
+    }
+}
+
+/// Turns on compression for `link` (`docs/PROTOCOL.md` section 5) with its state in `mem`
+/// (`ferrule_compression_storage_size(config)` bytes, aligned to 8, valid as long as the link
+/// and used for nothing else). This side then announces what it decompresses, and compresses
+/// what it sends only as far as the peer announced it takes it. Call it right after
+/// `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is
+/// built in place: stack under 1 KiB.
+///
+/// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
+///
+/// # Safety
+/// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
+/// else; `config` to a configuration (its dictionary kept alive by the caller).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_link_enable_compression(
+    link: *mut ferrule_link_t,
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    config: *const ferrule_compression_config_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if mem.is_null() || config.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller passes a valid configuration.
+        let cfg = match codec_config(unsafe { &*config }) {
+            Ok(cfg) => cfg,
+            Err(s) => return s,
+        };
+        let needed = block_size(&cfg);
+        if mem_len < needed {
+            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
+        }
+        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
+            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
+        }
+        let base = mem.cast::<u8>();
+        // SAFETY: `mem` holds `needed` bytes (checked) used for nothing else, valid as long as
+        // the link ('static stands for that); the arena starts after the codec object's area,
+        // so the two do not overlap.
+        let arena: &'static mut [u8] =
+            unsafe { core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed - CODEC_AREA) };
+        let codec = match Compressor::new(cfg, arena) {
+            Ok(c) => c,
+            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        };
+        let p = base.cast::<Compressor<'static>>();
+        // SAFETY: the block starts with CODEC_AREA >= size_of::<Compressor>() bytes, 8-aligned
+        // (checked; the codec needs at most 8).
+        let codec: &'static mut Compressor<'static> = unsafe {
+            p.write(codec);
+            &mut *p
+        };
+        l.set_codec(codec as &mut dyn Codec);
+        ferrule_status::FERRULE_OK
+    })
+}
