@@ -5,24 +5,23 @@
 //! every subcommand goes through the [`Driver`] trait via the runner.
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
-use ferrule::link::{frame_buffer_len, ChannelMap, Config, DownReason, Event, Link, Transport};
+use ferrule::link::{
+    ChannelMap, Config, DownReason, Event, Guard, Link, LinkBuffers, MessageId, Sent, Transport,
+};
 use ferrule_ffi::ferrule_status;
-use ferrule_ffi::link as c;
+use ferrule_ffi::{aead as c_aead, compression as c_codec, link as c};
 use serde::Serialize;
 use std::io;
 
-/// Largest message of the C API endpoint (`FERRULE_LINK_MAX_MESSAGE`): the demo's limit.
-pub const M: usize = c::FERRULE_LINK_MAX_MESSAGE;
-/// Largest message of the Rust endpoint (the wire format's limit); `--max-message` lowers
-/// what the tool sends.
+/// Largest message of the demo's endpoints (both APIs).
+pub const M: usize = 256;
+/// Largest message of the tool's links (the wire format's limit); `--max-message` sets the
+/// size of a link at run time.
 pub const MAX_MESSAGE: usize = 4096;
-/// Window of the Rust endpoint (`--window` may lower it at run time).
-pub const RUST_WINDOW: usize = 32;
-/// Stream decoder buffer of the Rust endpoint: a sealed frame of the largest message.
-const RUST_F: usize = frame_buffer_len(MAX_MESSAGE) + 16;
-type RustInner = Link<RUST_WINDOW, MAX_MESSAGE, RUST_F, Compressor<'static>>;
-/// A buffer that holds any frame either endpoint sends.
-pub const MAX_FRAME: usize = RustInner::MAX_FRAME;
+/// Largest window of the tool's links (`--window`).
+pub const RUST_WINDOW: usize = 64;
+/// A buffer that holds any frame a link of the tool sends.
+pub const MAX_FRAME: usize = ferrule::link::max_frame_len(MAX_MESSAGE);
 
 /// A message a link delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +48,13 @@ pub enum Refused {
 pub enum LinkEvent {
     /// A session is up.
     Up,
-    /// The session ended; the last `unacked` messages sent were discarded.
+    /// The session ended; the messages from `first` on were discarded.
     Down {
         /// Why, in words.
         reason: String,
-        /// Messages discarded from the send side.
-        unacked: u16,
+        /// Id of the first of them (the link's message ids); every earlier one was
+        /// acknowledged.
+        first: u32,
     },
 }
 
@@ -93,7 +93,9 @@ pub struct Setup {
     pub stream: bool,
     pub compression: Mode,
     pub window: u8,
-    pub seed: u32,
+    /// Largest message of the link (its memory is sized for it).
+    pub max_message: usize,
+    pub seed: u64,
     pub key: Option<[u8; 32]>,
     /// The id naming `key` on the wire.
     pub key_id: u8,
@@ -111,11 +113,10 @@ pub trait Driver {
     fn input(&mut self, bytes: &[u8], now: u64);
     /// The next delivered message.
     fn recv(&mut self, out: &mut [u8]) -> Option<Delivered>;
-    /// Queues a message on `channel`.
-    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused>;
-    /// Reliable messages sent and not yet acknowledged, oldest first; `None` when this API
-    /// cannot tell.
-    fn in_flight(&self) -> Option<usize>;
+    /// Queues a message on `channel`; its message id if it went on the reliable service.
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused>;
+    /// Every reliable message with an id below this one is acknowledged (or reported lost).
+    fn acked_before(&self) -> u32;
     /// Ends the session (a CLOSE frame goes out with the next `poll_transmit`).
     fn close(&mut self, now: u64);
     /// Runs timers.
@@ -146,9 +147,18 @@ fn config(s: &Setup) -> Config {
         rto_max: 1000,
         ack_delay: 1,
         keepalive: s.keepalive,
-        window: s.window,
         channels: channels(&s.best_effort),
         ..Config::default()
+    }
+}
+
+/// The codec configuration of a setup: its mode for reliable messages, per-message for best
+/// effort; takes every mode over a 1 KiB window.
+fn codec_config(s: &Setup) -> CodecConfig<'static> {
+    CodecConfig {
+        reliable: s.compression,
+        unreliable: Mode::PerMessage,
+        ..CodecConfig::DEFAULT
     }
 }
 
@@ -159,29 +169,29 @@ fn channels(best_effort: &[u8]) -> ChannelMap {
         .fold(ChannelMap::none(), ChannelMap::with_reliable)
 }
 
-/// A link through the Rust API.
+/// A link through the Rust API, over heap buffers it owns.
 pub struct RustLink {
-    // Boxed: a link of 4 KiB messages holds about 300 KB of slots.
-    link: Box<RustInner>,
+    link: Link<'static>,
     stream: bool,
 }
 
 impl RustLink {
     /// A link set up as `s` says.
     pub fn new(s: &Setup) -> io::Result<Self> {
-        let codec = CodecConfig {
-            reliable: s.compression,
-            unreliable: Mode::PerMessage,
-            dictionary: None,
-        };
-        let mut link = Box::new(RustInner::with_codec(
-            config(s),
-            s.seed,
-            Compressor::new(codec),
-        ));
+        let buffers = LinkBuffers::alloc(
+            usize::from(s.window),
+            s.max_message,
+            !s.best_effort.is_empty(),
+        );
+        let mut link = Link::new(config(s), s.seed, buffers).map_err(io::Error::other)?;
+        let codec = codec_config(s);
+        // The codec's memory lives as long as the process (one per link the tool makes).
+        let mem: &'static mut [u8] =
+            Box::leak(vec![0u8; Compressor::storage_size(&codec)].into_boxed_slice());
+        let codec = Compressor::new(codec, mem).map_err(io::Error::other)?;
+        link.set_codec(Box::new(codec) as Box<dyn ferrule::compress::Codec>);
         if let Some(k) = &s.key {
-            link.set_key(s.key_id, k, 0)
-                .map_err(|e| io::Error::other(e.to_string()))?;
+            link.enable_aead(Box::new(Guard::new(s.key_id, k)) as Box<dyn ferrule::link::Sealer>);
         }
         Ok(Self {
             link,
@@ -210,15 +220,17 @@ impl Driver for RustLink {
             reliable: r.reliable,
         })
     }
-    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused> {
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused> {
         use ferrule::link::SendError;
-        self.link.send(channel, msg, now).map_err(|e| match e {
-            SendError::TooLarge => Refused::TooLarge,
-            SendError::Full | SendError::NotConnected => Refused::NotNow,
-        })
+        match self.link.send(channel, msg, now) {
+            Ok(Sent::Reliable(MessageId(id))) => Ok(Some(id)),
+            Ok(Sent::BestEffort) => Ok(None),
+            Err(SendError::TooLarge) => Err(Refused::TooLarge),
+            Err(SendError::Full | SendError::NotConnected) => Err(Refused::NotNow),
+        }
     }
-    fn in_flight(&self) -> Option<usize> {
-        Some(RUST_WINDOW - self.link.send_capacity())
+    fn acked_before(&self) -> u32 {
+        self.link.acked_before().0
     }
     fn close(&mut self, now: u64) {
         self.link.close(now)
@@ -237,9 +249,9 @@ impl Driver for RustLink {
     fn poll_event(&mut self) -> Option<LinkEvent> {
         self.link.poll_event().map(|e| match e {
             Event::Up => LinkEvent::Up,
-            Event::Down { reason, unacked } => LinkEvent::Down {
+            Event::Down { reason, first, .. } => LinkEvent::Down {
                 reason: reason_text(reason).into(),
-                unacked,
+                first: first.0,
             },
         })
     }
@@ -248,7 +260,7 @@ impl Driver for RustLink {
     }
     fn stats(&self) -> EndStats {
         let s = self.link.stats();
-        let z = self.link.codec().stats();
+        let z = self.link.codec().map(|c| c.stats()).unwrap_or_default();
         EndStats {
             bytes_sent: s.bytes_sent,
             retransmissions: u64::from(s.retransmissions),
@@ -291,12 +303,13 @@ pub fn reason_text(r: DownReason) -> &'static str {
     }
 }
 
-/// A link through the C API, in memory this struct owns (as firmware uses a static array).
+/// A link through the C API, in memory this struct owns (as firmware uses static arrays):
+/// the link, its compression and its AEAD state each in a block of their own.
 pub struct CLink {
     handle: *mut c::ferrule_link_t,
     stream: bool,
-    // Keeps the link's memory alive for `handle`. Declared last: dropped after use ends.
-    _mem: Box<[u64]>,
+    // Keep the blocks alive for `handle`. Declared last: dropped after use ends.
+    _mem: Vec<Box<[u64]>>,
 }
 
 fn check(s: ferrule_status, what: &str) -> io::Result<()> {
@@ -309,23 +322,21 @@ fn check(s: ferrule_status, what: &str) -> io::Result<()> {
     Err(io::Error::other(format!("C API {what}: {text}")))
 }
 
+/// An 8-aligned block of at least `bytes` bytes.
+fn block(bytes: usize) -> Box<[u64]> {
+    vec![0u64; bytes.div_ceil(8)].into_boxed_slice()
+}
+
 impl CLink {
-    /// A link set up as `s` says, created with `ferrule_link_init`.
+    /// A link set up as `s` says, created with `ferrule_link_init` (then compression, and
+    /// AEAD when keyed).
     pub fn new(s: &Setup) -> io::Result<Self> {
-        let mut mem = vec![0u64; c::FERRULE_LINK_STORAGE_SIZE / 8].into_boxed_slice();
         let mut cfg = c::ferrule_link_config_default();
         cfg.transport = if s.stream {
             c::FERRULE_TRANSPORT_STREAM
         } else {
             c::FERRULE_TRANSPORT_DATAGRAM
         };
-        cfg.compression_reliable = match s.compression {
-            Mode::Off => c::FERRULE_MODE_OFF,
-            Mode::PerMessage => c::FERRULE_MODE_PER_MESSAGE,
-            Mode::Shared => c::FERRULE_MODE_SHARED,
-            Mode::Dictionary => c::FERRULE_MODE_DICTIONARY,
-        };
-        cfg.compression_unreliable = c::FERRULE_MODE_PER_MESSAGE;
         let rust = config(s);
         cfg.rto_initial_ms = rust.rto_initial;
         cfg.rto_min_ms = rust.rto_min;
@@ -333,8 +344,15 @@ impl CLink {
         cfg.ack_delay_ms = rust.ack_delay;
         cfg.keepalive_ms = rust.keepalive;
         cfg.window = s.window;
+        cfg.max_message = u16::try_from(s.max_message).map_err(io::Error::other)?;
+        cfg.best_effort = !s.best_effort.is_empty();
+        cfg.reliable_channels = (0..32)
+            .filter(|ch| !s.best_effort.contains(ch))
+            .fold(0, |m, ch| m | 1 << ch);
+        // SAFETY: `cfg` is a valid configuration (a local).
+        let mut mem = block(unsafe { c::ferrule_link_storage_size(&cfg) });
         let mut handle = std::ptr::null_mut();
-        // SAFETY: `mem` is a live, 8-aligned buffer of FERRULE_LINK_STORAGE_SIZE bytes that
+        // SAFETY: `mem` is a live, 8-aligned block of the size the configuration needs, which
         // this struct owns for as long as it uses `handle`; `cfg` and `handle` are locals.
         let st = unsafe {
             c::ferrule_link_init(
@@ -346,15 +364,50 @@ impl CLink {
             )
         };
         check(st, "ferrule_link_init")?;
+        let mut blocks = vec![mem];
+        let mut z = c_codec::ferrule_compression_config_default();
+        z.reliable = match s.compression {
+            Mode::Off => c_codec::FERRULE_MODE_OFF,
+            Mode::PerMessage => c_codec::FERRULE_MODE_PER_MESSAGE,
+            Mode::Shared => c_codec::FERRULE_MODE_SHARED,
+            Mode::Dictionary => c_codec::FERRULE_MODE_DICTIONARY,
+        };
+        z.unreliable = c_codec::FERRULE_MODE_PER_MESSAGE;
+        // SAFETY: `z` is a valid configuration (a local, no dictionary).
+        let mut zmem = block(unsafe { c_codec::ferrule_compression_storage_size(&z) });
+        // SAFETY: live handle; `zmem` an 8-aligned block of the size `z` needs, kept alive
+        // with the link's.
+        let st = unsafe {
+            c_codec::ferrule_link_enable_compression(
+                handle,
+                zmem.as_mut_ptr().cast(),
+                zmem.len() * 8,
+                &z,
+            )
+        };
+        check(st, "ferrule_link_enable_compression")?;
+        blocks.push(zmem);
         if let Some(k) = &s.key {
-            // SAFETY: `handle` came from ferrule_link_init; `k` is 32 readable bytes.
-            let st = unsafe { c::ferrule_link_set_key(handle, s.key_id, k.as_ptr(), k.len(), 0) };
-            check(st, "ferrule_link_set_key")?;
+            let mut kmem = block(c_aead::ferrule_aead_storage_size());
+            // SAFETY: live handle; `kmem` an 8-aligned block of the size AEAD needs, kept
+            // alive with the link's; `k` is 32 readable bytes.
+            let st = unsafe {
+                c_aead::ferrule_link_enable_aead(
+                    handle,
+                    kmem.as_mut_ptr().cast(),
+                    kmem.len() * 8,
+                    s.key_id,
+                    k.as_ptr(),
+                    k.len(),
+                )
+            };
+            check(st, "ferrule_link_enable_aead")?;
+            blocks.push(kmem);
         }
         Ok(Self {
             handle,
             stream: s.stream,
-            _mem: mem,
+            _mem: blocks,
         })
     }
 }
@@ -384,18 +437,25 @@ impl Driver for CLink {
             reliable: r.reliable,
         })
     }
-    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<(), Refused> {
-        // SAFETY: live handle; `msg` readable for its length.
-        let st =
-            unsafe { c::ferrule_link_send(self.handle, channel, msg.as_ptr(), msg.len(), now) };
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused> {
+        // A best-effort message leaves the id untouched: a value no reliable one gets next.
+        let mut id = self.acked_before().wrapping_sub(1);
+        let before = id;
+        // SAFETY: live handle; `msg` readable for its length; `id` a local.
+        let st = unsafe {
+            c::ferrule_link_send(self.handle, channel, msg.as_ptr(), msg.len(), now, &mut id)
+        };
         match st {
-            ferrule_status::FERRULE_OK => Ok(()),
+            ferrule_status::FERRULE_OK => Ok((id != before).then_some(id)),
             ferrule_status::FERRULE_ERR_TOO_LARGE => Err(Refused::TooLarge),
             _ => Err(Refused::NotNow),
         }
     }
-    fn in_flight(&self) -> Option<usize> {
-        None
+    fn acked_before(&self) -> u32 {
+        let mut id = 0;
+        // SAFETY: live handle; `id` a local.
+        unsafe { c::ferrule_link_acked_before(self.handle, &mut id) };
+        id
     }
     fn close(&mut self, now: u64) {
         // SAFETY: live handle.
@@ -433,7 +493,7 @@ impl Driver for CLink {
             c::FERRULE_EVENT_UP => LinkEvent::Up,
             _ => LinkEvent::Down {
                 reason: format!("{} (C reason code {})", c_reason(e.reason), e.reason),
-                unacked: e.unacked,
+                first: e.first_id,
             },
         })
     }

@@ -84,7 +84,7 @@ pub struct LinkSpec {
     pub compression: Mode,
     /// AEAD pre-shared key and its id.
     pub key: Option<([u8; 32], u8)>,
-    /// Receive window (0: the largest).
+    /// Window: messages in flight each way (0: 32).
     pub window: u8,
     /// Largest message this end sends.
     pub max_message: usize,
@@ -92,8 +92,8 @@ pub struct LinkSpec {
     pub capture: Option<String>,
     /// Channels sent best effort; all others are reliable.
     pub best_effort: Vec<u8>,
-    /// Boot seed of the link (must differ on every run under the same key).
-    pub seed: u32,
+    /// Seed of the link's handshake nonces (must never repeat under the same key).
+    pub seed: u64,
     /// Initial retransmission timeout, ms.
     pub rto_initial: u32,
     /// Keepalive interval, ms.
@@ -119,14 +119,17 @@ impl LinkSpec {
     }
 }
 
-/// A seed that differs between runs: the clock and the process id, mixed.
-pub fn fresh_seed() -> u32 {
+/// A seed that never repeats in practice: 64 bits from the operating system's random source
+/// (the keys `std` draws for its hash maps), mixed with the clock.
+pub fn fresh_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let x = t.as_nanos() as u64 ^ (u64::from(std::process::id()) << 32);
-    let x = (x ^ (x >> 33)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    ((x ^ (x >> 29)) as u32) | 1
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(t.as_nanos());
+    h.write_u32(std::process::id());
+    h.finish()
 }
 
 /// What happened on a runner's link or wire.
@@ -215,7 +218,8 @@ pub struct Runner<X: Send + 'static = ()> {
     events: VecDeque<Event>,
     delivered: VecDeque<Message>,
     app: VecDeque<X>,
-    in_flight: VecDeque<(MsgId, Instant)>,
+    /// Reliable messages not yet acknowledged: the runner's number, when sent, the link's id.
+    in_flight: VecDeque<(MsgId, Instant, u32)>,
     next_id: MsgId,
     best_effort: Vec<u8>,
     max_message: usize,
@@ -276,7 +280,8 @@ impl<X: Send + 'static> Runner<X> {
         let link = RustLink::new(&Setup {
             stream: spec.stream,
             compression: spec.compression,
-            window: spec.window,
+            window: if spec.window == 0 { 32 } else { spec.window },
+            max_message: spec.max_message.clamp(1, MAX_MESSAGE),
             seed: spec.seed,
             key: spec.key.map(|k| k.0),
             key_id: spec.key.map_or(1, |k| k.1),
@@ -421,29 +426,33 @@ impl<X: Send + 'static> Runner<X> {
             busy = true;
             match e {
                 LinkEvent::Up => self.events.push_back(Event::Up),
-                LinkEvent::Down { reason, unacked } => {
-                    let keep = self.in_flight.len().saturating_sub(usize::from(unacked));
-                    self.acked(keep);
-                    let lost = self.in_flight.drain(..).map(|(id, _)| id).collect();
+                LinkEvent::Down { reason, first } => {
+                    // Everything before `first` was acknowledged; the rest is lost.
+                    busy |= self.acked(first);
+                    let lost = self.in_flight.drain(..).map(|(id, _, _)| id).collect();
                     self.events.push_back(Event::Down { reason, lost });
                 }
             }
         }
-        if let Some(held) = self.link.in_flight() {
-            let done = self.in_flight.len().saturating_sub(held);
-            busy |= done > 0;
-            self.acked(done);
-        }
+        busy |= self.acked(self.link.acked_before());
         Ok(busy)
     }
 
-    fn acked(&mut self, n: usize) {
-        for (id, at) in self.in_flight.drain(..n) {
+    /// Reports every message whose link id comes before `before` as acknowledged.
+    fn acked(&mut self, before: u32) -> bool {
+        let mut any = false;
+        while let Some(&(id, at, link_id)) = self.in_flight.front() {
+            if (before.wrapping_sub(link_id) as i32) <= 0 {
+                break;
+            }
+            self.in_flight.pop_front();
             self.events.push_back(Event::Acked {
                 id,
                 rtt: at.elapsed(),
             });
+            any = true;
         }
+        any
     }
 
     /// Blocks until the wire or a [`Waker`] delivers something, the link's next timer is
@@ -480,14 +489,14 @@ impl<X: Send + 'static> Runner<X> {
             return Err(Refused::TooLarge);
         }
         let now = self.now_ms();
-        self.link.send(channel, data, now)?;
+        let sent = self.link.send(channel, data, now)?;
         self.dirty = true;
-        if self.best_effort.contains(&channel) || self.link.in_flight().is_none() {
+        let Some(link_id) = sent else {
             return Ok(None);
-        }
+        };
         let id = self.next_id;
         self.next_id += 1;
-        self.in_flight.push_back((id, Instant::now()));
+        self.in_flight.push_back((id, Instant::now(), link_id));
         Ok(Some(id))
     }
 

@@ -191,10 +191,11 @@ pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
             o.transport.name(),
         );
     }
-    let setup = |seed: u32| Setup {
+    let setup = |seed: u64, window: u8| Setup {
         stream: o.transport.is_stream(),
         compression: o.compression,
-        window: o.window,
+        window: if o.window == 0 { window } else { o.window },
+        max_message: crate::driver::M,
         seed,
         key: o.aead.then_some(DEMO_KEY),
         key_id: 1,
@@ -210,13 +211,13 @@ pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
         None => None,
     };
     let ra = Runner::with_endpoint(
-        link(RustLink::new(&setup((o.seed as u32) ^ 0xA11CE)).map(|l| Box::new(l) as _))?,
+        link(RustLink::new(&setup(o.seed ^ 0xA11CE, 32)).map(|l| Box::new(l) as _))?,
         io_a,
         capture,
         "A",
     )?;
     let rb = Runner::with_endpoint(
-        link(CLink::new(&setup((o.seed as u32) ^ 0xB0B)).map(|l| Box::new(l) as _))?,
+        link(CLink::new(&setup(o.seed ^ 0xB0B, 8)).map(|l| Box::new(l) as _))?,
         io_b,
         None,
         "B",
