@@ -71,7 +71,7 @@ fn check(cap: &str) {
     );
     assert!(rows.len() >= 6, "{rows:?}");
     for r in &rows {
-        assert_eq!(r[1], "1", "version 1 frames: {r:?}");
+        assert_eq!(r[1], "2", "version 2 frames: {r:?}");
         assert_eq!(r[6], "1", "CRC good: {r:?}");
     }
     // Frames A sent (direction 0) carrying messages (type 1, RDATA), in order.
