@@ -432,6 +432,17 @@ pub struct FirmwareArgs {
 pub struct DecodeArgs {
     /// The capture (pcapng written by --capture, or an earlier .fcap).
     pub file: String,
+    /// Open sealed frames with this pre-shared key (64 hex digits): the session keys are
+    /// derived from the handshakes in the capture.
+    #[arg(long, value_name = "HEX", value_parser = parse_key_arg)]
+    pub key: Option<[u8; 32]>,
+    /// Open sealed frames with the key in this file (64 hex digits or 32 raw bytes).
+    #[arg(long, value_name = "PATH", conflicts_with = "key")]
+    pub key_file: Option<String>,
+}
+
+fn parse_key_arg(s: &str) -> Result<[u8; 32], String> {
+    parse_key(s.as_bytes()).ok_or_else(|| "expected 64 hex digits".to_string())
 }
 
 /// Options of `ports`.

@@ -150,6 +150,48 @@ fn a_capture_decodes_frame_by_frame() {
     }
 }
 
+/// README gives the demo key: with it `decode --key` derives each session's keys from the
+/// handshakes in the capture and opens every sealed frame that arrived intact; without it, or
+/// with another key, nothing opens.
+#[test]
+fn decode_opens_sealed_frames_with_the_demo_key() {
+    const DEMO_KEY_HEX: &str = "66657272756c652064656d6f206b65793a206e6f742061207365637265742121";
+    let cap = tmp("sealed.pcapng");
+    run_json(&[
+        "--aead",
+        "on",
+        "--loss",
+        "0",
+        "--corrupt",
+        "0",
+        "--capture",
+        &cap,
+    ]);
+    let opened = |args: &[&str]| {
+        let mut all = vec!["decode", cap.as_str()];
+        all.extend_from_slice(args);
+        let out = demo(&all);
+        assert!(out.status.success());
+        let text = String::from_utf8(out.stdout).unwrap();
+        let sealed = text
+            .lines()
+            .filter(|l| l.contains("sealed key") && !l.contains("HELLO"))
+            .count();
+        let opened = text.lines().filter(|l| l.contains("(opened)")).count();
+        (sealed, opened, text)
+    };
+    let (sealed, n, text) = opened(&["--key", DEMO_KEY_HEX]);
+    assert!(sealed > 600, "{sealed}");
+    assert_eq!(n, sealed, "{text}");
+    assert!(
+        text.contains("(opened) | (deflate"),
+        "message payloads are shown opened"
+    );
+    assert_eq!(opened(&[]).1, 0);
+    let wrong = "00".repeat(32);
+    assert_eq!(opened(&["--key", &wrong]).1, 0);
+}
+
 #[test]
 fn decode_refuses_what_is_not_a_whole_capture() {
     let junk = tmp("junk.fcap");

@@ -4,11 +4,76 @@
 use crate::capture::{self, Record, SENT, UNKNOWN};
 use crate::cli::DecodeArgs;
 use crate::fail::Failure;
-use ferrule::{cobs, Compression, Frame, FrameError, Header};
+use ferrule::aead::{derive_session, nonce, open_body, Key, TAG_LEN};
+use ferrule::link::hello::{Hello, NONCE_LEN};
+use ferrule::{cobs, Compression, Frame, FrameError, FrameKind, Header};
 use std::io::{self, Write};
 
-/// The human-readable line for one record.
-pub fn describe(stream: bool, r: &Record) -> String {
+/// Opens the sealed frames of a capture with the pre-shared key: every `HELLO_ACK` names a
+/// handshake (its nonce and the nonce it answers), whose session keys are derived as the
+/// endpoints derive them; a sealed frame is opened with the keys of the latest handshake that
+/// opens it (a replayed or unanswered handshake never does).
+pub struct Opener {
+    psk: [u8; 32],
+    /// Handshakes seen, newest last: the sender of the HELLO_ACK's direction, and the keys of
+    /// frames sent in the capture's outbound and inbound directions.
+    sessions: Vec<[[u8; 32]; 2]>,
+}
+
+impl Opener {
+    /// An opener with `psk`.
+    pub fn new(psk: [u8; 32]) -> Self {
+        Self {
+            psk,
+            sessions: Vec::new(),
+        }
+    }
+
+    /// Notes a hello record seen in direction `dir`.
+    fn hello(&mut self, kind: FrameKind, dir: u8, record: &[u8]) {
+        let Some(rec) = record.get(..Hello::LEN).and_then(Hello::parse) else {
+            return;
+        };
+        if kind != FrameKind::HelloAck || rec.peer_nonce == [0; NONCE_LEN] {
+            return;
+        }
+        let (sender, other) = (rec.nonce, rec.peer_nonce);
+        let (lo, hi) = if sender < other {
+            (sender, other)
+        } else {
+            (other, sender)
+        };
+        let s = derive_session(&self.psk, &lo, &hi);
+        let (k_sender, k_other) = if sender == lo {
+            (s.key_lo, s.key_hi)
+        } else {
+            (s.key_hi, s.key_lo)
+        };
+        // Index 0: keys of outbound frames, 1: of inbound ones.
+        let keys = if dir == SENT {
+            [k_sender, k_other]
+        } else {
+            [k_other, k_sender]
+        };
+        self.sessions.push(keys);
+    }
+
+    /// The plaintext of a sealed frame (`body` without CRC), if a known session opens it.
+    fn open(&self, h: &Header, dir: u8, body: &[u8]) -> Option<Vec<u8>> {
+        let a = h.aead?;
+        let side = usize::from(dir != SENT);
+        let hlen = h.len();
+        self.sessions.iter().rev().find_map(|keys| {
+            let key = Key::new(a.key_id, &keys[side]);
+            let mut b = body.to_vec();
+            open_body(&key, &nonce(a.counter), &mut b, hlen).ok()?;
+            Some(b[hlen..b.len() - TAG_LEN].to_vec())
+        })
+    }
+}
+
+/// The human-readable line for one record (sealed frames opened by `opener`, if any).
+pub fn describe(stream: bool, r: &Record, mut opener: Option<&mut Opener>) -> String {
     let arrow = match r.dir {
         SENT => "->",
         UNKNOWN => "  ",
@@ -36,12 +101,31 @@ pub fn describe(stream: bool, r: &Record) -> String {
         },
         Err(e) => return format!("{t} {arrow} {:>4} B  rejected: {e}", body.len()),
     };
+    let hello = matches!(header.kind, FrameKind::Hello | FrameKind::HelloAck);
+    let mut opened = None;
+    if let Some(o) = opener.as_deref_mut().filter(|_| crc == "ok") {
+        if hello {
+            o.hello(header.kind, r.dir, payload);
+        } else if header.aead.is_some() {
+            opened = o.open(&header, r.dir, &body[..body.len() - 4]);
+        }
+    }
+    let shown = match &opened {
+        Some(plain) => {
+            let opened_header = Header {
+                aead: None,
+                ..header
+            };
+            format!("(opened) {}", preview(&opened_header, plain))
+        }
+        None => preview(&header, payload),
+    };
     format!(
         "{t} {arrow} {:>4} B  {:<9} {}  crc {crc:<3}  {}",
         body.len(),
         header.kind.name(),
         fields(&header),
-        preview(&header, payload)
+        shown
     )
 }
 
@@ -69,6 +153,25 @@ fn fields(h: &Header) -> String {
 fn preview(h: &Header, payload: &[u8]) -> String {
     if payload.is_empty() {
         return String::new();
+    }
+    if matches!(h.kind, FrameKind::Hello | FrameKind::HelloAck) {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        return match payload.get(..Hello::LEN).and_then(Hello::parse) {
+            Some(r) => format!(
+                "| nonce {} peer {} max {} win {} caps {:#04x} wbits {} dict {} fec {}:{}{}",
+                hex(&r.nonce),
+                hex(&r.peer_nonce),
+                r.max_message,
+                r.window,
+                r.caps,
+                r.window_bits,
+                r.dict_id,
+                r.fec_k,
+                r.fec_m,
+                if h.aead.is_some() { " + MAC" } else { "" }
+            ),
+            None => "| (bad hello record)".to_string(),
+        };
     }
     let how = match (h.aead.is_some(), h.compression) {
         (true, _) => "ciphertext",
@@ -100,6 +203,12 @@ fn preview(h: &Header, payload: &[u8]) -> String {
 pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
     let path = &a.file;
     let f = capture::read(path)?;
+    let key = match (&a.key, &a.key_file) {
+        (Some(k), _) => Some(*k),
+        (None, Some(p)) => Some(crate::cli::read_key(p)?),
+        (None, None) => None,
+    };
+    let mut opener = key.map(Opener::new);
     let framing = if f.stream {
         "stream (COBS)"
     } else {
@@ -115,7 +224,7 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
     put("       time    dir  len  type      fields");
     let mut bad = 0;
     for r in &f.records {
-        let line = describe(f.stream, r);
+        let line = describe(f.stream, r, opener.as_mut());
         if !line.contains("crc ok") {
             bad += 1;
         }
