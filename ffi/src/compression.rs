@@ -134,8 +134,10 @@ const _: () = assert!(align_of::<Compressor<'static>>() <= FERRULE_MEMORY_ALIGN)
 
 /// The block size of a valid configuration.
 fn block_size(cfg: &CodecConfig<'_>) -> usize {
-    (CODEC_AREA + Compressor::storage_size(cfg)).div_ceil(FERRULE_MEMORY_ALIGN)
-        * FERRULE_MEMORY_ALIGN
+    CODEC_AREA
+        .saturating_add(Compressor::storage_size(cfg))
+        .div_ceil(FERRULE_MEMORY_ALIGN)
+        .saturating_mul(FERRULE_MEMORY_ALIGN)
 }
 
 /// Bytes of memory `ferrule_link_enable_compression` needs for this configuration (aligned to
@@ -199,8 +201,9 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
         // SAFETY: `mem` holds `needed` bytes (checked) used for nothing else, valid as long as
         // the link ('static stands for that); the arena starts after the codec object's area,
         // so the two do not overlap.
-        let arena: &'static mut [u8] =
-            unsafe { core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed - CODEC_AREA) };
+        let arena: &'static mut [u8] = unsafe {
+            core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed.saturating_sub(CODEC_AREA))
+        };
         let codec = match Compressor::new(cfg, arena) {
             Ok(c) => c,
             Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,

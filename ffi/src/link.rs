@@ -141,36 +141,52 @@ struct Layout {
     rx_slots: usize,
     tx_data: usize,
     rx_data: usize,
+    /// Bytes of each message area.
+    area: usize,
     frame: usize,
+    frame_len: usize,
     best_effort: usize,
+    best_effort_len: usize,
     total: usize,
 }
 
 const fn align_up(n: usize, a: usize) -> usize {
-    n.div_ceil(a) * a
+    n.div_ceil(a).saturating_mul(a)
 }
 
 /// The layout of a link of `window` messages of `max_message` bytes: state, send slots,
-/// receive slots, send and receive message areas, frame buffer, best-effort mailboxes.
+/// receive slots, send and receive message areas, frame buffer, best-effort mailboxes. The
+/// inputs are bounded (window <= 255, message <= 4096), so nothing saturates.
 const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout {
+    let area = window.saturating_mul(max_message);
     let tx_slots = align_up(size_of::<ferrule_link_t>(), align_of::<TxSlot>());
     let rx_slots = align_up(
-        tx_slots + window * size_of::<TxSlot>(),
+        tx_slots.saturating_add(window.saturating_mul(size_of::<TxSlot>())),
         align_of::<RxSlot>(),
     );
-    let tx_data = rx_slots + window * size_of::<RxSlot>();
-    let rx_data = tx_data + window * max_message;
-    let frame = rx_data + window * max_message;
-    let best_effort_at = frame + frame_buffer_len(max_message);
-    let end = best_effort_at + if best_effort { 2 * max_message } else { 0 };
+    let tx_data = rx_slots.saturating_add(window.saturating_mul(size_of::<RxSlot>()));
+    let rx_data = tx_data.saturating_add(area);
+    let frame = rx_data.saturating_add(area);
+    let best_effort_at = frame.saturating_add(frame_buffer_len(max_message));
+    let mailboxes = if best_effort {
+        max_message.saturating_mul(2)
+    } else {
+        0
+    };
     Layout {
         tx_slots,
         rx_slots,
         tx_data,
         rx_data,
+        area,
         frame,
+        frame_len: frame_buffer_len(max_message),
         best_effort: best_effort_at,
-        total: align_up(end, FERRULE_MEMORY_ALIGN),
+        best_effort_len: mailboxes,
+        total: align_up(
+            best_effort_at.saturating_add(mailboxes),
+            FERRULE_MEMORY_ALIGN,
+        ),
     }
 }
 
@@ -285,10 +301,10 @@ pub unsafe extern "C" fn ferrule_link_init(
             LinkBuffers {
                 tx_slots: core::slice::from_raw_parts_mut(tx_slots, w).into(),
                 rx_slots: core::slice::from_raw_parts_mut(rx_slots, w).into(),
-                tx_data: area(l.tx_data, w * m).into(),
-                rx_data: area(l.rx_data, w * m).into(),
-                frame: area(l.frame, frame_buffer_len(m)).into(),
-                best_effort: area(l.best_effort, if c.best_effort { 2 * m } else { 0 }).into(),
+                tx_data: area(l.tx_data, l.area).into(),
+                rx_data: area(l.rx_data, l.area).into(),
+                frame: area(l.frame, l.frame_len).into(),
+                best_effort: area(l.best_effort, l.best_effort_len).into(),
             }
         };
         let inner = match Link::new(cfg, seed, buffers) {
