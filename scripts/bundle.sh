@@ -28,7 +28,7 @@
 # drops debug info, embedded bitcode and (bare metal) .note.GNU-stack. scripts/check-symbols.sh
 # verifies the result.
 #
-# Needs: rustup (or Debian's rustc with library source), binutils for each target family
+# Needs: rustup (targets are added as needed), binutils for each target family
 # (arm-none-eabi-*, riscv64-unknown-elf-*, host ld/objcopy), arm-none-eabi-gcc for the ARM shim.
 # Cargo builds go to target-bundle/ (reused between runs).
 set -euo pipefail
@@ -104,32 +104,23 @@ target_info() {
 
 # ---------------------------------------------------------------- cargo
 host=$(rustc -vV | sed -n 's/^host: //p')
-if command -v rustup >/dev/null && [ "${FERRULE_CROSS:-}" != debian ]; then
-    installed=$(rustup target list --installed)
-    for t in "${want[@]}"; do
-        grep -qx "$t" <<<"$installed" || rustup target add "$t"
-    done
-    build_mode=rustup
-else
-    build_mode=debian # Debian's rustc: core rebuilt from its library source (-Zbuild-std)
-fi
+command -v rustup >/dev/null || { echo "bundle.sh needs rustup (it adds the targets it builds)" >&2; exit 1; }
+installed=$(rustup target list --installed)
+for t in "${want[@]}"; do
+    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
 
-cargo_build() { # target -> path of the raw staticlib (and cdylib on the host)
+cargo_build() { # target -> RAW_DIR: where the raw staticlib (and the host's cdylib) is
     local t=$1
     if [ "$FAMILY" = host ]; then
         [ "$t" = "$host" ] || { echo "the host bundle is built on its own host ($host here)" >&2; exit 1; }
         cargo rustc -q -p ferrule-ffi --lib --release --target "$t" --crate-type staticlib,cdylib \
-            --target-dir "$ROOT/target-bundle" -- -C link-arg=-Wl,-soname,$soname
+            --target-dir "$ROOT/target-bundle" -- -C link-arg=-Wl,-soname,"$soname"
         RAW_DIR=$ROOT/target-bundle/$t/release
-    elif [ "$build_mode" = rustup ]; then
+    else
         cargo rustc -q -p ferrule-ffi --lib --profile firmware --target "$t" --no-default-features \
             --features "$FIRMWARE_FEATURES" --crate-type staticlib --target-dir "$ROOT/target-bundle"
         RAW_DIR=$ROOT/target-bundle/$t/firmware
-    else
-        RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo rustc -q -p ferrule-ffi --lib \
-            --profile firmware --target "$t" --no-default-features --features "$FIRMWARE_FEATURES" \
-            --crate-type staticlib -Zbuild-std=core --target-dir "$ROOT/target-bundle-debian"
-        RAW_DIR=$ROOT/target-bundle-debian/$t/firmware
     fi
 }
 

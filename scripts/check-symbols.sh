@@ -24,21 +24,22 @@ target=$1 lib=$2 header=${3:-}
 ALLOWED_IMPORTS="memcpy memmove memset memcmp"
 fail=0
 bad() { echo "  FAIL: $*"; fail=1; }
+words() { xargs <<<"$1"; } # one line, single spaces
 
 # readelf reads any ELF machine and, unlike nm, never loads the LTO plugin.
 symbols=$(readelf -Ws "$lib")
 defined=$(awk '$5 ~ /^(GLOBAL|WEAK|UNIQUE)$/ && $7 != "UND" && $8 != "" { print $8 }' <<<"$symbols" | sort -u)
 undefined=$(awk '$5 ~ /^(GLOBAL|WEAK)$/ && $7 == "UND" && $8 != "" { print $8 }' <<<"$symbols" | sort -u)
 stray=$(grep -v '^ferrule_' <<<"$defined" || true)
-[ -z "$stray" ] || bad "exports besides ferrule_*: $(echo $stray | cut -c1-300)"
+[ -z "$stray" ] || bad "exports besides ferrule_*: $(words "$stray" | cut -c1-300)"
 [ -n "$defined" ] || bad "no exported symbol at all"
 
 if [ -n "$header" ]; then
     declared=$(grep -v '^\s*//' "$header" | grep -oE '\bferrule_[a-z0-9_]+\(' | tr -d '(' | sort -u)
     missing=$(comm -23 <(echo "$declared") <(echo "$defined"))
     extra=$(comm -13 <(echo "$declared") <(echo "$defined") | grep '^ferrule_' || true)
-    [ -z "$missing" ] || bad "declared in $(basename "$header") but not exported: $(echo $missing)"
-    [ -z "$extra" ] || bad "exported but not in $(basename "$header"): $(echo $extra)"
+    [ -z "$missing" ] || bad "declared in $(basename "$header") but not exported: $(words "$missing")"
+    [ -z "$extra" ] || bad "exported but not in $(basename "$header"): $(words "$extra")"
 fi
 
 sections=$(readelf -SW "$lib")
@@ -69,7 +70,7 @@ x86_64-*linux-gnu)
     done
     ! grep -q '\.note\.GNU-stack' <<<"$sections" || bad ".note.GNU-stack present (bare-metal links would warn about an executable stack)"
     ! grep -q ' \.eh_frame ' <<<"$sections" || bad ".eh_frame present (nothing unwinds in a panic=abort firmware build)"
-    imports_note=$(echo $undefined)
+    imports_note=$(words "$undefined")
     ;;
 esac
 ! grep -q '\.llvmbc' <<<"$sections" || bad "embedded LLVM bitcode (.llvmbc) left in the archive"
@@ -93,7 +94,7 @@ esac
 
 members=$(ar t "$lib" 2>/dev/null | wc -l)
 n=$(wc -w <<<"$defined")
-echo "  exports: $(echo $defined)"
+echo "  exports: $(words "$defined")"
 echo "  imports: ${imports_note:-none}"
 echo "  summary: $n exports (ferrule_* only), imports ${imports_note:-none}, $abi, $members object(s)"
 [ "$fail" = 0 ] || { echo "check-symbols: $lib ($target) FAILED" >&2; exit 1; }

@@ -11,8 +11,9 @@
 # on a soft-float and a softfp Cortex-M4; the Zephyr module (Kconfig through kconfiglib, a
 # stand-in for Zephyr's CMake) on Cortex-M3 and M4F; the ESP-IDF component (a stand-in for
 # IDF's CMake) on an RV32IMC core without atomics; the host C API tests against the shared
-# library; PlatformIO's board -> archive choice; float-ABI mismatches refused; and
-# check-symbols.sh failing on the raw rustc archive. Ends with "N passed, N failed".
+# library; PlatformIO's board -> archive choice; float-ABI mismatches refused; memcpy taken
+# from the C library (not from the archive, as rustc's own archive does); and check-symbols.sh
+# failing on the raw rustc archive. Ends with "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -148,7 +149,7 @@ zephyr_case() { # name module-dir cpu-symbols board machine cpu-flags kconfig-ch
     shift 6
     python3 "$T/zephyr-stub/kconfig.py" "$module" "$OUT/$name.config" "$@"
     for c in $cpus; do defs+=("-D$c=y"); done
-    rm -rf "$OUT/$name"
+    rm -rf "${OUT:?}/$name"
     cmake -S "$T/zephyr-stub" -B "$OUT/$name" -DFERRULE_MODULE="$module" -DBOARD="$board" \
         -DDOTCONFIG="$OUT/$name.config" "${defs[@]}" "${ARM[@]}" -DARM_CPU_FLAGS="$flags" \
         ${FERRULE_BUNDLE_DIR:+-DFERRULE_BUNDLE_DIR="$FERRULE_BUNDLE_DIR"} | tee "$OUT/$name.cmake.log"
@@ -235,14 +236,44 @@ float_abi_mismatch() { # the linker refuses, and the CMake package says so first
     grep -q "is built for -mfloat-abi=hard" "$OUT/cmake-abi.log" || { cat "$OUT/cmake-abi.log"; return 1; }
     echo "find_package refused the hard-float bundle for -mfloat-abi=soft"
 }
+memcpy_from_libc() { # the firmware's memcpy is the C library's, not a copy inside ferrule
+    local src=$OUT/mem.c lib raw=$ROOT/target-bundle/thumbv7em-none-eabihf/firmware/libferrule_ffi.a
+    printf '%s\n' '#include <string.h>' '#include "ferrule.h"' 'char a[64], b[64];' \
+        'int main(void) {' '    ferrule_header_t h;' '    uint8_t out[128];' '    size_t n;' \
+        '    volatile size_t len = sizeof a; /* a real call, not an inlined copy */' \
+        '    memset(&h, 0, sizeof h);' '    memcpy(a, b, len);' \
+        '    return (int)ferrule_encode(&h, (const uint8_t *)a, sizeof a, true, false, out, sizeof out, &n);' \
+        '}' >"$src"
+    lib=$(bundle thumbv7em-none-eabihf)
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $M4F -Os --specs=nosys.specs -I"$lib/include" "$src" "$lib/lib/libferrule.a" \
+        -Wl,--gc-sections -Wl,-Map,"$OUT/mem.map" -o "$OUT/mem.elf"
+    memcpy_source "$OUT/mem.map" | grep -q '/libc\.a(lib_a-memcpy' ||
+        { memcpy_source "$OUT/mem.map"; echo "memcpy does not come from newlib"; return 1; }
+    # What the bundle fixes: rustc's archive brings compiler_builtins' weak memcpy, which the
+    # linker takes before it reaches the C library.
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $M4F -Os --specs=nosys.specs -I"$lib/include" "$src" "$raw" -Wl,--gc-sections \
+        -Wl,--no-warn-execstack -Wl,-Map,"$OUT/mem-raw.map" -o "$OUT/mem-raw.elf" 2>"$OUT/mem-raw.err" ||
+        { grep -v "^bfd plugin" "$OUT/mem-raw.err"; return 1; }
+    memcpy_source "$OUT/mem-raw.map" | grep -q 'libferrule_ffi\.a(compiler_builtins' ||
+        { memcpy_source "$OUT/mem-raw.map"; echo "the raw archive no longer shadows memcpy: update this test"; return 1; }
+    echo "memcpy: from newlib with the bundle; from compiler_builtins with the raw rustc archive"
+}
+memcpy_source() { # map file -> the archive member the linker took for memcpy
+    awk '/^Archive member included/ { a = 1; next } /^(Discarded|Memory Configuration)/ { a = 0 }
+         a && /\(memcpy\)$/ { print prev } a { prev = $1 }' "$1"
+}
 raw_archive_rejected() { # check-symbols.sh fails on what rustc produces (stray exports, mem*)
     local raw=$ROOT/target-bundle/thumbv6m-none-eabi/firmware/libferrule_ffi.a
     if bash scripts/check-symbols.sh thumbv6m-none-eabi "$raw" include/ferrule.h >"$OUT/raw.log" 2>&1; then
         echo "the raw rustc archive passed check-symbols"
         return 1
     fi
-    grep -q "exports besides ferrule_\*" "$OUT/raw.log" && grep -q ".note.GNU-stack present" "$OUT/raw.log" ||
-        { cat "$OUT/raw.log"; return 1; }
+    if ! grep -q "exports besides ferrule_\*" "$OUT/raw.log" || ! grep -q ".note.GNU-stack present" "$OUT/raw.log"; then
+        cat "$OUT/raw.log"
+        return 1
+    fi
     echo "raw rustc archive rejected: $(grep -c FAIL "$OUT/raw.log") findings"
 }
 
@@ -261,6 +292,7 @@ case_ esp_idf esp_idf
 case_ host_c_api host_c_api
 case_ platformio platformio
 case_ float_abi_mismatch float_abi_mismatch
+case_ memcpy_from_libc memcpy_from_libc
 case_ raw_archive_rejected raw_archive_rejected
 
 echo "packaging: $passed passed, $failed failed"
