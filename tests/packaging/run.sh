@@ -144,28 +144,38 @@ make_softfp() { # the soft-float archive inside code that uses the FPU (softfp)
 }
 
 # ---------------------------------------------------------------- Zephyr module (stand-in)
-zephyr_case() { # name module-dir cpu-symbols board machine cpu-flags kconfig-choices...
-    local name=$1 module=$2 cpus=$3 board=$4 machine=$5 flags=$6 defs=()
-    shift 6
+zephyr_case() { # name module-dir cpu-symbols board machine kconfig-choices... (toolchain: TC)
+    local name=$1 module=$2 cpus=$3 board=$4 machine=$5 defs=() qargs=()
+    shift 5
     python3 "$T/zephyr-stub/kconfig.py" "$module" "$OUT/$name.config" "$@"
     for c in $cpus; do defs+=("-D$c=y"); done
     rm -rf "${OUT:?}/$name"
     cmake -S "$T/zephyr-stub" -B "$OUT/$name" -DFERRULE_MODULE="$module" -DBOARD="$board" \
-        -DDOTCONFIG="$OUT/$name.config" "${defs[@]}" "${ARM[@]}" -DARM_CPU_FLAGS="$flags" \
+        -DDOTCONFIG="$OUT/$name.config" "${defs[@]}" "${TC[@]}" \
         ${FERRULE_BUNDLE_DIR:+-DFERRULE_BUNDLE_DIR="$FERRULE_BUNDLE_DIR"} | tee "$OUT/$name.cmake.log"
     cmake --build "$OUT/$name"
-    qemu "$machine" "$OUT/$name/demo.elf"
+    [ "$machine" = virt ] && qargs=(-bios none -cpu "rv32,a=false,f=false,d=false")
+    qemu "$machine" "$OUT/$name/demo.elf" "${qargs[@]}"
 }
+armtc() { echo "-DCMAKE_TOOLCHAIN_FILE=$T/cmake/arm-none-eabi.cmake -DARM_CPU_FLAGS=${1// /\ }"; }
 zephyr_m3() { # the source checkout as the module, archives from an unpacked bundle
-    FERRULE_BUNDLE_DIR=$ALL zephyr_case zephyr-m3 "$ROOT" CONFIG_CPU_CORTEX_M3 mps2 mps2-an385 "$M3" \
+    TC=("${ARM[@]}" -DARM_CPU_FLAGS="$M3")
+    FERRULE_BUNDLE_DIR=$ALL zephyr_case zephyr-m3 "$ROOT" CONFIG_CPU_CORTEX_M3 mps2 mps2-an385 \
         FERRULE_WINDOW=4 FERRULE_COMPRESSION_SHARED=y FERRULE_AEAD=y
     grep -q "ferrule: $ALL/lib/thumbv7m-none-eabi/libferrule.a" "$OUT/zephyr-m3.cmake.log"
     grep -q '^link: window 4, compression 2, aead 1' "$OUT/zephyr-m3/demo.log"
 }
 zephyr_m4f() { # the all-targets bundle is the module
-    zephyr_case zephyr-m4f "$ALL" "CONFIG_CPU_CORTEX_M4 CONFIG_FPU CONFIG_FP_HARDABI" mps2 \
-        mps2-an386 "$M4F" FERRULE_COMPRESSION_PER_MESSAGE=y
+    TC=("${ARM[@]}" -DARM_CPU_FLAGS="$M4F")
+    zephyr_case zephyr-m4f "$ALL" "CONFIG_CPU_CORTEX_M4 CONFIG_FPU CONFIG_FP_HARDABI" mps2 mps2-an386 \
+        FERRULE_COMPRESSION_PER_MESSAGE=y
     grep -q "ferrule: $ALL/lib/thumbv7em-none-eabihf/libferrule.a" "$OUT/zephyr-m4f.cmake.log"
+}
+zephyr_rv32imc() { # RISC-V without atomics: the rv32imc archive, on a core without A/F/D
+    TC=("${RV[@]}" -DRISCV_MARCH=rv32imc_zicsr -DRISCV_LINK_MARCH=rv32imc)
+    zephyr_case zephyr-rv32imc "$ALL" "CONFIG_RISCV CONFIG_RISCV_ISA_EXT_M CONFIG_RISCV_ISA_EXT_C" \
+        riscv-virt virt FERRULE_MAX_MESSAGE=128
+    grep -q "ferrule: $ALL/lib/riscv32imc-unknown-none-elf/libferrule.a" "$OUT/zephyr-rv32imc.cmake.log"
 }
 
 # ---------------------------------------------------------------- ESP-IDF component (stand-in)
@@ -288,6 +298,7 @@ case_ make_soft make_soft
 case_ make_softfp make_softfp
 case_ zephyr_m3 zephyr_m3
 case_ zephyr_m4f zephyr_m4f
+case_ zephyr_rv32imc zephyr_rv32imc
 case_ esp_idf esp_idf
 case_ host_c_api host_c_api
 case_ platformio platformio
