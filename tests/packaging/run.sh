@@ -9,7 +9,7 @@
 # Cases: CMake find_package on Cortex-M0 (micro:bit), M4F (MPS2-AN386), M33 (MPS2-AN505),
 # RV32IMAC (virt) and the host; the all-targets bundle choosing by C flags; Make + pkg-config
 # on a soft-float and a softfp Cortex-M4; the Zephyr module (Kconfig through kconfiglib, a
-# stand-in for Zephyr's CMake) on Cortex-M3 and M4F; the ESP-IDF component (a stand-in for
+# stand-in for Zephyr's CMake) on Cortex-M3, M4F and RV32IMC; the ESP-IDF component (a stand-in for
 # IDF's CMake) on an RV32IMC core without atomics; the host C API tests against the shared
 # library; PlatformIO's board -> archive choice; float-ABI mismatches refused; memcpy taken
 # from the C library (not from the archive, as rustc's own archive does); and check-symbols.sh
