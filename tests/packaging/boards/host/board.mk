@@ -1,0 +1,1 @@
+# The host: nothing to add (pkg-config --static brings threads, dl and libm).

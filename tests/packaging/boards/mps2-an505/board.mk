@@ -1,0 +1,4 @@
+# Board mps2-an505 for the Make consumer: startup, linker script, semihosting (newlib rdimon).
+BOARD_DIR := $(TESTS)/boards/mps2-an505
+BOARD_SRCS := $(TESTS)/boards/cortex-m/startup.c
+BOARD_LDFLAGS := --specs=rdimon.specs -nostartfiles -Wl,--gc-sections -T $(BOARD_DIR)/link.ld -L $(TESTS)/boards/cortex-m
