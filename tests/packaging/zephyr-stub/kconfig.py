@@ -31,13 +31,13 @@ def main():
     expect(kconf.syms["FERRULE"].str_value == "n", "FERRULE is off until chosen")
     expect(kconf.syms["FERRULE_WINDOW"].visibility == 0, "options hidden without FERRULE")
     kconf.syms["FERRULE"].set_value("y")
-    defaults = {"FERRULE_WINDOW": "8", "FERRULE_MAX_MESSAGE": "256", "FERRULE_TARGET": "",
+    defaults = {"FERRULE_WINDOW": "4", "FERRULE_MAX_MESSAGE": "128", "FERRULE_TARGET": "",
                 "FERRULE_COMPRESSION_OFF": "y", "FERRULE_AEAD": "n"}
     for name, value in defaults.items():
         got = kconf.syms[name].str_value
         expect(got == value, "default %s = %r, want %r" % (name, got, value))
     # Out-of-range values never reach the build.
-    for name, bad in (("FERRULE_WINDOW", "0"), ("FERRULE_WINDOW", "300"), ("FERRULE_MAX_MESSAGE", "8")):
+    for name, bad in (("FERRULE_WINDOW", "0"), ("FERRULE_WINDOW", "300"), ("FERRULE_MAX_MESSAGE", "0"), ("FERRULE_MAX_MESSAGE", "5000")):
         kconf.syms[name].set_value(bad)
         expect(kconf.syms[name].str_value != bad, "%s accepted out-of-range %s" % (name, bad))
         kconf.syms[name].unset_value()

@@ -3,4 +3,3 @@ set(board_dir ${CMAKE_CURRENT_LIST_DIR})
 target_sources(demo PRIVATE ${board_dir}/../cortex-m/startup.c)
 target_link_options(demo PRIVATE --specs=rdimon.specs -nostartfiles -Wl,--gc-sections
   -T ${board_dir}/link.ld -L ${board_dir}/../cortex-m)
-target_compile_definitions(demo PRIVATE FERRULE_DEMO_LINK=0) # 16 KiB of RAM: framing only for now
