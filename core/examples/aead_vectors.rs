@@ -52,10 +52,11 @@ fn node(seed: u64) -> Link<'static> {
     l
 }
 
-/// A link's handshake nonce for attempt 0: its seed (LE), then zeros.
+/// A link's handshake nonce for attempt 0: its seed (LE), the attempt (0), then 1 (LE).
 fn nonce_of(seed: u64) -> [u8; 16] {
     let mut n = [0u8; 16];
     n[..8].copy_from_slice(&seed.to_le_bytes());
+    n[12] = 1;
     n
 }
 

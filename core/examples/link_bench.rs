@@ -61,6 +61,7 @@ fn table(title: &str, transport: Transport, rate: u64, messages: u64) {
             unreliable_every: 0,
             compress: false,
             aead: false,
+            fec: None,
             seed: 100 + i as u64,
         };
         let o = run(&prof);

@@ -65,11 +65,12 @@ fn main() {
         }),
         ..Header::data(3)
     };
-    // A HELLO record: nonce = seed 0x0123456789abcdef (LE) ‖ attempt 0 ‖ 0; no peer nonce;
+    // A HELLO record: nonce = seed 0x0123456789abcdef (LE) ‖ attempt 0 ‖ 1; no peer nonce;
     // 256-byte messages, window 8, per-message and shared deflate with 1 KiB back-references,
     // best effort, no dictionary, no FEC.
     let mut nonce = [0u8; 16];
     nonce[..8].copy_from_slice(&0x0123_4567_89ab_cdef_u64.to_le_bytes());
+    nonce[12] = 1;
     let record = Hello {
         nonce,
         peer_nonce: [0; 16],

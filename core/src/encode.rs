@@ -138,6 +138,13 @@ pub fn encode_datagram(
     Ok(end + CRC_LEN)
 }
 
+/// Where a frame's payload comes from: bytes, or a writer that fills exactly the given number
+/// of bytes in place (returning false if it cannot).
+pub(crate) enum Payload<'p> {
+    Bytes(&'p [u8]),
+    Fill(usize, &'p mut dyn FnMut(&mut [u8]) -> bool),
+}
+
 /// Builds the frame body `header ‖ payload ‖ tag ‖ CRC` in `out` and frames it for `stream`
 /// (COBS in place; `None`: a datagram). With `tag_len` > 0, `seal` gets the body without its
 /// CRC and the length of the associated data (the header), and turns the payload into
@@ -146,18 +153,22 @@ pub fn encode_datagram(
 /// body, as the body is built where its encoding goes.
 pub(crate) fn build_frame(
     header: &Header,
-    payload: &[u8],
+    payload: Payload<'_>,
     tag_len: usize,
     stream: Option<StreamOptions>,
     out: &mut [u8],
     seal: &mut dyn FnMut(&mut [u8], usize) -> bool,
     body: &mut dyn FnMut(&[u8]),
 ) -> Result<usize, EncodeError> {
-    if payload.len() > MAX_PAYLOAD + tag_len {
+    let payload_len = match &payload {
+        Payload::Bytes(b) => b.len(),
+        Payload::Fill(len, _) => *len,
+    };
+    if payload_len > MAX_PAYLOAD + 64 + tag_len {
         return Err(EncodeError::PayloadTooLarge);
     }
     let hlen = header.len();
-    let body_len = hlen + payload.len() + tag_len + CRC_LEN;
+    let body_len = hlen + payload_len + tag_len + CRC_LEN;
     let lead = stream.map_or(0, |o| usize::from(o.leading_delimiter));
     // Where the body starts: far enough in for COBS to encode it forward in place.
     let src = if stream.is_some() {
@@ -173,7 +184,17 @@ pub(crate) fn build_frame(
     let (sealed, crc_out) = frame
         .split_at_mut_checked(body_len - CRC_LEN)
         .ok_or(small)?;
-    copy(sealed.get_mut(hlen..).unwrap_or_default(), payload);
+    let room = sealed.get_mut(hlen..hlen + payload_len).unwrap_or_default();
+    match payload {
+        Payload::Bytes(b) => {
+            copy(room, b);
+        }
+        Payload::Fill(_, fill) => {
+            if !fill(room) {
+                return Err(small);
+            }
+        }
+    }
     if tag_len > 0 && !seal(sealed, hlen) {
         return Err(small);
     }

@@ -39,7 +39,7 @@ fn nonces_are_seed_and_attempt() {
     let first = drain(&mut a, 0).remove(0);
     let r = record(&first);
     assert_eq!(r.nonce[..8], seed.to_le_bytes());
-    assert_eq!(r.nonce[8..], [0; 8]);
+    assert_eq!(r.nonce[8..], [0, 0, 0, 0, 1, 0, 0, 0]);
     assert_eq!(r.peer_nonce, [0; 16]);
     // Retransmitted hellos keep the nonce (the attempt is not used yet).
     let again = drain(&mut a, 5_000).remove(0);

@@ -41,6 +41,7 @@ fn base(name: &'static str, seed: u64) -> Profile {
         unreliable_every: if cfg!(feature = "best-effort") { 10 } else { 0 },
         compress: false,
         aead: false,
+        fec: None,
         seed,
     }
 }
@@ -105,7 +106,7 @@ fn run_checked(p: Profile) -> (u64, Outcome) {
         assert_eq!(o.stats_a.decompress_failed + o.stats_b.decompress_failed, 0);
     }
     eprintln!(
-        "{:<26} delivered {:>7} msgs in {:>8} ms virtual; retx {:>6}, fast {:>5}, timeouts {:>5}, downs {}/{}, crc rejects {}",
+        "{:<26} delivered {:>7} msgs in {:>8} ms virtual; retx {:>6}, fast {:>5}, timeouts {:>5}, downs {}/{}, crc rejects {}, fec repaired {}",
         p.name,
         n,
         o.end_ms,
@@ -115,6 +116,7 @@ fn run_checked(p: Profile) -> (u64, Outcome) {
         o.stats_a.link_downs,
         o.stats_b.link_downs,
         o.stats_a.framing.bad_crc + o.stats_b.framing.bad_crc,
+        o.stats_a.fec_recovered + o.stats_b.fec_recovered,
     );
     (n, o)
 }
@@ -181,6 +183,29 @@ fn soak_profiles() {
         i.loss = 0.01;
     }
     profiles.push(p);
+    let mut p = base("FEC 8+2, loss 10%, bursts, dup + reorder", 10);
+    p.fec = Some(ferrule::link::FecConfig::DEFAULT);
+    for i in [&mut p.a_to_b, &mut p.b_to_a] {
+        i.loss = 0.10;
+        i.burst = Some((0.01, 0.3, 0.8));
+        i.dup = 0.02;
+        i.reorder = 0.05;
+        i.jitter = 2;
+    }
+    profiles.push(p);
+    let mut p = base("FEC 4+2 over a serial line, compressed", 11);
+    p.fec = Some(ferrule::link::FecConfig {
+        k: 4,
+        ..ferrule::link::FecConfig::DEFAULT
+    });
+    p.compress = true;
+    p.transport = Transport::Stream;
+    for i in [&mut p.a_to_b, &mut p.b_to_a] {
+        i.bitflip = 0.0005;
+        i.truncate = 0.02;
+        i.loss = 0.05;
+    }
+    profiles.push(p);
     let mut p = base("slow reader (stalls 3 s)", 8);
     p.stall = Some((2_000, 3_000));
     p.messages = scale(60_000);
@@ -190,6 +215,13 @@ fn soak_profiles() {
     for p in profiles {
         let (n, o) = run_checked(p.clone());
         assert_complete(&p, &o);
+        if p.fec.is_some() {
+            assert!(
+                o.stats_a.fec_recovered + o.stats_b.fec_recovered > 0,
+                "{}: FEC repaired nothing",
+                p.name
+            );
+        }
         if p.name.starts_with("slow reader") {
             assert!(
                 o.stats_a.window_stalls > 0,
@@ -267,6 +299,21 @@ fn sealed_soak_profiles() {
         o.stats_b.replayed > 0,
         "duplicated frames must be caught by the replay window"
     );
+    assert_eq!(o.stats_a.auth_failed + o.stats_b.auth_failed, 0);
+
+    let mut p = base("sealed: FEC 8+2, loss 10%, compressed", 24);
+    p.aead = true;
+    p.compress = true;
+    p.fec = Some(ferrule::link::FecConfig::DEFAULT);
+    p.messages = scale(30_000);
+    p.replies = scale(15_000);
+    for i in [&mut p.a_to_b, &mut p.b_to_a] {
+        i.loss = 0.10;
+        i.jitter = 2;
+    }
+    let (_, o) = run_checked(p.clone());
+    assert_complete(&p, &o);
+    assert!(o.stats_b.fec_recovered > 0, "FEC repaired nothing");
     assert_eq!(o.stats_a.auth_failed + o.stats_b.auth_failed, 0);
 
     let mut p = base("sealed: peer reboot mid-stream", 23);

@@ -45,6 +45,8 @@ pub struct FecTx<'a> {
     mem: &'a mut [u8],
     k: u8,
     m: u8,
+    /// The `m` the memory was sized for: [`FecTx::set_shape`] never goes above it.
+    m_cap: u8,
     max_body: u16,
     next_seq: u8,
     /// `fec_seq` of the group's first frame.
@@ -86,6 +88,7 @@ impl<'a> FecTx<'a> {
             mem,
             k,
             m,
+            m_cap: m,
             max_body,
             next_seq: 0,
             first: 0,
@@ -104,6 +107,19 @@ impl<'a> FecTx<'a> {
         self.drop_pending();
         self.clear_group();
         self.next_seq = 0;
+    }
+
+    /// Changes the group shape to `k` frames and `m` parity frames (what the link agreed with
+    /// its peer, at most what this sender was built for), then [resets](Self::reset).
+    pub fn set_shape(&mut self, k: usize, m: usize) -> Result<(), ConfigError> {
+        let (k, m, _) = check_config(k, m, self.max_body.into())?;
+        if m > self.m_cap {
+            return Err(ConfigError::BadM);
+        }
+        self.reset();
+        self.k = k;
+        self.m = m;
+        Ok(())
     }
 
     /// The `fec_seq` the next [`FecTx::add`] assigns: put it in the frame's header before

@@ -56,6 +56,7 @@
 mod best_effort;
 mod config;
 mod events;
+pub mod fec;
 pub mod hello;
 mod receive;
 mod recovery;
@@ -69,6 +70,7 @@ mod transmit;
 
 pub use config::{ChannelMap, Config, Transport};
 pub use events::{DownReason, Event, MessageId};
+pub use fec::{Fec, FecConfig, FecStats, Repair};
 pub use hello::Hello;
 pub use rtt::Rtt;
 #[cfg(feature = "aead")]
@@ -199,6 +201,7 @@ pub struct Link<'a> {
     decoder: Decoder<FrameBuf<'a>>,
     codec: Option<Managed<'a, dyn Codec + 'a>>,
     sealer: Option<Managed<'a, dyn Sealer + 'a>>,
+    fec: Option<Managed<'a, dyn Repair + 'a>>,
     session: session::Session,
     tx: transmit::Sender,
     rx: receive::Receiver,
@@ -244,6 +247,7 @@ impl<'a> Link<'a> {
             decoder: Decoder::with_buffer(FrameBuf(frame)),
             codec: None,
             sealer: None,
+            fec: None,
             session: session::Session::new(seed, cfg.rto_initial),
             tx: transmit::Sender::new(),
             rx: receive::Receiver::new(),
@@ -292,6 +296,20 @@ impl<'a> Link<'a> {
     pub fn enable_aead(&mut self, sealer: impl Into<Managed<'a, dyn Sealer + 'a>>) {
         self.sealer = Some(sealer.into());
         self.restart(DownReason::LocalClose);
+    }
+
+    /// Turns on forward error correction (`docs/PROTOCOL.md` section 7) with `fec` (usually
+    /// a [`Fec`] over memory of its own): this side announces what it repairs, and protects
+    /// what it sends as far as the peer repairs it. A session that is up ends
+    /// ([`DownReason::LocalClose`]): capabilities are fixed per session.
+    pub fn enable_fec(&mut self, fec: impl Into<Managed<'a, dyn Repair + 'a>>) {
+        self.fec = Some(fec.into());
+        self.restart(DownReason::LocalClose);
+    }
+
+    /// The installed forward error correction's counters (zero without it).
+    pub fn fec_stats(&self) -> FecStats {
+        self.fec.as_deref().map(|f| f.stats()).unwrap_or_default()
     }
 
     /// Rekeys: seals with the new pre-shared key `key`, named `id`, from now on, and keeps
@@ -356,6 +374,11 @@ impl<'a> Link<'a> {
         s.srtt = self.rec.rtt.srtt();
         s.rttvar = self.rec.rtt.rttvar();
         s.rto = self.rec.pto(&self.cfg);
+        let f = self.fec_stats();
+        s.fec_recovered = f.recovered;
+        s.fec_unrecoverable = f.unrecoverable;
+        s.parity_sent = f.parity_sent;
+        s.parity_rejected = f.parity_rejected;
         s
     }
 

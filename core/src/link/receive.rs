@@ -78,11 +78,7 @@ impl Link<'_> {
                     (frame.header, frame.header.len() + frame.payload.len())
                 }
             };
-            self.with_frame_buffer(|link, buf| {
-                if let Some(body) = buf.get_mut(..len) {
-                    link.on_body(header, body);
-                }
-            });
+            self.with_frame_buffer(|link, buf| link.receive(header, buf, len));
         }
     }
 
@@ -105,11 +101,52 @@ impl Link<'_> {
         let len = datagram.len() - CRC_LEN;
         // Opened (or kept for repair) in the frame buffer, idle on datagram links.
         self.with_frame_buffer(|link, buf| {
-            if let Some(body) = buf.get_mut(..len) {
-                crate::bytes::copy(body, datagram);
-                link.on_body(header, body);
-            }
+            crate::bytes::copy(buf, datagram);
+            link.receive(header, buf, len);
         });
+    }
+
+    /// A frame that passed the CRC and header checks, in `buf` (`len` bytes of header and
+    /// payload, then the CRC). A protected frame of the session is handed to FEC as it arrived
+    /// (sealed again if it was opened), and whatever FEC can rebuild then is received too.
+    fn receive(&mut self, header: Header, buf: &mut [u8], len: usize) {
+        let Some(body) = buf.get_mut(..len) else {
+            return;
+        };
+        let accepted = self.on_body(header, body, false);
+        let fec_seq = header.fec_seq.filter(|_| accepted);
+        let parity = accepted && header.kind == FrameKind::Parity;
+        if let (Some(_), Some(a)) = (fec_seq, header.aead) {
+            let resealed = self
+                .sealer
+                .as_deref()
+                .is_some_and(|s| s.reseal(a.key_id, a.counter, body, header.len()));
+            if !resealed {
+                return;
+            }
+        }
+        if let (Some(seq), Some(f)) = (fec_seq, self.fec.as_deref_mut()) {
+            f.on_protected(seq, buf.get(..len + CRC_LEN).unwrap_or_default());
+        }
+        if fec_seq.is_some() || parity {
+            self.receive_recovered(buf);
+        }
+    }
+
+    /// Receives every frame FEC rebuilt, through the same checks as any other (they are not
+    /// given back to FEC, and their timestamps are not echoed: the repair delayed them).
+    fn receive_recovered(&mut self, buf: &mut [u8]) {
+        while let Some(n) = self.fec.as_deref_mut().and_then(|f| f.next_recovered(buf)) {
+            let body = buf.get_mut(..n).unwrap_or_default();
+            match Frame::from_body(body) {
+                Ok(f) => {
+                    let header = f.header;
+                    let end = n.saturating_sub(CRC_LEN);
+                    self.on_body(header, body.get_mut(..end).unwrap_or_default(), true);
+                }
+                Err(e) => self.decoder.count_external(n, Err(e)),
+            }
+        }
     }
 
     /// Runs `f` with the frame buffer lent out of the decoder.
@@ -121,12 +158,16 @@ impl Link<'_> {
         self.decoder.replace_buffer(buf);
     }
 
-    /// A frame that passed the CRC and header checks: `body` is header and payload.
-    fn on_body(&mut self, h: Header, body: &mut [u8]) {
+    /// A frame that passed the CRC and header checks: `body` is header and payload. Returns
+    /// whether it was taken as a frame of the (current or just promoted) session.
+    fn on_body(&mut self, h: Header, body: &mut [u8], recovered: bool) -> bool {
         self.stats.frames_received += 1;
         match h.kind {
-            FrameKind::Hello | FrameKind::HelloAck => self.on_hello_frame(&h, body),
-            _ => self.on_tagged(&h, body),
+            FrameKind::Hello | FrameKind::HelloAck => {
+                self.on_hello_frame(&h, body);
+                false
+            }
+            _ => self.on_tagged(&h, body, recovered),
         }
     }
 
@@ -170,17 +211,17 @@ impl Link<'_> {
 
     /// Every other frame: it must carry a session tag, and (with AEAD) open under the keys of
     /// the session it names.
-    fn on_tagged(&mut self, h: &Header, body: &mut [u8]) {
+    fn on_tagged(&mut self, h: &Header, body: &mut [u8], recovered: bool) -> bool {
         if h.seq.is_none() && h.ack.is_none() {
             self.stats.untagged += 1;
-            return;
+            return false;
         }
         let hlen = h.len();
         let mut end = body.len();
         let set = if self.sealer.is_some() {
             let Some(a) = h.aead else {
                 self.stats.unauthenticated += 1;
-                return;
+                return false;
             };
             let pending = self
                 .session
@@ -205,19 +246,19 @@ impl Link<'_> {
                 }
                 Err(e) => {
                     self.count_open_error(e);
-                    return;
+                    return false;
                 }
             }
         } else {
             if h.aead.is_some() {
                 self.stats.unknown_key += 1;
-                return;
+                return false;
             }
             match self.plain_session_of(h) {
                 Some(set) => set,
                 None => {
                     self.stats.stale_session += 1;
-                    return;
+                    return false;
                 }
             }
         };
@@ -225,7 +266,7 @@ impl Link<'_> {
             self.promote();
         }
         let payload = body.get(hlen..end).unwrap_or_default();
-        self.dispatch(h, payload);
+        self.dispatch(h, payload, recovered)
     }
 
     fn count_open_error(&mut self, e: OpenError) {
@@ -239,10 +280,16 @@ impl Link<'_> {
         }
     }
 
-    /// A frame of the current session.
-    fn dispatch(&mut self, h: &Header, payload: &[u8]) {
+    /// A frame of the current session; false when it is in a form this side did not
+    /// announce.
+    fn dispatch(&mut self, h: &Header, payload: &[u8], recovered: bool) -> bool {
+        let repairs = self.fec.as_deref().is_some_and(|f| f.receiving());
+        if (h.fec_seq.is_some() || h.kind == FrameKind::Parity) && !repairs {
+            self.stats.not_negotiated += 1;
+            return false;
+        }
         self.timers.last_rx = self.now;
-        if let Some(ts) = h.ts {
+        if let Some(ts) = h.ts.filter(|_| !recovered) {
             self.rx.echo = Some((ts, self.now));
             self.rx.ack_now = true;
         }
@@ -255,9 +302,14 @@ impl Link<'_> {
             (FrameKind::Data, Some(seq)) => self.on_data(h, seq, payload),
             (FrameKind::Ping, _) => self.rx.ack_now = true,
             (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
-            (FrameKind::Parity, _) => self.stats.not_negotiated += 1,
+            (FrameKind::Parity, _) => {
+                if let Some(f) = self.fec.as_deref_mut() {
+                    f.on_parity(payload);
+                }
+            }
             _ => {}
         }
+        true
     }
 
     /// Whether this side announced it takes payloads represented as `c`.

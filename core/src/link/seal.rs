@@ -79,6 +79,10 @@ pub trait Sealer {
         body: &mut [u8],
         aad_len: usize,
     ) -> Result<(), OpenError>;
+    /// Seals an opened body again with the receiving key of the current session that opened
+    /// it (`key_id`, `counter` from its header), restoring the bytes as they arrived (forward
+    /// error correction keeps received bodies as sent). False when there is no such key.
+    fn reseal(&self, key_id: u8, counter: u32, body: &mut [u8], aad_len: usize) -> bool;
     /// Installs a new pre-shared key (the previous one keeps opening frames) and re-derives
     /// the keys of the current and pending sessions under it.
     fn set_key(&mut self, id: u8, key: &[u8; 32]);
@@ -276,6 +280,11 @@ mod guard {
                 .map_err(|_| OpenError::AuthFailed)?;
             s.window.mark(counter);
             Ok(())
+        }
+
+        fn reseal(&self, key_id: u8, counter: u32, body: &mut [u8], aad_len: usize) -> bool {
+            let key = self.current.as_ref().and_then(|s| s.rx_key(key_id));
+            key.is_some_and(|k| aead::seal_body(k, &aead::nonce(counter), body, aad_len).is_ok())
         }
 
         fn set_key(&mut self, id: u8, key: &[u8; 32]) {

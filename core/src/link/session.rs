@@ -89,14 +89,16 @@ impl Session {
         }
     }
 
-    /// This side's current handshake nonce: the seed (LE), the attempt (LE), four zeros.
+    /// This side's current handshake nonce: the seed (LE), the attempt (LE), then 1 (LE
+    /// u32), which keeps it from being all zero whatever the seed.
     pub fn nonce(&self) -> [u8; NONCE_LEN] {
         let mut n = [0u8; NONCE_LEN];
         let parts = self
             .seed
             .to_le_bytes()
             .into_iter()
-            .chain(self.attempt.to_le_bytes());
+            .chain(self.attempt.to_le_bytes())
+            .chain(1u32.to_le_bytes());
         for (d, s) in n.iter_mut().zip(parts) {
             *d = s;
         }
@@ -140,6 +142,7 @@ impl Link<'_> {
             (true, Some(p)) => p.peer.nonce,
             _ => [0; NONCE_LEN],
         };
+        let (fec_k, fec_m) = self.fec.as_deref().map_or((0, 0), |f| f.receives());
         Hello {
             nonce: self.session.nonce(),
             peer_nonce,
@@ -148,8 +151,8 @@ impl Link<'_> {
             caps: bits,
             window_bits: rx.window_bits,
             dict_id: rx.dict_id,
-            fec_k: 0,
-            fec_m: 0,
+            fec_k,
+            fec_m,
         }
     }
 
@@ -303,6 +306,9 @@ impl Link<'_> {
         };
         if let Some(c) = self.codec.as_deref_mut() {
             c.start_tx(peer_rx);
+        }
+        if let Some(f) = self.fec.as_deref_mut() {
+            f.start(peer.fec_k, peer.fec_m);
         }
         self.tx.start(params.isn_tx, peer.window);
         self.areas.tx_slots.fill(TxSlot::EMPTY);

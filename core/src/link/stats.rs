@@ -105,6 +105,14 @@ pub struct LinkStats {
     pub unknown_key: u32,
     /// AEAD: unsealed frames reaching a link that requires sealing.
     pub unauthenticated: u32,
+    /// FEC: PARITY frames sent.
+    pub parity_sent: u32,
+    /// FEC: frames rebuilt from parity (then checked like any frame received).
+    pub fec_recovered: u32,
+    /// FEC: groups that lost more frames than their parity repairs (ARQ repaired those).
+    pub fec_unrecoverable: u32,
+    /// FEC: PARITY payloads refused (malformed, inconsistent, stale).
+    pub parity_rejected: u32,
     /// Framing rejects by reason (stream decoder, or datagram checks on a datagram link).
     pub framing: DecoderStats,
 }
@@ -159,6 +167,10 @@ impl LinkStats {
             too_old: 0,
             unknown_key: 0,
             unauthenticated: 0,
+            parity_sent: 0,
+            fec_recovered: 0,
+            fec_unrecoverable: 0,
+            parity_rejected: 0,
             framing: DecoderStats::new(),
         }
     }

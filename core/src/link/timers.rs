@@ -60,7 +60,12 @@ impl Link<'_> {
         if ready {
             return Some(now);
         }
-        for d in [self.rx.ack_deadline, self.timers.probe_due]
+        let fec = self.fec.as_deref().filter(|f| f.sending());
+        if fec.is_some_and(|f| f.parity_len() > 0) {
+            return Some(now);
+        }
+        let flush = fec.and_then(|f| f.flush_at(self.fec_flush_after()));
+        for d in [self.rx.ack_deadline, self.timers.probe_due, flush]
             .into_iter()
             .flatten()
         {

@@ -4,7 +4,7 @@ use super::events::MessageId;
 use super::hello::Hello;
 use super::recovery::age_ms;
 use super::{DownReason, Link, SendError, Sent, Transport, TxSlot};
-use crate::encode::{build_frame, EncodeError, StreamOptions};
+use crate::encode::{build_frame, EncodeError, Payload as Source, StreamOptions};
 use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header, MAX_HEADER_LEN};
 
 /// The reliable send window: slot `head` holds sequence number `base`.
@@ -78,6 +78,8 @@ enum Payload {
     /// The best-effort message waiting to go.
     #[cfg(feature = "best-effort")]
     BestEffort,
+    /// The next pending FEC parity.
+    Parity,
 }
 
 /// What [`Link::pick`] chose to send next.
@@ -91,6 +93,8 @@ enum Pick {
     /// The best-effort message waiting to go.
     #[cfg(feature = "best-effort")]
     BestEffort,
+    /// A PARITY frame of the closed FEC group.
+    Parity,
 }
 
 impl Link<'_> {
@@ -200,8 +204,8 @@ impl Link<'_> {
         };
         let mut record = [0u8; Hello::SEALED_LEN];
         let m = self.max_message();
-        let payload: &[u8] = match payload {
-            Payload::Empty => &[],
+        let bytes: &[u8] = match payload {
+            Payload::Empty | Payload::Parity => &[],
             Payload::Hello { answer } => {
                 let n = self.hello_payload(&mut header, answer, &mut record);
                 record.get(..n).unwrap_or_default()
@@ -229,15 +233,43 @@ impl Link<'_> {
         let counter = header.aead.map_or(0, |a| a.counter);
         let mut seal =
             |body: &mut [u8], aad: usize| sealer.is_some_and(|s| s.seal(counter, body, aad));
-        let n = build_frame(
-            &header,
-            payload,
-            tag_len,
-            stream,
-            out,
-            &mut seal,
-            &mut |_| {},
-        )?;
+        let fec = self.fec.as_deref_mut();
+        let n = match (payload, fec) {
+            // A parity payload is written straight into the frame.
+            (Payload::Parity, Some(f)) => {
+                let len = f.parity_len();
+                let mut fill = |room: &mut [u8]| f.next_parity(room);
+                let source = Source::Fill(len, &mut fill);
+                build_frame(
+                    &header,
+                    source,
+                    tag_len,
+                    stream,
+                    out,
+                    &mut seal,
+                    &mut |_| {},
+                )?
+            }
+            // A protected frame's body, as it goes out, is FEC's to add to its group.
+            (_, mut fec) => {
+                let protected = header.fec_seq.is_some();
+                let mut protect = |body: &[u8]| {
+                    if let Some(f) = fec.as_deref_mut().filter(|_| protected) {
+                        f.protect(body, now);
+                    }
+                };
+                let source = Source::Bytes(bytes);
+                build_frame(
+                    &header,
+                    source,
+                    tag_len,
+                    stream,
+                    out,
+                    &mut seal,
+                    &mut protect,
+                )?
+            }
+        };
         #[cfg(feature = "best-effort")]
         if header.kind == FrameKind::Data {
             self.best_effort.tx.filled = false;
@@ -302,11 +334,13 @@ impl Link<'_> {
                 (h, Payload::Empty)
             }
             Pick::Rdata { slot, off } => self.rdata(slot, off),
+            Pick::Parity => (self.tagged(FrameKind::Parity, 0), Payload::Parity),
             #[cfg(feature = "best-effort")]
             Pick::BestEffort => {
                 let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
                 h.seq = Some(self.best_effort.tx_seq);
                 h.compression = self.best_effort.tx.compression;
+                h.fec_seq = self.fec_seq();
                 self.best_effort.tx_seq = self.best_effort.tx_seq.wrapping_add(1);
                 (h, Payload::BestEffort)
             }
@@ -352,6 +386,9 @@ impl Link<'_> {
                 self.stats.retransmissions += 1;
                 return Some(Pick::Rdata { slot: i, off });
             }
+        }
+        if self.parity_due() {
+            return Some(Pick::Parity);
         }
         #[cfg(feature = "best-effort")]
         if self.best_effort.tx.filled {
@@ -401,6 +438,35 @@ impl Link<'_> {
         None
     }
 
+    /// The FEC number for a protected frame going out now, when this side protects.
+    fn fec_seq(&self) -> Option<u8> {
+        self.fec
+            .as_deref()
+            .filter(|f| f.sending())
+            .map(|f| f.next_seq())
+    }
+
+    /// How long an FEC group may stay open waiting for more frames: half the smoothed RTT
+    /// (at least 2 ms), so its parity arrives before loss detection would retransmit, while
+    /// a steady stream still fills whole groups.
+    pub(super) fn fec_flush_after(&self) -> u64 {
+        u64::from(self.rec.rtt.srtt() / 2).max(2)
+    }
+
+    /// Whether a PARITY frame should go now: a group is closed, or the open one is old enough
+    /// to close.
+    fn parity_due(&mut self) -> bool {
+        let after = self.fec_flush_after();
+        let now = self.now;
+        let Some(f) = self.fec.as_deref_mut().filter(|f| f.sending()) else {
+            return false;
+        };
+        if f.flush_at(after).is_some_and(|t| now >= t) {
+            f.close_group();
+        }
+        f.parity_len() > 0
+    }
+
     /// Whether the message at offset `off` from the window's base fits the peer's window.
     pub(super) fn in_peer_window(&self, off: usize) -> bool {
         let seq = self.tx.base.wrapping_add(off as u16);
@@ -420,6 +486,7 @@ impl Link<'_> {
         let mut h = self.tagged(FrameKind::Rdata, channel);
         h.seq = Some(seq);
         h.compression = compression;
+        h.fec_seq = self.fec_seq();
         // Retransmissions always carry a timestamp (their echo says which copy arrived);
         // first transmissions about once per round trip.
         let stamp = retransmission || self.rec.wants_stamp(self.now, &self.cfg);

@@ -34,7 +34,13 @@ pub fn leaked_buffers(w: usize, m: usize, best_effort: bool) -> LinkBuffers<'sta
 }
 
 /// A link of the simulator's size, with the profile's codec and key.
-pub fn new_link(cfg: Config, seed: u64, compress: bool, aead: bool) -> SimLink {
+pub fn new_link(
+    cfg: Config,
+    seed: u64,
+    compress: bool,
+    aead: bool,
+    fec: Option<ferrule::link::FecConfig>,
+) -> SimLink {
     let mut link = Link::new(cfg, seed, leaked_buffers(W, M, true)).unwrap();
     if compress {
         let codec = CodecConfig {
@@ -49,6 +55,11 @@ pub fn new_link(cfg: Config, seed: u64, compress: bool, aead: bool) -> SimLink {
         let mem = Box::leak(vec![0u8; Compressor::storage_size(&codec)].into_boxed_slice());
         let codec = Box::leak(Box::new(Compressor::new(codec, mem).unwrap()));
         link.set_codec(codec as &mut dyn ferrule::compress::Codec);
+    }
+    if let Some(f) = fec {
+        let mem = Box::leak(vec![0u8; ferrule::link::Fec::storage_size(&f, M)].into_boxed_slice());
+        let fec = Box::leak(Box::new(ferrule::link::Fec::new(f, M, mem).unwrap()));
+        link.enable_fec(fec as &mut dyn ferrule::link::Repair);
     }
     if aead {
         #[cfg(feature = "aead")]
@@ -131,6 +142,8 @@ pub struct Profile {
     pub compress: bool,
     /// Every frame sealed (feature `aead`).
     pub aead: bool,
+    /// Forward error correction on both sides.
+    pub fec: Option<ferrule::link::FecConfig>,
     pub seed: u64,
 }
 
@@ -343,7 +356,7 @@ pub fn run(p: &Profile) -> Outcome {
     let stream = p.transport == Transport::Stream;
     let cfg = config(p.transport);
     let mut a = Side {
-        link: new_link(cfg, p.seed ^ 0xA, p.compress, p.aead),
+        link: new_link(cfg, p.seed ^ 0xA, p.compress, p.aead, p.fec),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xA,
@@ -352,7 +365,7 @@ pub fn run(p: &Profile) -> Outcome {
         sent_at: Default::default(),
     };
     let mut b = Side {
-        link: new_link(cfg, p.seed ^ 0xB, p.compress, p.aead),
+        link: new_link(cfg, p.seed ^ 0xB, p.compress, p.aead, p.fec),
         log: AppLog::default(),
         next_index: 0,
         dir: 0xB,
@@ -374,7 +387,7 @@ pub fn run(p: &Profile) -> Outcome {
             if !rebooted && now >= t {
                 rebooted = true;
                 let seed = (p.seed ^ 0xB).wrapping_add(0x5151_0000_0000);
-                b.link = new_link(cfg, seed, p.compress, p.aead);
+                b.link = new_link(cfg, seed, p.compress, p.aead, p.fec);
                 b.pending.clear();
             }
         }

@@ -1,0 +1,227 @@
+//! Forward error correction through the link (`docs/PROTOCOL.md` section 7): negotiated in
+//! the handshake, lost frames rebuilt without a round trip and checked like any frame, with
+//! and without AEAD, on both framings.
+
+mod common;
+
+use common::link::{buffers, drain, received};
+use ferrule::fec::Parity;
+use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
+use ferrule::{Frame, FrameKind};
+
+const M: usize = 64;
+
+fn cfg(transport: Transport) -> Config {
+    Config {
+        transport,
+        keepalive: 0,
+        ..Config::default()
+    }
+}
+
+fn node(
+    seed: u64,
+    transport: Transport,
+    fec: Option<FecConfig>,
+    key: Option<[u8; 32]>,
+) -> Link<'static> {
+    let mut l = Link::new(cfg(transport), seed, buffers(8, M)).unwrap();
+    if let Some(f) = fec {
+        let mem = Box::leak(vec![0u8; Fec::storage_size(&f, M)].into_boxed_slice());
+        let fec = Box::leak(Box::new(Fec::new(f, M, mem).unwrap()));
+        l.enable_fec(fec as &mut dyn Repair);
+    }
+    if let Some(k) = key {
+        #[cfg(feature = "aead")]
+        {
+            let guard = Box::leak(Box::new(ferrule::link::Guard::new(1, &k)));
+            l.enable_aead(guard as &mut dyn ferrule::link::Sealer);
+        }
+        #[cfg(not(feature = "aead"))]
+        let _ = k;
+    }
+    l
+}
+
+/// The frame's header, decoded from either framing.
+fn header(f: &[u8], stream: bool) -> ferrule::Header {
+    if stream {
+        let mut body = vec![0u8; f.len()];
+        let n = ferrule::cobs::decode(&f[..f.len() - 1], &mut body).unwrap();
+        Frame::from_body(&body[..n]).unwrap().header
+    } else {
+        Frame::from_body(f).unwrap().header
+    }
+}
+
+/// Runs a handshake, then A sends `count` messages of 40 bytes in one burst; `lose(i, frame)`
+/// decides which of A's frames after the handshake never reach B. B's frames all arrive.
+/// Returns A, B and what B delivered.
+fn run(
+    transport: Transport,
+    fec_a: Option<FecConfig>,
+    fec_b: Option<FecConfig>,
+    key: Option<[u8; 32]>,
+    count: u8,
+    lose: impl Fn(usize, &ferrule::Header) -> bool,
+) -> (Link<'static>, Link<'static>, Vec<Vec<u8>>) {
+    let stream = transport == Transport::Stream;
+    let (mut a, mut b) = (
+        node(1, transport, fec_a, key),
+        node(2, transport, fec_b, key),
+    );
+    let feed = |l: &mut Link<'static>, f: &[u8], now| {
+        if stream {
+            l.handle_input(f, now)
+        } else {
+            l.handle_datagram(f, now)
+        }
+    };
+    for now in 0..4 {
+        for f in drain(&mut a, now) {
+            feed(&mut b, &f, now);
+        }
+        for f in drain(&mut b, now) {
+            feed(&mut a, &f, now);
+        }
+    }
+    assert!(a.is_up() && b.is_up());
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut i = 0;
+    for now in 10..400u64 {
+        while sent < count && a.send(0, &[sent; 40], now).is_ok() {
+            sent += 1;
+        }
+        for f in drain(&mut a, now) {
+            if !lose(i, &header(&f, stream)) {
+                feed(&mut b, &f, now);
+            }
+            i += 1;
+        }
+        for f in drain(&mut b, now) {
+            feed(&mut a, &f, now);
+        }
+        got.extend(received(&mut b));
+    }
+    (a, b, got)
+}
+
+fn each(count: u8) -> Vec<Vec<u8>> {
+    (0..count).map(|i| vec![i; 40]).collect()
+}
+
+#[test]
+fn lost_frames_are_rebuilt_without_retransmission() {
+    for transport in [Transport::Datagram, Transport::Stream] {
+        // Groups of 4 with 2 parity frames: lose two data frames of the first group.
+        let f = Some(FecConfig {
+            k: 4,
+            m: 2,
+            ..FecConfig::DEFAULT
+        });
+        let lose = |_: usize, h: &ferrule::Header| {
+            h.kind == FrameKind::Rdata && matches!(h.fec_seq, Some(1) | Some(2))
+        };
+        let (a, b, got) = run(transport, f, f, None, 4, lose);
+        assert_eq!(got, each(4), "{transport:?}");
+        let (sa, sb) = (a.stats(), b.stats());
+        assert_eq!(sb.fec_recovered, 2, "{transport:?}");
+        assert_eq!(
+            sa.retransmissions, 0,
+            "{transport:?}: repaired by FEC, not ARQ"
+        );
+        assert_eq!(sa.parity_sent, 2);
+    }
+}
+
+#[test]
+fn more_losses_than_parity_fall_back_to_retransmission() {
+    let f = Some(FecConfig {
+        k: 4,
+        m: 1,
+        ..FecConfig::DEFAULT
+    });
+    let lose = |_: usize, h: &ferrule::Header| {
+        h.kind == FrameKind::Rdata && matches!(h.fec_seq, Some(0) | Some(3))
+    };
+    let (a, b, got) = run(Transport::Datagram, f, f, None, 4, lose);
+    assert_eq!(got, each(4));
+    assert!(a.stats().retransmissions >= 2, "{:?}", a.stats());
+    assert_eq!(b.stats().fec_recovered, 0, "{:?}", b.stats());
+}
+
+#[cfg(feature = "aead")]
+#[test]
+fn sealed_frames_are_rebuilt_and_authenticated() {
+    let f = Some(FecConfig {
+        k: 4,
+        m: 2,
+        ..FecConfig::DEFAULT
+    });
+    let lose = |_: usize, h: &ferrule::Header| {
+        h.kind == FrameKind::Rdata && matches!(h.fec_seq, Some(0) | Some(3))
+    };
+    let (a, b, got) = run(Transport::Datagram, f, f, Some([9; 32]), 4, lose);
+    assert_eq!(got, each(4));
+    let sb = b.stats();
+    assert_eq!(sb.fec_recovered, 2);
+    assert_eq!(sb.auth_failed, 0);
+    assert_eq!(a.stats().retransmissions, 0);
+}
+
+/// 4.6: the sender protects only when the peer repairs, and never with a larger group or
+/// more parity than the peer announced.
+#[test]
+fn the_group_shape_is_negotiated() {
+    // B takes no FEC: A sends neither FEC numbers nor parity.
+    let (a, b, got) = run(
+        Transport::Datagram,
+        Some(FecConfig::DEFAULT),
+        None,
+        None,
+        6,
+        |_, h| {
+            assert!(h.fec_seq.is_none() && h.kind != FrameKind::Parity, "{h:?}");
+            false
+        },
+    );
+    assert_eq!(got, each(6));
+    assert_eq!(a.stats().parity_sent, 0);
+    assert_eq!(b.stats().not_negotiated, 0);
+}
+
+/// What the negotiated shape looks like on the wire: PARITY payloads of groups of 2 with
+/// m = 1.
+#[test]
+fn parity_frames_carry_the_negotiated_shape() {
+    let small = FecConfig {
+        k: 2,
+        m: 1,
+        ..FecConfig::DEFAULT
+    };
+    let (mut a, mut b) = (
+        node(1, Transport::Datagram, Some(FecConfig::DEFAULT), None),
+        node(2, Transport::Datagram, Some(small), None),
+    );
+    for now in 0..4 {
+        for f in drain(&mut a, now) {
+            b.handle_datagram(&f, now);
+        }
+        for f in drain(&mut b, now) {
+            a.handle_datagram(&f, now);
+        }
+    }
+    for i in 0..4u8 {
+        a.send(0, &[i; 10], 10).unwrap();
+    }
+    let mut shapes = Vec::new();
+    for f in drain(&mut a, 10) {
+        let frame = Frame::from_body(&f).unwrap();
+        if frame.header.kind == FrameKind::Parity {
+            let p = Parity::parse(frame.payload).unwrap();
+            shapes.push((p.first, p.n, p.index, p.m));
+        }
+    }
+    assert_eq!(shapes, [(0, 2, 0, 1), (2, 2, 0, 1)]);
+}

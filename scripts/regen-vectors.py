@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""Regenerates the vector blocks of docs/PROTOCOL.md from the implementation's examples.
+
+Run after a change to the wire format: `python3 scripts/regen-vectors.py`. The tests read the
+blocks back (core/tests/vectors.rs, link_aead.rs, compression.rs, fec.rs) and fail if the
+document and the code disagree; this only saves copying the examples' output by hand.
+"""
+import re
+import subprocess
+import sys
+
+DOC = "docs/PROTOCOL.md"
+
+
+def run(*args):
+    return subprocess.run(["cargo", "run", "-q", "-p", "ferrule", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+def replace_blocks(doc, kinds, new):
+    """Replaces the run of fenced blocks of the given kinds (first to last) with `new`."""
+    pattern = "|".join(re.escape(k) for k in kinds)
+    starts = [m.start() for m in re.finditer(r"^```(?:%s)\n" % pattern, doc, re.M)]
+    if not starts:
+        sys.exit("no %s blocks in %s" % (kinds, DOC))
+    end = doc.index("```\n", doc.index("\n", starts[-1]) + 1) + 4
+    return doc[:starts[0]] + new + "\n" + doc[end:]
+
+
+doc = open(DOC).read()
+doc = replace_blocks(doc, ["vector"], run("--example", "vectors"))
+doc = replace_blocks(doc, ["aead-handshake", "aead-vector"],
+                     run("--features", "aead", "--example", "aead_vectors"))
+open(DOC, "w").write(doc)
+print("vectors regenerated in", DOC)
