@@ -14,7 +14,7 @@
 #   lib/cmake/ferrule/               find_package(ferrule CONFIG) -> ferrule::ferrule
 #   lib/pkgconfig/ferrule.pc
 #   library.json, platformio/        PlatformIO library
-#   README.md, LICENSE, TARGETS
+#   README.md, LICENSE-MIT, LICENSE-APACHE, TARGETS
 #
 # and DIR/ferrule-<version>/ (+ .tar.gz) with lib/<TARGET>/ for every target built, the same
 # CMake/PlatformIO files choosing among them, the Zephyr module (zephyr/) and the ESP-IDF
@@ -191,7 +191,7 @@ common_files() { # bundle-dir pointer-size (empty: several) -> headers, licence,
     local b=$1
     mkdir -p "$b/include" "$b/platformio"
     cp include/ferrule.h packaging/include/ferrule_defaults.h "$b/include/"
-    cp LICENSE "$b/"
+    cp LICENSE-MIT LICENSE-APACHE "$b/"
     subst packaging/cmake/ferrule-config.cmake.in "$b/lib/cmake/ferrule/ferrule-config.cmake"
     subst packaging/cmake/ferrule-config-version.cmake.in \
         "$b/lib/cmake/ferrule/ferrule-config-version.cmake" -e "s|@SIZEOF_VOID_P@|$2|"
@@ -291,7 +291,7 @@ if [ "$combined" = 1 ]; then
         cp packaging/esp-idf/ferrule/CMakeLists.txt "$c/"
         subst packaging/esp-idf/ferrule/idf_component.yml.in "$c/idf_component.yml"
         cp include/ferrule.h packaging/include/ferrule_defaults.h "$c/include/"
-        cp LICENSE "$c/"
+        cp LICENSE-MIT LICENSE-APACHE "$c/"
         for T in "${riscv[@]}"; do install_libs "${WORK[$T]}" "$c/lib/$T"; done
     fi
     rows=${readme_rows//$'\n'/\\n}
