@@ -129,10 +129,10 @@
 // Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
 // `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
 // tests build for.
-#define FERRULE_LINK_STATE_SIZE_32 856
+#define FERRULE_LINK_STATE_SIZE_32 880
 
 // The same on targets with 64-bit pointers (hosts).
-#define FERRULE_LINK_STATE_SIZE_64 1016
+#define FERRULE_LINK_STATE_SIZE_64 1056
 
 // Bytes of bookkeeping per window slot (one send and one receive slot), any target.
 #define FERRULE_LINK_SLOT_SIZE 26
@@ -259,6 +259,19 @@ typedef struct {
   // Length of `dictionary`.
   size_t dictionary_len;
 } ferrule_compression_config_t;
+
+// How a link uses forward error correction. Start from `ferrule_fec_config_default()`.
+typedef struct {
+  // Data frames per group, 1..=32: the group this side sends and the largest it repairs.
+  // Default 8.
+  uint8_t k;
+  // Parity frames per group, 1..=16. Default 2.
+  uint8_t m;
+  // Groups the receiver keeps at once, 2 or more, with `groups * k <= 128`. Default 2.
+  uint8_t groups;
+  // Protect what this side sends (it always repairs what it receives). Default true.
+  bool send;
+} ferrule_fec_config_t;
 
 // A frame header, field by field (`docs/PROTOCOL.md` section 2). Optional fields have a
 // `has_` flag; fields whose flag is 0 are ignored on encode and zero on decode.
@@ -477,6 +490,14 @@ typedef struct {
   uint64_t compress_bytes_in;
   // Payload bytes after compression.
   uint64_t compress_bytes_out;
+  // FEC: PARITY frames sent.
+  uint32_t parity_sent;
+  // FEC: frames rebuilt from parity.
+  uint32_t fec_recovered;
+  // FEC: groups that lost more than their parity repairs (retransmission repaired them).
+  uint32_t fec_unrecoverable;
+  // FEC: PARITY payloads refused.
+  uint32_t parity_rejected;
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
 } ferrule_link_stats_t;
@@ -564,6 +585,38 @@ ferrule_status ferrule_link_enable_compression(ferrule_link_t *link,
                                                void *mem,
                                                size_t mem_len,
                                                const ferrule_compression_config_t *config);
+
+// The default FEC configuration: groups of 8 data frames and 2 parity frames, 2 groups kept,
+// both directions.
+ferrule_fec_config_t ferrule_fec_config_default(void);
+
+// Bytes of memory `ferrule_link_enable_fec` needs for this configuration on a link of
+// messages of up to `max_message` bytes (aligned to 8): the sender's `m` parity
+// accumulators and the receiver's `groups` groups of bodies and parity. 0 when `config` is
+// NULL. Reentrant.
+//
+// # Safety
+// `config` points to a configuration, or is NULL.
+size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max_message);
+
+// Turns on forward error correction for `link` (`docs/PROTOCOL.md` section 7) with its state
+// in `mem` (`ferrule_fec_storage_size(config, max_message)` bytes for the link's
+// `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
+// side then announces the groups it repairs and protects what it sends as far as the peer
+// repairs it. Call it right after `ferrule_link_init` (a session already up ends,
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack under 1 KiB.
+//
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
+// out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
+// interrupt.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
+// else; `config` to a configuration.
+ferrule_status ferrule_link_enable_fec(ferrule_link_t *link,
+                                       void *mem,
+                                       size_t mem_len,
+                                       const ferrule_fec_config_t *config);
 
 // Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
 // (`stream` = true: COBS, both delimiters) or a datagram. 0 if the payload is too large.

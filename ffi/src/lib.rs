@@ -26,6 +26,7 @@
 
 pub mod aead;
 pub mod compression;
+pub mod fec;
 pub mod frame;
 pub mod link;
 mod status;

@@ -193,9 +193,9 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
 /// Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
 /// `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
 /// tests build for.
-pub const FERRULE_LINK_STATE_SIZE_32: usize = 856;
+pub const FERRULE_LINK_STATE_SIZE_32: usize = 880;
 /// The same on targets with 64-bit pointers (hosts).
-pub const FERRULE_LINK_STATE_SIZE_64: usize = 1016;
+pub const FERRULE_LINK_STATE_SIZE_64: usize = 1056;
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_32);
 #[cfg(target_pointer_width = "64")]
@@ -764,6 +764,14 @@ pub struct ferrule_link_stats_t {
     pub compress_bytes_in: u64,
     /// Payload bytes after compression.
     pub compress_bytes_out: u64,
+    /// FEC: PARITY frames sent.
+    pub parity_sent: u32,
+    /// FEC: frames rebuilt from parity.
+    pub fec_recovered: u32,
+    /// FEC: groups that lost more than their parity repairs (retransmission repaired them).
+    pub fec_unrecoverable: u32,
+    /// FEC: PARITY payloads refused.
+    pub parity_rejected: u32,
     /// Framing rejects by reason.
     pub framing: ferrule_decoder_stats_t,
 }
@@ -821,6 +829,10 @@ pub unsafe extern "C" fn ferrule_link_stats(
                 compressed: c.compressed as u32,
                 compress_bytes_in: c.bytes_in,
                 compress_bytes_out: c.bytes_out,
+                parity_sent: s.parity_sent,
+                fec_recovered: s.fec_recovered,
+                fec_unrecoverable: s.fec_unrecoverable,
+                parity_rejected: s.parity_rejected,
                 framing: (&s.framing).into(),
             },
         );
