@@ -164,6 +164,9 @@ pub struct DemoArgs {
     /// Authenticated encryption with the demo's key.
     #[arg(long, value_enum, default_value_t = OnOff::Off)]
     pub aead: OnOff,
+    /// Forward error correction on both endpoints: K data and M parity frames per group.
+    #[arg(long, value_name = "K:M", value_parser = parse_fec)]
+    pub fec: Option<(u8, u8)>,
     /// Record endpoint A's frames in this pcapng file.
     #[arg(long, value_name = "FILE")]
     pub capture: Option<String>,
@@ -287,6 +290,29 @@ pub struct LinkArgs {
     /// source). Must never repeat under the same key.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Forward error correction: K data frames and M parity frames per group (K 1..=32,
+    /// M 1..=16), e.g. `8:2`. Used in each direction the peer also repairs.
+    #[arg(long, value_name = "K:M", value_parser = parse_fec)]
+    pub fec: Option<(u8, u8)>,
+}
+
+/// `K:M` of `--fec`.
+fn parse_fec(s: &str) -> Result<(u8, u8), String> {
+    let (k, m) = s
+        .split_once(':')
+        .ok_or_else(|| format!("{s:?}: expected K:M, e.g. 8:2"))?;
+    let k: u8 = k
+        .trim()
+        .parse()
+        .map_err(|_| format!("{k:?}: K is a number 1..=32"))?;
+    let m: u8 = m
+        .trim()
+        .parse()
+        .map_err(|_| format!("{m:?}: M is a number 1..=16"))?;
+    if !(1..=32).contains(&k) || !(1..=16).contains(&m) {
+        return Err(format!("{s}: K is 1..=32 and M 1..=16"));
+    }
+    Ok((k, m))
 }
 
 impl LinkArgs {
@@ -313,6 +339,7 @@ impl LinkArgs {
         if let Some(seed) = self.seed {
             s.seed = seed;
         }
+        s.fec = self.fec;
         Ok(s)
     }
 

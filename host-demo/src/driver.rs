@@ -6,10 +6,11 @@
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
 use ferrule::link::{
-    ChannelMap, Config, DownReason, Event, Guard, Link, LinkBuffers, MessageId, Sent, Transport,
+    ChannelMap, Config, DownReason, Event, Fec, FecConfig, Guard, Link, LinkBuffers, MessageId,
+    Sent, Transport,
 };
 use ferrule_ffi::ferrule_status;
-use ferrule_ffi::{aead as c_aead, compression as c_codec, link as c};
+use ferrule_ffi::{aead as c_aead, compression as c_codec, fec as c_fec, link as c};
 use serde::Serialize;
 use std::io;
 
@@ -67,6 +68,10 @@ pub struct EndStats {
     pub auth_failed: u64,
     pub compress_in: u64,
     pub compress_out: u64,
+    /// FEC: parity frames sent.
+    pub parity_sent: u64,
+    /// FEC: lost frames rebuilt from parity.
+    pub fec_recovered: u64,
 }
 
 /// The counters `bridge --stats` prints, as one JSON object.
@@ -103,6 +108,18 @@ pub struct Setup {
     pub keepalive: u32,
     /// Channels sent best effort (`DATA`); every other channel is reliable.
     pub best_effort: Vec<u8>,
+    /// Forward error correction: data and parity frames per group.
+    pub fec: Option<(u8, u8)>,
+}
+
+/// The FEC configuration of `k:m`: two groups kept (the library's default), protecting
+/// what this side sends.
+fn fec_config((k, m): (u8, u8)) -> FecConfig {
+    FecConfig {
+        k,
+        m,
+        ..FecConfig::DEFAULT
+    }
 }
 
 /// A link, driven through one of the two APIs.
@@ -193,6 +210,14 @@ impl RustLink {
         if let Some(k) = &s.key {
             link.enable_aead(Box::new(Guard::new(s.key_id, k)) as Box<dyn ferrule::link::Sealer>);
         }
+        if let Some(km) = s.fec {
+            let cfg = fec_config(km);
+            // Like the codec's, lives as long as the process.
+            let mem: &'static mut [u8] =
+                Box::leak(vec![0u8; Fec::storage_size(&cfg, s.max_message)].into_boxed_slice());
+            let fec = Fec::new(cfg, s.max_message, mem).map_err(io::Error::other)?;
+            link.enable_fec(Box::new(fec) as Box<dyn ferrule::link::Repair>);
+        }
         Ok(Self {
             link,
             stream: s.stream,
@@ -268,6 +293,8 @@ impl Driver for RustLink {
             auth_failed: u64::from(s.auth_failed),
             compress_in: z.bytes_in,
             compress_out: z.bytes_out,
+            parity_sent: u64::from(s.parity_sent),
+            fec_recovered: u64::from(s.fec_recovered),
         }
     }
     fn stats_line(&self) -> StatsLine {
@@ -404,6 +431,20 @@ impl CLink {
             check(st, "ferrule_link_enable_aead")?;
             blocks.push(kmem);
         }
+        if let Some((k, m)) = s.fec {
+            let mut f = c_fec::ferrule_fec_config_default();
+            f.k = k;
+            f.m = m;
+            // SAFETY: `f` is a valid configuration (a local).
+            let mut fmem = block(unsafe { c_fec::ferrule_fec_storage_size(&f, cfg.max_message) });
+            // SAFETY: live handle; `fmem` an 8-aligned block of the size `f` needs for the
+            // link's largest message, kept alive with the link's.
+            let st = unsafe {
+                c_fec::ferrule_link_enable_fec(handle, fmem.as_mut_ptr().cast(), fmem.len() * 8, &f)
+            };
+            check(st, "ferrule_link_enable_fec")?;
+            blocks.push(fmem);
+        }
         Ok(Self {
             handle,
             stream: s.stream,
@@ -512,6 +553,8 @@ impl Driver for CLink {
             auth_failed: u64::from(s.auth_failed),
             compress_in: s.compress_bytes_in,
             compress_out: s.compress_bytes_out,
+            parity_sent: u64::from(s.parity_sent),
+            fec_recovered: u64::from(s.fec_recovered),
         }
     }
     fn stats_line(&self) -> StatsLine {

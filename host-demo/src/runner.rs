@@ -98,6 +98,8 @@ pub struct LinkSpec {
     pub rto_initial: u32,
     /// Keepalive interval, ms.
     pub keepalive: u32,
+    /// Forward error correction: data and parity frames per group.
+    pub fec: Option<(u8, u8)>,
 }
 
 impl LinkSpec {
@@ -115,6 +117,7 @@ impl LinkSpec {
             seed: fresh_seed(),
             rto_initial: 500,
             keepalive: 1000,
+            fec: None,
         }
     }
 }
@@ -288,6 +291,7 @@ impl<X: Send + 'static> Runner<X> {
             rto_initial: spec.rto_initial,
             keepalive: spec.keepalive,
             best_effort: spec.best_effort.clone(),
+            fec: spec.fec,
         })
         .map_err(|e| Failure::io(&e, "link"))?;
         let capture = match &spec.capture {

@@ -98,6 +98,18 @@ fn sealed_and_uncompressed_runs_deliver_everything() {
     assert_eq!(r["compression"]["bytes_in"], 0);
 }
 
+#[test]
+fn forward_error_correction_rebuilds_lost_frames_on_both_apis() {
+    // Endpoint A is the Rust API, B the C API: both send parity and both repair.
+    let r = run_json(&["--fec", "4:2", "--loss", "0.1", "--seed", "3"]);
+    let parity = r["fec"]["parity_sent"].as_u64().unwrap();
+    let rebuilt = r["fec"]["recovered"].as_u64().unwrap();
+    assert!(parity > 100, "parity frames sent: {parity}");
+    assert!(rebuilt > 10, "10 % loss leaves frames to rebuild: {rebuilt}");
+    let plain = run_json(&["--loss", "0.1", "--seed", "3"]);
+    assert_eq!(plain["fec"]["parity_sent"], 0);
+}
+
 #[cfg(unix)]
 #[test]
 fn serial_mode_runs_over_two_wired_devices() {
@@ -243,6 +255,9 @@ fn bad_arguments_fail_with_one_line() {
         (&["--compression", "zip"], "--compression"),
         (&["--messages"], "--messages"),
         (&["--window", "0"], "--window"),
+        (&["--fec", "8"], "K:M"),
+        (&["--fec", "33:2"], "1..=32"),
+        (&["--fec", "8:0"], "1..=16"),
         (&["--transport", "serial"], "--device"),
         (&["--device", "x"], "--transport serial"),
         (&["--what"], "unexpected argument"),

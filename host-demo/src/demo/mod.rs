@@ -69,6 +69,8 @@ pub struct Options {
     pub compression: Mode,
     pub window: u8,
     pub aead: bool,
+    /// Forward error correction: data and parity frames per group.
+    pub fec: Option<(u8, u8)>,
     pub capture: Option<String>,
     pub plot: Option<String>,
     pub timeout: Duration,
@@ -119,6 +121,7 @@ pub fn options(a: &DemoArgs) -> Result<Options, Failure> {
         compression: a.compression.mode(),
         window: a.window.unwrap_or(0),
         aead: a.aead == OnOff::On,
+        fec: a.fec,
         capture: a.capture.clone(),
         plot: a.plot.clone(),
         timeout: Duration::from_secs(a.timeout),

@@ -34,6 +34,8 @@ struct Totals {
     auth_failed: u64,
     zin: u64,
     zout: u64,
+    parity: u64,
+    fec_recovered: u64,
     secs: f64,
     lat: [u64; 4],
     /// Every latency, sorted (for the histogram).
@@ -59,6 +61,8 @@ fn totals(r: &Report) -> Totals {
         auth_failed: a.auth_failed + b.auth_failed,
         zin: a.compress_in + b.compress_in,
         zout: a.compress_out + b.compress_out,
+        parity: a.parity_sent + b.parity_sent,
+        fec_recovered: a.fec_recovered + b.fec_recovered,
         secs: r.elapsed.as_secs_f64(),
         lat: [
             percentile(&sorted, 0.5),
@@ -100,6 +104,7 @@ pub fn json(r: &Report) -> String {
         "latency_us": {"p50": t.lat[0], "p90": t.lat[1], "p99": t.lat[2], "max": t.lat[3]},
         "retransmissions": t.retx,
         "crc_rejects": t.crc,
+        "fec": {"parity_sent": t.parity, "recovered": t.fec_recovered},
         "wire_bytes": t.wire,
         "payload_bytes": t.payload,
         "link_downs": r.downs,
@@ -166,6 +171,12 @@ pub fn print(r: &Report) {
         "  CRC rejects            {} (corrupted frames caught)",
         t.crc
     );
+    if t.parity > 0 {
+        println!(
+            "  FEC                    {} parity frames sent, {} lost frames rebuilt",
+            t.parity, t.fec_recovered
+        );
+    }
     if t.zin > 0 {
         println!(
             "  compression            {:.1}% of message bytes on the wire ({} -> {} B)",

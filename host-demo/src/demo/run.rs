@@ -202,6 +202,7 @@ pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
         rto_initial: 200,
         keepalive: 1000,
         best_effort: Vec::new(),
+        fec: o.fec,
     };
     let link = |d: io::Result<Box<dyn Driver>>| d.map_err(|e| Failure::io(&e, "link"));
     let capture = match &o.capture {
