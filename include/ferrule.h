@@ -32,6 +32,24 @@
        (size_t)(max_message) + ((best_effort) ? 2u * (size_t)(max_message) : 0u)) +        \
       7u) / 8u * 8u)
 
+/* The decoder state's size on this target (pointer width). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define FERRULE_DECODER_STATE_SIZE FERRULE_DECODER_STATE_SIZE_64
+#else
+#define FERRULE_DECODER_STATE_SIZE FERRULE_DECODER_STATE_SIZE_32
+#endif
+
+/*
+ * Bytes of memory for a stream decoder that accepts frames of up to `max_payload` payload
+ * bytes: the same number as ferrule_decoder_storage_size(max_payload), usable where a
+ * constant is needed:
+ *
+ *     static uint64_t decoder_mem[FERRULE_DECODER_STORAGE_SIZE(128 + 16) / 8];
+ */
+#define FERRULE_DECODER_STORAGE_SIZE(max_payload)                                          \
+    (((size_t)FERRULE_DECODER_STATE_SIZE + FERRULE_FRAME_BODY_OVERHEAD +                  \
+      (size_t)(max_payload) + 7u) / 8u * 8u)
+
 
 // Major version of the library; equal to the crate version (tested).
 #define FERRULE_VERSION_MAJOR 0
@@ -108,8 +126,19 @@
 // Largest payload the protocol allows.
 #define FERRULE_MAX_PAYLOAD 4096
 
-// Receive buffer of a C decoder: the largest frame body it accepts.
+// Receive buffer of a decoder from `ferrule_decoder_size()` bytes: the largest frame body
+// there is (every header field, the largest payload, an AEAD tag, the CRC).
 #define FERRULE_DECODER_CAPACITY 4142
+
+// Bytes of a decoder's state on 32-bit targets; its receive buffer follows in the same
+// memory (`FERRULE_DECODER_STORAGE_SIZE`).
+#define FERRULE_DECODER_STATE_SIZE_32 72
+
+// Bytes of a decoder's state on 64-bit targets.
+#define FERRULE_DECODER_STATE_SIZE_64 88
+
+// Bytes a frame body takes beyond its payload, at most (header fields and CRC).
+#define FERRULE_FRAME_BODY_OVERHEAD 30
 
 // Largest message a C link can be configured for, in bytes.
 #define FERRULE_MAX_MESSAGE 4096
@@ -227,7 +256,8 @@ typedef uint32_t ferrule_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
-// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`.
+// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`: its state,
+// then its receive buffer (the rest of that memory).
 typedef struct ferrule_decoder_t ferrule_decoder_t;
 
 // Opaque link handle, created in caller memory with `ferrule_link_init`.
@@ -638,18 +668,33 @@ ferrule_status ferrule_encode(const ferrule_header_t *header,
                               size_t out_cap,
                               size_t *out_len);
 
-// Bytes of memory a decoder needs.
+// Bytes of memory for a decoder that accepts the largest frame there is
+// (`FERRULE_DECODER_CAPACITY` bytes of body). Smaller frames need less:
+// `ferrule_decoder_storage_size`.
 size_t ferrule_decoder_size(void);
+
+// Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
+// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
+// the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
+// are discarded whole and counted (`oversize`).
+size_t ferrule_decoder_storage_size(size_t max_payload);
 
 // Alignment the decoder memory needs.
 size_t ferrule_decoder_align(void);
 
-// Creates a decoder in `mem` (`mem_len` >= `ferrule_decoder_size()`, aligned to
-// `ferrule_decoder_align()`), and writes its handle to `*out`. The memory must stay valid and
-// untouched until the caller stops using the handle; no cleanup call is needed.
+// Creates a decoder in `mem` and writes its handle to `*out`. The decoder's state takes the
+// first `FERRULE_DECODER_STATE_SIZE` bytes and its receive buffer the rest, so `mem_len`
+// sets the largest frame it accepts: `ferrule_decoder_storage_size(max_payload)` bytes for
+// payloads of up to `max_payload` bytes, `ferrule_decoder_size()` for any frame. `mem` must
+// be aligned to `ferrule_decoder_align()` and stay valid and untouched (not moved) while the
+// handle is used; no cleanup call is needed. Stack: a few hundred bytes.
+//
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_MEMORY_TOO_SMALL` (no room for a
+// frame with an empty payload) or `FERRULE_ERR_MEMORY_ALIGNMENT`.
 //
 // # Safety
-// `mem` must point to `mem_len` writable bytes; `out` to a writable handle pointer.
+// `mem` must point to `mem_len` writable bytes used for nothing else; `out` to a writable
+// handle pointer.
 ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t **out);
 
 // Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it

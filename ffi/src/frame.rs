@@ -2,10 +2,9 @@
 
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::{align_of, size_of};
+use ferrule::decoder::Decoder;
 use ferrule::frame::MAX_PAYLOAD;
-use ferrule::{
-    Ack, AeadField, Compression, Echo, Feed, FrameKind, Header, StreamDecoder, StreamOptions,
-};
+use ferrule::{Ack, AeadField, Compression, Echo, Feed, FrameKind, Header, StreamOptions};
 
 /// `ferrule_header_t.kind`: best-effort data.
 pub const FERRULE_KIND_DATA: u8 = 0;
@@ -228,18 +227,56 @@ pub unsafe extern "C" fn ferrule_encode(
     })
 }
 
-/// Receive buffer of a C decoder: the largest frame body it accepts.
+/// Receive buffer of a decoder from `ferrule_decoder_size()` bytes: the largest frame body
+/// there is (every header field, the largest payload, an AEAD tag, the CRC).
 pub const FERRULE_DECODER_CAPACITY: usize = 4142;
 
-/// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`.
+/// Bytes of a decoder's state on 32-bit targets; its receive buffer follows in the same
+/// memory (`FERRULE_DECODER_STORAGE_SIZE`).
+pub const FERRULE_DECODER_STATE_SIZE_32: usize = 72;
+/// Bytes of a decoder's state on 64-bit targets.
+pub const FERRULE_DECODER_STATE_SIZE_64: usize = 88;
+/// Bytes a frame body takes beyond its payload, at most (header fields and CRC).
+pub const FERRULE_FRAME_BODY_OVERHEAD: usize = 30;
+const _: () = assert!(FERRULE_FRAME_BODY_OVERHEAD == ferrule::frame::max_body_len(0));
+
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(size_of::<ferrule_decoder_t>() == FERRULE_DECODER_STATE_SIZE_32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<ferrule_decoder_t>() == FERRULE_DECODER_STATE_SIZE_64);
+
+const _: () =
+    assert!(FERRULE_DECODER_STATE_SIZE_32 % 8 == 0 && FERRULE_DECODER_STATE_SIZE_64 % 8 == 0);
+const _: () = assert!(FERRULE_DECODER_CAPACITY == FERRULE_FRAME_BODY_OVERHEAD + MAX_PAYLOAD + 16);
+
+/// Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`: its state,
+/// then its receive buffer (the rest of that memory).
 pub struct ferrule_decoder_t {
-    inner: StreamDecoder<FERRULE_DECODER_CAPACITY>,
+    inner: Decoder<&'static mut [u8]>,
 }
 
-/// Bytes of memory a decoder needs.
+/// The decoder state's size on this target.
+const STATE: usize = size_of::<ferrule_decoder_t>();
+
+/// Bytes of memory for a decoder that accepts the largest frame there is
+/// (`FERRULE_DECODER_CAPACITY` bytes of body). Smaller frames need less:
+/// `ferrule_decoder_storage_size`.
 #[no_mangle]
 pub extern "C" fn ferrule_decoder_size() -> usize {
-    size_of::<ferrule_decoder_t>()
+    STATE.saturating_add(FERRULE_DECODER_CAPACITY)
+}
+
+/// Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
+/// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
+/// the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
+/// are discarded whole and counted (`oversize`).
+#[no_mangle]
+pub extern "C" fn ferrule_decoder_storage_size(max_payload: usize) -> usize {
+    STATE
+        .saturating_add(ferrule::frame::max_body_len(0))
+        .saturating_add(max_payload)
+        .saturating_add(7)
+        & !7
 }
 
 /// Alignment the decoder memory needs.
@@ -248,12 +285,19 @@ pub extern "C" fn ferrule_decoder_align() -> usize {
     align_of::<ferrule_decoder_t>()
 }
 
-/// Creates a decoder in `mem` (`mem_len` >= `ferrule_decoder_size()`, aligned to
-/// `ferrule_decoder_align()`), and writes its handle to `*out`. The memory must stay valid and
-/// untouched until the caller stops using the handle; no cleanup call is needed.
+/// Creates a decoder in `mem` and writes its handle to `*out`. The decoder's state takes the
+/// first `FERRULE_DECODER_STATE_SIZE` bytes and its receive buffer the rest, so `mem_len`
+/// sets the largest frame it accepts: `ferrule_decoder_storage_size(max_payload)` bytes for
+/// payloads of up to `max_payload` bytes, `ferrule_decoder_size()` for any frame. `mem` must
+/// be aligned to `ferrule_decoder_align()` and stay valid and untouched (not moved) while the
+/// handle is used; no cleanup call is needed. Stack: a few hundred bytes.
+///
+/// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_MEMORY_TOO_SMALL` (no room for a
+/// frame with an empty payload) or `FERRULE_ERR_MEMORY_ALIGNMENT`.
 ///
 /// # Safety
-/// `mem` must point to `mem_len` writable bytes; `out` to a writable handle pointer.
+/// `mem` must point to `mem_len` writable bytes used for nothing else; `out` to a writable
+/// handle pointer.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_decoder_init(
     mem: *mut core::ffi::c_void,
@@ -261,14 +305,26 @@ pub unsafe extern "C" fn ferrule_decoder_init(
     out: *mut *mut ferrule_decoder_t,
 ) -> ferrule_status {
     guard(|| {
+        if mem.is_null() || out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        let buf_len = match mem_len.checked_sub(STATE) {
+            Some(n) if n >= FERRULE_FRAME_BODY_OVERHEAD => n,
+            _ => return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL,
+        };
         let p = match place::<ferrule_decoder_t>(mem, mem_len, out) {
             Ok(p) => p,
             Err(s) => return s,
         };
-        // SAFETY: `place` checked size, alignment and non-NULL for a ferrule_decoder_t.
+        // SAFETY: `place` checked `mem` non-NULL, aligned and at least STATE bytes long; the
+        // `buf_len` bytes after the state are the rest of the caller's block, which the caller
+        // gives to this decoder alone for as long as it uses the handle.
+        let buf = unsafe { core::slice::from_raw_parts_mut(mem.cast::<u8>().add(STATE), buf_len) };
+        // SAFETY: `place` checked size, alignment and non-NULL for a ferrule_decoder_t; the
+        // value is small (the buffer is borrowed), so it is built on the stack and moved in.
         unsafe {
             p.write(ferrule_decoder_t {
-                inner: StreamDecoder::new(),
+                inner: Decoder::with_buffer(buf),
             })
         };
         put(out, p);

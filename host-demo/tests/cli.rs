@@ -105,7 +105,10 @@ fn forward_error_correction_rebuilds_lost_frames_on_both_apis() {
     let parity = r["fec"]["parity_sent"].as_u64().unwrap();
     let rebuilt = r["fec"]["recovered"].as_u64().unwrap();
     assert!(parity > 100, "parity frames sent: {parity}");
-    assert!(rebuilt > 10, "10 % loss leaves frames to rebuild: {rebuilt}");
+    assert!(
+        rebuilt > 10,
+        "10 % loss leaves frames to rebuild: {rebuilt}"
+    );
     let plain = run_json(&["--loss", "0.1", "--seed", "3"]);
     assert_eq!(plain["fec"]["parity_sent"], 0);
 }
