@@ -73,7 +73,7 @@ impl Opener {
 }
 
 /// The human-readable line for one record (sealed frames opened by `opener`, if any).
-pub fn describe(stream: bool, r: &Record, mut opener: Option<&mut Opener>) -> String {
+pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> String {
     let arrow = match r.dir {
         SENT => "->",
         UNKNOWN => "  ",
@@ -103,7 +103,7 @@ pub fn describe(stream: bool, r: &Record, mut opener: Option<&mut Opener>) -> St
     };
     let hello = matches!(header.kind, FrameKind::Hello | FrameKind::HelloAck);
     let mut opened = None;
-    if let Some(o) = opener.as_deref_mut().filter(|_| crc == "ok") {
+    if let Some(o) = opener.filter(|_| crc == "ok") {
         if hello {
             o.hello(header.kind, r.dir, payload);
         } else if header.aead.is_some() {
