@@ -5,9 +5,13 @@
 //! - minimum RTO 10 ms (`rx_minrto`);
 //! - `flush` right after every `input` and `send` (acks and new data leave at once, not at
 //!   the next 10 ms tick);
-//! - the same in-flight budget as ferrule's window: `snd_wnd` = W and the application never
-//!   has more than W messages unacknowledged (`rcv_wnd` = W is asked for; the crate raises
-//!   any receive window below 128 to 128, which only widens what the receiver would buffer);
+//! - the same in-flight budget as ferrule's window: `snd_wnd` = W, so at most W sequence
+//!   numbers are in flight, and the application hands over a message only while
+//!   `wait_snd()` (segments unacknowledged or queued) is below W — the usual KCP flow
+//!   control; a message accepted while the window waits on a lost segment waits in KCP's
+//!   send queue, and that wait counts in its latency. `rcv_wnd` = W is asked for; the crate
+//!   raises any receive window below 128 to 128, which only widens what the receiver
+//!   would buffer;
 //! - mtu = 24 + message size: one message per segment, at most one data segment per
 //!   datagram (acks share datagrams among themselves).
 //!

@@ -1,7 +1,8 @@
 //! Link benchmark on the deterministic simulator: ferrule's reliable link and KCP in the same
 //! run, over the same simulated channel, against independent and bursty loss.
 //!
-//! `cargo run --release -p ferrule --example link_bench [-- --all] [--json] [--messages N]`
+//! `cargo run --release -p ferrule --example link_bench [-- [--all] [--json] [--messages N]
+//! [--set NAME=VALUE]...]`
 //!
 //! - Main tables (always): (a) UART 115200 baud (11,520 B/s, stream framing, 2 ms latency +
 //!   0..1 ms jitter; the line rate limits goodput), W = 8, 64 B messages; (b) datagrams,
@@ -17,8 +18,15 @@
 //!
 //! Rows: independent loss 0, 1, 5, 10, 20, 30 %; Gilbert–Elliott bursts (mean 4 frames,
 //! 10 % average loss); bursts of 20–50 frames (uniform) at 30 % average loss. Loss applies
-//! to every frame in both directions, data and acks alike. Seeds are fixed: every number but
-//! CPU time is the same on every run and machine.
+//! to every frame in both directions, data and acks alike, each direction with its own loss
+//! process; bursts are counted in frames of their direction, so a side that sends little
+//! (backing off) stays inside a burst for longer. Seeds are fixed: every number but CPU
+//! time is the same on every run and machine.
+//!
+//! Both stacks see the same channel (`channel.rs`, over the simulator's line in
+//! `tests/sim`), the same applications (keep the in-flight budget full, read at once) and
+//! the same event loop (`driver.rs`). ferrule runs with the simulator's configuration
+//! (`ferrule_end.rs`), KCP at its best (`kcp_end.rs` says how, and how it crosses the UART).
 //!
 //! Columns: goodput (messages delivered per virtual second, both directions, from the first
 //! message accepted to the last delivered); % of ideal (goodput over the same stack's
@@ -26,8 +34,8 @@
 //! wire bytes per payload byte (every byte on the wire both ways, lost frames, acks and
 //! handshake included; datagram rows count datagram payloads, no UDP/IP headers);
 //! retransmissions and spurious retransmissions (the receiver already had the message) per
-//! delivered message; CPU time of the stack's calls per delivered message (wall time,
-//! machine-dependent).
+//! delivered message; CPU time of the stack's calls per delivered message (wall time of a
+//! replay of the run's calls, `replay.rs`; machine-dependent).
 
 #[path = "../../tests/sim/mod.rs"]
 mod sim;

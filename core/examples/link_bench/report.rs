@@ -258,7 +258,12 @@ pub fn targets(uart: &ScenarioResult, dgram: &ScenarioResult) -> Vec<Target> {
         let s = spurious_share(&r.ferrule) * 100.0;
         worst = worst.max(s);
         if s > 5.0 {
-            misses.push(format!("{} {s:.2} %", r.loss.label()));
+            let all = r.ferrule.counters.duplicates_received as f64 / r.ferrule.frames as f64;
+            misses.push(format!(
+                "{} {s:.2} % ({:.2} % of all frames both ways)",
+                r.loss.label(),
+                all * 100.0
+            ));
         }
     }
     t.push(Target {
