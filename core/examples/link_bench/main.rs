@@ -43,7 +43,9 @@ mod sim;
 mod channel;
 mod driver;
 mod ferrule_end;
+mod json;
 mod kcp_end;
+mod markdown;
 mod replay;
 mod report;
 
@@ -197,9 +199,9 @@ fn main() {
     let memory = report::memory(live_heap);
     let targets = report::targets(&results[0], &results[1]);
     if o.json {
-        println!("{}", report::json(&results, &memory, &targets));
+        println!("{}", json::json(&results, &memory, &targets));
     } else {
-        report::markdown(&results, &memory, &targets, o.all);
+        markdown::markdown(&results, &memory, &targets, o.all);
         println!();
         println!("(run time {:.1} s)", started.elapsed().as_secs_f64());
     }
