@@ -58,6 +58,10 @@ pub struct Scenario {
     pub loss: Loss,
     /// Messages per sending endpoint.
     pub messages: u64,
+    /// The application reads every frame that arrived in a millisecond before it lets the
+    /// stack transmit (otherwise it lets the stack answer each frame before reading the
+    /// next). KCP flushes after every input either way.
+    pub batched: bool,
     pub seed: u64,
 }
 
@@ -200,11 +204,17 @@ pub fn run<E: Endpoint>(sc: &Scenario, ends: &mut [E; 2]) -> Measurement {
     let mut last_delivery = 0;
     let mut now = 0u64;
     loop {
-        // Frames that arrived.
+        // Frames that arrived. Each is answered at once (what it makes the stack send goes
+        // to the line before the next frame is read, as KCP's flush after input does), or
+        // with `batched`, after all of this millisecond's frames were read.
         for (to, end) in ends.iter_mut().enumerate() {
             while let Some(f) = ch.receive(to, now) {
                 end.observe_received(&f);
                 end.input(&f, now);
+                while !sc.batched && ch.ready(to, now) && end.transmit(now, &mut frame) {
+                    end.observe_sent(&frame);
+                    ch.send(to, now, &frame);
+                }
             }
         }
         // Applications read.

@@ -34,7 +34,7 @@ pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -
         let sc = &r.sc;
         let _ = write!(
             o,
-            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"messages\":{},\"rows\":[",
+            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"batched\":{},\"messages\":{},\"rows\":[",
             if i > 0 { "," } else { "" },
             match sc.medium {
                 Medium::Uart => "uart115200",
@@ -43,6 +43,7 @@ pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -
             sc.window,
             sc.size,
             sc.bidirectional,
+            sc.batched,
             sc.messages
         );
         let (fl, kl) = r.lossless();

@@ -11,6 +11,9 @@
 //! - `--all`: every other combination of W 8/32 x 64/256 B x one-way/bidirectional on both
 //!   media.
 //! - `--json`: the same results as one JSON document instead of markdown.
+//! - `--batched`: the applications read every frame that arrived in a millisecond before
+//!   they let the stack transmit; by default each arriving frame is answered before the
+//!   next is read (as KCP's flush after every input does, which it keeps either way).
 //! - `--messages N`: messages per sending side and row (default 20,000).
 //! - `--set name=value`: override one of ferrule's `Config` fields for a tuning run
 //!   (`rto_initial`, `rto_min`, `rto_max`, `max_retransmits`, `dupthresh`, `ack_delay`,
@@ -109,13 +112,14 @@ pub const LOSSES: [Loss; 8] = [
 struct Options {
     all: bool,
     json: bool,
+    batched: bool,
     messages: u64,
     set: Vec<(String, u32)>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: link_bench [--all] [--json] [--messages N] [--set NAME=VALUE]...\n\
+        "usage: link_bench [--all] [--json] [--batched] [--messages N] [--set NAME=VALUE]...\n\
          NAME: {}",
         ferrule_end::TUNABLE.join(", ")
     );
@@ -126,6 +130,7 @@ fn options() -> Options {
     let mut o = Options {
         all: false,
         json: false,
+        batched: false,
         messages: 20_000,
         set: Vec::new(),
     };
@@ -134,6 +139,7 @@ fn options() -> Options {
         match a.as_str() {
             "--all" => o.all = true,
             "--json" => o.json = true,
+            "--batched" => o.batched = true,
             "--messages" => {
                 o.messages = args
                     .next()
@@ -157,14 +163,21 @@ fn options() -> Options {
     o
 }
 
-fn scenario(medium: Medium, window: usize, size: usize, bidirectional: bool, n: u64) -> Scenario {
+fn scenario(
+    medium: Medium,
+    window: usize,
+    size: usize,
+    bidirectional: bool,
+    o: &Options,
+) -> Scenario {
     Scenario {
         medium,
         window,
         size,
         bidirectional,
         loss: Loss::Independent(0.0),
-        messages: n,
+        messages: o.messages,
+        batched: o.batched,
         seed: 0,
     }
 }
@@ -174,8 +187,8 @@ fn main() {
     ferrule_end::set_overrides(o.set.clone());
     let started = std::time::Instant::now();
     let main = [
-        scenario(Medium::Uart, 8, 64, false, o.messages),
-        scenario(Medium::Datagram, 32, 64, false, o.messages),
+        scenario(Medium::Uart, 8, 64, false, &o),
+        scenario(Medium::Datagram, 32, 64, false, &o),
     ];
     let mut results: Vec<report::ScenarioResult> = main.iter().map(report::measure).collect();
     if o.all {
@@ -183,7 +196,7 @@ fn main() {
             for bidirectional in [false, true] {
                 for window in [8, 32] {
                     for size in [64, 256] {
-                        let s = scenario(medium, window, size, bidirectional, o.messages);
+                        let s = scenario(medium, window, size, bidirectional, &o);
                         let is_main = main.iter().any(|m| {
                             (m.medium, m.window, m.size, m.bidirectional)
                                 == (s.medium, s.window, s.size, s.bidirectional)

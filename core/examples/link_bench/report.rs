@@ -29,7 +29,7 @@ impl ScenarioResult {
     pub fn title(&self) -> String {
         let s = &self.sc;
         format!(
-            "{}, W = {}, {} B messages, {} ({} messages per sender and row)",
+            "{}, W = {}, {} B messages, {} ({} messages per sender and row{})",
             s.medium.name(),
             s.window,
             s.size,
@@ -38,7 +38,8 @@ impl ScenarioResult {
             } else {
                 "one-way"
             },
-            crate::markdown::group(s.messages)
+            crate::markdown::group(s.messages),
+            if s.batched { "; batched reads" } else { "" }
         )
     }
 
