@@ -237,6 +237,66 @@ impl Pipe {
     }
 }
 
+/// One direction of [`run`]'s network, for drivers other than [`run`] (the link benchmark):
+/// the same line (rate, a driver that takes the next frame at transmit-complete, delay,
+/// jitter, no reordering on streams), with the loss of each frame decided by the caller.
+pub struct Line {
+    pipe: Pipe,
+    stream: bool,
+}
+
+impl Line {
+    /// A line with `imp`'s rate, delay, jitter and reordering; its other impairments (loss,
+    /// bursts, corruption, duplication) are not applied: [`Line::send`] says which frames are
+    /// lost.
+    pub fn new(imp: Impair, seed: u64, stream: bool) -> Self {
+        let imp = Impair {
+            rate: imp.rate,
+            delay: imp.delay,
+            jitter: imp.jitter,
+            reorder: imp.reorder,
+            ..Impair::default()
+        };
+        Self {
+            pipe: Pipe::new(imp, seed),
+            stream,
+        }
+    }
+
+    /// Whether the line takes another frame now (see `Pipe::ready`).
+    pub fn ready(&self, now: u64) -> bool {
+        self.pipe.ready(now)
+    }
+
+    /// The first millisecond, `now` or later, at which [`Line::ready`] holds.
+    pub fn ready_at(&self, now: u64) -> u64 {
+        if self.pipe.ready(now) {
+            now
+        } else {
+            self.pipe.line_free_us / 1000
+        }
+    }
+
+    /// Puts `frame` on the line at `now`. A `lost` frame takes its time on the line (and, on
+    /// a stream, holds back what follows it as a frame on the wire would) but never arrives.
+    pub fn send(&mut self, now: u64, frame: &[u8], lost: bool) {
+        self.pipe.push(now, frame, self.stream);
+        if lost {
+            self.pipe.queue.pop_back();
+        }
+    }
+
+    /// The next frame that has arrived by `now`.
+    pub fn receive(&mut self, now: u64) -> Option<Vec<u8>> {
+        self.pipe.pop_due(now)
+    }
+
+    /// When the earliest frame on the way arrives.
+    pub fn next_arrival(&self) -> Option<u64> {
+        self.pipe.queue.iter().map(|&(t, _)| t).min()
+    }
+}
+
 /// Message content: index, then bytes derived from it (telemetry-like text for odd indices,
 /// random bytes for even ones); length varies with the index.
 pub fn message(index: u64, dir: u8) -> Vec<u8> {

@@ -1,0 +1,105 @@
+//! The results as one JSON document (`--json`).
+
+use crate::channel::Loss;
+use crate::driver::{Measurement, Medium, Scenario};
+use crate::report::{figures, Memory, ScenarioResult, Target};
+use std::fmt::Write;
+
+fn json_measurement(
+    out: &mut String,
+    m: &Measurement,
+    lossless: &Measurement,
+    loss: Loss,
+    sc: &Scenario,
+) {
+    let f = figures(m, lossless, loss, sc.size);
+    let _ = write!(
+        out,
+        "{{\"goodput\":{:.3},\"ideal_pct\":{:.3},\"p50_ms\":{},\"p99_ms\":{},\"wire_per_payload\":{:.4},\"retransmissions_per_msg\":{:.5},\"spurious_per_msg\":{:.5},\"cpu_ns_per_msg\":{:.1},\"delivered\":{},\"complete\":{},\"misdelivered\":{},\"skipped\":{},\"duration_ms\":{},\"wire_bytes\":{},\"frames\":{},\"frames_lost\":{},\"data_frames\":{},\"retransmissions\":{},\"duplicates_received\":{},\"downs\":{},\"blocked_idle_ms\":{},\"blocked_dry_ms\":{}}}",
+        f.goodput, f.ideal_pct, f.p50, f.p99, f.wire_per_payload, f.retx, f.spurious, f.cpu_ns,
+        m.delivered, m.complete, m.misdelivered, m.skipped, m.duration_ms, m.wire_bytes, m.frames,
+        m.frames_lost, m.counters.data_frames, m.counters.retransmissions,
+        m.counters.duplicates_received, m.counters.downs, m.blocked_idle_ms, m.blocked_dry_ms
+    );
+}
+
+/// The results as one JSON document.
+pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -> String {
+    let mut o = String::from("{\"overrides\":{");
+    for (i, (k, v)) in crate::ferrule_end::overrides().iter().enumerate() {
+        let _ = write!(o, "{}\"{k}\":{v}", if i > 0 { "," } else { "" });
+    }
+    o.push_str("},\"scenarios\":[");
+    for (i, r) in results.iter().enumerate() {
+        let sc = &r.sc;
+        let _ = write!(
+            o,
+            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"batched\":{},\"messages\":{},\"rows\":[",
+            if i > 0 { "," } else { "" },
+            match sc.medium {
+                Medium::Uart => "uart115200",
+                Medium::Datagram => "datagram6ms",
+            },
+            sc.window,
+            sc.size,
+            sc.bidirectional,
+            sc.batched,
+            sc.messages
+        );
+        let (fl, kl) = r.lossless();
+        for (j, row) in r.rows.iter().enumerate() {
+            let _ = write!(
+                o,
+                "{}{{\"loss\":\"{}\",\"average_loss\":{},\"measured_loss\":{:.4},\"ferrule\":",
+                if j > 0 { "," } else { "" },
+                row.loss.label(),
+                row.loss.average(),
+                row.ferrule.loss_measured()
+            );
+            json_measurement(&mut o, &row.ferrule, fl, row.loss, sc);
+            let [a, b] = &row.stats;
+            let _ = write!(
+                o,
+                ",\"ferrule_stats\":{{\"retransmissions\":{},\"fast_retransmits\":{},\"timeouts\":{},\"spurious_retransmissions\":{},\"duplicates\":{},\"window_stalls\":{},\"srtt\":{},\"rttvar\":{},\"rto\":{}}},\"kcp\":",
+                a.retransmissions + b.retransmissions,
+                a.fast_retransmits + b.fast_retransmits,
+                a.timeouts + b.timeouts,
+                a.spurious_retransmissions + b.spurious_retransmissions,
+                a.duplicates + b.duplicates,
+                a.window_stalls + b.window_stalls,
+                a.srtt,
+                a.rttvar,
+                a.rto
+            );
+            json_measurement(&mut o, &row.kcp, kl, row.loss, sc);
+            o.push('}');
+        }
+        o.push_str("]}");
+    }
+    o.push_str("],\"memory\":[");
+    for (i, m) in memory.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}{{\"window\":{},\"size\":{},\"ferrule\":{},\"ferrule_best_effort\":{},\"kcp_heap\":{}}}",
+            if i > 0 { "," } else { "" },
+            m.window,
+            m.size,
+            m.ferrule,
+            m.ferrule_best_effort,
+            m.kcp_heap
+        );
+    }
+    o.push_str("],\"targets\":[");
+    for (i, t) in targets.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}{{\"name\":\"{}\",\"met\":{},\"detail\":\"{}\"}}",
+            if i > 0 { "," } else { "" },
+            t.name,
+            t.met,
+            t.detail
+        );
+    }
+    o.push_str("]}");
+    o
+}
