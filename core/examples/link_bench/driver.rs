@@ -204,36 +204,36 @@ pub fn run<E: Endpoint>(sc: &Scenario, ends: &mut [E; 2]) -> Measurement {
     let mut last_delivery = 0;
     let mut now = 0u64;
     loop {
-        // Frames that arrived. Each is answered at once (what it makes the stack send goes
-        // to the line before the next frame is read, as KCP's flush after input does), or
-        // with `batched`, after all of this millisecond's frames were read.
-        for (to, end) in ends.iter_mut().enumerate() {
+        // Frames that arrived. Each is read at once by the application (the messages it
+        // completes are delivered) and answered before the next frame is read (what it makes
+        // the stack send goes to the line), as KCP's flush after input does; with `batched`,
+        // the answers wait until all of this millisecond's frames were read.
+        let mut delivered_now = [false; 2];
+        for to in 0..2 {
             while let Some(f) = ch.receive(to, now) {
+                let end = &mut ends[to];
                 end.observe_received(&f);
                 end.input(&f, now);
+                let from = 1 - to;
+                while let Some(n) = ends[to].recv(&mut rx) {
+                    let idx = u64::from_le_bytes(rx[..8].try_into().unwrap());
+                    message(idx, from as u8, &mut expect);
+                    if n != sc.size || idx < next_recv[to] || rx[..n] != expect[..] {
+                        m.misdelivered += 1;
+                        continue;
+                    }
+                    m.skipped += idx - next_recv[to];
+                    m.latencies.push((now - sent_at[from][idx as usize]) as u32);
+                    next_recv[to] = idx + 1;
+                    m.delivered += 1;
+                    last_delivery = now;
+                    delivered_now[to] = true;
+                }
+                let end = &mut ends[to];
                 while !sc.batched && ch.ready(to, now) && end.transmit(now, &mut frame) {
                     end.observe_sent(&frame);
                     ch.send(to, now, &frame);
                 }
-            }
-        }
-        // Applications read.
-        let mut delivered_now = [false; 2];
-        for to in 0..2 {
-            let from = 1 - to;
-            while let Some(n) = ends[to].recv(&mut rx) {
-                let idx = u64::from_le_bytes(rx[..8].try_into().unwrap());
-                message(idx, from as u8, &mut expect);
-                if n != sc.size || idx < next_recv[to] || rx[..n] != expect[..] {
-                    m.misdelivered += 1;
-                    continue;
-                }
-                m.skipped += idx - next_recv[to];
-                m.latencies.push((now - sent_at[from][idx as usize]) as u32);
-                next_recv[to] = idx + 1;
-                m.delivered += 1;
-                last_delivery = now;
-                delivered_now[to] = true;
             }
         }
         // Timers.

@@ -3,7 +3,7 @@
 
 use super::hello::Hello;
 use super::seal::{KeySet, OpenError};
-use super::{DownReason, FrameBuf, Link, Received, RecvError, RxSlot};
+use super::{DownReason, FrameBuf, Link, Received, RecvError, RxSlot, Transport};
 use crate::compress::DecompressError;
 use crate::decoder::Feed;
 use crate::frame::{Compression, Frame, FrameKind, Header, CRC_LEN};
@@ -416,7 +416,14 @@ impl Link<'_> {
         // Filling a gap, or with later messages still waiting beyond another one: the sender
         // is deciding about losses right now, so it hears at once.
         let filled_gap = self.rx.ready > before + 1 || self.sack_bits().is_some();
-        if self.rx.ack_owed >= 2 || filled_gap {
+        // Datagrams: every message is acknowledged at once (an ACK datagram costs the peer
+        // nothing but a receive, and its window opens a delayed ack sooner); a serial line
+        // carries one ACK per two messages, or after `ack_delay`, so acks take less line time.
+        let every = match self.cfg.transport {
+            Transport::Datagram => 1,
+            Transport::Stream => 2,
+        };
+        if self.rx.ack_owed >= every || filled_gap {
             self.rx.ack_now = true;
         } else if self.rx.ack_deadline.is_none() {
             self.rx.ack_deadline = Some(self.now + u64::from(self.cfg.ack_delay));

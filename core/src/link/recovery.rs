@@ -11,8 +11,18 @@
 //!   that delivery plus a reordering allowance of a quarter of the minimum RTT on datagrams,
 //!   or when `dupthresh` acknowledgements of later transmissions arrived.
 //! - Each message in flight has its own timer, `PTO · 2^backoff`, where `PTO = SRTT +
-//!   max(4·RTTVAR, 1) + ack_delay`; a timeout retransmits that message only and doubles only
-//!   its timer. Any progress (a new acknowledgement) resets every backoff.
+//!   max(4·RTTVAR, 1) + ack delay` (the larger of ours and the longest the peer was seen
+//!   to hold an acknowledgement lately); a timeout retransmits that message only and doubles
+//!   only its timer. Any progress (a new acknowledgement) resets every backoff.
+//! - A timer runs from the message's latest transmission or from the latest transmission of
+//!   any message, whichever is later (RFC 9002 arms its probe timer from the last packet
+//!   sent): while later frames are still going out, their acknowledgements are the evidence,
+//!   and on a busy serial line the next one is at least a frame time away. Timers fire only
+//!   once the link has sent nothing new for a whole PTO.
+//! - The packet threshold counts later transmissions known delivered, not acknowledgement
+//!   frames (RFC 9002 counts packets), so it does not depend on how the peer batches its
+//!   acknowledgements. It stays in force when reordering is seen: on the links measured
+//!   (`link_bench`), retransmitting early costs less than waiting.
 
 use super::rtt::Rtt;
 use super::{Config, Link, Transport, TxSlot};
@@ -29,14 +39,25 @@ fn before(a: (u32, u32), b: (u32, u32)) -> bool {
     dt < 0 || (dt == 0 && (a.1.wrapping_sub(b.1) as i32) < 0)
 }
 
-/// Longest a timer backs off: 2^6 base timeouts (then capped at `rto_max`).
-const MAX_BACKOFF: u8 = 6;
+/// Longest a timer backs off: 1.5^10 (about 58) base timeouts (then capped at `rto_max`).
+const MAX_BACKOFF: u8 = 10;
+
+/// `pto` after `backoff` timeouts in a row: times 1.5 each (KCP's no-delay mode; TCP and
+/// QUIC double, which on a lossy link leaves the line idle longer than it needs to be).
+fn backed_off(pto: u32, backoff: u8) -> u32 {
+    (0..backoff.min(MAX_BACKOFF)).fold(pto, |t, _| t.saturating_add(t / 2))
+}
 
 pub(super) struct Recovery {
     pub rtt: Rtt,
     next_tx_id: u32,
     /// When a first transmission last carried a timestamp.
     last_stamp: Option<u64>,
+    /// When the latest transmission of a message went out (timers run from it at the
+    /// earliest).
+    last_send: u64,
+    /// The longest the peer held an acknowledgement lately (ms; decays by 1/8 per echo).
+    peer_hold: u32,
     /// The latest transmission known delivered: send time (ms, low 32 bits) and order.
     rack: Option<(u32, u32)>,
     /// That transmission's round-trip time.
@@ -58,6 +79,8 @@ impl Recovery {
             rtt: Rtt::new(),
             next_tx_id: 0,
             last_stamp: None,
+            last_send: 0,
+            peer_hold: 0,
             rack: None,
             rack_rtt: 0,
             loss_at: None,
@@ -77,8 +100,24 @@ impl Recovery {
 
     /// The base probe timeout.
     pub fn pto(&self, cfg: &Config) -> u32 {
+        let hold = cfg.ack_delay.max(self.peer_hold);
         self.rtt
-            .timeout(cfg.rto_initial, cfg.ack_delay, cfg.rto_min, cfg.rto_max)
+            .timeout(cfg.rto_initial, hold, cfg.rto_min, cfg.rto_max)
+    }
+
+    /// When the timer of a message last sent at `sent` (ms) starts: on a stream, not before
+    /// the link's latest transmission (the line is shared, so acknowledgements of later frames
+    /// come a frame time apart); on datagrams at its own transmission.
+    fn timer_start(&self, sent: u64, transport: Transport) -> u64 {
+        match transport {
+            Transport::Stream => sent.max(self.last_send),
+            Transport::Datagram => sent,
+        }
+    }
+
+    /// The peer held an acknowledgement `hold` ms.
+    fn held(&mut self, hold: u32) {
+        self.peer_hold = hold.max(self.peer_hold - self.peer_hold / 8);
     }
 
     /// Whether a first transmission now should carry a timestamp: about one per round trip.
@@ -87,8 +126,13 @@ impl Recovery {
         self.last_stamp.is_none_or(|t| now >= t + period)
     }
 
-    /// Numbers a transmission.
+    /// Numbers a transmission of a message.
     pub fn next_tx_id(&mut self, now: u64, stamped: bool) -> u32 {
+        self.last_send = self.last_send.max(now);
+        self.number(now, stamped)
+    }
+
+    fn number(&mut self, now: u64, stamped: bool) -> u32 {
         let id = self.next_tx_id;
         self.next_tx_id = id.wrapping_add(1);
         if stamped {
@@ -99,7 +143,7 @@ impl Recovery {
 
     /// A timestamped PING goes out now.
     pub fn stamped_ping(&mut self, now: u64) {
-        let id = self.next_tx_id(now, false);
+        let id = self.number(now, false);
         self.ping = Some((now, id));
     }
 
@@ -164,6 +208,8 @@ impl Link<'_> {
         }
         let now = self.now;
         let w = self.window();
+        let remaining = outstanding - cum;
+        self.count_skips(cum, remaining, a.sack);
         // The newest transmission this ack proves delivered: only messages sent once count
         // here (the ack of a retransmitted one may be for any copy; echoes settle those).
         let mut newest: Option<(u32, u32)> = None;
@@ -189,7 +235,6 @@ impl Link<'_> {
             self.tx.head = (self.tx.head + 1) % w;
         }
         self.tx.base = a.next;
-        let remaining = outstanding - cum;
         if let Some(bits) = a.sack {
             for i in 0..remaining.min(32) {
                 // Bit i covers ack + 1 + i, which is slot offset i + 1.
@@ -228,7 +273,40 @@ impl Link<'_> {
         if a.window > 0 {
             self.timers.probe_due = None;
         }
-        self.detect_lost(newest.map(|n| n.1));
+        self.detect_lost();
+    }
+
+    /// The packet threshold: before the ack is applied, counts for each message still in
+    /// flight the transmissions sent after its latest one that this ack newly proves
+    /// delivered (messages sent once, acknowledged cumulatively — the first `cum` — or newly
+    /// selectively). Counted per transmission, as RFC 9002 counts packets, so the threshold
+    /// does not depend on how the peer batches its acknowledgements.
+    fn count_skips(&mut self, cum: usize, remaining: usize, sack: Option<u32>) {
+        let w = self.window();
+        let head = self.tx.head;
+        let slots = &mut self.areas.tx_slots;
+        let newly = |slots: &[TxSlot], off: usize| -> Option<u32> {
+            let s = slots.get((head + off) % w)?;
+            let sacked_now = off >= cum
+                && sack.is_some_and(|b| off - cum >= 1 && b & (1 << (off - cum - 1).min(31)) != 0)
+                && off - cum <= 32;
+            (s.tx_count == 1 && !s.sacked && (off < cum || sacked_now)).then_some(s.tx_id)
+        };
+        for cand in 0..cum + remaining {
+            let Some(id) = newly(slots, cand) else {
+                continue;
+            };
+            for off in cum..cum + remaining {
+                if newly(slots, off).is_some() {
+                    continue;
+                }
+                if let Some(s) = slots.get_mut((head + off) % w) {
+                    if s.tx_count > 0 && !s.sacked && !s.lost && before((0, s.tx_id), (0, id)) {
+                        s.skips = s.skips.saturating_add(1);
+                    }
+                }
+            }
+        }
     }
 
     /// The peer heard a timestamped frame of ours: an RTT sample, and a delivery for loss
@@ -239,6 +317,7 @@ impl Link<'_> {
         if e.hold == u8::MAX || u32::from(e.hold) > elapsed {
             return;
         }
+        self.rec.held(u32::from(e.hold));
         self.rec.rtt.sample(elapsed - u32::from(e.hold));
         let sent = now.saturating_sub(u64::from(elapsed));
         // Which transmission it was: a stamped retransmission or first transmission still in
@@ -266,9 +345,9 @@ impl Link<'_> {
     }
 
     /// Declares lost every message in flight whose latest transmission went out before the
-    /// latest one known delivered (time threshold), or that `dupthresh` acks of later
-    /// transmissions passed (`newest`: the latest unambiguous delivery of this ack).
-    pub(super) fn detect_lost(&mut self, newest: Option<u32>) {
+    /// latest one known delivered (time threshold), or that `dupthresh` later transmissions
+    /// known delivered passed (packet threshold).
+    pub(super) fn detect_lost(&mut self) {
         let Some(rack) = self.rec.rack else {
             return;
         };
@@ -286,9 +365,6 @@ impl Link<'_> {
             };
             if s.tx_count == 0 || s.sacked || s.lost {
                 continue;
-            }
-            if newest.is_some_and(|n| before((0, s.tx_id), (0, n))) {
-                s.skips = s.skips.saturating_add(1);
             }
             let mut lost = s.skips >= self.cfg.dupthresh;
             if before((s.sent_at, s.tx_id), rack) {
@@ -312,7 +388,7 @@ impl Link<'_> {
     pub(super) fn recovery_on_time(&mut self) {
         let now = self.now;
         if self.rec.loss_at.is_some_and(|t| now >= t) {
-            self.detect_lost(None);
+            self.detect_lost();
         }
         let pto = self.rec.pto(&self.cfg);
         let max = self.cfg.rto_max.max(pto);
@@ -324,8 +400,9 @@ impl Link<'_> {
             if s.tx_count == 0 || s.sacked || s.lost {
                 continue;
             }
-            let timeout = pto.saturating_mul(1 << s.backoff.min(MAX_BACKOFF)).min(max);
-            if age_ms(now, s.sent_at) >= timeout {
+            let timeout = backed_off(pto, s.backoff).min(max);
+            let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
+            if now >= self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout) {
                 s.lost = true;
                 s.backoff = s.backoff.saturating_add(1);
                 self.stats.timeouts += 1;
@@ -352,9 +429,9 @@ impl Link<'_> {
                 return (Some(now), true);
             }
             if s.tx_count > 0 {
-                let timeout = pto.saturating_mul(1 << s.backoff.min(MAX_BACKOFF)).min(max);
+                let timeout = backed_off(pto, s.backoff).min(max);
                 let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
-                let at = sent + u64::from(timeout);
+                let at = self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout);
                 t = Some(t.map_or(at, |x| x.min(at)));
             }
         }
