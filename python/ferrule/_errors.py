@@ -116,3 +116,21 @@ class TransportError(FerruleError, ConnectionError):
     port vanished). The connection is closed; ``__cause__`` is the original error."""
 
     status: str = "TRANSPORT"
+
+
+# Shown as ferrule.X in tracebacks and reprs: the public name.
+for _cls in (
+    FerruleError,
+    ConfigError,
+    SendWindowFull,
+    NotConnected,
+    MessageTooLarge,
+    DecompressError,
+    FrameError,
+    LinkClosed,
+    Timeout,
+    MessageLost,
+    TransportError,
+):
+    _cls.__module__ = "ferrule"
+del _cls

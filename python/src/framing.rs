@@ -178,7 +178,9 @@ pub struct StreamDecoder {
 
 #[pymethods]
 impl StreamDecoder {
-    /// A decoder for frames with payloads of up to `max_payload` bytes (1..=4096).
+    /// A decoder for frames with payloads of up to `max_payload` bytes (1..=4096). Its buffer
+    /// holds that payload with the largest header, so frames with shorter headers may carry a
+    /// few bytes more; larger frames are dropped whole (`stats.oversize`).
     #[new]
     #[pyo3(signature = (max_payload = MAX_PAYLOAD))]
     fn new(py: Python<'_>, max_payload: usize) -> PyResult<Self> {
