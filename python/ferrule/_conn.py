@@ -366,6 +366,18 @@ class Connection:
             self._events.clear()
             return out
 
+    def next_event(self, timeout: Optional[float] = None) -> Event:
+        """The link's next event (oldest first), waiting up to ``timeout`` s for one
+        (``Timeout`` then); ``LinkClosed`` once closed with none left."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while True:
+                self._collect()
+                if self._events:
+                    return self._events.popleft()
+                self._check_open()
+                self._wait(deadline, "an event")
+
     @property
     def stats(self) -> LinkStats:
         """The link's counters (a snapshot)."""

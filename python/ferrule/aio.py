@@ -123,6 +123,19 @@ class AsyncConnection:
                     return
             await self._until(deadline, "the session")
 
+    async def next_event(self, timeout: Optional[float] = None) -> Event:
+        """The link's next event, waiting up to ``timeout`` s for one."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        conn = self.connection
+        while True:
+            self._changed.clear()
+            with conn._cond:
+                conn._collect()
+                if conn._events:
+                    return conn._events.popleft()
+                conn._check_open()
+            await self._until(deadline, "an event")
+
     def __aiter__(self) -> AsyncIterator[Message]:
         return self._messages()
 
