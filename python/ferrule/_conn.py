@@ -11,7 +11,7 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any, Callable, Deque, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._errors import (
     DecompressError,
@@ -385,7 +385,7 @@ class Connection:
             return self.link.stats
 
     @property
-    def wire_stats(self) -> dict:
+    def wire_stats(self) -> Dict[str, int]:
         """The transport's own drop counters (UDP: ``foreign_datagrams``, ``send_errors``)."""
         return dict(self._wire.stats())
 
@@ -447,7 +447,7 @@ def open_serial(
     port: str,
     baudrate: int = 115200,
     *,
-    serial_options: Optional[dict] = None,
+    serial_options: Optional[Dict[str, Any]] = None,
     **link_options: Any,
 ) -> Connection:
     """A connection over a serial port (``"/dev/ttyUSB0"``, ``"COM3"``, a pty, or a pyserial

@@ -11,7 +11,7 @@ import os
 import selectors
 import socket
 import time
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 Address = Union[str, Tuple[str, int]]
 
@@ -122,7 +122,7 @@ class UdpWire:
     def wake(self) -> None:
         self._waker.wake()
 
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, int]:
         return {"foreign_datagrams": self.foreign_datagrams, "send_errors": self.send_errors}
 
     def close(self) -> None:
@@ -139,13 +139,13 @@ class SerialWire:
     stream = True
 
     def __init__(
-        self, port: str, baudrate: int, options: dict, poll_interval: float = 0.005
+        self, port: str, baudrate: int, options: Dict[str, Any], poll_interval: float = 0.005
     ) -> None:
         try:
             import serial  # type: ignore[import-untyped]
         except ImportError as e:  # pragma: no cover - pyserial is a dependency
             raise ImportError("ferrule.open_serial needs pyserial: pip install pyserial") from e
-        opts: dict = {"timeout": 0, "write_timeout": None}
+        opts: Dict[str, Any] = {"timeout": 0, "write_timeout": None}
         opts.update(options)
         if "exclusive" not in opts and os.name == "posix" and "://" not in port:
             opts["exclusive"] = True
@@ -187,7 +187,7 @@ class SerialWire:
     def wake(self) -> None:
         self._waker.wake()
 
-    def stats(self) -> dict:
+    def stats(self) -> Dict[str, int]:
         return {}
 
     def close(self) -> None:

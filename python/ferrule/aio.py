@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, AsyncIterator, List, Optional
+from typing import Any, AsyncIterator, Dict, List, Optional
 
 from . import _conn
 from ._errors import LinkClosed, Timeout
@@ -185,7 +185,7 @@ async def open_serial(
     port: str,
     baudrate: int = 115200,
     *,
-    serial_options: Optional[dict] = None,
+    serial_options: Optional[Dict[str, Any]] = None,
     **link_options: Any,
 ) -> AsyncConnection:
     """:func:`ferrule.open_serial` for asyncio (the port is opened in a worker thread)."""

@@ -26,7 +26,7 @@ from conftest import UART_PEER_ELF
 QEMU = shutil.which("qemu-system-arm")
 COUNT = int(os.environ.get("FERRULE_FIRMWARE_COUNT", "300"))
 
-pytestmark = [
+needs_firmware = [
     pytest.mark.skipif(
         not UART_PEER_ELF.exists(),
         reason=f"{UART_PEER_ELF} not built (scripts/test-firmware.sh builds it from "
@@ -35,6 +35,12 @@ pytestmark = [
     pytest.mark.skipif(QEMU is None, reason="qemu-system-arm not installed"),
     pytest.mark.skipif(os.name != "posix", reason="QEMU's -serial pty is POSIX"),
 ]
+
+
+def with_firmware(f):
+    for mark in needs_firmware:
+        f = mark(f)
+    return f
 
 
 def text(i: int) -> bytes:
@@ -98,6 +104,7 @@ def firmware_port():
         print("\n".join("  firmware: " + l for l in log))
 
 
+@with_firmware
 def test_requests_and_responses_with_the_firmware(firmware_port):
     conn = ferrule.open_serial(
         firmware_port,
