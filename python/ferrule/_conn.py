@@ -120,9 +120,7 @@ class Connection:
                 try:
                     for frame in frames:
                         self._wire.write(frame)
-                except Exception as e:
-                    if not is_transport_error(e, self._wire):
-                        raise
+                except OSError as e:  # pyserial's SerialException is one
                     self._fail(e)
                     with self._cond:
                         self._check_open()
@@ -188,7 +186,7 @@ class Connection:
         """Raises if the connection can do no more (lock held)."""
         if self._failure is not None:
             e = self._failure
-            if is_transport_error(e, self._wire):
+            if is_transport_error(e):
                 raise TransportError(f"{self._wire.name}: {e}") from e
             raise LinkClosed(f"the connection's worker failed: {e!r}") from e
         if self._closed:
@@ -415,9 +413,8 @@ class Connection:
             if self._failure is None:
                 for frame in frames:
                     self._wire.write(frame)
-        except Exception as e:  # the wire is gone: nothing to tell the peer through it
-            if not is_transport_error(e, self._wire):
-                raise
+        except OSError:
+            pass  # the wire is gone: nothing to tell the peer through it
         finally:
             self._wire.close()
 
@@ -437,10 +434,15 @@ def open_udp(local: Address, peer: Address, **link_options: Any) -> Connection:
     and exchanges datagrams with ``peer`` only. ``link_options`` are :class:`ferrule.Link`'s
     keyword arguments (``window``, ``max_message``, ``compression``, ``key``, ``seed``, ...);
     the transport is ``"datagram"``. Returns at once; the handshake runs in the background
-    (:meth:`Connection.wait_up`, or just :meth:`Connection.send`)."""
+    (:meth:`Connection.wait_up`, or just :meth:`Connection.send`). ``TransportError`` if
+    the socket cannot be bound."""
     link_options.pop("transport", None)
     link = Link("datagram", **link_options)
-    return Connection(UdpWire(local, peer), link)
+    try:
+        wire = UdpWire(local, peer)
+    except OSError as e:  # address in use, unknown host, ...
+        raise TransportError(f"udp {local} -> {peer}: {e}") from e
+    return Connection(wire, link)
 
 
 def open_serial(
@@ -454,7 +456,11 @@ def open_serial(
     URL such as ``"socket://host:port"``), COBS framed. ``serial_options`` go to pyserial
     (``bytesize``, ``parity``, ``rtscts``, ...); ``link_options`` are :class:`ferrule.Link`'s
     keyword arguments. The port is opened exclusively on POSIX. Returns at once; the
-    handshake runs in the background."""
+    handshake runs in the background. ``TransportError`` if the port cannot be opened."""
     link_options.pop("transport", None)
     link = Link("stream", **link_options)
-    return Connection(SerialWire(port, baudrate, dict(serial_options or {})), link)
+    try:
+        wire = SerialWire(port, baudrate, dict(serial_options or {}))
+    except OSError as e:  # pyserial's SerialException too: no such port, busy, ...
+        raise TransportError(f"cannot open {port}: {e}") from e
+    return Connection(wire, link)

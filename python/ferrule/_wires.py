@@ -200,9 +200,7 @@ class SerialWire:
         self._waker.close()
 
 
-def is_transport_error(exc: BaseException, wire: Any) -> bool:
-    """Whether ``exc`` is the wire failing (rather than a bug)."""
-    serial = getattr(wire, "_serial", None)
-    if serial is not None and isinstance(exc, serial.SerialException):
-        return True
+def is_transport_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the wire failing (rather than a bug): an ``OSError``, which
+    pyserial's ``SerialException`` is too."""
     return isinstance(exc, OSError)

@@ -161,7 +161,30 @@ type Undecodable = (u8, String);
 /// The sans-IO reliable link (`ferrule::link::Link`): it never touches a socket, a serial
 /// port or a clock. Feed it what arrives (`feed`), send what `poll_transmit` returns, call
 /// `handle_timeout` at `poll_timeout`, and pass the time in milliseconds (any monotonic
-/// clock) to every call. Thread-safe: every call takes the link's lock.
+/// clock) to every call. Thread-safe: every call takes the link's lock; calls on large
+/// inputs release the GIL while the link works.
+///
+/// `Link(transport="stream", *, window=32, ...)` starts its handshake at once: drain
+/// `poll_transmit` and send what it gives. Arguments (all but `transport` keyword-only):
+///
+/// - `transport`: `"stream"` (COBS frames in a byte stream: UART, pty, TCP) or
+///   `"datagram"` (one frame per datagram: UDP).
+/// - `window`: messages in flight each way, 1..=255.
+/// - `max_message`: largest message in bytes, 1..=4096 (each side sends at most what the
+///   other accepts).
+/// - `compression`: `"off"`, `"per-message"` or `"shared"` (one deflate stream per
+///   session on reliable channels). Whatever the peer sends compressed is accepted either
+///   way.
+/// - `key`: 32-byte pre-shared key: every frame is then sealed (ChaCha20-Poly1305) and
+///   the handshake authenticated; `key_id` names it on the wire.
+/// - `seed`: 64-bit value the handshake nonces are made from; default: 8 bytes from
+///   `os.urandom`. Under a key it must NEVER repeat on any device holding that key
+///   (`docs/PROTOCOL.md` 4.1.3): leave the default unless you have a reason.
+/// - `best_effort`: channels sent best effort (unacknowledged, `send` returns None);
+///   every other channel is reliable and ordered.
+/// - timers (ms): `rto_initial`, `rto_min`, `rto_max`, `ack_delay`, `keepalive` (0: no
+///   keepalive, no liveness check); `max_retransmits`, `dupthresh`; `receive_window`
+///   (0: `window`); `leading_delimiter` (stream: a `0x00` before every frame).
 #[pyclass(module = "ferrule", frozen)]
 pub struct Link {
     state: Mutex<Option<State>>,
@@ -244,28 +267,7 @@ fn setup_message(e: SetupError, window: usize, max_message: usize) -> String {
 
 #[pymethods]
 impl Link {
-    /// A link. It starts its handshake at once: drain `poll_transmit` and send what it gives.
-    ///
-    /// Arguments (all but `transport` keyword-only):
-    ///
-    /// - `transport`: `"stream"` (COBS frames in a byte stream: UART, pty, TCP) or
-    ///   `"datagram"` (one frame per datagram: UDP).
-    /// - `window`: messages in flight each way, 1..=255.
-    /// - `max_message`: largest message in bytes, 1..=4096 (each side sends at most what the
-    ///   other accepts).
-    /// - `compression`: `"off"`, `"per-message"` or `"shared"` (one deflate stream per
-    ///   session on reliable channels). Whatever the peer sends compressed is accepted either
-    ///   way.
-    /// - `key`: 32-byte pre-shared key: every frame is then sealed (ChaCha20-Poly1305) and
-    ///   the handshake authenticated; `key_id` names it on the wire.
-    /// - `seed`: 64-bit value the handshake nonces are made from; default: 8 bytes from
-    ///   `os.urandom`. Under a key it must NEVER repeat on any device holding that key
-    ///   (`docs/PROTOCOL.md` 4.1.3): leave the default unless you have a reason.
-    /// - `best_effort`: channels sent best effort (unacknowledged, `send` returns None);
-    ///   every other channel is reliable and ordered.
-    /// - timers (ms): `rto_initial`, `rto_min`, `rto_max`, `ack_delay`, `keepalive` (0: no
-    ///   keepalive, no liveness check); `max_retransmits`, `dupthresh`; `receive_window`
-    ///   (0: `window`); `leading_delimiter` (stream: a `0x00` before every frame).
+    /// A link (the arguments are documented on the class).
     #[new]
     #[pyo3(signature = (
         transport = "stream", *, window = 32, max_message = 4096, compression = "off",

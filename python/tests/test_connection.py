@@ -294,5 +294,14 @@ def test_serial_over_a_pty_and_a_vanishing_port():
 def test_serial_port_that_does_not_exist():
     import serial
 
-    with pytest.raises(serial.SerialException):
+    with pytest.raises(ferrule.TransportError, match="cannot open /dev/does-not-exist") as e:
         ferrule.open_serial("/dev/does-not-exist-ferrule", 115200)
+    assert isinstance(e.value.__cause__, serial.SerialException)
+
+
+def test_udp_address_in_use():
+    with ferrule.open_udp("127.0.0.1:0", "127.0.0.1:9") as a:
+        taken = a._wire.local_address
+        with pytest.raises(ferrule.TransportError) as e:
+            ferrule.open_udp(taken, "127.0.0.1:9")
+        assert isinstance(e.value.__cause__, OSError)
