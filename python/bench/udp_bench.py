@@ -25,7 +25,7 @@ import struct
 import subprocess
 import sys
 import time
-from typing import List
+from typing import List, Optional
 
 import ferrule
 
@@ -41,11 +41,15 @@ def free_port() -> int:
     return port
 
 
-def percentile(sorted_values: List[float], p: float) -> float:
+def percentile(sorted_values: List[float], p: float) -> Optional[float]:
     if not sorted_values:
-        return float("nan")
+        return None
     k = min(len(sorted_values) - 1, max(0, round(p / 100 * (len(sorted_values) - 1))))
     return sorted_values[k]
+
+
+def rnd(v: Optional[float]) -> Optional[int]:
+    return None if v is None else round(v)
 
 
 def peer(args: argparse.Namespace) -> None:
@@ -131,14 +135,14 @@ def sender(args: argparse.Namespace) -> dict:
         "elapsed_s": round(elapsed, 3),
         "msgs_per_s": round(args.messages / elapsed),
         "delivered": phase1["delivered"],
-        "latency_us": {k: round(v) for k, v in phase1["latency_us"].items()},
+        "latency_us": {k: rnd(v) for k, v in phase1["latency_us"].items()},
         "retransmissions": stats1.retransmissions,
         "pingpong": {
             "count": args.pingpong,
             "rtt_us": {
-                "p50": round(percentile(rtts, 50)),
-                "p99": round(percentile(rtts, 99)),
-                "max": round(rtts[-1]) if rtts else None,
+                "p50": rnd(percentile(rtts, 50)),
+                "p99": rnd(percentile(rtts, 99)),
+                "max": rnd(rtts[-1] if rtts else None),
             },
         },
         "python": sys.version.split()[0],

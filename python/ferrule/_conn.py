@@ -32,6 +32,12 @@ __all__ = ["Connection", "open_serial", "open_udp"]
 #: close (the peer then waits: nothing is dropped).
 INBOX_LIMIT = 4096
 
+#: Events kept for ``events()``/``next_event()``; older ones are dropped and counted.
+EVENTS_KEPT = 1024
+#: Session ends remembered with the messages they discarded (one entry per ``down`` event
+#: with unacknowledged messages): ``MessageLost`` for those ids as long as it is remembered.
+LOST_RANGES_KEPT = 65536
+
 _Data = Union[bytes, bytearray, memoryview]
 
 
@@ -56,8 +62,12 @@ class Connection:
         """The underlying link (for ``stats``, ``is_up``, ...)."""
         self._cond = threading.Condition(threading.Lock())
         self._inbox: Deque[Union[Message, BaseException]] = collections.deque()
-        self._events: Deque[Event] = collections.deque(maxlen=1024)
-        self._lost: Deque[Tuple[int, int, str]] = collections.deque(maxlen=1024)
+        self._events: Deque[Event] = collections.deque(maxlen=EVENTS_KEPT)
+        self.events_dropped = 0
+        """Events dropped (oldest first) because nobody took them with ``events()`` or
+        ``next_event()`` while ``EVENTS_KEPT`` waited."""
+        # Message ranges sessions discarded: (first id, count, reason), for MessageLost.
+        self._lost: Deque[Tuple[int, int, str]] = collections.deque(maxlen=LOST_RANGES_KEPT)
         self._listeners: List[Callable[[], None]] = []
         # Frames are taken from the link under `_cond` and written under `_write_lock` (never
         # the other way round), so a slow serial write holds up no other thread's link work.
@@ -78,30 +88,24 @@ class Connection:
     def _now(self) -> int:
         return (time.monotonic_ns() - self._t0) // 1_000_000
 
-    def _collect(self) -> bool:
-        """Takes delivered messages and events from the link (lock held). True if anything
-        changed that a waiter may care about."""
+    def _collect(self) -> None:
+        """Takes delivered messages and events from the link (lock held). Messages stay in
+        the link (its receive window then closes) while the inbox holds ``INBOX_LIMIT``."""
         link = self.link
-        changed = False
         if len(self._inbox) < INBOX_LIMIT:
             try:
-                msgs = link.messages()
+                self._inbox.extend(link.messages())
             except DecompressError as e:
-                msgs = []
-                self._inbox.append(e)
-                changed = True
-            if msgs:
-                self._inbox.extend(msgs)
-                changed = True
+                self._inbox.append(e)  # raised by recv() in its place
             self._held_back = False
         else:
             self._held_back = True
         for ev in link.events():
-            changed = True
+            if len(self._events) == EVENTS_KEPT:
+                self.events_dropped += 1
             self._events.append(ev)
             if ev.kind == "down" and ev.unacked:
                 self._lost.append((ev.first or 0, ev.unacked, ev.reason or "down"))
-        return changed
 
     def _take_frames(self, now: int) -> None:
         """Moves every frame due to the outgoing queue (lock held)."""
