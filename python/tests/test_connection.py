@@ -1,0 +1,307 @@
+"""Ready-made connections: Python <-> Python over loopback UDP (threads and asyncio), a
+serial port (a pty), and their failure paths: timeouts, a silent or departing peer, a
+vanished port, use after close."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+
+import ferrule
+from conftest import free_udp_port
+
+FAST = dict(rto_min=5, rto_max=1000, ack_delay=1)
+
+
+def udp_pair(**opts):
+    pa, pb = free_udp_port(), free_udp_port()
+    a = ferrule.open_udp(f"127.0.0.1:{pa}", f"127.0.0.1:{pb}", seed=1, **FAST, **opts)
+    b = ferrule.open_udp(("127.0.0.1", pb), ("127.0.0.1", pa), seed=2, **FAST, **opts)
+    return a, b
+
+
+def test_udp_send_returns_once_acknowledged_and_recv_gets_it():
+    a, b = udp_pair()
+    with a, b:
+        mid = a.send(b"hello", timeout=10)
+        assert mid == 0 and a.link.acked_before == 1
+        msg = b.recv(timeout=10)
+        assert (msg.channel, msg.data, msg.reliable) == (0, b"hello", True)
+        assert b.send(b"back", channel=3, timeout=10) == 0
+        assert a.recv(timeout=10).data == b"back"
+        assert a.is_up and b.is_up
+        assert [e.kind for e in a.events()] == ["up"]
+    assert a.closed and b.closed
+
+
+def test_udp_pipelined_messages_arrive_in_order_both_ways():
+    rng = random.Random(3)
+    to_b = [rng.randbytes(rng.randint(0, 1400)) for _ in range(2000)]
+    to_a = [rng.randbytes(rng.randint(0, 200)) for _ in range(500)]
+    a, b = udp_pair(window=32)
+    got_a, got_b = [], []
+
+    def reader(conn, n, out):
+        for _ in range(n):
+            out.append(conn.recv(timeout=30).data)
+
+    readers = [
+        threading.Thread(target=reader, args=(b, len(to_b), got_b)),
+        threading.Thread(target=reader, args=(a, len(to_a), got_a)),
+    ]
+    with a, b:
+        for t in readers:
+            t.start()
+        sender = threading.Thread(target=lambda: [b.submit(m, timeout=30) for m in to_a])
+        sender.start()
+        for m in to_b:
+            a.submit(m, channel=1, timeout=30)
+        a.flush(timeout=30)
+        sender.join()
+        b.flush(timeout=30)
+        for t in readers:
+            t.join(timeout=30)
+    assert got_b == to_b and got_a == to_a
+    assert a.wire_stats == {"foreign_datagrams": 0, "send_errors": a.wire_stats["send_errors"]}
+
+
+def test_iteration_ends_when_the_connection_closes():
+    a, b = udp_pair()
+    with a:
+        with b:
+            for i in range(3):
+                a.submit(b"%d" % i, timeout=10)
+            seen = []
+            for msg in b:
+                seen.append(msg.data)
+                if len(seen) == 3:
+                    b.close()
+        assert seen == [b"0", b"1", b"2"]
+        with pytest.raises(ferrule.LinkClosed):
+            b.recv(timeout=1)
+
+
+def test_recv_timeout():
+    a, b = udp_pair()
+    with a, b:
+        a.wait_up(timeout=10)
+        t0 = time.monotonic()
+        with pytest.raises(ferrule.Timeout) as e:
+            a.recv(timeout=0.05)
+        assert time.monotonic() - t0 >= 0.05
+        assert e.value.status == "TIMEOUT" and isinstance(e.value, TimeoutError)
+
+
+def test_send_to_nobody_times_out_and_the_message_stays_queued():
+    port = free_udp_port()
+    with ferrule.open_udp("127.0.0.1:0", f"127.0.0.1:{port}", **FAST) as a:
+        with pytest.raises(ferrule.Timeout, match="the session"):
+            a.send(b"anyone?", timeout=0.1)
+        with pytest.raises(ferrule.Timeout):
+            a.wait_up(timeout=0.05)
+        assert not a.is_up
+
+
+def test_message_lost_when_the_peer_closes_before_acknowledging():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(5)
+    peer = ferrule.Link("datagram", seed=77, keepalive=0)
+    with ferrule.open_udp("127.0.0.1:0", sock.getsockname(), **FAST) as a:
+        addr = a._wire.local_address
+        now = 0
+        # Handshake by hand.
+        while not peer.is_up:
+            for f in peer.transmit_all(now):
+                sock.sendto(f, addr)
+            data, _ = sock.recvfrom(65536)
+            peer.feed(data, now)
+        for f in peer.transmit_all(now):
+            sock.sendto(f, addr)
+        a.wait_up(timeout=5)
+        mid = a.submit(b"never acknowledged", timeout=5)
+        # The message is lost on the way (the test drops the datagram); then the peer
+        # closes the session.
+        while True:
+            data, _ = sock.recvfrom(65536)
+            if ferrule.decode_datagram(data).kind == "RDATA":
+                break
+            peer.feed(data, now)  # the handshake's confirmation, keepalives
+        for f in peer.close(now):
+            sock.sendto(f, addr)
+        with pytest.raises(ferrule.MessageLost) as e:
+            a.wait_acked(mid, timeout=5)
+        assert e.value.message_id == mid and e.value.reason == "peer closed"
+        assert e.value.status == "MESSAGE_LOST"
+    sock.close()
+
+
+def test_use_after_close():
+    a, b = udp_pair()
+    a.close()
+    a.close()  # idempotent
+    b.close()
+    for call in (lambda: a.send(b"x"), lambda: a.recv(), lambda: a.wait_up(), lambda: a.flush()):
+        with pytest.raises(ferrule.LinkClosed):
+            call()
+    assert "closed" in repr(a)
+
+
+def test_bad_addresses():
+    with pytest.raises(ValueError, match="host:port"):
+        ferrule.open_udp("nonsense", "127.0.0.1:1")
+    with pytest.raises(TypeError):
+        ferrule.open_udp(1234, "127.0.0.1:1")
+    with pytest.raises(ferrule.ConfigError):
+        ferrule.open_udp("127.0.0.1:0", "127.0.0.1:1", window=0)
+
+
+def test_foreign_datagrams_are_dropped_and_counted():
+    a, b = udp_pair()
+    with a, b:
+        a.wait_up(timeout=10)
+        intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        intruder.sendto(ferrule.encode_frame(0, b"spoof", stream=False), a._wire.local_address)
+        intruder.close()
+        b.send(b"real", timeout=10)
+        assert a.recv(timeout=10).data == b"real"
+        # The intruder's datagram was sent before B's message: counted by now.
+        assert a.wire_stats["foreign_datagrams"] == 1
+
+
+# ---------------------------------------------------------------------- asyncio
+
+
+def test_asyncio_send_recv_and_async_for():
+    async def main():
+        pa, pb = free_udp_port(), free_udp_port()
+        a = await ferrule.aio.open_udp(f"127.0.0.1:{pa}", f"127.0.0.1:{pb}", seed=5, **FAST)
+        b = await ferrule.aio.open_udp(f"127.0.0.1:{pb}", f"127.0.0.1:{pa}", seed=6, **FAST)
+        async with a, b:
+            await a.wait_up(timeout=10)
+            assert await a.send(b"one", timeout=10) == 0
+            ids = [await a.submit(b"m%d" % i, timeout=10) for i in range(100)]
+            assert ids == list(range(1, 101))
+
+            async def echo():
+                async for msg in b:
+                    await b.submit(msg.data.upper(), channel=msg.channel)
+
+            task = asyncio.create_task(echo())
+            replies = [(await a.recv(timeout=10)).data for _ in range(101)]
+            assert replies == [b"ONE"] + [b"M%d" % i for i in range(100)]
+            with pytest.raises(ferrule.Timeout):
+                await a.recv(timeout=0.05)
+            await b.close()
+            await asyncio.wait_for(task, 10)  # async for ends with the connection
+            assert a.stats.sent_reliable == 101
+
+    asyncio.run(main())
+
+
+def test_asyncio_timeouts_do_not_block_the_loop():
+    async def main():
+        port = free_udp_port()
+        a = await ferrule.aio.open_udp("127.0.0.1:0", f"127.0.0.1:{port}", **FAST)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        t = asyncio.create_task(ticker())
+        with pytest.raises(ferrule.Timeout):
+            await a.send(b"x", timeout=0.2)
+        t.cancel()
+        await a.close()
+        assert ticks > 5  # the loop ran while send waited
+
+    asyncio.run(main())
+
+
+# ---------------------------------------------------------------------- serial (pty)
+
+
+def _raw(fd: int) -> None:
+    import tty
+
+    tty.setraw(fd)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_serial_over_a_pty_and_a_vanishing_port():
+    """open_serial on the pty's device end; the test drives a stream link on the other end.
+    Then the other end disappears (as a USB adapter unplugged): TransportError, no crash."""
+    master, slave = os.openpty()
+    _raw(slave)
+    path = os.ttyname(slave)
+    peer = ferrule.Link("stream", seed=9, **FAST)
+    t0 = time.monotonic()
+    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
+    conn = ferrule.open_serial(path, 115200, seed=10, **FAST)
+    try:
+        os.close(slave)  # pyserial holds its own descriptor
+        import selectors
+
+        sel = selectors.DefaultSelector()
+        sel.register(master, selectors.EVENT_READ)
+        got = []
+
+        def pump_peer(until):
+            deadline = time.monotonic() + 10
+            while not until():
+                assert time.monotonic() < deadline, "peer made no progress"
+                for f in peer.transmit_all(now()):
+                    os.write(master, f)
+                due = peer.poll_timeout()
+                wait = 0.05 if due is None else max(due - now(), 0) / 1000
+                if sel.select(min(wait, 0.05)):
+                    peer.feed(os.read(master, 4096), now())
+                peer.handle_timeout(now())
+                got.extend(peer.messages())
+
+        sender = threading.Thread(target=lambda: conn.send(b"over the wire", timeout=10))
+        sender.start()
+        pump_peer(lambda: got and not sender.is_alive())
+        sender.join()
+        assert got[0].data == b"over the wire"
+        peer.send(0, b"reply")
+        pump_peer(lambda: peer.send_capacity == peer.window)
+        assert conn.recv(timeout=5).data == b"reply"
+
+        # The port vanishes.
+        os.close(master)
+        sel.close()
+        with pytest.raises(ferrule.TransportError) as e:
+            while True:
+                conn.recv(timeout=5)
+        assert e.value.status == "TRANSPORT" and isinstance(e.value, ConnectionError)
+        with pytest.raises(ferrule.TransportError):
+            conn.send(b"x", timeout=1)
+    finally:
+        conn.close()
+    assert conn.closed
+
+
+def test_serial_port_that_does_not_exist():
+    import serial
+
+    with pytest.raises(ferrule.TransportError, match="cannot open /dev/does-not-exist") as e:
+        ferrule.open_serial("/dev/does-not-exist-ferrule", 115200)
+    assert isinstance(e.value.__cause__, serial.SerialException)
+
+
+def test_udp_address_in_use():
+    with ferrule.open_udp("127.0.0.1:0", "127.0.0.1:9") as a:
+        taken = a._wire.local_address
+        with pytest.raises(ferrule.TransportError) as e:
+            ferrule.open_udp(taken, "127.0.0.1:9")
+        assert isinstance(e.value.__cause__, OSError)
