@@ -31,7 +31,7 @@ int main(void) {
     stack_paint(STACK_WINDOW);                                                \
     ok = f();                                                                 \
     used = stack_used(STACK_WINDOW);                                          \
-    printf("stack %s %lu\n", name, (unsigned long)used);                      \
+    printf("stack-rust %lu %s\n", (unsigned long)used, name);                 \
     if (ok != 1 || used >= STACK_WINDOW) {                                    \
         printf("FAIL %s: result %lu, %lu bytes\n", name, (unsigned long)ok,  \
                (unsigned long)used);                                          \
