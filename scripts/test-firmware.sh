@@ -209,15 +209,15 @@ for t in m4f m0; do
     done
 done
 cflash() { echo $((CFLASH[$1.$2] - CFLASH[$1.0])); }
-printf '  | %-52s | %9s | %8s | %9s | %8s |\n' "profile (C API)" "M0 flash" "M0 RAM" "M4F flash" "M4F RAM"
-printf '  |%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "----------:" \
+printf '  | %-62s | %9s | %8s | %9s | %8s |\n' "profile (C API)" "M0 flash" "M0 RAM" "M4F flash" "M4F RAM"
+printf '  |%s|%s|%s|%s|%s|\n' "----------------------------------------------------------------" "----------:" \
     "---------:" "----------:" "---------:"
 for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
     "2:link W=4 x M=128, no compression" \
     "3:link W=4 x M=128, shared-window compression both ways" \
     "4:link W=8 x M=256, compression (every mode), AEAD, best effort"; do
     p=${row%%:*}
-    printf '  | %-52s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
+    printf '  | %-62s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
         "$(cflash m4f "$p")" "${CRAM[m4f.$p]}"
 done
 echo "  (RAM: the link, compression and AEAD blocks at the library's own sizes, plus the library's"
@@ -240,7 +240,7 @@ for t in m0 m4f; do
 done
 echo "  the biggest functions of the C link (Cortex-M0, 4 x 128, no compression):"
 arm-none-eabi-nm --size-sort -S -C "$out/probe_c_m0_2.elf" | grep -i " t " | tail -12 |
-    awk '{printf "    %6d  %s\n", strtonum("0x" $2), substr($0, index($0, $4))}'
+    while read -r _ size _ name; do printf '    %6d  %s\n' "$((16#$size))" "${name:0:100}"; done
 
 # ---------------------------------------------------------------- 5b. Rust sizes and budgets
 # Each Rust profile is one function of tests/size-probe, linked alone into the same minimal

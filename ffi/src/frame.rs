@@ -171,7 +171,9 @@ impl ferrule_header_t {
 }
 
 /// Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
-/// (`stream` = true: COBS, both delimiters) or a datagram. 0 if the payload is too large.
+/// (`stream` true: COBS, both delimiters) or a datagram (header, payload, CRC). 0 if the payload
+/// is larger than `FERRULE_MAX_PAYLOAD`.
+/// Stack: 64 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usize {
     match (payload_len > MAX_PAYLOAD, stream) {
@@ -184,6 +186,13 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// Encodes one frame into `out` (`out_cap` bytes): stream framing (COBS, trailing 0x00, and a
 /// leading 0x00 if `leading_delimiter`) when `stream`, else a datagram. On success writes the
 /// length to `*out_len`.
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL`; `FERRULE_ERR_INVALID_ARGUMENT` (an unknown kind or
+/// compression, or a selective ack or echo without the ack fields);
+/// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
+/// `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
+/// Stack: 540 bytes on Cortex-M0, 488 on Cortex-M4F. Reentrant (it touches only its
+/// arguments): may be called from an interrupt.
 ///
 /// # Safety
 /// `header` and `out_len` must be valid pointers; `payload`/`out` must point to
@@ -236,13 +245,15 @@ pub struct ferrule_decoder_t {
     inner: StreamDecoder<FERRULE_DECODER_CAPACITY>,
 }
 
-/// Bytes of memory a decoder needs.
+/// Bytes of memory a decoder needs (its state and a `FERRULE_DECODER_CAPACITY`-byte buffer).
+/// Stack: 8 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_decoder_size() -> usize {
     size_of::<ferrule_decoder_t>()
 }
 
-/// Alignment the decoder memory needs.
+/// Alignment the decoder memory needs (at most `FERRULE_MEMORY_ALIGN`).
+/// Stack: 8 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_decoder_align() -> usize {
     align_of::<ferrule_decoder_t>()
@@ -251,6 +262,12 @@ pub extern "C" fn ferrule_decoder_align() -> usize {
 /// Creates a decoder in `mem` (`mem_len` >= `ferrule_decoder_size()`, aligned to
 /// `ferrule_decoder_align()`), and writes its handle to `*out`. The memory must stay valid and
 /// untouched until the caller stops using the handle; no cleanup call is needed.
+///
+/// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_MEMORY_TOO_SMALL`,
+/// `FERRULE_ERR_MEMORY_ALIGNMENT`; `*out` is written only on success.
+/// Stack: about 4.3 KiB on Cortex-M0 and Cortex-M4F (the 4 KiB receive buffer is
+/// built on the stack, then copied). May be called from an interrupt only if no other call
+/// uses the same memory at the time.
 ///
 /// # Safety
 /// `mem` must point to `mem_len` writable bytes; `out` to a writable handle pointer.
@@ -309,13 +326,19 @@ pub struct ferrule_frame_t {
 
 /// Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
 /// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
-/// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended,
-/// `FERRULE_EMPTY` when all input was absorbed without completing one, or the reject reason
-/// (`FERRULE_ERR_BAD_CRC`, ...) when a frame ended but was rejected and counted.
+/// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
+/// all input was absorbed without completing one, `FERRULE_ERR_NULL`, or the reject reason
+/// when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
+/// `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
+/// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
+/// `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
+/// this decoder.
+/// Stack: 680 bytes on Cortex-M0, 640 on Cortex-M4F. A decoder may be fed from a UART
+/// interrupt if that interrupt is the only context using it.
 ///
 /// # Safety
-/// `decoder` must come from `ferrule_decoder_init`; `bytes` must point to `len` bytes;
-/// `consumed` and `frame` must be writable.
+/// `decoder` must come from `ferrule_decoder_init`; `input` must point to `len` bytes (may be
+/// NULL when `len` is 0); `consumed` and `frame` must be writable.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_decoder_feed(
     decoder: *mut ferrule_decoder_t,
@@ -401,7 +424,8 @@ impl From<&ferrule::DecoderStats> for ferrule_decoder_stats_t {
     }
 }
 
-/// Copies the decoder's counters into `*out`.
+/// Copies the decoder's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 40 bytes.
 ///
 /// # Safety
 /// `decoder` from `ferrule_decoder_init`; `out` writable.

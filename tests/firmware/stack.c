@@ -5,6 +5,7 @@
  *
  *   small:    4 x 128 B, stream, no compression, no AEAD;
  *   shared:   4 x 128 B, stream, shared-window compression both ways (1 KiB windows);
+ *   sealed:   4 x 128 B, stream, AEAD and shared-window compression;
  *   full:     8 x 256 B, datagrams, AEAD, best effort, every compression mode sent, every
  *             kind received (dynamic blocks, 32 KiB window), a rekey;
  *
@@ -40,8 +41,8 @@ static const char *const NAMES[F_COUNT] = {
     "ferrule_link_poll_timeout", "ferrule_link_handle_timeout", "ferrule_link_poll_event",
     "ferrule_link_is_up", "ferrule_link_close", "ferrule_link_max_message_for_frame",
     "ferrule_link_stats"};
-#define CONFIGS 4 /* framing, small, shared, full */
-static const char *const CONFIG_NAMES[CONFIGS] = {"framing", "small", "shared", "full"};
+#define CONFIGS 5 /* framing, small, shared, sealed, full */
+static const char *const CONFIG_NAMES[CONFIGS] = {"framing", "small", "shared", "sealed", "full"};
 static uint32_t peak[F_COUNT], by_config[CONFIGS][F_COUNT];
 static uint32_t calls[F_COUNT];
 static int config;
@@ -171,9 +172,10 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg,
     uint64_t now = 0;
     uint32_t k, count = 100;
     ferrule_link_stats_t s;
-    bool datagrams = cfg->transport == FERRULE_TRANSPORT_DATAGRAM;
+    bool datagrams = cfg->transport == FERRULE_TRANSPORT_DATAGRAM, rekeyed = false;
     int i;
 
+    frames_on_wire = 0;
     MEASURE(F_LINK_STORAGE_SIZE, need =, ferrule_link_storage_size(cfg));
     CHECK(need > 0 && need <= LINK_BYTES);
     for (i = 0; i < 2; i++) {
@@ -195,7 +197,8 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg,
         }
     }
     for (k = 0; k < 60000 && (ends[0].got < count || ends[1].got < count); k++, now++) {
-        if (aead && k == 200) {
+        if (aead && !rekeyed && ends[0].got >= 30) {
+            rekeyed = true;
             MEASURE(F_SET_KEY, st =, ferrule_link_set_key(ends[0].link, 2, KEY2, 32));
             CHECK(st == FERRULE_OK);
             MEASURE(F_SET_KEY, st =, ferrule_link_set_key(ends[1].link, 2, KEY2, 32));
@@ -283,6 +286,8 @@ int main(void) {
     config = 2;
     scenario("shared", &small, &shared, false);
     config = 3;
+    scenario("sealed", &small, &shared, true);
+    config = 4;
     scenario("full", &full, &every, true);
 
     for (f = 0; f < F_COUNT; f++) {
