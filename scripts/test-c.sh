@@ -42,7 +42,15 @@ $CXX -x c++ -std=c++17 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $L
 echo "  the README's C example (tests/c/example.c), C99, run against a host peer"
 $CC -std=c99 $WARN $SAN -Iinclude -DFERRULE_EXAMPLE_NO_MAIN tests/c/example.c tests/c/example_host.c \
     -x none "$lib" $LIBS -o "$out/example"
+if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
+        -o "$out/example_m0.o"
+fi
 "$out/example"
+if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
+        -o "$out/example_m0.o"
+fi
 
 echo "  staticlib without the aead feature"
 cargo build -q -p ferrule-ffi --no-default-features --features std --target-dir target/ffi-noaead
