@@ -33,8 +33,8 @@ void board_log(const char *what, uint32_t value);
 #define WINDOW 4        /* messages in flight each way */
 #define MAX_MESSAGE 128 /* bytes */
 
-/* The pre-shared key, the same on the host (ferrule ... --key). Provision it per device in
- * a real product; this one is only an example. */
+/* The pre-shared key, the same on the host (ferrule ... --key-file, --key-id). Provision it in
+ * every device of a real product; this one is only an example. */
 static const uint8_t KEY[FERRULE_KEY_LEN] = {
     0x6b, 0x0e, 0x3c, 0x51, 0x9a, 0x2f, 0x77, 0xd4, 0x10, 0x88, 0xe3, 0x45, 0xbb, 0x02, 0x6c, 0x39,
     0xf1, 0x5d, 0x90, 0x27, 0x4e, 0xa8, 0x13, 0xc6, 0x7a, 0x31, 0xde, 0x64, 0x08, 0x9f, 0xb5, 0x22};
