@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Host C tests of the C API: tests/c/test_api.c built with -Wall -Wextra -Wpedantic -Werror
-# as C11 and as C++17, under AddressSanitizer + UBSan, against the ffi staticlib; then again
-# with the Rust side instrumented too (nightly -Zsanitizer=address), and the ffi crate's own
-# unit tests under ASan.
+# Host C tests of the C API:
+# - include/ferrule.h compiles clean on its own as C99, C11, C++11 and C++17 (-Wall -Wextra
+#   -Wpedantic -Werror), for the host and for Cortex-M0;
+# - tests/c/test_api.c built with -Wall -Wextra -Wpedantic -Werror as C11 and as C++17, under
+#   AddressSanitizer + UBSan, against the ffi staticlib; then against a staticlib built without
+#   the `aead` feature (every AEAD entry point must say FERRULE_ERR_UNSUPPORTED);
+# - tests/c/example.c (the README's C example) as C99, run by tests/c/example_host.c;
+# - test_api.c again with the Rust side instrumented too (nightly -Zsanitizer=address), and the
+#   ffi crate's own unit tests under ASan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -13,6 +18,19 @@ LIBS="-lpthread -ldl -lm"
 out=target/c-tests
 mkdir -p "$out"
 
+echo "  include/ferrule.h alone: C99, C11, C++11, C++17 (host), C99 (Cortex-M0)"
+printf '#include "ferrule.h"\nint main(void) { return (int)ferrule_link_storage_size(0); }\n' >"$out/header.c"
+for std in c99 c11; do
+    $CC -std=$std $WARN -Iinclude -c "$out/header.c" -o "$out/header_$std.o"
+done
+for std in c++11 c++17; do
+    $CXX -x c++ -std=$std $WARN -Iinclude -c "$out/header.c" -o "$out/header_$std.o"
+done
+if command -v arm-none-eabi-gcc >/dev/null; then
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 $WARN -Iinclude -c "$out/header.c" \
+        -o "$out/header_m0.o"
+fi
+
 echo "  staticlib (host, std)"
 cargo build -q -p ferrule-ffi
 lib=target/debug/libferrule_ffi.a
@@ -20,6 +38,25 @@ $CC -std=c11 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $LIBS -o "$o
 "$out/test_api_c"
 $CXX -x c++ -std=c++17 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $LIBS -o "$out/test_api_cpp"
 "$out/test_api_cpp"
+
+echo "  the README's C example (tests/c/example.c), C99, run against a host peer"
+$CC -std=c99 $WARN $SAN -Iinclude -DFERRULE_EXAMPLE_NO_MAIN tests/c/example.c tests/c/example_host.c \
+    -x none "$lib" $LIBS -o "$out/example"
+if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
+        -o "$out/example_m0.o"
+fi
+"$out/example"
+if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
+    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
+        -o "$out/example_m0.o"
+fi
+
+echo "  staticlib without the aead feature"
+cargo build -q -p ferrule-ffi --no-default-features --features std --target-dir target/ffi-noaead
+$CC -std=c11 $WARN $SAN -DFERRULE_TEST_NO_AEAD -Iinclude tests/c/test_api.c \
+    -x none target/ffi-noaead/debug/libferrule_ffi.a $LIBS -o "$out/test_api_noaead"
+"$out/test_api_noaead"
 
 echo "  staticlib with the Rust side under AddressSanitizer (nightly)"
 host=$(rustc -vV | sed -n 's/^host: //p')
@@ -31,4 +68,4 @@ $CC -std=c11 $WARN -fsanitize=address -fno-omit-frame-pointer -Iinclude tests/c/
 
 echo "  ffi unit tests under AddressSanitizer (nightly)"
 RUSTFLAGS="-Zsanitizer=address" cargo +nightly test -q -p ferrule-ffi --target "$host" \
-    --target-dir target/asan 2>&1 | grep -E "^test result|FAILED|panicked|ERROR" 
+    --target-dir target/asan 2>&1 | grep -E "^test result|FAILED|panicked|ERROR"

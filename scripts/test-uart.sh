@@ -1,62 +1,74 @@
 #!/usr/bin/env bash
-# The reliable link over the emulated UART: tests/firmware/uart_peer.c (C API, thumbv7em
-# staticlib) on QEMU mps2-an386, UART0 wired to `ferrule firmware` through QEMU's
-# -serial tcp. QEMU is killed once mid-run and started again with a new boot seed; the run
-# passes only if every one of COUNT requests got exactly one intact response.
-# Expects target/firmware/uart_peer.elf (built by scripts/test-firmware.sh).
+# The reliable link over an emulated UART: tests/firmware/uart_peer.c (C API, no C library)
+# wired to `ferrule firmware` through QEMU's -serial, on two boards:
+#  - mps2-an386 (Cortex-M4F, CMSDK UART): COUNT requests over -serial tcp with QEMU killed once
+#    mid-run and started again with a new boot seed; then PTY_COUNT through -serial pty, which
+#    the tool opens like a USB-serial adapter;
+#  - microbit (nRF51822, Cortex-M0, 16 KiB RAM, nRF51 UART): MICROBIT_COUNT requests over
+#    -serial tcp, QEMU killed once mid-run and started again (the seed comes from the nRF51's
+#    RNG); the firmware's painted stack peak is reported.
+# A run passes only if every request got exactly one intact response.
+# Expects target/firmware/uart_peer.elf and uart_peer_microbit.elf (scripts/test-firmware.sh)
+# and target/release/ferrule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-1000}
 RESTART_AT=${RESTART_AT:-400}
-elf=target/firmware/uart_peer.elf
+MICROBIT_COUNT=${MICROBIT_COUNT:-600}
+MICROBIT_RESTART_AT=${MICROBIT_RESTART_AT:-200}
 demo=target/release/ferrule
-test -f "$elf" && test -x "$demo"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-log=target/firmware/uart_peer.log
-: >"$log"
+test -f target/firmware/uart_peer.elf && test -f target/firmware/uart_peer_microbit.elf && test -x "$demo"
 
 qemu_pid=""
-start_qemu() { # boot seed
-    qemu-system-arm -M mps2-an386 -nographic -monitor none \
-        -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=$1" \
-        -serial "tcp:127.0.0.1:$port" -kernel "$elf" >>"$log" 2>&1 &
-    qemu_pid=$!
-}
 stop_qemu() {
     [ -n "$qemu_pid" ] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null || true
     qemu_pid=""
 }
 trap stop_qemu EXIT
 
-fifo=$(mktemp -u)
-mkfifo "$fifo"
-"$demo" firmware --listen "127.0.0.1:$port" --count "$COUNT" --timeout 240 >"$fifo" &
-demo_pid=$!
-exec 3<"$fifo"
-rm -f "$fifo"
-start_qemu 1001
-restarted=0
-status=1
-while IFS= read -r line <&3; do
-    echo "  host: $line"
-    case "$line" in
-    "responses "*)
-        if [ $restarted = 0 ] && [ "${line#responses }" -ge "$RESTART_AT" ]; then
-            echo "  killing QEMU mid-run and booting the firmware again"
-            stop_qemu
-            start_qemu 2002
-            restarted=1
-        fi
-        ;;
-    esac
-done
-exec 3<&-
-wait "$demo_pid" && status=0 || status=$?
-stop_qemu
-sed 's/^/  firmware: /' "$log"
-[ $restarted = 1 ] || { echo "uart test: the firmware was never restarted"; exit 1; }
-[ "$status" = 0 ] || { echo "uart test: host side failed (exit $status)"; exit 1; }
-echo "uart test: $COUNT requests and responses over the emulated UART, one firmware restart: ok"
+# restart_run machine elf count restart_at log: the host listens, QEMU connects; QEMU is
+# killed once `restart_at` responses arrived and booted again with another seed.
+restart_run() {
+    local machine=$1 elf=$2 count=$3 restart_at=$4 log=$5 port fifo restarted=0 status=1 line
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    : >"$log"
+    start_qemu() { # boot seed (mps2; the microbit's firmware takes one from its RNG)
+        qemu-system-arm -M "$machine" -nographic -monitor none \
+            -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=$1" \
+            -serial "tcp:127.0.0.1:$port" -kernel "$elf" >>"$log" 2>&1 &
+        qemu_pid=$!
+    }
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    "$demo" firmware --listen "127.0.0.1:$port" --count "$count" --timeout 240 >"$fifo" &
+    local demo_pid=$!
+    exec 3<"$fifo"
+    rm -f "$fifo"
+    start_qemu 1001
+    while IFS= read -r line <&3; do
+        echo "  host: $line"
+        case "$line" in
+        "responses "*)
+            if [ $restarted = 0 ] && [ "${line#responses }" -ge "$restart_at" ]; then
+                echo "  killing QEMU mid-run and booting the firmware again"
+                stop_qemu
+                start_qemu 2002
+                restarted=1
+            fi
+            ;;
+        esac
+    done
+    exec 3<&-
+    wait "$demo_pid" && status=0 || status=$?
+    stop_qemu
+    sed 's/^/  firmware: /' "$log"
+    [ $restarted = 1 ] || { echo "uart test ($machine): the firmware was never restarted"; exit 1; }
+    [ "$status" = 0 ] || { echo "uart test ($machine): host side failed (exit $status)"; exit 1; }
+    grep -q "boot on" "$log" || { echo "uart test ($machine): no boot report"; exit 1; }
+    echo "uart test ($machine): $count requests and responses over the emulated UART, one firmware restart: ok"
+}
+
+restart_run mps2-an386 target/firmware/uart_peer.elf "$COUNT" "$RESTART_AT" target/firmware/uart_peer.log
 
 # The same firmware through a serial device: QEMU's `-serial pty` gives UART0 a pseudo-terminal,
 # which `ferrule firmware --device` opens like a USB-serial adapter (raw mode, exclusive).
@@ -65,7 +77,7 @@ log=target/firmware/uart_peer_pty.log
 : >"$log"
 qemu-system-arm -M mps2-an386 -nographic -monitor none \
     -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=3003" \
-    -serial pty -kernel "$elf" >>"$log" 2>&1 &
+    -serial pty -kernel target/firmware/uart_peer.elf >>"$log" 2>&1 &
 qemu_pid=$!
 dev=""
 for _ in $(seq 100); do # QEMU names its pty within a few milliseconds; give it 10 s
@@ -79,3 +91,9 @@ echo "  QEMU's UART0 is $dev"
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "uart test: serial-device run failed"; exit 1; }
 stop_qemu
 echo "uart test: $PTY_COUNT requests and responses through QEMU's pty as a serial device: ok"
+
+# The 16 KiB Cortex-M0.
+restart_run microbit target/firmware/uart_peer_microbit.elf "$MICROBIT_COUNT" "$MICROBIT_RESTART_AT" \
+    target/firmware/uart_peer_microbit.log
+peak=$(grep -o 'stack peak [0-9]*' target/firmware/uart_peer_microbit.log | awk '{print $3}' | sort -n | tail -1)
+echo "uart test (microbit): deepest stack over both boots: $peak B of the 16 KiB (painted at boot)"

@@ -40,24 +40,47 @@ fn main() {
         };
         let ack = h.ack;
         let aead = h.aead;
+        let echo = h.echo;
+        // Designated initializers: every field of ferrule_header_t by name, so the table
+        // stays right when fields are added.
+        let fields = [
+            ("kind", (h.kind as u8).to_string()),
+            ("channel", h.channel.to_string()),
+            ("compression", comp.to_string()),
+            ("dict_id", dict.to_string()),
+            ("session", h.session.to_string()),
+            ("has_seq", u8::from(h.seq.is_some()).to_string()),
+            ("seq", h.seq.unwrap_or(0).to_string()),
+            ("has_ack", u8::from(ack.is_some()).to_string()),
+            ("ack_window", ack.map_or(0, |a| a.window).to_string()),
+            ("ack_next", ack.map_or(0, |a| a.next).to_string()),
+            (
+                "has_sack",
+                u8::from(ack.is_some_and(|a| a.sack.is_some())).to_string(),
+            ),
+            ("has_aead", u8::from(aead.is_some()).to_string()),
+            ("aead_key_id", aead.map_or(0, |a| a.key_id).to_string()),
+            ("has_ts", u8::from(h.ts.is_some()).to_string()),
+            (
+                "sack",
+                format!("{}u", ack.and_then(|a| a.sack).unwrap_or(0)),
+            ),
+            (
+                "aead_counter",
+                format!("{}u", aead.map_or(0, |a| a.counter)),
+            ),
+            ("ts", h.ts.unwrap_or(0).to_string()),
+            ("echo_ts", echo.map_or(0, |e| e.ts).to_string()),
+            ("has_echo", u8::from(echo.is_some()).to_string()),
+            ("echo_hold", echo.map_or(0, |e| e.hold).to_string()),
+            ("has_fec", u8::from(h.fec_seq.is_some()).to_string()),
+            ("fec_seq", h.fec_seq.unwrap_or(0).to_string()),
+        ];
+        let header: Vec<String> = fields.iter().map(|(k, v)| format!(".{k} = {v}")).collect();
         table.push(format!(
-            "  {{\"{}\", {{{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 0, {}u, {}u}}, v{i}_payload, {}, v{i}_stream, {}, {}}}",
+            "  {{\"{}\", {{{}}}, v{i}_payload, {}, v{i}_stream, {}, {}}}",
             v.name.replace('"', "'"),
-            h.kind as u8,
-            h.channel,
-            comp,
-            dict,
-            h.session,
-            u8::from(h.seq.is_some()),
-            h.seq.unwrap_or(0),
-            u8::from(ack.is_some()),
-            ack.map_or(0, |a| a.window),
-            ack.map_or(0, |a| a.next),
-            u8::from(ack.is_some_and(|a| a.sack.is_some())),
-            u8::from(aead.is_some()),
-            aead.map_or(0, |a| a.key_id),
-            ack.and_then(|a| a.sack).unwrap_or(0),
-            aead.map_or(0, |a| a.counter),
+            header.join(", "),
             v.payload.len(),
             v.stream.len(),
             u8::from(v.leading_delimiter),

@@ -52,8 +52,10 @@ pub struct ferrule_compression_config_t {
     pub dictionary_len: usize,
 }
 
-/// The default compression configuration: sends raw, takes per-message and shared payloads
-/// with fixed codes over a 1 KiB window (1 KiB of ring), no dictionary.
+/// The default compression configuration: sends everything raw; takes per-message and shared
+/// payloads with fixed Huffman codes over a 1 KiB window (a 1 KiB history ring); 1 KiB
+/// compressor windows if sending is turned on; no dictionary.
+/// Stack: 28 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_compression_config_default() -> ferrule_compression_config_t {
     let d = CodecConfig::DEFAULT;
@@ -140,10 +142,14 @@ fn block_size(cfg: &CodecConfig<'_>) -> usize {
         .saturating_mul(FERRULE_MEMORY_ALIGN)
 }
 
-/// Bytes of memory `ferrule_link_enable_compression` needs for this configuration (aligned to
-/// 8), or 0 when it is invalid. Only what the configuration uses is counted: a compressor per
-/// kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
-/// (2^receive_window_bits) and the dynamic-Huffman tables only when taken. Reentrant.
+/// Bytes of memory `ferrule_link_enable_compression` needs for `config` (a multiple of 8), or 0
+/// when the configuration is invalid. Only what the configuration uses is counted: a compressor
+/// per kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
+/// (2^receive_window_bits bytes) and the dynamic-Huffman tables (about 700 bytes) only when
+/// taken. On 32-bit targets: the default (receive only) 1.3 KiB; shared stream both ways with
+/// 1 KiB windows 4968 bytes, with 512-byte windows 2920.
+/// Stack: 604 bytes on Cortex-M0, 592 on Cortex-M4F. Reentrant: may be called from an
+/// interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL (then the result is 0).
@@ -162,14 +168,17 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 }
 
 /// Turns on compression for `link` (`docs/PROTOCOL.md` section 5) with its state in `mem`
-/// (`ferrule_compression_storage_size(config)` bytes, aligned to 8, valid as long as the link
-/// and used for nothing else). This side then announces what it decompresses, and compresses
-/// what it sends only as far as the peer announced it takes it. Call it right after
-/// `ferrule_link_init` (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is
-/// built in place: stack under 1 KiB.
+/// (`ferrule_compression_storage_size(config)` bytes, aligned to 8, valid and untouched as long
+/// as the link is used). This side then announces what it decompresses, and compresses what it
+/// sends only as far as the peer announced it takes it. Call it right after `ferrule_link_init`
+/// (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is built in place.
 ///
-/// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
-/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
+/// with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
+/// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
+/// dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
+/// nothing changes.
+/// Stack: 1084 bytes on Cortex-M0, 1072 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing

@@ -45,6 +45,7 @@ pub const FERRULE_VERSION_PATCH: u32 = 0;
 static VERSION: &[u8] = b"0.1.0\0";
 
 /// The library version as a NUL-terminated string ("MAJOR.MINOR.PATCH"), static.
+/// Stack: 8 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_version() -> *const c_char {
     VERSION.as_ptr().cast()
@@ -52,6 +53,7 @@ pub extern "C" fn ferrule_version() -> *const c_char {
 
 /// A static, NUL-terminated English description of `status` ("unknown status" for values
 /// this version does not define).
+/// Stack: 16 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_status_str(status: u32) -> *const c_char {
     status::describe(status).as_ptr().cast()

@@ -23,6 +23,14 @@ pub const FERRULE_KEY_LEN: usize = 32;
 pub const FERRULE_MEMORY_ALIGN: usize = 8;
 
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
+///
+/// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
+/// application's own clock (any origin, never going backwards, 64 bits so it never wraps), the
+/// same clock for every call on a link. A link is used from one context at a time: no call may
+/// start while another on the same link runs (so not from an interrupt that can preempt the
+/// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
+/// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
+/// toolchain and options of this release.
 pub struct ferrule_link_t {
     pub(crate) inner: Link<'static>,
 }
@@ -73,8 +81,12 @@ pub struct ferrule_link_config_t {
     pub reserved: [u8; 3],
 }
 
-/// The default configuration: stream transport, 4 messages of up to 128 bytes each way,
-/// best-effort mailboxes, channel 0 reliable, the timers of `docs/PROTOCOL.md`.
+/// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
+/// bytes each way, receive window 4, best-effort mailboxes, channel 0 reliable (the others best
+/// effort), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
+/// sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms; keepalive 1000 ms;
+/// loss declared after 2 later acknowledgements.
+/// Stack: 120 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_link_config_default() -> ferrule_link_config_t {
     let d = Config::default();
@@ -193,9 +205,9 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
 /// Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
 /// `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
 /// tests build for.
-pub const FERRULE_LINK_STATE_SIZE_32: usize = 880;
+pub const FERRULE_LINK_STATE_SIZE_32: usize = 896;
 /// The same on targets with 64-bit pointers (hosts).
-pub const FERRULE_LINK_STATE_SIZE_64: usize = 1056;
+pub const FERRULE_LINK_STATE_SIZE_64: usize = 1072;
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_32);
 #[cfg(target_pointer_width = "64")]
@@ -209,10 +221,11 @@ const _: () = assert!(FERRULE_LINK_SLOT_SIZE == size_of::<TxSlot>() + size_of::<
 const _: () = assert!(FERRULE_LINK_FRAME_OVERHEAD == frame_buffer_len(0));
 const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 
-/// Bytes of memory a link with this configuration needs (aligned to 8), or 0 when the
+/// Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
 /// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
-/// best_effort)` macro gives the same number at compile time. Stack: under 100 bytes.
-/// Reentrant; may be called from an interrupt.
+/// best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
+/// the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
+/// Stack: 152 bytes. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL (then the result is 0).
@@ -230,27 +243,33 @@ pub unsafe extern "C" fn ferrule_link_storage_size(config: *const ferrule_link_c
 }
 
 /// Bytes `ferrule_link_poll_transmit`'s buffer needs for a link whose messages are up to
-/// `max_message` bytes (the largest frame it sends, on either transport).
+/// `max_message` bytes (the largest frame it sends, on either transport): 229 for 128, 358 for
+/// 256.
+/// Stack: 64 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
     max_frame_len(max_message.into())
 }
 
 /// Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
-/// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The link is built in
-/// place: no large value on the stack (measured peak under 1 KiB on Cortex-M0 and M4F).
+/// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The memory must stay
+/// valid and untouched until the caller stops using the handle; no cleanup call is needed.
+/// Calling it again on the same memory starts a new link (compression and AEAD must then be
+/// enabled again).
 ///
-/// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for
-/// links that hold the same AEAD key, and should differ on every boot in any case. On a part
-/// without a random number generator, keep a boot counter in flash/EEPROM, increment and write
-/// it back before calling this, and pass `(device_number << 32) | boot_counter`; with an RNG,
-/// pass 64 random bits. Two links in one device need different seeds. The link starts its
-/// handshake at once. The memory must stay valid and untouched until the caller stops using
-/// the handle; no cleanup call is needed.
+/// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for links
+/// that hold the same AEAD key, and should differ on every boot in any case. With a hardware
+/// random number generator, pass 64 random bits. On a part without one, keep a boot counter in
+/// flash or EEPROM, increment it and write it back before calling this, and pass
+/// `(device_number << 32) | boot_counter` (device numbers unique among the devices sharing a
+/// key). Two links in one device need different seeds. The link starts its handshake at once.
 ///
-/// Returns `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (configuration),
-/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`, or `FERRULE_OK`. Not
-/// from an interrupt.
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`mem`, `config` or `out` NULL);
+/// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
+/// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+/// `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
+/// Stack: 2712 bytes on Cortex-M0, 2620 on Cortex-M4F (the link state is built on the
+/// stack and copied). Not from an interrupt.
 ///
 /// # Safety
 /// `mem` must point to `mem_len` writable bytes; `config` to a configuration; `out` writable.
@@ -337,12 +356,17 @@ pub(crate) fn with_link(
 
 /// Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
 /// not NULL; best-effort messages have none and leave it unchanged). Ids count reliable
-/// messages from 0 over the link's lifetime; `ferrule_link_acked_before` and
-/// `ferrule_event_t.first_id` refer to them. Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the
-/// window is full: try again after the link made progress; the message was not taken),
-/// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message),
-/// `FERRULE_ERR_NOT_CONNECTED`, `FERRULE_ERR_NULL`. Compresses the message if compression is
-/// on (stack under 1 KiB). Not from an interrupt.
+/// messages from 0 over the link's lifetime (across sessions); `ferrule_link_acked_before` and
+/// `ferrule_event_t.first_id` refer to them. `now_ms`: the application's clock in milliseconds
+/// (any origin, never going backwards), the same clock for every call on the link.
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_FULL` (the send window, or the best-effort mailbox, is
+/// full: try again after the link made progress; the message was not taken);
+/// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message);
+/// `FERRULE_ERR_NOT_CONNECTED` (no session up: wait for `FERRULE_EVENT_UP`);
+/// `FERRULE_ERR_NULL`. Compresses the message if compression is on.
+/// Stack: 224 bytes without compression; 1052 on Cortex-M0 and 968 on Cortex-M4F
+/// when it compresses. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `msg` points to `len` bytes; `id` writable or NULL.
@@ -374,7 +398,9 @@ pub unsafe extern "C" fn ferrule_link_send(
 
 /// Writes to `*id` the id below which every reliable message has been acknowledged by the
 /// peer or reported discarded (`FERRULE_EVENT_DOWN`): a message with id `n` is confirmed
-/// delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`).
+/// delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`) and it was
+/// not in a DOWN event's range. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 24 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `id` writable.
@@ -405,10 +431,14 @@ pub struct ferrule_received_t {
 }
 
 /// Takes the next delivered message into `out` (`cap` bytes; the configured `max_message`
-/// always suffices) and fills `*received`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing
-/// waiting), `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued), `FERRULE_ERR_DECOMPRESS`
-/// (one message was dropped and counted; call again for the next), `FERRULE_ERR_NULL`.
-/// Decompresses if the message is compressed (stack under 1 KiB). Not from an interrupt.
+/// always suffices) and fills `*received`. Returns `FERRULE_OK`; `FERRULE_EMPTY` (nothing
+/// waiting); `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued; a compressed message
+/// needs `max_message` bytes); `FERRULE_ERR_DECOMPRESS` (one message was dropped and counted;
+/// call again for the next; if it was part of the shared stream the session ends with
+/// `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`. Decompresses if the message is
+/// compressed.
+/// Stack: 232 bytes without compression; 1224 on Cortex-M0 and 1084 on Cortex-M4F
+/// when it decompresses. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `received` writable.
@@ -446,12 +476,15 @@ pub unsafe extern "C" fn ferrule_link_recv(
 }
 
 /// Feeds bytes received from a stream transport, in any chunking (one byte or a whole DMA
-/// block). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error.
-/// Not from an interrupt: push received bytes into a ring buffer in the interrupt, and feed
-/// them from the main loop.
+/// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
+/// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
+/// afterwards.
+/// Stack: 812 bytes on Cortex-M0, 748 on Cortex-M4F without AEAD; with AEAD 3024 and
+/// 2844 (a handshake's HMAC and HKDF). Not from an interrupt: push received bytes into a ring
+/// buffer in the interrupt, and feed them from the main loop.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `input` points to `len` bytes.
+/// `link` from `ferrule_link_init`; `input` points to `len` bytes (may be NULL when `len` is 0).
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_handle_input(
     link: *mut ferrule_link_t,
@@ -468,11 +501,14 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
     })
 }
 
-/// Feeds one datagram received from a datagram transport. Returns `FERRULE_OK` or
-/// `FERRULE_ERR_NULL`; bad input is counted, never an error.
+/// Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
+/// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
+/// afterwards.
+/// Stack: 3008 bytes on Cortex-M0, 2836 on Cortex-M4F with AEAD (a handshake's HMAC
+/// and HKDF); as `ferrule_link_handle_input` without. Not from an interrupt.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `datagram` points to `len` bytes.
+/// `link` from `ferrule_link_init`; `datagram` points to `len` bytes (may be NULL when `len` is 0).
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_handle_datagram(
     link: *mut ferrule_link_t,
@@ -490,9 +526,13 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 }
 
 /// Writes the next frame to send into `out` (`cap` >= `ferrule_link_max_frame_len(max_message)`)
-/// and its length to `*out_len`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now;
-/// call it until it returns this), `FERRULE_ERR_BUFFER_TOO_SMALL`, `FERRULE_ERR_NULL`. Seals
-/// the frame if AEAD is on. Not from an interrupt.
+/// and its length to `*out_len`; hand it to the transport as it is (a stream frame carries its
+/// delimiters). Call it until it returns `FERRULE_EMPTY`, after every call that fed input, ran
+/// timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
+/// `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
+/// AEAD is on.
+/// Stack: 676 bytes on Cortex-M0 without AEAD; with AEAD 1952 on Cortex-M0, 1852 on
+/// Cortex-M4F (a hello's HMAC). Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
@@ -525,9 +565,11 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
     })
 }
 
-/// Writes to `*deadline_ms` the absolute time by which `ferrule_link_handle_timeout` (or
-/// `ferrule_link_poll_transmit`) must be called again; equal to the last `now_ms` when
-/// something can be sent at once. `FERRULE_EMPTY`: no timer pending.
+/// Writes to `*deadline_ms` the time (on the application's clock, in milliseconds) by which
+/// `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
+/// something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
+/// `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
+/// Stack: 272 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `deadline_ms` writable.
@@ -550,7 +592,10 @@ pub unsafe extern "C" fn ferrule_link_poll_timeout(
     })
 }
 
-/// Runs the link's timers (retransmission, delayed ack, keepalive, handshake).
+/// Runs the link's timers (retransmission, delayed acknowledgement, keepalive, handshake) at
+/// `now_ms`. Calling it early, or more often than needed, is harmless. Returns `FERRULE_OK` or
+/// `FERRULE_ERR_NULL`. Poll events and transmit afterwards.
+/// Stack: 264 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`.
@@ -599,9 +644,10 @@ pub struct ferrule_event_t {
     pub first_id: u32,
 }
 
-/// Takes the next event into `*event`. `FERRULE_EMPTY`: none. Poll events after every call
-/// that feeds input or runs timers: up to four are kept, the oldest is dropped (and counted)
-/// beyond that.
+/// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
+/// `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
+/// four are kept, the oldest is dropped beyond that.
+/// Stack: 52 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `event` writable.
@@ -645,6 +691,7 @@ pub unsafe extern "C" fn ferrule_link_poll_event(
 }
 
 /// Whether a session is up (false for a NULL handle).
+/// Stack: 8 bytes. Not while another call on the same link may be running.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init` or NULL.
@@ -654,7 +701,10 @@ pub unsafe extern "C" fn ferrule_link_is_up(link: *const ferrule_link_t) -> bool
     !link.is_null() && unsafe { (*link).inner.is_up() }
 }
 
-/// Ends the session (sends CLOSE) and starts a new handshake.
+/// Ends the session: a CLOSE goes out with the next `ferrule_link_poll_transmit`, a
+/// `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`) reports the unconfirmed messages, and a new
+/// handshake starts. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 16 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`.
@@ -670,8 +720,10 @@ pub unsafe extern "C" fn ferrule_link_close(
 }
 
 /// Writes to `*max_len` the largest message that fits, worst case, in a frame of `frame_len`
-/// bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer). Compression
-/// never expands a message, so this holds in every mode.
+/// bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer), capped at this
+/// side's largest message and the peer's. Compression never expands a message, so this holds
+/// in every mode. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 100 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `max_len` writable.
@@ -690,7 +742,8 @@ pub unsafe extern "C" fn ferrule_link_max_message_for_frame(
     })
 }
 
-/// Link counters (see the Rust `LinkStats` for what each counts).
+/// Link counters, from `ferrule_link_init` on (across sessions); each field says what it
+/// counts.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ferrule_link_stats_t {
@@ -776,7 +829,8 @@ pub struct ferrule_link_stats_t {
     pub framing: ferrule_decoder_stats_t,
 }
 
-/// Copies the link's counters into `*out`.
+/// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 620 bytes on Cortex-M0, 588 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` writable.

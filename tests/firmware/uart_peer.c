@@ -1,7 +1,9 @@
-/* Firmware: the reliable link over the emulated UART0 (CMSDK APB UART at 0x40004000 on QEMU's
- * mps2-an386), talking to `ferrule-demo firmware` at the other end of QEMU's -serial.
+/* Firmware: the reliable link over a UART, talking to `ferrule firmware` on the host at the
+ * other end of QEMU's -serial. Built for two boards (board.h): mps2-an386 (Cortex-M4F, CMSDK
+ * UART) and the microbit (nRF51822, Cortex-M0, 16 KiB RAM, nRF51 UART). Only the documented C
+ * API; no C library.
  *
- * Application protocol (the demo's firmware mode speaks the other half):
+ * Application protocol (host-demo/src/cmd/firmware.rs speaks the other half):
  *   request  i: [i u32 LE] 'H' text(i)        (host -> firmware, reliable channel 0)
  *   response i: [i u32 LE] 'F' reverse(text(i)) (firmware -> host), or 'X' + nothing when the
  *               request was not what text(i) says (the host counts that as corruption).
@@ -9,129 +11,149 @@
  *            24 + (i * 37) % 160 bytes.
  * Compression: shared-window stream on the reliable channel, both ways.
  *
- * The link's seed must differ on every boot (the peer recognises a restart by it): QEMU has no
- * RNG or non-volatile memory here, so the test passes one as a semihosting argument
- * (`-semihosting-config ...,arg=uart_peer,arg=seed=N`), read through SYS_GET_CMDLINE. Time: SysTick at 1 kHz (25 MHz core clock). Events are printed
- * through semihosting. The firmware runs until QEMU is stopped. */
-#include <stdint.h>
-#include <stdio.h>
+ * The seed differs on every boot (the host recognises a restart by the new handshake
+ * nonce): from the semihosting command line on mps2, from the RNG on the nRF51. Reports
+ * through semihosting: boot, every link event, and every 100 requests, each with the peak
+ * stack so far (painted at boot). Runs until QEMU is stopped. */
 #include <string.h>
 
+#include "board.h"
 #include "ferrule.h"
+#include "semihost.h"
 
-#define UART0_DATA (*(volatile uint32_t *)0x40004000u)
-#define UART0_STATE (*(volatile uint32_t *)0x40004004u)
-#define UART0_CTRL (*(volatile uint32_t *)0x40004008u)
-#define UART0_BAUDDIV (*(volatile uint32_t *)0x40004010u)
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define WINDOW 4
+#define MAX_MESSAGE 192 /* requests are at most 5 + 183 bytes */
 
-static volatile uint32_t ticks_ms;
-void SysTick_Handler(void) { ticks_ms++; }
+static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 0) / 8];
+static uint64_t comp_mem[5120 / 8];
+static uint8_t rx[64], frame[320], msg[MAX_MESSAGE], expect[MAX_MESSAGE], reply[MAX_MESSAGE];
 
-static uint64_t now_ms(void) { return ticks_ms; }
-
-static void uart_write(const uint8_t *p, size_t n) {
-    while (n--) {
-        while (UART0_STATE & 1u) {} /* TX buffer full */
-        UART0_DATA = *p++;
-    }
-}
-
-/* One semihosting call: operation in r0, argument block in r1, result in r0. Out of line and
- * opaque, so the compiler assumes it reads and writes whatever the block points to. */
-__attribute__((naked, noinline)) static uint32_t semihost(uint32_t op, void *block) {
-    (void)op;
-    (void)block;
-    __asm volatile("bkpt 0xab\n bx lr");
-}
-
-/* SYS_GET_CMDLINE (0x15): "seed=N" among QEMU's semihosting arguments. */
-static uint32_t boot_seed(void) {
-    char cmd[64] = {0};
-    struct { char *buf; int len; } block = {cmd, (int)sizeof cmd - 1};
-    uint32_t seed = 0;
-    const char *s = semihost(0x15, &block) == 0 ? strstr(cmd, "seed=") : NULL;
-    if (s) {
-        for (s += 5; *s >= '0' && *s <= '9'; s++) seed = seed * 10u + (uint32_t)(*s - '0');
-    }
-    return seed;
+static size_t put_u32(char *out, uint32_t v) {
+    char tmp[10];
+    size_t n = 0, k;
+    do {
+        tmp[n++] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v);
+    for (k = 0; k < n; k++) out[k] = tmp[n - 1 - k];
+    return n;
 }
 
 static size_t text(uint32_t i, uint8_t *out) {
     char rec[48];
-    int r = snprintf(rec, sizeof rec, "{\"n\":%lu,\"t\":21.%lu,\"s\":\"ok\"}", (unsigned long)i,
-                     (unsigned long)(i % 10u));
-    size_t len = 24u + (size_t)((i * 37u) % 160u);
-    for (size_t k = 0; k < len; k++) out[k] = (uint8_t)rec[k % (size_t)r];
+    size_t r = 0, len = 24u + (size_t)((i * 37u) % 160u), k;
+    memcpy(rec, "{\"n\":", 5);
+    r = 5;
+    r += put_u32(rec + r, i);
+    memcpy(rec + r, ",\"t\":21.", 8);
+    r += 8;
+    rec[r++] = (char)('0' + i % 10u);
+    memcpy(rec + r, ",\"s\":\"ok\"}", 10);
+    r += 10;
+    for (k = 0; k < len; k++) out[k] = (uint8_t)rec[k % r];
     return len;
 }
 
-static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE / 8];
+static void report(const char *what, uint32_t requests, uint32_t bad) {
+    sh_puts("uart_peer: ");
+    sh_puts(what);
+    sh_puts(", ");
+    sh_putu(requests);
+    sh_puts(" requests answered this boot, ");
+    sh_putu(bad);
+    sh_puts(" bad, stack peak ");
+    sh_putu(board_stack_peak());
+    sh_puts(" B\n");
+}
+
+static void fail(const char *what, ferrule_status st) {
+    sh_puts("uart_peer: ");
+    sh_puts(what);
+    sh_puts(": ");
+    sh_puts(ferrule_status_str(st));
+    sh_puts("\n");
+    sh_exit(0);
+}
 
 int main(void) {
-    static uint8_t rx[64], frame[FERRULE_LINK_MAX_FRAME], msg[FERRULE_LINK_MAX_MESSAGE],
-        expect[FERRULE_LINK_MAX_MESSAGE], reply[FERRULE_LINK_MAX_MESSAGE];
-    size_t reply_len = 0;
-    uint32_t seed = boot_seed(), requests = 0, bad = 0;
-
-    UART0_BAUDDIV = 16;
-    UART0_CTRL = 3u; /* TX and RX enabled, no interrupts: polled */
-    SYST_RVR = 25000u - 1u;
-    SYST_CVR = 0;
-    SYST_CSR = 7u; /* core clock, interrupt, enable */
-
     ferrule_link_config_t cfg = ferrule_link_config_default();
+    ferrule_compression_config_t z = ferrule_compression_config_default();
+    ferrule_link_t *link = NULL;
+    ferrule_status st;
+    size_t reply_len = 0;
+    uint32_t requests = 0, bad = 0;
+    uint64_t seed;
+
+    board_init();
+    seed = board_seed();
     cfg.transport = FERRULE_TRANSPORT_STREAM;
-    cfg.compression_reliable = FERRULE_MODE_SHARED;
+    cfg.window = WINDOW;
+    cfg.max_message = MAX_MESSAGE;
+    cfg.best_effort = false;
     cfg.rto_initial_ms = 200;
     cfg.keepalive_ms = 500;
-    ferrule_link_t *link = NULL;
-    if (ferrule_link_init(link_mem, sizeof link_mem, &cfg, seed, &link) != FERRULE_OK) {
-        printf("uart_peer: link init failed\n");
-        return 1;
-    }
-    printf("uart_peer: boot, seed %lu\n", (unsigned long)seed);
+    if (ferrule_link_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);
+    st = ferrule_link_init(link_mem, sizeof link_mem, &cfg, seed, &link);
+    if (st != FERRULE_OK) fail("link init", st);
+    z.reliable = FERRULE_MODE_SHARED;
+    if (ferrule_compression_storage_size(&z) > sizeof comp_mem) fail("compression memory", FERRULE_ERR_MEMORY_TOO_SMALL);
+    st = ferrule_link_enable_compression(link, comp_mem, sizeof comp_mem, &z);
+    if (st != FERRULE_OK) fail("compression", st);
+    sh_puts("uart_peer: boot on ");
+    sh_puts(BOARD_NAME);
+    sh_puts(", seed ");
+    sh_puthex((uint32_t)(seed >> 32));
+    sh_puthex((uint32_t)seed);
+    sh_puts(", state ");
+    sh_putu((uint32_t)(sizeof link_mem + ferrule_compression_storage_size(&z)));
+    sh_puts(" B\n");
+
     for (;;) {
-        uint64_t now = now_ms();
-        size_t n = 0;
-        while (n < sizeof rx && (UART0_STATE & 2u)) rx[n++] = (uint8_t)UART0_DATA;
+        uint64_t now = board_millis(), deadline;
+        ferrule_received_t got;
+        ferrule_event_t ev;
+        size_t n = board_uart_read(rx, sizeof rx);
         if (n) ferrule_link_handle_input(link, rx, n, now);
 
         /* Take a request only when the previous reply has been queued: a full send window
          * then closes the receive window instead of dropping anything. */
-        ferrule_received_t got;
-        while (reply_len == 0 && ferrule_link_recv(link, msg, sizeof msg, &got) == FERRULE_OK) {
+        while (reply_len == 0 && (st = ferrule_link_recv(link, msg, sizeof msg, &got)) != FERRULE_EMPTY) {
             uint32_t i = 0;
+            size_t tl;
+            if (st != FERRULE_OK) fail("recv", st);
             if (got.len >= 5) memcpy(&i, msg, 4);
-            size_t tl = text(i, expect);
+            tl = text(i, expect);
             memcpy(reply, msg, 4);
             if (got.len == 5 + tl && msg[4] == 'H' && memcmp(msg + 5, expect, tl) == 0) {
+                size_t k;
                 reply[4] = 'F';
-                for (size_t k = 0; k < tl; k++) reply[5 + k] = expect[tl - 1 - k];
+                for (k = 0; k < tl; k++) reply[5 + k] = expect[tl - 1 - k];
                 reply_len = 5 + tl;
             } else {
                 reply[4] = 'X';
                 reply_len = 5;
                 bad++;
             }
-            requests++;
+            if (++requests % 100 == 0) report("progress", requests, bad);
         }
-        if (reply_len && ferrule_link_send(link, 0, reply, reply_len, now) == FERRULE_OK) {
-            reply_len = 0;
+        if (reply_len) {
+            st = ferrule_link_send(link, 0, reply, reply_len, now, NULL);
+            if (st == FERRULE_OK || st == FERRULE_ERR_NOT_CONNECTED) {
+                reply_len = 0; /* not connected: the host asks again in the next session */
+            } else if (st != FERRULE_ERR_FULL) {
+                fail("send", st);
+            }
         }
-
-        size_t flen = 0;
-        while (ferrule_link_poll_transmit(link, now, frame, sizeof frame, &flen) == FERRULE_OK) {
-            uart_write(frame, flen);
+        while ((st = ferrule_link_poll_transmit(link, now, frame, sizeof frame, &n)) == FERRULE_OK) {
+            board_uart_write(frame, n);
         }
-        ferrule_link_handle_timeout(link, now);
-        ferrule_event_t ev;
+        if (st != FERRULE_EMPTY) fail("poll_transmit", st);
+        if (ferrule_link_poll_timeout(link, &deadline) == FERRULE_OK && now >= deadline) {
+            ferrule_link_handle_timeout(link, now);
+        }
         while (ferrule_link_poll_event(link, &ev) == FERRULE_OK) {
-            printf("uart_peer: link %s (reason %u), %lu requests answered this boot, %lu bad\n",
-                   ev.kind == FERRULE_EVENT_UP ? "up" : "down", ev.reason,
-                   (unsigned long)requests, (unsigned long)bad);
+            report(ev.kind == FERRULE_EVENT_UP ? "link up" : "link down", requests, bad);
+            if (ev.kind == FERRULE_EVENT_DOWN) reply_len = 0;
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Size probes: what each firmware profile costs in flash and RAM.
+//! Size probes: what each firmware profile costs in flash and RAM, and the stack every
+//! constructor takes.
 //!
 //! Every profile is one exported function that really exercises that part of the stack (so
 //! the linker keeps what a firmware would keep, and running it under QEMU proves the code
@@ -8,29 +9,28 @@
 //!
 //! Profiles: framing (encoder, streaming decoder, CRC); framing and link (4 x 128 B window);
 //! the link receiving compressed messages (inflate); the heap-free compressor both ways;
-//! everything (compression, both channels, datagrams and streams).
+//! everything (compression, both channels, datagrams and streams); the link with AEAD (the
+//! handshake's HMAC and HKDF, and ChaCha20-Poly1305 on every frame).
+//!
+//! [`stack`] holds one function per constructor, for the stack measurement
+//! (`tests/firmware/stack_rust.c`).
 #![cfg_attr(target_os = "none", no_std)]
 
-use ferrule::compress::{Codec, CodecConfig, Compressor, Deflater, End, InflateOnly, Inflater};
-use ferrule::compress::{Mode, NoCodec};
-use ferrule::link::{frame_buffer_len, Config, Link, Transport};
+pub mod stack;
+
+use ferrule::compress::DYNAMIC_TABLE_BYTES;
+use ferrule::compress::{Codec, CodecConfig, Compressor, Deflater, End, Inflater, Mode, Receive};
+use ferrule::link::{frame_buffer_len, max_frame_len, Config, Link, LinkStorage, Transport};
 use ferrule::{encode_stream, max_stream_frame_len, Feed, Header, StreamDecoder, StreamOptions};
 
 /// Message size of the link profiles.
 pub const M: usize = 128;
 /// Window of the link profiles.
 pub const W: usize = 4;
-const F: usize = frame_buffer_len(M);
-const FRAME: usize = max_stream_frame_len(M);
-
-type Plain = Link<W, M, F, NoCodec>;
-type Receiving = Link<W, M, F, InflateOnly<'static>>;
-type Packed = Link<W, M, F, Compressor<'static>>;
-/// Room for the AEAD tag, so sealed messages keep `M` bytes.
-#[cfg(feature = "aead")]
-type Sealed = Link<W, M, { F + 16 }, NoCodec>;
-/// Output buffer for every profile's frames (the sealed ones are the largest).
-const WIRE: usize = FRAME + 32;
+/// The link's memory, in one value.
+type Storage = LinkStorage<W, M, { frame_buffer_len(M) }>;
+/// `poll_transmit`'s buffer: the largest frame a link of `M`-byte messages sends.
+const WIRE: usize = max_frame_len(M);
 
 /// The baseline: nothing of ferrule.
 #[no_mangle]
@@ -64,64 +64,121 @@ pub extern "C" fn probe_framing(seed: u32) -> u32 {
 /// over an in-memory stream; returns the number delivered.
 #[no_mangle]
 pub extern "C" fn probe_link(count: u32) -> u32 {
-    let mut a = plain(1);
-    let mut b = plain(2);
-    exchange(&mut a, &mut b, count)
+    let (mut sa, mut sb) = (Storage::new(), Storage::new());
+    let (Ok(mut a), Ok(mut b)) = (
+        Link::new(cfg(Transport::Stream), 1, sa.buffers()),
+        Link::new(cfg(Transport::Stream), 2, sb.buffers()),
+    ) else {
+        return 0;
+    };
+    exchange(&mut a, &mut b, count, false)
 }
 
-/// One endpoint of `probe_link` (a function, so the image holds one copy of its setup).
-#[inline(never)]
-fn plain(seed: u32) -> Plain {
-    Plain::new(cfg(), seed)
-}
+/// What the firmware of `probe_inflate` decompresses (and sends raw).
+const RECEIVE_ONLY: CodecConfig<'static> = CodecConfig::DEFAULT;
+/// Shared stream both ways, 1 KiB windows.
+const SHARED: CodecConfig<'static> = CodecConfig {
+    reliable: Mode::Shared,
+    ..CodecConfig::DEFAULT
+};
+/// Every mode: shared reliable, per-message best effort, dynamic blocks accepted.
+const EVERYTHING: CodecConfig<'static> = CodecConfig {
+    reliable: Mode::Shared,
+    unreliable: Mode::PerMessage,
+    receive: Receive {
+        dynamic: true,
+        ..Receive::DEFAULT
+    },
+    ..CodecConfig::DEFAULT
+};
 
-/// Framing + link + inflate: the firmware receives compressed messages and sends raw ones.
+/// Framing + link + inflate: the firmware (`b`) receives compressed messages and sends raw
+/// ones; its peer (`a`, the host's part) compresses. Both are linked in: report the
+/// difference from `probe_compressor`.
 #[no_mangle]
 pub extern "C" fn probe_inflate(count: u32) -> u32 {
-    // The peer (a host, here simulated by a full codec) compresses; only `b`'s side is the
-    // firmware's, but both are linked in: report the difference from `probe_compressor`.
-    let mut a = Packed::with_codec(cfg(), 1, Compressor::new(shared()));
-    let mut b = Receiving::with_codec(cfg(), 2, InflateOnly::new(None));
-    exchange(&mut a, &mut b, count)
+    let mut ma = [0u8; Compressor::storage_size(&SHARED)];
+    let mut mb = [0u8; Compressor::storage_size(&RECEIVE_ONLY)];
+    let (Ok(ca), Ok(cb)) = (
+        Compressor::new(SHARED, &mut ma),
+        Compressor::new(RECEIVE_ONLY, &mut mb),
+    ) else {
+        return 0;
+    };
+    with_codecs(ca, cb, count, Transport::Stream)
 }
 
 /// Framing + link + the heap-free compressor on both sides (shared-window stream).
 #[no_mangle]
 pub extern "C" fn probe_compressor(count: u32) -> u32 {
-    let mut a = Packed::with_codec(cfg(), 1, Compressor::new(shared()));
-    let mut b = Packed::with_codec(cfg(), 2, Compressor::new(shared()));
-    exchange(&mut a, &mut b, count)
+    let mut ma = [0u8; Compressor::storage_size(&SHARED)];
+    let mut mb = [0u8; Compressor::storage_size(&SHARED)];
+    let (Ok(ca), Ok(cb)) = (
+        Compressor::new(SHARED, &mut ma),
+        Compressor::new(SHARED, &mut mb),
+    ) else {
+        return 0;
+    };
+    with_codecs(ca, cb, count, Transport::Stream)
 }
 
-/// Everything: compression in every mode, best-effort channel, stream and datagram framing.
+/// Everything but AEAD: compression in every mode, best-effort channel, stream and datagram
+/// framing.
 #[no_mangle]
 pub extern "C" fn probe_everything(count: u32) -> u32 {
-    let codec = CodecConfig {
-        reliable: Mode::Shared,
-        unreliable: Mode::PerMessage,
-        dictionary: None,
-    };
     let mut delivered = 0;
     for transport in [Transport::Stream, Transport::Datagram] {
-        let cfg = Config { transport, ..cfg() };
-        let mut a = Packed::with_codec(cfg, 1, Compressor::new(codec));
-        let mut b = Packed::with_codec(cfg, 2, Compressor::new(codec));
-        delivered += exchange_over(&mut a, &mut b, count, transport == Transport::Datagram);
+        let mut ma = [0u8; Compressor::storage_size(&EVERYTHING)];
+        let mut mb = [0u8; Compressor::storage_size(&EVERYTHING)];
+        let (Ok(ca), Ok(cb)) = (
+            Compressor::new(EVERYTHING, &mut ma),
+            Compressor::new(EVERYTHING, &mut mb),
+        ) else {
+            return 0;
+        };
+        delivered += with_codecs(ca, cb, count, transport);
     }
     delivered + probe_framing(count)
 }
 
-/// Framing + link + AEAD (feature `aead`): both endpoints seal every frame.
+/// Two links with codecs `ca` and `cb` exchanging `count` messages each way.
+#[inline(never)]
+fn with_codecs(
+    mut ca: Compressor<'_>,
+    mut cb: Compressor<'_>,
+    count: u32,
+    transport: Transport,
+) -> u32 {
+    let (mut sa, mut sb) = (Storage::new(), Storage::new());
+    let (Ok(mut a), Ok(mut b)) = (
+        Link::new(cfg(transport), 1, sa.buffers()),
+        Link::new(cfg(transport), 2, sb.buffers()),
+    ) else {
+        return 0;
+    };
+    a.set_codec(&mut ca as &mut dyn Codec);
+    b.set_codec(&mut cb as &mut dyn Codec);
+    exchange(&mut a, &mut b, count, transport == Transport::Datagram)
+}
+
+/// Framing + link + AEAD (feature `aead`): both endpoints make the authenticated handshake
+/// (HMAC-SHA256 hellos, HKDF-SHA256 session keys) and seal every frame.
 #[cfg(feature = "aead")]
 #[no_mangle]
 pub extern "C" fn probe_aead(count: u32) -> u32 {
-    let mut a = Sealed::new(cfg(), 1);
-    let mut b = Sealed::new(cfg(), 2);
+    use ferrule::link::{Guard, Sealer};
     let key = [0x42; 32];
-    if a.set_key(1, &key, 0).is_err() || b.set_key(1, &key, 0).is_err() {
+    let (mut ga, mut gb) = (Guard::new(1, &key), Guard::new(1, &key));
+    let (mut sa, mut sb) = (Storage::new(), Storage::new());
+    let (Ok(mut a), Ok(mut b)) = (
+        Link::new(cfg(Transport::Stream), 1, sa.buffers()),
+        Link::new(cfg(Transport::Stream), 2, sb.buffers()),
+    ) else {
         return 0;
-    }
-    exchange(&mut a, &mut b, count)
+    };
+    a.enable_aead(&mut ga as &mut dyn Sealer);
+    b.enable_aead(&mut gb as &mut dyn Sealer);
+    exchange(&mut a, &mut b, count, false)
 }
 
 /// The record the codec probes work on, four times over: 148 bytes.
@@ -138,14 +195,18 @@ fn rec4_matches(out: &[u8]) -> bool {
     out.len() == 4 * REC.len() && out.chunks(REC.len()).all(|c| c == REC)
 }
 
-/// Inflate alone (`miniz_oxide`, no heap), as firmware that only receives compressed data
-/// links it: inflates a zlib-made stream and returns its length (148) when it is exact.
+/// Inflate alone, as firmware that only receives compressed data links it: inflates a
+/// zlib-made stream (stored and fixed blocks need no memory; dynamic blocks take
+/// `DYNAMIC_TABLE_BYTES` of tables) and returns its length (148) when it is exact.
 #[no_mangle]
 pub extern "C" fn probe_inflate_alone(_: u32) -> u32 {
-    let mut inflater = Inflater::new();
+    let mut tables = [0u8; DYNAMIC_TABLE_BYTES];
+    let Ok(mut inflater) = Inflater::with_dynamic(10, &mut tables) else {
+        return 0;
+    };
     let mut out = [0u8; 256];
     match inflater.inflate(core::hint::black_box(&REC4_DEFLATED), &mut out) {
-        Ok(n) if rec4_matches(&out[..n]) => n as u32,
+        Ok(n) if rec4_matches(head(&out, n)) => n as u32,
         _ => 0,
     }
 }
@@ -158,7 +219,10 @@ pub extern "C" fn probe_deflate_alone(_: u32) -> u32 {
     for (i, b) in msg.iter_mut().enumerate() {
         *b = REC[i % REC.len()];
     }
-    let mut deflater = Deflater::new();
+    let mut mem = [0u8; Deflater::storage_size(10)];
+    let Ok(mut deflater) = Deflater::new(10, &mut mem) else {
+        return 0;
+    };
     let mut out = [0u8; 148];
     match deflater.compress(core::hint::black_box(&msg), End::Final, &mut out) {
         Ok(n) => u32::from(n > 0 && n < msg.len()),
@@ -168,36 +232,34 @@ pub extern "C" fn probe_deflate_alone(_: u32) -> u32 {
 
 /// Bytes of state one endpoint of `profile` keeps (0 none, 1 framing, 2 link, 3 inflate,
 /// 4 compressor, 5 everything, 6 link + AEAD, 7 inflate alone, 8 deflate alone), for a
-/// `static` in the firmware.
+/// `static` in the firmware: the link's memory ([`Link::memory`], which includes the `Link`
+/// value), the codec and its memory, the guard, and `poll_transmit`'s buffer.
 #[no_mangle]
 pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
+    use core::mem::size_of;
+    let link = Link::memory(W, M, cfg!(feature = "best-effort")) + WIRE;
+    let codec =
+        |c: &CodecConfig<'_>| size_of::<Compressor<'static>>() + Compressor::storage_size(c);
     let n = match profile {
-        1 => core::mem::size_of::<StreamDecoder<F>>() + FRAME,
-        2 => core::mem::size_of::<Plain>() + FRAME,
-        3 => core::mem::size_of::<Receiving>() + FRAME,
-        4 | 5 => core::mem::size_of::<Packed>() + FRAME,
+        1 => size_of::<StreamDecoder<{ frame_buffer_len(64) }>>() + max_stream_frame_len(64),
+        2 => link,
+        3 => link + codec(&RECEIVE_ONLY),
+        4 => link + codec(&SHARED),
+        5 => link + codec(&EVERYTHING),
         #[cfg(feature = "aead")]
-        6 => core::mem::size_of::<Sealed>() + Sealed::MAX_FRAME,
-        7 => core::mem::size_of::<Inflater>(),
-        8 => core::mem::size_of::<Deflater>(),
+        6 => link + size_of::<ferrule::link::Guard>(),
+        7 => size_of::<Inflater<'static>>() + DYNAMIC_TABLE_BYTES,
+        8 => size_of::<Deflater<'static>>() + Deflater::storage_size(10),
         _ => 0,
     };
     n as u32
 }
 
-fn cfg() -> Config {
+fn cfg(transport: Transport) -> Config {
     Config {
-        transport: Transport::Stream,
+        transport,
         rto_initial: 50,
         ..Config::default()
-    }
-}
-
-fn shared() -> CodecConfig<'static> {
-    CodecConfig {
-        reliable: Mode::Shared,
-        unreliable: Mode::PerMessage,
-        dictionary: None,
     }
 }
 
@@ -234,24 +296,10 @@ fn head(buf: &[u8], n: usize) -> &[u8] {
     buf.get(..n).unwrap_or(buf)
 }
 
-/// Runs both endpoints over a stream on a virtual clock until each has delivered `count`
-/// messages from the other (or time runs out); returns the total delivered intact and in order.
-fn exchange<const W: usize, const F: usize, CA: Codec, CB: Codec>(
-    a: &mut Link<W, M, F, CA>,
-    b: &mut Link<W, M, F, CB>,
-    count: u32,
-) -> u32 {
-    exchange_over(a, b, count, false)
-}
-
-fn exchange_over<const W: usize, const F: usize, CA: Codec, CB: Codec>(
-    a: &mut Link<W, M, F, CA>,
-    b: &mut Link<W, M, F, CB>,
-    count: u32,
-    datagrams: bool,
-) -> u32 {
-    // Each step is one function per pair of endpoint types, called for both directions: the
-    // image then holds one copy of the harness, as a firmware holds one endpoint.
+/// Runs both endpoints on a virtual clock until each has delivered `count` messages from the
+/// other (or time runs out); returns the total delivered intact and in order.
+#[inline(never)]
+fn exchange(a: &mut Link<'_>, b: &mut Link<'_>, count: u32, datagrams: bool) -> u32 {
     let (mut sent_a, mut sent_b, mut got_a, mut got_b) = (0u32, 0u32, 0u32, 0u32);
     let mut wire = [0u8; WIRE];
     for now in 0..20_000u64 {
@@ -275,27 +323,15 @@ fn exchange_over<const W: usize, const F: usize, CA: Codec, CB: Codec>(
 /// Offers message `sent` (of direction `dir`) to `link` unless `count` were sent; returns 1
 /// when it was accepted.
 #[inline(never)]
-fn offer<const W: usize, const F: usize, C: Codec>(
-    link: &mut Link<W, M, F, C>,
-    sent: u32,
-    count: u32,
-    dir: u8,
-    now: u64,
-) -> u32 {
+fn offer(link: &mut Link<'_>, sent: u32, count: u32, dir: u8, now: u64) -> u32 {
     let mut msg = [0u8; M];
     let n = message(sent, dir, &mut msg);
-    u32::from(sent < count && link.send(0, head(&msg, n), now).is_ok())
+    u32::from(sent < count && link.is_up() && link.send(0, head(&msg, n), now).is_ok())
 }
 
 /// Moves every frame `from` has to send into `to`.
 #[inline(never)]
-fn carry<const W: usize, const F: usize, CA: Codec, CB: Codec>(
-    from: &mut Link<W, M, F, CA>,
-    to: &mut Link<W, M, F, CB>,
-    wire: &mut [u8; WIRE],
-    datagrams: bool,
-    now: u64,
-) {
+fn carry(from: &mut Link<'_>, to: &mut Link<'_>, wire: &mut [u8; WIRE], datagrams: bool, now: u64) {
     while let Ok(Some(n)) = from.poll_transmit(now, wire) {
         if datagrams {
             to.handle_datagram(head(wire, n), now);
@@ -305,14 +341,10 @@ fn carry<const W: usize, const F: usize, CA: Codec, CB: Codec>(
     }
 }
 
-/// Receives every message `link` has, checking each against the next expected
-/// message of direction `dir`; returns the new count of messages received, `None` on a mismatch.
+/// Receives every message `link` has, checking each against the next expected message of
+/// direction `dir`; returns the new count of messages received, `None` on a mismatch.
 #[inline(never)]
-fn drain<const W: usize, const F: usize, C: Codec>(
-    link: &mut Link<W, M, F, C>,
-    mut got: u32,
-    dir: u8,
-) -> Option<u32> {
+fn drain(link: &mut Link<'_>, mut got: u32, dir: u8) -> Option<u32> {
     let mut msg = [0u8; M];
     let mut expect = [0u8; M];
     while let Ok(Some(r)) = link.recv(&mut msg) {
@@ -351,6 +383,7 @@ mod tests {
             assert!(probe_state_bytes(p) > 0);
         }
         assert!(probe_state_bytes(2) < probe_state_bytes(3));
+        assert!(probe_state_bytes(3) < probe_state_bytes(4));
     }
 
     #[cfg(feature = "aead")]
@@ -358,5 +391,10 @@ mod tests {
     fn sealed_profile_works() {
         assert_eq!(probe_aead(50), 100);
         assert!(probe_state_bytes(6) > probe_state_bytes(2));
+    }
+
+    #[test]
+    fn every_constructor_builds() {
+        assert_eq!(stack::stack_all(), stack::ALL);
     }
 }
