@@ -5,14 +5,16 @@
 //!   pre-shared key, truncated to 16 bytes); both sides derive the session's keys, tag and
 //!   initial sequence numbers from the pre-shared key and the two handshake nonces with
 //!   [`derive_session`] (HKDF-SHA256, RFC 5869).
-//! - Frames: ChaCha20-Poly1305 (RFC 8439) from RustCrypto, in place, no heap, under the key of
+//! - Frames: ChaCha20-Poly1305 (RFC 8439), in place, no heap, under the key of
 //!   the sending direction. A sealed body is `header ‖ ciphertext ‖ tag ‖ CRC`: the header is
 //!   the associated data. The nonce is the sender's frame counter ([`nonce`]); each session
 //!   has fresh keys, so a counter never repeats under a key. [`ReplayWindow`] rejects a
 //!   counter seen before.
 //!
 //! The link ([`crate::link::Link::enable_aead`]) does all of this; these functions are for
-//! framing-only users, other implementations and checking the format.
+//! framing-only users, other implementations and checking the format. The primitives are
+//! this crate's own (small stack on microcontrollers; see the `crypto` module's notes),
+//! checked against the RFC vectors and against RustCrypto.
 //!
 //! ```
 //! use ferrule::aead::{derive_session, nonce, open_body, seal_body, Key, TAG_LEN};
@@ -32,10 +34,7 @@
 //! assert!(open_body(&key, &n, &mut body, 3).is_err());
 //! ```
 
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce, Tag};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use crate::crypto::{chacha20, hmac};
 
 /// Bytes the tag adds to every sealed payload.
 pub const TAG_LEN: usize = 16;
@@ -50,7 +49,7 @@ pub const REPLAY_WINDOW: u32 = 64;
 #[derive(Clone)]
 pub struct Key {
     id: u8,
-    cipher: ChaCha20Poly1305,
+    bytes: [u8; KEY_LEN],
 }
 
 impl core::fmt::Debug for Key {
@@ -63,12 +62,25 @@ impl core::fmt::Debug for Key {
 }
 
 impl Key {
+    /// A placeholder (id 0, all-zero key) for state that gets its key later.
+    pub(crate) const EMPTY: Self = Self {
+        id: 0,
+        bytes: [0; KEY_LEN],
+    };
+
     /// A key with id `id`.
-    pub fn new(id: u8, bytes: &[u8; KEY_LEN]) -> Self {
-        Self {
-            id,
-            cipher: ChaCha20Poly1305::new(bytes.into()),
-        }
+    pub const fn new(id: u8, bytes: &[u8; KEY_LEN]) -> Self {
+        Self { id, bytes: *bytes }
+    }
+
+    /// The key's bytes, to write a derived key in place.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8; KEY_LEN] {
+        &mut self.bytes
+    }
+
+    /// Renames the key.
+    pub(crate) fn set_id(&mut self, id: u8) {
+        self.id = id;
     }
 
     /// The key id carried in sealed headers.
@@ -113,13 +125,8 @@ pub const HANDSHAKE_NONCE_LEN: usize = 16;
 /// The MAC of a hello frame: the first 16 bytes of HMAC-SHA256(`psk`, [`HELLO_LABEL`] ‖
 /// `covered`), where `covered` is the frame's header and hello record.
 pub fn hello_mac(psk: &[u8; KEY_LEN], covered: &[u8]) -> [u8; MAC_LEN] {
-    // HMAC takes keys of any length: the error case cannot happen.
-    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(psk) else {
-        return [0; MAC_LEN];
-    };
-    mac.update(HELLO_LABEL);
-    mac.update(covered);
-    let full = mac.finalize().into_bytes();
+    let mut full = [0u8; 32];
+    hmac::hmac(psk, &[HELLO_LABEL, covered], &mut full);
     let mut out = [0u8; MAC_LEN];
     for (d, s) in out.iter_mut().zip(full.iter()) {
         *d = *s;
@@ -166,36 +173,53 @@ pub fn derive_session(
     lo: &[u8; HANDSHAKE_NONCE_LEN],
     hi: &[u8; HANDSHAKE_NONCE_LEN],
 ) -> SessionSecrets {
+    let mut s = SessionSecrets {
+        key_lo: [0; KEY_LEN],
+        key_hi: [0; KEY_LEN],
+        tag: 0,
+        isn_lo: 0,
+        isn_hi: 0,
+    };
+    derive_session_into(psk, lo, hi, &mut s);
+    s
+}
+
+/// [`derive_session`] into `out` (no copy of the secrets on the stack).
+pub fn derive_session_into(
+    psk: &[u8; KEY_LEN],
+    lo: &[u8; HANDSHAKE_NONCE_LEN],
+    hi: &[u8; HANDSHAKE_NONCE_LEN],
+    out: &mut SessionSecrets,
+) {
+    let (tag, isn_lo, isn_hi) = derive_keys(psk, lo, hi, &mut out.key_lo, &mut out.key_hi);
+    out.tag = tag;
+    out.isn_lo = isn_lo;
+    out.isn_hi = isn_hi;
+}
+
+/// The HKDF blocks of [`derive_session`], the keys written where they are kept; returns the
+/// tag and the two initial sequence numbers (`lo`'s, `hi`'s).
+#[inline(never)]
+pub(crate) fn derive_keys(
+    psk: &[u8; KEY_LEN],
+    lo: &[u8; HANDSHAKE_NONCE_LEN],
+    hi: &[u8; HANDSHAKE_NONCE_LEN],
+    key_lo: &mut [u8; KEY_LEN],
+    key_hi: &mut [u8; KEY_LEN],
+) -> (u8, u16, u16) {
+    // Extract: HMAC(salt = lo ‖ hi, psk); then Expand, block by block (the salt's memory
+    // takes the third block).
     let mut salt = [0u8; 2 * HANDSHAKE_NONCE_LEN];
     for (d, s) in salt.iter_mut().zip(lo.iter().chain(hi)) {
         *d = *s;
     }
-    let kdf = hkdf::Hkdf::<Sha256>::new(Some(&salt), psk);
-    let mut okm = [0u8; 69];
-    // 69 bytes is far below HKDF's limit of 255 blocks.
-    let _ = kdf.expand(SESSION_LABEL, &mut okm);
-    let (key_lo, rest) = okm
-        .split_first_chunk::<KEY_LEN>()
-        .unwrap_or((&[0; 32], &[]));
-    let (key_hi, rest) = rest
-        .split_first_chunk::<KEY_LEN>()
-        .unwrap_or((&[0; 32], &[]));
-    let &[tag, a, b, c, d] = rest else {
-        return SessionSecrets {
-            key_lo: *key_lo,
-            key_hi: *key_hi,
-            tag: 0,
-            isn_lo: 0,
-            isn_hi: 0,
-        };
-    };
-    SessionSecrets {
-        key_lo: *key_lo,
-        key_hi: *key_hi,
-        tag,
-        isn_lo: u16::from_le_bytes([a, b]),
-        isn_hi: u16::from_le_bytes([c, d]),
-    }
+    let mut prk = [0u8; 32];
+    hmac::hmac(&salt, &[psk], &mut prk);
+    hmac::hmac(&prk, &[SESSION_LABEL, &[1]], key_lo);
+    hmac::hmac(&prk, &[key_lo, SESSION_LABEL, &[2]], key_hi);
+    hmac::hmac(&prk, &[key_hi, SESSION_LABEL, &[3]], &mut salt);
+    let [tag, a, b, c, d, ..] = salt;
+    (tag, u16::from_le_bytes([a, b]), u16::from_le_bytes([c, d]))
 }
 
 /// Splits a sealed body into associated data, text and tag; `None` when `body` is shorter
@@ -210,6 +234,7 @@ fn split(body: &mut [u8], aad_len: usize) -> Option<(&mut [u8], &mut [u8], &mut 
 /// Seals `body` in place: `body[..aad_len]` is authenticated as is, the bytes after it up to
 /// the last [`TAG_LEN`] are encrypted, and the tag is written into the last [`TAG_LEN`] bytes.
 /// Fails only when `body` is shorter than `aad_len + TAG_LEN`.
+#[inline(always)]
 pub fn seal_body(
     key: &Key,
     nonce: &[u8; NONCE_LEN],
@@ -217,16 +242,13 @@ pub fn seal_body(
     aad_len: usize,
 ) -> Result<(), AuthError> {
     let (aad, text, tag) = split(body, aad_len).ok_or(AuthError)?;
-    let t = key
-        .cipher
-        .encrypt_in_place_detached(Nonce::from_slice(nonce), aad, text)
-        .map_err(|_| AuthError)?;
-    tag.copy_from_slice(&t);
+    tag.copy_from_slice(&chacha20::seal(&key.bytes, nonce, aad, text));
     Ok(())
 }
 
 /// Checks and decrypts a body sealed by [`seal_body`], in place. On error the body is left
 /// as it was.
+#[inline(always)]
 pub fn open_body(
     key: &Key,
     nonce: &[u8; NONCE_LEN],
@@ -234,10 +256,11 @@ pub fn open_body(
     aad_len: usize,
 ) -> Result<(), AuthError> {
     let (aad, text, tag) = split(body, aad_len).ok_or(AuthError)?;
-    let tag = Tag::clone_from_slice(tag);
-    key.cipher
-        .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, text, &tag)
-        .map_err(|_| AuthError)
+    if chacha20::open(&key.bytes, nonce, aad, text, tag) {
+        Ok(())
+    } else {
+        Err(AuthError)
+    }
 }
 
 /// Why [`ReplayWindow::check`] refused a counter.

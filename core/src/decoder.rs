@@ -148,6 +148,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
     }
 
     /// Absorbs `input` until a frame ends or the input runs out.
+    #[inline(never)]
     pub fn feed<'i>(&mut self, mut input: &'i [u8]) -> Feed<'_, 'i> {
         if self.reset_pending {
             self.start_frame();

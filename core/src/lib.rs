@@ -71,6 +71,8 @@ mod bytes;
 pub mod cobs;
 pub mod compress;
 pub mod crc;
+#[cfg(feature = "aead")]
+mod crypto;
 pub mod decoder;
 pub mod encode;
 pub mod fec;

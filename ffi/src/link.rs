@@ -11,8 +11,8 @@ use crate::frame::ferrule_decoder_stats_t;
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::{align_of, size_of};
 use ferrule::link::{
-    frame_buffer_len, max_frame_len, ChannelMap, Config, DownReason, Event, Link, LinkBuffers,
-    MessageId, RecvError, RxSlot, SendError, Sent, Transport, TxSlot,
+    frame_buffer_len, max_frame_len, ChannelMap, CheckedSetup, Config, DownReason, Event, Link,
+    LinkBuffers, MessageId, RecvError, RxSlot, SendError, Sent, Transport, TxSlot,
 };
 
 /// Largest message a C link can be configured for, in bytes.
@@ -31,6 +31,7 @@ pub const FERRULE_MEMORY_ALIGN: usize = 8;
 /// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 /// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
 /// toolchain and options of this release.
+#[repr(transparent)]
 pub struct ferrule_link_t {
     pub(crate) inner: Link<'static>,
 }
@@ -285,58 +286,73 @@ pub unsafe extern "C" fn ferrule_link_init(
         if config.is_null() || mem.is_null() || out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        // SAFETY: checked non-NULL; the caller passes a valid configuration.
-        let c = unsafe { &*config };
-        let cfg = match convert(c) {
-            Ok(cfg) => cfg,
+        // SAFETY: checked non-NULL; the caller passes a valid configuration and `mem_len`
+        // writable bytes at `mem`.
+        let setup = match unsafe { prepare(mem, mem_len, &*config) } {
+            Ok(setup) => setup,
             Err(s) => return s,
         };
-        let (w, m) = (usize::from(c.window), usize::from(c.max_message));
-        let l = layout(w, m, c.best_effort);
-        if mem_len < l.total {
-            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
-        }
-        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
-            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
-        }
-        let base = mem.cast::<u8>();
-        // SAFETY: every region lies inside the caller's `mem_len` bytes (`layout` sums them
-        // to `total`, checked above), regions do not overlap, and each is aligned for its
-        // type (the block is 8-aligned and `layout` aligns each offset). The slices live as
-        // long as the handle (the caller keeps the memory; 'static stands for that). Slots
-        // are written with valid values before the slices are made.
-        let buffers = unsafe {
-            let tx_slots = base.add(l.tx_slots).cast::<TxSlot>();
-            let rx_slots = base.add(l.rx_slots).cast::<RxSlot>();
-            for i in 0..w {
-                tx_slots.add(i).write(TxSlot::EMPTY);
-                rx_slots.add(i).write(RxSlot::EMPTY);
-            }
-            let area = |at: usize, len: usize| -> &'static mut [u8] {
-                let p = base.add(at);
-                p.write_bytes(0, len);
-                core::slice::from_raw_parts_mut(p, len)
-            };
-            LinkBuffers {
-                tx_slots: core::slice::from_raw_parts_mut(tx_slots, w).into(),
-                rx_slots: core::slice::from_raw_parts_mut(rx_slots, w).into(),
-                tx_data: area(l.tx_data, l.area).into(),
-                rx_data: area(l.rx_data, l.area).into(),
-                frame: area(l.frame, l.frame_len).into(),
-                best_effort: area(l.best_effort, l.best_effort_len).into(),
-            }
-        };
-        let inner = match Link::new(cfg, seed, buffers) {
-            Ok(link) => link,
-            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
-        };
-        let p = base.cast::<ferrule_link_t>();
+        let p = mem.cast::<ferrule_link_t>();
         // SAFETY: the block starts with room for a ferrule_link_t (layout), 8-aligned
-        // (checked; its alignment is at most 8, tested).
-        unsafe { p.write(ferrule_link_t { inner }) };
+        // (checked by `prepare`; its alignment is at most 8, tested), and the areas in
+        // `setup` lie after it (layout), so the slot is not aliased. `ferrule_link_t` is a
+        // transparent wrapper around the link, which `init_in` builds in place.
+        let slot = unsafe { &mut *p.cast::<core::mem::MaybeUninit<Link<'static>>>() };
+        Link::init_in(slot, setup, seed);
         put(out, p);
         ferrule_status::FERRULE_OK
     })
+}
+
+/// Checks the configuration and memory of `ferrule_link_init` and lays the link's areas out
+/// in `mem` (apart from its own frame, so none of this is on the stack while the link is
+/// written).
+///
+/// # Safety
+/// `mem` points to `mem_len` writable bytes the caller gives the link.
+#[inline(never)]
+unsafe fn prepare(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    c: &ferrule_link_config_t,
+) -> Result<CheckedSetup<'static>, ferrule_status> {
+    let cfg = convert(c)?;
+    let (w, m) = (usize::from(c.window), usize::from(c.max_message));
+    let l = layout(w, m, c.best_effort);
+    if mem_len < l.total {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL);
+    }
+    if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT);
+    }
+    let base = mem.cast::<u8>();
+    // SAFETY: every region lies inside the caller's `mem_len` bytes (`layout` sums them
+    // to `total`, checked above), regions do not overlap, and each is aligned for its
+    // type (the block is 8-aligned and `layout` aligns each offset). The slices live as
+    // long as the handle (the caller keeps the memory; 'static stands for that). Slots
+    // are written with valid values before the slices are made.
+    let buffers = unsafe {
+        let tx_slots = base.add(l.tx_slots).cast::<TxSlot>();
+        let rx_slots = base.add(l.rx_slots).cast::<RxSlot>();
+        for i in 0..w {
+            tx_slots.add(i).write(TxSlot::EMPTY);
+            rx_slots.add(i).write(RxSlot::EMPTY);
+        }
+        let area = |at: usize, len: usize| -> &'static mut [u8] {
+            let p = base.add(at);
+            p.write_bytes(0, len);
+            core::slice::from_raw_parts_mut(p, len)
+        };
+        LinkBuffers {
+            tx_slots: core::slice::from_raw_parts_mut(tx_slots, w).into(),
+            rx_slots: core::slice::from_raw_parts_mut(rx_slots, w).into(),
+            tx_data: area(l.tx_data, l.area).into(),
+            rx_data: area(l.rx_data, l.area).into(),
+            frame: area(l.frame, l.frame_len).into(),
+            best_effort: area(l.best_effort, l.best_effort_len).into(),
+        }
+    };
+    Link::check(cfg, buffers).map_err(|_| ferrule_status::FERRULE_ERR_INVALID_ARGUMENT)
 }
 
 /// Runs `f` on the link behind a handle.

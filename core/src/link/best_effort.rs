@@ -41,7 +41,7 @@ pub(super) struct BestEffort {
 }
 
 impl BestEffort {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             tx: Mailbox::EMPTY,
             tx_seq: 0,

@@ -65,18 +65,24 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            transport: Transport::Stream,
-            channels: ChannelMap::none().with_reliable(0),
-            rto_initial: 1000,
-            rto_min: 20,
-            rto_max: 4000,
-            max_retransmits: 20,
-            dupthresh: 2,
-            ack_delay: 5,
-            keepalive: 1000,
-            leading_delimiter: false,
-            window: 0,
-        }
+        Self::DEFAULT
     }
+}
+
+impl Config {
+    /// The defaults: a stream link, channel 0 reliable; RTO 1000 ms at first, 20..=4000 ms;
+    /// 20 retransmissions; fast retransmit after 2; acks delayed up to 5 ms; keepalive 1 s.
+    pub const DEFAULT: Self = Self {
+        transport: Transport::Stream,
+        channels: ChannelMap::none().with_reliable(0),
+        rto_initial: 1000,
+        rto_min: 20,
+        rto_max: 4000,
+        max_retransmits: 20,
+        dupthresh: 2,
+        ack_delay: 5,
+        keepalive: 1000,
+        leading_delimiter: false,
+        window: 0,
+    };
 }

@@ -88,7 +88,7 @@ pub(super) struct Events {
 }
 
 impl Events {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             queue: [None; CAP],
             head: 0,

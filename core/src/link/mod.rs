@@ -78,7 +78,8 @@ pub use seal::Guard;
 pub use seal::{AeadStatus, KeySet, OpenError, Sealer, SessionParams};
 pub use stats::LinkStats;
 pub use storage::{
-    frame_buffer_len, max_frame_len, LinkBuffers, LinkStorage, RxSlot, SetupError, TxSlot,
+    frame_buffer_len, max_frame_len, CheckedSetup, LinkBuffers, LinkStorage, RxSlot, SetupError,
+    TxSlot,
 };
 
 use crate::compress::{Codec, DecompressError};
@@ -221,22 +222,59 @@ impl<'a> Link<'a> {
     /// memory and incremented before use, with a device number in its top bits. The
     /// handshake nonces are made from it (`docs/PROTOCOL.md` section 4.1).
     pub fn new(cfg: Config, seed: u64, buffers: LinkBuffers<'a>) -> Result<Self, SetupError> {
+        Ok(Self::from_checked(Self::check(cfg, buffers)?, seed))
+    }
+
+    /// Checks that `cfg` and `buffers` make a link (what [`Link::new`] checks first) and
+    /// keeps them for [`Link::from_checked`].
+    pub fn check(cfg: Config, buffers: LinkBuffers<'a>) -> Result<CheckedSetup<'a>, SetupError> {
         let (window, max_message) = buffers.dimensions()?;
         if cfg.rto_initial == 0 || cfg.rto_min == 0 || cfg.rto_min > cfg.rto_max {
             return Err(SetupError::Timers);
         }
+        Ok(CheckedSetup {
+            cfg,
+            buffers,
+            window: window as u8,
+            max_message: max_message as u16,
+        })
+    }
+
+    /// The link a checked setup makes. Infallible, so it can be written straight into its
+    /// destination (a `static`, or memory a C caller gave) without a `Result` of the link's
+    /// size on the stack first:
+    ///
+    /// ```
+    /// use ferrule::link::{Config, Link, LinkStorage};
+    ///
+    /// let storage = Box::leak(Box::new(LinkStorage::<4, 128, { ferrule::link::frame_buffer_len(128) }>::new()));
+    /// let setup = Link::check(Config::default(), storage.buffers()).unwrap();
+    /// let mut slot = None;
+    /// let link = slot.insert(Link::from_checked(setup, 7));
+    /// assert!(!link.is_up());
+    /// ```
+    #[inline(always)]
+    pub fn from_checked(setup: CheckedSetup<'a>, seed: u64) -> Self {
+        let CheckedSetup {
+            cfg,
+            buffers,
+            window,
+            max_message,
+        } = setup;
         let LinkBuffers {
-            tx_slots,
-            rx_slots,
+            mut tx_slots,
+            mut rx_slots,
             tx_data,
             rx_data,
             frame,
             best_effort,
         } = buffers;
-        let mut link = Self {
+        tx_slots.fill(TxSlot::EMPTY);
+        rx_slots.fill(RxSlot::EMPTY);
+        Self {
             cfg,
-            window: window as u8,
-            max_message: max_message as u16,
+            window,
+            max_message,
             areas: Areas {
                 tx_slots,
                 rx_slots,
@@ -251,17 +289,88 @@ impl<'a> Link<'a> {
             session: session::Session::new(seed, cfg.rto_initial),
             tx: transmit::Sender::new(),
             rx: receive::Receiver::new(),
-            rec: recovery::Recovery::new(&cfg),
+            rec: recovery::Recovery::new(),
             #[cfg(feature = "best-effort")]
             best_effort: best_effort::BestEffort::new(),
             timers: timers::Timers::new(),
             events: events::Events::new(),
             stats: LinkStats::new(),
             now: 0,
+        }
+    }
+
+    /// A link without buffers, made of constants only, so [`Link::init_in`] can write it into
+    /// place without building it on the stack first; then it fills in what a setup gives.
+    #[inline(always)]
+    fn empty() -> Self {
+        Self {
+            cfg: Config::DEFAULT,
+            window: 0,
+            max_message: 0,
+            areas: Areas {
+                tx_slots: ManagedSlice::Borrowed(&mut []),
+                rx_slots: ManagedSlice::Borrowed(&mut []),
+                tx_data: ManagedSlice::Borrowed(&mut []),
+                rx_data: ManagedSlice::Borrowed(&mut []),
+                best_effort: ManagedSlice::Borrowed(&mut []),
+            },
+            decoder: Decoder::with_buffer(FrameBuf(ManagedSlice::Borrowed(&mut []))),
+            codec: None,
+            sealer: None,
+            fec: None,
+            session: session::Session::new(0, 1),
+            tx: transmit::Sender::new(),
+            rx: receive::Receiver::new(),
+            rec: recovery::Recovery::new(),
+            #[cfg(feature = "best-effort")]
+            best_effort: best_effort::BestEffort::new(),
+            timers: timers::Timers::new(),
+            events: events::Events::new(),
+            stats: LinkStats::new(),
+            now: 0,
+        }
+    }
+
+    /// Writes the link a checked setup makes into `slot` and returns it: a constant empty
+    /// link is copied in and the setup's parts are filled in field by field, so
+    /// initialisation needs little stack whatever the link's size (for memory a C caller
+    /// gave, or a `static`).
+    #[inline(never)]
+    pub fn init_in<'s>(
+        slot: &'s mut core::mem::MaybeUninit<Self>,
+        setup: CheckedSetup<'a>,
+        seed: u64,
+    ) -> &'s mut Self {
+        let link = slot.write(Self::empty());
+        let CheckedSetup {
+            cfg,
+            buffers,
+            window,
+            max_message,
+        } = setup;
+        let LinkBuffers {
+            mut tx_slots,
+            mut rx_slots,
+            tx_data,
+            rx_data,
+            frame,
+            best_effort,
+        } = buffers;
+        tx_slots.fill(TxSlot::EMPTY);
+        rx_slots.fill(RxSlot::EMPTY);
+        link.cfg = cfg;
+        link.window = window;
+        link.max_message = max_message;
+        link.areas = Areas {
+            tx_slots,
+            rx_slots,
+            tx_data,
+            rx_data,
+            best_effort,
         };
-        link.areas.tx_slots.fill(TxSlot::EMPTY);
-        link.areas.rx_slots.fill(RxSlot::EMPTY);
-        Ok(link)
+        link.decoder.replace_buffer(FrameBuf(frame));
+        link.session.reseed(seed, cfg.rto_initial);
+        link
     }
 
     /// Bytes of memory a link takes in all: the `Link` value itself and its buffers, for a

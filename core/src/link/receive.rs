@@ -32,7 +32,7 @@ pub(super) struct Receiver {
 }
 
 impl Receiver {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             head: 0,
             ready: 0,
@@ -62,57 +62,108 @@ impl Receiver {
     }
 }
 
+/// What the decoder made of some input.
+enum Step<'i> {
+    /// All absorbed, no frame ended.
+    Consumed,
+    /// A frame ended and was rejected (counted); the rest of the input.
+    Rejected(&'i [u8]),
+    /// A frame ended and passed: its header and payload length, and the rest of the input.
+    Frame(usize, &'i [u8]),
+}
+
 impl Link<'_> {
     /// Feeds bytes received from a stream transport.
     pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
         self.now = now;
+        while let Some(rest) = self.input_frame(bytes) {
+            // Key derivation for a hello the frame brought runs here, on a shallow stack.
+            self.finish_hello();
+            bytes = rest;
+        }
+    }
+
+    /// Feeds `bytes` to the decoder up to the end of the next frame and receives that
+    /// frame; the input after it, or `None` when all of it was absorbed.
+    #[inline(never)]
+    fn input_frame<'i>(&mut self, mut bytes: &'i [u8]) -> Option<&'i [u8]> {
         loop {
-            let (header, len) = match self.decoder.feed(bytes) {
-                Feed::Consumed => return,
-                Feed::Rejected { rest, .. } => {
-                    bytes = rest;
-                    continue;
+            match self.next_frame(bytes) {
+                Step::Consumed => return None,
+                Step::Rejected(rest) => bytes = rest,
+                Step::Frame(len, rest) => {
+                    self.with_frame_buffer(|link, buf| link.receive_body(buf, len));
+                    return Some(rest);
                 }
-                Feed::Frame { frame, rest } => {
-                    bytes = rest;
-                    (frame.header, frame.header.len() + frame.payload.len())
-                }
-            };
-            self.with_frame_buffer(|link, buf| link.receive(header, buf, len));
+            }
+        }
+    }
+
+    /// The decoder's next step on `bytes` (its result, header included, stays in this
+    /// function's frame: only the length of a frame's header and payload comes back).
+    #[inline(never)]
+    fn next_frame<'i>(&mut self, bytes: &'i [u8]) -> Step<'i> {
+        match self.decoder.feed(bytes) {
+            Feed::Consumed => Step::Consumed,
+            Feed::Rejected { rest, .. } => Step::Rejected(rest),
+            Feed::Frame { frame, rest } => {
+                Step::Frame(frame.header.len() + frame.payload.len(), rest)
+            }
         }
     }
 
     /// Feeds one datagram received from a datagram transport.
     pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
         self.now = now;
-        if datagram.len() > self.decoder.capacity() {
-            let e = crate::FrameError::Oversize;
-            self.decoder.count_external(datagram.len(), Err(e));
-            return;
+        if self.check_datagram(datagram) {
+            let len = datagram.len() - CRC_LEN;
+            // Opened (or kept for repair) in the frame buffer, idle on datagram links.
+            self.with_frame_buffer(|link, buf| {
+                crate::bytes::copy(buf, datagram);
+                link.receive_body(buf, len);
+            });
         }
-        let header = match Frame::from_body(datagram) {
-            Ok(f) => f.header,
-            Err(e) => {
-                self.decoder.count_external(datagram.len(), Err(e));
-                return;
-            }
+        self.finish_hello();
+    }
+
+    /// Checks a datagram's size, CRC and header, counting it either way.
+    #[inline(never)]
+    fn check_datagram(&mut self, datagram: &[u8]) -> bool {
+        let result = if datagram.len() > self.decoder.capacity() {
+            Err(crate::FrameError::Oversize)
+        } else {
+            Frame::from_body(datagram).map(|_| ())
         };
-        self.decoder.count_external(datagram.len(), Ok(()));
-        let len = datagram.len() - CRC_LEN;
-        // Opened (or kept for repair) in the frame buffer, idle on datagram links.
-        self.with_frame_buffer(|link, buf| {
-            crate::bytes::copy(buf, datagram);
-            link.receive(header, buf, len);
-        });
+        let ok = result.is_ok();
+        self.decoder.count_external(datagram.len(), result);
+        ok
+    }
+
+    /// A frame the decoder (or the datagram check) accepted, in `buf`: its header is parsed
+    /// again here, so no copy of it had to wait on the stack below.
+    #[inline(never)]
+    fn receive_body(&mut self, buf: &mut [u8], len: usize) {
+        let header = match buf.get(..len).map(Header::parse) {
+            Some(Ok((h, _))) => h,
+            _ => return,
+        };
+        self.receive(&header, buf, len);
     }
 
     /// A frame that passed the CRC and header checks, in `buf` (`len` bytes of header and
     /// payload, then the CRC). A protected frame of the session is handed to FEC as it arrived
     /// (sealed again if it was opened), and whatever FEC can rebuild then is received too.
-    fn receive(&mut self, header: Header, buf: &mut [u8], len: usize) {
+    fn receive(&mut self, header: &Header, buf: &mut [u8], len: usize) {
         let Some(body) = buf.get_mut(..len) else {
             return;
         };
+        if matches!(header.kind, FrameKind::Hello | FrameKind::HelloAck) {
+            // Straight to the handshake: its MAC check and key derivation run on a shallow
+            // stack (not under the frame of `on_tagged`).
+            self.stats.frames_received += 1;
+            self.on_hello_frame(header, body);
+            return;
+        }
         let accepted = self.on_body(header, body, false);
         let fec_seq = header.fec_seq.filter(|_| accepted);
         let parity = accepted && header.kind == FrameKind::Parity;
@@ -135,6 +186,7 @@ impl Link<'_> {
 
     /// Receives every frame FEC rebuilt, through the same checks as any other (they are not
     /// given back to FEC, and their timestamps are not echoed: the repair delayed them).
+    #[inline(never)]
     fn receive_recovered(&mut self, buf: &mut [u8]) {
         while let Some(n) = self.fec.as_deref_mut().and_then(|f| f.next_recovered(buf)) {
             let body = buf.get_mut(..n).unwrap_or_default();
@@ -142,7 +194,7 @@ impl Link<'_> {
                 Ok(f) => {
                     let header = f.header;
                     let end = n.saturating_sub(CRC_LEN);
-                    self.on_body(header, body.get_mut(..end).unwrap_or_default(), true);
+                    self.on_body(&header, body.get_mut(..end).unwrap_or_default(), true);
                 }
                 Err(e) => self.decoder.count_external(n, Err(e)),
             }
@@ -160,18 +212,19 @@ impl Link<'_> {
 
     /// A frame that passed the CRC and header checks: `body` is header and payload. Returns
     /// whether it was taken as a frame of the (current or just promoted) session.
-    fn on_body(&mut self, h: Header, body: &mut [u8], recovered: bool) -> bool {
+    fn on_body(&mut self, h: &Header, body: &mut [u8], recovered: bool) -> bool {
         self.stats.frames_received += 1;
         match h.kind {
             FrameKind::Hello | FrameKind::HelloAck => {
-                self.on_hello_frame(&h, body);
+                self.on_hello_frame(h, body);
                 false
             }
-            _ => self.on_tagged(&h, body, recovered),
+            _ => self.on_tagged(h, body, recovered),
         }
     }
 
     /// A `HELLO` or `HELLO_ACK`: authenticated (with AEAD), its record parsed.
+    #[inline(never)]
     fn on_hello_frame(&mut self, h: &Header, body: &[u8]) {
         let hlen = h.len();
         let payload = body.get(hlen..).unwrap_or_default();
@@ -211,6 +264,7 @@ impl Link<'_> {
 
     /// Every other frame: it must carry a session tag, and (with AEAD) open under the keys of
     /// the session it names.
+    #[inline(never)]
     fn on_tagged(&mut self, h: &Header, body: &mut [u8], recovered: bool) -> bool {
         if h.seq.is_none() && h.ack.is_none() {
             self.stats.untagged += 1;
@@ -269,6 +323,7 @@ impl Link<'_> {
         self.dispatch(h, payload, recovered)
     }
 
+    #[inline(never)]
     fn count_open_error(&mut self, e: OpenError) {
         let s = &mut self.stats;
         match e {
@@ -281,7 +336,9 @@ impl Link<'_> {
     }
 
     /// A frame of the current session; false when it is in a form this side did not
-    /// announce.
+    /// announce. Out of line: what it does (acks, loss detection, delivery) is not on the
+    /// stack while a frame is being opened.
+    #[inline(never)]
     fn dispatch(&mut self, h: &Header, payload: &[u8], recovered: bool) -> bool {
         let repairs = self.fec.as_deref().is_some_and(|f| f.receiving());
         if (h.fec_seq.is_some() || h.kind == FrameKind::Parity) && !repairs {

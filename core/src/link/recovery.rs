@@ -74,7 +74,7 @@ pub(super) struct Recovery {
 }
 
 impl Recovery {
-    pub fn new(_cfg: &Config) -> Self {
+    pub const fn new() -> Self {
         Self {
             rtt: Rtt::new(),
             next_tx_id: 0,

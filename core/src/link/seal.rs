@@ -20,6 +20,15 @@ pub struct SessionParams {
     pub isn_rx: u16,
 }
 
+impl SessionParams {
+    /// All zero (no session yet).
+    pub const NONE: Self = Self {
+        tag: 0,
+        isn_tx: 0,
+        isn_rx: 0,
+    };
+}
+
 /// Which set of session keys an operation uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeySet {
@@ -131,45 +140,70 @@ mod guard {
     }
 
     impl Session {
-        fn new(
+        /// No keys yet (`derive` fills them in).
+        const EMPTY: Self = Self {
+            ours: [0; NONCE_LEN],
+            theirs: [0; NONCE_LEN],
+            tx: Key::EMPTY,
+            rx: [None, None],
+            counter: 0,
+            window: ReplayWindow::new(),
+        };
+
+        /// The keys of the session between nonces `ours` and `theirs` under `psk`, written
+        /// in place (a session is a few hundred bytes: not built on the stack and moved).
+        #[inline(never)]
+        fn derive(
+            &mut self,
             psk: &Psk,
             ours: &[u8; NONCE_LEN],
             theirs: &[u8; NONCE_LEN],
-        ) -> (Self, SessionParams) {
-            let we_lo = ours < theirs;
-            let (lo, hi) = if we_lo {
-                (ours, theirs)
+        ) -> SessionParams {
+            self.ours = *ours;
+            self.theirs = *theirs;
+            self.counter = 0;
+            self.window = ReplayWindow::new();
+            self.rx[1] = None;
+            self.install(psk)
+        }
+
+        /// Derives this session's keys under `psk` into its sending key and first receiving
+        /// key; returns the session's numbering.
+        fn install(&mut self, psk: &Psk) -> SessionParams {
+            let Self {
+                ours,
+                theirs,
+                tx,
+                rx,
+                ..
+            } = self;
+            let rx = rx[0].insert(Key::EMPTY);
+            let we_lo = *ours < *theirs;
+            let (tag, isn_lo, isn_hi) = if we_lo {
+                aead::derive_keys(&psk.bytes, ours, theirs, tx.bytes_mut(), rx.bytes_mut())
             } else {
-                (theirs, ours)
+                aead::derive_keys(&psk.bytes, theirs, ours, rx.bytes_mut(), tx.bytes_mut())
             };
-            let s = aead::derive_session(&psk.bytes, lo, hi);
-            let (tx, rx, isn_tx, isn_rx) = if we_lo {
-                (&s.key_lo, &s.key_hi, s.isn_lo, s.isn_hi)
+            tx.set_id(psk.id);
+            rx.set_id(psk.id);
+            let (isn_tx, isn_rx) = if we_lo {
+                (isn_lo, isn_hi)
             } else {
-                (&s.key_hi, &s.key_lo, s.isn_hi, s.isn_lo)
+                (isn_hi, isn_lo)
             };
-            let session = Self {
-                ours: *ours,
-                theirs: *theirs,
-                tx: Key::new(psk.id, tx),
-                rx: [Some(Key::new(psk.id, rx)), None],
-                counter: 0,
-                window: ReplayWindow::new(),
-            };
-            let params = SessionParams {
-                tag: s.tag,
+            SessionParams {
+                tag,
                 isn_tx,
                 isn_rx,
-            };
-            (session, params)
+            }
         }
 
         /// Seals with `psk` from now on, and opens its frames too (plus the newest earlier
         /// receiving key).
+        #[inline(never)]
         fn rekey(&mut self, psk: &Psk) {
-            let (fresh, _) = Self::new(psk, &self.ours, &self.theirs);
-            self.tx = fresh.tx;
-            self.rx = [fresh.rx[0].clone(), self.rx[0].take()];
+            self.rx[1] = self.rx[0].take();
+            self.install(psk);
         }
 
         fn rx_key(&self, id: u8) -> Option<&Key> {
@@ -237,9 +271,20 @@ mod guard {
             ours: &[u8; NONCE_LEN],
             theirs: &[u8; NONCE_LEN],
         ) -> Option<SessionParams> {
-            let (session, params) = Session::new(self.psk(key_id)?, ours, theirs);
-            *self.set(set) = Some(session);
-            Some(params)
+            let Self {
+                psk,
+                previous,
+                current,
+                pending,
+            } = self;
+            let psk = core::iter::once(&*psk)
+                .chain(previous.iter())
+                .find(|p| p.id == key_id)?;
+            let slot = match set {
+                KeySet::Current => current,
+                KeySet::Pending => pending,
+            };
+            Some(slot.get_or_insert(Session::EMPTY).derive(psk, ours, theirs))
         }
 
         fn promote(&mut self) {

@@ -59,6 +59,10 @@ pub(super) struct Session {
     pub answer: bool,
     pub hello_due: u64,
     pub hello_backoff: u32,
+    /// A hello was accepted whose keys are still to be derived ([`Link::finish_hello`]),
+    /// with the record kept in `pending`: the derivation runs once the frame's processing
+    /// has returned, on a shallow stack.
+    pub derive_due: Option<KeySet>,
 }
 
 const NO_PEER: Hello = Hello {
@@ -74,35 +78,36 @@ const NO_PEER: Hello = Hello {
 };
 
 impl Session {
-    pub fn new(seed: u64, rto_initial: u32) -> Self {
+    pub const fn new(seed: u64, rto_initial: u32) -> Self {
         Self {
             seed,
             attempt: 0,
             nonce_used: false,
             up: false,
-            params: SessionParams::default(),
+            params: SessionParams::NONE,
             peer: NO_PEER,
             pending: None,
             answer: false,
             hello_due: 0,
             hello_backoff: rto_initial,
+            derive_due: None,
         }
+    }
+
+    /// A fresh session state for a link seeded with `seed` (in place).
+    pub fn reseed(&mut self, seed: u64, rto_initial: u32) {
+        self.seed = seed;
+        self.hello_backoff = rto_initial;
     }
 
     /// This side's current handshake nonce: the seed (LE), the attempt (LE), then 1 (LE
     /// u32), which keeps it from being all zero whatever the seed.
     pub fn nonce(&self) -> [u8; NONCE_LEN] {
-        let mut n = [0u8; NONCE_LEN];
-        let parts = self
-            .seed
-            .to_le_bytes()
-            .into_iter()
-            .chain(self.attempt.to_le_bytes())
-            .chain(1u32.to_le_bytes());
-        for (d, s) in n.iter_mut().zip(parts) {
-            *d = s;
-        }
-        n
+        let s = self.seed.to_le_bytes();
+        let a = self.attempt.to_le_bytes();
+        [
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], a[0], a[1], a[2], a[3], 1, 0, 0, 0,
+        ]
     }
 
     /// Takes a fresh nonce if the current one keyed a session.
@@ -165,6 +170,7 @@ impl Link<'_> {
     }
 
     /// Derives a session with the peer whose nonce is `theirs` into `set`.
+    #[inline(never)]
     fn derive(
         &mut self,
         set: KeySet,
@@ -196,6 +202,7 @@ impl Link<'_> {
 
     /// A `HELLO` or `HELLO_ACK` whose record parsed (and, with AEAD, whose MAC verified under
     /// pre-shared key `key_id`).
+    #[inline(never)]
     pub(super) fn on_hello(&mut self, kind: FrameKind, key_id: u8, rec: Hello) {
         let ours = self.session.nonce();
         if rec.nonce == ours {
@@ -222,17 +229,7 @@ impl Link<'_> {
                 return;
             }
             self.session.refresh();
-            let Some(params) = self.derive(KeySet::Pending, key_id, &rec.nonce) else {
-                self.stats.unknown_key += 1;
-                return;
-            };
-            self.session.pending = Some(Pending {
-                peer: rec,
-                params,
-                key_id,
-            });
-            self.session.answer = true;
-            self.stats.hellos_answered += 1;
+            self.defer_derive(KeySet::Pending, key_id, rec);
             return;
         }
         // HELLO_ACK: only an answer to this side's current nonce counts.
@@ -250,14 +247,58 @@ impl Link<'_> {
             }
             return;
         }
-        let Some(params) = self.derive(KeySet::Current, key_id, &rec.nonce) else {
+        self.defer_derive(KeySet::Current, key_id, rec);
+    }
+
+    /// Keeps an accepted hello `rec` for [`Link::finish_hello`], which derives its session
+    /// into `set` (`Pending`: a `HELLO` to answer; `Current`: the `HELLO_ACK` that completes
+    /// this side's handshake).
+    fn defer_derive(&mut self, set: KeySet, key_id: u8, rec: Hello) {
+        self.session.pending = Some(Pending {
+            peer: rec,
+            params: SessionParams::default(),
+            key_id,
+        });
+        self.session.derive_due = Some(set);
+    }
+
+    /// Derives the keys of a hello accepted by the frame just processed (called by
+    /// `handle_input` and `handle_datagram` after each frame, so the key derivation's stack
+    /// is not on top of the frame processing's).
+    #[inline(never)]
+    pub(super) fn finish_hello(&mut self) {
+        let Some(set) = self.session.derive_due.take() else {
+            return;
+        };
+        let Some((key_id, nonce)) = self
+            .session
+            .pending
+            .as_ref()
+            .map(|p| (p.key_id, p.peer.nonce))
+        else {
+            return;
+        };
+        let Some(params) = self.derive(set, key_id, &nonce) else {
+            self.session.pending = None;
             self.stats.unknown_key += 1;
             return;
         };
-        self.session.pending = None;
-        self.start_session(rec, params);
-        // Key confirmation: the responder starts the session when this arrives.
-        self.rx.ack_now = true;
+        match set {
+            KeySet::Pending => {
+                if let Some(p) = self.session.pending.as_mut() {
+                    p.params = params;
+                }
+                self.session.answer = true;
+                self.stats.hellos_answered += 1;
+            }
+            KeySet::Current => {
+                if let Some(p) = self.session.pending.take() {
+                    self.start_session(p.peer, params);
+                }
+                // Key confirmation: the responder starts the session when this arrives.
+                self.rx.ack_now = true;
+            }
+        }
     }
 
     /// Which session a tagged frame belongs to, for a link without AEAD: the pending one if

@@ -156,6 +156,24 @@ pub enum SetupError {
     Timers,
 }
 
+/// A configuration and buffers that [`Link::check`](super::Link::check) accepted, ready for
+/// [`Link::from_checked`](super::Link::from_checked).
+pub struct CheckedSetup<'a> {
+    pub(super) cfg: super::Config,
+    pub(super) buffers: LinkBuffers<'a>,
+    pub(super) window: u8,
+    pub(super) max_message: u16,
+}
+
+impl core::fmt::Debug for CheckedSetup<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CheckedSetup")
+            .field("window", &self.window)
+            .field("max_message", &self.max_message)
+            .finish_non_exhaustive()
+    }
+}
+
 impl core::fmt::Display for SetupError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {

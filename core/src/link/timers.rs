@@ -17,7 +17,7 @@ pub(super) struct Timers {
 }
 
 impl Timers {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             last_tx: 0,
             last_rx: 0,

@@ -22,7 +22,7 @@ pub(super) struct Sender {
 }
 
 impl Sender {
-    pub fn new() -> Self {
+    pub const fn new() -> Self {
         Self {
             head: 0,
             base: 0,
