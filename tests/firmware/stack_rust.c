@@ -11,7 +11,7 @@
 
 #define FUNCTIONS(X)                                  \
     X(stack_link_storage_new, "LinkStorage::new (run time)") \
-    X(stack_link_new, "Link::new")                    \
+    X(stack_link_new, "Link::check + Link::init_in")                    \
     X(stack_compressor_new, "Compressor::new")        \
     X(stack_guard_new, "Guard::new")                  \
     X(stack_set_codec, "Link::set_codec")             \

@@ -16,14 +16,13 @@ pub(crate) mod hmac;
 pub(crate) mod poly1305;
 pub(crate) mod sha256;
 
-/// Reads a little-endian u32 from the first four bytes of `b` (zeros past its end).
+/// Reads a little-endian u32 from the first four bytes of `b` (0 when `b` is shorter).
 #[inline(always)]
 pub(crate) fn le32(b: &[u8]) -> u32 {
-    let mut w = [0u8; 4];
-    for (d, s) in w.iter_mut().zip(b) {
-        *d = *s;
+    match b {
+        [a, b, c, d, ..] => u32::from_le_bytes([*a, *b, *c, *d]),
+        _ => 0,
     }
-    u32::from_le_bytes(w)
 }
 
 #[cfg(test)]
@@ -99,7 +98,12 @@ mod tests {
                 .map(|b| b as u8)
                 .collect::<std::vec::Vec<u8>>()
         };
-        type Case = (std::vec::Vec<u8>, std::vec::Vec<u8>, std::vec::Vec<u8>, &'static str);
+        type Case = (
+            std::vec::Vec<u8>,
+            std::vec::Vec<u8>,
+            std::vec::Vec<u8>,
+            &'static str,
+        );
         let cases: [Case; 3] = [
             (vec![0x0b; 22], hex("000102030405060708090a0b0c"), hex("f0f1f2f3f4f5f6f7f8f9"),
              "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"),

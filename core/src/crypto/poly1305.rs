@@ -135,13 +135,17 @@ impl Poly1305 {
             (h2 >> 12) | (h3 << 14),
             (h3 >> 18) | (h4 << 8),
         ];
-        let mut out = [0u8; 16];
-        let mut carry = 0u64;
-        for ((d, w), p) in out.chunks_mut(4).zip(words).zip(self.pad) {
-            let f = u64::from(w) + u64::from(p) + carry;
-            d.copy_from_slice(&(f as u32).to_le_bytes());
-            carry = f >> 32;
-        }
-        out
+        let [p0, p1, p2, p3] = self.pad;
+        let f0 = u64::from(words[0]) + u64::from(p0);
+        let f1 = u64::from(words[1]) + u64::from(p1) + (f0 >> 32);
+        let f2 = u64::from(words[2]) + u64::from(p2) + (f1 >> 32);
+        let f3 = u64::from(words[3]) + u64::from(p3) + (f2 >> 32);
+        let [a0, a1, a2, a3] = (f0 as u32).to_le_bytes();
+        let [b0, b1, b2, b3] = (f1 as u32).to_le_bytes();
+        let [c0, c1, c2, c3] = (f2 as u32).to_le_bytes();
+        let [d0, d1, d2, d3] = (f3 as u32).to_le_bytes();
+        [
+            a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3,
+        ]
     }
 }

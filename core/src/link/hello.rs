@@ -67,6 +67,13 @@ impl Hello {
     /// Writes the record.
     pub fn to_bytes(&self) -> [u8; Self::LEN] {
         let mut b = [0u8; Self::LEN];
+        self.write(&mut b);
+        b
+    }
+
+    /// Writes the record into the first [`Hello::LEN`] bytes of `b` (fewer if `b` is
+    /// shorter).
+    pub fn write(&self, b: &mut [u8]) {
         let [m0, m1] = self.max_message.to_le_bytes();
         let tail = [
             m0,
@@ -84,7 +91,6 @@ impl Hello {
         {
             *dst = *src;
         }
-        b
     }
 
     /// Reads a record; `None` unless `b` is exactly [`Self::LEN`] bytes with a non-zero

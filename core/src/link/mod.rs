@@ -221,6 +221,10 @@ impl<'a> Link<'a> {
     /// any case: a 64-bit hardware random number, or a boot counter kept in non-volatile
     /// memory and incremented before use, with a device number in its top bits. The
     /// handshake nonces are made from it (`docs/PROTOCOL.md` section 4.1).
+    ///
+    /// The link is returned by value, so it passes through the stack (about a kilobyte on a
+    /// 32-bit target). Firmware that keeps its link in a `static` builds it in place
+    /// instead: [`Link::check`], then [`Link::init_in`].
     pub fn new(cfg: Config, seed: u64, buffers: LinkBuffers<'a>) -> Result<Self, SetupError> {
         Ok(Self::from_checked(Self::check(cfg, buffers)?, seed))
     }

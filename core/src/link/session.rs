@@ -141,6 +141,7 @@ impl Link<'_> {
 
     /// This side's hello record: a `HELLO` (`answer` false) or the `HELLO_ACK` of the pending
     /// handshake.
+    #[inline(never)]
     pub(super) fn hello_record(&self, answer: bool) -> Hello {
         let (bits, rx) = self.rx_caps();
         let peer_nonce = match (answer, &self.session.pending) {

@@ -5,7 +5,7 @@ use super::hello::Hello;
 use super::recovery::age_ms;
 use super::{DownReason, Link, SendError, Sent, Transport, TxSlot};
 use crate::encode::{build_frame, EncodeError, Payload as Source, StreamOptions};
-use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header, MAX_HEADER_LEN};
+use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header};
 
 /// The reliable send window: slot `head` holds sequence number `base`.
 pub(super) struct Sender {
@@ -68,12 +68,9 @@ impl Sender {
     }
 }
 
-/// What goes into the payload of the next frame.
+/// What goes into the payload of the next frame of a session.
 enum Payload {
     Empty,
-    Hello {
-        answer: bool,
-    },
     Tx(usize),
     /// The best-effort message waiting to go.
     #[cfg(feature = "best-effort")]
@@ -86,6 +83,12 @@ enum Payload {
 enum Pick {
     /// `HELLO` (or, answering the pending handshake, `HELLO_ACK`).
     Hello { answer: bool },
+    /// A frame of a session.
+    Tagged(Tagged),
+}
+
+/// A frame of a session [`Link::pick`] chose.
+enum Tagged {
     /// A payload-free frame tagged with the session and acknowledgement.
     Control(FrameKind),
     /// The reliable message in send slot `slot`, `off` after the window's base.
@@ -185,9 +188,89 @@ impl Link<'_> {
         let Some(pick) = self.pick() else {
             return Ok(None);
         };
+        let n = match pick {
+            Pick::Hello { answer } => self.transmit_hello(answer, out)?,
+            Pick::Tagged(pick) => match self.transmit_tagged(pick, out)? {
+                Some(n) => n,
+                None => return Ok(None),
+            },
+        };
+        self.timers.last_tx = now;
+        self.stats.frames_sent += 1;
+        self.stats.bytes_sent += n as u64;
+        Ok(Some(n))
+    }
+
+    /// The framing options of this link's transport (`None`: datagrams).
+    fn stream_options(&self) -> Option<StreamOptions> {
+        match self.cfg.transport {
+            Transport::Stream => Some(StreamOptions {
+                leading_delimiter: self.cfg.leading_delimiter,
+            }),
+            Transport::Datagram => None,
+        }
+    }
+
+    /// A `HELLO` (or the `HELLO_ACK` answering the pending handshake), its record written
+    /// straight into the frame and, under a pre-shared key, its MAC after it (section 4.1).
+    #[inline(never)]
+    fn transmit_hello(&self, answer: bool, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let kind = if answer {
+            FrameKind::HelloAck
+        } else {
+            FrameKind::Hello
+        };
+        let mut header = Header::control(kind);
+        let sealer = self.sealer.as_deref();
+        let key_id = self.hello_key_id(answer);
+        if sealer.is_some() {
+            header.aead = Some(AeadField { key_id, counter: 0 });
+        }
+        let mac_len = if sealer.is_some() {
+            Hello::SEALED_LEN - Hello::LEN
+        } else {
+            0
+        };
+        let this = &*self;
+        let mut fill = |room: &mut [u8]| {
+            this.hello_record(answer).write(room);
+            true
+        };
+        // The MAC covers the header and the record; it takes the place of a tag.
+        let mut mac = |body: &mut [u8], _aad: usize| {
+            let Some(covered_len) = body.len().checked_sub(mac_len) else {
+                return false;
+            };
+            let (covered, tag) = body.split_at_mut(covered_len);
+            match sealer.and_then(|s| s.hello_mac(key_id, covered)) {
+                Some(m) => {
+                    crate::bytes::copy(tag, &m);
+                    true
+                }
+                None => false,
+            }
+        };
+        build_frame(
+            &header,
+            Source::Fill(Hello::LEN, &mut fill),
+            mac_len,
+            self.stream_options(),
+            out,
+            &mut mac,
+            &mut |_| {},
+        )
+    }
+
+    /// Every frame of a session: control frames, messages and parity.
+    #[inline(never)]
+    fn transmit_tagged(
+        &mut self,
+        pick: Tagged,
+        out: &mut [u8],
+    ) -> Result<Option<usize>, EncodeError> {
+        let now = self.now;
         let (mut header, payload) = self.header_for(pick);
-        let hello = matches!(payload, Payload::Hello { .. });
-        if self.sealer.is_some() && !hello {
+        if self.sealer.is_some() {
             match self.sealer.as_deref_mut().and_then(|s| s.next_counter()) {
                 Some((key_id, counter)) => header.aead = Some(AeadField { key_id, counter }),
                 None => {
@@ -196,20 +279,10 @@ impl Link<'_> {
                 }
             }
         }
-        let stream = match self.cfg.transport {
-            Transport::Stream => Some(StreamOptions {
-                leading_delimiter: self.cfg.leading_delimiter,
-            }),
-            Transport::Datagram => None,
-        };
-        let mut record = [0u8; Hello::SEALED_LEN];
+        let stream = self.stream_options();
         let m = self.max_message();
         let bytes: &[u8] = match payload {
             Payload::Empty | Payload::Parity => &[],
-            Payload::Hello { answer } => {
-                let n = self.hello_payload(&mut header, answer, &mut record);
-                record.get(..n).unwrap_or_default()
-            }
             Payload::Tx(i) => {
                 let len = self.areas.tx_slots.get(i).map_or(0, |s| usize::from(s.len));
                 let start = i * m;
@@ -224,7 +297,7 @@ impl Link<'_> {
                 self.areas.best_effort.get(..len).unwrap_or_default()
             }
         };
-        let tag_len = if header.aead.is_some() && !hello {
+        let tag_len = if header.aead.is_some() {
             super::storage::TAG_ROOM
         } else {
             0
@@ -278,54 +351,15 @@ impl Link<'_> {
             let reason = self.timers.close.unwrap_or(DownReason::LocalClose);
             self.fail(reason);
         }
-        self.timers.last_tx = now;
-        self.stats.frames_sent += 1;
-        self.stats.bytes_sent += n as u64;
         Ok(Some(n))
     }
 
-    /// Writes a hello record (and its MAC under a pre-shared key, stamping the header's AEAD
-    /// fields) into `out`; returns the payload length.
-    fn hello_payload(
-        &self,
-        header: &mut Header,
-        answer: bool,
-        out: &mut [u8; Hello::SEALED_LEN],
-    ) -> usize {
-        let rec = self.hello_record(answer).to_bytes();
-        for (d, s) in out.iter_mut().zip(rec) {
-            *d = s;
-        }
-        let Some(sealer) = self.sealer.as_deref() else {
-            return Hello::LEN;
-        };
-        let key_id = self.hello_key_id(answer);
-        header.aead = Some(AeadField { key_id, counter: 0 });
-        let mut covered = [0u8; MAX_HEADER_LEN + Hello::LEN];
-        let hlen = header.emit(&mut covered).unwrap_or(0);
-        for (d, s) in covered.iter_mut().skip(hlen).zip(rec) {
-            *d = s;
-        }
-        let covered = covered.get(..hlen + Hello::LEN).unwrap_or_default();
-        let mac = sealer.hello_mac(key_id, covered).unwrap_or_default();
-        for (d, s) in out.iter_mut().skip(Hello::LEN).zip(mac) {
-            *d = s;
-        }
-        Hello::SEALED_LEN
-    }
-
-    /// The header of the picked frame, and where its payload comes from.
-    fn header_for(&mut self, pick: Pick) -> (Header, Payload) {
+    /// The header of the picked frame, and where its payload comes from (out of line: its
+    /// work is not on the stack while the frame is sealed).
+    #[inline(never)]
+    fn header_for(&mut self, pick: Tagged) -> (Header, Payload) {
         match pick {
-            Pick::Hello { answer } => {
-                let kind = if answer {
-                    FrameKind::HelloAck
-                } else {
-                    FrameKind::Hello
-                };
-                (Header::control(kind), Payload::Hello { answer })
-            }
-            Pick::Control(kind) => {
+            Tagged::Control(kind) => {
                 let mut h = self.tagged(kind, 0);
                 if kind == FrameKind::Ping {
                     h.ts = Some(self.now as u16);
@@ -333,10 +367,10 @@ impl Link<'_> {
                 }
                 (h, Payload::Empty)
             }
-            Pick::Rdata { slot, off } => self.rdata(slot, off),
-            Pick::Parity => (self.tagged(FrameKind::Parity, 0), Payload::Parity),
+            Tagged::Rdata { slot, off } => self.rdata(slot, off),
+            Tagged::Parity => (self.tagged(FrameKind::Parity, 0), Payload::Parity),
             #[cfg(feature = "best-effort")]
-            Pick::BestEffort => {
+            Tagged::BestEffort => {
                 let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
                 h.seq = Some(self.best_effort.tx_seq);
                 h.compression = self.best_effort.tx.compression;
@@ -348,6 +382,7 @@ impl Link<'_> {
     }
 
     /// Decides what to send next, in priority order.
+    #[inline(never)]
     fn pick(&mut self) -> Option<Pick> {
         let now = self.now;
         if self.session.answer {
@@ -368,7 +403,7 @@ impl Link<'_> {
         if self.timers.close.is_some() {
             // The session ends once the CLOSE is out (`poll_transmit`): it is still sealed
             // and tagged as part of this session.
-            return Some(Pick::Control(FrameKind::Close));
+            return Some(Pick::Tagged(Tagged::Control(FrameKind::Close)));
         }
         let outstanding = self.tx.outstanding();
         let w = self.window();
@@ -384,16 +419,16 @@ impl Link<'_> {
                     return None;
                 }
                 self.stats.retransmissions += 1;
-                return Some(Pick::Rdata { slot: i, off });
+                return Some(Pick::Tagged(Tagged::Rdata { slot: i, off }));
             }
         }
         if self.parity_due() {
-            return Some(Pick::Parity);
+            return Some(Pick::Tagged(Tagged::Parity));
         }
         #[cfg(feature = "best-effort")]
         if self.best_effort.tx.filled {
             self.stats.data_frames_sent += 1;
-            return Some(Pick::BestEffort);
+            return Some(Pick::Tagged(Tagged::BestEffort));
         }
         let mut blocked = false;
         for off in 0..outstanding {
@@ -401,7 +436,7 @@ impl Link<'_> {
             if self.areas.tx_slots.get(i).is_some_and(|s| s.tx_count == 0) {
                 if self.in_peer_window(off) {
                     self.tx.stalled = false;
-                    return Some(Pick::Rdata { slot: i, off });
+                    return Some(Pick::Tagged(Tagged::Rdata { slot: i, off }));
                 }
                 blocked = true;
                 break;
@@ -425,15 +460,15 @@ impl Link<'_> {
             self.timers.probe_backoff = (self.timers.probe_backoff * 2).min(self.cfg.rto_max);
             self.timers.probe_due = Some(now + u64::from(self.timers.probe_backoff));
             self.stats.probes_sent += 1;
-            return Some(Pick::Control(FrameKind::Ping));
+            return Some(Pick::Tagged(Tagged::Control(FrameKind::Ping)));
         }
         if self.cfg.keepalive > 0 && now >= self.timers.last_tx + self.ping_interval() {
             self.stats.keepalives_sent += 1;
-            return Some(Pick::Control(FrameKind::Ping));
+            return Some(Pick::Tagged(Tagged::Control(FrameKind::Ping)));
         }
         if self.rx.ack_now {
             self.stats.acks_sent += 1;
-            return Some(Pick::Control(FrameKind::Ack));
+            return Some(Pick::Tagged(Tagged::Control(FrameKind::Ack)));
         }
         None
     }

@@ -56,15 +56,16 @@ pub extern "C" fn stack_link_storage_new() -> u32 {
     1
 }
 
-/// `Link::new` over the static storage, written into a static.
+/// A link over the static storage, built in its static the way firmware does:
+/// `Link::check`, then `Link::init_in` (`Link::new` returns the link by value, for hosts).
 #[no_mangle]
 pub extern "C" fn stack_link_new() -> u32 {
     // SAFETY: single-threaded harness; STORAGE is lent to LINK only (for the program's life).
     let buffers = unsafe { (*addr_of_mut!(STORAGE)).buffers() };
-    match Link::new(Config::default(), 0x5eed, buffers) {
-        Ok(l) => {
+    match Link::check(Config::default(), buffers) {
+        Ok(setup) => {
             // SAFETY: as above.
-            unsafe { (*addr_of_mut!(LINK)).write(l) };
+            Link::init_in(unsafe { &mut *addr_of_mut!(LINK) }, setup, 0x5eed);
             mark(1)
         }
         Err(_) => 0,
