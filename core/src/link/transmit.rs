@@ -231,9 +231,8 @@ impl Link<'_> {
         } else {
             0
         };
-        let this = &*self;
         let mut fill = |room: &mut [u8]| {
-            this.hello_record(answer).write(room);
+            self.hello_record(answer).write(room);
             true
         };
         // The MAC covers the header and the record; it takes the place of a tag.
