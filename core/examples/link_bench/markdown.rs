@@ -153,7 +153,7 @@ fn print_fec(r: &FecResult) {
     let (off0, on0, kcp0) = r.lossless();
     println!("#### {}", r.title());
     println!();
-    println!("| loss | stack | goodput (msg/s) | % of ideal | p50 (ms) | p99 (ms) | max (ms) | wire B / payload B | retx / msg | parity / data frame | rebuilt | unrecoverable groups |");
+    println!("| loss | stack | goodput (msg/s) | % of ideal | p50 (ms) | p99 (ms) | max (ms) | wire B / payload B | retx / msg (duplicates) | parity / data frame | rebuilt | unrecoverable groups |");
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let fec_name = format!("ferrule FEC {}:{}", r.fec.k, r.fec.m);
     for row in &r.rows {
@@ -177,7 +177,7 @@ fn print_fec(r: &FecResult) {
                 format!("{name} (incomplete)")
             };
             println!(
-                "| {} | {name} | {} | {:.1} % | {} | {} | {} | {:.2} | {:.3} | {extra} |",
+                "| {} | {name} | {} | {:.1} % | {} | {} | {} | {:.2} | {:.3} ({:.3}) | {extra} |",
                 row_label(row.loss, m),
                 group(f.goodput.round() as u64),
                 f.ideal_pct,
@@ -186,6 +186,7 @@ fn print_fec(r: &FecResult) {
                 m.percentile(1.0),
                 f.wire_per_payload,
                 f.retx,
+                f.spurious,
             );
         }
     }
@@ -205,7 +206,7 @@ fn print_fec(r: &FecResult) {
 pub fn markdown_fec(results: &[FecResult], targets: &[Target]) {
     println!("### Forward error correction: ferrule without and with FEC, and KCP");
     println!();
-    println!("% of ideal: goodput over the same stack's lossless goodput times 1 − loss. parity / data frame: PARITY frames sent per data frame sent (a full group sends m per k; a group closed early by the timer sends m for fewer). rebuilt: frames the receiver rebuilt from parity; unrecoverable groups: groups that lost more than their parity could rebuild (ARQ repaired them). Both endpoints' counters summed.");
+    println!("% of ideal: goodput over the same stack's lossless goodput times 1 − loss. duplicates: data frames whose message the receiver already had, per message: spurious retransmissions, and with FEC also originals that arrive after their rebuilt copy (reordering) and retransmissions of frames FEC rebuilt first. parity / data frame: PARITY frames sent per data frame sent (a full group sends m per k; a group closed early by the timer sends m for fewer). rebuilt: frames the receiver rebuilt from parity; unrecoverable groups: groups that lost more than their parity could rebuild (ARQ repaired them). Both endpoints' counters summed.");
     println!();
     for r in results {
         print_fec(r);
