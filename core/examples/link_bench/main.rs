@@ -193,11 +193,14 @@ fn parse_fec(v: &str) -> Option<(u8, u8, Option<u8>)> {
         .split(':')
         .map(|x| x.parse().ok())
         .collect::<Option<_>>()?;
-    match n[..] {
-        [k, m] => Some((k, m, None)),
-        [k, m, g] => Some((k, m, Some(g))),
-        _ => None,
-    }
+    let (k, m, groups) = match n[..] {
+        [k, m] => (k, m, None),
+        [k, m, g] => (k, m, Some(g)),
+        _ => return None,
+    };
+    // The limits `Fec::new` checks: k 1..=32, m 1..=16, groups >= 2 with groups * k <= 128.
+    let groups_ok = groups.is_none_or(|g| g >= 2 && usize::from(g) * usize::from(k) <= 128);
+    ((1..=32).contains(&k) && (1..=16).contains(&m) && groups_ok).then_some((k, m, groups))
 }
 
 fn scenario(
