@@ -259,7 +259,10 @@ fn main() {
         (Medium::LongDatagram, 32),
     ] {
         let base = scenario(medium, window, 64, false, &o);
-        let reuse = results[..2].iter().find(|r| r.sc.medium == medium);
+        let reuse = results[..2].iter().find(|r| {
+            let s = &r.sc;
+            (s.medium, s.window, s.size, s.bidirectional) == (medium, window, base.size, false)
+        });
         let chosen = match o.fec_config {
             Some((k, m, groups)) => {
                 let c = fec::config(k, m, window);
