@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Regenerates the vector blocks of docs/PROTOCOL.md from the implementation's examples.
 
-Run after a change to the wire format: `python3 scripts/regen-vectors.py`. The tests read the
-blocks back (core/tests/vectors.rs, link_aead.rs, compression.rs, fec.rs) and fail if the
-document and the code disagree; this only saves copying the examples' output by hand.
+Run after a change to the wire format: `python3 scripts/regen-vectors.py`; with `--check` it
+changes nothing and exits 1 if the document is not what the examples print. The tests read the
+blocks back (core/tests/vectors.rs, link_aead.rs, compression.rs, fec_vectors.rs) and fail if
+the document and the code disagree; this only saves copying the examples' output by hand.
 """
 import re
 import subprocess
@@ -27,9 +28,17 @@ def replace_blocks(doc, kinds, new):
     return doc[:starts[0]] + new + "\n" + doc[end:]
 
 
-doc = open(DOC).read()
-doc = replace_blocks(doc, ["vector"], run("--example", "vectors"))
+check = "--check" in sys.argv[1:]
+old = open(DOC).read()
+doc = replace_blocks(old, ["vector"], run("--example", "vectors"))
 doc = replace_blocks(doc, ["aead-handshake", "aead-vector"],
                      run("--features", "aead", "--example", "aead_vectors"))
-open(DOC, "w").write(doc)
-print("vectors regenerated in", DOC)
+doc = replace_blocks(doc, ["fec-vector"],
+                     run("--features", "aead", "--example", "fec_vectors"))
+if check:
+    if doc != old:
+        sys.exit("%s: vector blocks differ from the examples' output; run %s" % (DOC, sys.argv[0]))
+    print("vectors in", DOC, "are current")
+else:
+    open(DOC, "w").write(doc)
+    print("vectors regenerated in", DOC)

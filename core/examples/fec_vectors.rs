@@ -1,48 +1,72 @@
-//! Prints an FEC test vector for `docs/PROTOCOL.md`: one group of four bodies (k = 4,
-//! m = 2), its Cauchy coefficients, both PARITY payloads, and the repair of two erasures.
+//! Prints the FEC test vectors of `docs/PROTOCOL.md` (section 7.9) from real links: one
+//! group of four `RDATA` frames (k = 4, m = 2), its two `PARITY` frames, the arithmetic in
+//! between, and a repair from named erasures; once without AEAD and once sealed.
 //!
 //! ```text
-//! cargo run -p ferrule --example fec_vectors
-//! cargo run -p ferrule --example fec_vectors -- --lose 0,2 <hex body 0> … <hex body 3>
+//! cargo run -p ferrule --features aead --example fec_vectors
+//! cargo run -p ferrule --example fec_vectors -- --lose 0,2 010203 04 "" 05060708
 //! cargo run -p ferrule --release --example fec_vectors -- --speed
 //! ```
 //!
-//! `--speed` instead times the codec on this machine (host numbers; a rough guide only).
+//! `tests/fec_vectors.rs` checks the document against the code: it recomputes every parity
+//! byte with its own GF(2^8) arithmetic, repairs every erasure pattern, and runs the same
+//! links again and compares every frame. Without feature `aead` the sealed vector is left
+//! out.
 //!
-//! Without bodies it uses four hand-built bodies laid out like v2 RDATA frames (version 2 |
-//! RDATA, flags SEQ|ACK|EXT, channel, session, seq, ack, window, xflags FEC, `fec_seq`,
-//! payload, CRC-32C); give real ones (hex, spaces allowed inside one argument) to replace
-//! them. The bodies must be the group's frames with `fec_seq` 0, 1, 2, 3.
+//! With bodies (hex, one argument each; `""` is an empty body) it prints the same
+//! arithmetic for those bodies as a group with `fec_seq` 0, 1, 2, …, losing the ones
+//! `--lose` names (default 1,3). `--speed` instead times the codec on this machine (host
+//! numbers; a rough guide only).
 
-use ferrule::crc::crc32c;
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::link::{buffers, drain};
 use ferrule::fec::{cauchy, max_parity_len, FecRx, FecTx};
-use std::fmt::Write;
+use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
+use ferrule::{Frame, FrameKind};
 use std::hint::black_box;
 use std::time::Instant;
 
-const K: usize = 4;
-const M: usize = 2;
+const K: u8 = 4;
+const M: u8 = 2;
+/// Largest message of the vector links.
+const MAX_MESSAGE: usize = 64;
+const INITIATOR: u64 = 0x0123_4567_89ab_cdef;
+const RESPONDER: u64 = 0xfedc_ba98_7654_3210;
+/// What the initiator sends once the session is up, all at time 1.
+const MESSAGES: [&str; 4] = [
+    r#"{"t":21.5}"#,
+    r#"{"rh":40}"#,
+    "ok",
+    r#"{"t":21.6,"v":3.29}"#,
+];
 
-/// A body shaped like a v2 RDATA frame with the FEC extension (built by hand here).
-fn sample_body(fec_seq: u8, seq: u16, payload: &[u8]) -> Vec<u8> {
-    let mut b = vec![0x21, 0x98, 0x01, 0x5A];
-    b.extend_from_slice(&seq.to_le_bytes());
-    b.extend_from_slice(&0x0203u16.to_le_bytes()); // ack
-    b.push(8); // window
-    b.push(0x04); // xflags: FEC
-    b.push(fec_seq);
-    b.extend_from_slice(payload);
-    let crc = crc32c(&b);
-    b.extend_from_slice(&crc.to_le_bytes());
-    b
-}
+/// The pre-shared key of the sealed vector: bytes 0 to 31 (as in section 6.7).
+#[cfg(feature = "aead")]
+const PSK: [u8; 32] = {
+    let mut k = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        k[i] = i as u8;
+        i += 1;
+    }
+    k
+};
 
-fn hex(bytes: &[u8]) -> String {
-    let h: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    h.chunks(32)
-        .map(|c| c.join(" "))
+fn hex(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "-".into();
+    }
+    b.chunks(16)
+        .map(|c| {
+            c.iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
-        .join("\n          ")
+        .join("\n             ")
 }
 
 fn parse_hex(s: &str) -> Vec<u8> {
@@ -52,6 +76,194 @@ fn parse_hex(s: &str) -> Vec<u8> {
         .step_by(2)
         .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).expect("hex body"))
         .collect()
+}
+
+/// One endpoint of the vector links: datagrams, 8 × 64-byte messages, FEC 4:2 with 2 groups.
+fn node(seed: u64, sealed: bool) -> Link<'static> {
+    let cfg = Config {
+        transport: Transport::Datagram,
+        keepalive: 0,
+        ..Config::default()
+    };
+    let mut l = Link::new(cfg, seed, buffers(8, MAX_MESSAGE)).expect("link");
+    let f = FecConfig {
+        k: K,
+        m: M,
+        groups: 2,
+        send: true,
+    };
+    let mem = vec![0u8; Fec::storage_size(&f, MAX_MESSAGE)].leak();
+    let fec = Box::leak(Box::new(Fec::new(f, MAX_MESSAGE, mem).expect("fec")));
+    l.enable_fec(fec as &mut dyn Repair);
+    if sealed {
+        #[cfg(feature = "aead")]
+        {
+            let guard = Box::leak(Box::new(ferrule::link::Guard::new(1, &PSK)));
+            l.enable_aead(guard as &mut dyn ferrule::link::Sealer);
+        }
+    }
+    l
+}
+
+/// The handshake at time 0, then the four messages from the initiator at time 1: the frames
+/// it sends then (four `RDATA`, two `PARITY`).
+fn group_from_links(sealed: bool) -> Vec<Vec<u8>> {
+    let mut a = node(INITIATOR, sealed);
+    let mut b = node(RESPONDER, sealed);
+    common::link::handshake(&mut a, &mut b);
+    for m in MESSAGES {
+        a.send(0, m.as_bytes(), 1).expect("send");
+    }
+    drain(&mut a, 1)
+}
+
+/// The initiator's sending key of the sealed session and the `counter` of each frame.
+#[cfg(feature = "aead")]
+fn sending_key() -> [u8; 32] {
+    let nonce_of = |seed: u64| {
+        let mut n = [0u8; 16];
+        n[..8].copy_from_slice(&seed.to_le_bytes());
+        n[12] = 1;
+        n
+    };
+    let (ni, nr) = (nonce_of(INITIATOR), nonce_of(RESPONDER));
+    let (lo, hi) = if ni < nr { (ni, nr) } else { (nr, ni) };
+    let s = ferrule::aead::derive_session(&PSK, &lo, &hi);
+    if ni == lo {
+        s.key_lo
+    } else {
+        s.key_hi
+    }
+}
+
+/// A group's arithmetic: symbols, coefficients, parity payloads (from [`FecTx`]) and the
+/// bodies rebuilt (by [`FecRx`]) when `erased` (names `bodyI` / `parityJ`) are lost.
+struct Group {
+    bodies: Vec<Vec<u8>>,
+    payloads: Vec<Vec<u8>>,
+    rebuilt: Vec<(usize, Vec<u8>)>,
+}
+
+fn compute(bodies: &[Vec<u8>], m: u8, erased: &[String]) -> Group {
+    let k = bodies.len();
+    let max_body = bodies.iter().map(Vec::len).max().unwrap_or(0);
+    let mut tx_mem = vec![0u8; FecTx::storage_size(m.into(), max_body)];
+    let mut rx_mem = vec![0u8; FecRx::storage_size(k, m.into(), max_body, 2)];
+    let mut tx = FecTx::new(k, m.into(), max_body, &mut tx_mem).expect("sender");
+    let mut rx = FecRx::new(k, m.into(), max_body, 2, &mut rx_mem).expect("receiver");
+    for (i, body) in bodies.iter().enumerate() {
+        let fec_seq = tx.add(body, 0).expect("body fits");
+        if !erased.contains(&format!("body{i}")) {
+            rx.on_protected(fec_seq, body);
+        }
+    }
+    let mut payloads = Vec::new();
+    let mut buf = vec![0u8; max_parity_len(max_body)];
+    while let Some(n) = tx.next_parity(&mut buf) {
+        payloads.push(buf[..n].to_vec());
+    }
+    for (j, p) in payloads.iter().enumerate() {
+        if !erased.contains(&format!("parity{j}")) {
+            rx.on_parity(p).expect("parity accepted");
+        }
+    }
+    let missing: Vec<usize> = (0..k)
+        .filter(|i| erased.contains(&format!("body{i}")))
+        .collect();
+    let mut rebuilt = Vec::new();
+    let mut out = vec![0u8; max_body];
+    for &i in &missing {
+        let n = rx.next_recovered(&mut out).expect("repairable");
+        assert_eq!(out[..n], bodies[i][..], "body {i} rebuilt byte-exactly");
+        rebuilt.push((i, out[..n].to_vec()));
+    }
+    assert_eq!(rx.next_recovered(&mut out), None);
+    Group {
+        bodies: bodies.to_vec(),
+        payloads,
+        rebuilt,
+    }
+}
+
+/// Symbol `i`: `len (u16 LE) ‖ body ‖ zeros`, as long as the longest body plus 2.
+fn symbol(bodies: &[Vec<u8>], i: usize) -> Vec<u8> {
+    let l = bodies.iter().map(Vec::len).max().unwrap_or(0);
+    let mut s = (bodies[i].len() as u16).to_le_bytes().to_vec();
+    s.extend_from_slice(&bodies[i]);
+    s.resize(2 + l, 0);
+    s
+}
+
+fn line(key: &str, value: &str) {
+    println!("{:<13}{value}", format!("{key}:"));
+}
+
+/// Prints the arithmetic of `g` (coefficients, symbols, payloads, the repair).
+fn print_group(g: &Group, m: u8, erased: &[String]) {
+    let k = g.bodies.len();
+    for j in 0..m {
+        let row: Vec<String> = (0..k)
+            .map(|i| format!("{:02x}", cauchy(j, m, i as u8)))
+            .collect();
+        line(&format!("coef{j}"), &row.join(" "));
+    }
+    for i in 0..k {
+        line(&format!("symbol{i}"), &hex(&symbol(&g.bodies, i)));
+    }
+    for (j, p) in g.payloads.iter().enumerate() {
+        line(&format!("payload{j}"), &hex(p));
+    }
+    line("erased", &erased.join(" "));
+    for (i, b) in &g.rebuilt {
+        line(&format!("rebuilt{i}"), &hex(b));
+    }
+}
+
+/// One vector from real links: `sealed` or not, `erased` the names of the lost frames.
+fn link_vector(name: &str, sealed: bool, erased: &[&str]) {
+    let frames = group_from_links(sealed);
+    let kinds: Vec<FrameKind> = frames
+        .iter()
+        .map(|f| Frame::from_body(f).expect("frame").header.kind)
+        .collect();
+    let data = usize::from(K);
+    assert_eq!(
+        kinds,
+        [[FrameKind::Rdata; 4].as_slice(), &[FrameKind::Parity; 2]].concat(),
+        "the initiator sends the group, then its parity"
+    );
+    let (bodies, parity) = frames.split_at(data);
+    let erased: Vec<String> = erased.iter().map(|s| s.to_string()).collect();
+    let g = compute(bodies, M, &erased);
+    println!();
+    println!("```fec-vector");
+    line("name", name);
+    line("initiator", &format!("seed {INITIATOR:#018x}"));
+    line("responder", &format!("seed {RESPONDER:#018x}"));
+    line("fec", &format!("k={K} m={M} groups=2 (both sides)"));
+    #[cfg(feature = "aead")]
+    if sealed {
+        line("psk", &hex(&PSK));
+        line("key_id", "1");
+        line("key", &hex(&sending_key()));
+    }
+    for (i, m) in MESSAGES.iter().enumerate() {
+        line(&format!("message{i}"), m);
+    }
+    for (i, b) in bodies.iter().enumerate() {
+        line(&format!("body{i}"), &hex(b));
+    }
+    for (j, p) in parity.iter().enumerate() {
+        line(&format!("parity{j}"), &hex(p));
+    }
+    print_group(&g, M, &erased);
+    println!("```");
+    // Unsealed, the PARITY frames carry the payloads as they are.
+    if !sealed {
+        for (p, want) in parity.iter().zip(&g.payloads) {
+            assert_eq!(Frame::from_body(p).expect("parity").payload, &want[..]);
+        }
+    }
 }
 
 /// Times one configuration: parity for `groups` groups of `k` bodies, then receiving them
@@ -133,79 +345,36 @@ fn main() {
             given.push(parse_hex(&a));
         }
     }
-    let bodies = if given.is_empty() {
-        vec![
-            sample_body(0, 0x0100, b"{\"t\":21.5}"),
-            sample_body(1, 0x0101, b"{\"rh\":40}"),
-            sample_body(2, 0x0102, b"ok"),
-            sample_body(3, 0x0103, b"{\"t\":21.6,\"v\":3.29}"),
-        ]
-    } else {
-        given
-    };
-    assert_eq!(bodies.len(), K, "give exactly {K} bodies");
-    assert!(
-        lose.len() <= M && lose.iter().all(|&i| i < K),
-        "at most {M} of 0..{K}"
-    );
-
-    let max_body = bodies.iter().map(Vec::len).max().unwrap_or(0);
-    let mut tx_mem = vec![0u8; FecTx::storage_size(M, max_body)];
-    let mut rx_mem = vec![0u8; FecRx::storage_size(K, M, max_body, 2)];
-    let mut tx = FecTx::new(K, M, max_body, &mut tx_mem).expect("sender");
-    let mut rx = FecRx::new(K, M, max_body, 2, &mut rx_mem).expect("receiver");
-
-    let mut parity = Vec::new();
-    for (i, body) in bodies.iter().enumerate() {
-        let fec_seq = tx.add(body, 0).expect("body fits");
-        if !lose.contains(&i) {
-            rx.on_protected(fec_seq, body);
+    if !given.is_empty() {
+        assert!(
+            !given.is_empty() && given.len() <= ferrule::fec::MAX_K,
+            "1 to 32 bodies"
+        );
+        assert!(
+            lose.len() <= usize::from(M) && lose.iter().all(|&i| i < given.len()),
+            "at most {M} erasures among the bodies"
+        );
+        let erased: Vec<String> = lose.iter().map(|i| format!("body{i}")).collect();
+        let g = compute(&given, M, &erased);
+        println!("```text");
+        for (i, b) in given.iter().enumerate() {
+            line(&format!("body{i}"), &hex(b));
         }
+        print_group(&g, M, &erased);
+        println!("```");
+        return;
     }
-    let mut buf = vec![0u8; max_parity_len(max_body)];
-    while let Some(n) = tx.next_parity(&mut buf) {
-        parity.push(buf[..n].to_vec());
-    }
-    for p in &parity {
-        rx.on_parity(p).expect("parity accepted");
-    }
-    let mut rebuilt = Vec::new();
-    let mut out = vec![0u8; max_body];
-    while let Some(n) = rx.next_recovered(&mut out) {
-        rebuilt.push(out[..n].to_vec());
-    }
-    let mut lost_sorted = lose.clone();
-    lost_sorted.sort();
-    for (got, &i) in rebuilt.iter().zip(&lost_sorted) {
-        assert_eq!(got, &bodies[i], "body {i} rebuilt byte-exactly");
-    }
-    assert_eq!(rebuilt.len(), lost_sorted.len());
-
-    let mut v = String::new();
-    let _ = writeln!(v, "```fec-vector");
-    let _ = writeln!(v, "name:     k={K} m={M}, erasures {lost_sorted:?}");
-    let _ = writeln!(v, "k:        {K}");
-    let _ = writeln!(v, "m:        {M}");
-    let _ = writeln!(v, "first:    0");
-    for j in 0..M {
-        let row: Vec<String> = (0..K)
-            .map(|i| format!("{:02x}", cauchy(j as u8, M as u8, i as u8)))
-            .collect();
-        let _ = writeln!(v, "coef{j}:    {}", row.join(" "));
-    }
-    for (i, b) in bodies.iter().enumerate() {
-        let _ = writeln!(v, "body{i}:    {}", hex(b));
-    }
-    for (j, p) in parity.iter().enumerate() {
-        let _ = writeln!(v, "parity{j}:  {}", hex(p));
-    }
-    let erased: Vec<String> = lost_sorted.iter().map(|i| format!("body{i}")).collect();
-    let _ = writeln!(v, "erased:   {}", erased.join(" "));
-    for (got, i) in rebuilt.iter().zip(&lost_sorted) {
-        let _ = writeln!(v, "rebuilt{i}: {}", hex(got));
-    }
-    let _ = writeln!(v, "```");
-    for line in v.lines() {
-        println!("{}", line.trim_end());
-    }
+    link_vector(
+        "datagram links without AEAD, k=4 m=2",
+        false,
+        &["body1", "body3"],
+    );
+    #[cfg(feature = "aead")]
+    link_vector(
+        "datagram links sealed with the PSK of 6.7, k=4 m=2",
+        true,
+        &["body0", "parity0"],
+    );
+    #[cfg(not(feature = "aead"))]
+    eprintln!("(without feature aead: the sealed vector is left out)");
 }

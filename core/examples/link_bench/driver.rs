@@ -3,6 +3,7 @@
 
 use crate::channel::{Channel, Loss};
 use crate::sim::Impair;
+use ferrule::link::FecConfig;
 
 /// The physical link of a scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -11,6 +12,9 @@ pub enum Medium {
     Uart,
     /// Datagrams, 3 ms each way + 0..1 ms jitter (6 ms RTT), unlimited rate.
     Datagram,
+    /// Datagrams, 100 ms each way + 0..1 ms jitter (200 ms RTT: a radio modem, a satellite
+    /// hop), unlimited rate.
+    LongDatagram,
 }
 
 impl Medium {
@@ -28,6 +32,11 @@ impl Medium {
                 jitter: 1,
                 ..Impair::default()
             },
+            Medium::LongDatagram => Impair {
+                delay: 100,
+                jitter: 1,
+                ..Impair::default()
+            },
         }
     }
 
@@ -41,6 +50,16 @@ impl Medium {
         match self {
             Medium::Uart => "UART 115200",
             Medium::Datagram => "datagrams 6 ms RTT",
+            Medium::LongDatagram => "datagrams 200 ms RTT",
+        }
+    }
+
+    /// Short name for JSON.
+    pub fn key(self) -> &'static str {
+        match self {
+            Medium::Uart => "uart115200",
+            Medium::Datagram => "datagram6ms",
+            Medium::LongDatagram => "datagram200ms",
         }
     }
 }
@@ -63,6 +82,8 @@ pub struct Scenario {
     /// next). KCP flushes after every input either way.
     pub batched: bool,
     pub seed: u64,
+    /// ferrule's forward error correction, both ends (KCP ignores it).
+    pub fec: Option<FecConfig>,
 }
 
 /// One side of a stack under test. The first seven methods are the application's calls

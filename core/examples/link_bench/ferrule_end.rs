@@ -1,7 +1,7 @@
 //! ferrule's [`Link`] as a benchmark endpoint.
 
 use crate::driver::{Counters, Endpoint, Scenario};
-use ferrule::link::{Config, DownReason, Event, Link, LinkStats, Sent, Transport};
+use ferrule::link::{Config, DownReason, Event, Fec, Link, LinkStats, Repair, Sent, Transport};
 use std::sync::OnceLock;
 
 /// `--set name=value` overrides of the configuration, for tuning runs.
@@ -73,11 +73,17 @@ pub struct FerruleEnd {
 
 impl FerruleEnd {
     /// Endpoint `side` (0 or 1) of scenario `sc`: window and largest message as the
-    /// scenario's, no best-effort mailboxes.
+    /// scenario's, no best-effort mailboxes, the scenario's FEC (memory leaked, like a
+    /// firmware's `static`).
     pub fn new(sc: &Scenario, side: u64) -> Self {
         let stream = sc.medium.stream();
         let buffers = crate::sim::leaked_buffers(sc.window, sc.size, false);
-        let link = Link::new(config(stream), sc.seed ^ (0xA + side), buffers).unwrap();
+        let mut link = Link::new(config(stream), sc.seed ^ (0xA + side), buffers).unwrap();
+        if let Some(f) = sc.fec {
+            let mem = vec![0u8; Fec::storage_size(&f, sc.size)].leak();
+            let fec = Box::leak(Box::new(Fec::new(f, sc.size, mem).unwrap()));
+            link.enable_fec(fec as &mut dyn Repair);
+        }
         Self {
             buf: vec![0; link.max_frame_len()],
             link,

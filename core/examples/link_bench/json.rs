@@ -1,7 +1,8 @@
 //! The results as one JSON document (`--json`).
 
 use crate::channel::Loss;
-use crate::driver::{Measurement, Medium, Scenario};
+use crate::driver::{Measurement, Scenario};
+use crate::fec::FecResult;
 use crate::report::{figures, Memory, ScenarioResult, Target};
 use std::fmt::Write;
 
@@ -23,8 +24,72 @@ fn json_measurement(
     );
 }
 
+fn json_targets(o: &mut String, targets: &[Target]) {
+    for (i, t) in targets.iter().enumerate() {
+        let _ = write!(
+            o,
+            "{}{{\"name\":\"{}\",\"met\":{},\"detail\":\"{}\"}}",
+            if i > 0 { "," } else { "" },
+            t.name,
+            t.met,
+            t.detail
+        );
+    }
+}
+
+/// The FEC results: per medium and shape, per loss level the three stacks.
+fn json_fec(o: &mut String, results: &[FecResult]) {
+    for (i, r) in results.iter().enumerate() {
+        let sc = &r.sc;
+        let _ = write!(
+            o,
+            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"k\":{},\"m\":{},\"groups\":{},\"fec_memory\":{},\"rows\":[",
+            if i > 0 { "," } else { "" },
+            sc.medium.key(),
+            sc.window,
+            sc.size,
+            r.fec.k,
+            r.fec.m,
+            r.fec.groups,
+            crate::fec::memory(&r.fec, sc.size)
+        );
+        let (off0, on0, kcp0) = r.lossless();
+        for (j, row) in r.rows.iter().enumerate() {
+            let _ = write!(
+                o,
+                "{}{{\"loss\":\"{}\",\"average_loss\":{},\"off\":",
+                if j > 0 { "," } else { "" },
+                row.loss.label(),
+                row.loss.average()
+            );
+            json_measurement(o, &row.off, off0, row.loss, sc);
+            o.push_str(",\"on\":");
+            json_measurement(o, &row.on, on0, row.loss, sc);
+            let [a, b] = &row.on_stats;
+            let _ = write!(
+                o,
+                ",\"on_max_ms\":{},\"parity_sent\":{},\"fec_recovered\":{},\"fec_unrecoverable\":{},\"parity_rejected\":{},\"kcp\":",
+                row.on.percentile(1.0),
+                a.parity_sent + b.parity_sent,
+                a.fec_recovered + b.fec_recovered,
+                a.fec_unrecoverable + b.fec_unrecoverable,
+                a.parity_rejected + b.parity_rejected
+            );
+            json_measurement(o, &row.kcp, kcp0, row.loss, sc);
+            o.push('}');
+        }
+        o.push_str("]}");
+    }
+}
+
 /// The results as one JSON document.
-pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -> String {
+pub fn json(
+    results: &[ScenarioResult],
+    memory: &[Memory],
+    targets: &[Target],
+    fec: &[FecResult],
+    fec_targets: &[Target],
+) -> String {
     let mut o = String::from("{\"overrides\":{");
     for (i, (k, v)) in crate::ferrule_end::overrides().iter().enumerate() {
         let _ = write!(o, "{}\"{k}\":{v}", if i > 0 { "," } else { "" });
@@ -36,10 +101,7 @@ pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -
             o,
             "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"batched\":{},\"messages\":{},\"rows\":[",
             if i > 0 { "," } else { "" },
-            match sc.medium {
-                Medium::Uart => "uart115200",
-                Medium::Datagram => "datagram6ms",
-            },
+            sc.medium.key(),
             sc.window,
             sc.size,
             sc.bidirectional,
@@ -90,16 +152,11 @@ pub fn json(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) -
         );
     }
     o.push_str("],\"targets\":[");
-    for (i, t) in targets.iter().enumerate() {
-        let _ = write!(
-            o,
-            "{}{{\"name\":\"{}\",\"met\":{},\"detail\":\"{}\"}}",
-            if i > 0 { "," } else { "" },
-            t.name,
-            t.met,
-            t.detail
-        );
-    }
+    json_targets(&mut o, targets);
+    o.push_str("],\"fec\":[");
+    json_fec(&mut o, fec);
+    o.push_str("],\"fec_targets\":[");
+    json_targets(&mut o, fec_targets);
     o.push_str("]}");
     o
 }

@@ -10,6 +10,14 @@
 //!   (the receiver sends only acks); both directions lossy.
 //! - `--all`: every other combination of W 8/32 x 64/256 B x one-way/bidirectional on both
 //!   media.
+//! - FEC tables (always): ferrule without and with forward error correction, and KCP, at
+//!   0, 1, 5, 10, 20 % and Gilbert–Elliott loss, on the UART (W = 8), datagrams at 6 ms RTT
+//!   (W = 32) and datagrams at 200 ms RTT (100 ms each way + 0..1 ms jitter, W = 32), 64 B
+//!   messages, one way; with the issue's FEC targets (`fec.rs`).
+//! - `--fec`: the FEC tables for more group shapes (k:m 4:1, 4:2, 8:2, 8:3, 8:4, 16:2, 16:6)
+//!   after the default one (8:2 on the UART and at 6 ms, 8:4 at 200 ms), each keeping enough
+//!   groups to cover the window; `--fec-config K:M[:GROUPS]`: the shape every FEC table uses
+//!   instead of the default.
 //! - `--json`: the same results as one JSON document instead of markdown.
 //! - `--batched`: the applications read every frame that arrived in a millisecond before
 //!   they let the stack transmit; by default each arriving frame is answered before the
@@ -45,6 +53,7 @@ mod sim;
 
 mod channel;
 mod driver;
+mod fec;
 mod ferrule_end;
 mod json;
 mod kcp_end;
@@ -54,6 +63,7 @@ mod report;
 
 use channel::Loss;
 use driver::{Medium, Scenario};
+use ferrule::link::FecConfig;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -109,8 +119,14 @@ pub const LOSSES: [Loss; 8] = [
     },
 ];
 
+/// Group shapes of `--fec`.
+const FEC_MATRIX: [(u8, u8); 7] = [(4, 1), (4, 2), (8, 2), (8, 3), (8, 4), (16, 2), (16, 6)];
+
 struct Options {
     all: bool,
+    fec: bool,
+    /// `--fec-config`: k, m and groups (`None`: enough for the window).
+    fec_config: Option<(u8, u8, Option<u8>)>,
     json: bool,
     batched: bool,
     messages: u64,
@@ -119,7 +135,8 @@ struct Options {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: link_bench [--all] [--json] [--batched] [--messages N] [--set NAME=VALUE]...\n\
+        "usage: link_bench [--all] [--fec] [--fec-config K:M[:GROUPS]] [--json] [--batched] \
+         [--messages N] [--set NAME=VALUE]...\n\
          NAME: {}",
         ferrule_end::TUNABLE.join(", ")
     );
@@ -129,6 +146,8 @@ fn usage() -> ! {
 fn options() -> Options {
     let mut o = Options {
         all: false,
+        fec: false,
+        fec_config: None,
         json: false,
         batched: false,
         messages: 20_000,
@@ -138,6 +157,11 @@ fn options() -> Options {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--all" => o.all = true,
+            "--fec" => o.fec = true,
+            "--fec-config" => {
+                let v = args.next().unwrap_or_else(|| usage());
+                o.fec_config = Some(parse_fec(&v).unwrap_or_else(|| usage()));
+            }
             "--json" => o.json = true,
             "--batched" => o.batched = true,
             "--messages" => {
@@ -163,6 +187,22 @@ fn options() -> Options {
     o
 }
 
+/// `K:M` or `K:M:GROUPS`.
+fn parse_fec(v: &str) -> Option<(u8, u8, Option<u8>)> {
+    let n: Vec<u8> = v
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    let (k, m, groups) = match n[..] {
+        [k, m] => (k, m, None),
+        [k, m, g] => (k, m, Some(g)),
+        _ => return None,
+    };
+    // The limits `Fec::new` checks: k 1..=32, m 1..=16, groups >= 2 with groups * k <= 128.
+    let groups_ok = groups.is_none_or(|g| g >= 2 && usize::from(g) * usize::from(k) <= 128);
+    ((1..=32).contains(&k) && (1..=16).contains(&m) && groups_ok).then_some((k, m, groups))
+}
+
 fn scenario(
     medium: Medium,
     window: usize,
@@ -179,6 +219,7 @@ fn scenario(
         messages: o.messages,
         batched: o.batched,
         seed: 0,
+        fec: None,
     }
 }
 
@@ -209,13 +250,64 @@ fn main() {
             }
         }
     }
+    // FEC: the issue's media, the main tables' rows reused where the scenario is the same.
+    let mut fec_results = Vec::new();
+    let mut fec_chosen = Vec::new();
+    for (medium, window) in [
+        (Medium::Uart, 8),
+        (Medium::Datagram, 32),
+        (Medium::LongDatagram, 32),
+    ] {
+        let base = scenario(medium, window, 64, false, &o);
+        let reuse = results[..2].iter().find(|r| {
+            let s = &r.sc;
+            (s.medium, s.window, s.size, s.bidirectional) == (medium, window, base.size, false)
+        });
+        let chosen = match o.fec_config {
+            Some((k, m, groups)) => {
+                let c = fec::config(k, m, window);
+                FecConfig {
+                    groups: groups.unwrap_or(c.groups),
+                    ..c
+                }
+            }
+            None => {
+                let (k, m) = fec::default_shape(medium);
+                fec::config(k, m, window)
+            }
+        };
+        let mut shapes = vec![chosen];
+        if o.fec {
+            shapes.extend(
+                FEC_MATRIX
+                    .iter()
+                    .map(|&(k, m)| fec::config(k, m, window))
+                    .filter(|c| (c.k, c.m) != (chosen.k, chosen.m)),
+            );
+        }
+        for cfg in shapes {
+            let r = fec::measure(&base, cfg, reuse);
+            if cfg == chosen {
+                fec_chosen.push(fec_results.len());
+            }
+            fec_results.push(r);
+        }
+    }
     let memory = report::memory(live_heap);
     let targets = report::targets(&results[0], &results[1]);
+    let chosen: Vec<&fec::FecResult> = fec_chosen.iter().map(|&i| &fec_results[i]).collect();
+    let fec_targets = fec::targets(&chosen);
     if o.json {
-        println!("{}", json::json(&results, &memory, &targets));
+        println!(
+            "{}",
+            json::json(&results, &memory, &targets, &fec_results, &fec_targets)
+        );
     } else {
-        markdown::markdown(&results, &memory, &targets, o.all);
-        println!();
+        markdown::markdown(&results, &memory, &targets);
+        markdown::markdown_fec(&fec_results, &fec_targets);
+        if o.all {
+            markdown::markdown_all(&results);
+        }
         println!("(run time {:.1} s)", started.elapsed().as_secs_f64());
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::channel::Loss;
 use crate::driver::{self, Measurement};
+use crate::fec::FecResult;
 use crate::report::{blocked_shares, figures, spurious_share, Memory, ScenarioResult, Target};
 use ferrule::link::DownReason;
 
@@ -146,7 +147,88 @@ fn print_scenario(r: &ScenarioResult) {
     println!();
 }
 
-pub fn markdown(results: &[ScenarioResult], memory: &[Memory], targets: &[Target], all: bool) {
+/// One FEC table: ferrule without FEC, with FEC, and KCP per loss level.
+fn print_fec(r: &FecResult) {
+    let size = r.sc.size;
+    let (off0, on0, kcp0) = r.lossless();
+    println!("#### {}", r.title());
+    println!();
+    println!("| loss | stack | goodput (msg/s) | % of ideal | p50 (ms) | p99 (ms) | max (ms) | wire B / payload B | retx / msg (duplicates) | parity / data frame | rebuilt | unrecoverable groups |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let fec_name = format!("ferrule FEC {}:{}", r.fec.k, r.fec.m);
+    for row in &r.rows {
+        let [a, b] = &row.on_stats;
+        let parity = f64::from(a.parity_sent + b.parity_sent)
+            / f64::from((a.rdata_frames_sent + b.rdata_frames_sent).max(1));
+        let fec_cols = format!(
+            "{parity:.3} | {} | {}",
+            a.fec_recovered + b.fec_recovered,
+            a.fec_unrecoverable + b.fec_unrecoverable
+        );
+        for (name, m, lossless, extra) in [
+            ("ferrule", &row.off, off0, "– | – | –".to_string()),
+            (fec_name.as_str(), &row.on, on0, fec_cols),
+            ("KCP", &row.kcp, kcp0, "– | – | –".to_string()),
+        ] {
+            let f = figures(m, lossless, row.loss, size);
+            let name = if m.complete {
+                name.to_string()
+            } else {
+                format!("{name} (incomplete)")
+            };
+            println!(
+                "| {} | {name} | {} | {:.1} % | {} | {} | {} | {:.2} | {:.3} ({:.3}) | {extra} |",
+                row_label(row.loss, m),
+                group(f.goodput.round() as u64),
+                f.ideal_pct,
+                f.p50,
+                f.p99,
+                m.percentile(1.0),
+                f.wire_per_payload,
+                f.retx,
+                f.spurious,
+            );
+        }
+    }
+    println!();
+    println!(
+        "FEC memory per endpoint: {} B (k = {}, m = {}, {} groups kept, {} B messages), beside the link's.",
+        group(crate::fec::memory(&r.fec, size) as u64),
+        r.fec.k,
+        r.fec.m,
+        r.fec.groups,
+        size
+    );
+    println!();
+}
+
+/// The FEC section: one table per medium.
+pub fn markdown_fec(results: &[FecResult], targets: &[Target]) {
+    println!("### Forward error correction: ferrule without and with FEC, and KCP");
+    println!();
+    println!("% of ideal: goodput over the same stack's lossless goodput times 1 − loss. duplicates: data frames whose message the receiver already had, per message: spurious retransmissions, and with FEC also originals that arrive after their rebuilt copy (reordering) and retransmissions of frames FEC rebuilt first. parity / data frame: PARITY frames sent per data frame sent (a full group sends m per k; a group closed early by the timer sends m for fewer). rebuilt: frames the receiver rebuilt from parity; unrecoverable groups: groups that lost more than their parity could rebuild (ARQ repaired them). Both endpoints' counters summed.");
+    println!();
+    for r in results {
+        print_fec(r);
+    }
+    println!("Targets (FEC):");
+    println!();
+    print_targets(targets);
+    println!();
+}
+
+fn print_targets(targets: &[Target]) {
+    for t in targets {
+        println!(
+            "- {}: **{}** ({})",
+            t.name,
+            if t.met { "met" } else { "NOT met" },
+            t.detail
+        );
+    }
+}
+
+pub fn markdown(results: &[ScenarioResult], memory: &[Memory], targets: &[Target]) {
     println!("### Loss recovery: ferrule and KCP on the same simulated channel");
     println!();
     let overrides = crate::ferrule_end::overrides();
@@ -165,14 +247,7 @@ pub fn markdown(results: &[ScenarioResult], memory: &[Memory], targets: &[Target
     println!();
     println!("Targets:");
     println!();
-    for t in targets {
-        println!(
-            "- {}: **{}** ({})",
-            t.name,
-            if t.met { "met" } else { "NOT met" },
-            t.detail
-        );
-    }
+    print_targets(targets);
     println!();
     println!("Memory per endpoint (both directions' windows):");
     println!();
@@ -190,12 +265,14 @@ pub fn markdown(results: &[ScenarioResult], memory: &[Memory], targets: &[Target
     }
     println!();
     println!("KCP heap: the control block (boxed) and everything it allocated, with W messages sent and unacknowledged and W - 1 received behind a lost one, counted by a counting global allocator.");
-    if all {
-        println!();
-        println!("### Every combination (`--all`)");
-        println!();
-        for r in &results[2..] {
-            print_scenario(r);
-        }
+    println!();
+}
+
+/// The other combinations (`--all`): every result after the two main ones.
+pub fn markdown_all(results: &[ScenarioResult]) {
+    println!("### Every combination (`--all`)");
+    println!();
+    for r in results.iter().skip(2) {
+        print_scenario(r);
     }
 }
