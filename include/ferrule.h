@@ -531,6 +531,8 @@ typedef struct {
   uint64_t compress_bytes_out;
   // FEC: PARITY frames sent.
   uint32_t parity_sent;
+  // FEC: PARITY frames of a closed group left unsent (another protected frame went first).
+  uint32_t parity_dropped;
   // FEC: frames rebuilt from parity.
   uint32_t fec_recovered;
   // FEC: groups that lost more than their parity repairs (retransmission repaired them).

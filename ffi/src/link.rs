@@ -835,6 +835,8 @@ pub struct ferrule_link_stats_t {
     pub compress_bytes_out: u64,
     /// FEC: PARITY frames sent.
     pub parity_sent: u32,
+    /// FEC: PARITY frames of a closed group left unsent (another protected frame went first).
+    pub parity_dropped: u32,
     /// FEC: frames rebuilt from parity.
     pub fec_recovered: u32,
     /// FEC: groups that lost more than their parity repairs (retransmission repaired them).
@@ -900,6 +902,7 @@ pub unsafe extern "C" fn ferrule_link_stats(
                 compress_bytes_in: c.bytes_in,
                 compress_bytes_out: c.bytes_out,
                 parity_sent: s.parity_sent,
+                parity_dropped: s.parity_dropped,
                 fec_recovered: s.fec_recovered,
                 fec_unrecoverable: s.fec_unrecoverable,
                 parity_rejected: s.parity_rejected,

@@ -149,6 +149,16 @@ class LinkStats:
     """AEAD: frames sealed under a key id this side does not have."""
     unauthenticated: int = 0
     """AEAD: unsealed frames reaching a link that requires sealing."""
+    parity_sent: int = 0
+    """FEC: PARITY frames sent."""
+    parity_dropped: int = 0
+    """FEC: PARITY frames of a closed group left unsent (another protected frame went first)."""
+    fec_recovered: int = 0
+    """FEC: frames rebuilt from parity (then checked like any frame received)."""
+    fec_unrecoverable: int = 0
+    """FEC: groups that lost more than their parity repairs (retransmission repaired them)."""
+    parity_rejected: int = 0
+    """FEC: PARITY payloads refused."""
     framing: FramingStats = field(default_factory=FramingStats)
     """Framing rejects by reason."""
 

@@ -50,6 +50,9 @@ pub trait Repair {
 pub struct FecStats {
     /// PARITY frames sent.
     pub parity_sent: u32,
+    /// PARITY frames of a closed group left unsent because another protected frame had to go
+    /// first (the group then has less protection).
+    pub parity_dropped: u32,
     /// Frames rebuilt from parity (each then checked like any frame received).
     pub recovered: u32,
     /// Groups that lost more frames than their parity repairs (ARQ repairs those).
@@ -191,6 +194,7 @@ impl Repair for Fec<'_> {
         let (t, r) = (self.tx.stats(), self.rx.stats());
         FecStats {
             parity_sent: t.parity_sent,
+            parity_dropped: t.parity_dropped,
             recovered: r.recovered,
             unrecoverable: r.unrecoverable,
             parity_rejected: r.parity_rejected(),

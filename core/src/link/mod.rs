@@ -491,6 +491,7 @@ impl<'a> Link<'a> {
         s.fec_recovered = f.recovered;
         s.fec_unrecoverable = f.unrecoverable;
         s.parity_sent = f.parity_sent;
+        s.parity_dropped = f.parity_dropped;
         s.parity_rejected = f.parity_rejected;
         s
     }

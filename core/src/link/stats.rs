@@ -107,6 +107,8 @@ pub struct LinkStats {
     pub unauthenticated: u32,
     /// FEC: PARITY frames sent.
     pub parity_sent: u32,
+    /// FEC: PARITY frames of a closed group left unsent (another protected frame went first).
+    pub parity_dropped: u32,
     /// FEC: frames rebuilt from parity (then checked like any frame received).
     pub fec_recovered: u32,
     /// FEC: groups that lost more frames than their parity repairs (ARQ repaired those).
@@ -168,6 +170,7 @@ impl LinkStats {
             unknown_key: 0,
             unauthenticated: 0,
             parity_sent: 0,
+            parity_dropped: 0,
             fec_recovered: 0,
             fec_unrecoverable: 0,
             parity_rejected: 0,

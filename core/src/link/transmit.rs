@@ -404,6 +404,15 @@ impl Link<'_> {
             // and tagged as part of this session.
             return Some(Pick::Tagged(Tagged::Control(FrameKind::Close)));
         }
+        // A closed group's parity before anything else: a protected retransmission would
+        // start a new group and drop it.
+        if self
+            .fec
+            .as_deref()
+            .is_some_and(|f| f.sending() && f.parity_len() > 0)
+        {
+            return Some(Pick::Tagged(Tagged::Parity));
+        }
         let outstanding = self.tx.outstanding();
         let w = self.window();
         // Retransmissions first, oldest first.
@@ -484,21 +493,37 @@ impl Link<'_> {
     /// (at least 2 ms), so its parity arrives before loss detection would retransmit, while
     /// a steady stream still fills whole groups.
     pub(super) fn fec_flush_after(&self) -> u64 {
-        u64::from(self.rec.rtt.srtt() / 2).max(2)
+        u64::from(self.rec.rtt.srtt() / 8).max(2)
     }
 
     /// Whether a PARITY frame should go now: a group is closed, or the open one is old enough
-    /// to close.
+    /// to close and no new message could join it now (on a busy serial line the next one may
+    /// be waiting only for the line).
     fn parity_due(&mut self) -> bool {
         let after = self.fec_flush_after();
         let now = self.now;
+        let more = self.new_data_ready();
         let Some(f) = self.fec.as_deref_mut().filter(|f| f.sending()) else {
             return false;
         };
-        if f.flush_at(after).is_some_and(|t| now >= t) {
+        if !more && f.flush_at(after).is_some_and(|t| now >= t) {
             f.close_group();
         }
         f.parity_len() > 0
+    }
+
+    /// Whether a first transmission (a reliable message in the peer's window, or the
+    /// best-effort message) could go out now.
+    fn new_data_ready(&self) -> bool {
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.tx.filled {
+            return true;
+        }
+        let w = self.window();
+        (0..self.tx.outstanding()).any(|off| {
+            let i = (self.tx.head + off) % w;
+            self.areas.tx_slots.get(i).is_some_and(|s| s.tx_count == 0) && self.in_peer_window(off)
+        })
     }
 
     /// Whether the message at offset `off` from the window's base fits the peer's window.
