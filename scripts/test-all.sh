@@ -66,8 +66,14 @@ bash scripts/gen-header.sh --check
 step "C API host tests (C11 and C++17, -Werror, ASan + UBSan; Rust side under ASan)"
 bash scripts/test-c.sh
 
-step "C firmware on Cortex-M4F under QEMU: conformance run and size report"
+step "C firmware under QEMU: conformance (Cortex-M4F), handshake cost, microbit (Cortex-M0, 16 KiB), stack gate, size report and budgets"
 bash scripts/test-firmware.sh
+
+step "C packaging: bundles for 8 targets consumed through CMake, Make + pkg-config, Zephyr, ESP-IDF, PlatformIO, on QEMU boards"
+bash tests/packaging/run.sh
+
+step "protocol vectors in docs/PROTOCOL.md are what the implementation produces"
+python3 scripts/regen-vectors.py --check
 
 # ---------------------------------------------------------------- fuzzing
 step "fuzzing (${FUZZ_SECONDS}s per target)"
@@ -99,8 +105,23 @@ cargo run --release -q -p ferrule-demo -- --messages 3000 --loss 0.2 --json
 cargo run --release -q -p ferrule-demo -- --messages 3000 --transport tcp --aead on --json
 # Transports, capture/decode, plots, chat and bad input are host-demo/tests/cli.rs (cargo test).
 
-step "firmware over the emulated UART: ferrule-demo <-> QEMU, 1000 requests, one restart; then via a pty"
+step "firmware over the emulated UART: ferrule <-> QEMU on mps2-an386 (1000 requests, one restart; then via a pty) and on the 16 KiB microbit (600 requests, one restart)"
 cargo build --release -q -p ferrule-demo
 bash scripts/test-uart.sh
+
+step "host tool against the QEMU firmware (ferrule firmware, cargo test --test firmware)"
+cargo test --release -q -p ferrule-demo --test firmware
+
+step "host tool builds for Windows and macOS (cargo check)"
+if ensure_desktop_targets; then
+    cargo check -q -p ferrule-demo --target x86_64-pc-windows-gnu
+    cargo check -q -p ferrule-demo --target x86_64-apple-darwin
+    echo "  x86_64-pc-windows-gnu, x86_64-apple-darwin: ok"
+else
+    echo "  skipped: the Windows and macOS targets could not be installed"
+fi
+
+step "Python package: wheel (maturin, abi3), fresh venv, pytest vs the Rust tool over UDP and the QEMU firmware"
+bash scripts/test-python.sh
 
 step "all checks passed"

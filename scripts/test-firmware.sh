@@ -10,7 +10,10 @@
 #     (painted), gate: 1024 bytes;
 #  5. size report: C API profiles with the budgets of the 16 KiB Cortex-M0 issue, then the
 #     Rust profiles (standard and smallest build) with their budgets.
-# Every gate is checked and reported; the script fails at the end if any was missed.
+# Every gate is checked and reported. The script fails on a regression guard (stack above
+# 1280 B anywhere; flash above the guards below; any functional check); the issue budgets
+# (1 KiB stack, the RAM/flash budgets) are reported met or missed, and fail the script only with
+# FERRULE_STRICT_BUDGETS=1 (what the budgets issue closes with).
 # Expects scripts/toolchain.sh to be sourced (cross_cargo) by the caller or sources it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,7 @@ NEWLIB="--specs=rdimon.specs -T tests/firmware/link.ld -nostartfiles -Wl,--gc-se
 BARE="tests/firmware/startup_bare.c tests/firmware/semihost.c"
 BARE_LD="-nostartfiles -nostdlib -Wl,--gc-sections -Wl,--no-warn-execstack"
 MISSED=()
+REGRESSED=()
 
 crossdir() { if [ "$CROSS_MODE" = rustup ]; then echo "$ROOT/target-cross-rustup"; else echo "$ROOT/target-cross"; fi; }
 quiet() { grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true; }
@@ -130,6 +134,7 @@ def read(t):
         if m: d[m.group(2)] = int(m.group(1))
     return d
 m0, m4 = read("m0"), read("m4f")
+regressed = []
 print("  | %-36s | %8s | %9s |" % ("function (C API, then Rust)", "M0 peak", "M4F peak"))
 print("  |%s|%s|%s|" % ("-" * 38, "-" * 9 + ":", "-" * 10 + ":"))
 over = []
@@ -142,7 +147,10 @@ for name in m4:
     print("  | %-36s | %8d | %9d |%s" % (name, a, b, flag))
     if gated and max(a, b) > 1024:
         over.append(f"{name} ({a} B on M0, {b} B on M4F)")
+    if gated and max(a, b) > 1280:
+        regressed.append(f"{name} ({a} B on M0, {b} B on M4F) > 1280 B")
 open(f"{out}/stack_over.txt", "w").write("\n".join(over))
+open(f"{out}/stack_regressed.txt", "w").write("\n".join(regressed))
 EOF
 }
 stack_table
@@ -153,6 +161,9 @@ if [ -s "$out/stack_over.txt" ]; then
     done <"$out/stack_over.txt"
 else
     echo "  stack budget: every C API call and Rust constructor at most 1024 B, met"
+fi
+if [ -s "$out/stack_regressed.txt" ]; then
+    while IFS= read -r line; do REGRESSED+=("stack: $line"); done <"$out/stack_regressed.txt"
 fi
 
 # ---------------------------------------------------------------- 5a. C API sizes and budgets
@@ -368,7 +379,7 @@ size_report standard
 guard() { # name value limit
     if [ "$2" -gt "$3" ]; then
         echo "  size regression: $1 = $2 B > $3 B"
-        MISSED+=("size regression: $1 = $2 B > $3 B")
+        REGRESSED+=("size regression: $1 = $2 B > $3 B")
     fi
 }
 guard "framing code" "$(code standard framing)" 5300
@@ -390,8 +401,15 @@ budget "everything flash (24 KiB)" "$(code optimised everything)" 24576
 
 echo
 if [ ${#MISSED[@]} -gt 0 ]; then
-    echo "  firmware gates missed (${#MISSED[@]}):"
+    echo "  firmware budgets missed (${#MISSED[@]}; reported, fatal with FERRULE_STRICT_BUDGETS=1):"
     printf '    %s\n' "${MISSED[@]}"
+else
+    echo "  firmware: every budget met"
+fi
+if [ ${#REGRESSED[@]} -gt 0 ]; then
+    echo "  firmware regression guards FAILED (${#REGRESSED[@]}):"
+    printf '    %s\n' "${REGRESSED[@]}"
     exit 1
 fi
-echo "  firmware: every gate met"
+[ ${#MISSED[@]} -gt 0 ] && [ "${FERRULE_STRICT_BUDGETS:-0}" = 1 ] && exit 1
+echo "  firmware: regression guards met"

@@ -9,6 +9,25 @@ ensure_host_tools() {
     fi
     command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
     command -v cbindgen >/dev/null || cargo install --locked cbindgen
+    # tshark reads the host tool's captures back (host-demo/tests/wireshark.rs).
+    if ! command -v tshark >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "installing: tshark"
+        export DEBIAN_FRONTEND=noninteractive
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+        apt-get update -qq
+        apt-get install -y -qq tshark >/dev/null || echo "tshark not installed: the capture test skips"
+    fi
+}
+
+# The host tool's other platforms, for `cargo check` (no linker needed). Returns non-zero
+# when a target cannot be installed (offline machine): the check is then skipped.
+ensure_desktop_targets() {
+    local t missing=""
+    for t in x86_64-pc-windows-gnu x86_64-apple-darwin; do
+        rustup target list --installed 2>/dev/null | grep -q "^$t\$" || missing="$missing $t"
+    done
+    # shellcheck disable=SC2086
+    [ -z "$missing" ] || rustup target add $missing >/dev/null 2>&1
 }
 
 # Cross compilation for thumbv7em-none-eabihf and thumbv6m-none-eabi. Prefers installed rustup
