@@ -1,19 +1,46 @@
 //! Two links driven by arbitrary operations: sends, deliveries, drops, corruption,
 //! duplication, injected garbage, clock jumps, reads; with and without AEAD (where forged,
-//! CRC-valid junk is injected too). Invariants: no panic; every reliable
+//! CRC-valid junk is injected too) and forward error correction. Invariants: no panic; every reliable
 //! message delivered at most once, in order, byte-identical; best-effort messages never
 //! duplicated or corrupted.
 #![no_main]
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
-use ferrule::link::{frame_buffer_len, Config, Link, Transport};
+use ferrule::link::{Config, Fec, FecConfig, Guard, Link, LinkBuffers, Transport};
 use libfuzzer_sys::fuzz_target;
 use std::collections::{HashSet, VecDeque};
 
 const M: usize = 64;
 /// How long a frame can stay in flight, like a datagram's maximum segment lifetime.
 const MAX_LIFETIME_MS: u64 = 2_000;
-type L = Link<4, M, { frame_buffer_len(M) + 16 }, Compressor<'static>>;
+type L = Link<'static>;
+
+/// A link of 4 messages of up to `M` bytes each way with shared compression, sealed and with
+/// FEC as asked.
+fn link(cfg: Config, seed: u64, sealed: bool, fec: bool) -> L {
+    let mut l = Link::new(cfg, seed, LinkBuffers::alloc(4, M, true)).unwrap();
+    let codec = CodecConfig {
+        reliable: Mode::Shared,
+        unreliable: Mode::PerMessage,
+        ..CodecConfig::DEFAULT
+    };
+    let mem = vec![0u8; Compressor::storage_size(&codec)].leak();
+    l.set_codec(Box::new(Compressor::new(codec, mem).unwrap()) as Box<dyn ferrule::compress::Codec>);
+    if sealed {
+        l.enable_aead(Box::new(Guard::new(1, &[7; 32])) as Box<dyn ferrule::link::Sealer>);
+    }
+    if fec {
+        let f = FecConfig {
+            k: 3,
+            m: 2,
+            groups: 2,
+            send: true,
+        };
+        let mem = vec![0u8; Fec::storage_size(&f, M)].leak();
+        l.enable_fec(Box::new(Fec::new(f, M, mem).unwrap()) as Box<dyn ferrule::link::Repair>);
+    }
+    l
+}
 
 fn message(idx: u32, dir: u8) -> Vec<u8> {
     let mut m = idx.to_le_bytes().to_vec();
@@ -39,6 +66,7 @@ struct End {
 fuzz_target!(|data: &[u8]| {
     let stream = data.first().is_some_and(|b| b & 1 == 1);
     let sealed = data.first().is_some_and(|b| b & 2 == 2);
+    let fec = data.first().is_some_and(|b| b & 4 == 4);
     let cfg = Config {
         transport: if stream {
             Transport::Stream
@@ -52,16 +80,9 @@ fuzz_target!(|data: &[u8]| {
         keepalive: 100,
         ..Config::default()
     };
-    let codec = || {
-        Compressor::new(CodecConfig {
-            reliable: Mode::Shared,
-            unreliable: Mode::PerMessage,
-            dictionary: None,
-        })
-    };
     let mut ends = [
         End {
-            link: L::with_codec(cfg, 1, codec()),
+            link: link(cfg, 1, sealed, fec),
             dir: 0xA,
             next: 0,
             last_reliable: None,
@@ -69,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
             wire: VecDeque::new(),
         },
         End {
-            link: L::with_codec(cfg, 2, codec()),
+            link: link(cfg, 2, sealed, fec),
             dir: 0xB,
             next: 0,
             last_reliable: None,
@@ -77,13 +98,8 @@ fuzz_target!(|data: &[u8]| {
             wire: VecDeque::new(),
         },
     ];
-    if sealed {
-        for e in &mut ends {
-            e.link.set_key(1, &[7; 32], 0).unwrap();
-        }
-    }
     let mut now: u64 = 0;
-    let mut buf = vec![0u8; L::MAX_FRAME];
+    let mut buf = vec![0u8; ends[0].link.max_frame_len()];
     let mut rx = [0u8; M];
     let mut ops = data.iter().skip(1);
     while let Some(&op) = ops.next() {
