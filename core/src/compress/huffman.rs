@@ -6,6 +6,7 @@
 
 use super::inflate::{Bits, DecompressError};
 use super::table;
+use core::ops::Range;
 
 const MAX_BITS: usize = 15;
 /// Literal/length symbols a dynamic block may define (RFC 1951: HLIT ≤ 29, so ≤ 286).
@@ -58,20 +59,21 @@ impl Code<'_> {
     }
 }
 
-/// Builds a canonical code from `lengths` into `count` and `symbol` (byte pairs; `symbol`
-/// holds at least `lengths.len()` entries). Returns 0 for a complete code (or one without any
-/// codes), a positive number for an incomplete one, a negative one for an over-subscribed one.
-fn build(count: &mut [u8], symbol: &mut [u8], lengths: &[u8]) -> i32 {
+/// Builds a canonical code from the code lengths `lengths[range]` (of symbols 0, 1, ...) into
+/// `count` and `symbol` (byte pairs; `symbol` holds at least `range.len()` entries). Returns 0
+/// for a complete code (or one without any codes), a positive number for an incomplete one, a
+/// negative one for an over-subscribed one.
+fn build(count: &mut [u8], symbol: &mut [u8], lengths: &Nibbles, range: Range<usize>) -> i32 {
     let mut n = [0u16; MAX_BITS + 1];
-    for &l in lengths {
-        if let Some(c) = n.get_mut(usize::from(l)) {
+    for i in range.clone() {
+        if let Some(c) = n.get_mut(usize::from(lengths.get(i))) {
             *c += 1;
         }
     }
     for (len, &c) in n.iter().enumerate() {
         table::set(count, len, c);
     }
-    if usize::from(n[0]) == lengths.len() {
+    if usize::from(n[0]) == range.len() {
         return 0;
     }
     let mut left = 1i32;
@@ -86,13 +88,37 @@ fn build(count: &mut [u8], symbol: &mut [u8], lengths: &[u8]) -> i32 {
     for len in 1..MAX_BITS {
         offset[len + 1] = offset[len] + n[len];
     }
-    for (sym, &l) in lengths.iter().enumerate() {
+    for (sym, l) in range.map(|i| lengths.get(i)).enumerate() {
         if let Some(o) = offset.get_mut(usize::from(l)).filter(|_| l != 0) {
             table::set(symbol, usize::from(*o), sym as u16);
             *o += 1;
         }
     }
     left
+}
+
+/// Code lengths (0..=15), two per byte.
+struct Nibbles([u8; (MAX_LITLEN + MAX_DIST) / 2]);
+
+impl Nibbles {
+    fn get(&self, i: usize) -> u8 {
+        let b = self.0.get(i / 2).copied().unwrap_or(0);
+        if i % 2 == 0 {
+            b & 0x0F
+        } else {
+            b >> 4
+        }
+    }
+
+    fn set(&mut self, i: usize, v: u8) {
+        if let Some(b) = self.0.get_mut(i / 2) {
+            *b = if i % 2 == 0 {
+                (*b & 0xF0) | v
+            } else {
+                (*b & 0x0F) | (v << 4)
+            };
+        }
+    }
 }
 
 /// The two codes of a dynamic block, over [`DYNAMIC_TABLE_BYTES`] of caller memory.
@@ -105,7 +131,9 @@ impl<'a> Tables<'a> {
     }
 
     /// Reads a dynamic block's header (RFC 1951 3.2.7) and builds its codes; returns the
-    /// literal/length and distance codes.
+    /// literal/length and distance codes. Out of line: its stack (about 0.3 KiB: the code
+    /// lengths) is released before the block's symbols are decoded.
+    #[inline(never)]
     pub(crate) fn read_header(
         &mut self,
         bits: &mut Bits<'_>,
@@ -116,14 +144,15 @@ impl<'a> Tables<'a> {
         if nlen > MAX_LITLEN || ndist > MAX_DIST {
             return Err(DecompressError::Malformed);
         }
-        // The code-length code: small enough for the stack.
-        let mut lengths = [0u8; MAX_LITLEN + MAX_DIST];
+        // The code lengths of both codes, two per byte (this frame is the inflater's deepest);
+        // first those of the code-length code, which the others then overwrite.
+        let mut lengths = Nibbles([0; (MAX_LITLEN + MAX_DIST) / 2]);
         for &i in &ORDER[..ncode] {
-            lengths[usize::from(i)] = bits.take(3)? as u8;
+            lengths.set(usize::from(i), bits.take(3)? as u8);
         }
         let mut count = [0u8; COUNTS];
         let mut symbol = [0u8; 2 * CODE_LENGTHS];
-        if build(&mut count, &mut symbol, &lengths[..CODE_LENGTHS]) != 0 {
+        if build(&mut count, &mut symbol, &lengths, 0..CODE_LENGTHS) != 0 {
             return Err(DecompressError::Malformed); // must be complete
         }
         let cl = Code {
@@ -137,20 +166,21 @@ impl<'a> Tables<'a> {
             let (len, repeat) = match sym {
                 0..=15 => (sym as u8, 1),
                 16 => match i.checked_sub(1) {
-                    Some(prev) => (lengths[prev], 3 + bits.take(2)? as usize),
+                    Some(prev) => (lengths.get(prev), 3 + bits.take(2)? as usize),
                     None => return Err(DecompressError::Malformed),
                 },
                 17 => (0, 3 + bits.take(3)? as usize),
                 _ => (0, 11 + bits.take(7)? as usize),
             };
-            let run = lengths
-                .get_mut(i..i + repeat)
-                .filter(|_| i + repeat <= total)
-                .ok_or(DecompressError::Malformed)?;
-            run.fill(len);
+            if i + repeat > total {
+                return Err(DecompressError::Malformed);
+            }
+            for k in i..i + repeat {
+                lengths.set(k, len);
+            }
             i += repeat;
         }
-        if lengths[256] == 0 {
+        if lengths.get(256) == 0 {
             return Err(DecompressError::Malformed); // no end-of-block code
         }
         let (lit_count, rest) = self.0.split_at_mut(COUNTS);
@@ -161,11 +191,11 @@ impl<'a> Tables<'a> {
             built == 0
                 || (built > 0 && n == usize::from(table::get(count, 0) + table::get(count, 1)))
         };
-        let built = build(lit_count, lit_symbol, &lengths[..nlen]);
+        let built = build(lit_count, lit_symbol, &lengths, 0..nlen);
         if !complete(lit_count, built, nlen) {
             return Err(DecompressError::Malformed);
         }
-        let built = build(dist_count, dist_symbol, &lengths[nlen..total]);
+        let built = build(dist_count, dist_symbol, &lengths, nlen..total);
         if !complete(dist_count, built, ndist) {
             return Err(DecompressError::Malformed);
         }
@@ -189,15 +219,31 @@ mod tests {
     #[test]
     fn builds_complete_incomplete_and_oversubscribed_codes() {
         let (mut count, mut symbol) = ([0u8; COUNTS], [0u8; 16]);
+        let lengths = |l: &[u8]| {
+            let mut n = Nibbles([0; (MAX_LITLEN + MAX_DIST) / 2]);
+            for (i, &v) in l.iter().enumerate() {
+                n.set(i, v);
+            }
+            n
+        };
         // A, B, C, D with lengths 2, 1, 3, 3 (RFC 1951 3.2.2's example): complete.
-        assert_eq!(build(&mut count, &mut symbol, &[2, 1, 3, 3]), 0);
+        assert_eq!(
+            build(&mut count, &mut symbol, &lengths(&[2, 1, 3, 3]), 0..4),
+            0
+        );
         assert_eq!(table::get(&count, 1), 1);
         assert_eq!(table::get(&count, 3), 2);
         // In code order: B (0), A (10), C (110), D (111).
         let order: Vec<u16> = (0..4).map(|i| table::get(&symbol, i)).collect();
         assert_eq!(order, [1, 0, 2, 3]);
-        assert!(build(&mut count, &mut symbol, &[1, 2]) > 0);
-        assert!(build(&mut count, &mut symbol, &[1, 1, 1]) < 0);
-        assert_eq!(build(&mut count, &mut symbol, &[0, 0]), 0);
+        assert!(build(&mut count, &mut symbol, &lengths(&[1, 2]), 0..2) > 0);
+        assert!(build(&mut count, &mut symbol, &lengths(&[1, 1, 1]), 0..3) < 0);
+        assert_eq!(build(&mut count, &mut symbol, &lengths(&[0, 0]), 0..2), 0);
+        // A range that does not start at 0 numbers its symbols from 0.
+        assert_eq!(
+            build(&mut count, &mut symbol, &lengths(&[9, 1, 1]), 1..3),
+            0
+        );
+        assert_eq!(table::get(&symbol, 1), 1);
     }
 }

@@ -360,15 +360,9 @@ impl Output<'_, '_> {
             }
             self.len += from_prefix;
         }
-        let start = self.len - dist.min(self.len);
-        if self.len >= start + (end - self.len) {
-            // No overlap: one block move.
-            self.buf
-                .copy_within(start..start + (end - self.len), self.len);
-        } else {
-            for i in self.len..end {
-                self.buf[i] = self.buf[i - dist];
-            }
+        // Byte by byte: a match may overlap the bytes it produces (a run).
+        for i in self.len..end {
+            self.buf[i] = self.buf[i - dist];
         }
         self.len = end;
         Ok(())

@@ -23,15 +23,12 @@
 //! ```
 //! use ferrule::compress::{Codec, CodecConfig, Compressor, Mode};
 //!
-//! let cfg = CodecConfig { reliable: Mode::Shared, ..CodecConfig::default() };
-//! // All state lives in memory the caller provides (a `static` array on a microcontroller).
-//! let mut mem_a = [0u8; Compressor::storage_size(&CodecConfig {
-//!     reliable: Mode::Shared,
-//!     ..CodecConfig::DEFAULT
-//! })];
-//! let mut mem_b = vec![0u8; Compressor::storage_size(&cfg)];
-//! let mut tx = Compressor::new(cfg, &mut mem_a).unwrap();
-//! let mut rx = Compressor::new(cfg, &mut mem_b).unwrap();
+//! const CFG: CodecConfig<'static> = CodecConfig { reliable: Mode::Shared, ..CodecConfig::DEFAULT };
+//! // All state lives in memory the caller provides: a `static` array on a microcontroller,
+//! // sized at compile time (4,736 bytes here: one compressor and a 1 KiB ring).
+//! let (mut mem_a, mut mem_b) = ([0u8; Compressor::storage_size(&CFG)], vec![0u8; 4736]);
+//! let mut tx = Compressor::new(CFG, &mut mem_a).unwrap();
+//! let mut rx = Compressor::new(CFG, &mut mem_b).unwrap();
 //! // A session starts: each side sends only what the other announced it accepts.
 //! tx.start_tx(rx.rx_caps());
 //! rx.reset_rx();

@@ -4,17 +4,22 @@
 /// Entry `i` of a byte-pair table (0 past its end: callers index within their tables).
 #[inline(always)]
 pub(crate) fn get(t: &[u8], i: usize) -> u16 {
-    match t.get(2 * i..2 * i + 2) {
-        Some(&[lo, hi]) => u16::from_le_bytes([lo, hi]),
-        _ => 0,
+    let j = 2 * i;
+    if j + 1 < t.len() {
+        u16::from_le_bytes([t[j], t[j + 1]])
+    } else {
+        0
     }
 }
 
 /// Sets entry `i` of a byte-pair table (nothing past its end).
 #[inline(always)]
 pub(crate) fn set(t: &mut [u8], i: usize, v: u16) {
-    if let Some(pair) = t.get_mut(2 * i..2 * i + 2) {
-        pair.copy_from_slice(&v.to_le_bytes());
+    let j = 2 * i;
+    if j + 1 < t.len() {
+        let [lo, hi] = v.to_le_bytes();
+        t[j] = lo;
+        t[j + 1] = hi;
     }
 }
 
