@@ -13,31 +13,47 @@ use std::collections::{HashSet, VecDeque};
 const M: usize = 64;
 /// How long a frame can stay in flight, like a datagram's maximum segment lifetime.
 const MAX_LIFETIME_MS: u64 = 2_000;
-type L = Link<'static>;
+type L<'m> = Link<'m>;
+
+const CODEC: CodecConfig<'static> = CodecConfig {
+    reliable: Mode::Shared,
+    unreliable: Mode::PerMessage,
+    ..CodecConfig::DEFAULT
+};
+const FEC: FecConfig = FecConfig {
+    k: 3,
+    m: 2,
+    groups: 2,
+    send: true,
+};
+
+/// Memory of one endpoint's codec and FEC, kept outside the link (which borrows it).
+struct Mem {
+    codec: Vec<u8>,
+    fec: Vec<u8>,
+}
+
+impl Mem {
+    fn new() -> Self {
+        Self {
+            codec: vec![0; Compressor::storage_size(&CODEC)],
+            fec: vec![0; Fec::storage_size(&FEC, M)],
+        }
+    }
+}
 
 /// A link of 4 messages of up to `M` bytes each way with shared compression, sealed and with
 /// FEC as asked.
-fn link(cfg: Config, seed: u64, sealed: bool, fec: bool) -> L {
+fn link(cfg: Config, seed: u64, sealed: bool, fec: bool, mem: &mut Mem) -> L<'_> {
     let mut l = Link::new(cfg, seed, LinkBuffers::alloc(4, M, true)).unwrap();
-    let codec = CodecConfig {
-        reliable: Mode::Shared,
-        unreliable: Mode::PerMessage,
-        ..CodecConfig::DEFAULT
-    };
-    let mem = vec![0u8; Compressor::storage_size(&codec)].leak();
-    l.set_codec(Box::new(Compressor::new(codec, mem).unwrap()) as Box<dyn ferrule::compress::Codec>);
+    let codec = Compressor::new(CODEC, &mut mem.codec).unwrap();
+    l.set_codec(Box::new(codec) as Box<dyn ferrule::compress::Codec>);
     if sealed {
         l.enable_aead(Box::new(Guard::new(1, &[7; 32])) as Box<dyn ferrule::link::Sealer>);
     }
     if fec {
-        let f = FecConfig {
-            k: 3,
-            m: 2,
-            groups: 2,
-            send: true,
-        };
-        let mem = vec![0u8; Fec::storage_size(&f, M)].leak();
-        l.enable_fec(Box::new(Fec::new(f, M, mem).unwrap()) as Box<dyn ferrule::link::Repair>);
+        let f = Fec::new(FEC, M, &mut mem.fec).unwrap();
+        l.enable_fec(Box::new(f) as Box<dyn ferrule::link::Repair>);
     }
     l
 }
@@ -53,8 +69,8 @@ fn message(idx: u32, dir: u8) -> Vec<u8> {
     m
 }
 
-struct End {
-    link: L,
+struct End<'m> {
+    link: L<'m>,
     dir: u8,
     next: u32,
     last_reliable: Option<u32>,
@@ -80,9 +96,10 @@ fuzz_target!(|data: &[u8]| {
         keepalive: 100,
         ..Config::default()
     };
+    let (mut mem_a, mut mem_b) = (Mem::new(), Mem::new());
     let mut ends = [
         End {
-            link: link(cfg, 1, sealed, fec),
+            link: link(cfg, 1, sealed, fec, &mut mem_a),
             dir: 0xA,
             next: 0,
             last_reliable: None,
@@ -90,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
             wire: VecDeque::new(),
         },
         End {
-            link: link(cfg, 2, sealed, fec),
+            link: link(cfg, 2, sealed, fec, &mut mem_b),
             dir: 0xB,
             next: 0,
             last_reliable: None,
