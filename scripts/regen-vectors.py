@@ -3,7 +3,7 @@
 
 Run after a change to the wire format: `python3 scripts/regen-vectors.py`; with `--check` it
 changes nothing and exits 1 if the document is not what the examples print. The tests read the
-blocks back (core/tests/vectors.rs, link_aead.rs, compression.rs, fec_vectors.rs) and fail if
+blocks back (core/tests/vectors.rs, compression.rs, link_aead.rs, fec_vectors.rs) and fail if
 the document and the code disagree; this only saves copying the examples' output by hand.
 """
 import re
@@ -33,6 +33,7 @@ old = open(DOC).read()
 doc = replace_blocks(old, ["vector"], run("--example", "vectors"))
 doc = replace_blocks(doc, ["aead-handshake", "aead-vector"],
                      run("--features", "aead", "--example", "aead_vectors"))
+doc = replace_blocks(doc, ["compress-vector"], run("--example", "compress_vectors"))
 doc = replace_blocks(doc, ["fec-vector"],
                      run("--features", "aead", "--example", "fec_vectors"))
 if check:

@@ -1,4 +1,5 @@
-//! Compression test vectors for `docs/PROTOCOL.md` section 5, printed as hex: a per-message
+//! Compression test vectors for `docs/PROTOCOL.md` section 5.5, printed as the document's
+//! `compress-vector` blocks (`python3 scripts/regen-vectors.py` puts them there): a per-message
 //! payload, a shared-stream sequence of three messages (the first goes out `SHARED` alone,
 //! uncompressed, and enters the history; the other two are pieces whose `00 00 FF FF` tail is
 //! omitted), and a preset-dictionary payload with its dictionary. `core/tests/compression.rs`
@@ -100,29 +101,33 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The `compress-vector` blocks of `docs/PROTOCOL.md` section 5.5, as this example prints
+/// them (`core/tests/compression.rs` compares the document with this).
+pub fn blocks() -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "```compress-vector\ndictionary {DICT_ID}: {}\n```\n",
+        hex(DICTIONARY)
+    ));
+    for v in vectors() {
+        let flags = match v.repr {
+            Compression::None => "none".to_string(),
+            Compression::SharedRaw => "SHARED".to_string(),
+            Compression::Deflate => "COMPRESSED".to_string(),
+            Compression::Shared => "COMPRESSED SHARED".to_string(),
+            Compression::Dictionary(id) => format!("COMPRESSED DICT {id}"),
+        };
+        out.push_str(&format!(
+            "```compress-vector\nname: {}\nflags: {flags}\nmessage: {}\npayload: {}\n```\n",
+            v.name,
+            hex(&v.plaintext),
+            hex(&v.payload)
+        ));
+    }
+    out
+}
+
 #[allow(dead_code)] // also compiled into core/tests/compression.rs, which has its own main
 fn main() {
-    println!("dictionary id {DICT_ID}, {} bytes:", DICTIONARY.len());
-    println!("  {}", hex(DICTIONARY));
-    for vector in vectors() {
-        let flags = match vector.repr {
-            Compression::None => "none".to_string(),
-            Compression::SharedRaw => "SHARED alone".to_string(),
-            Compression::Deflate => "COMPRESSED".to_string(),
-            Compression::Shared => "COMPRESSED + SHARED".to_string(),
-            Compression::Dictionary(id) => format!("COMPRESSED + DICT, dict_id {id}"),
-        };
-        println!("\n{} — {flags}", vector.name);
-        println!(
-            "  message ({} B): {}",
-            vector.plaintext.len(),
-            String::from_utf8_lossy(&vector.plaintext)
-        );
-        println!("  message hex: {}", hex(&vector.plaintext));
-        println!(
-            "  payload ({} B): {}",
-            vector.payload.len(),
-            hex(&vector.payload)
-        );
-    }
+    print!("{}", blocks());
 }

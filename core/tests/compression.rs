@@ -1174,6 +1174,33 @@ fn shared_and_dictionary_modes_meet_the_ratio_target() {
 
 // ------------------------------------------------------------------ PROTOCOL.md vectors
 
+/// The `compress-vector` blocks of docs/PROTOCOL.md section 5.5 are what this crate sends
+/// (a stranger implementing the spec reads them there).
+#[test]
+fn protocol_md_holds_the_compression_vectors() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/PROTOCOL.md"))
+        .expect("docs/PROTOCOL.md");
+    let mut in_doc = String::new();
+    let mut lines = doc.lines();
+    while let Some(line) = lines.next() {
+        if line == "```compress-vector" {
+            in_doc.push_str("```compress-vector\n");
+            for l in lines.by_ref() {
+                in_doc.push_str(l);
+                in_doc.push('\n');
+                if l == "```" {
+                    break;
+                }
+            }
+        }
+    }
+    assert!(
+        in_doc.matches("```compress-vector").count() == 6,
+        "section 5.5 has 6 blocks"
+    );
+    assert_eq!(in_doc, vectors::blocks());
+}
+
 #[test]
 fn the_protocol_vectors_decode_with_this_crate_and_with_zlib() {
     let all = vectors::vectors();
