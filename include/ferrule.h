@@ -269,7 +269,7 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 // Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
 // toolchain and options of this release.
-typedef Link ferrule_link_t;
+typedef struct ferrule_link_t ferrule_link_t;
 
 // What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
 typedef struct {

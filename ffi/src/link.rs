@@ -31,7 +31,6 @@ pub const FERRULE_MEMORY_ALIGN: usize = 8;
 /// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 /// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
 /// toolchain and options of this release.
-#[repr(transparent)]
 pub struct ferrule_link_t {
     pub(crate) inner: Link<'static>,
 }
@@ -296,8 +295,12 @@ pub unsafe extern "C" fn ferrule_link_init(
         // SAFETY: the block starts with room for a ferrule_link_t (layout), 8-aligned
         // (checked by `prepare`; its alignment is at most 8, tested), and the areas in
         // `setup` lie after it (layout), so the slot is not aliased. `ferrule_link_t` is a
-        // transparent wrapper around the link, which `init_in` builds in place.
-        let slot = unsafe { &mut *p.cast::<core::mem::MaybeUninit<Link<'static>>>() };
+        // wrapper around the link, which `init_in` builds in place through a raw pointer to
+        // the field (no reference to the uninitialised wrapper is made).
+        let slot = unsafe {
+            &mut *core::ptr::addr_of_mut!((*p).inner)
+                .cast::<core::mem::MaybeUninit<Link<'static>>>()
+        };
         Link::init_in(slot, setup, seed);
         put(out, p);
         ferrule_status::FERRULE_OK
