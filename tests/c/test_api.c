@@ -197,6 +197,37 @@ static void test_framing(void) {
             i += consumed;
         }
     }
+    /* A decoder sized for this payload (state, then a buffer large enough): takes the frame;
+     * less memory than an empty frame needs is refused; a decoder with room for empty frames
+     * only discards this one whole and counts it. */
+    {
+        static uint64_t small_mem[FERRULE_DECODER_STORAGE_SIZE(sizeof payload) / 8];
+        ferrule_decoder_t *small = NULL;
+        ferrule_decoder_stats_t ds;
+        size_t off = 0;
+        int frames = 0;
+        wire[5] ^= 0x10; /* undo the flipped bit */
+        CHECK(ferrule_decoder_storage_size(sizeof payload) == sizeof small_mem);
+        CHECK(ferrule_decoder_storage_size(0) >= FERRULE_DECODER_STATE_SIZE + FERRULE_FRAME_BODY_OVERHEAD);
+        CHECK_STATUS(ferrule_decoder_init(small_mem, FERRULE_DECODER_STATE_SIZE + FERRULE_FRAME_BODY_OVERHEAD - 1, &small),
+                     FERRULE_ERR_MEMORY_TOO_SMALL);
+        CHECK(small == NULL);
+        CHECK_STATUS(ferrule_decoder_init(small_mem, sizeof small_mem, &small), FERRULE_OK);
+        while (off < n) {
+            ferrule_status st = ferrule_decoder_feed(small, wire + off, n - off, &consumed, &f);
+            if (st == FERRULE_OK) {
+                frames++;
+                CHECK(f.payload_len == sizeof payload && memcmp(f.payload, payload, sizeof payload) == 0);
+            }
+            off += consumed;
+        }
+        CHECK(frames == 1);
+        CHECK_STATUS(ferrule_decoder_init(small_mem, FERRULE_DECODER_STATE_SIZE + FERRULE_FRAME_BODY_OVERHEAD, &small), FERRULE_OK);
+        for (off = 0; off < n; off += consumed)
+            CHECK(ferrule_decoder_feed(small, wire + off, n - off, &consumed, &f) != FERRULE_OK);
+        CHECK_STATUS(ferrule_decoder_stats(small, &ds), FERRULE_OK);
+        CHECK(ds.oversize == 1 && ds.frames_ok == 0);
+    }
     CHECK_STATUS(ferrule_decoder_feed(NULL, wire, n, &consumed, &f), FERRULE_ERR_NULL);
     CHECK_STATUS(ferrule_decoder_feed(dec, NULL, 3, &consumed, &f), FERRULE_ERR_NULL);
     CHECK_STATUS(ferrule_decoder_feed(dec, wire, n, NULL, &f), FERRULE_ERR_NULL);
