@@ -42,6 +42,7 @@ fn base(name: &'static str, seed: u64) -> Profile {
         compress: false,
         aead: false,
         fec: None,
+        max_retransmits: 20,
         seed,
     }
 }
@@ -160,6 +161,21 @@ fn soak_profiles() {
     let mut p = base("bursty loss (Gilbert-Elliott)", 4);
     p.a_to_b.burst = Some((0.02, 0.25, 0.9));
     p.b_to_a.burst = Some((0.02, 0.25, 0.9));
+    profiles.push(p);
+    // Outages of 20-50 frames (uniform, 2 s at most) starting with probability 0.3 / (0.7 * 35)
+    // per frame: about 30 % of the frames lost, in long runs; plus duplication and reordering.
+    let mut p = base("outages of 20-50 frames, 30% loss, dup + reorder", 12);
+    for i in [&mut p.a_to_b, &mut p.b_to_a] {
+        i.outage = Some((0.3 / (0.7 * 35.0), 20, 50));
+        i.dup = 0.02;
+        i.reorder = 0.05;
+        i.jitter = 2;
+    }
+    // An outage can swallow 50 transmissions of one message in a row: a link configured
+    // for such a channel allows more than that before it gives up.
+    p.max_retransmits = 64;
+    p.messages = scale(50_000);
+    p.replies = scale(25_000);
     profiles.push(p);
     let mut p = base("dup + reorder + jitter, compressed", 5);
     p.compress = true;

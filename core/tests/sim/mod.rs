@@ -102,6 +102,13 @@ pub struct Impair {
     pub loss: f64,
     /// Gilbert-Elliott burst loss: (P good->bad, P bad->good, loss in bad state).
     pub burst: Option<(f64, f64, f64)>,
+    /// Long outages: with this probability per frame a burst starts that loses the next
+    /// `min..=max` frames of this direction (uniform length); it ends after 2 s at the latest
+    /// (a line outage is an event in time: a link that only probes during it sends a frame
+    /// every few hundred ms), and the frame after an outage gets through (outages are separate
+    /// events; back to back they would be one longer than the peer-silence timeout, which a
+    /// link must report): (probability, min, max).
+    pub outage: Option<(f64, u64, u64)>,
     /// Probability per byte of one flipped bit.
     pub bitflip: f64,
     /// Probability a frame is delivered twice.
@@ -144,6 +151,8 @@ pub struct Profile {
     pub aead: bool,
     /// Forward error correction on both sides.
     pub fec: Option<ferrule::link::FecConfig>,
+    /// Retransmissions of one message before the link gives up (`Config::max_retransmits`).
+    pub max_retransmits: u8,
     pub seed: u64,
 }
 
@@ -151,6 +160,9 @@ struct Pipe {
     rng: Rng,
     imp: Impair,
     ge_bad: bool,
+    /// Frames still to lose in the current outage, and when it ends at the latest.
+    outage_left: u64,
+    outage_until: u64,
     queue: VecDeque<(u64, Vec<u8>)>,
     last_at: u64,
     /// When the line finishes sending what it has (microseconds), with a finite rate.
@@ -164,6 +176,8 @@ impl Pipe {
             rng: Rng(seed | 1),
             imp,
             ge_bad: false,
+            outage_left: 0,
+            outage_until: 0,
             queue: VecDeque::new(),
             last_at: 0,
             line_free_us: 0,
@@ -179,6 +193,20 @@ impl Pipe {
             let start = self.line_free_us.max(now * 1000);
             self.line_free_us = start + us;
             sent = self.line_free_us.div_ceil(1000);
+        }
+        if self.outage_left > 0 && now < self.outage_until {
+            self.outage_left -= 1;
+            return;
+        }
+        let after_outage = self.outage_left > 0 || self.outage_until > 0;
+        self.outage_left = 0;
+        self.outage_until = 0;
+        if let Some((p, min, max)) = imp.outage.filter(|_| !after_outage) {
+            if self.rng.chance(p) {
+                self.outage_left = min + self.rng.below(max - min + 1) - 1;
+                self.outage_until = now + 2_000;
+                return;
+            }
         }
         if let Some((gb, bg, bad_loss)) = imp.burst {
             self.ge_bad = if self.ge_bad {
@@ -414,7 +442,10 @@ fn read_all(side: &mut Side, other: &mut Side, now: u64, rx: &mut [u8], lat: &mu
 
 pub fn run(p: &Profile) -> Outcome {
     let stream = p.transport == Transport::Stream;
-    let cfg = config(p.transport);
+    let cfg = Config {
+        max_retransmits: p.max_retransmits,
+        ..config(p.transport)
+    };
     let mut a = Side {
         link: new_link(cfg, p.seed ^ 0xA, p.compress, p.aead, p.fec),
         log: AppLog::default(),
