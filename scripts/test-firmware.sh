@@ -202,7 +202,7 @@ EOF
 }
 for t in m4f m0; do
     if [ $t = m4f ]; then flags=$M4F lib=$lib7; else flags=$M0 lib=$lib6; fi
-    for p in 0 1 2 3 4; do
+    for p in 0 1 2 3 4 5; do
         elf="$out/probe_c_${t}_$p.elf"
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags $COMMON -DPROFILE=$p $BARE tests/firmware/probe_c.c "$lib" -lgcc \
@@ -211,9 +211,9 @@ for t in m4f m0; do
         [[ $line == "probe $p: link "* ]] || { echo "C probe $p ($t) failed: $line"; exit 1; }
         read -r text data _ < <(arm-none-eabi-size "$elf" | tail -1)
         CFLASH[$t.$p]=$((text + data))
-        # "probe P: link L B, compression C B, aead A B, buffer F B"
-        read -r l c a < <(echo "$line" | sed -E 's/.*link ([0-9]+) B, compression ([0-9]+) B, aead ([0-9]+) B.*/\1 \2 \3/')
-        CBLOCK[$t.$p]=$((l + c + a))
+        # "probe P: link L B, compression C B, aead A B, fec E B, buffer F B"
+        read -r l c a e < <(echo "$line" | sed -E 's/.*link ([0-9]+) B, compression ([0-9]+) B, aead ([0-9]+) B, fec ([0-9]+) B.*/\1 \2 \3 \4/')
+        CBLOCK[$t.$p]=$((l + c + a + e))
         CSTATIC[$t.$p]=$(libstatic "$out/probe_c_${t}_$p.map")
         CRAM[$t.$p]=$((CBLOCK[$t.$p] + CSTATIC[$t.$p]))
         [ "$p" = 1 ] && CRAM[$t.$p]=$(($(echo "$line" | sed -E 's/.*buffer ([0-9]+) B.*/\1/') + CSTATIC[$t.$p]))
@@ -226,7 +226,8 @@ printf '  |%s|%s|%s|%s|%s|\n' "-------------------------------------------------
 for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
     "2:link W=4 x M=128, no compression" \
     "3:link W=4 x M=128, shared-window compression both ways" \
-    "4:link W=8 x M=256, compression (every mode), AEAD, best effort"; do
+    "4:link W=8 x M=256, compression (every mode), AEAD, FEC 8:2, best effort" \
+    "5:link W=4 x M=128, forward error correction 4:2 (2 groups)"; do
     p=${row%%:*}
     printf '  | %-62s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
         "$(cflash m4f "$p")" "${CRAM[m4f.$p]}"

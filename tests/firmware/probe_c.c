@@ -10,12 +10,13 @@
  *   2 link, 4 x 128 B, no compression (the default configuration)
  *   3 link, 4 x 128 B, shared-window compression both ways (1 KiB windows)
  *   4 link, 8 x 256 B, everything: AEAD, best effort, every compression mode sent, every
- *     kind received (dynamic blocks)
+ *     kind received (dynamic blocks), forward error correction 8:2
+ *   5 link, 4 x 128 B, forward error correction 4:2 (no compression)
  */
 #include "ferrule.h"
 #include "semihost.h"
 
-#if PROFILE == 2 || PROFILE == 3
+#if PROFILE == 2 || PROFILE == 3 || PROFILE == 5
 #define WINDOW 4
 #define MAX_MESSAGE 128
 #elif PROFILE == 4
@@ -25,8 +26,9 @@
 
 volatile uint8_t sink[600];
 
-/* "probe P: link L B, compression C B, aead A B, buffer F B" (F: the frame or decoder buffer). */
-static void report(size_t link, size_t comp, size_t aead, size_t buffer) {
+/* "probe P: link L B, compression C B, aead A B, fec E B, buffer F B" (F: the frame or
+ * decoder buffer). */
+static void report(size_t link, size_t comp, size_t aead, size_t fec, size_t buffer) {
     sh_puts("probe ");
     sh_putu(PROFILE);
     sh_puts(": link ");
@@ -35,6 +37,8 @@ static void report(size_t link, size_t comp, size_t aead, size_t buffer) {
     sh_putu(comp);
     sh_puts(" B, aead ");
     sh_putu(aead);
+    sh_puts(" B, fec ");
+    sh_putu(fec);
     sh_puts(" B, buffer ");
     sh_putu(buffer);
     sh_puts(" B\n");
@@ -53,14 +57,17 @@ static void run(void) {
     ferrule_encode(&h, (const uint8_t *)sink, 16, true, false, buf, sizeof buf, &n);
     ferrule_decoder_init(dec_mem, sizeof dec_mem, &dec);
     if (ferrule_decoder_feed(dec, buf, n, &used, &f) == FERRULE_OK) sink[0] = f.payload[0];
-    report(0, 0, 0, ferrule_decoder_size());
+    report(0, 0, 0, 0, ferrule_decoder_size());
 }
 #elif PROFILE >= 2
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
-#if PROFILE >= 3
+#if PROFILE == 3 || PROFILE == 4
 static uint64_t comp_mem[12 * 1024 / 8];
 #endif
 #if PROFILE >= 4
+static uint64_t fec_mem[12 * 1024 / 8];
+#endif
+#if PROFILE == 4
 static uint64_t aead_mem[512 / 8];
 #endif
 static uint8_t buf[600];
@@ -71,13 +78,13 @@ static void run(void) {
     ferrule_received_t r;
     ferrule_event_t ev;
     ferrule_link_stats_t st;
-    size_t n, comp = 0, aead = 0;
+    size_t n, comp = 0, aead = 0, fec = 0;
     uint64_t t;
     uint32_t id;
     cfg.window = WINDOW;
     cfg.max_message = MAX_MESSAGE;
     if (ferrule_link_init(link_mem, sizeof link_mem, &cfg, sink[1], &l) != FERRULE_OK) return;
-#if PROFILE >= 3
+#if PROFILE == 3 || PROFILE == 4
     {
         ferrule_compression_config_t z = ferrule_compression_config_default();
         z.reliable = FERRULE_MODE_SHARED;
@@ -90,6 +97,16 @@ static void run(void) {
     }
 #endif
 #if PROFILE >= 4
+    {
+        ferrule_fec_config_t fc = ferrule_fec_config_default();
+#if PROFILE == 5
+        fc.k = 4;
+#endif
+        fec = ferrule_fec_storage_size(&fc, MAX_MESSAGE);
+        if (ferrule_link_enable_fec(l, fec_mem, sizeof fec_mem, &fc) != FERRULE_OK) return;
+    }
+#endif
+#if PROFILE == 4
     aead = ferrule_aead_storage_size();
     if (ferrule_link_enable_aead(l, aead_mem, sizeof aead_mem, 1, (const uint8_t *)sink, 32) != FERRULE_OK) return;
 #endif
@@ -102,15 +119,15 @@ static void run(void) {
     ferrule_link_poll_event(l, &ev);
     ferrule_link_acked_before(l, &id);
     ferrule_link_stats(l, &st);
-#if PROFILE >= 4
+#if PROFILE == 4
     ferrule_link_handle_datagram(l, (const uint8_t *)sink, 8, 0);
     ferrule_link_set_key(l, 2, (const uint8_t *)sink, 32);
 #endif
     sink[0] = buf[0];
-    report(ferrule_link_storage_size(&cfg), comp, aead, ferrule_link_max_frame_len(MAX_MESSAGE));
+    report(ferrule_link_storage_size(&cfg), comp, aead, fec, ferrule_link_max_frame_len(MAX_MESSAGE));
 }
 #else
-static void run(void) { report(0, 0, 0, sink[0]); }
+static void run(void) { report(0, 0, 0, 0, sink[0]); }
 #endif
 
 int main(void) {
