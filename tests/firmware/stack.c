@@ -7,7 +7,8 @@
  *   shared:   4 x 128 B, stream, shared-window compression both ways (1 KiB windows);
  *   sealed:   4 x 128 B, stream, AEAD and shared-window compression;
  *   full:     8 x 256 B, datagrams, AEAD, best effort, every compression mode sent, every
- *             kind received (dynamic blocks, 32 KiB window), a rekey;
+ *             kind received (dynamic blocks, 32 KiB window), forward error correction 4:2
+ *             (frames rebuilt from parity go through the receive path), a rekey;
  *
  * over a wire that drops every 7th frame and flips a bit in every 13th, so retransmissions,
  * duplicates and rejects all happen. Messages alternate between the largest compressible one
@@ -27,7 +28,8 @@ enum {
     F_MAX_FRAME_LEN, F_ENCODE, F_DECODER_SIZE, F_DECODER_ALIGN, F_DECODER_INIT, F_DECODER_FEED,
     F_DECODER_STATS, F_LINK_INIT, F_ENABLE_COMPRESSION, F_ENABLE_AEAD, F_SET_KEY, F_SEND,
     F_ACKED_BEFORE, F_RECV, F_HANDLE_INPUT, F_HANDLE_DATAGRAM, F_POLL_TRANSMIT, F_POLL_TIMEOUT,
-    F_HANDLE_TIMEOUT, F_POLL_EVENT, F_IS_UP, F_CLOSE, F_MAX_MESSAGE_FOR_FRAME, F_STATS, F_COUNT
+    F_HANDLE_TIMEOUT, F_POLL_EVENT, F_IS_UP, F_CLOSE, F_MAX_MESSAGE_FOR_FRAME, F_STATS,
+    F_FEC_STORAGE_SIZE, F_ENABLE_FEC, F_COUNT
 };
 static const char *const NAMES[F_COUNT] = {
     "ferrule_version", "ferrule_status_str", "ferrule_link_config_default",
@@ -40,7 +42,7 @@ static const char *const NAMES[F_COUNT] = {
     "ferrule_link_handle_input", "ferrule_link_handle_datagram", "ferrule_link_poll_transmit",
     "ferrule_link_poll_timeout", "ferrule_link_handle_timeout", "ferrule_link_poll_event",
     "ferrule_link_is_up", "ferrule_link_close", "ferrule_link_max_message_for_frame",
-    "ferrule_link_stats"};
+    "ferrule_link_stats", "ferrule_fec_storage_size", "ferrule_link_enable_fec"};
 #define CONFIGS 5 /* framing, small, shared, sealed, full */
 static const char *const CONFIG_NAMES[CONFIGS] = {"framing", "small", "shared", "sealed", "full"};
 static uint32_t peak[F_COUNT], by_config[CONFIGS][F_COUNT];
@@ -78,6 +80,7 @@ typedef struct {
     uint64_t mem[LINK_BYTES / 8];
     uint64_t comp[COMP_BYTES / 8];
     uint64_t aead[1024 / 8];
+    uint64_t fec[16 * 1024 / 8];
     ferrule_link_t *link;
     uint32_t sent, got, bad, offers;
 } end_t;
@@ -193,6 +196,14 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg,
             MEASURE(F_AEAD_STORAGE_SIZE, need =, ferrule_aead_storage_size());
             CHECK(need > 0 && need <= sizeof e->aead);
             MEASURE(F_ENABLE_AEAD, st =, ferrule_link_enable_aead(e->link, e->aead, sizeof e->aead, 1, KEY1, 32));
+            CHECK(st == FERRULE_OK);
+        }
+        if (datagrams) {
+            ferrule_fec_config_t fc = ferrule_fec_config_default();
+            fc.k = 4;
+            MEASURE(F_FEC_STORAGE_SIZE, need =, ferrule_fec_storage_size(&fc, cfg->max_message));
+            CHECK(need > 0 && need <= sizeof e->fec);
+            MEASURE(F_ENABLE_FEC, st =, ferrule_link_enable_fec(e->link, e->fec, sizeof e->fec, &fc));
             CHECK(st == FERRULE_OK);
         }
     }

@@ -29,6 +29,19 @@ pub(super) struct Receiver {
     pub ack_deadline: Option<u64>,
     /// The last timestamp received and when: echoed in the next acknowledgement.
     pub echo: Option<(u16, u64)>,
+    /// What the frame just received gives FEC, handed over by [`Link::finish_fec`] once the
+    /// frame's processing has returned (repair runs on a shallow stack).
+    pub fec_due: Option<FecDue>,
+}
+
+/// A frame's part for FEC, still in the frame buffer.
+#[derive(Clone, Copy)]
+pub(super) enum FecDue {
+    /// A protected frame of the session: its `fec_seq` and its body's length (the body as
+    /// received, sealed again if it was opened, CRC included).
+    Protected { seq: u8, len: usize },
+    /// A PARITY payload: where it starts in the buffer and its length.
+    Parity { start: usize, len: usize },
 }
 
 impl Receiver {
@@ -46,6 +59,7 @@ impl Receiver {
             ack_now: false,
             ack_deadline: None,
             echo: None,
+            fec_due: None,
         }
     }
 
@@ -77,8 +91,10 @@ impl Link<'_> {
     pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
         self.now = now;
         while let Some(rest) = self.input_frame(bytes) {
-            // Key derivation for a hello the frame brought runs here, on a shallow stack.
+            // Key derivation for a hello the frame brought, and FEC's repair, run here, on a
+            // shallow stack.
             self.finish_hello();
+            self.finish_fec();
             bytes = rest;
         }
     }
@@ -124,6 +140,29 @@ impl Link<'_> {
             });
         }
         self.finish_hello();
+        self.finish_fec();
+    }
+
+    /// Hands FEC what the frame just received gave it, then receives every frame it could
+    /// rebuild.
+    #[inline(never)]
+    fn finish_fec(&mut self) {
+        let Some(due) = self.rx.fec_due.take() else {
+            return;
+        };
+        self.with_frame_buffer(|link, buf| {
+            if let Some(f) = link.fec.as_deref_mut() {
+                match due {
+                    FecDue::Protected { seq, len } => {
+                        f.on_protected(seq, buf.get(..len).unwrap_or_default());
+                    }
+                    FecDue::Parity { start, len } => {
+                        f.on_parity(buf.get(start..start + len).unwrap_or_default());
+                    }
+                }
+            }
+            link.receive_recovered(buf);
+        });
     }
 
     /// Checks a datagram's size, CRC and header, counting it either way.
@@ -165,9 +204,10 @@ impl Link<'_> {
             return;
         }
         let accepted = self.on_body(header, body, false);
-        let fec_seq = header.fec_seq.filter(|_| accepted);
-        let parity = accepted && header.kind == FrameKind::Parity;
-        if let (Some(_), Some(a)) = (fec_seq, header.aead) {
+        let Some(seq) = header.fec_seq.filter(|_| accepted) else {
+            return;
+        };
+        if let Some(a) = header.aead {
             let resealed = self
                 .sealer
                 .as_deref()
@@ -176,11 +216,11 @@ impl Link<'_> {
                 return;
             }
         }
-        if let (Some(seq), Some(f)) = (fec_seq, self.fec.as_deref_mut()) {
-            f.on_protected(seq, buf.get(..len + CRC_LEN).unwrap_or_default());
-        }
-        if fec_seq.is_some() || parity {
-            self.receive_recovered(buf);
+        if self.fec.is_some() {
+            self.rx.fec_due = Some(FecDue::Protected {
+                seq,
+                len: len + CRC_LEN,
+            });
         }
     }
 
@@ -359,10 +399,14 @@ impl Link<'_> {
             (FrameKind::Data, Some(seq)) => self.on_data(h, seq, payload),
             (FrameKind::Ping, _) => self.rx.ack_now = true,
             (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
-            (FrameKind::Parity, _) => {
-                if let Some(f) = self.fec.as_deref_mut() {
-                    f.on_parity(payload);
-                }
+            (FrameKind::Parity, _) if !recovered => {
+                // Handed over once this frame's processing has returned (`finish_fec`); the
+                // payload stays where it is in the frame buffer until then.
+                let start = h.len();
+                self.rx.fec_due = Some(FecDue::Parity {
+                    start,
+                    len: payload.len(),
+                });
             }
             _ => {}
         }
