@@ -60,8 +60,6 @@
 // Patch version.
 #define FERRULE_VERSION_PATCH 0
 
-#define SIZE 0
-
 // Compression mode: off.
 #define FERRULE_MODE_OFF 0
 
@@ -80,7 +78,7 @@
 // Take the peer's shared stream (a history ring of 2^`receive_window_bits` bytes).
 #define FERRULE_RECEIVE_SHARED 2
 
-// Take dynamic-Huffman blocks (about 700 bytes of tables); without it only stored and
+// Take dynamic-Huffman blocks (about 1 KiB of tables); without it only stored and
 // fixed-Huffman blocks, which is all ferrule's own compressor and zlib's `Z_FIXED` emit.
 #define FERRULE_RECEIVE_DYNAMIC 4
 
@@ -158,10 +156,10 @@
 // Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
 // `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
 // tests build for.
-#define FERRULE_LINK_STATE_SIZE_32 896
+#define FERRULE_LINK_STATE_SIZE_32 904
 
 // The same on targets with 64-bit pointers (hosts).
-#define FERRULE_LINK_STATE_SIZE_64 1072
+#define FERRULE_LINK_STATE_SIZE_64 1080
 
 // Bytes of bookkeeping per window slot (one send and one receive slot), any target.
 #define FERRULE_LINK_SLOT_SIZE 26
@@ -284,8 +282,8 @@ typedef struct {
   // log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
   // Default 10 (1 KiB).
   uint8_t receive_window_bits;
-  // log2 of this side's compressor window, 8..=10 (its history is about 3 x 2^bits bytes
-  // per compressor). Default 10.
+  // log2 of this side's compressor window, 8..=10 (a compressor's state is 3 x 2^bits +
+  // 640 bytes, and a 516-byte work area). Default 10.
   uint8_t send_window_bits;
   // Preset dictionary id (1..=255; 0: no dictionary). Default 0.
   uint8_t dictionary_id;
@@ -613,11 +611,11 @@ ferrule_compression_config_t ferrule_compression_config_default(void);
 
 // Bytes of memory `ferrule_link_enable_compression` needs for `config` (a multiple of 8), or 0
 // when the configuration is invalid. Only what the configuration uses is counted: a compressor
-// per kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
-// (2^receive_window_bits bytes) and the dynamic-Huffman tables (about 700 bytes) only when
-// taken. On 32-bit targets: the default (receive only) 1.3 KiB; shared stream both ways with
-// 1 KiB windows 4968 bytes, with 512-byte windows 2920.
-// Stack: 604 bytes on Cortex-M0, 592 on Cortex-M4F. Reentrant: may be called from an
+// per kind of mode sent (3 x 2^send_window_bits + 640 bytes each, and a 516-byte work area
+// they share), the shared history ring (2^receive_window_bits bytes) and the dynamic-Huffman
+// tables (1012 bytes) only when taken. On 32-bit targets: the default (receive only) 1.3 KiB;
+// shared stream both ways with 1 KiB windows 5504 bytes, with 512-byte windows 3456.
+// Stack: 204 bytes on Cortex-M0, 192 on Cortex-M4F. Reentrant: may be called from an
 // interrupt.
 //
 // # Safety
@@ -635,7 +633,7 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 // dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 1084 bytes on Cortex-M0, 1072 on Cortex-M4F. Not from an interrupt.
+// Stack: 644 bytes on Cortex-M0, 640 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing

@@ -108,7 +108,7 @@ mod imp {
     use ferrule::link::{Guard, Link, Sealer};
 
     /// The guard's size, aligned.
-    pub const SIZE: usize =
+    pub(super) const SIZE: usize =
         core::mem::size_of::<Guard>().div_ceil(FERRULE_MEMORY_ALIGN) * FERRULE_MEMORY_ALIGN;
     const _: () = assert!(core::mem::align_of::<Guard>() <= FERRULE_MEMORY_ALIGN);
 
@@ -136,7 +136,7 @@ mod imp {
     use crate::ferrule_status;
     use ferrule::link::Link;
 
-    pub const SIZE: usize = 0;
+    pub(super) const SIZE: usize = 0;
 
     pub fn enable(
         _: &mut Link<'static>,

@@ -4,7 +4,7 @@
 use crate::link::{ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
 use crate::{bytes, ferrule_status};
 use core::mem::{align_of, size_of};
-use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive, StorageError};
+use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive};
 
 /// Compression mode: off.
 pub const FERRULE_MODE_OFF: u8 = 0;
@@ -19,7 +19,7 @@ pub const FERRULE_MODE_DICTIONARY: u8 = 3;
 pub const FERRULE_RECEIVE_PER_MESSAGE: u8 = 1;
 /// Take the peer's shared stream (a history ring of 2^`receive_window_bits` bytes).
 pub const FERRULE_RECEIVE_SHARED: u8 = 2;
-/// Take dynamic-Huffman blocks (about 700 bytes of tables); without it only stored and
+/// Take dynamic-Huffman blocks (about 1 KiB of tables); without it only stored and
 /// fixed-Huffman blocks, which is all ferrule's own compressor and zlib's `Z_FIXED` emit.
 pub const FERRULE_RECEIVE_DYNAMIC: u8 = 4;
 
@@ -38,8 +38,8 @@ pub struct ferrule_compression_config_t {
     /// log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
     /// Default 10 (1 KiB).
     pub receive_window_bits: u8,
-    /// log2 of this side's compressor window, 8..=10 (its history is about 3 x 2^bits bytes
-    /// per compressor). Default 10.
+    /// log2 of this side's compressor window, 8..=10 (a compressor's state is 3 x 2^bits +
+    /// 640 bytes, and a 516-byte work area). Default 10.
     pub send_window_bits: u8,
     /// Preset dictionary id (1..=255; 0: no dictionary). Default 0.
     pub dictionary_id: u8,
@@ -116,10 +116,9 @@ fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>
         },
         send_window_bits: c.send_window_bits,
     };
-    // Window sizes are the codec's to check: building one over no memory asks it.
-    match Compressor::new(cfg, &mut []) {
-        Err(StorageError::WindowBits(_)) => Err(bad),
-        _ => Ok(cfg),
+    match Compressor::validate(&cfg) {
+        Ok(()) => Ok(cfg),
+        Err(_) => Err(bad),
     }
 }
 
@@ -144,11 +143,11 @@ fn block_size(cfg: &CodecConfig<'_>) -> usize {
 
 /// Bytes of memory `ferrule_link_enable_compression` needs for `config` (a multiple of 8), or 0
 /// when the configuration is invalid. Only what the configuration uses is counted: a compressor
-/// per kind of mode sent (about 3 x 2^send_window_bits bytes each), the shared history ring
-/// (2^receive_window_bits bytes) and the dynamic-Huffman tables (about 700 bytes) only when
-/// taken. On 32-bit targets: the default (receive only) 1.3 KiB; shared stream both ways with
-/// 1 KiB windows 4968 bytes, with 512-byte windows 2920.
-/// Stack: 604 bytes on Cortex-M0, 592 on Cortex-M4F. Reentrant: may be called from an
+/// per kind of mode sent (3 x 2^send_window_bits + 640 bytes each, and a 516-byte work area
+/// they share), the shared history ring (2^receive_window_bits bytes) and the dynamic-Huffman
+/// tables (1012 bytes) only when taken. On 32-bit targets: the default (receive only) 1.3 KiB;
+/// shared stream both ways with 1 KiB windows 5504 bytes, with 512-byte windows 3456.
+/// Stack: 204 bytes on Cortex-M0, 192 on Cortex-M4F. Reentrant: may be called from an
 /// interrupt.
 ///
 /// # Safety
@@ -178,7 +177,7 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 /// dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 /// nothing changes.
-/// Stack: 1084 bytes on Cortex-M0, 1072 on Cortex-M4F. Not from an interrupt.
+/// Stack: 644 bytes on Cortex-M0, 640 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -213,17 +212,16 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
         let arena: &'static mut [u8] = unsafe {
             core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed.saturating_sub(CODEC_AREA))
         };
-        let codec = match Compressor::new(cfg, arena) {
-            Ok(c) => c,
-            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
-        };
         let p = base.cast::<Compressor<'static>>();
-        // SAFETY: the block starts with CODEC_AREA >= size_of::<Compressor>() bytes, 8-aligned
-        // (checked; the codec needs at most 8).
-        let codec: &'static mut Compressor<'static> = unsafe {
-            p.write(codec);
-            &mut *p
-        };
+        // Written straight into the block: no second copy of the codec on the stack.
+        match Compressor::new(cfg, arena) {
+            // SAFETY: the block starts with CODEC_AREA >= size_of::<Compressor>() bytes,
+            // 8-aligned (checked; the codec needs at most 8).
+            Ok(c) => unsafe { p.write(c) },
+            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        }
+        // SAFETY: initialised just above; only the link refers to it from now on.
+        let codec: &'static mut Compressor<'static> = unsafe { &mut *p };
         l.set_codec(codec as &mut dyn Codec);
         ferrule_status::FERRULE_OK
     })

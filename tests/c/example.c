@@ -43,7 +43,7 @@ static const uint8_t KEY[FERRULE_KEY_LEN] = {
 /* 8-byte aligned blocks (arrays of uint64_t). The link's size is known at compile time;
  * the compression and AEAD sizes are checked against the library in app_init(). */
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
-static uint64_t compression_mem[3072 / 8]; /* shared stream both ways, 512 B windows */
+static uint64_t compression_mem[3600 / 8]; /* shared stream both ways, 512 B windows */
 static uint64_t aead_mem[512 / 8];
 static uint8_t frame[256];                 /* >= ferrule_link_max_frame_len(MAX_MESSAGE) */
 static uint8_t rx[64];                     /* UART bytes per poll */

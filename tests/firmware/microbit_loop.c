@@ -16,7 +16,7 @@
 #define WINDOW 4
 #define MAX_MESSAGE 128
 #define COUNT 250u
-#define COMP_BYTES 3072u
+#define COMP_BYTES 3456u
 
 typedef struct {
     uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];

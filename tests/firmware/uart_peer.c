@@ -25,7 +25,7 @@
 #define MAX_MESSAGE 192 /* requests are at most 5 + 183 bytes */
 
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 0) / 8];
-static uint64_t comp_mem[5120 / 8];
+static uint64_t comp_mem[5504 / 8];
 static uint8_t rx[64], frame[320], msg[MAX_MESSAGE], expect[MAX_MESSAGE], reply[MAX_MESSAGE];
 
 static size_t put_u32(char *out, uint32_t v) {

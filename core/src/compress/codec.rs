@@ -1,19 +1,24 @@
 //! [`Compressor`]: the codec a link uses, over one block of caller memory sized from its
 //! configuration.
 
+use super::deflate::WORK_AREA;
 use super::{
-    copy_out, copy_raw, Codec, CodecConfig, CodecStats, DecompressError, Deflater, Dictionary, End,
-    Inflater, Mode, NotSmaller, RxCaps, StorageError, Window, DYNAMIC_TABLE_BYTES,
+    copy_out, copy_raw, table, Codec, CodecConfig, CodecStats, DecompressError, Deflater,
+    Dictionary, End, Inflater, Mode, NotSmaller, RxCaps, StorageError, Window, DYNAMIC_TABLE_BYTES,
     MAX_SEND_WINDOW_BITS, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
 };
 use crate::frame::Compression;
 
 /// The parts of a [`Compressor`]'s memory, in order: bytes each (0: not allocated).
 struct Layout {
-    /// The reliable channel's shared-stream compressor (some service sends `Mode::Shared`).
+    /// The reliable channel's shared-stream compressor (some service sends `Mode::Shared`),
+    /// without its work area.
     shared_tx: usize,
-    /// The stand-alone compressor (some service sends per-message or dictionary payloads).
+    /// The stand-alone compressor (some service sends per-message or dictionary payloads),
+    /// without its work area.
     single_tx: usize,
+    /// The compressors' work area, one for both: they never run at the same time.
+    work: usize,
     /// The incoming shared stream's history (shared pieces are accepted).
     ring: usize,
     /// Dynamic-Huffman tables (dynamic blocks are accepted).
@@ -26,21 +31,15 @@ impl Layout {
         let single = sends_single(cfg.reliable, dict)
             || sends_single(cfg.unreliable, dict)
             || matches!(cfg.unreliable, Mode::Shared);
-        let deflater = Deflater::storage_size(clamp(
-            cfg.send_window_bits,
-            MIN_WINDOW_BITS,
-            MAX_SEND_WINDOW_BITS,
-        ));
+        let deflater = Deflater::history_size(cfg.send_window_bits);
+        let shared = matches!(cfg.reliable, Mode::Shared);
         let rx = &cfg.receive;
         Self {
-            shared_tx: if matches!(cfg.reliable, Mode::Shared) {
-                deflater
-            } else {
-                0
-            },
+            shared_tx: if shared { deflater } else { 0 },
             single_tx: if single { deflater } else { 0 },
+            work: if shared || single { WORK_AREA } else { 0 },
             ring: if rx.shared {
-                Window::storage_size(clamp(rx.window_bits, MIN_WINDOW_BITS, MAX_WINDOW_BITS))
+                Window::storage_size(rx.window_bits)
             } else {
                 0
             },
@@ -52,18 +51,18 @@ impl Layout {
         }
     }
 
+    /// The sum (each part is at most a few KiB).
     const fn total(&self) -> usize {
-        self.shared_tx + self.single_tx + self.ring + self.tables
+        self.shared_tx
+            .wrapping_add(self.single_tx)
+            .wrapping_add(self.work)
+            .wrapping_add(self.ring)
+            .wrapping_add(self.tables)
     }
-}
 
-const fn clamp(v: u8, lo: u8, hi: u8) -> u8 {
-    if v < lo {
-        lo
-    } else if v > hi {
-        hi
-    } else {
-        v
+    /// Whether a compressor is needed.
+    const fn sends(&self) -> bool {
+        self.work > 0
     }
 }
 
@@ -85,8 +84,9 @@ const fn sends_single(mode: Mode, dictionary: bool) -> bool {
 /// memory of [`Compressor::storage_size`] bytes, of which only what the configuration uses is
 /// taken: a compressor ([`Deflater::storage_size`]) for the shared stream if the reliable
 /// channel sends [`Mode::Shared`], another for stand-alone messages if some service sends
-/// per-message or dictionary payloads, a `2^window_bits` ring if shared pieces are accepted,
-/// and [`DYNAMIC_TABLE_BYTES`] if dynamic blocks are.
+/// per-message or dictionary payloads (the two share their 516-byte work area), a
+/// `2^window_bits` ring if shared pieces are accepted, and [`DYNAMIC_TABLE_BYTES`] if dynamic
+/// blocks are.
 ///
 /// A receive-only codec (every mode [`Mode::Off`]) needs no memory unless it accepts the
 /// shared stream (the ring) or dynamic blocks (the tables).
@@ -101,13 +101,15 @@ const fn sends_single(mode: Mode, dictionary: bool) -> bool {
 ///     ..CodecConfig::DEFAULT
 /// };
 /// let mut mem = [0u8; Compressor::storage_size(&CFG)];
-/// assert_eq!(mem.len(), 3712);
+/// assert_eq!(mem.len(), 4228);
 /// let codec = Compressor::new(CFG, &mut mem).unwrap();
 /// ```
 pub struct Compressor<'a> {
     cfg: CodecConfig<'a>,
     tx_shared: Option<Deflater<'a>>,
     tx_single: Option<Deflater<'a>>,
+    /// The work area the compressors share (lent to the one compressing a message).
+    work: &'a mut [u8],
     rx: Option<Inflater<'a>>,
     ring: Option<Window<'a>>,
     peer: RxCaps,
@@ -120,45 +122,50 @@ impl<'a> Compressor<'a> {
         Layout::of(cfg).total()
     }
 
+    /// Checks the window sizes of `cfg`: `receive.window_bits` ([`MIN_WINDOW_BITS`]..=
+    /// [`MAX_WINDOW_BITS`]) if anything compressed is received, `send_window_bits`
+    /// ([`MIN_WINDOW_BITS`]..=[`MAX_SEND_WINDOW_BITS`]) if anything is sent compressed. Every
+    /// other configuration is valid.
+    pub fn validate(cfg: &CodecConfig<'_>) -> Result<(), StorageError> {
+        let rx = cfg.receive.window_bits;
+        if cfg.receive.any() && !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&rx) {
+            return Err(StorageError::WindowBits(rx));
+        }
+        let tx = cfg.send_window_bits;
+        if Layout::of(cfg).sends() && !(MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS).contains(&tx) {
+            return Err(StorageError::WindowBits(tx));
+        }
+        Ok(())
+    }
+
     /// A codec for `cfg` over the front of `mem` ([`storage_size`](Self::storage_size) bytes).
-    /// It sends everything raw until [`Codec::start_tx`] names what the peer accepts.
+    /// It sends everything raw until [`Codec::start_tx`] names what the peer accepts. Errors:
+    /// those of [`validate`](Self::validate), and [`StorageError::TooSmall`].
     pub fn new(cfg: CodecConfig<'a>, mem: &'a mut [u8]) -> Result<Self, StorageError> {
+        Self::validate(&cfg)?;
         let layout = Layout::of(&cfg);
-        if cfg.receive.any()
-            && !(MIN_WINDOW_BITS..=MAX_WINDOW_BITS).contains(&cfg.receive.window_bits)
-        {
-            return Err(StorageError::WindowBits(cfg.receive.window_bits));
-        }
-        if layout.shared_tx + layout.single_tx > 0
-            && !(MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS).contains(&cfg.send_window_bits)
-        {
-            return Err(StorageError::WindowBits(cfg.send_window_bits));
-        }
         let (needed, given) = (layout.total(), mem.len());
         if given < needed {
             return Err(StorageError::TooSmall { needed, given });
         }
-        let (shared_mem, rest) = mem.split_at_mut(layout.shared_tx);
-        let (single_mem, rest) = rest.split_at_mut(layout.single_tx);
-        let (ring_mem, tables_mem) = rest.split_at_mut(layout.ring);
-        let bits = cfg.send_window_bits;
-        let deflater = |len: usize, mem: &'a mut [u8]| match len {
-            0 => Ok(None),
-            _ => Deflater::new(bits, mem).map(Some),
-        };
-        let rx = &cfg.receive;
+        // Every part below is valid now; a part the configuration does not use has no memory,
+        // which is what makes its constructor fail (`None`).
+        let mut mem = mem;
+        let mut area = |n| table::take(&mut mem, n).unwrap_or_default();
+        let (shared_mem, single_mem) = (area(layout.shared_tx), area(layout.single_tx));
+        let work = area(layout.work);
+        let (ring_mem, tables_mem) = (area(layout.ring), area(layout.tables));
+        let (tx_bits, rx) = (cfg.send_window_bits, cfg.receive);
         Ok(Self {
-            tx_shared: deflater(layout.shared_tx, shared_mem)?,
-            tx_single: deflater(layout.single_tx, single_mem)?,
+            tx_shared: Deflater::without_work_area(tx_bits, shared_mem).ok(),
+            tx_single: Deflater::without_work_area(tx_bits, single_mem).ok(),
+            work,
             rx: match (rx.any(), layout.tables) {
                 (false, _) => None,
-                (true, 0) => Some(Inflater::new(rx.window_bits)?),
-                (true, _) => Some(Inflater::with_dynamic(rx.window_bits, tables_mem)?),
+                (true, 0) => Inflater::new(rx.window_bits).ok(),
+                (true, _) => Inflater::with_dynamic(rx.window_bits, tables_mem).ok(),
             },
-            ring: match layout.ring {
-                0 => None,
-                _ => Some(Window::new(rx.window_bits, ring_mem)?),
-            },
+            ring: Window::new(rx.window_bits, ring_mem).ok(),
             cfg,
             peer: RxCaps::NONE,
             stats: CodecStats::default(),
@@ -250,8 +257,9 @@ impl Codec for Compressor<'_> {
 
     fn compress(&mut self, reliable: bool, msg: &[u8], out: &mut [u8]) -> (Compression, usize) {
         let (mode, downgraded) = self.mode(reliable);
+        let stats = &mut self.stats;
         if downgraded {
-            self.stats.downgraded += 1;
+            stats.downgraded = stats.downgraded.saturating_add(1);
         }
         let dict = self.dictionary();
         let peer_shared = self.peer.shared;
@@ -269,16 +277,17 @@ impl Codec for Compressor<'_> {
         let Some(d) = deflater else {
             return copy_raw(msg, out);
         };
+        let work = &mut *self.work;
         let (attempt, repr, fallback) = match (mode, dict) {
             (Mode::Shared, _) => (
-                d.compress(msg, End::Sync, out),
+                d.compress_with(work, msg, End::Sync, out),
                 Compression::Shared,
                 Compression::SharedRaw,
             ),
             (Mode::Dictionary, Some(dict)) => {
                 d.preload(dict.bytes);
                 (
-                    d.compress(msg, End::Final, out),
+                    d.compress_with(work, msg, End::Final, out),
                     Compression::Dictionary(dict.id),
                     Compression::None,
                 )
@@ -286,22 +295,23 @@ impl Codec for Compressor<'_> {
             _ => {
                 d.reset();
                 (
-                    d.compress(msg, End::Final, out),
+                    d.compress_with(work, msg, End::Final, out),
                     Compression::Deflate,
                     Compression::None,
                 )
             }
         };
-        self.stats.bytes_in += msg.len() as u64;
+        let stats = &mut self.stats;
+        stats.bytes_in = stats.bytes_in.saturating_add(msg.len() as u64);
         match attempt {
             Ok(n) => {
-                self.stats.compressed += 1;
-                self.stats.bytes_out += n as u64;
+                stats.compressed = stats.compressed.saturating_add(1);
+                stats.bytes_out = stats.bytes_out.saturating_add(n as u64);
                 (repr, n)
             }
             Err(NotSmaller) => {
-                self.stats.not_smaller += 1;
-                self.stats.bytes_out += msg.len() as u64;
+                stats.not_smaller = stats.not_smaller.saturating_add(1);
+                stats.bytes_out = stats.bytes_out.saturating_add(msg.len() as u64);
                 (fallback, copy_raw(msg, out).1)
             }
         }
@@ -332,7 +342,7 @@ impl Codec for Compressor<'_> {
         };
         match r {
             Ok(_) if !matches!(repr, Compression::None | Compression::SharedRaw) => {
-                self.stats.inflated += 1;
+                self.stats.inflated = self.stats.inflated.saturating_add(1);
             }
             Ok(_) => {}
             Err(e) => self.stats.count_failure(e),
@@ -342,5 +352,49 @@ impl Codec for Compressor<'_> {
 
     fn stats(&self) -> CodecStats {
         self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_two_compressors_share_one_work_area() {
+        let cfg = CodecConfig {
+            reliable: Mode::Shared,
+            unreliable: Mode::PerMessage,
+            ..CodecConfig::DEFAULT
+        };
+        let size = Compressor::storage_size(&cfg);
+        assert_eq!(size, 2 * Deflater::history_size(10) + WORK_AREA + 1024);
+        let (mut mem_tx, mut mem_rx) = (vec![0u8; size], vec![0u8; size]);
+        let mut tx = Compressor::new(cfg, &mut mem_tx).unwrap();
+        let mut rx = Compressor::new(cfg, &mut mem_rx).unwrap();
+        tx.start_tx(rx.rx_caps());
+        rx.reset_rx();
+        // A stand-alone compressor with its own work area: per-message payloads are the same.
+        let mut mem_alone = vec![0u8; Deflater::storage_size(10)];
+        let mut alone = Deflater::new(10, &mut mem_alone).unwrap();
+        let (mut wire, mut out, mut expect) = ([0u8; 300], [0u8; 300], [0u8; 300]);
+        for i in 0..40u32 {
+            let msg =
+                format!("{{\"seq\":{i},\"temp\":2{}.5,\"rh\":40.{}}}", i % 7, i % 3).repeat(3);
+            let reliable = i % 3 != 0;
+            let (repr, n) = tx.compress(reliable, msg.as_bytes(), &mut wire);
+            let expected = if reliable {
+                Compression::Shared
+            } else {
+                alone.reset();
+                let m = alone
+                    .compress(msg.as_bytes(), End::Final, &mut expect)
+                    .unwrap();
+                assert_eq!(wire[..n], expect[..m], "message {i}");
+                Compression::Deflate
+            };
+            assert_eq!(repr, expected, "message {i}");
+            let m = rx.decompress(repr, &wire[..n], &mut out).unwrap();
+            assert_eq!(&out[..m], msg.as_bytes(), "message {i}");
+        }
     }
 }

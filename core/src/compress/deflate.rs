@@ -1,7 +1,7 @@
 //! A heap-free raw-deflate compressor (RFC 1951) for MCUs: LZ77 over a window of up to 1 KiB
-//! with hash chains, an optimal parse for fixed Huffman codes. Its state lives in caller memory
-//! ([`Deflater::storage_size`]: about `3 × 2^window_bits` bytes); [`Deflater::compress`] uses
-//! about 0.8 KiB of stack (816 B on Cortex-M0, most of it the parse's 516-byte array).
+//! with hash chains, an optimal parse for fixed Huffman codes. Its state, the parse's work area
+//! included, lives in caller memory ([`Deflater::storage_size`]: `3 × 2^window_bits + 1156`
+//! bytes), so [`Deflater::compress`] itself needs little stack (about 0.3 KiB).
 //!
 //! Fixed codes cost nothing to build or transmit, which is what small messages need: a dynamic
 //! Huffman header alone is 60–100 bytes. With the code lengths known in advance, the parse can
@@ -11,7 +11,8 @@
 //! about 10 % fewer bytes. The window persists across messages in shared mode, so telemetry
 //! that repeats its keys compresses against the previous messages.
 
-use super::{table, StorageError, MAX_SEND_WINDOW_BITS, MIN_WINDOW_BITS};
+use super::table::{self, get32, set32};
+use super::{StorageError, MAX_SEND_WINDOW_BITS, MIN_WINDOW_BITS};
 
 /// New input is taken in chunks of this size; the buffer keeps the window's bytes of history
 /// before it. (A chunk of the parse's segment size gives the same output as any larger one:
@@ -22,8 +23,14 @@ const BUCKETS: usize = 1 << HASH_BITS;
 const EMPTY: u16 = u16::MAX;
 const MIN_MATCH: usize = 3;
 const MAX_MATCH: usize = 258;
-/// Positions the optimal parse weighs at once (its array lives on the stack).
+/// Positions the optimal parse weighs at once.
 const SEGMENT: usize = 128;
+/// Bytes of a compressor's work area, the parse's nodes: one `u32` per position of a segment
+/// and one for its end. Only used while a message is compressed, so the compressors of a codec
+/// share one.
+pub(super) const WORK_AREA: usize = 4 * (SEGMENT + 1);
+/// Bytes of the history that do not depend on the window: a chunk of input and the hash heads.
+const FIXED_HISTORY: usize = CHUNK + 2 * BUCKETS;
 /// Candidates examined per position, most recent first.
 const MAX_CHAIN: usize = 16;
 /// A match at least this long is taken as it is: the positions it covers are not weighed.
@@ -39,16 +46,18 @@ mod node {
     pub(super) const UNREACHED: u32 = u32::MAX;
 
     pub(super) fn new(cost: u32, len: usize, dist: usize) -> u32 {
-        (cost << COST_SHIFT) | (((len - 1) as u32) << LEN_SHIFT) | (dist.saturating_sub(1) as u32)
+        let len = len.wrapping_sub(1) as u32;
+        let dist = dist.saturating_sub(1) as u32;
+        cost.wrapping_shl(COST_SHIFT) | len.wrapping_shl(LEN_SHIFT) | dist
     }
     pub(super) fn cost(n: u32) -> u32 {
-        n >> COST_SHIFT
+        n.wrapping_shr(COST_SHIFT)
     }
     pub(super) fn len(n: u32) -> usize {
-        ((n >> LEN_SHIFT) & 0x1FF) as usize + 1
+        (n.wrapping_shr(LEN_SHIFT) & 0x1FF).wrapping_add(1) as usize
     }
     pub(super) fn dist(n: u32) -> usize {
-        (n & 0x3FF) as usize + 1
+        (n & 0x3FF).wrapping_add(1) as usize
     }
 }
 
@@ -83,12 +92,13 @@ pub struct Deflater<'a> {
     /// History then new input: `window + CHUNK` bytes.
     buf: &'a mut [u8],
     /// Per hash bucket, the latest position (in `buf`) whose 3 bytes hash there (`u16` pairs).
-    head: &'a mut [u8; 2 * BUCKETS],
+    head: &'a mut [u8],
     /// Per stream position modulo the window, the distance back to the previous position in
     /// the same bucket (0: none within the window; `u16` pairs).
     prev: &'a mut [u8],
-    /// `2^window_bits`.
-    window: usize,
+    /// The work area ([`WORK_AREA`] bytes; empty in a codec, which lends its own to
+    /// `compress_with`).
+    work: &'a mut [u8],
     /// The longest distance emitted (at most `window`).
     max_distance: usize,
     len: usize,
@@ -100,35 +110,62 @@ pub struct Deflater<'a> {
 }
 
 impl<'a> Deflater<'a> {
-    /// Bytes of memory a compressor with a window of `2^window_bits` bytes needs: the window
-    /// and a chunk of input, 256 hash heads and one chain link per window position.
+    /// Bytes of memory a compressor with a window of `2^window_bits` bytes needs,
+    /// `3 × 2^window_bits + 1156`: the window and a 128-byte chunk of input, 256 hash heads,
+    /// one chain link per window position and the parse's work area (516 bytes).
+    /// `window_bits` outside 8..=10 counts as the nearest.
     pub const fn storage_size(window_bits: u8) -> usize {
-        let window = 1 << window_bits;
-        window + CHUNK + 2 * BUCKETS + 2 * window
+        Self::history_size(window_bits).wrapping_add(WORK_AREA)
+    }
+
+    /// Bytes of memory a compressor needs besides its work area ([`WORK_AREA`]).
+    pub(super) const fn history_size(window_bits: u8) -> usize {
+        window_of(window_bits)
+            .wrapping_mul(3)
+            .wrapping_add(FIXED_HISTORY)
     }
 
     /// A compressor with empty history and a window of `2^window_bits` (8..=10) bytes, in the
     /// front of `mem`. It emits distances up to the whole window until
     /// [`set_max_distance`](Self::set_max_distance) says otherwise.
     pub fn new(window_bits: u8, mem: &'a mut [u8]) -> Result<Self, StorageError> {
-        if !(MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS).contains(&window_bits) {
-            return Err(StorageError::WindowBits(window_bits));
-        }
-        let needed = Self::storage_size(window_bits);
-        let given = mem.len();
-        let mem = mem
-            .get_mut(..needed)
-            .ok_or(StorageError::TooSmall { needed, given })?;
-        let window = 1 << window_bits;
-        let (buf, rest) = mem.split_at_mut(window + CHUNK);
-        let (head, prev) = rest.split_at_mut(2 * BUCKETS);
-        let head = <&mut [u8; 2 * BUCKETS]>::try_from(head)
-            .map_err(|_| StorageError::TooSmall { needed, given })?;
+        check_window_bits(window_bits)?;
+        let too_small = StorageError::TooSmall {
+            needed: Self::storage_size(window_bits),
+            given: mem.len(),
+        };
+        let (history, work) = mem
+            .split_at_mut_checked(Self::history_size(window_bits))
+            .ok_or(too_small)?;
+        let work = work.get_mut(..WORK_AREA).ok_or(too_small)?;
+        Self::over(window_bits, history, work)
+    }
+
+    /// As [`new`](Self::new), over [`history_size`](Self::history_size) bytes, for a codec
+    /// that lends the compressor its work area ([`compress_with`](Self::compress_with)).
+    pub(super) fn without_work_area(
+        window_bits: u8,
+        mem: &'a mut [u8],
+    ) -> Result<Self, StorageError> {
+        Self::over(window_bits, mem, &mut [])
+    }
+
+    /// A compressor with its history in the front of `mem` and `work` as its work area.
+    #[inline(never)] // called three times: one copy
+    fn over(window_bits: u8, mem: &'a mut [u8], work: &'a mut [u8]) -> Result<Self, StorageError> {
+        check_window_bits(window_bits)?;
+        let too_small = StorageError::TooSmall {
+            needed: Self::history_size(window_bits),
+            given: mem.len(),
+        };
+        let window = window_of(window_bits);
+        let mut mem = mem;
+        let mut area = |n| table::take(&mut mem, n).ok_or(too_small);
         let mut d = Self {
-            buf,
-            head,
-            prev,
-            window,
+            buf: area(window.wrapping_add(CHUNK))?,
+            head: area(2 * BUCKETS)?,
+            prev: area(window.wrapping_mul(2))?,
+            work,
             max_distance: window,
             len: 0,
             hashed: 0,
@@ -138,9 +175,14 @@ impl<'a> Deflater<'a> {
         Ok(d)
     }
 
+    /// `2^window_bits`: the chain links hold two bytes per window position.
+    fn window(&self) -> usize {
+        self.prev.len() / 2
+    }
+
     /// Limits back-references to `max` bytes (at most the window): what the peer accepts.
     pub fn set_max_distance(&mut self, max: usize) {
-        self.max_distance = max.min(self.window);
+        self.max_distance = max.min(self.window());
     }
 
     /// The longest back-reference emitted.
@@ -153,13 +195,15 @@ impl<'a> Deflater<'a> {
         self.len = 0;
         self.hashed = 0;
         self.origin = 0;
-        table::fill(&mut self.head[..], EMPTY);
+        table::fill(self.head, EMPTY);
     }
 
     /// Resets and loads a preset dictionary (its last window's bytes count) as history.
     pub fn preload(&mut self, dict: &[u8]) {
         self.reset();
-        let dict = &dict[dict.len().saturating_sub(self.window)..];
+        let dict = dict
+            .get(dict.len().saturating_sub(self.window())..)
+            .unwrap_or_default();
         self.len = crate::bytes::copy(self.buf, dict);
         self.hash_up_to(self.len);
     }
@@ -167,15 +211,29 @@ impl<'a> Deflater<'a> {
     /// Compresses `msg` into `out` and returns the compressed length, which is always smaller
     /// than `msg.len()`; [`NotSmaller`] otherwise (including when `out` is too short).
     pub fn compress(&mut self, msg: &[u8], end: End, out: &mut [u8]) -> Result<usize, NotSmaller> {
+        let work = core::mem::take(&mut self.work);
+        let result = self.compress_with(work, msg, end, out);
+        self.work = work;
+        result
+    }
+
+    /// As [`compress`](Self::compress), with `work` ([`WORK_AREA`] bytes) as the work area.
+    pub(super) fn compress_with(
+        &mut self,
+        work: &mut [u8],
+        msg: &[u8],
+        end: End,
+        out: &mut [u8],
+    ) -> Result<usize, NotSmaller> {
         let limit = out.len().min(msg.len().saturating_sub(1));
-        let mut w = BitWriter::new(&mut out[..limit]);
+        let mut w = BitWriter::new(out.get_mut(..limit).unwrap_or_default());
         w.put(if end == End::Final { 0b011 } else { 0b010 }, 3);
         for chunk in msg.chunks(CHUNK) {
             let mut p = self.append(chunk);
             while p < self.len {
-                let n = (self.len - p).min(SEGMENT);
-                self.parse_segment(p, n, &mut w);
-                p += n;
+                let n = self.len.wrapping_sub(p).min(SEGMENT);
+                self.parse_segment(work, p, n, &mut w);
+                p = p.wrapping_add(n);
             }
             self.hash_up_to(p);
         }
@@ -189,99 +247,124 @@ impl<'a> Deflater<'a> {
     /// Appends new input to the buffer, sliding the window first if needed; returns where it
     /// starts.
     fn append(&mut self, chunk: &[u8]) -> usize {
-        if self.len + chunk.len() > self.buf.len() {
-            let shift = self.len - self.window;
-            self.buf.copy_within(shift..self.len, 0);
-            self.len = self.window;
-            self.hashed = self.hashed.saturating_sub(shift);
-            self.origin = (self.origin + shift) & (self.window - 1);
-            for i in 0..BUCKETS {
-                let head = table::get(&self.head[..], i);
-                let moved = match head.checked_sub(shift as u16) {
-                    Some(p) if head != EMPTY => p,
-                    _ => EMPTY,
-                };
-                table::set(&mut self.head[..], i, moved);
-            }
+        if self.len.wrapping_add(chunk.len()) > self.buf.len() {
+            self.slide();
         }
         let start = self.len;
         if let Some(dst) = self.buf.get_mut(start..) {
-            self.len += crate::bytes::copy(dst, chunk);
+            self.len = start.wrapping_add(crate::bytes::copy(dst, chunk));
         }
         start
     }
 
+    /// Drops the oldest bytes so that one window of history is left (the buffer is full).
+    fn slide(&mut self) {
+        let window = self.window();
+        let shift = self.len.saturating_sub(window);
+        move_to_front(self.buf, shift, window);
+        self.len = self.len.wrapping_sub(shift);
+        self.hashed = self.hashed.saturating_sub(shift);
+        self.origin = self.origin.wrapping_add(shift) & window.wrapping_sub(1);
+        for i in 0..BUCKETS {
+            let head = table::get(self.head, i);
+            let moved = match head.checked_sub(shift as u16) {
+                Some(p) if head != EMPTY => p,
+                _ => EMPTY,
+            };
+            table::set(self.head, i, moved);
+        }
+    }
+
+    /// The hash bucket of the 3 bytes at `p` (callers have them in the buffer).
     fn hash(&self, p: usize) -> usize {
-        hash3(&self.buf[p..p + MIN_MATCH])
+        let v = match self.buf.get(p..p.wrapping_add(3)) {
+            Some(&[a, b, c]) => u32::from_le_bytes([a, b, c, 0]),
+            _ => 0,
+        };
+        v.wrapping_mul(0x9E37_79B1).wrapping_shr(32 - HASH_BITS) as usize
     }
 
     fn slot(&self, p: usize) -> usize {
-        (self.origin + p) & (self.window - 1)
+        self.origin.wrapping_add(p) & self.window().wrapping_sub(1)
     }
 
     /// Puts every position below `limit` that has 3 bytes after it into the hash chains, in
     /// order (so each chain runs from the newest position to older ones).
     fn hash_up_to(&mut self, limit: usize) {
         let limit = limit.min(self.len.saturating_sub(MIN_MATCH - 1));
-        let Some(buf) = self.buf.get(..limit + MIN_MATCH - 1) else {
-            return;
-        };
-        let (head, prev, window) = (&mut *self.head, &mut *self.prev, self.window);
-        let mut p = self.hashed;
-        while p < limit {
-            let h = hash3(&buf[p..p + MIN_MATCH]);
-            let newest = u16::from_le_bytes([head[2 * h], head[2 * h + 1]]);
+        while self.hashed < limit {
+            let p = self.hashed;
+            let h = self.hash(p);
+            let newest = table::get(self.head, h);
             let back = match p.checked_sub(usize::from(newest)) {
-                Some(d) if newest != EMPTY && d <= window => d as u16,
+                Some(d) if newest != EMPTY && d <= self.window() => d as u16,
                 _ => 0,
             };
-            table::set(prev, (self.origin + p) & (window - 1), back);
-            [head[2 * h], head[2 * h + 1]] = (p as u16).to_le_bytes();
-            p += 1;
+            let slot = self.slot(p);
+            table::set(self.prev, slot, back);
+            table::set(self.head, h, p as u16);
+            self.hashed = p.wrapping_add(1);
         }
-        self.hashed = p;
     }
 
-    /// The optimal parse of `buf[base..base + n]`: the cheapest path from the first position to
-    /// the last, where a literal costs its code length and a match its length code, distance
-    /// code and extra bits. Writes the path's symbols.
-    fn parse_segment(&mut self, base: usize, n: usize, w: &mut BitWriter<'_>) {
+    /// The optimal parse of `buf[base..base + n]` (`n` at most a segment): the cheapest path
+    /// from the first position to the last, where a literal costs its code length and a match
+    /// its length code, distance code and extra bits. Writes the path's symbols.
+    fn parse_segment(&mut self, nodes: &mut [u8], base: usize, n: usize, w: &mut BitWriter<'_>) {
         // Per position: the fewest bits to reach it and the edge that does (see `node`).
-        let mut nodes = [node::UNREACHED; SEGMENT + 1];
-        nodes[0] = node::new(0, 1, 0);
+        for quad in nodes.chunks_exact_mut(4).take(n.wrapping_add(1)) {
+            quad.fill(0xFF); // node::UNREACHED
+        }
+        set32(nodes, 0, node::new(0, 1, 0));
         let mut covered = 0; // positions below this are inside a taken long match
         for i in 0..n {
-            let p = base + i;
+            let p = base.wrapping_add(i);
             self.hash_up_to(p);
-            let here = node::cost(nodes[i]);
-            if i < covered || nodes[i] == node::UNREACHED {
+            let reached = get32(nodes, i);
+            if i < covered || reached == node::UNREACHED {
                 continue;
             }
-            relax(&mut nodes, i + 1, here + literal_bits(self.buf[p]), 1, 0);
-            let longest = self.weigh_matches(p, n - i, |len, dist, bits| {
-                relax(&mut nodes, i + len, here + bits, len, dist);
+            let here = node::cost(reached);
+            let literal = self.buf.get(p).copied().unwrap_or_default();
+            relax(
+                nodes,
+                i.wrapping_add(1),
+                here.wrapping_add(literal_bits(literal)),
+                1,
+                0,
+            );
+            let longest = self.weigh_matches(p, n.wrapping_sub(i), |len, dist, bits| {
+                relax(
+                    nodes,
+                    i.wrapping_add(len),
+                    here.wrapping_add(bits),
+                    len,
+                    dist,
+                );
             });
             if longest >= NICE_MATCH {
-                covered = i + longest;
+                covered = i.wrapping_add(longest);
             }
         }
         // Turn the path around: each position on it gets the edge that leaves it (swapped in
         // for the edge arriving there, which leads on to the previous position).
         let mut j = n;
-        let mut edge = nodes[n];
+        let mut edge = get32(nodes, n);
         while j > 0 {
-            j -= node::len(edge);
-            core::mem::swap(&mut nodes[j], &mut edge);
+            j = j.saturating_sub(node::len(edge));
+            let arriving = get32(nodes, j);
+            set32(nodes, j, edge);
+            edge = arriving;
         }
         let mut j = 0;
         while j < n {
-            let (len, dist) = (node::len(nodes[j]), node::dist(nodes[j]));
-            if len == 1 {
-                put_literal(w, self.buf[base + j]);
-            } else {
-                put_match(w, len, dist);
+            let edge = get32(nodes, j);
+            let (len, dist) = (node::len(edge), node::dist(edge));
+            match self.buf.get(base.wrapping_add(j)) {
+                Some(&b) if len == 1 => put_literal(w, b),
+                _ => put_match(w, len, dist),
             }
-            j += len;
+            j = j.wrapping_add(len);
         }
     }
 
@@ -294,28 +377,29 @@ impl<'a> Deflater<'a> {
         room: usize,
         mut edge: impl FnMut(usize, usize, u32),
     ) -> usize {
-        let max = room.min(MAX_MATCH).min(self.len - p);
+        let max = room.min(MAX_MATCH).min(self.len.saturating_sub(p));
+        let Some(here) = self.buf.get(p..p.wrapping_add(max)) else {
+            return 0;
+        };
         if max < MIN_MATCH {
             return 0;
         }
         let mut best = MIN_MATCH - 1;
-        let mut cand = table::get(&self.head[..], self.hash(p));
+        let mut cand = table::get(self.head, self.hash(p));
         for _ in 0..MAX_CHAIN {
             let c = usize::from(cand);
-            if cand == EMPTY || c >= p || p - c > self.max_distance {
+            let dist = p.wrapping_sub(c);
+            if cand == EMPTY || c >= p || dist > self.max_distance {
                 break;
             }
+            let there = self.buf.get(c..).unwrap_or_default();
             // Only a candidate longer than `best` helps; test the byte that decides it first.
-            if self.buf[c + best] == self.buf[p + best] {
-                let len = self.buf[c..c + max]
-                    .iter()
-                    .zip(&self.buf[p..p + max])
-                    .take_while(|(a, b)| a == b)
-                    .count();
+            if there.get(best) == here.get(best) {
+                let len = there.iter().zip(here).take_while(|(a, b)| a == b).count();
                 if len > best {
-                    let dist_bits = distance_code(p - c).bits();
-                    for l in best + 1..=len {
-                        edge(l, p - c, length_bits(l) + dist_bits);
+                    let dist_bits = distance_code(dist).bits();
+                    for l in best.wrapping_add(1)..=len {
+                        edge(l, dist, length_bits(l).wrapping_add(dist_bits));
                     }
                     best = len;
                     if len == max || len >= NICE_MATCH {
@@ -324,10 +408,10 @@ impl<'a> Deflater<'a> {
                 }
             }
             let back = usize::from(table::get(self.prev, self.slot(c)));
-            if back == 0 || back > c {
-                break;
+            match c.checked_sub(back) {
+                Some(older) if back != 0 => cand = older as u16,
+                _ => break,
             }
-            cand = (c - back) as u16;
         }
         if best >= MIN_MATCH {
             best
@@ -337,39 +421,68 @@ impl<'a> Deflater<'a> {
     }
 }
 
-/// The hash bucket (below [`BUCKETS`]) of the 3 bytes at the start of `b`.
-#[inline(always)]
-fn hash3(b: &[u8]) -> usize {
-    let v = match b {
-        [x, y, z, ..] => u32::from_le_bytes([*x, *y, *z, 0]),
-        _ => 0,
+/// A compressor's `window_bits` must be 8..=10.
+fn check_window_bits(window_bits: u8) -> Result<(), StorageError> {
+    match window_bits {
+        MIN_WINDOW_BITS..=MAX_SEND_WINDOW_BITS => Ok(()),
+        _ => Err(StorageError::WindowBits(window_bits)),
+    }
+}
+
+/// `2^window_bits` for a compressor, `window_bits` clamped to 8..=10.
+const fn window_of(window_bits: u8) -> usize {
+    let bits = if window_bits < MIN_WINDOW_BITS {
+        MIN_WINDOW_BITS
+    } else if window_bits > MAX_SEND_WINDOW_BITS {
+        MAX_SEND_WINDOW_BITS
+    } else {
+        window_bits
     };
-    (v.wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)) as usize
+    1usize.wrapping_shl(bits as u32)
+}
+
+/// Moves `buf[from..from + count]` to the front of `buf`, front to back in pieces of `from`
+/// bytes, which do not overlap (a `memmove` without linking one).
+fn move_to_front(buf: &mut [u8], from: usize, count: usize) {
+    let mut done = 0;
+    while done < count {
+        let Some((front, back)) = buf.split_at_mut_checked(done.wrapping_add(from)) else {
+            return;
+        };
+        let dst = front.get_mut(done..).unwrap_or_default();
+        let src = back.get(..count.wrapping_sub(done)).unwrap_or_default();
+        match crate::bytes::copy(dst, src) {
+            0 => return,
+            moved => done = done.wrapping_add(moved),
+        }
+    }
 }
 
 /// Lowers the cost of reaching `to` to `bits` through an edge of (`len`, `dist`) if that is
 /// cheaper.
-fn relax(nodes: &mut [u32], to: usize, bits: u32, len: usize, dist: usize) {
-    if let Some(n) = nodes.get_mut(to) {
-        if bits < node::cost(*n) {
-            *n = node::new(bits, len, dist);
-        }
+fn relax(nodes: &mut [u8], to: usize, bits: u32, len: usize, dist: usize) {
+    if bits < node::cost(get32(nodes, to)) {
+        set32(nodes, to, node::new(bits, len, dist));
     }
 }
 
 /// The fixed Huffman code of literal/length symbol 0..=287 (RFC 1951 3.2.6): (code, bits).
 fn fixed_code(symbol: u32) -> (u32, u32) {
     match symbol {
-        0..=143 => (0x30 + symbol, 8),
-        144..=255 => (0x190 + symbol - 144, 9),
-        256..=279 => (symbol - 256, 7),
-        _ => (0xC0 + symbol - 280, 8),
+        0..=143 => (symbol.wrapping_add(0x30), 8),
+        144..=255 => (symbol.wrapping_add(0x190 - 144), 9),
+        256..=279 => (symbol.wrapping_sub(256), 7),
+        _ => (symbol.wrapping_sub(280 - 0xC0), 8),
     }
 }
 
 /// Bits of a fixed-Huffman literal.
 fn literal_bits(b: u8) -> u32 {
-    fixed_code(u32::from(b)).1
+    if b < 144 {
+        8
+    } else {
+        9
+    }
 }
 
 /// Fixed-Huffman literal.
@@ -381,12 +494,13 @@ fn put_literal(w: &mut BitWriter<'_>, b: u8) {
 /// Bits of a match length's code and extra bits: the same as `length_code(len).bits()`,
 /// without building the code (the parse asks for every length of every match).
 fn length_bits(len: usize) -> u32 {
-    let l = (len - MIN_MATCH) as u32;
+    let l = len.wrapping_sub(MIN_MATCH) as u32;
+    // Symbols 265..=279 (7-bit codes) then 280..=284 (8-bit), with n - 2 extra bits for
+    // l in 2^n..2^(n+1), n = 31 - leading zeros.
     match l {
         0..=7 => 7,
-        // Symbols 265..=279 (7-bit codes) then 280..=284 (8-bit), with n - 2 extra bits.
-        8..=111 => 7 + (31 - l.leading_zeros()) - 2,
-        112..=254 => 8 + (31 - l.leading_zeros()) - 2,
+        8..=111 => 36u32.wrapping_sub(l.leading_zeros()),
+        112..=254 => 37u32.wrapping_sub(l.leading_zeros()),
         _ => 8,
     }
 }
@@ -415,35 +529,45 @@ impl Code {
         } else {
             fixed_code(self.symbol).1
         };
-        code + self.extra_bits
+        code.wrapping_add(self.extra_bits)
     }
+}
+
+/// The low `n` bits of `v`.
+fn low_bits(v: u32, n: u32) -> u32 {
+    v & 1u32.wrapping_shl(n).wrapping_sub(1)
 }
 
 /// The length symbol (257..=285) and extra bits of a match of `len` (3..=258) bytes.
 fn length_code(len: usize) -> Code {
-    let l = (len - MIN_MATCH) as u32;
+    let l = len.wrapping_sub(MIN_MATCH) as u32;
     if len == MAX_MATCH {
         Code::new(285, 0, 0)
     } else if l < 8 {
-        Code::new(257 + l, 0, 0)
+        Code::new(l.wrapping_add(257), 0, 0)
     } else {
-        let n = 31 - l.leading_zeros(); // 3..=7
-        let extra_bits = n - 2;
-        let symbol = 265 + 4 * (n - 3) + ((l >> extra_bits) & 3);
-        Code::new(symbol, extra_bits, l & ((1 << extra_bits) - 1))
+        let n = 31u32.wrapping_sub(l.leading_zeros()); // 3..=7
+        let extra_bits = n.wrapping_sub(2);
+        let group = n.wrapping_sub(3).wrapping_mul(4);
+        let symbol = group
+            .wrapping_add(265)
+            .wrapping_add(low_bits(l.wrapping_shr(extra_bits), 2));
+        Code::new(symbol, extra_bits, low_bits(l, extra_bits))
     }
 }
 
 /// The distance symbol (0..=19 for a 1 KiB window) and extra bits of `dist` (1..=1024).
 fn distance_code(dist: usize) -> Code {
-    let d = (dist - 1) as u32;
+    let d = dist.wrapping_sub(1) as u32;
     if d < 4 {
         Code::new(d, 0, 0)
     } else {
-        let n = 31 - d.leading_zeros(); // 2..=9
-        let extra_bits = n - 1;
-        let symbol = 2 * n + ((d >> extra_bits) & 1);
-        Code::new(symbol, extra_bits, d & ((1 << extra_bits) - 1))
+        let n = 31u32.wrapping_sub(d.leading_zeros()); // 2..=9
+        let extra_bits = n.wrapping_sub(1);
+        let symbol = n
+            .wrapping_mul(2)
+            .wrapping_add(low_bits(d.wrapping_shr(extra_bits), 1));
+        Code::new(symbol, extra_bits, low_bits(d, extra_bits))
     }
 }
 
@@ -463,7 +587,8 @@ fn put_match(w: &mut BitWriter<'_>, len: usize, dist: usize) {
 struct BitWriter<'a> {
     out: &'a mut [u8],
     pos: usize,
-    acc: u64,
+    /// Bits not written yet: fewer than 8 between calls, and a call adds at most 13.
+    acc: u32,
     bits: u32,
     overflow: bool,
 }
@@ -479,27 +604,29 @@ impl<'a> BitWriter<'a> {
         }
     }
 
-    /// Writes the low `n` bits of `v`, least significant first.
+    /// Writes the low `n` (at most 16) bits of `v`, least significant first. (Called, not
+    /// inlined at each of its eight uses: less flash.)
+    #[inline(never)]
     fn put(&mut self, v: u32, n: u32) {
-        self.acc |= u64::from(v) << self.bits;
-        self.bits += n;
+        self.acc |= v.wrapping_shl(self.bits);
+        self.bits = self.bits.wrapping_add(n);
         while self.bits >= 8 {
             self.byte(self.acc as u8);
-            self.acc >>= 8;
-            self.bits -= 8;
+            self.acc = self.acc.wrapping_shr(8);
+            self.bits = self.bits.wrapping_sub(8);
         }
     }
 
-    /// Writes a Huffman code of `n` bits, most significant bit first.
+    /// Writes a Huffman code of `n` (1..=9) bits, most significant bit first.
     fn put_code(&mut self, code: u32, n: u32) {
-        self.put(code.reverse_bits() >> (32 - n), n);
+        self.put(code.reverse_bits().wrapping_shr(32u32.wrapping_sub(n)), n);
     }
 
     fn byte(&mut self, b: u8) {
         match self.out.get_mut(self.pos) {
             Some(slot) if !self.overflow => {
                 *slot = b;
-                self.pos += 1;
+                self.pos = self.pos.wrapping_add(1);
             }
             _ => self.overflow = true,
         }
@@ -538,8 +665,12 @@ mod tests {
 
     #[test]
     fn state_fits_the_budget() {
-        const { assert!(Deflater::storage_size(10) <= 3712) };
-        const { assert!(Deflater::storage_size(8) <= 1408) };
+        // Window and chunk, hash heads, chain links, the parse's nodes.
+        const { assert!(Deflater::storage_size(10) == 1024 + 128 + 512 + 2048 + 516) };
+        const { assert!(Deflater::storage_size(8) == 256 + 128 + 512 + 512 + 516) };
+        // Out of range counts as the nearest.
+        assert_eq!(Deflater::storage_size(0), Deflater::storage_size(8));
+        assert_eq!(Deflater::storage_size(255), Deflater::storage_size(10));
     }
 
     #[test]

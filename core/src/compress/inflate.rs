@@ -55,6 +55,28 @@ impl core::fmt::Display for DecompressError {
 
 impl core::error::Error for DecompressError {}
 
+/// Why the decoder stopped: the [`DecompressError`]s it can find itself, without payload and
+/// word-sized, so that its results (`Result<u32, Fault>`) are returned in registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub(crate) enum Fault {
+    Malformed,
+    TooLarge,
+    TooFar,
+    DynamicBlock,
+}
+
+impl From<Fault> for DecompressError {
+    fn from(f: Fault) -> Self {
+        match f {
+            Fault::Malformed => Self::Malformed,
+            Fault::TooLarge => Self::TooLarge,
+            Fault::TooFar => Self::TooFar,
+            Fault::DynamicBlock => Self::DynamicBlock,
+        }
+    }
+}
+
 /// The decompressor. See the [module docs](self).
 ///
 /// ```
@@ -116,7 +138,7 @@ impl<'a> Inflater<'a> {
     /// Inflates one complete raw-deflate stream (ending with a final block exactly at the end
     /// of `input`) into `out`; returns the length.
     pub fn inflate(&mut self, input: &[u8], out: &mut [u8]) -> Result<usize, DecompressError> {
-        self.run(Bits::new(input, &[]), Prefix::None, false, out)
+        Ok(self.run(Bits::new(input, &[]), Prefix::None, false, out)?)
     }
 
     /// As [`inflate`](Self::inflate), with `dict` as the history before the stream.
@@ -126,7 +148,7 @@ impl<'a> Inflater<'a> {
         input: &[u8],
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        self.run(Bits::new(input, &[]), Prefix::Bytes(dict), false, out)
+        Ok(self.run(Bits::new(input, &[]), Prefix::Bytes(dict), false, out)?)
     }
 
     /// Inflates the next piece of a shared stream: non-final blocks ending with a sync flush
@@ -157,12 +179,12 @@ impl<'a> Inflater<'a> {
         prefix: Prefix<'_>,
         piece: bool,
         out: &mut [u8],
-    ) -> Result<usize, DecompressError> {
+    ) -> Result<usize, Fault> {
         let mut out = Output {
             buf: out,
             len: 0,
             prefix,
-            max_distance: 1 << self.window_bits,
+            max_distance: 1usize.wrapping_shl(self.window_bits.into()),
         };
         loop {
             if piece && bits.remaining() == 0 {
@@ -170,23 +192,23 @@ impl<'a> Inflater<'a> {
             }
             let last = bits.take(1)? == 1;
             if last && piece {
-                return Err(DecompressError::Malformed);
+                return Err(Fault::Malformed);
             }
             match bits.take(2)? {
                 0 => stored(&mut bits, &mut out)?,
                 1 => huffman(&mut bits, &mut out, None)?,
                 2 => {
-                    let tables = self.dynamic.as_mut().ok_or(DecompressError::DynamicBlock)?;
-                    let codes = tables.read_header(&mut bits)?;
-                    huffman(&mut bits, &mut out, Some(codes))?;
+                    let tables = self.dynamic.as_mut().ok_or(Fault::DynamicBlock)?;
+                    tables.read_header(&mut bits)?;
+                    huffman(&mut bits, &mut out, Some(tables.codes()))?;
                 }
-                _ => return Err(DecompressError::Malformed),
+                _ => return Err(Fault::Malformed),
             }
             if last {
                 return if bits.remaining() < 8 {
                     Ok(out.len)
                 } else {
-                    Err(DecompressError::Malformed)
+                    Err(Fault::Malformed)
                 };
             }
         }
@@ -194,14 +216,14 @@ impl<'a> Inflater<'a> {
 }
 
 /// A stored block: `LEN`, `NLEN` = !`LEN` (byte-aligned), then `LEN` bytes.
-fn stored(bits: &mut Bits<'_>, out: &mut Output<'_, '_>) -> Result<(), DecompressError> {
+fn stored(bits: &mut Bits<'_>, out: &mut Output<'_, '_>) -> Result<(), Fault> {
     bits.align();
     let len = bits.take(16)?;
     if bits.take(16)? != !len & 0xFFFF {
-        return Err(DecompressError::Malformed);
+        return Err(Fault::Malformed);
     }
     if len as usize > out.room() {
-        return Err(DecompressError::TooLarge);
+        return Err(Fault::TooLarge);
     }
     for _ in 0..len {
         out.push(bits.take(8)? as u8)?;
@@ -214,7 +236,7 @@ fn huffman(
     bits: &mut Bits<'_>,
     out: &mut Output<'_, '_>,
     codes: Option<(Code<'_>, Code<'_>)>,
-) -> Result<(), DecompressError> {
+) -> Result<(), Fault> {
     loop {
         let sym = match &codes {
             Some((litlen, _)) => litlen.decode(bits)?,
@@ -225,19 +247,19 @@ fn huffman(
             256 => return Ok(()),
             257..=285 => {
                 let (base, extra) = length_base(sym);
-                let len = base + bits.take(extra)?;
+                let len = base.wrapping_add(bits.take(extra)?);
                 let dsym = match &codes {
                     Some((_, dist)) => dist.decode(bits)?,
-                    None => (bits.take(5)?.reverse_bits() >> 27) as u16,
+                    None => bits.take(5)?.reverse_bits().wrapping_shr(27),
                 };
                 if dsym >= 30 {
-                    return Err(DecompressError::Malformed);
+                    return Err(Fault::Malformed);
                 }
                 let (base, extra) = distance_base(dsym);
-                let dist = base + bits.take(extra)?;
+                let dist = base.wrapping_add(bits.take(extra)?);
                 out.copy(dist as usize, len as usize)?;
             }
-            _ => return Err(DecompressError::Malformed),
+            _ => return Err(Fault::Malformed),
         }
     }
 }
@@ -246,44 +268,49 @@ fn huffman(
 /// 7-bit codes 0..=23 are 256..=279; 8-bit codes 48..=191 are literals 0..=143 and 192..=199
 /// are 280..=287; 9-bit codes 400..=511 are literals 144..=255.
 #[inline]
-fn fixed_litlen(bits: &mut Bits<'_>) -> Result<u16, DecompressError> {
+fn fixed_litlen(bits: &mut Bits<'_>) -> Result<u32, Fault> {
     // The next 9 bits, first bit most significant (zeros past the input's end: the code's
     // length is decided by its first bits, and consuming more than there are fails).
-    let v = bits.peek(9).reverse_bits() >> 23;
-    let (sym, len) = if v >> 2 < 24 {
-        (256 + (v >> 2), 7)
-    } else if v >> 1 < 0xC0 {
-        ((v >> 1) - 0x30, 8)
-    } else if v >> 1 < 0xC8 {
-        (280 + (v >> 1) - 0xC0, 8)
+    let v = bits.peek(9).reverse_bits().wrapping_shr(23);
+    let (v7, v8) = (v.wrapping_shr(2), v.wrapping_shr(1));
+    let (sym, len) = if v7 < 24 {
+        (v7.wrapping_add(256), 7)
+    } else if v8 < 0xC0 {
+        (v8.wrapping_sub(0x30), 8)
+    } else if v8 < 0xC8 {
+        (v8.wrapping_add(280 - 0xC0), 8)
     } else {
-        (144 + v - 0x190, 9)
+        (v.wrapping_sub(0x190 - 144), 9)
     };
     bits.consume(len)?;
-    Ok(sym as u16)
+    Ok(sym)
 }
 
 /// Base length and extra bits of length symbol 257..=285.
-fn length_base(sym: u16) -> (u32, u32) {
-    let s = u32::from(sym);
+fn length_base(s: u32) -> (u32, u32) {
     match s {
-        257..=264 => (s - 254, 0),
+        257..=264 => (s.wrapping_sub(254), 0),
         285 => (258, 0),
         _ => {
-            let extra = (s - 261) / 4;
-            (((4 + ((s - 265) & 3)) << extra) + 3, extra)
+            // Groups of four symbols from 265, each with one more extra bit.
+            let extra = s.wrapping_sub(261).wrapping_shr(2);
+            let base = (s.wrapping_sub(265) & 3)
+                .wrapping_add(4)
+                .wrapping_shl(extra);
+            (base.wrapping_add(3), extra)
         }
     }
 }
 
 /// Base distance and extra bits of distance symbol 0..=29.
-fn distance_base(sym: u16) -> (u32, u32) {
-    let s = u32::from(sym);
+fn distance_base(s: u32) -> (u32, u32) {
     if s < 4 {
-        (s + 1, 0)
+        (s.wrapping_add(1), 0)
     } else {
-        let extra = s / 2 - 1;
-        (((2 + (s & 1)) << extra) + 1, extra)
+        // Pairs of symbols from 4, each with one more extra bit.
+        let extra = s.wrapping_shr(1).wrapping_sub(1);
+        let base = (s & 1).wrapping_add(2).wrapping_shl(extra);
+        (base.wrapping_add(1), extra)
     }
 }
 
@@ -326,43 +353,54 @@ struct Output<'o, 'p> {
 
 impl Output<'_, '_> {
     fn room(&self) -> usize {
-        self.buf.len() - self.len
+        self.buf.len().saturating_sub(self.len)
     }
 
     #[inline]
-    fn push(&mut self, b: u8) -> Result<(), DecompressError> {
-        let slot = self
-            .buf
-            .get_mut(self.len)
-            .ok_or(DecompressError::TooLarge)?;
+    fn push(&mut self, b: u8) -> Result<(), Fault> {
+        let slot = self.buf.get_mut(self.len).ok_or(Fault::TooLarge)?;
         *slot = b;
-        self.len += 1;
+        self.len = self.len.wrapping_add(1);
         Ok(())
     }
 
-    /// Appends `len` bytes copied from `dist` bytes back (into the prefix if need be).
-    fn copy(&mut self, dist: usize, len: usize) -> Result<(), DecompressError> {
+    /// Appends `len` bytes copied from `dist` (at least 1) bytes back (into the prefix if need
+    /// be).
+    fn copy(&mut self, dist: usize, len: usize) -> Result<(), Fault> {
         if dist > self.max_distance {
-            return Err(DecompressError::TooFar);
+            return Err(Fault::TooFar);
         }
         if len > self.room() {
-            return Err(DecompressError::TooLarge);
+            return Err(Fault::TooLarge);
         }
-        let end = self.len + len;
-        if dist > self.len {
-            let back = dist - self.len;
+        let end = self.len.wrapping_add(len);
+        if let Some(back) = dist.checked_sub(self.len).filter(|&back| back > 0) {
+            // The first bytes come from the history in front of the output.
             if back > self.prefix.len() {
-                return Err(DecompressError::Malformed);
+                return Err(Fault::Malformed);
             }
-            let from_prefix = back.min(len);
-            for i in 0..from_prefix {
-                self.buf[self.len + i] = self.prefix.back(back - i);
+            let dst = self.buf.get_mut(self.len..end).unwrap_or_default();
+            for (i, d) in dst.iter_mut().take(back).enumerate() {
+                *d = self.prefix.back(back.wrapping_sub(i));
             }
-            self.len += from_prefix;
+            self.len = self.len.wrapping_add(back.min(len));
         }
-        // Byte by byte: a match may overlap the bytes it produces (a run).
-        for i in self.len..end {
-            self.buf[i] = self.buf[i - dist];
+        // The rest from the output itself, `dist` <= `self.len` back.
+        let start = self.len.saturating_sub(dist);
+        let count = end.saturating_sub(self.len);
+        if let Some((done, rest)) = self.buf.split_at_mut_checked(self.len) {
+            if count <= dist {
+                // No overlap: one block copy.
+                let src = done.get(start..).unwrap_or_default();
+                crate::bytes::copy(rest.get_mut(..count).unwrap_or_default(), src);
+            } else {
+                for i in self.len..end {
+                    let b = self.buf.get(i.wrapping_sub(dist)).copied().unwrap_or(0);
+                    if let Some(d) = self.buf.get_mut(i) {
+                        *d = b;
+                    }
+                }
+            }
         }
         self.len = end;
         Ok(())
@@ -390,20 +428,21 @@ impl<'i> Bits<'i> {
         }
     }
 
-    /// Loads whole bytes while at least one fits.
-    #[inline]
+    /// Loads whole bytes while at least one fits (one copy of it: a call costs less flash
+    /// than inlining it into every read).
+    #[inline(never)]
     fn refill(&mut self) {
         while self.n <= 24 {
             let b = match self.input.get(self.pos) {
                 Some(&b) => b,
-                None => match self.tail.get(self.pos - self.input.len()) {
+                None => match self.tail.get(self.pos.wrapping_sub(self.input.len())) {
                     Some(&b) => b,
                     None => return,
                 },
             };
-            self.acc |= u32::from(b) << self.n;
-            self.n += 8;
-            self.pos += 1;
+            self.acc |= u32::from(b).wrapping_shl(self.n);
+            self.n = self.n.wrapping_add(8);
+            self.pos = self.pos.wrapping_add(1);
         }
     }
 
@@ -413,23 +452,24 @@ impl<'i> Bits<'i> {
         if self.n < k {
             self.refill();
         }
-        self.acc & ((1 << k) - 1)
+        self.acc & 1u32.wrapping_shl(k).wrapping_sub(1)
     }
 
     /// Consumes `k` bits already peeked.
     #[inline]
-    pub(crate) fn consume(&mut self, k: u32) -> Result<(), DecompressError> {
+    pub(crate) fn consume(&mut self, k: u32) -> Result<(), Fault> {
         if k > self.n {
-            return Err(DecompressError::Malformed);
+            return Err(Fault::Malformed);
         }
-        self.acc >>= k;
-        self.n -= k;
+        self.acc = self.acc.wrapping_shr(k);
+        self.n = self.n.wrapping_sub(k);
         Ok(())
     }
 
-    /// The next `k` (≤ 16) bits as a number, first bit least significant.
-    #[inline]
-    pub(crate) fn take(&mut self, k: u32) -> Result<u32, DecompressError> {
+    /// The next `k` (≤ 16) bits as a number, first bit least significant. (Called, not
+    /// inlined at each of its many uses: less flash.)
+    #[inline(never)]
+    pub(crate) fn take(&mut self, k: u32) -> Result<u32, Fault> {
         let v = self.peek(k);
         self.consume(k)?;
         Ok(v)
@@ -437,14 +477,15 @@ impl<'i> Bits<'i> {
 
     /// Skips to the next byte boundary.
     fn align(&mut self) {
-        let r = self.n % 8;
-        self.acc >>= r;
-        self.n -= r;
+        let r = self.n & 7;
+        self.acc = self.acc.wrapping_shr(r);
+        self.n = self.n.wrapping_sub(r);
     }
 
     /// Bits not consumed yet.
     fn remaining(&self) -> usize {
-        (self.input.len() + self.tail.len() - self.pos) * 8 + self.n as usize
+        let bytes = self.input.len().wrapping_add(self.tail.len());
+        (bytes.saturating_sub(self.pos).saturating_mul(8)).saturating_add(self.n as usize)
     }
 }
 
@@ -481,7 +522,7 @@ mod tests {
             let v = code.reverse_bits() >> (32 - len);
             let bytes = v.to_le_bytes();
             let mut bits = Bits::new(&bytes[..2], &[]);
-            assert_eq!(fixed_litlen(&mut bits), Ok(sym as u16), "{sym}");
+            assert_eq!(fixed_litlen(&mut bits), Ok(sym), "{sym}");
             assert_eq!(bits.remaining(), 16 - len as usize);
         }
     }
@@ -490,6 +531,6 @@ mod tests {
     fn a_code_longer_than_the_input_is_malformed() {
         // 0xFF: the first 8 bits of a 9-bit literal code, and nothing after.
         let mut bits = Bits::new(&[0xFF], &[]);
-        assert_eq!(fixed_litlen(&mut bits), Err(DecompressError::Malformed));
+        assert_eq!(fixed_litlen(&mut bits), Err(Fault::Malformed));
     }
 }

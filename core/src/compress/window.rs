@@ -15,9 +15,17 @@ pub struct Window<'a> {
 }
 
 impl<'a> Window<'a> {
-    /// Bytes of memory a window of `2^window_bits` bytes needs.
+    /// Bytes of memory a window of `2^window_bits` bytes needs (`window_bits` outside 8..=15
+    /// counts as the nearest).
     pub const fn storage_size(window_bits: u8) -> usize {
-        1 << window_bits
+        let bits = if window_bits < MIN_WINDOW_BITS {
+            MIN_WINDOW_BITS
+        } else if window_bits > MAX_WINDOW_BITS {
+            MAX_WINDOW_BITS
+        } else {
+            window_bits
+        };
+        1usize.wrapping_shl(bits as u32)
     }
 
     /// An empty window of `2^window_bits` (8..=15) bytes in the front of `mem`.
@@ -56,16 +64,15 @@ impl<'a> Window<'a> {
     /// Appends bytes to the history (a decoded message, or one sent raw in the stream).
     pub fn absorb(&mut self, bytes: &[u8]) {
         let size = self.ring.len();
-        let bytes = &bytes[bytes.len().saturating_sub(size)..];
+        let (_, bytes) = crate::bytes::split(bytes, bytes.len().saturating_sub(size));
         // At most two runs: up to the end of the ring, then from its start.
-        let (first, second) = crate::bytes::split(bytes, size - self.pos);
-        let end = self.pos + first.len();
-        if let Some(dst) = self.ring.get_mut(self.pos..end) {
+        let (first, second) = crate::bytes::split(bytes, size.saturating_sub(self.pos));
+        if let Some(dst) = self.ring.get_mut(self.pos..) {
             crate::bytes::copy(dst, first);
         }
         crate::bytes::copy(self.ring, second);
-        self.pos = (self.pos + bytes.len()) & (size - 1);
-        self.filled = (self.filled + bytes.len()).min(size);
+        self.pos = self.pos.wrapping_add(bytes.len()) & size.wrapping_sub(1);
+        self.filled = self.filled.saturating_add(bytes.len()).min(size);
     }
 
     /// A read-only view for the inflater.

@@ -39,9 +39,9 @@ pub(super) struct Receiver {
 pub(super) enum FecDue {
     /// A protected frame of the session: its `fec_seq` and its body's length (the body as
     /// received, sealed again if it was opened, CRC included).
-    Protected { seq: u8, len: usize },
+    Protected { seq: u8, len: u16 },
     /// A PARITY payload: where it starts in the buffer and its length.
-    Parity { start: usize, len: usize },
+    Parity { start: u16, len: u16 },
 }
 
 impl Receiver {
@@ -154,9 +154,10 @@ impl Link<'_> {
             if let Some(f) = link.fec.as_deref_mut() {
                 match due {
                     FecDue::Protected { seq, len } => {
-                        f.on_protected(seq, buf.get(..len).unwrap_or_default());
+                        f.on_protected(seq, buf.get(..usize::from(len)).unwrap_or_default());
                     }
                     FecDue::Parity { start, len } => {
+                        let (start, len) = (usize::from(start), usize::from(len));
                         f.on_parity(buf.get(start..start + len).unwrap_or_default());
                     }
                 }
@@ -216,11 +217,9 @@ impl Link<'_> {
                 return;
             }
         }
-        if self.fec.is_some() {
-            self.rx.fec_due = Some(FecDue::Protected {
-                seq,
-                len: len + CRC_LEN,
-            });
+        // Frames are far shorter than 64 KiB (the length field is 16 bits).
+        if let (true, Ok(len)) = (self.fec.is_some(), u16::try_from(len + CRC_LEN)) {
+            self.rx.fec_due = Some(FecDue::Protected { seq, len });
         }
     }
 
@@ -403,10 +402,9 @@ impl Link<'_> {
                 // Handed over once this frame's processing has returned (`finish_fec`); the
                 // payload stays where it is in the frame buffer until then.
                 let start = h.len();
-                self.rx.fec_due = Some(FecDue::Parity {
-                    start,
-                    len: payload.len(),
-                });
+                if let (Ok(start), Ok(len)) = (u16::try_from(start), u16::try_from(payload.len())) {
+                    self.rx.fec_due = Some(FecDue::Parity { start, len });
+                }
             }
             _ => {}
         }
