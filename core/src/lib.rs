@@ -67,12 +67,15 @@ extern crate alloc;
 
 #[cfg(feature = "aead")]
 pub mod aead;
+#[cfg(feature = "embedded-io-async")]
+pub mod asynch;
 mod bytes;
 pub mod cobs;
 pub mod compress;
 pub mod crc;
 pub mod decoder;
 pub mod encode;
+mod error_impls;
 pub mod fec;
 pub mod frame;
 #[cfg(feature = "embedded-io")]
