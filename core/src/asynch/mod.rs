@@ -1,5 +1,5 @@
 //! The async driver (feature `embedded-io-async`): a [`Link`] over any
-//! [`embedded_io_async::Read`] and [`Write`](embedded_io_async::Write) and a [`Clock`], for
+//! [`embedded_io_async::Read`] and `Write` and a [`Clock`], for
 //! embassy, RTIC 2 async tasks, tokio or any other executor. `no_std`, no heap, no `unsafe`.
 //!
 //! A [`Driver`] owns the link. Its [`run`](Driver::run) future moves bytes and keeps time
