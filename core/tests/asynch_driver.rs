@@ -139,7 +139,10 @@ async fn with_peers<T>(
 
 fn message(i: u32) -> Vec<u8> {
     let mut m = i.to_le_bytes().to_vec();
-    m.extend(std::iter::repeat_n(b'a' + (i % 26) as u8, (i as usize * 7) % 100));
+    m.extend(std::iter::repeat_n(
+        b'a' + (i % 26) as u8,
+        (i as usize * 7) % 100,
+    ));
     m
 }
 
@@ -186,7 +189,10 @@ async fn messages_cross_both_ways_and_every_one_is_acknowledged() {
     let (sa, sb) = (a.stats(), b.stats());
     assert_eq!(sa.delivered_reliable, N);
     assert_eq!(sb.delivered_reliable, N);
-    assert_eq!(sa.retransmissions, 0, "a clean pipe needs no retransmission");
+    assert_eq!(
+        sa.retransmissions, 0,
+        "a clean pipe needs no retransmission"
+    );
     let d = a.driver_stats();
     assert!(d.frames_out >= N, "{d:?}");
     assert_eq!(d.events_dropped, 0);
@@ -216,7 +222,11 @@ async fn a_noisy_line_still_delivers_everything_once_in_order() {
     };
     with_peers(&a, &b, ((&mut noisy, ta), wb), app).await;
     let s = a.stats();
-    assert!(noisy.hits > 20, "the line was noisy: {} bytes hit", noisy.hits);
+    assert!(
+        noisy.hits > 20,
+        "the line was noisy: {} bytes hit",
+        noisy.hits
+    );
     assert!(s.framing.bad_crc + s.framing.malformed > 0, "{s:?}");
     assert!(b.stats().retransmissions > 0, "B resent what A lost");
 }
@@ -240,7 +250,9 @@ async fn a_peer_restart_discards_exactly_the_unacknowledged_messages() {
         let mut run_a = pin!(a.run(&mut ra, &mut ta, &mut buf_a));
         let phase = async {
             for i in 0..3 {
-                let Ok(Sent::Reliable(id)) = a.send(0, &message(i)).await else { panic!() };
+                let Ok(Sent::Reliable(id)) = a.send(0, &message(i)).await else {
+                    panic!()
+                };
                 a.acked(id).await.unwrap();
                 ids.push(id);
             }
@@ -252,7 +264,9 @@ async fn a_peer_restart_discards_exactly_the_unacknowledged_messages() {
             e = b1.run(&mut rb, &mut tb, &mut buf_b) => panic!("{e:?}"),
         }
         for i in 3..7 {
-            let Ok(Sent::Reliable(id)) = a.try_send(0, &message(i)) else { panic!() };
+            let Ok(Sent::Reliable(id)) = a.try_send(0, &message(i)) else {
+                panic!()
+            };
             ids.push(id);
         }
         // A retransmits into the pipe for a while; nobody reads it.
@@ -276,7 +290,11 @@ async fn a_peer_restart_discards_exactly_the_unacknowledged_messages() {
         };
         let mut buf = [0u8; M];
         let r = b2.recv(&mut buf).await.unwrap();
-        assert_eq!(&buf[..r.len], b"after", "the old session's messages are not delivered");
+        assert_eq!(
+            &buf[..r.len],
+            b"after",
+            "the old session's messages are not delivered"
+        );
         a.acked(new_id).await.unwrap();
         new_id
     };
@@ -290,7 +308,11 @@ async fn a_peer_restart_discards_exactly_the_unacknowledged_messages() {
     else {
         panic!("expected the peer restart, got {down:?}")
     };
-    assert_eq!((first, unacked), (ids[3], 4), "exactly the 4 unacknowledged");
+    assert_eq!(
+        (first, unacked),
+        (ids[3], 4),
+        "exactly the 4 unacknowledged"
+    );
     assert_eq!(a.try_event(), Some(Event::Up));
     assert_eq!(new_id, MessageId(7));
     let mut verdicts = Vec::new();
@@ -329,7 +351,9 @@ async fn a_dropped_send_queues_nothing_and_a_dropped_recv_loses_nothing() {
             let pending = poll_fn(|cx| Poll::Ready(early.as_mut().poll(cx).is_pending())).await;
             assert!(pending);
         }
-        let Ok(Sent::Reliable(id)) = a.send(0, b"first").await else { panic!() };
+        let Ok(Sent::Reliable(id)) = a.send(0, b"first").await else {
+            panic!()
+        };
         assert_eq!(id, MessageId(0), "the dropped send took no id");
         a.acked(id).await.unwrap();
         let mut buf = [0u8; M];
@@ -346,7 +370,9 @@ async fn run_resumes_on_a_new_transport_after_end_of_file() {
     let clock = TokioClock(tokio::time::Instant::now());
     let (a, b) = (peer(10, clock), peer(11, clock));
     let app = async {
-        let Ok(Sent::Reliable(id)) = a.send(0, b"one").await else { panic!() };
+        let Ok(Sent::Reliable(id)) = a.send(0, b"one").await else {
+            panic!()
+        };
         a.acked(id).await.unwrap();
     };
     with_peers(&a, &b, wire(), app).await;
@@ -357,7 +383,9 @@ async fn run_resumes_on_a_new_transport_after_end_of_file() {
     let e = a.run(ra, ta, &mut buf).await;
     assert!(matches!(e, RunError::Eof | RunError::Write(_)), "{e:?}");
     // Sent during the outage, delivered once the runs resume on a new line.
-    let Ok(Sent::Reliable(id)) = a.try_send(0, b"two") else { panic!() };
+    let Ok(Sent::Reliable(id)) = a.try_send(0, b"two") else {
+        panic!()
+    };
     let app = async {
         a.acked(id).await.unwrap();
         let mut m = [0u8; M];
@@ -406,6 +434,9 @@ async fn a_short_buffer_is_refused() {
     let e = a.run(ra, ta, &mut buf).await;
     assert_eq!(
         e.to_string(),
-        format!("run buffer too small: {} bytes needed", run_buffer_len(M) - 63)
+        format!(
+            "run buffer too small: {} bytes needed",
+            run_buffer_len(M) - 63
+        )
     );
 }

@@ -230,7 +230,11 @@ mod tests {
             log.record(id(10 + 2 * k), 1);
         }
         assert_eq!(log.verdict(id(6), id(100)), Some(Err(AckError::Forgotten)));
-        assert_eq!(log.verdict(id(8), id(100)), Some(Ok(())), "after the forgotten range");
+        assert_eq!(
+            log.verdict(id(8), id(100)),
+            Some(Ok(())),
+            "after the forgotten range"
+        );
         assert_eq!(log.verdict(id(10), id(100)), Some(Err(AckError::Discarded)));
         assert_eq!(log.verdict(id(11), id(100)), Some(Ok(())));
         // Ids wrap: the log still answers across u32::MAX.
