@@ -61,7 +61,7 @@ ok "no_std driver"
 step "firmware examples: fmt, clippy, release builds (thumbv7em-none-eabihf)"
 (
     cd examples-embedded
-    cargo fmt --all -- --check
+    cargo fmt -- --check
     cargo clippy -q --release --workspace -- -D warnings
     cargo build -q --release --workspace
 )

@@ -47,7 +47,10 @@ impl Clock for TokioClock {
 
 fn text(i: u32) -> Vec<u8> {
     let rec = format!("{{\"n\":{i},\"t\":21.{},\"s\":\"ok\"}}", i % 10);
-    rec.bytes().cycle().take(24 + (i as usize * 37) % 160).collect()
+    rec.bytes()
+        .cycle()
+        .take(24 + (i as usize * 37) % 160)
+        .collect()
 }
 
 fn request(i: u32) -> Vec<u8> {
@@ -183,7 +186,9 @@ async fn main() {
         ..Book::default()
     });
     let wake = tokio::sync::Notify::new();
-    let listener = tokio::net::TcpListener::bind(&listen).await.expect("listen");
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .expect("listen");
     println!("listening on {listen} for {count} requests");
 
     let app = async {
@@ -217,9 +222,9 @@ async fn main() {
 
     // What became of every request the link took: acknowledged, or discarded when a session
     // ended. Settled already for all but those sent in the last moments; wait briefly.
-    let b = book.borrow();
+    let sent = book.borrow().sent.clone();
     let (mut acked, mut discarded, mut unknown) = (0u32, 0u32, 0u32);
-    for &id in &b.sent {
+    for id in sent {
         let verdict = tokio::time::timeout(Duration::from_millis(10), driver.acked(id)).await;
         match verdict {
             Ok(Ok(())) => acked += 1,
@@ -229,6 +234,7 @@ async fn main() {
     }
     let s = driver.stats();
     let d = driver.driver_stats();
+    let b = book.borrow();
     println!(
         "result: {}/{count} responses, {} requests sent ({} again after restarts), {} duplicates, \
          {} corrupted, {} sessions, {connections} connections; acked {acked}, discarded {discarded} \

@@ -74,7 +74,6 @@ pub fn init(mut syst: cortex_m::peripheral::SYST, nvic: &mut cortex_m::periphera
     syst.clear_current();
     syst.enable_interrupt();
     syst.enable_counter();
-    core::mem::forget(syst); // runs for as long as the firmware does
 }
 
 #[derive(Clone, Copy)]
@@ -229,9 +228,8 @@ fn SysTick() {
 pub fn seed() -> u64 {
     let mut cmd = [0u8; 96];
     // SAFETY: GET_CMDLINE writes at most `len - 1` bytes and a NUL into `cmd`.
-    let failed = unsafe {
-        cortex_m_semihosting::syscall!(GET_CMDLINE, cmd.as_mut_ptr(), cmd.len() - 1)
-    };
+    let failed =
+        unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, cmd.as_mut_ptr(), cmd.len() - 1) };
     if failed != 0 {
         return 0;
     }
@@ -241,5 +239,7 @@ pub fn seed() -> u64 {
     cmd[at + 5..]
         .iter()
         .take_while(|b| b.is_ascii_digit())
-        .fold(0u64, |s, b| s.wrapping_mul(10).wrapping_add(u64::from(b - b'0')))
+        .fold(0u64, |s, b| {
+            s.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+        })
 }

@@ -179,7 +179,9 @@ async fn main(spawner: Spawner) {
 fn report(e: Event, requests: u32, bad: u32) {
     match e {
         Event::Up => say!("embassy_peer: link up, {requests} requests answered, {bad} bad"),
-        Event::Down { reason, unacked, .. } => say!(
+        Event::Down {
+            reason, unacked, ..
+        } => say!(
             "embassy_peer: link down ({}), {unacked} unacknowledged, {requests} requests answered",
             reason.name()
         ),

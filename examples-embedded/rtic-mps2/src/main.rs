@@ -118,15 +118,16 @@ impl core::fmt::Write for Cursor<'_> {
 fn seed() -> u64 {
     let mut cmd = [0u8; 96];
     // SAFETY: GET_CMDLINE writes at most `len - 1` bytes and a NUL into `cmd`.
-    let failed = unsafe {
-        cortex_m_semihosting::syscall!(GET_CMDLINE, cmd.as_mut_ptr(), cmd.len() - 1)
-    };
+    let failed =
+        unsafe { cortex_m_semihosting::syscall!(GET_CMDLINE, cmd.as_mut_ptr(), cmd.len() - 1) };
     let at = cmd.windows(5).position(|w| w == b"seed=");
     match (failed, at) {
         (0, Some(at)) => cmd[at + 5..]
             .iter()
             .take_while(|b| b.is_ascii_digit())
-            .fold(0u64, |s, b| s.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))),
+            .fold(0u64, |s, b| {
+                s.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+            }),
         _ => 0,
     }
 }
@@ -165,7 +166,12 @@ mod app {
             core::mem::size_of::<Storage>() + core::mem::size_of::<Link<'static>>()
         );
         pump::spawn().ok();
-        (Shared { link: Shareable(link) }, Local { kick, woken })
+        (
+            Shared {
+                link: Shareable(link),
+            },
+            Local { kick, woken },
+        )
     }
 
     /// UART0 received: every byte waiting goes to the link.
@@ -207,7 +213,9 @@ mod app {
                 while let Some(e) = l.poll_event() {
                     match e {
                         Event::Up => say!("rtic_peer: link up, {requests} requests answered"),
-                        Event::Down { reason, unacked, .. } => {
+                        Event::Down {
+                            reason, unacked, ..
+                        } => {
                             say!(
                                 "rtic_peer: link down ({}), {unacked} unacknowledged",
                                 reason.name()
@@ -234,7 +242,9 @@ mod app {
                             bad += u32::from(!good);
                             requests += 1;
                             if requests % 100 == 0 {
-                                say!("rtic_peer: progress, {requests} requests answered, {bad} bad");
+                                say!(
+                                    "rtic_peer: progress, {requests} requests answered, {bad} bad"
+                                );
                             }
                         }
                         Ok(None) => break,
