@@ -194,10 +194,11 @@ cargo publish -q --dry-run --allow-dirty -p ferrule -p ferrule-ffi -p ferrule-de
 for c in ferrule ferrule-ffi ferrule-demo; do
     f=target/package/$c-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml).crate
     test -f "$f" || { echo "no package $f"; exit 1; }
+    files=$(tar tzf "$f")
     for need in LICENSE-MIT LICENSE-APACHE README.md; do
-        tar tzf "$f" | grep -q "/$need$" || { echo "$f lacks $need"; exit 1; }
+        grep -q "/$need$" <<<"$files" || { echo "$f lacks $need"; exit 1; }
     done
-    echo "  $f: $(tar tzf "$f" | wc -l) files, $(du -k "$f" | cut -f1) KiB"
+    echo "  $f: $(wc -l <<<"$files") files, $(du -k "$f" | cut -f1) KiB"
 done
 pkg=$(ls target/package/ferrule-[0-9]*.crate)
 tar xzf target/package/ferrule-ffi-*.crate -O --wildcards '*/ferrule.h' | cmp - include/ferrule.h
@@ -208,9 +209,9 @@ work=$(mktemp -d)
 tar xzf "$pkg" -C "$work"
 (
     cd "$work"/ferrule-*
-    CARGO_TARGET_DIR="$ROOT/target/packaged" cargo test -q --features aead \
+    CARGO_TARGET_DIR="$ROOT/target" cargo test -q --features aead \
         --test vectors --test link_aead 2>&1 | grep -E "^test result" | sed 's/^/  /'
-    CARGO_TARGET_DIR="$ROOT/target/packaged" cargo test -q --no-run --all-targets \
+    CARGO_TARGET_DIR="$ROOT/target" cargo test -q --no-run --all-targets \
         --features aead,embedded-io,embedded-io-async 2>&1 | grep -v "^ *Executable" || true
 )
 rm -rf "$work"
