@@ -103,28 +103,35 @@ async fn sender(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Not
     }
 }
 
+/// Books one response.
+fn take(book: &RefCell<Book>, msg: &[u8]) {
+    let i = msg
+        .get(..4)
+        .map_or(u32::MAX, |b| u32::from_le_bytes(b.try_into().unwrap()));
+    let mut b = book.borrow_mut();
+    if msg != response(i).as_slice() {
+        b.corrupted += 1;
+    } else if !b.in_flight.remove(&i) || !b.answered.insert(i) {
+        b.duplicates += 1;
+    } else if b.answered.len() % 100 == 0 {
+        println!("responses {}", b.answered.len());
+    }
+}
+
 /// Takes responses until every request has one.
 async fn receiver(driver: &Host<'_>, book: &RefCell<Book>, count: u32) {
     let mut buf = [0u8; M];
     while (book.borrow().answered.len() as u32) < count {
         let r = driver.recv(&mut buf).await.expect("response");
-        let msg = &buf[..r.len];
-        let i = msg
-            .get(..4)
-            .map_or(u32::MAX, |b| u32::from_le_bytes(b.try_into().unwrap()));
-        let mut b = book.borrow_mut();
-        if msg != response(i).as_slice() {
-            b.corrupted += 1;
-        } else if !b.in_flight.remove(&i) || !b.answered.insert(i) {
-            b.duplicates += 1;
-        } else if b.answered.len() % 100 == 0 {
-            println!("responses {}", b.answered.len());
-        }
+        take(book, &buf[..r.len]);
     }
 }
 
-/// Sessions up and down; after a `Down`, unanswered requests go again.
+/// Sessions up and down; after a `Down`, unanswered requests go again. Responses the link
+/// delivered before the `Down` are still queued: they are taken first, or their requests would
+/// be sent again and answered twice.
 async fn events(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Notify) {
+    let mut buf = [0u8; M];
     loop {
         match driver.event().await {
             Event::Up => {
@@ -134,6 +141,9 @@ async fn events(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Not
             Event::Down {
                 reason, unacked, ..
             } => {
+                while let Ok(Some(r)) = driver.try_recv(&mut buf) {
+                    take(book, &buf[..r.len]);
+                }
                 let mut b = book.borrow_mut();
                 b.discarded_by_downs += u32::from(unacked);
                 let again = std::mem::take(&mut b.in_flight);
@@ -193,6 +203,7 @@ async fn main() {
 
     let app = async {
         tokio::select! {
+            biased;
             () = receiver(&driver, &book, count) => {}
             () = sender(&driver, &book, &wake) => unreachable!(),
             () = events(&driver, &book, &wake) => unreachable!(),

@@ -16,7 +16,10 @@
 //!
 //! The driver takes every event from the link right after each call into it, so a session
 //! that ends and restarts within one read is recorded before any later `send` takes an id:
-//! [`Event::Down`]'s range and [`Driver::acked`] always name the right messages.
+//! [`Event::Down`]'s range and [`Driver::acked`] always name the right messages. A `Down` does
+//! not take back messages delivered before it: `recv` still returns them. An application that
+//! sends requests again after a `Down` takes those first (`try_recv` until `Ok(None)`), or
+//! it answers them twice.
 //!
 //! # Cancellation
 //!
