@@ -22,7 +22,7 @@
 //! them) and a summary; exits 1 on a missing, duplicated or corrupted response.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use embedded_io_adapters::tokio_1::FromTokio;
@@ -71,7 +71,8 @@ fn response(i: u32) -> Vec<u8> {
 #[derive(Default)]
 struct Book {
     to_send: BTreeSet<u32>,
-    in_flight: BTreeSet<u32>,
+    /// Request index -> the id the link gave it.
+    in_flight: BTreeMap<u32, MessageId>,
     answered: BTreeSet<u32>,
     sent: Vec<MessageId>,
     duplicates: u32,
@@ -95,7 +96,7 @@ async fn sender(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Not
             Ok(Sent::Reliable(id)) => {
                 let mut b = book.borrow_mut();
                 b.to_send.remove(&i);
-                b.in_flight.insert(i);
+                b.in_flight.insert(i, id);
                 b.sent.push(id);
             }
             other => panic!("request {i}: {other:?}"),
@@ -111,7 +112,7 @@ fn take(book: &RefCell<Book>, msg: &[u8]) {
     let mut b = book.borrow_mut();
     if msg != response(i).as_slice() {
         b.corrupted += 1;
-    } else if !b.in_flight.remove(&i) || !b.answered.insert(i) {
+    } else if b.in_flight.remove(&i).is_none() || !b.answered.insert(i) {
         b.duplicates += 1;
     } else if b.answered.len() % 100 == 0 {
         println!("responses {}", b.answered.len());
@@ -127,9 +128,11 @@ async fn receiver(driver: &Host<'_>, book: &RefCell<Book>, count: u32) {
     }
 }
 
-/// Sessions up and down; after a `Down`, unanswered requests go again. Responses the link
-/// delivered before the `Down` are still queued: they are taken first, or their requests would
-/// be sent again and answered twice.
+/// Sessions up and down; after a `Down`, the requests of the ended session that have no
+/// response go again. Which ones: those whose id comes before the end of the `Down`'s range
+/// (a request the sender got into the new session before this task saw the `Down` has a
+/// later id and stays). Responses the link delivered before the `Down` are still queued: they
+/// are taken first, or their requests would be sent again and answered twice.
 async fn events(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Notify) {
     let mut buf = [0u8; M];
     loop {
@@ -139,21 +142,27 @@ async fn events(driver: &Host<'_>, book: &RefCell<Book>, wake: &tokio::sync::Not
                 println!("link up");
             }
             Event::Down {
-                reason, unacked, ..
+                reason,
+                unacked,
+                first,
             } => {
                 while let Ok(Some(r)) = driver.try_recv(&mut buf) {
                     take(book, &buf[..r.len]);
                 }
+                let end = first.plus(u32::from(unacked));
                 let mut b = book.borrow_mut();
                 b.discarded_by_downs += u32::from(unacked);
-                let again = std::mem::take(&mut b.in_flight);
+                let (again, kept): (BTreeMap<u32, MessageId>, _) = std::mem::take(&mut b.in_flight)
+                    .into_iter()
+                    .partition(|(_, id)| id.before(end));
+                b.in_flight = kept;
                 b.resent += again.len() as u32;
                 println!(
                     "link down: {} ({unacked} unacknowledged discarded, {} requests to send again)",
                     reason.name(),
                     again.len()
                 );
-                b.to_send.extend(again);
+                b.to_send.extend(again.into_keys());
                 wake.notify_one();
             }
         }
