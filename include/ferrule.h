@@ -55,7 +55,7 @@
 #define FERRULE_VERSION_MAJOR 0
 
 // Minor version.
-#define FERRULE_VERSION_MINOR 1
+#define FERRULE_VERSION_MINOR 2
 
 // Patch version.
 #define FERRULE_VERSION_PATCH 0

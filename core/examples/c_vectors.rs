@@ -20,7 +20,7 @@ fn bytes(name: &str, b: &[u8]) -> String {
 }
 
 fn main() {
-    let doc = include_str!("../../docs/PROTOCOL.md");
+    let doc = include_str!("../PROTOCOL.md");
     let vectors = common::read_vectors(doc);
     let mut out = String::from(
         "/* GENERATED from docs/PROTOCOL.md by `cargo run -p ferrule --example c_vectors`. */\n\

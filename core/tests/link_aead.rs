@@ -544,7 +544,7 @@ fn blocks<'d>(doc: &'d str, kind: &str) -> Vec<&'d str> {
 #[test]
 fn protocol_vectors() {
     use ferrule::aead::{derive_session, hello_mac, nonce, open_body, Key};
-    let doc = include_str!("../../docs/PROTOCOL.md");
+    let doc = include_str!("../PROTOCOL.md");
     let hs = blocks(doc, "aead-handshake");
     assert_eq!(hs.len(), 1);
     let b = hs[0];

@@ -7,7 +7,7 @@ use ferrule::{
     StreamDecoder, StreamOptions,
 };
 
-const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
+const PROTOCOL: &str = include_str!("../PROTOCOL.md");
 
 #[test]
 fn protocol_md_vectors_encode_and_decode() {

@@ -38,11 +38,11 @@ use core::ffi::c_char;
 /// Major version of the library; equal to the crate version (tested).
 pub const FERRULE_VERSION_MAJOR: u32 = 0;
 /// Minor version.
-pub const FERRULE_VERSION_MINOR: u32 = 1;
+pub const FERRULE_VERSION_MINOR: u32 = 2;
 /// Patch version.
 pub const FERRULE_VERSION_PATCH: u32 = 0;
 
-static VERSION: &[u8] = b"0.1.0\0";
+static VERSION: &[u8] = b"0.2.0\0";
 
 /// The library version as a NUL-terminated string ("MAJOR.MINOR.PATCH"), static.
 /// Stack: 8 bytes. Reentrant: may be called from an interrupt.

@@ -33,7 +33,7 @@ fn help_and_version_go_to_stdout_with_status_0() {
         assert_eq!(out.status.code(), Some(0), "{args:?}");
         assert!(out.stderr.is_empty(), "{args:?}: {:?}", out.stderr);
         let needle = match args[0] {
-            "--version" => "ferrule 0.1.0",
+            "--version" => "ferrule 0.2.0",
             "bridge" => "--local-udp",
             "send" => "--file",
             "completions" => "_ferrule",

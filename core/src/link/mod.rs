@@ -402,7 +402,7 @@ impl<'a> Link<'a> {
     }
 
     /// Turns on authenticated encryption (`docs/PROTOCOL.md` section 6) with `sealer`
-    /// (usually a [`Guard`] holding the pre-shared key). From now on every frame is sealed
+    /// (usually a `Guard` holding the pre-shared key). From now on every frame is sealed
     /// and unsealed ones are dropped (`unauthenticated`). Call it right after creating the
     /// link; a session that is up ends ([`DownReason::LocalClose`]) and the next handshake is
     /// authenticated.

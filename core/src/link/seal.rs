@@ -1,5 +1,5 @@
 //! Sealing link frames (`docs/PROTOCOL.md` section 6): the interface the link calls, and
-//! [`Guard`], its ChaCha20-Poly1305 implementation (feature `aead`).
+//! `Guard`, its ChaCha20-Poly1305 implementation (feature `aead`).
 //!
 //! The link holds its sealer as a trait object installed by
 //! [`Link::enable_aead`](super::Link::enable_aead), so firmware that never turns AEAD on links

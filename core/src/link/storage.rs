@@ -10,7 +10,7 @@
 //!   placed in `.bss` and never built on the stack).
 //! - C: `ferrule_link_storage_size()` and `ferrule_link_init()` carve the same buffers out of
 //!   one caller-provided block.
-//! - Hosts (feature `alloc`): pass `Vec`s; [`LinkBuffers::alloc`] makes them.
+//! - Hosts (feature `alloc`): pass `Vec`s; `LinkBuffers::alloc` makes them.
 
 use crate::frame::{Compression, CRC_LEN, MAX_HEADER_LEN};
 use managed::ManagedSlice;
