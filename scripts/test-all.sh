@@ -124,4 +124,7 @@ fi
 step "Python package: wheel (maturin, abi3), fresh venv, pytest vs the Rust tool over UDP and the QEMU firmware"
 bash scripts/test-python.sh
 
+step "Rust users: async driver, embassy and RTIC firmware under QEMU, tokio host, docs, MSRV, publish dry-run"
+bash scripts/test-rust-users.sh
+
 step "all checks passed"

@@ -40,6 +40,14 @@ $CXX -x c++ -std=c++17 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $L
 "$out/test_api_cpp"
 
 echo "  the README's C example (tests/c/example.c), C99, run against a host peer"
+python3 - <<'PY'
+import re, sys
+readme = open("README.md").read()
+example = open("tests/c/example.c").read().strip()
+if not any(b.strip() == example for b in re.findall(r"```c\n(.*?)```", readme, re.S)):
+    sys.exit("README.md does not contain tests/c/example.c verbatim (copy it into the C section)")
+print("  README.md carries tests/c/example.c verbatim")
+PY
 $CC -std=c99 $WARN $SAN -Iinclude -DFERRULE_EXAMPLE_NO_MAIN tests/c/example.c tests/c/example_host.c \
     -x none "$lib" $LIBS -o "$out/example"
 if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0

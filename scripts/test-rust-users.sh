@@ -189,19 +189,24 @@ fi
 
 # ---------------------------------------------------------------- 5. publishing
 step "cargo publish --dry-run: ferrule, ferrule-ffi, ferrule-demo (each built from its package)"
-cargo publish -q --dry-run --allow-dirty -p ferrule -p ferrule-ffi -p ferrule-demo 2>&1 |
-    grep -v -e "^warning: aborting upload due to dry run" -e "dropping unsupported crate type" || true
+# Where cargo leaves the .crate files differs between versions (target/package/, or
+# target/package/tmp-crate/ for a multi-package publish): start clean and look for them.
+rm -rf target/package
+out=$(cargo publish -q --dry-run --allow-dirty -p ferrule -p ferrule-ffi -p ferrule-demo 2>&1) ||
+    { echo "$out"; echo "cargo publish --dry-run failed"; exit 1; }
+grep -v -e "^warning: aborting upload due to dry run" -e "dropping unsupported crate type" <<<"$out" || true
 for c in ferrule ferrule-ffi ferrule-demo; do
-    f=target/package/$c-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml).crate
-    test -f "$f" || { echo "no package $f"; exit 1; }
+    name=$c-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml).crate
+    f=$(find target/package -name "$name" | sort | head -1)
+    [ -n "$f" ] || { echo "no package $name under target/package"; exit 1; }
     files=$(tar tzf "$f")
     for need in LICENSE-MIT LICENSE-APACHE README.md; do
         grep -q "/$need$" <<<"$files" || { echo "$f lacks $need"; exit 1; }
     done
     echo "  $f: $(wc -l <<<"$files") files, $(du -k "$f" | cut -f1) KiB"
 done
-pkg=$(ls target/package/ferrule-[0-9]*.crate)
-tar xzf target/package/ferrule-ffi-*.crate -O --wildcards '*/ferrule.h' | cmp - include/ferrule.h
+pkg=$(find target/package -name 'ferrule-[0-9]*.crate' | sort | head -1)
+tar xzf "$(find target/package -name 'ferrule-ffi-*.crate' | sort | head -1)" -O --wildcards '*/ferrule.h' | cmp - include/ferrule.h
 ok "publish dry-run"
 
 step "the packaged ferrule's tests, from the tarball alone (vectors from its own PROTOCOL.md)"

@@ -14,7 +14,7 @@ use ferrule::fec::{max_parity_len, FecRx, FecTx};
 use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
 use ferrule::{Frame, FrameKind};
 
-const PROTOCOL: &str = include_str!("../../docs/PROTOCOL.md");
+const PROTOCOL: &str = include_str!("../PROTOCOL.md");
 /// Largest message of the vector links.
 const MAX_MESSAGE: usize = 64;
 

@@ -71,7 +71,7 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32),
 /// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-/// Stack: 2552 bytes on Cortex-M0, 2428 on Cortex-M4F (it derives the session keys
+/// Stack: 800 bytes on Cortex-M0, 760 on Cortex-M4F (it derives the session keys
 /// again: HKDF-SHA256). Not from an interrupt.
 ///
 /// # Safety
