@@ -10,10 +10,11 @@
 //!   lost: at once on a stream (a serial line never reorders), after the round-trip time of
 //!   that delivery plus a reordering allowance of a quarter of the minimum RTT on datagrams,
 //!   or when `dupthresh` acknowledgements of later transmissions arrived.
-//! - Each message in flight has its own timer, `PTO · 2^backoff`, where `PTO = SRTT +
-//!   max(4·RTTVAR, 1) + ack delay` (the larger of ours and the longest the peer was seen
-//!   to hold an acknowledgement lately); a timeout retransmits that message only and doubles
-//!   only its timer. Any progress (a new acknowledgement) resets every backoff.
+//! - Each message in flight has its own timer, `PTO · 1.5^backoff` (at most 1.5^10, and at
+//!   most `rto_max`), where `PTO = SRTT + max(4·RTTVAR, 1) + ack delay` (the larger of ours
+//!   and the longest the peer was seen to hold an acknowledgement lately); a timeout
+//!   retransmits that message only and lengthens only its timer. Any progress (a new
+//!   acknowledgement) resets every backoff.
 //! - A timer runs from the message's latest transmission or from the latest transmission of
 //!   any message, whichever is later (RFC 9002 arms its probe timer from the last packet
 //!   sent): while later frames are still going out, their acknowledgements are the evidence,

@@ -62,7 +62,7 @@ pub struct TxSlot {
     pub(crate) sacked: bool,
     /// The latest transmission carried a timestamp (its echo identifies it).
     pub(crate) stamped: bool,
-    /// Consecutive timeouts of this message (its timer doubles with each).
+    /// Consecutive timeouts of this message (its timer grows by half with each).
     pub(crate) backoff: u8,
     /// Acknowledged transmissions sent after this one's latest (packet-threshold evidence).
     pub(crate) skips: u8,
