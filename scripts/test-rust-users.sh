@@ -32,9 +32,13 @@ ok() { DONE+=("$1"); }
 
 . scripts/toolchain.sh
 ensure_cross_toolchain >/dev/null
+# The firmware examples build against rustup's precompiled thumbv7em-none-eabihf `core`
+# (their own workspace, with embassy and RTIC); where rustup cannot install targets they are
+# skipped and the summary says so. Everything else runs either way.
+EXAMPLES=1
 if [ "$CROSS_MODE" != rustup ]; then
-    echo "test-rust-users: the firmware examples need rustup's thumbv7em-none-eabihf target"
-    exit 1
+    EXAMPLES=0
+    NOTES+=("rustup's thumbv7em-none-eabihf target unavailable: embassy and RTIC examples not built or run")
 fi
 
 # ---------------------------------------------------------------- 1. the async driver
@@ -58,6 +62,7 @@ done
 ok "no_std driver"
 
 # ---------------------------------------------------------------- 2. firmware examples
+if [ $EXAMPLES = 1 ]; then
 step "firmware examples: fmt, clippy, release builds (thumbv7em-none-eabihf)"
 (
     cd examples-embedded
@@ -72,6 +77,7 @@ step "firmware examples: fmt, clippy, release builds (thumbv7em-none-eabihf)"
 FW=examples-embedded/target/thumbv7em-none-eabihf/release
 arm-none-eabi-size "$FW/ferrule-embassy-mps2" "$FW/ferrule-rtic-mps2" | sed 's/^/  /'
 ok "examples build"
+fi
 
 step "the host tool and the C UART firmware the examples talk to"
 cargo build -q --release -p ferrule-demo
@@ -146,12 +152,14 @@ uart_run() {
     grep -q "boot on" "$log" || { echo "$name: no boot report"; exit 1; }
 }
 
-step "embassy firmware (async driver) <-> ferrule firmware, $COUNT requests, one restart"
-uart_run embassy_peer "$FW/ferrule-embassy-mps2" target/release/ferrule firmware
-ok "embassy on QEMU"
-step "RTIC firmware (sans-IO link) <-> ferrule firmware, $COUNT requests, one restart"
-uart_run rtic_peer "$FW/ferrule-rtic-mps2" target/release/ferrule firmware
-ok "RTIC on QEMU"
+if [ $EXAMPLES = 1 ]; then
+    step "embassy firmware (async driver) <-> ferrule firmware, $COUNT requests, one restart"
+    uart_run embassy_peer "$FW/ferrule-embassy-mps2" target/release/ferrule firmware
+    ok "embassy on QEMU"
+    step "RTIC firmware (sans-IO link) <-> ferrule firmware, $COUNT requests, one restart"
+    uart_run rtic_peer "$FW/ferrule-rtic-mps2" target/release/ferrule firmware
+    ok "RTIC on QEMU"
+fi
 step "tokio example (async driver) <-> C firmware (C API), $COUNT requests, one restart"
 RESULT_LINE=""
 uart_run uart_peer_tokio target/firmware/uart_peer.elf target/debug/examples/tokio_host
@@ -224,6 +232,9 @@ ok "packaged tests"
 
 list=$(printf '%s, ' "${DONE[@]}")
 summary="rust users: ${#DONE[@]} checks passed (${list%, }) in $((SECONDS - START)) s"
-[ ${#NOTES[@]} -eq 0 ] || summary="$summary; note: $(printf '%s; ' "${NOTES[@]}")"
+if [ ${#NOTES[@]} -gt 0 ]; then
+    notes=$(printf '%s; ' "${NOTES[@]}")
+    summary="$summary; note: ${notes%; }"
+fi
 echo
 echo "$summary"
