@@ -66,6 +66,9 @@ pub struct TxSlot {
     pub(crate) backoff: u8,
     /// Acknowledged transmissions sent after this one's latest (packet-threshold evidence).
     pub(crate) skips: u8,
+    /// Datagrams: the second copy of this retransmission is due (see `recovery`); a copy
+    /// is not counted in `tx_count`, nor against `max_retransmits`.
+    pub(crate) copy_due: bool,
     /// Time of the latest transmission (ms, low 32 bits; ages use wrapping arithmetic).
     pub(crate) sent_at: u32,
     /// Order of the latest transmission among everything this side sent.
@@ -84,6 +87,7 @@ impl TxSlot {
         stamped: false,
         backoff: 0,
         skips: 0,
+        copy_due: false,
         sent_at: 0,
         tx_id: 0,
     };

@@ -554,10 +554,19 @@ impl Link<'_> {
         }
         let tx_id = self.rec.next_tx_id(self.now, stamp);
         if let Some(slot) = self.areas.tx_slots.get_mut(i) {
-            slot.tx_count = slot.tx_count.saturating_add(1);
+            if slot.copy_due {
+                // The second copy of a retransmission: not another retransmission.
+                slot.copy_due = false;
+            } else {
+                slot.tx_count = slot.tx_count.saturating_add(1);
+                if retransmission && off == 0 && self.cfg.transport == Transport::Datagram {
+                    // The message holding back the whole window goes out twice (recovery.rs).
+                    slot.copy_due = true;
+                }
+            }
             slot.sent_at = self.now as u32;
             slot.tx_id = tx_id;
-            slot.lost = false;
+            slot.lost = slot.copy_due;
             slot.skips = 0;
             slot.stamped = stamp;
         }
