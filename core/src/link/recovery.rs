@@ -21,9 +21,10 @@
 //!   and on a busy serial line the next one is at least a frame time away. Timers fire only
 //!   once the link has sent nothing new for a whole PTO.
 //! - On datagrams, a retransmission of the oldest message in flight (the one every later
-//!   message waits behind) goes out twice, back to back: a second loss of it stalls the
-//!   whole window for another round trip, and on a lossy datagram path two copies are far
-//!   less likely to both be lost (20 % loss: 4 % against 20 %). The copies do not count
+//!   message waits behind) goes out twice, the copy after any other retransmission due: a
+//!   second loss of it stalls the whole window for another round trip, and on a lossy
+//!   datagram path two copies are far less likely to both be lost (20 % loss: 4 % against
+//!   20 %). The copies do not count
 //!   against `max_retransmits`. Streams never do this: a serial line's bandwidth is the
 //!   bottleneck there, and its losses are rare bit errors.
 //! - The packet threshold counts later transmissions known delivered, not acknowledgement

@@ -415,19 +415,22 @@ impl Link<'_> {
         }
         let outstanding = self.tx.outstanding();
         let w = self.window();
-        // Retransmissions first, oldest first.
-        for off in 0..outstanding {
-            let i = (self.tx.head + off) % w;
-            let Some(s) = self.areas.tx_slots.get(i) else {
-                continue;
-            };
-            if s.lost && !s.sacked {
-                if s.tx_count > self.cfg.max_retransmits {
-                    self.fail(DownReason::RetryLimit);
-                    return None;
+        // Retransmissions first, oldest first; a second copy (datagrams) after the others, so
+        // that a burst of loss is less likely to take both.
+        for pass in [false, true] {
+            for off in 0..outstanding {
+                let i = (self.tx.head + off) % w;
+                let Some(s) = self.areas.tx_slots.get(i) else {
+                    continue;
+                };
+                if s.lost && !s.sacked && s.copy_due == pass {
+                    if s.tx_count > self.cfg.max_retransmits {
+                        self.fail(DownReason::RetryLimit);
+                        return None;
+                    }
+                    self.stats.retransmissions += 1;
+                    return Some(Pick::Tagged(Tagged::Rdata { slot: i, off }));
                 }
-                self.stats.retransmissions += 1;
-                return Some(Pick::Tagged(Tagged::Rdata { slot: i, off }));
             }
         }
         if self.parity_due() {
