@@ -1,7 +1,7 @@
 //! Authenticated encryption for a C link (`ferrule_link_enable_aead`), in memory of its own so
 //! firmware that never turns it on links none of its code.
 
-use crate::link::{ferrule_link_t, with_link, FERRULE_KEY_LEN, FERRULE_MEMORY_ALIGN};
+use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_KEY_LEN};
 use crate::{bytes, ferrule_status};
 
 /// Bytes of memory `ferrule_link_enable_aead` needs (a multiple of 8: 392 on 32-bit targets);
@@ -54,11 +54,8 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
         if imp::SIZE == 0 {
             return ferrule_status::FERRULE_ERR_UNSUPPORTED;
         }
-        if mem_len < imp::SIZE {
-            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
-        }
-        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
-            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
+        if let Err(s) = check_block(mem, mem_len, imp::SIZE) {
+            return s;
         }
         imp::enable(l, mem, key_id, key)
     })

@@ -1,7 +1,7 @@
 //! Compression for a C link (`ferrule_link_enable_compression`), in memory of its own sized by
 //! what the configuration uses, so firmware that never turns it on links none of its code.
 
-use crate::link::{ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
+use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
 use crate::{bytes, ferrule_status};
 use core::mem::{align_of, size_of};
 use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive};
@@ -199,11 +199,8 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
             Err(s) => return s,
         };
         let needed = block_size(&cfg);
-        if mem_len < needed {
-            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
-        }
-        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
-            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
         }
         let base = mem.cast::<u8>();
         // SAFETY: `mem` holds `needed` bytes (checked) used for nothing else, valid as long as

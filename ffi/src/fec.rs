@@ -2,7 +2,7 @@
 //! firmware that never turns it on links none of its code.
 
 use crate::ferrule_status;
-use crate::link::{ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
+use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
 use core::mem::{align_of, size_of};
 use ferrule::link::{Fec, FecConfig, Repair};
 
@@ -102,11 +102,8 @@ pub unsafe extern "C" fn ferrule_link_enable_fec(
         // SAFETY: checked non-NULL; the caller passes a valid configuration.
         let cfg = fec_config(unsafe { &*config });
         let needed = block_size(&cfg, l.max_message());
-        if mem_len < needed {
-            return ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL;
-        }
-        if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
-            return ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT;
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
         }
         let base = mem.cast::<u8>();
         // SAFETY: `mem` holds `needed` bytes (checked) used for nothing else, valid as long as

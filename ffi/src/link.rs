@@ -22,6 +22,23 @@ pub const FERRULE_KEY_LEN: usize = 32;
 /// Alignment of every block of memory the library takes.
 pub const FERRULE_MEMORY_ALIGN: usize = 8;
 
+/// Checks a block of caller memory for a part that needs `needed` bytes: large enough
+/// (`FERRULE_ERR_MEMORY_TOO_SMALL`), then aligned to `FERRULE_MEMORY_ALIGN`
+/// (`FERRULE_ERR_MEMORY_ALIGNMENT`). The one check `init` and every `enable_` call make.
+pub(crate) fn check_block(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    needed: usize,
+) -> Result<(), ferrule_status> {
+    if mem_len < needed {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL);
+    }
+    if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
+        return Err(ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT);
+    }
+    Ok(())
+}
+
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
 ///
 /// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
@@ -322,12 +339,7 @@ unsafe fn prepare(
     let cfg = convert(c)?;
     let (w, m) = (usize::from(c.window), usize::from(c.max_message));
     let l = layout(w, m, c.best_effort);
-    if mem_len < l.total {
-        return Err(ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL);
-    }
-    if (mem as usize).checked_rem(FERRULE_MEMORY_ALIGN) != Some(0) {
-        return Err(ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT);
-    }
+    check_block(mem, mem_len, l.total)?;
     let base = mem.cast::<u8>();
     // SAFETY: every region lies inside the caller's `mem_len` bytes (`layout` sums them
     // to `total`, checked above), regions do not overlap, and each is aligned for its
@@ -552,7 +564,7 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 /// timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 /// `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 /// AEAD is on.
-/// Stack: 800 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
+/// Stack: 808 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
 /// on Cortex-M0, 944 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety

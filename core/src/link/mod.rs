@@ -259,48 +259,9 @@ impl<'a> Link<'a> {
     /// ```
     #[inline(always)]
     pub fn from_checked(setup: CheckedSetup<'a>, seed: u64) -> Self {
-        let CheckedSetup {
-            cfg,
-            buffers,
-            window,
-            max_message,
-        } = setup;
-        let LinkBuffers {
-            mut tx_slots,
-            mut rx_slots,
-            tx_data,
-            rx_data,
-            frame,
-            best_effort,
-        } = buffers;
-        tx_slots.fill(TxSlot::EMPTY);
-        rx_slots.fill(RxSlot::EMPTY);
-        Self {
-            cfg,
-            window,
-            max_message,
-            areas: Areas {
-                tx_slots,
-                rx_slots,
-                tx_data,
-                rx_data,
-                best_effort,
-            },
-            decoder: Decoder::with_buffer(FrameBuf(frame)),
-            codec: None,
-            sealer: None,
-            fec: None,
-            session: session::Session::new(seed, cfg.rto_initial),
-            tx: transmit::Sender::new(),
-            rx: receive::Receiver::new(),
-            rec: recovery::Recovery::new(),
-            #[cfg(feature = "best-effort")]
-            best_effort: best_effort::BestEffort::new(),
-            timers: timers::Timers::new(),
-            events: events::Events::new(),
-            stats: LinkStats::new(),
-            now: 0,
-        }
+        let mut link = Self::empty();
+        link.install(setup, seed);
+        link
     }
 
     /// A link without buffers, made of constants only, so [`Link::init_in`] can write it into
@@ -346,6 +307,13 @@ impl<'a> Link<'a> {
         seed: u64,
     ) -> &'s mut Self {
         let link = slot.write(Self::empty());
+        link.install(setup, seed);
+        link
+    }
+
+    /// Fills an empty link (`Link::empty`) in with what a checked setup gives, field by field.
+    #[inline(always)]
+    fn install(&mut self, setup: CheckedSetup<'a>, seed: u64) {
         let CheckedSetup {
             cfg,
             buffers,
@@ -362,19 +330,18 @@ impl<'a> Link<'a> {
         } = buffers;
         tx_slots.fill(TxSlot::EMPTY);
         rx_slots.fill(RxSlot::EMPTY);
-        link.cfg = cfg;
-        link.window = window;
-        link.max_message = max_message;
-        link.areas = Areas {
+        self.cfg = cfg;
+        self.window = window;
+        self.max_message = max_message;
+        self.areas = Areas {
             tx_slots,
             rx_slots,
             tx_data,
             rx_data,
             best_effort,
         };
-        link.decoder.replace_buffer(FrameBuf(frame));
-        link.session.reseed(seed, cfg.rto_initial);
-        link
+        self.decoder.replace_buffer(FrameBuf(frame));
+        self.session.reseed(seed, cfg.rto_initial);
     }
 
     /// Bytes of memory a link takes in all: the `Link` value itself and its buffers, for a
