@@ -7,47 +7,54 @@
 //! Implementations, chosen at compile time, all bit-identical:
 //! - with feature `std` (hosts): the `crc32c` crate, which uses the SSE4.2 / ARMv8 CRC32C
 //!   instructions when the CPU has them (about 18 GB/s here) and a software fallback otherwise;
-//! - without `std` (MCUs, default): the `crc` crate with a 256-entry table (`Table<1>`, 1 KiB of
-//!   flash, roughly 6 cycles per byte on a Cortex-M4);
-//! - with feature `small-crc`: a bit-by-bit loop here (60 B of flash on a Cortex-M4, roughly
-//!   8x slower than the table — still far faster than any UART; the `crc` crate's `NoTable`
-//!   variant costs several times the flash through its generic code). Tests check it against
-//!   the crate.
+//! - without `std` (MCUs, default): a 16-entry table, half a byte per step (64 B of table,
+//!   about 100 B of code; two table lookups per byte, roughly twice the cycles of a 256-entry
+//!   table and still several MB/s on a 64 MHz Cortex-M, far beyond a UART or full-speed USB).
+//!   The 256-entry table (1 KiB of flash) was the default before 0.2.0; on the parts this
+//!   crate is for, flash mattered more than the speed it bought;
+//! - with feature `small-crc`: a bit-by-bit loop (60 B of flash on a Cortex-M4, roughly 4x
+//!   slower than the 16-entry table). Tests check both against the `crc` crate.
 
 /// Incremental CRC-32C over several slices.
 #[derive(Clone)]
 pub struct Crc32c {
-    inner: Inner,
+    /// The running register before the final xor (or, with `std`, the `crc32c` crate's value).
+    state: u32,
 }
 
-/// The running CRC: the `crc32c` crate's value (`std`) or the register before the final xor
-/// (`small-crc`).
-#[cfg(any(feature = "std", feature = "small-crc"))]
-#[derive(Clone)]
-struct Inner(u32);
-
-#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-#[derive(Clone)]
-struct Inner(crc::Digest<'static, u32, crc::Table<1>>);
-
-#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-static SOFT: crc::Crc<u32, crc::Table<1>> = crc::Crc::<u32, crc::Table<1>>::new(&crc::CRC_32_ISCSI);
-
 /// CRC-32C polynomial, bit-reversed (the register shifts right: reflected in and out).
-#[cfg(all(not(feature = "std"), feature = "small-crc"))]
+#[cfg(not(feature = "std"))]
 const POLY_REFLECTED: u32 = 0x82F6_3B78;
+
+/// The register update for each value of its low 4 bits.
+#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
+static NIBBLE: [u32; 16] = nibble_table();
+
+#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
+const fn nibble_table() -> [u32; 16] {
+    let mut t = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut c = i as u32;
+        let mut bit = 0;
+        while bit < 4 {
+            c = (c >> 1) ^ (POLY_REFLECTED & (c & 1).wrapping_neg());
+            bit += 1;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+}
 
 impl Crc32c {
     /// Starts a new checksum.
     #[inline]
     pub fn new() -> Self {
         #[cfg(feature = "std")]
-        let inner = Inner(0);
-        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-        let inner = Inner(SOFT.digest());
-        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
-        let inner = Inner(u32::MAX);
-        Self { inner }
+        return Self { state: 0 };
+        #[cfg(not(feature = "std"))]
+        return Self { state: u32::MAX };
     }
 
     /// Adds `data` to the checksum.
@@ -55,13 +62,11 @@ impl Crc32c {
     pub fn update(&mut self, data: &[u8]) {
         #[cfg(feature = "std")]
         {
-            self.inner.0 = crc32c::crc32c_append(self.inner.0, data);
+            self.state = crc32c::crc32c_append(self.state, data);
         }
-        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-        self.inner.0.update(data);
-        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
+        #[cfg(not(feature = "std"))]
         {
-            self.inner.0 = bitwise(self.inner.0, data);
+            self.state = register(self.state, data);
         }
     }
 
@@ -69,18 +74,28 @@ impl Crc32c {
     #[inline]
     pub fn finish(self) -> u32 {
         #[cfg(feature = "std")]
-        return self.inner.0;
-        #[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
-        return self.inner.0.finalize();
-        #[cfg(all(not(feature = "std"), feature = "small-crc"))]
-        return !self.inner.0;
+        return self.state;
+        #[cfg(not(feature = "std"))]
+        return !self.state;
     }
+}
+
+/// The register update, half a byte per table lookup; one copy for every caller.
+#[cfg(all(not(feature = "std"), not(feature = "small-crc")))]
+#[inline(never)]
+fn register(mut c: u32, data: &[u8]) -> u32 {
+    for &byte in data {
+        c ^= u32::from(byte);
+        c = (c >> 4) ^ NIBBLE[(c & 0xF) as usize];
+        c = (c >> 4) ^ NIBBLE[(c & 0xF) as usize];
+    }
+    c
 }
 
 /// The `small-crc` register update, one bit at a time; one copy for every caller.
 #[cfg(all(not(feature = "std"), feature = "small-crc"))]
 #[inline(never)]
-fn bitwise(mut c: u32, data: &[u8]) -> u32 {
+fn register(mut c: u32, data: &[u8]) -> u32 {
     for &byte in data {
         c ^= u32::from(byte);
         for _ in 0..8 {

@@ -1,7 +1,9 @@
 //! FEC: parity against a reference encoder written from the documented construction, and
 //! repair under every kind of loss, duplication, reordering and garbage.
 
-use ferrule::fec::{max_parity_len, ConfigError, FecRx, FecTx, Parity, ParityError, MAX_K, MAX_M};
+use ferrule::fec::{
+    max_parity_len, Carries, ConfigError, FecRx, FecTx, Parity, ParityError, MAX_K, MAX_M,
+};
 use proptest::prelude::*;
 
 /// xorshift64*: seeded, reproducible test data.
@@ -681,6 +683,60 @@ fn sender_bookkeeping() {
     assert_eq!((tx.next_seq(), tx.open_len()), (0, 0));
     assert_eq!(tx.stats().protected, 7);
     assert_eq!(tx.stats().parity_sent, 1);
+}
+
+#[test]
+fn parity_is_left_out_only_when_acknowledgements_prove_it_unneeded() {
+    use Carries::{Again, First, Unacked};
+    let mut s = Sender::new(4, 2, 8);
+    let tx = &mut s.tx;
+    let mut buf = [0u8; 32];
+    // Nothing acknowledged: both parity frames stay.
+    for (i, c) in [First(10), First(11), First(12), First(13)]
+        .into_iter()
+        .enumerate()
+    {
+        tx.add_frame(b"abc", i as u64, c).unwrap();
+    }
+    assert_eq!(tx.skip_unneeded(|_| false), 0);
+    assert_eq!(tx.parity_pending(), 2);
+    // Three of four acknowledged: one frame may be missing, so one parity frame is needed;
+    // once it went, the second is not.
+    let three = |seq: u16| seq != 13;
+    assert_eq!(tx.skip_unneeded(three), 0);
+    assert!(tx.next_parity(&mut buf).is_some());
+    assert_eq!(tx.skip_unneeded(three), 1);
+    assert_eq!((tx.parity_pending(), tx.parity_len()), (0, 0));
+    assert_eq!(tx.stats().parity_unneeded, 1);
+    // All acknowledged: no parity at all.
+    for (i, c) in [First(20), First(21), First(22), First(23)]
+        .into_iter()
+        .enumerate()
+    {
+        tx.add_frame(b"abc", i as u64, c).unwrap();
+    }
+    assert_eq!(tx.skip_unneeded(|_| true), 2);
+    assert_eq!(tx.parity_pending(), 0);
+    // A retransmission makes the earlier copy in the group uncertain, best-effort frames are
+    // never known to have arrived, and neither are retransmissions: with everything
+    // acknowledged, three frames (the first copy of 30, its retransmission, the best-effort
+    // one) may still be missing, so both parity frames stay.
+    for (i, c) in [First(30), First(31), Again(30), Unacked]
+        .into_iter()
+        .enumerate()
+    {
+        tx.add_frame(b"abc", i as u64, c).unwrap();
+    }
+    assert_eq!(tx.skip_unneeded(|_| true), 0);
+    assert_eq!(tx.parity_pending(), 2);
+    // Partial groups count only their own frames.
+    tx.add_frame(b"x", 9, First(40)).unwrap();
+    assert_eq!(tx.stats().parity_dropped, 2); // the group above was abandoned
+    assert!(tx.close_group());
+    assert_eq!(tx.skip_unneeded(|seq| seq == 40), 2);
+    assert_eq!(tx.stats().parity_unneeded, 5);
+    // Nothing pending: nothing to do.
+    assert_eq!(tx.skip_unneeded(|_| true), 0);
 }
 
 #[test]

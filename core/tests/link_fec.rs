@@ -225,3 +225,85 @@ fn parity_frames_carry_the_negotiated_shape() {
     }
     assert_eq!(shapes, [(0, 2, 0, 1), (2, 2, 0, 1)]);
 }
+
+/// Like `run`, but A's line takes one frame per millisecond (a serial line), so B's
+/// acknowledgements of a group's first frames are back before the group's parity goes out.
+fn run_serial(
+    transport: Transport,
+    fec: FecConfig,
+    count: u8,
+    lose: impl Fn(&ferrule::Header) -> bool,
+) -> (Link<'static>, Link<'static>, Vec<Vec<u8>>) {
+    let stream = transport == Transport::Stream;
+    let (mut a, mut b) = (
+        node(1, transport, Some(fec), None),
+        node(2, transport, Some(fec), None),
+    );
+    let feed = |l: &mut Link<'static>, f: &[u8], now| {
+        if stream {
+            l.handle_input(f, now)
+        } else {
+            l.handle_datagram(f, now)
+        }
+    };
+    for now in 0..4 {
+        for f in drain(&mut a, now) {
+            feed(&mut b, &f, now);
+        }
+        for f in drain(&mut b, now) {
+            feed(&mut a, &f, now);
+        }
+    }
+    assert!(a.is_up() && b.is_up());
+    let mut sent = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; a.max_frame_len()];
+    for now in 10..600u64 {
+        while sent < count && a.send(0, &[sent; 40], now).is_ok() {
+            sent += 1;
+        }
+        if let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+            if !lose(&header(&buf[..n], stream)) {
+                feed(&mut b, &buf[..n], now);
+            }
+        }
+        for f in drain(&mut b, now) {
+            feed(&mut a, &f, now);
+        }
+        got.extend(received(&mut b));
+    }
+    (a, b, got)
+}
+
+#[test]
+fn parity_the_peer_cannot_need_is_left_out() {
+    let f = FecConfig {
+        k: 4,
+        m: 2,
+        ..FecConfig::DEFAULT
+    };
+    for transport in [Transport::Datagram, Transport::Stream] {
+        // Lossless: the peer acknowledges each frame at once, so by the time a group's
+        // parity would go it has acknowledged the group (4 groups, 2 parity frames each,
+        // every one accounted for).
+        let (a, b, got) = run_serial(transport, f, 16, |_| false);
+        assert_eq!(got, each(16), "{transport:?}");
+        let s = a.stats();
+        assert_eq!(s.parity_sent + s.parity_unneeded, 8, "{transport:?}: {s:?}");
+        assert!(s.parity_unneeded >= 4, "{transport:?}: {s:?}");
+        assert_eq!(
+            s.retransmissions + b.stats().fec_recovered,
+            0,
+            "{transport:?}"
+        );
+        // The last two frames of the first group lost: they are unacknowledged when the
+        // parity goes, so both parity frames go and rebuild them without a retransmission.
+        let lose = |h: &ferrule::Header| {
+            h.kind == FrameKind::Rdata && matches!(h.fec_seq, Some(2) | Some(3))
+        };
+        let (a, b, got) = run_serial(transport, f, 16, lose);
+        assert_eq!(got, each(16), "{transport:?}");
+        assert_eq!(b.stats().fec_recovered, 2, "{transport:?}");
+        assert_eq!(a.stats().retransmissions, 0, "{transport:?}");
+    }
+}

@@ -222,9 +222,9 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
 /// Bytes of the link state, on targets with 32-bit pointers (Cortex-M, RISC-V 32): the
 /// `FERRULE_LINK_STORAGE_SIZE` macro uses it. Checked against the library on every target the
 /// tests build for.
-pub const FERRULE_LINK_STATE_SIZE_32: usize = 904;
+pub const FERRULE_LINK_STATE_SIZE_32: usize = 824;
 /// The same on targets with 64-bit pointers (hosts).
-pub const FERRULE_LINK_STATE_SIZE_64: usize = 1080;
+pub const FERRULE_LINK_STATE_SIZE_64: usize = 1000;
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_32);
 #[cfg(target_pointer_width = "64")]
@@ -285,7 +285,7 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
 /// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
-/// Stack: 1020 bytes on Cortex-M0, 972 on Cortex-M4F (the link is written in place in
+/// Stack: 792 bytes on Cortex-M0, 764 on Cortex-M4F (the link is written in place in
 /// `mem`; nothing of its size is built on the stack). Not from an interrupt.
 ///
 /// # Safety
@@ -510,8 +510,8 @@ pub unsafe extern "C" fn ferrule_link_recv(
 /// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 /// afterwards.
-/// Stack: 768 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC, then the
-/// session keys' HKDF once the frame's processing has returned) at most 952 on Cortex-M0 and
+/// Stack: 776 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC, then the
+/// session keys' HKDF once the frame's processing has returned) at most 960 on Cortex-M0 and
 /// 872 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 /// buffer in the interrupt, and feed them from the main loop.
 ///
@@ -564,7 +564,7 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 /// timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 /// `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 /// AEAD is on.
-/// Stack: 808 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
+/// Stack: 816 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
 /// on Cortex-M0, 944 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
@@ -854,6 +854,9 @@ pub struct ferrule_link_stats_t {
     pub parity_sent: u32,
     /// FEC: PARITY frames of a closed group left unsent (another protected frame went first).
     pub parity_dropped: u32,
+    /// FEC: PARITY frames of a closed group left unsent because the peer had acknowledged
+    /// enough of the group that it could not need them.
+    pub parity_unneeded: u32,
     /// FEC: frames rebuilt from parity.
     pub fec_recovered: u32,
     /// FEC: groups that lost more than their parity repairs (retransmission repaired them).
@@ -865,7 +868,7 @@ pub struct ferrule_link_stats_t {
 }
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 704 bytes on Cortex-M0, 672 on Cortex-M4F. Not from an interrupt.
+/// Stack: 880 bytes on Cortex-M0, 832 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` writable.
@@ -920,6 +923,7 @@ pub unsafe extern "C" fn ferrule_link_stats(
                 compress_bytes_out: c.bytes_out,
                 parity_sent: s.parity_sent,
                 parity_dropped: s.parity_dropped,
+                parity_unneeded: s.parity_unneeded,
                 fec_recovered: s.fec_recovered,
                 fec_unrecoverable: s.fec_unrecoverable,
                 parity_rejected: s.parity_rejected,

@@ -153,6 +153,8 @@ class LinkStats:
     """FEC: PARITY frames sent."""
     parity_dropped: int = 0
     """FEC: PARITY frames of a closed group left unsent (another protected frame went first)."""
+    parity_unneeded: int = 0
+    """FEC: PARITY frames left unsent because the peer had acknowledged enough of the group."""
     fec_recovered: int = 0
     """FEC: frames rebuilt from parity (then checked like any frame received)."""
     fec_unrecoverable: int = 0

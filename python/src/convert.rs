@@ -133,6 +133,7 @@ pub fn link_stats<'py>(py: Python<'py>, s: &LinkStats) -> PyResult<Bound<'py, Py
         unauthenticated,
         parity_sent,
         parity_dropped,
+        parity_unneeded,
         fec_recovered,
         fec_unrecoverable,
         parity_rejected,
@@ -146,8 +147,8 @@ pub fn link_stats<'py>(py: Python<'py>, s: &LinkStats) -> PyResult<Bound<'py, Py
         out_of_window, send_full, window_stalls, stale_session, untagged, not_negotiated,
         reflected, unexpected, bad_ack, too_large, decompress_failed, unreliable_overwritten,
         sessions, link_downs, discarded_on_reset, events_dropped, auth_failed, replayed,
-        too_old, unknown_key, unauthenticated, parity_sent, parity_dropped, fec_recovered,
-        fec_unrecoverable, parity_rejected);
+        too_old, unknown_key, unauthenticated, parity_sent, parity_dropped, parity_unneeded,
+        fec_recovered, fec_unrecoverable, parity_rejected);
     f.push(("framing", framing_stats(py, &framing)?));
     dataclass(py, "LinkStats", &f)
 }

@@ -236,8 +236,14 @@ def test_stats_dataclass_has_every_counter():
     # A few from each group of core/src/link/stats.rs; the extension names every field of
     # the Rust struct, so the build fails if one is added there and not here.
     assert {"rtt_min", "bytes_sent", "fast_retransmits", "window_stalls", "unauthenticated"} <= names
-    assert {"parity_sent", "parity_dropped", "fec_recovered", "fec_unrecoverable"} <= names
-    assert len(names) == 52
+    assert {
+        "parity_sent",
+        "parity_dropped",
+        "parity_unneeded",
+        "fec_recovered",
+        "fec_unrecoverable",
+    } <= names
+    assert len(names) == 53
     assert isinstance(s.framing, ferrule.FramingStats)
     assert s.hellos_sent == 0  # nothing polled yet
     a.transmit_all(0)

@@ -17,8 +17,28 @@ pub struct FecTxStats {
     /// Parity payloads never handed out: abandoned because a body was added before they
     /// were taken, or skipped because the buffer given to `next_parity` was too short.
     pub parity_dropped: u32,
+    /// Parity payloads never handed out because the peer had acknowledged enough of the
+    /// group's frames that it cannot need them ([`FecTx::skip_unneeded`]).
+    pub parity_unneeded: u32,
     /// Bodies refused by [`FecTx::add`] because they are longer than `max_body`.
     pub too_long: u32,
+}
+
+/// What a protected frame carries, as far as acknowledgements go: what lets
+/// [`FecTx::skip_unneeded`] tell which frames of a group the peer certainly holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Carries {
+    /// The first transmission of reliable message `seq`: once the peer acknowledges `seq`
+    /// (and as long as no other transmission of it joins the group), this very frame
+    /// arrived.
+    First(u16),
+    /// Another transmission of reliable message `seq`: never counted as arrived, and it
+    /// makes an earlier transmission of `seq` in the same group uncertain too (either copy
+    /// may be the one the acknowledgement answers).
+    Again(u16),
+    /// Nothing the peer acknowledges (best-effort `DATA`): never counted as arrived.
+    Unacked,
 }
 
 /// A body longer than the `max_body` a [`FecTx`] was created with; nothing changed.
@@ -59,6 +79,11 @@ pub struct FecTx<'a> {
     opened_at: u64,
     /// Parity symbols handed out so far, or `None` while the group is open.
     taken: Option<u8>,
+    /// Bit `i`: frame `i` of the group is the only transmission of reliable message
+    /// `acked_by[i]` in it (see [`Carries::First`]).
+    firsts: u32,
+    /// The reliable message each frame of the group carries (meaningful where `firsts` says).
+    acked_by: [u16; super::MAX_K],
     stats: FecTxStats,
 }
 
@@ -96,6 +121,8 @@ impl<'a> FecTx<'a> {
             longest: 0,
             opened_at: 0,
             taken: None,
+            firsts: 0,
+            acked_by: [0; super::MAX_K],
             stats: FecTxStats::default(),
         })
     }
@@ -138,6 +165,12 @@ impl<'a> FecTx<'a> {
     /// that frame without the FEC flag (it cannot happen when `max_body` is the link's
     /// largest frame body).
     pub fn add(&mut self, body: &[u8], now: u64) -> Result<u8, TooLong> {
+        self.add_frame(body, now, Carries::Unacked)
+    }
+
+    /// [`FecTx::add`] for a frame that carries `carries`: what later lets
+    /// [`FecTx::skip_unneeded`] leave out parity the peer cannot need.
+    pub fn add_frame(&mut self, body: &[u8], now: u64, carries: Carries) -> Result<u8, TooLong> {
         let len = match u16::try_from(body.len()) {
             Ok(len) if len <= self.max_body => len,
             _ => {
@@ -154,6 +187,7 @@ impl<'a> FecTx<'a> {
             self.opened_at = now;
         }
         let i = self.n;
+        self.note(i, carries);
         let sym = symbol_len(self.max_body.into());
         for (j, acc) in (0..self.m).zip(self.mem.chunks_exact_mut(sym)) {
             let c = cauchy(j, self.m, i);
@@ -251,6 +285,32 @@ impl<'a> FecTx<'a> {
         None
     }
 
+    /// Leaves out the closed group's parity the peer cannot need: parity `j` is useful only
+    /// while more than `j` of the group's frames may be missing at the peer, and a frame
+    /// certainly arrived when it is the [only transmission](Carries::First) of a reliable
+    /// message for which `acked` is true. Pending parity beyond what is still needed is
+    /// dropped (counted in `parity_unneeded`); returns how many payloads that was. Call it
+    /// before each [`FecTx::parity_len`] that decides whether to send parity.
+    pub fn skip_unneeded(&mut self, acked: impl Fn(u16) -> bool) -> usize {
+        let Some(taken) = self.taken.filter(|&t| t < self.m) else {
+            return 0;
+        };
+        let arrived = (0..self.n)
+            .zip(self.acked_by.iter())
+            .filter(|&(i, &seq)| {
+                self.firsts.checked_shr(i.into()).unwrap_or(0) & 1 == 1 && acked(seq)
+            })
+            .count();
+        let unsure = usize::from(self.n).saturating_sub(arrived);
+        if usize::from(taken) < unsure.min(self.m.into()) {
+            return 0;
+        }
+        let left = self.m.saturating_sub(taken);
+        self.stats.parity_unneeded = self.stats.parity_unneeded.wrapping_add(left.into());
+        self.clear_group();
+        left.into()
+    }
+
     /// Counters.
     pub fn stats(&self) -> &FecTxStats {
         &self.stats
@@ -271,6 +331,27 @@ impl<'a> FecTx<'a> {
         self.max_body.into()
     }
 
+    /// Records what frame `i` of the group carries.
+    fn note(&mut self, i: u8, carries: Carries) {
+        let bit = 1u32.checked_shl(i.into()).unwrap_or(0);
+        match carries {
+            Carries::First(seq) => {
+                if let Some(slot) = self.acked_by.get_mut(usize::from(i)) {
+                    *slot = seq;
+                    self.firsts |= bit;
+                }
+            }
+            Carries::Again(seq) => {
+                for (j, &other) in self.acked_by.iter().enumerate().take(i.into()) {
+                    if other == seq {
+                        self.firsts &= !1u32.checked_shl(j as u32).unwrap_or(0);
+                    }
+                }
+            }
+            Carries::Unacked => {}
+        }
+    }
+
     /// Counts the parity not taken as dropped.
     fn drop_pending(&mut self) {
         let left = self.parity_pending() as u32;
@@ -287,5 +368,6 @@ impl<'a> FecTx<'a> {
         self.n = 0;
         self.longest = 0;
         self.taken = None;
+        self.firsts = 0;
     }
 }

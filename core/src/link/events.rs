@@ -1,6 +1,6 @@
 //! What the link tells the application: sessions up and down, with the messages lost.
 
-use super::LinkStats;
+use super::stats::Counters;
 
 /// The id [`Link::send`](super::Link::send) gives a reliable message: consecutive numbers
 /// (wrapping) over the link's lifetime, across sessions.
@@ -96,7 +96,7 @@ impl Events {
         }
     }
 
-    pub fn push(&mut self, e: Event, stats: &mut LinkStats) {
+    pub fn push(&mut self, e: Event, stats: &mut Counters) {
         if usize::from(self.len) == CAP {
             self.head = (self.head + 1) % CAP as u8;
             self.len -= 1;

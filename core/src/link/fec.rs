@@ -6,7 +6,7 @@
 //! of its code.
 
 use super::storage::data_body_len;
-use crate::fec::{ConfigError, FecRx, FecTx};
+use crate::fec::{Carries, ConfigError, FecRx, FecTx};
 
 /// What the link asks of its forward error correction.
 pub trait Repair {
@@ -20,8 +20,12 @@ pub trait Repair {
     fn sending(&self) -> bool;
     /// The FEC number the next protected frame gets.
     fn next_seq(&self) -> u8;
-    /// A protected frame's complete body (header, payload, CRC) as sent.
-    fn protect(&mut self, body: &[u8], now: u64);
+    /// A protected frame's complete body (header, payload, CRC) as sent, and what it
+    /// carries.
+    fn protect(&mut self, body: &[u8], now: u64, carries: Carries);
+    /// Drops the closed group's pending parity that the peer cannot need, given which
+    /// reliable messages it has acknowledged (`acked`); see [`FecTx::skip_unneeded`].
+    fn skip_unneeded(&mut self, acked: &dyn Fn(u16) -> bool);
     /// When the open group should be closed early (the time its first frame was sent plus
     /// `after`), or `None` when no group is open.
     fn flush_at(&self, after: u64) -> Option<u64>;
@@ -53,6 +57,9 @@ pub struct FecStats {
     /// PARITY frames of a closed group left unsent because another protected frame had to go
     /// first (the group then has less protection).
     pub parity_dropped: u32,
+    /// PARITY frames of a closed group left unsent because the peer had acknowledged enough
+    /// of the group that it could not need them.
+    pub parity_unneeded: u32,
     /// Frames rebuilt from parity (each then checked like any frame received).
     pub recovered: u32,
     /// Groups that lost more frames than their parity repairs (ARQ repairs those).
@@ -153,9 +160,13 @@ impl Repair for Fec<'_> {
         self.tx.next_seq()
     }
 
-    fn protect(&mut self, body: &[u8], now: u64) {
+    fn protect(&mut self, body: &[u8], now: u64, carries: Carries) {
         // Bodies never exceed the link's largest (the size FEC was built for).
-        let _ = self.tx.add(body, now);
+        let _ = self.tx.add_frame(body, now, carries);
+    }
+
+    fn skip_unneeded(&mut self, acked: &dyn Fn(u16) -> bool) {
+        self.tx.skip_unneeded(acked);
     }
 
     fn flush_at(&self, after: u64) -> Option<u64> {
@@ -195,6 +206,7 @@ impl Repair for Fec<'_> {
         FecStats {
             parity_sent: t.parity_sent,
             parity_dropped: t.parity_dropped,
+            parity_unneeded: t.parity_unneeded,
             recovered: r.recovered,
             unrecoverable: r.unrecoverable,
             parity_rejected: r.parity_rejected(),

@@ -211,7 +211,7 @@ pub struct Link<'a> {
     best_effort: best_effort::BestEffort,
     timers: timers::Timers,
     events: events::Events,
-    stats: LinkStats,
+    stats: stats::Counters,
     now: u64,
 }
 
@@ -291,7 +291,7 @@ impl<'a> Link<'a> {
             best_effort: best_effort::BestEffort::new(),
             timers: timers::Timers::new(),
             events: events::Events::new(),
-            stats: LinkStats::new(),
+            stats: stats::Counters::new(),
             now: 0,
         }
     }
@@ -448,7 +448,7 @@ impl<'a> Link<'a> {
 
     /// Counters and RTT estimates (including the framing decoder's reject counters).
     pub fn stats(&self) -> LinkStats {
-        let mut s = self.stats;
+        let mut s = self.stats.snapshot();
         s.framing = *self.decoder.stats();
         s.rtt_min = self.rec.rtt.min();
         s.srtt = self.rec.rtt.srtt();
@@ -459,6 +459,7 @@ impl<'a> Link<'a> {
         s.fec_unrecoverable = f.unrecoverable;
         s.parity_sent = f.parity_sent;
         s.parity_dropped = f.parity_dropped;
+        s.parity_unneeded = f.parity_unneeded;
         s.parity_rejected = f.parity_rejected;
         s
     }

@@ -5,6 +5,7 @@ use super::hello::Hello;
 use super::recovery::age_ms;
 use super::{DownReason, Link, SendError, Sent, Transport, TxSlot};
 use crate::encode::{build_frame, EncodeError, Payload as Source, StreamOptions};
+use crate::fec::Carries;
 use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header};
 
 /// The reliable send window: slot `head` holds sequence number `base`.
@@ -305,6 +306,19 @@ impl Link<'_> {
         let counter = header.aead.map_or(0, |a| a.counter);
         let mut seal =
             |body: &mut [u8], aad: usize| sealer.is_some_and(|s| s.seal(counter, body, aad));
+        // What a protected frame carries, for FEC's count of what the peer holds.
+        let carries = match (&payload, header.seq) {
+            (Payload::Tx(i), Some(seq)) => {
+                // `rdata` counted this transmission: 1 means it is the first.
+                let first = self.areas.tx_slots.get(*i).is_some_and(|s| s.tx_count == 1);
+                if first {
+                    Carries::First(seq)
+                } else {
+                    Carries::Again(seq)
+                }
+            }
+            _ => Carries::Unacked,
+        };
         let fec = self.fec.as_deref_mut();
         let n = match (payload, fec) {
             // A parity payload is written straight into the frame.
@@ -327,7 +341,7 @@ impl Link<'_> {
                 let protected = header.fec_seq.is_some();
                 let mut protect = |body: &[u8]| {
                     if let Some(f) = fec.as_deref_mut().filter(|_| protected) {
-                        f.protect(body, now);
+                        f.protect(body, now, carries);
                     }
                 };
                 let source = Source::Bytes(bytes);
@@ -406,11 +420,7 @@ impl Link<'_> {
         }
         // A closed group's parity before anything else: a protected retransmission would
         // start a new group and drop it.
-        if self
-            .fec
-            .as_deref()
-            .is_some_and(|f| f.sending() && f.parity_len() > 0)
-        {
+        if self.parity_needed() {
             return Some(Pick::Tagged(Tagged::Parity));
         }
         let outstanding = self.tx.outstanding();
@@ -512,6 +522,30 @@ impl Link<'_> {
         if !more && f.flush_at(after).is_some_and(|t| now >= t) {
             f.close_group();
         }
+        self.parity_needed()
+    }
+
+    /// Whether a closed group's parity is pending and the peer may still need it: parity
+    /// beyond what the frames not yet known to have arrived could need is dropped here
+    /// (`parity_unneeded`; PROTOCOL 7.3).
+    fn parity_needed(&mut self) -> bool {
+        let (base, head, outstanding, w) = (
+            self.tx.base,
+            self.tx.head,
+            self.tx.outstanding(),
+            self.window(),
+        );
+        let slots = &self.areas.tx_slots;
+        // Acknowledged: before the cumulative ack, or selectively acknowledged.
+        let acked = |seq: u16| {
+            let off = usize::from(seq.wrapping_sub(base));
+            off >= 0x8000
+                || (off < outstanding && slots.get((head + off) % w).is_some_and(|s| s.sacked))
+        };
+        let Some(f) = self.fec.as_deref_mut().filter(|f| f.sending()) else {
+            return false;
+        };
+        f.skip_unneeded(&acked);
         f.parity_len() > 0
     }
 
