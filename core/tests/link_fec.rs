@@ -54,6 +54,39 @@ fn header(f: &[u8], stream: bool) -> ferrule::Header {
     }
 }
 
+/// A frame from the line into `l`, by its framing.
+fn feed(l: &mut Link<'static>, f: &[u8], now: u64, stream: bool) {
+    if stream {
+        l.handle_input(f, now)
+    } else {
+        l.handle_datagram(f, now)
+    }
+}
+
+/// Two links (seeds 1 and 2) with the given FEC and key, after their handshake.
+fn up(
+    transport: Transport,
+    fec_a: Option<FecConfig>,
+    fec_b: Option<FecConfig>,
+    key: Option<[u8; 32]>,
+) -> (Link<'static>, Link<'static>) {
+    let stream = transport == Transport::Stream;
+    let (mut a, mut b) = (
+        node(1, transport, fec_a, key),
+        node(2, transport, fec_b, key),
+    );
+    for now in 0..4 {
+        for f in drain(&mut a, now) {
+            feed(&mut b, &f, now, stream);
+        }
+        for f in drain(&mut b, now) {
+            feed(&mut a, &f, now, stream);
+        }
+    }
+    assert!(a.is_up() && b.is_up());
+    (a, b)
+}
+
 /// Runs a handshake, then A sends `count` messages of 40 bytes in one burst; `lose(i, frame)`
 /// decides which of A's frames after the handshake never reach B. B's frames all arrive.
 /// Returns A, B and what B delivered.
@@ -66,26 +99,7 @@ fn run(
     lose: impl Fn(usize, &ferrule::Header) -> bool,
 ) -> (Link<'static>, Link<'static>, Vec<Vec<u8>>) {
     let stream = transport == Transport::Stream;
-    let (mut a, mut b) = (
-        node(1, transport, fec_a, key),
-        node(2, transport, fec_b, key),
-    );
-    let feed = |l: &mut Link<'static>, f: &[u8], now| {
-        if stream {
-            l.handle_input(f, now)
-        } else {
-            l.handle_datagram(f, now)
-        }
-    };
-    for now in 0..4 {
-        for f in drain(&mut a, now) {
-            feed(&mut b, &f, now);
-        }
-        for f in drain(&mut b, now) {
-            feed(&mut a, &f, now);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
+    let (mut a, mut b) = up(transport, fec_a, fec_b, key);
     let mut sent = 0;
     let mut got = Vec::new();
     let mut i = 0;
@@ -95,12 +109,12 @@ fn run(
         }
         for f in drain(&mut a, now) {
             if !lose(i, &header(&f, stream)) {
-                feed(&mut b, &f, now);
+                feed(&mut b, &f, now, stream);
             }
             i += 1;
         }
         for f in drain(&mut b, now) {
-            feed(&mut a, &f, now);
+            feed(&mut a, &f, now, stream);
         }
         got.extend(received(&mut b));
     }
@@ -235,26 +249,7 @@ fn run_serial(
     lose: impl Fn(&ferrule::Header) -> bool,
 ) -> (Link<'static>, Link<'static>, Vec<Vec<u8>>) {
     let stream = transport == Transport::Stream;
-    let (mut a, mut b) = (
-        node(1, transport, Some(fec), None),
-        node(2, transport, Some(fec), None),
-    );
-    let feed = |l: &mut Link<'static>, f: &[u8], now| {
-        if stream {
-            l.handle_input(f, now)
-        } else {
-            l.handle_datagram(f, now)
-        }
-    };
-    for now in 0..4 {
-        for f in drain(&mut a, now) {
-            feed(&mut b, &f, now);
-        }
-        for f in drain(&mut b, now) {
-            feed(&mut a, &f, now);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
+    let (mut a, mut b) = up(transport, Some(fec), Some(fec), None);
     let mut sent = 0;
     let mut got = Vec::new();
     let mut buf = vec![0u8; a.max_frame_len()];
@@ -264,11 +259,11 @@ fn run_serial(
         }
         if let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
             if !lose(&header(&buf[..n], stream)) {
-                feed(&mut b, &buf[..n], now);
+                feed(&mut b, &buf[..n], now, stream);
             }
         }
         for f in drain(&mut b, now) {
-            feed(&mut a, &f, now);
+            feed(&mut a, &f, now, stream);
         }
         got.extend(received(&mut b));
     }

@@ -183,150 +183,76 @@ impl LinkStats {
     }
 }
 
-/// What the link counts itself: the fields of [`LinkStats`] from `frames_sent` to
-/// `unauthenticated`, in the same order. [`Link::stats`](super::Link::stats) adds what the RTT
-/// estimator, the decoder and FEC keep, so the link's state holds no second copy of those.
-#[derive(Clone, Copy)]
-pub(crate) struct Counters {
-    pub frames_sent: u32,
-    pub bytes_sent: u64,
-    pub frames_received: u32,
-    pub sent_reliable: u32,
-    pub sent_unreliable: u32,
-    pub delivered_reliable: u32,
-    pub delivered_unreliable: u32,
-    pub rdata_frames_sent: u32,
-    pub data_frames_sent: u32,
-    pub retransmissions: u32,
-    pub fast_retransmits: u32,
-    pub spurious_retransmissions: u32,
-    pub timeouts: u32,
-    pub acks_sent: u32,
-    pub keepalives_sent: u32,
-    pub probes_sent: u32,
-    pub hellos_sent: u32,
-    pub hellos_answered: u32,
-    pub hello_duplicates: u32,
-    pub duplicates: u32,
-    pub out_of_order: u32,
-    pub out_of_window: u32,
-    pub send_full: u32,
-    pub window_stalls: u32,
-    pub stale_session: u32,
-    pub untagged: u32,
-    pub not_negotiated: u32,
-    pub reflected: u32,
-    pub unexpected: u32,
-    pub bad_ack: u32,
-    pub too_large: u32,
-    pub decompress_failed: u32,
-    pub unreliable_overwritten: u32,
-    pub sessions: u32,
-    pub link_downs: u32,
-    pub discarded_on_reset: u32,
-    pub events_dropped: u32,
-    pub auth_failed: u32,
-    pub replayed: u32,
-    pub too_old: u32,
-    pub unknown_key: u32,
-    pub unauthenticated: u32,
+/// Declares [`Counters`] over the listed fields of [`LinkStats`] (same names and types), with
+/// the copy into a snapshot.
+macro_rules! counted {
+    ($($field:ident: $ty:ty,)*) => {
+        /// What the link counts itself: the fields of [`LinkStats`] from `frames_sent` to
+        /// `unauthenticated`. [`Link::stats`](super::Link::stats) adds what the RTT estimator,
+        /// the decoder and FEC keep, so the link's state holds no second copy of those.
+        #[derive(Clone, Copy)]
+        pub(crate) struct Counters {
+            $(pub $field: $ty,)*
+        }
+
+        impl Counters {
+            /// All zero.
+            pub const fn new() -> Self {
+                Self { $($field: 0,)* }
+            }
+
+            /// These counters as statistics; the fields kept elsewhere are zero.
+            pub fn snapshot(&self) -> LinkStats {
+                LinkStats {
+                    $($field: self.$field,)*
+                    ..LinkStats::new()
+                }
+            }
+        }
+    };
 }
 
-impl Counters {
-    /// All zero.
-    pub const fn new() -> Self {
-        Self {
-            frames_sent: 0,
-            bytes_sent: 0,
-            frames_received: 0,
-            sent_reliable: 0,
-            sent_unreliable: 0,
-            delivered_reliable: 0,
-            delivered_unreliable: 0,
-            rdata_frames_sent: 0,
-            data_frames_sent: 0,
-            retransmissions: 0,
-            fast_retransmits: 0,
-            spurious_retransmissions: 0,
-            timeouts: 0,
-            acks_sent: 0,
-            keepalives_sent: 0,
-            probes_sent: 0,
-            hellos_sent: 0,
-            hellos_answered: 0,
-            hello_duplicates: 0,
-            duplicates: 0,
-            out_of_order: 0,
-            out_of_window: 0,
-            send_full: 0,
-            window_stalls: 0,
-            stale_session: 0,
-            untagged: 0,
-            not_negotiated: 0,
-            reflected: 0,
-            unexpected: 0,
-            bad_ack: 0,
-            too_large: 0,
-            decompress_failed: 0,
-            unreliable_overwritten: 0,
-            sessions: 0,
-            link_downs: 0,
-            discarded_on_reset: 0,
-            events_dropped: 0,
-            auth_failed: 0,
-            replayed: 0,
-            too_old: 0,
-            unknown_key: 0,
-            unauthenticated: 0,
-        }
-    }
-
-    /// These counters as statistics; the fields kept elsewhere are zero.
-    pub fn snapshot(&self) -> LinkStats {
-        LinkStats {
-            frames_sent: self.frames_sent,
-            bytes_sent: self.bytes_sent,
-            frames_received: self.frames_received,
-            sent_reliable: self.sent_reliable,
-            sent_unreliable: self.sent_unreliable,
-            delivered_reliable: self.delivered_reliable,
-            delivered_unreliable: self.delivered_unreliable,
-            rdata_frames_sent: self.rdata_frames_sent,
-            data_frames_sent: self.data_frames_sent,
-            retransmissions: self.retransmissions,
-            fast_retransmits: self.fast_retransmits,
-            spurious_retransmissions: self.spurious_retransmissions,
-            timeouts: self.timeouts,
-            acks_sent: self.acks_sent,
-            keepalives_sent: self.keepalives_sent,
-            probes_sent: self.probes_sent,
-            hellos_sent: self.hellos_sent,
-            hellos_answered: self.hellos_answered,
-            hello_duplicates: self.hello_duplicates,
-            duplicates: self.duplicates,
-            out_of_order: self.out_of_order,
-            out_of_window: self.out_of_window,
-            send_full: self.send_full,
-            window_stalls: self.window_stalls,
-            stale_session: self.stale_session,
-            untagged: self.untagged,
-            not_negotiated: self.not_negotiated,
-            reflected: self.reflected,
-            unexpected: self.unexpected,
-            bad_ack: self.bad_ack,
-            too_large: self.too_large,
-            decompress_failed: self.decompress_failed,
-            unreliable_overwritten: self.unreliable_overwritten,
-            sessions: self.sessions,
-            link_downs: self.link_downs,
-            discarded_on_reset: self.discarded_on_reset,
-            events_dropped: self.events_dropped,
-            auth_failed: self.auth_failed,
-            replayed: self.replayed,
-            too_old: self.too_old,
-            unknown_key: self.unknown_key,
-            unauthenticated: self.unauthenticated,
-            ..LinkStats::new()
-        }
-    }
+counted! {
+    frames_sent: u32,
+    bytes_sent: u64,
+    frames_received: u32,
+    sent_reliable: u32,
+    sent_unreliable: u32,
+    delivered_reliable: u32,
+    delivered_unreliable: u32,
+    rdata_frames_sent: u32,
+    data_frames_sent: u32,
+    retransmissions: u32,
+    fast_retransmits: u32,
+    spurious_retransmissions: u32,
+    timeouts: u32,
+    acks_sent: u32,
+    keepalives_sent: u32,
+    probes_sent: u32,
+    hellos_sent: u32,
+    hellos_answered: u32,
+    hello_duplicates: u32,
+    duplicates: u32,
+    out_of_order: u32,
+    out_of_window: u32,
+    send_full: u32,
+    window_stalls: u32,
+    stale_session: u32,
+    untagged: u32,
+    not_negotiated: u32,
+    reflected: u32,
+    unexpected: u32,
+    bad_ack: u32,
+    too_large: u32,
+    decompress_failed: u32,
+    unreliable_overwritten: u32,
+    sessions: u32,
+    link_downs: u32,
+    discarded_on_reset: u32,
+    events_dropped: u32,
+    auth_failed: u32,
+    replayed: u32,
+    too_old: u32,
+    unknown_key: u32,
+    unauthenticated: u32,
 }
