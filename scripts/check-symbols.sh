@@ -77,11 +77,11 @@ esac
 
 case $target in
 thumb*eabihf)
-    readelf -A "$lib" | grep -q 'Tag_ABI_VFP_args: VFP registers' || bad "not built for the hard-float ABI"
+    readelf -A "$lib" | grep 'Tag_ABI_VFP_args: VFP registers' >/dev/null || bad "not built for the hard-float ABI"
     abi="hard-float (VFP register arguments)"
     ;;
 thumb*)
-    ! readelf -A "$lib" | grep -q 'Tag_ABI_VFP_args: VFP registers' || bad "built for the hard-float ABI"
+    ! readelf -A "$lib" | grep 'Tag_ABI_VFP_args: VFP registers' >/dev/null || bad "built for the hard-float ABI"
     abi="soft-float (base AAPCS: links with -mfloat-abi=soft and softfp)"
     ;;
 riscv32*)

@@ -171,7 +171,7 @@ step "cargo doc -D warnings: default features, all features, and as docs.rs (nig
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule --no-deps
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule --no-deps --all-features
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule-ffi --no-deps
-if rustup toolchain list | grep -q nightly; then
+if rustup toolchain list | grep nightly >/dev/null; then
     RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -q -p ferrule --no-deps \
         --all-features --target-dir target/docsrs
     grep -q 'Available on <strong>crate feature <code>embedded-io-async' \
@@ -185,7 +185,7 @@ fi
 # ---------------------------------------------------------------- 4. MSRV
 msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
 step "MSRV $msrv: the crates build with the declared rust-version"
-if rustup toolchain list | grep -q "^$msrv" || rustup toolchain install "$msrv" --profile minimal >/dev/null 2>&1; then
+if rustup toolchain list | grep "^$msrv" >/dev/null || rustup toolchain install "$msrv" --profile minimal >/dev/null 2>&1; then
     cargo "+$msrv" check -q -p ferrule --all-features --target-dir target/msrv
     cargo "+$msrv" check -q -p ferrule-ffi -p ferrule-demo --target-dir target/msrv
     ok "MSRV $msrv"

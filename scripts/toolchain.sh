@@ -3,8 +3,8 @@
 # Host tools: nightly (fuzzing, sanitizers), cargo-fuzz, cbindgen.
 ensure_host_tools() {
     command -v cargo >/dev/null || { echo "cargo not found: install Rust (rustup.rs)"; exit 1; }
-    rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
-    if ! rustup toolchain list | grep -q nightly; then
+    rustup component list --installed 2>/dev/null | grep rustfmt >/dev/null || rustup component add rustfmt clippy
+    if ! rustup toolchain list | grep nightly >/dev/null; then
         rustup toolchain install nightly --profile minimal
     fi
     command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
@@ -24,7 +24,7 @@ ensure_host_tools() {
 ensure_desktop_targets() {
     local t missing=""
     for t in x86_64-pc-windows-gnu x86_64-apple-darwin; do
-        rustup target list --installed 2>/dev/null | grep -q "^$t\$" || missing="$missing $t"
+        rustup target list --installed 2>/dev/null | grep "^$t\$" >/dev/null || missing="$missing $t"
     done
     # shellcheck disable=SC2086
     [ -z "$missing" ] || rustup target add $missing >/dev/null 2>&1
@@ -36,8 +36,8 @@ CROSS_MODE=""
 ensure_cross_toolchain() {
     if [ "${FERRULE_CROSS:-}" = debian ]; then
         : # forced: Debian's rustc with -Zbuild-std (what a machine without rustup targets uses)
-    elif rustup target list --installed 2>/dev/null | grep -q thumbv7em-none-eabihf &&
-        rustup target list --installed 2>/dev/null | grep -q thumbv6m-none-eabi; then
+    elif rustup target list --installed 2>/dev/null | grep thumbv7em-none-eabihf >/dev/null &&
+        rustup target list --installed 2>/dev/null | grep thumbv6m-none-eabi >/dev/null; then
         CROSS_MODE=rustup
     else
         rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi >/dev/null 2>&1 && CROSS_MODE=rustup

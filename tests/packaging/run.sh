@@ -138,7 +138,7 @@ make_soft() {
 }
 make_softfp() { # the soft-float archive inside code that uses the FPU (softfp)
     make_app "$OUT/make-softfp" "$M4SOFTFP" "-DFERRULE_CONFIG_COMPRESSION=2"
-    arm-none-eabi-readelf -A "$OUT/make-softfp/demo.elf" | grep -q 'Tag_FP_arch: VFPv4-D16' ||
+    arm-none-eabi-readelf -A "$OUT/make-softfp/demo.elf" | grep 'Tag_FP_arch: VFPv4-D16' >/dev/null ||
         { echo "the softfp build has no FPU code"; return 1; }
     qemu mps2-an386 "$OUT/make-softfp/demo.elf"
 }
@@ -209,7 +209,7 @@ host_c_api() { # tests/c/test_api.c against the shared library, through pkg-conf
     cc -std=c11 $warn $san tests/c/test_api.c $pc -o "$OUT/test_api_c"
     # shellcheck disable=SC2086
     c++ -x c++ -std=c++17 $warn $san tests/c/test_api.c -x none $pc -o "$OUT/test_api_cpp"
-    ldd "$OUT/test_api_c" | grep -q "libferrule.so.[0-9.]* => $b/lib/" || { ldd "$OUT/test_api_c"; return 1; }
+    ldd "$OUT/test_api_c" | grep "libferrule.so.[0-9.]* => $b/lib/" >/dev/null || { ldd "$OUT/test_api_c"; return 1; }
     "$OUT/test_api_c"
     "$OUT/test_api_cpp"
 }
@@ -258,7 +258,7 @@ memcpy_from_libc() { # the firmware's memcpy is the C library's, not a copy insi
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $M4F -Os --specs=nosys.specs -I"$lib/include" "$src" "$lib/lib/libferrule.a" \
         -Wl,--gc-sections -Wl,-Map,"$OUT/mem.map" -o "$OUT/mem.elf"
-    memcpy_source "$OUT/mem.map" | grep -q '/libc\.a(lib_a-memcpy' ||
+    memcpy_source "$OUT/mem.map" | grep '/libc\.a(lib_a-memcpy' >/dev/null ||
         { memcpy_source "$OUT/mem.map"; echo "memcpy does not come from newlib"; return 1; }
     # What the bundle fixes: rustc's archive brings compiler_builtins' weak memcpy, which the
     # linker takes before it reaches the C library.
@@ -266,7 +266,7 @@ memcpy_from_libc() { # the firmware's memcpy is the C library's, not a copy insi
     arm-none-eabi-gcc $M4F -Os --specs=nosys.specs -I"$lib/include" "$src" "$raw" -Wl,--gc-sections \
         -Wl,--no-warn-execstack -Wl,-Map,"$OUT/mem-raw.map" -o "$OUT/mem-raw.elf" 2>"$OUT/mem-raw.err" ||
         { grep -v "^bfd plugin" "$OUT/mem-raw.err"; return 1; }
-    memcpy_source "$OUT/mem-raw.map" | grep -q 'libferrule_ffi\.a(compiler_builtins' ||
+    memcpy_source "$OUT/mem-raw.map" | grep 'libferrule_ffi\.a(compiler_builtins' >/dev/null ||
         { memcpy_source "$OUT/mem-raw.map"; echo "the raw archive no longer shadows memcpy: update this test"; return 1; }
     echo "memcpy: from newlib with the bundle; from compiler_builtins with the raw rustc archive"
 }
