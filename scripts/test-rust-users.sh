@@ -200,11 +200,19 @@ step "cargo publish --dry-run: ferrule, ferrule-ffi, ferrule-demo (each built fr
 # Where cargo leaves the .crate files differs between versions (target/package/, or
 # target/package/tmp-crate/ for a multi-package publish): start clean and look for them.
 rm -rf target/package
+# cargo extracts the temporary registry's crates under $CARGO_HOME/registry/src/<hash of its
+# path>/ and reuses an extracted copy of the same name and version: a copy left there by an
+# earlier run at the same path would be built instead of this run's package.
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml)
+for c in ferrule ferrule-ffi ferrule-demo; do
+    rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"$c-$version" \
+        "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$c-$version.crate"
+done
 out=$(cargo publish -q --dry-run --allow-dirty -p ferrule -p ferrule-ffi -p ferrule-demo 2>&1) ||
     { echo "$out"; echo "cargo publish --dry-run failed"; exit 1; }
 grep -v -e "^warning: aborting upload due to dry run" -e "dropping unsupported crate type" <<<"$out" || true
 for c in ferrule ferrule-ffi ferrule-demo; do
-    name=$c-$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml).crate
+    name=$c-$version.crate
     f=$(find target/package -name "$name" | sort | head -1)
     [ -n "$f" ] || { echo "no package $name under target/package"; exit 1; }
     files=$(tar tzf "$f")
