@@ -685,6 +685,13 @@ fn sender_bookkeeping() {
     assert_eq!(tx.stats().parity_sent, 1);
 }
 
+/// Adds four 3-byte frames carrying `frames` (a full group of k = 4: it closes).
+fn group(tx: &mut FecTx<'_>, frames: [Carries; 4]) {
+    for (i, c) in frames.into_iter().enumerate() {
+        tx.add_frame(b"abc", i as u64, c).unwrap();
+    }
+}
+
 #[test]
 fn parity_is_left_out_only_when_acknowledgements_prove_it_unneeded() {
     use Carries::{Again, First, Unacked};
@@ -692,12 +699,7 @@ fn parity_is_left_out_only_when_acknowledgements_prove_it_unneeded() {
     let tx = &mut s.tx;
     let mut buf = [0u8; 32];
     // Nothing acknowledged: both parity frames stay.
-    for (i, c) in [First(10), First(11), First(12), First(13)]
-        .into_iter()
-        .enumerate()
-    {
-        tx.add_frame(b"abc", i as u64, c).unwrap();
-    }
+    group(tx, [First(10), First(11), First(12), First(13)]);
     assert_eq!(tx.skip_unneeded(|_| false), 0);
     assert_eq!(tx.parity_pending(), 2);
     // Three of four acknowledged: one frame may be missing, so one parity frame is needed;
@@ -709,24 +711,14 @@ fn parity_is_left_out_only_when_acknowledgements_prove_it_unneeded() {
     assert_eq!((tx.parity_pending(), tx.parity_len()), (0, 0));
     assert_eq!(tx.stats().parity_unneeded, 1);
     // All acknowledged: no parity at all.
-    for (i, c) in [First(20), First(21), First(22), First(23)]
-        .into_iter()
-        .enumerate()
-    {
-        tx.add_frame(b"abc", i as u64, c).unwrap();
-    }
+    group(tx, [First(20), First(21), First(22), First(23)]);
     assert_eq!(tx.skip_unneeded(|_| true), 2);
     assert_eq!(tx.parity_pending(), 0);
     // A retransmission makes the earlier copy in the group uncertain, best-effort frames are
     // never known to have arrived, and neither are retransmissions: with everything
     // acknowledged, three frames (the first copy of 30, its retransmission, the best-effort
     // one) may still be missing, so both parity frames stay.
-    for (i, c) in [First(30), First(31), Again(30), Unacked]
-        .into_iter()
-        .enumerate()
-    {
-        tx.add_frame(b"abc", i as u64, c).unwrap();
-    }
+    group(tx, [First(30), First(31), Again(30), Unacked]);
     assert_eq!(tx.skip_unneeded(|_| true), 0);
     assert_eq!(tx.parity_pending(), 2);
     // Partial groups count only their own frames.
