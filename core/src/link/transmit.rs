@@ -642,7 +642,9 @@ impl Link<'_> {
             let hold = age_ms(self.now, at as u32).min(255) as u8;
             h.echo = Some(Echo { ts, hold });
         }
-        self.rx.ack_now = false;
+        // A repeated acknowledgement (receive.rs, `ACK_REPEATS`) rides on the next frames.
+        self.rx.ack_now = self.rx.ack_repeats > 0;
+        self.rx.ack_repeats = self.rx.ack_repeats.saturating_sub(1);
         self.rx.ack_deadline = None;
         self.rx.ack_owed = 0;
         self.rx.advertised = window;
