@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::link::{buffers, drain, received};
+use common::link::{buffers, drain, feed, header, received};
 use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
-use ferrule::{Frame, FrameKind, Header};
+use ferrule::FrameKind;
 
 const M: usize = 64;
 /// Acknowledgements a stream receiver sends for one data frame it already had: the answer
@@ -33,24 +33,6 @@ fn node(seed: u64, transport: Transport, fec: bool) -> Link<'static> {
         l.enable_fec(fec as &mut dyn Repair);
     }
     l
-}
-
-fn header(f: &[u8], stream: bool) -> Header {
-    if stream {
-        let mut body = vec![0u8; f.len()];
-        let n = ferrule::cobs::decode(&f[..f.len() - 1], &mut body).unwrap();
-        Frame::from_body(&body[..n]).unwrap().header
-    } else {
-        Frame::from_body(f).unwrap().header
-    }
-}
-
-fn feed(l: &mut Link<'static>, f: &[u8], now: u64, stream: bool) {
-    if stream {
-        l.handle_input(f, now);
-    } else {
-        l.handle_datagram(f, now);
-    }
 }
 
 /// Two links after their handshake, and the first data frame A sent (B got it and

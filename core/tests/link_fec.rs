@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::link::{buffers, drain, received};
+use common::link::{buffers, drain, feed, header, received};
 use ferrule::fec::Parity;
 use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
 use ferrule::{Frame, FrameKind};
@@ -41,26 +41,6 @@ fn node(
         let _ = k;
     }
     l
-}
-
-/// The frame's header, decoded from either framing.
-fn header(f: &[u8], stream: bool) -> ferrule::Header {
-    if stream {
-        let mut body = vec![0u8; f.len()];
-        let n = ferrule::cobs::decode(&f[..f.len() - 1], &mut body).unwrap();
-        Frame::from_body(&body[..n]).unwrap().header
-    } else {
-        Frame::from_body(f).unwrap().header
-    }
-}
-
-/// A frame from the line into `l`, by its framing.
-fn feed(l: &mut Link<'static>, f: &[u8], now: u64, stream: bool) {
-    if stream {
-        l.handle_input(f, now)
-    } else {
-        l.handle_datagram(f, now)
-    }
 }
 
 /// Two links (seeds 1 and 2) with the given FEC and key, after their handshake.

@@ -99,3 +99,23 @@ pub fn with_crc(body: &[u8]) -> Vec<u8> {
     v.extend_from_slice(&ferrule::crc::crc32c(body).to_le_bytes());
     v
 }
+
+/// The frame's header, decoded from either framing.
+pub fn header(f: &[u8], stream: bool) -> ferrule::Header {
+    if stream {
+        let mut body = vec![0u8; f.len()];
+        let n = ferrule::cobs::decode(&f[..f.len() - 1], &mut body).unwrap();
+        ferrule::Frame::from_body(&body[..n]).unwrap().header
+    } else {
+        ferrule::Frame::from_body(f).unwrap().header
+    }
+}
+
+/// A frame from the line into `l`, by its framing.
+pub fn feed(l: &mut Link<'_>, f: &[u8], now: u64, stream: bool) {
+    if stream {
+        l.handle_input(f, now)
+    } else {
+        l.handle_datagram(f, now)
+    }
+}
