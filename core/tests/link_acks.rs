@@ -1,6 +1,7 @@
-//! When a receiver acknowledges (`docs/PROTOCOL.md` 4.3, "Acknowledgement"): a data frame that brings nothing
-//! new says the sender missed acknowledgements; on a stream the receiver then repeats its
-//! acknowledgement, on datagrams it answers once.
+//! When a receiver acknowledges (`docs/PROTOCOL.md` 4.3, "Acknowledgement"): a data frame
+//! that brings nothing new says the sender may have missed acknowledgements; the receiver then
+//! repeats its acknowledgement: on a stream at once; on datagrams, and on a stream with FEC,
+//! when the same message comes back in a later round of retransmission.
 
 mod common;
 
@@ -9,9 +10,8 @@ use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
 use ferrule::FrameKind;
 
 const M: usize = 64;
-/// Acknowledgements a stream receiver sends for one data frame it already had: the answer
-/// and four repeats.
-const STREAM_ANSWER: usize = 5;
+/// Acknowledgements a receiver sends when it repeats: the answer and four repeats.
+const REPEATED: usize = 5;
 
 fn node(seed: u64, transport: Transport, fec: bool) -> Link<'static> {
     let cfg = Config {
@@ -73,54 +73,77 @@ fn answer(b: &mut Link<'static>, now: u64, stream: bool) -> Vec<(FrameKind, Opti
         .collect()
 }
 
+/// A's next retransmission round from `from` on: when, and its data frames (on datagrams the
+/// oldest message's retransmission goes out twice).
+fn retransmission(a: &mut Link<'static>, from: u64, stream: bool) -> (u64, Vec<Vec<u8>>) {
+    (from..from + 10_000)
+        .find_map(|now| {
+            let copies: Vec<_> = drain(a, now)
+                .into_iter()
+                .filter(|f| header(f, stream).kind == FrameKind::Rdata)
+                .collect();
+            (!copies.is_empty()).then_some((now, copies))
+        })
+        .expect("a retransmission")
+}
+
 #[test]
 fn a_stream_receiver_repeats_its_ack_when_a_duplicate_shows_it_was_lost() {
     let (_a, mut b, data) = up_with_one_message(Transport::Stream, false);
     feed(&mut b, &data, 40, true);
     assert_eq!(b.stats().duplicates, 1);
     let acks = answer(&mut b, 40, true);
-    assert_eq!(acks.len(), STREAM_ANSWER, "{acks:?}");
+    assert_eq!(acks.len(), REPEATED, "{acks:?}");
     let first = acks[0];
     assert_eq!(first.0, FrameKind::Ack);
     assert!(acks.iter().all(|&k| k == first), "the same ACK each time");
     // Nothing more once the repeats are out; another duplicate starts them again.
     assert!(answer(&mut b, 41, true).is_empty());
     feed(&mut b, &data, 60, true);
-    assert_eq!(answer(&mut b, 60, true).len(), STREAM_ANSWER);
+    assert_eq!(answer(&mut b, 60, true).len(), REPEATED);
     assert!(received(&mut b).is_empty(), "delivered once");
 }
 
 #[test]
-fn a_datagram_receiver_answers_a_duplicate_once() {
-    let (_a, mut b, data) = up_with_one_message(Transport::Datagram, false);
-    feed(&mut b, &data, 40, false);
-    assert_eq!(b.stats().duplicates, 1);
-    let acks = answer(&mut b, 40, false);
-    assert_eq!(acks.len(), 1, "{acks:?}");
-    assert_eq!(acks[0].0, FrameKind::Ack);
+fn a_datagram_receiver_repeats_only_for_a_later_round_of_the_same_message() {
+    let (mut a, mut b, _) = up_with_one_message(Transport::Datagram, false);
+    // A's retransmissions of the message B has (B's acknowledgement was lost). The first round
+    // is answered once per copy: on datagrams a lone copy is mostly a retransmission that
+    // overtook its late original. A later round (another timestamp) shows A did not hear
+    // those answers. (The oldest message's retransmission goes out twice on datagrams, both
+    // copies stamped alike.)
+    let (t1, first) = retransmission(&mut a, 12, false);
+    assert_eq!(first.len(), 2);
+    assert_eq!(header(&first[0], false).ts, header(&first[1], false).ts);
+    for copy in &first {
+        feed(&mut b, copy, t1 + 1, false);
+        let acks = answer(&mut b, t1 + 1, false);
+        assert_eq!(acks.len(), 1, "{acks:?}");
+        assert_eq!(acks[0].0, FrameKind::Ack);
+    }
+    assert_eq!(b.stats().duplicates, 2);
+    let (t2, second) = retransmission(&mut a, t1 + 1, false);
+    assert_ne!(header(&second[0], false).ts, header(&first[0], false).ts);
+    feed(&mut b, &second[0], t2 + 1, false);
+    assert_eq!(answer(&mut b, t2 + 1, false).len(), REPEATED);
+    assert!(received(&mut b).is_empty(), "delivered once");
 }
 
 #[test]
-fn with_fec_a_stream_receiver_repeats_only_after_two_duplicates_in_a_row() {
-    let (mut a, mut b, data) = up_with_one_message(Transport::Stream, true);
-    // A lone duplicate may be a retransmission racing a rebuilt copy: answered once.
-    feed(&mut b, &data, 40, true);
-    assert_eq!(answer(&mut b, 40, true).len(), 1);
-    // A second one in a row is evidence enough.
-    feed(&mut b, &data, 41, true);
-    assert_eq!(answer(&mut b, 41, true).len(), STREAM_ANSWER);
-    // A frame that brings something new ends the run: the next duplicate is alone again.
-    a.send(0, b"twice", 50).unwrap();
-    let fresh: Vec<_> = drain(&mut a, 50)
-        .into_iter()
-        .filter(|f| header(f, true).kind == FrameKind::Rdata)
-        .collect();
-    assert!(!fresh.is_empty());
-    for f in &fresh {
-        feed(&mut b, f, 51, true);
+fn with_fec_a_stream_receiver_repeats_only_for_a_later_round_of_the_same_message() {
+    let (mut a, mut b, _) = up_with_one_message(Transport::Stream, true);
+    // A lone copy may be a retransmission racing the copy rebuilt from parity: answered once,
+    // and so is the same copy again.
+    let (t1, first) = retransmission(&mut a, 12, true);
+    assert_eq!(first.len(), 1);
+    for now in [t1 + 1, t1 + 2] {
+        feed(&mut b, &first[0], now, true);
+        assert_eq!(answer(&mut b, now, true).len(), 1);
     }
-    assert_eq!(received(&mut b), [b"twice".to_vec()]);
-    drain(&mut b, 51);
-    feed(&mut b, &data, 60, true);
-    assert_eq!(answer(&mut b, 60, true).len(), 1);
+    // A later round (another timestamp) shows A did not hear the answers.
+    let (t2, second) = retransmission(&mut a, t1 + 1, true);
+    assert_ne!(header(&second[0], true).ts, header(&first[0], true).ts);
+    feed(&mut b, &second[0], t2 + 1, true);
+    assert_eq!(answer(&mut b, t2 + 1, true).len(), REPEATED);
+    assert!(received(&mut b).is_empty(), "delivered once");
 }

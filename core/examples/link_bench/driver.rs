@@ -81,7 +81,10 @@ pub struct Scenario {
     /// stack transmit (otherwise it lets the stack answer each frame before reading the
     /// next). KCP flushes after every input either way.
     pub batched: bool,
+    /// The channel's seed of the first run; run `k` uses `seed + k · RUN_STRIDE`.
     pub seed: u64,
+    /// Runs pooled per row, each with its own channel seed (`--runs`).
+    pub runs: u64,
     /// ferrule's forward error correction, both ends (KCP ignores it).
     pub fec: Option<FecConfig>,
 }
@@ -169,7 +172,52 @@ pub struct Measurement {
     pub blocked_dry_ms: u64,
 }
 
+/// Distance between the channel seeds of a row's runs.
+pub const RUN_STRIDE: u64 = 100_003;
+
+impl Scenario {
+    /// This scenario's run `k`: its own channel seed, one run.
+    pub fn run_k(&self, k: u64) -> Scenario {
+        Scenario {
+            seed: self.seed + k * RUN_STRIDE,
+            runs: 1,
+            ..*self
+        }
+    }
+}
+
 impl Measurement {
+    /// Pools `other` (another run of the same row) into this one: counts, durations and wire
+    /// bytes add up, latencies are merged, and the row is complete only if every run was.
+    pub fn absorb(&mut self, other: Measurement) {
+        self.delivered += other.delivered;
+        self.misdelivered += other.misdelivered;
+        self.skipped += other.skipped;
+        self.complete &= other.complete;
+        self.duration_ms += other.duration_ms;
+        self.latencies.extend(other.latencies);
+        self.latencies.sort_unstable();
+        self.wire_bytes += other.wire_bytes;
+        self.frames += other.frames;
+        self.frames_lost += other.frames_lost;
+        self.counters.data_frames += other.counters.data_frames;
+        self.counters.retransmissions += other.counters.retransmissions;
+        self.counters.duplicates_received += other.counters.duplicates_received;
+        self.counters.downs += other.counters.downs;
+        self.cpu_ns += other.cpu_ns;
+        self.blocked_idle_ms += other.blocked_idle_ms;
+        self.blocked_dry_ms += other.blocked_dry_ms;
+    }
+
+    /// Runs pooled: `runs` of them, from `one(k)` for run `k`.
+    pub fn pooled(runs: u64, mut one: impl FnMut(u64) -> Measurement) -> Measurement {
+        let mut m = one(0);
+        for k in 1..runs {
+            m.absorb(one(k));
+        }
+        m
+    }
+
     /// Delivered messages per virtual second.
     pub fn goodput(&self) -> f64 {
         self.delivered as f64 * 1000.0 / self.duration_ms.max(1) as f64

@@ -10,7 +10,7 @@ use crate::channel::Loss;
 use crate::driver::{self, Measurement, Medium, Scenario};
 use crate::ferrule_end::FerruleEnd;
 use crate::kcp_end::KcpEnd;
-use crate::report::{figures, ScenarioResult, Target};
+use crate::report::{add_stats, figures, runs_times, ScenarioResult, Target};
 use crate::LOSSES;
 use ferrule::link::{Fec, FecConfig, LinkStats};
 
@@ -41,13 +41,14 @@ impl FecResult {
     pub fn title(&self) -> String {
         let s = &self.sc;
         format!(
-            "{}, W = {}, {} B messages, one-way, FEC k = {}, m = {}, {} groups kept ({} messages per row)",
+            "{}, W = {}, {} B messages, one-way, FEC k = {}, m = {}, {} groups kept ({}{} messages per row)",
             s.medium.name(),
             s.window,
             s.size,
             self.fec.k,
             self.fec.m,
             self.fec.groups,
+            runs_times(s.runs),
             crate::markdown::group(s.messages),
         )
     }
@@ -108,15 +109,32 @@ fn seed_of(loss: Loss) -> u64 {
     1_000 + LOSSES.iter().position(|&l| l == loss).expect("known loss") as u64
 }
 
+/// ferrule on `sc`, its runs pooled, and both endpoints' counters summed over the runs.
 fn run_ferrule(sc: &Scenario) -> (Measurement, [LinkStats; 2]) {
-    let mut ends = [FerruleEnd::new(sc, 0), FerruleEnd::new(sc, 1)];
-    let m = driver::run(sc, &mut ends);
-    (m, [ends[0].stats(), ends[1].stats()])
+    let mut stats: Option<[LinkStats; 2]> = None;
+    let m = Measurement::pooled(sc.runs, |k| {
+        let sc = sc.run_k(k);
+        let mut ends = [FerruleEnd::new(&sc, 0), FerruleEnd::new(&sc, 1)];
+        let m = driver::run(&sc, &mut ends);
+        let run_stats = [ends[0].stats(), ends[1].stats()];
+        match stats.as_mut() {
+            None => stats = Some(run_stats),
+            Some(acc) => {
+                add_stats(&mut acc[0], &run_stats[0]);
+                add_stats(&mut acc[1], &run_stats[1]);
+            }
+        }
+        m
+    });
+    (m, stats.unwrap_or_default())
 }
 
 fn run_kcp(sc: &Scenario) -> Measurement {
-    let mut ends = [KcpEnd::new(sc, 0), KcpEnd::new(sc, 1)];
-    driver::run(sc, &mut ends)
+    Measurement::pooled(sc.runs, |k| {
+        let sc = sc.run_k(k);
+        let mut ends = [KcpEnd::new(&sc, 0), KcpEnd::new(&sc, 1)];
+        driver::run(&sc, &mut ends)
+    })
 }
 
 /// Every row of `base` (a scenario without FEC) with `fec`; rows without FEC and KCP's come

@@ -22,7 +22,10 @@
 //! - `--batched`: the applications read every frame that arrived in a millisecond before
 //!   they let the stack transmit; by default each arriving frame is answered before the
 //!   next is read (as KCP's flush after every input does, which it keeps either way).
-//! - `--messages N`: messages per sending side and row (default 20,000).
+//! - `--messages N`: messages per sending side and run (default 20,000).
+//! - `--runs N`: runs pooled per row (default 4), each on its own channel seed: a row's
+//!   figures are over all its runs (messages over the summed duration, latency percentiles
+//!   over every message, counters summed), so one seed's luck does not decide a comparison.
 //! - `--set name=value`: override one of ferrule's `Config` fields for a tuning run
 //!   (`rto_initial`, `rto_min`, `rto_max`, `max_retransmits`, `dupthresh`, `ack_delay`,
 //!   `keepalive`); repeatable. The output names the overrides.
@@ -31,8 +34,9 @@
 //! 10 % average loss); bursts of 20–50 frames (uniform) at 30 % average loss. Loss applies
 //! to every frame in both directions, data and acks alike, each direction with its own loss
 //! process; bursts are counted in frames of their direction, so a side that sends little
-//! (backing off) stays inside a burst for longer. Seeds are fixed: every number but CPU
-//! time is the same on every run and machine.
+//! (backing off) stays inside a burst for longer. Seeds are fixed (run `k` of a row uses the
+//! row's seed plus `k · 100,003`): every number but CPU time is the same on every run and
+//! machine.
 //!
 //! Both stacks see the same channel (`channel.rs`, over the simulator's line in
 //! `tests/sim`), the same applications (keep the in-flight budget full, read at once) and
@@ -130,13 +134,14 @@ struct Options {
     json: bool,
     batched: bool,
     messages: u64,
+    runs: u64,
     set: Vec<(String, u32)>,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: link_bench [--all] [--fec] [--fec-config K:M[:GROUPS]] [--json] [--batched] \
-         [--messages N] [--set NAME=VALUE]...\n\
+         [--messages N] [--runs N] [--set NAME=VALUE]...\n\
          NAME: {}",
         ferrule_end::TUNABLE.join(", ")
     );
@@ -151,6 +156,7 @@ fn options() -> Options {
         json: false,
         batched: false,
         messages: 20_000,
+        runs: 4,
         set: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
@@ -168,6 +174,13 @@ fn options() -> Options {
                 o.messages = args
                     .next()
                     .and_then(|v| v.parse().ok())
+                    .unwrap_or_else(|| usage());
+            }
+            "--runs" => {
+                o.runs = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
                     .unwrap_or_else(|| usage());
             }
             "--set" => {
@@ -219,6 +232,7 @@ fn scenario(
         messages: o.messages,
         batched: o.batched,
         seed: 0,
+        runs: o.runs,
         fec: None,
     }
 }

@@ -114,14 +114,15 @@ fn print_scenario(r: &ScenarioResult) {
                 "**{name}, {}: {} of {} messages delivered ({} never delivered, {} delivered wrong), {link}{end}**",
                 row.loss.label(),
                 m.delivered,
-                r.sc.messages * if r.sc.bidirectional { 2 } else { 1 },
+                r.sc.runs * r.sc.messages * if r.sc.bidirectional { 2 } else { 1 },
                 m.skipped,
                 m.misdelivered,
             );
             if name == "ferrule" {
-                // One line per endpoint and reason: how often, first and last time, discarded.
+                // One line per endpoint and reason: how often, in how many runs, first and last
+                // time (virtual ms into its run), discarded.
                 let mut seen: Vec<(usize, DownReason)> = Vec::new();
-                for &(e, _, reason, _) in &row.downs {
+                for &(_, e, _, reason, _) in &row.downs {
                     if !seen.contains(&(e, reason)) {
                         seen.push((e, reason));
                     }
@@ -130,15 +131,19 @@ fn print_scenario(r: &ScenarioResult) {
                     let these: Vec<_> = row
                         .downs
                         .iter()
-                        .filter(|d| (d.0, d.2) == (e, reason))
+                        .filter(|d| (d.1, d.3) == (e, reason))
                         .collect();
-                    let discarded: u64 = these.iter().map(|d| u64::from(d.3)).sum();
+                    let mut runs: Vec<u64> = these.iter().map(|d| d.0).collect();
+                    runs.dedup();
+                    let discarded: u64 = these.iter().map(|d| u64::from(d.4)).sum();
                     println!(
-                        "- ferrule endpoint {e}: {} x {} (first at {} ms, last at {} ms), {discarded} messages discarded in all",
+                        "- ferrule endpoint {e}: {} x {} in {} of {} run(s) (first at {} ms, last at {} ms into its run), {discarded} messages discarded in all",
                         these.len(),
                         reason.name(),
-                        these[0].1,
-                        these[these.len() - 1].1
+                        runs.len(),
+                        r.sc.runs,
+                        these[0].2,
+                        these[these.len() - 1].2
                     );
                 }
             }

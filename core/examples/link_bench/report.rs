@@ -13,10 +13,11 @@ use ferrule::link::{DownReason, Link, LinkStats};
 pub struct Row {
     pub loss: Loss,
     pub ferrule: Measurement,
-    /// ferrule's counters, endpoint 0 (the sender) and 1.
+    /// ferrule's counters, endpoint 0 (the sender) and 1, summed over the runs (RTT
+    /// estimates: the first run's).
     pub stats: [LinkStats; 2],
-    /// ferrule's sessions that ended: endpoint, time (ms), reason, messages discarded.
-    pub downs: Vec<(usize, u64, DownReason, u16)>,
+    /// ferrule's sessions that ended: run, endpoint, time (ms), reason, messages discarded.
+    pub downs: Vec<(u64, usize, u64, DownReason, u16)>,
     pub kcp: Measurement,
 }
 
@@ -29,7 +30,7 @@ impl ScenarioResult {
     pub fn title(&self) -> String {
         let s = &self.sc;
         format!(
-            "{}, W = {}, {} B messages, {} ({} messages per sender and row{})",
+            "{}, W = {}, {} B messages, {} ({}{} messages per sender and row{})",
             s.medium.name(),
             s.window,
             s.size,
@@ -38,6 +39,7 @@ impl ScenarioResult {
             } else {
                 "one-way"
             },
+            runs_times(s.runs),
             crate::markdown::group(s.messages),
             if s.batched { "; batched reads" } else { "" }
         )
@@ -48,35 +50,77 @@ impl ScenarioResult {
     }
 }
 
+/// "4 runs x " for a pooled row, nothing for one run.
+pub fn runs_times(runs: u64) -> String {
+    if runs > 1 {
+        format!("{runs} runs x ")
+    } else {
+        String::new()
+    }
+}
+
+/// Adds the counters of `s` that the tables show to `acc`.
+pub fn add_stats(acc: &mut LinkStats, s: &LinkStats) {
+    acc.retransmissions += s.retransmissions;
+    acc.fast_retransmits += s.fast_retransmits;
+    acc.timeouts += s.timeouts;
+    acc.spurious_retransmissions += s.spurious_retransmissions;
+    acc.duplicates += s.duplicates;
+    acc.window_stalls += s.window_stalls;
+    acc.rdata_frames_sent += s.rdata_frames_sent;
+    acc.parity_sent += s.parity_sent;
+    acc.parity_rejected += s.parity_rejected;
+    acc.fec_recovered += s.fec_recovered;
+    acc.fec_unrecoverable += s.fec_unrecoverable;
+}
+
 /// Replays per measurement for CPU time (the fastest counts).
 const REPLAYS: usize = 3;
 
-/// Every row of `sc`, both stacks, same seeds.
+/// Every row of `sc`, both stacks, same seeds; each row pools `sc.runs` runs.
 pub fn measure(sc: &Scenario) -> ScenarioResult {
     let rows = LOSSES
         .iter()
         .enumerate()
         .map(|(i, &loss)| {
-            let sc = Scenario {
+            let row_sc = Scenario {
                 loss,
                 seed: 1_000 + i as u64,
                 ..*sc
             };
-            let new_f = |side| FerruleEnd::new(&sc, side as u64);
-            let mut f = [Recorded::new(new_f(0)), Recorded::new(new_f(1))];
-            let mut ferrule = driver::run(&sc, &mut f);
-            ferrule.cpu_ns = replay::cpu_ns(&f, new_f, sc.size, REPLAYS);
-            let new_k = |side| KcpEnd::new(&sc, side as u64);
-            let mut k = [Recorded::new(new_k(0)), Recorded::new(new_k(1))];
-            let mut kcp = driver::run(&sc, &mut k);
-            kcp.cpu_ns = replay::cpu_ns(&k, new_k, sc.size, REPLAYS);
-            let downs = (0..2)
-                .flat_map(|e| f[e].inner.downs.iter().map(move |&(t, r, n)| (e, t, r, n)))
-                .collect();
+            let mut stats: Option<[LinkStats; 2]> = None;
+            let mut downs = Vec::new();
+            let ferrule = Measurement::pooled(sc.runs, |k| {
+                let sc = row_sc.run_k(k);
+                let new_f = |side| FerruleEnd::new(&sc, side as u64);
+                let mut f = [Recorded::new(new_f(0)), Recorded::new(new_f(1))];
+                let mut m = driver::run(&sc, &mut f);
+                m.cpu_ns = replay::cpu_ns(&f, new_f, sc.size, REPLAYS);
+                let run_stats = [f[0].inner.stats(), f[1].inner.stats()];
+                match stats.as_mut() {
+                    None => stats = Some(run_stats),
+                    Some(acc) => {
+                        add_stats(&mut acc[0], &run_stats[0]);
+                        add_stats(&mut acc[1], &run_stats[1]);
+                    }
+                }
+                for (e, end) in f.iter().enumerate() {
+                    downs.extend(end.inner.downs.iter().map(|&(t, r, n)| (k, e, t, r, n)));
+                }
+                m
+            });
+            let kcp = Measurement::pooled(sc.runs, |k| {
+                let sc = row_sc.run_k(k);
+                let new_k = |side| KcpEnd::new(&sc, side as u64);
+                let mut e = [Recorded::new(new_k(0)), Recorded::new(new_k(1))];
+                let mut m = driver::run(&sc, &mut e);
+                m.cpu_ns = replay::cpu_ns(&e, new_k, sc.size, REPLAYS);
+                m
+            });
             Row {
                 loss,
                 ferrule,
-                stats: [f[0].inner.stats(), f[1].inner.stats()],
+                stats: stats.unwrap_or_default(),
                 downs,
                 kcp,
             }

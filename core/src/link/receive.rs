@@ -29,8 +29,9 @@ pub(super) struct Receiver {
     /// Copies of the acknowledgement still to send after the next one (see
     /// [`ACK_REPEATS`]).
     pub ack_repeats: u8,
-    /// Data frames in a row that brought nothing new.
-    pub stale_in_row: u8,
+    /// The last copy of an already delivered message, if it carried a timestamp: its
+    /// sequence number and timestamp.
+    pub last_again: Option<(u16, u16)>,
     pub ack_deadline: Option<u64>,
     /// The last timestamp received and when: echoed in the next acknowledgement.
     pub echo: Option<(u16, u64)>,
@@ -39,14 +40,14 @@ pub(super) struct Receiver {
     pub fec_due: Option<FecDue>,
 }
 
-/// On a stream, how many more times a receiver repeats its acknowledgement after a data
-/// frame it had already acknowledged (or one beyond its window) arrives: the sender did not
-/// hear the earlier ones. A serial line that drops frames in bursts drops acknowledgements in
-/// bursts too; a sender that hears nothing retransmits its whole window by timeout, and every
-/// copy that arrives is line time spent on nothing. Repeating the (small) acknowledgement
-/// makes the next one far likelier to get through (`link_bench`, UART, bursts of 20–50 frames
-/// at 30 % loss: spurious retransmissions 19.5 % → 6.9 % of data frames, goodput 35 → 76
-/// msg/s). Datagrams do not repeat: there a duplicate is mostly reordering, not a lost ack.
+/// How many more times a receiver repeats its acknowledgement when a data frame shows the
+/// sender did not hear it (a copy of a message already delivered, or one beyond the window).
+/// Loss comes in bursts, and takes acknowledgements too; a sender that hears nothing
+/// retransmits by timeout and backs off, and every copy that arrives is line time spent on
+/// nothing. On a stream every such frame counts. On datagrams, and on a stream with FEC
+/// receiving, a lone copy is mostly a retransmission that overtook its late original or raced
+/// the copy rebuilt from parity, so only a later round of retransmission of the same message
+/// (another timestamp) counts. Measured in `link_bench`; see PROTOCOL.md 4.3.
 pub(super) const ACK_REPEATS: u8 = 4;
 
 /// A frame's part for FEC, still in the frame buffer.
@@ -73,7 +74,7 @@ impl Receiver {
             last_ack: None,
             ack_now: false,
             ack_repeats: 0,
-            stale_in_row: 0,
+            last_again: None,
             ack_deadline: None,
             echo: None,
             fec_due: None,
@@ -88,7 +89,7 @@ impl Receiver {
         self.ack_owed = 0;
         self.ack_now = false;
         self.ack_repeats = 0;
-        self.stale_in_row = 0;
+        self.last_again = None;
         self.ack_deadline = None;
         self.last_ack = None;
         self.echo = None;
@@ -475,16 +476,24 @@ impl Link<'_> {
     }
 
     /// A data frame says the peer missed acknowledgements (it sent again what was
-    /// acknowledged, or beyond the window it was told): acknowledge at once, and on a stream
-    /// [`ACK_REPEATS`] more times.
-    fn acks_went_missing(&mut self) {
+    /// acknowledged, or beyond the window it was told): acknowledge at once, and repeat that
+    /// [`ACK_REPEATS`] times when the evidence is strong enough. `again`: the frame's sequence
+    /// number and timestamp when it is a copy of a message delivered already.
+    fn acks_went_missing(&mut self, again: Option<(u16, Option<u16>)>) {
         self.rx.ack_now = true;
-        self.rx.stale_in_row = self.rx.stale_in_row.saturating_add(1);
-        // With FEC, a lone duplicate is mostly a retransmission racing the copy rebuilt from
-        // parity, not a lost acknowledgement: two in a row are needed there.
+        let copy = again.and_then(|(seq, ts)| Some((seq, ts?)));
+        let previous = core::mem::replace(&mut self.rx.last_again, copy);
         let rebuilds = self.fec.as_deref().is_some_and(|f| f.receiving());
-        let evidence = 1 + u8::from(rebuilds);
-        if self.cfg.transport == Transport::Stream && self.rx.stale_in_row >= evidence {
+        let strong = if self.cfg.transport == Transport::Stream && !rebuilds {
+            true
+        } else {
+            // Datagrams reorder, and with FEC a retransmission races the copy rebuilt from
+            // parity: a lone copy is mostly one of those. The same message sent again later
+            // (another timestamp: a later round of retransmission) is a sender that did not
+            // hear the answer.
+            matches!((previous, copy), (Some((p, pt)), Some((s, t))) if p == s && pt != t)
+        };
+        if strong {
             self.rx.ack_repeats = ACK_REPEATS;
         }
     }
@@ -497,13 +506,13 @@ impl Link<'_> {
         let d = seq.wrapping_sub(self.rx.next);
         if (d as i16) < 0 {
             self.stats.duplicates += 1;
-            self.acks_went_missing();
+            self.acks_went_missing(Some((seq, h.ts)));
             return;
         }
         let d = usize::from(d);
         if d >= self.rx_free() {
             self.stats.out_of_window += 1;
-            self.acks_went_missing();
+            self.acks_went_missing(None);
             return;
         }
         let m = self.max_message();
@@ -515,10 +524,9 @@ impl Link<'_> {
         let i = (self.rx.head + self.rx.ready + d) % w;
         if self.areas.rx_slots.get(i).is_none_or(|s| s.filled) {
             self.stats.duplicates += 1;
-            self.acks_went_missing();
+            self.acks_went_missing(None);
             return;
         }
-        self.rx.stale_in_row = 0;
         if let Some(area) = self.areas.rx_data.get_mut(i * m..(i + 1) * m) {
             crate::bytes::copy(area, payload);
         }
