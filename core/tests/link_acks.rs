@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::link::{buffers, drain, feed, header, received};
+use common::link::{buffers, drain, feed, handshake_over, header, received};
 use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
 use ferrule::FrameKind;
 
@@ -40,15 +40,7 @@ fn node(seed: u64, transport: Transport, fec: bool) -> Link<'static> {
 fn up_with_one_message(transport: Transport, fec: bool) -> (Link<'static>, Link<'static>, Vec<u8>) {
     let stream = transport == Transport::Stream;
     let (mut a, mut b) = (node(1, transport, fec), node(2, transport, fec));
-    for now in 0..4 {
-        for f in drain(&mut a, now) {
-            feed(&mut b, &f, now, stream);
-        }
-        for f in drain(&mut b, now) {
-            feed(&mut a, &f, now, stream);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
+    handshake_over(&mut a, &mut b, stream);
     a.send(0, b"once", 10).unwrap();
     let data = drain(&mut a, 10)
         .into_iter()

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::link::{buffers, drain, feed, header, received};
+use common::link::{buffers, drain, feed, handshake_over, header, received};
 use ferrule::fec::Parity;
 use ferrule::link::{Config, Fec, FecConfig, Link, Repair, Transport};
 use ferrule::{Frame, FrameKind};
@@ -55,15 +55,7 @@ fn up(
         node(1, transport, fec_a, key),
         node(2, transport, fec_b, key),
     );
-    for now in 0..4 {
-        for f in drain(&mut a, now) {
-            feed(&mut b, &f, now, stream);
-        }
-        for f in drain(&mut b, now) {
-            feed(&mut a, &f, now, stream);
-        }
-    }
-    assert!(a.is_up() && b.is_up());
+    handshake_over(&mut a, &mut b, stream);
     (a, b)
 }
 

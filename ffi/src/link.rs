@@ -564,7 +564,7 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 /// timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 /// `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 /// AEAD is on.
-/// Stack: 816 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
+/// Stack: 816 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1000
 /// on Cortex-M0, 944 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety

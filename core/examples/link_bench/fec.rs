@@ -10,7 +10,7 @@ use crate::channel::Loss;
 use crate::driver::{self, Measurement, Medium, Scenario};
 use crate::ferrule_end::FerruleEnd;
 use crate::kcp_end::KcpEnd;
-use crate::report::{add_stats, figures, runs_times, ScenarioResult, Target};
+use crate::report::{figures, pool_stats, runs_times, ScenarioResult, Target};
 use crate::LOSSES;
 use ferrule::link::{Fec, FecConfig, LinkStats};
 
@@ -116,14 +116,7 @@ fn run_ferrule(sc: &Scenario) -> (Measurement, [LinkStats; 2]) {
         let sc = sc.run_k(k);
         let mut ends = [FerruleEnd::new(&sc, 0), FerruleEnd::new(&sc, 1)];
         let m = driver::run(&sc, &mut ends);
-        let run_stats = [ends[0].stats(), ends[1].stats()];
-        match stats.as_mut() {
-            None => stats = Some(run_stats),
-            Some(acc) => {
-                add_stats(&mut acc[0], &run_stats[0]);
-                add_stats(&mut acc[1], &run_stats[1]);
-            }
-        }
+        pool_stats(&mut stats, [ends[0].stats(), ends[1].stats()]);
         m
     });
     (m, stats.unwrap_or_default())

@@ -59,19 +59,26 @@ pub fn runs_times(runs: u64) -> String {
     }
 }
 
-/// Adds the counters of `s` that the tables show to `acc`.
-pub fn add_stats(acc: &mut LinkStats, s: &LinkStats) {
-    acc.retransmissions += s.retransmissions;
-    acc.fast_retransmits += s.fast_retransmits;
-    acc.timeouts += s.timeouts;
-    acc.spurious_retransmissions += s.spurious_retransmissions;
-    acc.duplicates += s.duplicates;
-    acc.window_stalls += s.window_stalls;
-    acc.rdata_frames_sent += s.rdata_frames_sent;
-    acc.parity_sent += s.parity_sent;
-    acc.parity_rejected += s.parity_rejected;
-    acc.fec_recovered += s.fec_recovered;
-    acc.fec_unrecoverable += s.fec_unrecoverable;
+/// Adds a run's counters (both endpoints) to the row's: the counters the tables show add up,
+/// the RTT estimates stay the first run's.
+pub fn pool_stats(acc: &mut Option<[LinkStats; 2]>, run: [LinkStats; 2]) {
+    let Some(acc) = acc else {
+        *acc = Some(run);
+        return;
+    };
+    for (a, s) in acc.iter_mut().zip(&run) {
+        a.retransmissions += s.retransmissions;
+        a.fast_retransmits += s.fast_retransmits;
+        a.timeouts += s.timeouts;
+        a.spurious_retransmissions += s.spurious_retransmissions;
+        a.duplicates += s.duplicates;
+        a.window_stalls += s.window_stalls;
+        a.rdata_frames_sent += s.rdata_frames_sent;
+        a.parity_sent += s.parity_sent;
+        a.parity_rejected += s.parity_rejected;
+        a.fec_recovered += s.fec_recovered;
+        a.fec_unrecoverable += s.fec_unrecoverable;
+    }
 }
 
 /// Replays per measurement for CPU time (the fastest counts).
@@ -96,14 +103,7 @@ pub fn measure(sc: &Scenario) -> ScenarioResult {
                 let mut f = [Recorded::new(new_f(0)), Recorded::new(new_f(1))];
                 let mut m = driver::run(&sc, &mut f);
                 m.cpu_ns = replay::cpu_ns(&f, new_f, sc.size, REPLAYS);
-                let run_stats = [f[0].inner.stats(), f[1].inner.stats()];
-                match stats.as_mut() {
-                    None => stats = Some(run_stats),
-                    Some(acc) => {
-                        add_stats(&mut acc[0], &run_stats[0]);
-                        add_stats(&mut acc[1], &run_stats[1]);
-                    }
-                }
+                pool_stats(&mut stats, [f[0].inner.stats(), f[1].inner.stats()]);
                 for (e, end) in f.iter().enumerate() {
                     downs.extend(end.inner.downs.iter().map(|&(t, r, n)| (k, e, t, r, n)));
                 }

@@ -119,3 +119,17 @@ pub fn feed(l: &mut Link<'_>, f: &[u8], now: u64, stream: bool) {
         l.handle_datagram(f, now)
     }
 }
+
+/// Runs the handshake over either framing (every frame delivered, milliseconds 0 to 3); both
+/// sides must come up.
+pub fn handshake_over(a: &mut Link<'_>, b: &mut Link<'_>, stream: bool) {
+    for now in 0..4 {
+        for f in drain(a, now) {
+            feed(b, &f, now, stream);
+        }
+        for f in drain(b, now) {
+            feed(a, &f, now, stream);
+        }
+    }
+    assert!(a.is_up() && b.is_up(), "handshake failed");
+}
