@@ -43,7 +43,7 @@ fn json_fec(o: &mut String, results: &[FecResult]) {
         let sc = &r.sc;
         let _ = write!(
             o,
-            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"k\":{},\"m\":{},\"groups\":{},\"fec_memory\":{},\"rows\":[",
+            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"k\":{},\"m\":{},\"groups\":{},\"fec_memory\":{},\"messages\":{},\"runs\":{},\"rows\":[",
             if i > 0 { "," } else { "" },
             sc.medium.key(),
             sc.window,
@@ -51,7 +51,9 @@ fn json_fec(o: &mut String, results: &[FecResult]) {
             r.fec.k,
             r.fec.m,
             r.fec.groups,
-            crate::fec::memory(&r.fec, sc.size)
+            crate::fec::memory(&r.fec, sc.size),
+            sc.messages,
+            sc.runs
         );
         let (off0, on0, kcp0) = r.lossless();
         for (j, row) in r.rows.iter().enumerate() {
@@ -99,14 +101,15 @@ pub fn json(
         let sc = &r.sc;
         let _ = write!(
             o,
-            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"batched\":{},\"messages\":{},\"rows\":[",
+            "{}{{\"medium\":\"{}\",\"window\":{},\"size\":{},\"bidirectional\":{},\"batched\":{},\"messages\":{},\"runs\":{},\"rows\":[",
             if i > 0 { "," } else { "" },
             sc.medium.key(),
             sc.window,
             sc.size,
             sc.bidirectional,
             sc.batched,
-            sc.messages
+            sc.messages,
+            sc.runs
         );
         let (fl, kl) = r.lossless();
         for (j, row) in r.rows.iter().enumerate() {
