@@ -2,6 +2,7 @@
 //! that brings nothing new says the sender may have missed acknowledgements; the receiver then
 //! repeats its acknowledgement: on a stream at once; on datagrams, and on a stream with FEC,
 //! when the same message comes back in a later round of retransmission.
+//! And what a sender makes of acknowledgements that arrive out of order.
 
 mod common;
 
@@ -138,4 +139,48 @@ fn with_fec_a_stream_receiver_repeats_only_for_a_later_round_of_the_same_message
     feed(&mut b, &second[0], t2 + 1, true);
     assert_eq!(answer(&mut b, t2 + 1, true).len(), REPEATED);
     assert!(received(&mut b).is_empty(), "delivered once");
+}
+
+/// An acknowledgement overtaken on the way by a later one is old news, not a bad ack; one for
+/// a message never sent is.
+#[test]
+fn an_overtaken_ack_is_ignored_and_an_ack_beyond_what_was_sent_is_bad() {
+    let (mut a, mut b, _) = up_with_one_message(Transport::Datagram, false);
+    a.send(0, b"two", 20).unwrap();
+    let data = drain(&mut a, 20);
+    assert_eq!(data.len(), 1);
+    feed(&mut b, &data[0], 21, false);
+    let newer = drain(&mut b, 21).remove(0);
+    let next = header(&newer, false).ack.unwrap().next;
+    // B's first ack (lost before) now arrives after the newer one.
+    let older = ferrule::Header {
+        ack: Some(ferrule::Ack {
+            next: next.wrapping_sub(1),
+            window: 8,
+            sack: None,
+        }),
+        echo: None,
+        ..header(&newer, false)
+    };
+    let beyond = ferrule::Header {
+        ack: Some(ferrule::Ack {
+            next: next.wrapping_add(3),
+            window: 8,
+            sack: None,
+        }),
+        echo: None,
+        ..header(&newer, false)
+    };
+    feed(&mut a, &newer, 22, false);
+    assert_eq!(a.send_capacity(), 8, "both messages acknowledged");
+    let acked = a.acked_before();
+    let mut out = [0u8; 64];
+    let n = ferrule::encode_datagram(&older, &[], &mut out).unwrap();
+    feed(&mut a, &out[..n], 23, false);
+    assert_eq!(a.stats().bad_ack, 0);
+    assert_eq!(a.acked_before(), acked, "an old ack takes nothing back");
+    assert_eq!(a.send_capacity(), 8);
+    let n = ferrule::encode_datagram(&beyond, &[], &mut out).unwrap();
+    feed(&mut a, &out[..n], 24, false);
+    assert_eq!(a.stats().bad_ack, 1);
 }

@@ -211,7 +211,11 @@ impl Link<'_> {
         let outstanding = self.tx.outstanding();
         let cum = usize::from(a.next.wrapping_sub(self.tx.base));
         if cum > outstanding {
-            self.stats.bad_ack += 1;
+            // An ack older than one already applied (it was overtaken on the way) says nothing
+            // new; only one beyond what was sent is bad.
+            if (a.next.wrapping_sub(self.tx.base) as i16) >= 0 {
+                self.stats.bad_ack += 1;
+            }
             return;
         }
         let now = self.now;
