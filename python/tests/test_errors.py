@@ -236,4 +236,8 @@ def test_chaos_never_crashes():
             if rng.random() < 0.002:
                 a.close(now)
                 a = make(rng.getrandbits(64))
-    assert delivered > 1000  # the links did talk through it all
+    # The links kept talking through it all. This is a liveness check, not a rate: every frame
+    # the links send draws from the same generator, so any change in the link's behaviour
+    # reshuffles the configurations; over seeds 0-39 the total ranged from 695 to 1,415
+    # (median 1,037).
+    assert delivered > 400
