@@ -188,15 +188,15 @@ impl Scenario {
 
 impl Measurement {
     /// Pools `other` (another run of the same row) into this one: counts, durations and wire
-    /// bytes add up, latencies are merged, and the row is complete only if every run was.
-    pub fn absorb(&mut self, other: Measurement) {
+    /// bytes add up, latencies are appended (unsorted: [`Measurement::pooled`] sorts once),
+    /// and the row is complete only if every run was.
+    fn absorb(&mut self, other: Measurement) {
         self.delivered += other.delivered;
         self.misdelivered += other.misdelivered;
         self.skipped += other.skipped;
         self.complete &= other.complete;
         self.duration_ms += other.duration_ms;
         self.latencies.extend(other.latencies);
-        self.latencies.sort_unstable();
         self.wire_bytes += other.wire_bytes;
         self.frames += other.frames;
         self.frames_lost += other.frames_lost;
@@ -215,6 +215,7 @@ impl Measurement {
         for k in 1..runs {
             m.absorb(one(k));
         }
+        m.latencies.sort_unstable();
         m
     }
 

@@ -2,7 +2,7 @@
 //! targets (`markdown` and `json` print the results).
 
 use crate::channel::Loss;
-use crate::driver::{self, Measurement, Scenario};
+use crate::driver::{self, Endpoint, Measurement, Scenario};
 use crate::ferrule_end::FerruleEnd;
 use crate::kcp_end::{self, KcpEnd};
 use crate::replay::{self, Recorded};
@@ -84,6 +84,18 @@ pub fn pool_stats(acc: &mut Option<[LinkStats; 2]>, run: [LinkStats; 2]) {
 /// Replays per measurement for CPU time (the fastest counts).
 const REPLAYS: usize = 3;
 
+/// One run of `sc` with endpoints from `new` (by side), recorded and replayed for its CPU
+/// time; the endpoints come back for their counters.
+fn timed_run<E: Endpoint>(
+    sc: &Scenario,
+    new: impl Fn(usize) -> E,
+) -> (Measurement, [Recorded<E>; 2]) {
+    let mut ends = [Recorded::new(new(0)), Recorded::new(new(1))];
+    let mut m = driver::run(sc, &mut ends);
+    m.cpu_ns = replay::cpu_ns(&ends, new, sc.size, REPLAYS);
+    (m, ends)
+}
+
 /// Every row of `sc`, both stacks, same seeds; each row pools `sc.runs` runs.
 pub fn measure(sc: &Scenario) -> ScenarioResult {
     let rows = LOSSES
@@ -99,10 +111,7 @@ pub fn measure(sc: &Scenario) -> ScenarioResult {
             let mut downs = Vec::new();
             let ferrule = Measurement::pooled(sc.runs, |k| {
                 let sc = row_sc.run_k(k);
-                let new_f = |side| FerruleEnd::new(&sc, side as u64);
-                let mut f = [Recorded::new(new_f(0)), Recorded::new(new_f(1))];
-                let mut m = driver::run(&sc, &mut f);
-                m.cpu_ns = replay::cpu_ns(&f, new_f, sc.size, REPLAYS);
+                let (m, f) = timed_run(&sc, |side| FerruleEnd::new(&sc, side as u64));
                 pool_stats(&mut stats, [f[0].inner.stats(), f[1].inner.stats()]);
                 for (e, end) in f.iter().enumerate() {
                     downs.extend(end.inner.downs.iter().map(|&(t, r, n)| (k, e, t, r, n)));
@@ -111,11 +120,7 @@ pub fn measure(sc: &Scenario) -> ScenarioResult {
             });
             let kcp = Measurement::pooled(sc.runs, |k| {
                 let sc = row_sc.run_k(k);
-                let new_k = |side| KcpEnd::new(&sc, side as u64);
-                let mut e = [Recorded::new(new_k(0)), Recorded::new(new_k(1))];
-                let mut m = driver::run(&sc, &mut e);
-                m.cpu_ns = replay::cpu_ns(&e, new_k, sc.size, REPLAYS);
-                m
+                timed_run(&sc, |side| KcpEnd::new(&sc, side as u64)).0
             });
             Row {
                 loss,

@@ -477,11 +477,10 @@ impl Link<'_> {
 
     /// A data frame says the peer missed acknowledgements (it sent again what was
     /// acknowledged, or beyond the window it was told): acknowledge at once, and repeat that
-    /// [`ACK_REPEATS`] times when the evidence is strong enough. `again`: the frame's sequence
-    /// number and timestamp when it is a copy of a message delivered already.
-    fn acks_went_missing(&mut self, again: Option<(u16, Option<u16>)>) {
+    /// [`ACK_REPEATS`] times when the evidence is strong enough. `copy`: the frame's sequence
+    /// number and timestamp when it is a stamped copy of a message delivered already.
+    fn acks_went_missing(&mut self, copy: Option<(u16, u16)>) {
         self.rx.ack_now = true;
-        let copy = again.and_then(|(seq, ts)| Some((seq, ts?)));
         let previous = core::mem::replace(&mut self.rx.last_again, copy);
         let rebuilds = self.fec.as_deref().is_some_and(|f| f.receiving());
         let strong = if self.cfg.transport == Transport::Stream && !rebuilds {
@@ -506,7 +505,7 @@ impl Link<'_> {
         let d = seq.wrapping_sub(self.rx.next);
         if (d as i16) < 0 {
             self.stats.duplicates += 1;
-            self.acks_went_missing(Some((seq, h.ts)));
+            self.acks_went_missing(h.ts.map(|ts| (seq, ts)));
             return;
         }
         let d = usize::from(d);
