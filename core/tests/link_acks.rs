@@ -184,3 +184,124 @@ fn an_overtaken_ack_is_ignored_and_an_ack_beyond_what_was_sent_is_bad() {
     feed(&mut a, &out[..n], 24, false);
     assert_eq!(a.stats().bad_ack, 1);
 }
+
+/// What A sends at `now`: the kinds.
+fn kinds(a: &mut Link<'static>, now: u64, stream: bool) -> Vec<(FrameKind, Vec<u8>)> {
+    drain(a, now)
+        .into_iter()
+        .map(|f| (header(&f, stream).kind, f))
+        .collect()
+}
+
+/// From `from` on, the first millisecond A sends anything, and what.
+fn next_send(a: &mut Link<'static>, from: u64, stream: bool) -> (u64, Vec<(FrameKind, Vec<u8>)>) {
+    (from..from + 10_000)
+        .find_map(|now| {
+            let sent = kinds(a, now, stream);
+            (!sent.is_empty()).then_some((now, sent))
+        })
+        .expect("A sends something")
+}
+
+/// On a stream, a sender whose probe timer fires asks first (three PINGs); the receiver
+/// answers each with its acknowledgement and two repeats; the answer shows the message
+/// arrived, so it is never sent again.
+#[test]
+fn a_stream_sender_asks_before_it_retransmits_and_the_answer_saves_the_copy() {
+    let (mut a, mut b, _) = up_with_one_message(Transport::Stream, false);
+    let (t, pings) = next_send(&mut a, 12, true);
+    assert_eq!(pings.len(), 3, "an ask is three PINGs");
+    assert!(pings.iter().all(|(k, _)| *k == FrameKind::Ping));
+    assert_eq!(a.stats().timeouts, 0);
+    assert_eq!(a.stats().probes_sent, 3);
+    feed(&mut b, &pings[0].1, t + 1, true);
+    let acks = drain(&mut b, t + 1);
+    let fields: Vec<_> = acks.iter().map(|f| header(f, true)).collect();
+    assert_eq!(acks.len(), 3, "the answer and two repeats");
+    assert!(fields
+        .iter()
+        .all(|h| h.kind == FrameKind::Ack && h.ack == fields[0].ack));
+    feed(&mut a, &acks[0], t + 3, true);
+    assert_eq!(a.send_capacity(), 8, "the message is acknowledged");
+    for now in t + 3..t + 2_000 {
+        assert!(
+            kinds(&mut a, now, true).is_empty(),
+            "nothing more to send at {now}"
+        );
+    }
+    let s = a.stats();
+    assert_eq!((s.retransmissions, s.timeouts), (0, 0));
+}
+
+/// An ask nobody answers is repeated, waiting longer each time (half a PTO, times 1.5 per
+/// round); after three the message is retransmitted, and a timeout counted.
+#[test]
+fn an_unanswered_ask_is_asked_again_then_the_message_is_retransmitted() {
+    let (mut a, _b, _) = up_with_one_message(Transport::Stream, false);
+    let mut at = Vec::new();
+    let mut from = 12;
+    let retransmitted = loop {
+        let (t, sent) = next_send(&mut a, from, true);
+        from = t + 1;
+        if sent.iter().any(|(k, _)| *k == FrameKind::Rdata) {
+            break t;
+        }
+        assert!(
+            sent.iter().all(|(k, _)| *k == FrameKind::Ping),
+            "only PINGs while asking"
+        );
+        assert_eq!(sent.len(), 3);
+        at.push(t);
+    };
+    assert_eq!(at.len(), 3, "three asks before a retransmission: {at:?}");
+    let waits = [at[1] - at[0], at[2] - at[1], retransmitted - at[2]];
+    assert!(
+        waits[0] < waits[1] && waits[1] < waits[2],
+        "longer each time: {waits:?}"
+    );
+    let s = a.stats();
+    assert_eq!((s.probes_sent, s.retransmissions, s.timeouts), (9, 1, 1));
+}
+
+/// When the answer to an ask lacks the message, the message is lost (the PING, sent after it,
+/// arrived): it goes again at once, without waiting for another timer.
+#[test]
+fn an_answer_that_lacks_the_message_makes_it_go_again_at_once() {
+    let stream = true;
+    let (mut a, mut b) = (
+        node(1, Transport::Stream, false),
+        node(2, Transport::Stream, false),
+    );
+    handshake_over(&mut a, &mut b, stream);
+    a.send(0, b"lost", 10).unwrap();
+    let lost = drain(&mut a, 10);
+    assert_eq!(header(&lost[0], stream).kind, FrameKind::Rdata);
+    let (t, pings) = next_send(&mut a, 11, stream);
+    assert!(pings.iter().all(|(k, _)| *k == FrameKind::Ping));
+    feed(&mut b, &pings[0].1, t + 1, stream);
+    let answer = drain(&mut b, t + 1).remove(0);
+    feed(&mut a, &answer, t + 2, stream);
+    let again = kinds(&mut a, t + 2, stream);
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].0, FrameKind::Rdata);
+    feed(&mut b, &again[0].1, t + 3, stream);
+    assert_eq!(received(&mut b), [b"lost".to_vec()]);
+    let s = a.stats();
+    assert_eq!(
+        (s.retransmissions, s.fast_retransmits, s.timeouts),
+        (1, 1, 0)
+    );
+}
+
+/// Datagrams never ask: a PING there costs as much as the retransmission it would save.
+#[test]
+fn a_datagram_sender_retransmits_without_asking() {
+    let (mut a, _b, _) = up_with_one_message(Transport::Datagram, false);
+    let (_, sent) = next_send(&mut a, 12, false);
+    assert!(
+        sent.iter().all(|(k, _)| *k == FrameKind::Rdata),
+        "{:?}",
+        sent.len()
+    );
+    assert_eq!(a.stats().probes_sent, 0);
+}

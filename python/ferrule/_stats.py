@@ -96,7 +96,7 @@ class LinkStats:
     keepalives_sent: int = 0
     """Keepalive PINGs sent."""
     probes_sent: int = 0
-    """Zero-window probes sent."""
+    """PINGs sent as probes: zero-window probes, and on a stream the asks before a retransmission."""
     hellos_sent: int = 0
     """HELLOs sent."""
     hellos_answered: int = 0

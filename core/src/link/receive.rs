@@ -50,6 +50,11 @@ pub(super) struct Receiver {
 /// (another timestamp) counts. Measured in `link_bench`; see PROTOCOL.md 4.3.
 pub(super) const ACK_REPEATS: u8 = 4;
 
+/// How many more times a receiver on a stream repeats the acknowledgement that answers a
+/// PING: a sender asks with PINGs when a probe timer fires (recovery.rs, `ASK_PINGS`), and a
+/// loss burst that took the acknowledgements of its data takes single answers too.
+pub(super) const PING_REPEATS: u8 = 2;
+
 /// A frame's part for FEC, still in the frame buffer.
 #[derive(Clone, Copy)]
 pub(super) enum FecDue {
@@ -416,7 +421,12 @@ impl Link<'_> {
             (FrameKind::Rdata, Some(seq)) => self.on_rdata(h, seq, payload),
             (FrameKind::Data, None) => self.stats.untagged += 1,
             (FrameKind::Data, Some(seq)) => self.on_data(h, seq, payload),
-            (FrameKind::Ping, _) => self.rx.ack_now = true,
+            (FrameKind::Ping, _) => {
+                self.rx.ack_now = true;
+                if self.cfg.transport == Transport::Stream {
+                    self.rx.ack_repeats = PING_REPEATS;
+                }
+            }
             (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),
             (FrameKind::Parity, _) if !recovered => {
                 // Handed over once this frame's processing has returned (`finish_fec`); the

@@ -20,6 +20,9 @@
 //!   sent): while later frames are still going out, their acknowledgements are the evidence,
 //!   and on a busy serial line the next one is at least a frame time away. Timers fire only
 //!   once the link has sent nothing new for a whole PTO.
+//! - On a stream a fired timer first asks (`ASK_PINGS` PINGs, answered by an acknowledgement
+//!   at once): the answer tells data that arrived from data that did not, and only the
+//!   latter is retransmitted; after `ASK_ROUNDS` unanswered asks the timer's messages go.
 //! - On datagrams, a retransmission of the oldest message in flight (the one every later
 //!   message waits behind) goes out twice, the copy after any other retransmission due: a
 //!   second loss of it stalls the whole window for another round trip, and on a lossy
@@ -45,6 +48,21 @@ pub(super) fn age_ms(now: u64, sent_at: u32) -> u32 {
 fn before(a: (u32, u32), b: (u32, u32)) -> bool {
     let dt = a.0.wrapping_sub(b.0) as i32;
     dt < 0 || (dt == 0 && (a.1.wrapping_sub(b.1) as i32) < 0)
+}
+
+/// Stream: PINGs sent when a probe timer fires, before anything is retransmitted (an ask).
+/// A data frame costs the line about eight times what a PING costs, and a PING is answered
+/// at once with the receiver's acknowledgement (PROTOCOL.md 4.3): when the data arrived and
+/// only its acknowledgements were lost, the answer says so; when it did not, the echo of the
+/// PING makes every message sent before it lost at once (`detect_lost`). Measured in
+/// `link_bench` (UART rows; README "Loss recovery").
+pub(super) const ASK_PINGS: u8 = 3;
+/// Asks in a row without an answer before the messages whose timers fired are retransmitted.
+const ASK_ROUNDS: u8 = 3;
+
+/// How long an ask waits for its answer: half a PTO, times 1.5 per unanswered ask before it.
+fn ask_wait(pto: u32, round: u8) -> u32 {
+    backed_off((pto / 2).max(2), round)
 }
 
 /// Longest a timer backs off: 1.5^10 (about 58) base timeouts (then capped at `rto_max`).
@@ -79,6 +97,13 @@ pub(super) struct Recovery {
     reo_mult: u8,
     /// Needed retransmissions since the allowance last changed.
     reo_good: u8,
+    /// Stream: a probe timer fired and the link asked (see [`ASK_PINGS`]); when the ask ends
+    /// unanswered (ms, low 32 bits).
+    asking: Option<u32>,
+    /// PINGs of the current ask still to send.
+    pub ask_pings: u8,
+    /// Asks in a row without an answer.
+    ask_rounds: u8,
 }
 
 impl Recovery {
@@ -95,6 +120,9 @@ impl Recovery {
             ping: None,
             reo_mult: 1,
             reo_good: 0,
+            asking: None,
+            ask_pings: 0,
+            ask_rounds: 0,
         }
     }
 
@@ -104,6 +132,20 @@ impl Recovery {
         self.loss_at = None;
         self.last_stamp = None;
         self.ping = None;
+        self.answered();
+    }
+
+    /// When the current ask ends unanswered, if one is waiting (`now` once it has ended).
+    fn ask_until(&self, now: u64) -> Option<u64> {
+        let left = |t: u32| u64::try_from(t.wrapping_sub(now as u32) as i32).unwrap_or(0);
+        self.asking.map(|t| now + left(t))
+    }
+
+    /// An ask is over: answered, or made moot by progress.
+    fn answered(&mut self) {
+        self.asking = None;
+        self.ask_pings = 0;
+        self.ask_rounds = 0;
     }
 
     /// The base probe timeout.
@@ -275,6 +317,7 @@ impl Link<'_> {
             self.on_echo(e);
         }
         if progress {
+            self.rec.answered();
             for off in 0..remaining {
                 if let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) {
                     s.backoff = 0;
@@ -350,6 +393,9 @@ impl Link<'_> {
         if let Some((t, pid)) = self.rec.ping.filter(|p| p.0 as u16 == e.ts) {
             if t == sent {
                 id = Some(id.map_or(pid, |i| if before((0, pid), (0, i)) { pid } else { i }));
+                // The answer to an ask: what it acknowledges is applied, and what was sent
+                // before the PING and is still unacknowledged is lost (`detect_lost`).
+                self.rec.answered();
             }
         }
         // Unknown order (a slot already freed): by time only, everything sent earlier.
@@ -406,6 +452,13 @@ impl Link<'_> {
         let pto = self.rec.pto(&self.cfg);
         let max = self.cfg.rto_max.max(pto);
         let w = self.window();
+        let stream = self.cfg.transport == Transport::Stream;
+        if self.rec.ask_until(now).is_some_and(|t| now < t) {
+            return;
+        }
+        // An unanswered ask: ask again, or after `ASK_ROUNDS` retransmit.
+        let ask =
+            stream && !(self.rec.asking.take().is_some() && self.rec.ask_rounds >= ASK_ROUNDS);
         for off in 0..self.tx.outstanding() {
             let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) else {
                 continue;
@@ -416,6 +469,14 @@ impl Link<'_> {
             let timeout = backed_off(pto, s.backoff).min(max);
             let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
             if now >= self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout) {
+                if ask {
+                    let rec = &mut self.rec;
+                    rec.asking = Some((now as u32).wrapping_add(ask_wait(pto, rec.ask_rounds)));
+                    rec.ask_pings = ASK_PINGS;
+                    rec.ask_rounds = rec.ask_rounds.saturating_add(1);
+                    return;
+                }
+                self.rec.ask_rounds = 0;
                 s.lost = true;
                 s.backoff = s.backoff.saturating_add(1);
                 self.stats.timeouts += 1;
@@ -431,6 +492,11 @@ impl Link<'_> {
         let max = self.cfg.rto_max.max(pto);
         let w = self.window();
         let mut t = self.rec.loss_at;
+        if self.rec.ask_pings > 0 {
+            return (Some(now), true);
+        }
+        // While an ask waits for its answer, timers wait with it.
+        let ask = self.rec.ask_until(now).unwrap_or(0);
         for off in 0..self.tx.outstanding() {
             let Some(s) = self.areas.tx_slots.get((self.tx.head + off) % w) else {
                 continue;
@@ -445,6 +511,7 @@ impl Link<'_> {
                 let timeout = backed_off(pto, s.backoff).min(max);
                 let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
                 let at = self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout);
+                let at = at.max(ask);
                 t = Some(t.map_or(at, |x| x.min(at)));
             }
         }

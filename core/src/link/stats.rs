@@ -46,7 +46,8 @@ pub struct LinkStats {
     pub acks_sent: u32,
     /// Keepalive PINGs sent.
     pub keepalives_sent: u32,
-    /// Zero-window probes sent.
+    /// PINGs sent as probes: zero-window probes, and on a stream the asks before a
+    /// retransmission (PROTOCOL.md 4.3.2).
     pub probes_sent: u32,
     /// HELLOs sent.
     pub hellos_sent: u32,

@@ -423,6 +423,11 @@ impl Link<'_> {
         if self.parity_needed() {
             return Some(Pick::Tagged(Tagged::Parity));
         }
+        if self.rec.ask_pings > 0 {
+            self.rec.ask_pings -= 1;
+            self.stats.probes_sent += 1;
+            return Some(Pick::Tagged(Tagged::Control(FrameKind::Ping)));
+        }
         let outstanding = self.tx.outstanding();
         let w = self.window();
         // Retransmissions first, oldest first; a second copy (datagrams) after the others, so
