@@ -922,7 +922,7 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
 // `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
 // something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 // `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
-// Stack: 328 bytes on Cortex-M0, 264 on Cortex-M4F. Not from an interrupt.
+// Stack: 312 bytes on Cortex-M0, 256 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `deadline_ms` writable.
