@@ -291,6 +291,56 @@ fn an_answer_that_lacks_the_message_makes_it_go_again_at_once() {
         (s.retransmissions, s.fast_retransmits, s.timeouts),
         (1, 1, 0)
     );
+    // Its timer had run out: the retransmission's timer is backed off (PTO x 1.5), as after a
+    // timeout.
+    let pto = u64::from(s.rto);
+    let (t2, _) = next_send(&mut a, t + 3, stream);
+    assert!(
+        t2 - (t + 2) >= pto * 3 / 2,
+        "next ask after {} ms, PTO {pto}",
+        t2 - (t + 2)
+    );
+}
+
+/// The PINGs of an ask go out in different milliseconds; an echo of the first, not only of the
+/// last, answers it: the next ask waits the first round's time again.
+#[test]
+fn an_echo_of_any_ping_of_an_ask_answers_it() {
+    let stream = true;
+    let (mut a, mut b) = (
+        node(1, Transport::Stream, false),
+        node(2, Transport::Stream, false),
+    );
+    handshake_over(&mut a, &mut b, stream);
+    a.send(0, b"lost", 10).unwrap();
+    assert_eq!(drain(&mut a, 10).len(), 1);
+    let mut buf = vec![0u8; a.max_frame_len()];
+    let mut one = |a: &mut Link<'static>, now: u64| match a.poll_transmit(now, &mut buf) {
+        Ok(Some(n)) => Some(buf[..n].to_vec()),
+        _ => None,
+    };
+    // The first millisecond something is due: the ask's first PING.
+    let t = (11..10_000)
+        .find(|&now| a.poll_timeout().is_some_and(|d| d <= now))
+        .expect("the timer fires");
+    let pings: Vec<_> = (t..t + 3)
+        .map(|now| one(&mut a, now).expect("a PING"))
+        .collect();
+    assert!(pings
+        .iter()
+        .all(|p| header(p, stream).kind == FrameKind::Ping));
+    assert_ne!(header(&pings[0], stream).ts, header(&pings[2], stream).ts);
+    feed(&mut b, &pings[0], t + 3, stream);
+    let answer = drain(&mut b, t + 3).remove(0);
+    feed(&mut a, &answer, t + 4, stream);
+    let again = one(&mut a, t + 4).expect("the message again");
+    assert_eq!(header(&again, stream).kind, FrameKind::Rdata);
+    // Nobody answers from here on: two asks, the second PTO / 2 after the first.
+    let pto = u64::from(a.stats().rto);
+    let (t1, first) = next_send(&mut a, t + 5, stream);
+    let (t2, _) = next_send(&mut a, t1 + 1, stream);
+    assert!(first.iter().all(|(k, _)| *k == FrameKind::Ping));
+    assert_eq!(t2 - t1, (pto / 2).max(2), "a first round's wait");
 }
 
 /// Datagrams never ask: a PING there costs as much as the retransmission it would save.

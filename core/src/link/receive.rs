@@ -424,7 +424,7 @@ impl Link<'_> {
             (FrameKind::Ping, _) => {
                 self.rx.ack_now = true;
                 if self.cfg.transport == Transport::Stream {
-                    self.rx.ack_repeats = PING_REPEATS;
+                    self.rx.ack_repeats = self.rx.ack_repeats.max(PING_REPEATS);
                 }
             }
             (FrameKind::Close, _) => self.fail(DownReason::PeerClosed),

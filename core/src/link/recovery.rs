@@ -22,7 +22,8 @@
 //!   once the link has sent nothing new for a whole PTO.
 //! - On a stream a fired timer first asks (`ASK_PINGS` PINGs, answered by an acknowledgement
 //!   at once): the answer tells data that arrived from data that did not, and only the
-//!   latter is retransmitted; after `ASK_ROUNDS` unanswered asks the timer's messages go.
+//!   latter is retransmitted, its timer backed off as after a timeout; after `ASK_ROUNDS`
+//!   unanswered asks the timer's messages go.
 //! - On datagrams, a retransmission of the oldest message in flight (the one every later
 //!   message waits behind) goes out twice, the copy after any other retransmission due: a
 //!   second loss of it stalls the whole window for another round trip, and on a lossy
@@ -165,6 +166,15 @@ impl Recovery {
         }
     }
 
+    /// When the probe timer of a message runs out: last sent at `sent_at` (ms, low 32 bits),
+    /// backed off `backoff` times, `pto` the base timeout.
+    #[inline(never)]
+    fn expiry(&self, now: u64, cfg: &Config, sent_at: u32, backoff: u8, pto: u32) -> u64 {
+        let timeout = backed_off(pto, backoff).min(cfg.rto_max.max(pto));
+        let sent = now.saturating_sub(u64::from(age_ms(now, sent_at)));
+        self.timer_start(sent, cfg.transport) + u64::from(timeout)
+    }
+
     /// The peer held an acknowledgement `hold` ms.
     fn held(&mut self, hold: u32) {
         self.peer_hold = hold.max(self.peer_hold - self.peer_hold / 8);
@@ -191,10 +201,14 @@ impl Recovery {
         id
     }
 
-    /// A timestamped PING goes out now.
+    /// A timestamped PING goes out now. During an ask the first of its PINGs is kept: an
+    /// echo of anything sent since then answers the ask.
     pub fn stamped_ping(&mut self, now: u64) {
         let id = self.number(now, false);
-        self.ping = Some((now, id));
+        let later_in_ask = self.asking.is_some() && self.ask_pings + 1 < ASK_PINGS;
+        if !later_in_ask {
+            self.ping = Some((now, id));
+        }
     }
 
     /// Whether any message is in flight (sent, not acknowledged).
@@ -308,6 +322,7 @@ impl Link<'_> {
             }
         }
         self.stats.spurious_retransmissions += retransmitted[1];
+        let asking = self.rec.asking.is_some();
         if let Some((sent_at, tx_id)) = newest {
             let r = age_ms(now, sent_at);
             self.rec.rtt.sample(r);
@@ -329,7 +344,7 @@ impl Link<'_> {
         if a.window > 0 {
             self.timers.probe_due = None;
         }
-        self.detect_lost();
+        self.detect_lost(asking && !progress);
     }
 
     /// The packet threshold: before the ack is applied, counts for each message still in
@@ -393,10 +408,13 @@ impl Link<'_> {
         if let Some((t, pid)) = self.rec.ping.filter(|p| p.0 as u16 == e.ts) {
             if t == sent {
                 id = Some(id.map_or(pid, |i| if before((0, pid), (0, i)) { pid } else { i }));
-                // The answer to an ask: what it acknowledges is applied, and what was sent
-                // before the PING and is still unacknowledged is lost (`detect_lost`).
-                self.rec.answered();
             }
+        }
+        // The answer to an ask: an echo of any of its PINGs (of anything sent since the
+        // first). What it acknowledges is applied, and what was sent before the echoed frame
+        // and is still unacknowledged is lost (`detect_lost`).
+        if self.rec.asking.is_some() && self.rec.ping.is_some_and(|(t, _)| sent >= t) {
+            self.rec.answered();
         }
         // Unknown order (a slot already freed): by time only, everything sent earlier.
         let tx_id = id.unwrap_or(self.rec.next_tx_id.wrapping_sub(1 << 31));
@@ -405,8 +423,10 @@ impl Link<'_> {
 
     /// Declares lost every message in flight whose latest transmission went out before the
     /// latest one known delivered (time threshold), or that `dupthresh` later transmissions
-    /// known delivered passed (packet threshold).
-    pub(super) fn detect_lost(&mut self) {
+    /// known delivered passed (packet threshold). `answer`: this is the answer to an ask that
+    /// brought no progress, so a message whose timer has run out takes the backoff step its
+    /// timeout would have taken.
+    pub(super) fn detect_lost(&mut self, answer: bool) {
         let Some(rack) = self.rec.rack else {
             return;
         };
@@ -417,6 +437,7 @@ impl Link<'_> {
         let wait = u64::from(self.rec.rack_rtt) + reo + 1;
         let stream = self.cfg.transport == Transport::Stream;
         let w = self.window();
+        let pto = self.rec.pto(&self.cfg);
         let mut loss_at: Option<u64> = None;
         for off in 0..self.tx.outstanding() {
             let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) else {
@@ -437,6 +458,9 @@ impl Link<'_> {
             if lost {
                 s.lost = true;
                 self.stats.fast_retransmits += 1;
+                if answer && now >= self.rec.expiry(now, &self.cfg, s.sent_at, s.backoff, pto) {
+                    s.backoff = s.backoff.saturating_add(1);
+                }
             }
         }
         self.rec.loss_at = loss_at;
@@ -447,10 +471,9 @@ impl Link<'_> {
     pub(super) fn recovery_on_time(&mut self) {
         let now = self.now;
         if self.rec.loss_at.is_some_and(|t| now >= t) {
-            self.detect_lost();
+            self.detect_lost(false);
         }
         let pto = self.rec.pto(&self.cfg);
-        let max = self.cfg.rto_max.max(pto);
         let w = self.window();
         let stream = self.cfg.transport == Transport::Stream;
         if self.rec.ask_until(now).is_some_and(|t| now < t) {
@@ -466,9 +489,7 @@ impl Link<'_> {
             if s.tx_count == 0 || s.sacked || s.lost {
                 continue;
             }
-            let timeout = backed_off(pto, s.backoff).min(max);
-            let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
-            if now >= self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout) {
+            if now >= self.rec.expiry(now, &self.cfg, s.sent_at, s.backoff, pto) {
                 if ask {
                     let rec = &mut self.rec;
                     rec.asking = Some((now as u32).wrapping_add(ask_wait(pto, rec.ask_rounds)));
@@ -476,12 +497,13 @@ impl Link<'_> {
                     rec.ask_rounds = rec.ask_rounds.saturating_add(1);
                     return;
                 }
-                self.rec.ask_rounds = 0;
                 s.lost = true;
                 s.backoff = s.backoff.saturating_add(1);
                 self.stats.timeouts += 1;
             }
         }
+        // No ask started: the next fired timer starts counting asks afresh.
+        self.rec.ask_rounds = 0;
     }
 
     /// The earliest time a message's probe timer or the loss threshold fires; whether a
@@ -489,7 +511,6 @@ impl Link<'_> {
     pub(super) fn recovery_deadline(&self) -> (Option<u64>, bool) {
         let now = self.now;
         let pto = self.rec.pto(&self.cfg);
-        let max = self.cfg.rto_max.max(pto);
         let w = self.window();
         let mut t = self.rec.loss_at;
         if self.rec.ask_pings > 0 {
@@ -508,9 +529,7 @@ impl Link<'_> {
                 return (Some(now), true);
             }
             if s.tx_count > 0 {
-                let timeout = backed_off(pto, s.backoff).min(max);
-                let sent = now.saturating_sub(u64::from(age_ms(now, s.sent_at)));
-                let at = self.rec.timer_start(sent, self.cfg.transport) + u64::from(timeout);
+                let at = self.rec.expiry(now, &self.cfg, s.sent_at, s.backoff, pto);
                 let at = at.max(ask);
                 t = Some(t.map_or(at, |x| x.min(at)));
             }
