@@ -263,19 +263,26 @@ fn an_unanswered_ask_is_asked_again_then_the_message_is_retransmitted() {
     assert_eq!((s.probes_sent, s.retransmissions, s.timeouts), (9, 1, 1));
 }
 
+/// Two stream links after their handshake, and A's first message sent and lost on the way.
+fn up_with_one_message_lost() -> (Link<'static>, Link<'static>) {
+    let (mut a, mut b) = (
+        node(1, Transport::Stream, false),
+        node(2, Transport::Stream, false),
+    );
+    handshake_over(&mut a, &mut b, true);
+    a.send(0, b"lost", 10).unwrap();
+    let lost = drain(&mut a, 10);
+    assert_eq!(lost.len(), 1);
+    assert_eq!(header(&lost[0], true).kind, FrameKind::Rdata);
+    (a, b)
+}
+
 /// When the answer to an ask lacks the message, the message is lost (the PING, sent after it,
 /// arrived): it goes again at once, without waiting for another timer.
 #[test]
 fn an_answer_that_lacks_the_message_makes_it_go_again_at_once() {
     let stream = true;
-    let (mut a, mut b) = (
-        node(1, Transport::Stream, false),
-        node(2, Transport::Stream, false),
-    );
-    handshake_over(&mut a, &mut b, stream);
-    a.send(0, b"lost", 10).unwrap();
-    let lost = drain(&mut a, 10);
-    assert_eq!(header(&lost[0], stream).kind, FrameKind::Rdata);
+    let (mut a, mut b) = up_with_one_message_lost();
     let (t, pings) = next_send(&mut a, 11, stream);
     assert!(pings.iter().all(|(k, _)| *k == FrameKind::Ping));
     feed(&mut b, &pings[0].1, t + 1, stream);
@@ -307,13 +314,7 @@ fn an_answer_that_lacks_the_message_makes_it_go_again_at_once() {
 #[test]
 fn an_echo_of_any_ping_of_an_ask_answers_it() {
     let stream = true;
-    let (mut a, mut b) = (
-        node(1, Transport::Stream, false),
-        node(2, Transport::Stream, false),
-    );
-    handshake_over(&mut a, &mut b, stream);
-    a.send(0, b"lost", 10).unwrap();
-    assert_eq!(drain(&mut a, 10).len(), 1);
+    let (mut a, mut b) = up_with_one_message_lost();
     let mut buf = vec![0u8; a.max_frame_len()];
     let mut one = |a: &mut Link<'static>, now: u64| match a.poll_transmit(now, &mut buf) {
         Ok(Some(n)) => Some(buf[..n].to_vec()),
