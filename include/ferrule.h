@@ -931,7 +931,7 @@ ferrule_status ferrule_link_poll_timeout(ferrule_link_t *link, uint64_t *deadlin
 // Runs the link's timers (retransmission, delayed acknowledgement, keepalive, handshake) at
 // `now_ms`. Calling it early, or more often than needed, is harmless. Returns `FERRULE_OK` or
 // `FERRULE_ERR_NULL`. Poll events and transmit afterwards.
-// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 240. Not from an
+// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 192. Not from an
 // interrupt.
 //
 // # Safety

@@ -628,7 +628,7 @@ pub unsafe extern "C" fn ferrule_link_poll_timeout(
 /// Runs the link's timers (retransmission, delayed acknowledgement, keepalive, handshake) at
 /// `now_ms`. Calling it early, or more often than needed, is harmless. Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`. Poll events and transmit afterwards.
-/// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 240. Not from an
+/// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 192. Not from an
 /// interrupt.
 ///
 /// # Safety

@@ -437,7 +437,6 @@ impl Link<'_> {
         let wait = u64::from(self.rec.rack_rtt) + reo + 1;
         let stream = self.cfg.transport == Transport::Stream;
         let w = self.window();
-        let pto = self.rec.pto(&self.cfg);
         let mut loss_at: Option<u64> = None;
         for off in 0..self.tx.outstanding() {
             let Some(s) = self.areas.tx_slots.get_mut((self.tx.head + off) % w) else {
@@ -458,8 +457,12 @@ impl Link<'_> {
             if lost {
                 s.lost = true;
                 self.stats.fast_retransmits += 1;
-                if answer && now >= self.rec.expiry(now, &self.cfg, s.sent_at, s.backoff, pto) {
-                    s.backoff = s.backoff.saturating_add(1);
+                // Only an answer to an ask needs the timer (rare; not on every ack).
+                if answer {
+                    let pto = self.rec.pto(&self.cfg);
+                    if now >= self.rec.expiry(now, &self.cfg, s.sent_at, s.backoff, pto) {
+                        s.backoff = s.backoff.saturating_add(1);
+                    }
                 }
             }
         }
