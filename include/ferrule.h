@@ -576,7 +576,7 @@ size_t ferrule_aead_storage_size(void);
 // `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 // without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
+// Stack: 312 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
 // (nor while another call on the same link may be running).
 //
 // # Safety
@@ -596,7 +596,7 @@ ferrule_status ferrule_link_enable_aead(ferrule_link_t *link,
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32),
 // `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-// Stack: 800 bytes on Cortex-M0, 760 on Cortex-M4F (it derives the session keys
+// Stack: 784 bytes on Cortex-M0, 744 on Cortex-M4F (it derives the session keys
 // again: HKDF-SHA256). Not from an interrupt.
 //
 // # Safety
@@ -618,7 +618,7 @@ ferrule_compression_config_t ferrule_compression_config_default(void);
 // they share), the shared history ring (2^receive_window_bits bytes) and the dynamic-Huffman
 // tables (1012 bytes) only when taken. On 32-bit targets: the default (receive only) 1.3 KiB;
 // shared stream both ways with 1 KiB windows 5504 bytes, with 512-byte windows 3456.
-// Stack: 204 bytes on Cortex-M0, 192 on Cortex-M4F. Reentrant: may be called from an
+// Stack: 204 bytes on Cortex-M0, 176 on Cortex-M4F. Reentrant: may be called from an
 // interrupt.
 //
 // # Safety
@@ -636,7 +636,7 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 // dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 644 bytes on Cortex-M0, 640 on Cortex-M4F. Not from an interrupt.
+// Stack: 444 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -664,7 +664,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 892 bytes on Cortex-M0, 832 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 500 bytes on Cortex-M0, 444 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 // out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
@@ -681,7 +681,7 @@ ferrule_status ferrule_link_enable_fec(ferrule_link_t *link,
 // Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
 // (`stream` true: COBS, both delimiters) or a datagram (header, payload, CRC). 0 if the payload
 // is larger than `FERRULE_MAX_PAYLOAD`.
-// Stack: 64 bytes. Reentrant: may be called from an interrupt.
+// Stack: 56 bytes. Reentrant: may be called from an interrupt.
 size_t ferrule_max_frame_len(size_t payload_len, bool stream);
 
 // Encodes one frame into `out` (`out_cap` bytes): stream framing (COBS, trailing 0x00, and a
@@ -692,7 +692,7 @@ size_t ferrule_max_frame_len(size_t payload_len, bool stream);
 // compression, or a selective ack or echo without the ack fields);
 // `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 // `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
-// Stack: 540 bytes on Cortex-M0, 488 on Cortex-M4F. Reentrant (it touches only its
+// Stack: 532 bytes on Cortex-M0, 480 on Cortex-M4F. Reentrant (it touches only its
 // arguments): may be called from an interrupt.
 //
 // # Safety
@@ -749,7 +749,7 @@ ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t
 // `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 // `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
 // this decoder.
-// Stack: 680 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
+// Stack: 688 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
 // interrupt if that interrupt is the only context using it.
 //
 // # Safety
@@ -781,7 +781,7 @@ ferrule_link_config_t ferrule_link_config_default(void);
 // configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
 // best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
 // the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
-// Stack: 192 bytes on Cortex-M0, 184 on Cortex-M4F. Reentrant: may be called from an interrupt.
+// Stack: 152 bytes on Cortex-M0, 144 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
 // `config` points to a configuration, or is NULL (then the result is 0).
@@ -790,7 +790,7 @@ size_t ferrule_link_storage_size(const ferrule_link_config_t *config);
 // Bytes `ferrule_link_poll_transmit`'s buffer needs for a link whose messages are up to
 // `max_message` bytes (the largest frame it sends, on either transport): 229 for 128, 358 for
 // 256.
-// Stack: 64 bytes. Reentrant: may be called from an interrupt.
+// Stack: 56 bytes. Reentrant: may be called from an interrupt.
 size_t ferrule_link_max_frame_len(uint16_t max_message);
 
 // Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
@@ -810,7 +810,7 @@ size_t ferrule_link_max_frame_len(uint16_t max_message);
 // `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
 // `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
-// Stack: 792 bytes on Cortex-M0, 764 on Cortex-M4F (the link is written in place in
+// Stack: 676 bytes on Cortex-M0, 628 on Cortex-M4F (the link is written in place in
 // `mem`; nothing of its size is built on the stack). Not from an interrupt.
 //
 // # Safety
@@ -832,7 +832,7 @@ ferrule_status ferrule_link_init(void *mem,
 // `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message);
 // `FERRULE_ERR_NOT_CONNECTED` (no session up: wait for `FERRULE_EVENT_UP`);
 // `FERRULE_ERR_NULL`. Compresses the message if compression is on.
-// Stack: 224 bytes without compression; 520 on Cortex-M0 and 420 on Cortex-M4F
+// Stack: 176 bytes on Cortex-M0 and 140 on Cortex-M4F without compression; 472 and 388
 // when it compresses. Not from an interrupt.
 //
 // # Safety
@@ -848,7 +848,7 @@ ferrule_status ferrule_link_send(ferrule_link_t *link,
 // peer or reported discarded (`FERRULE_EVENT_DOWN`): a message with id `n` is confirmed
 // delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`) and it was
 // not in a DOWN event's range. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 24 bytes. Not from an interrupt.
+// Stack: 8 bytes. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `id` writable.
@@ -861,7 +861,7 @@ ferrule_status ferrule_link_acked_before(ferrule_link_t *link, uint32_t *id);
 // call again for the next; if it was part of the shared stream the session ends with
 // `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`. Decompresses if the message is
 // compressed.
-// Stack: 240 bytes without compression; 620 on Cortex-M0 and 552 on Cortex-M4F
+// Stack: 232 bytes on Cortex-M0 and 188 on Cortex-M4F without compression; 580 and 480
 // when it decompresses. Not from an interrupt.
 //
 // # Safety
@@ -875,9 +875,9 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
 // block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 // `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 // afterwards.
-// Stack: 776 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC, then the
-// session keys' HKDF once the frame's processing has returned) at most 960 on Cortex-M0 and
-// 872 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
+// Stack: 816 bytes on Cortex-M0 and 632 on Cortex-M4F without AEAD; with AEAD (a hello's
+// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 896
+// on Cortex-M0 and 824 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 // buffer in the interrupt, and feed them from the main loop.
 //
 // # Safety
@@ -890,7 +890,7 @@ ferrule_status ferrule_link_handle_input(ferrule_link_t *link,
 // Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
 // Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
 // afterwards.
-// Stack: at most 940 bytes on Cortex-M0 and 832 on Cortex-M4F with compression, AEAD
+// Stack: at most 900 bytes on Cortex-M0 and 820 on Cortex-M4F with compression, AEAD
 // and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 // has returned). Not from an interrupt.
 //
@@ -907,8 +907,8 @@ ferrule_status ferrule_link_handle_datagram(ferrule_link_t *link,
 // timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 // `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 // AEAD is on.
-// Stack: 816 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
-// on Cortex-M0, 944 on Cortex-M4F. Not from an interrupt.
+// Stack: 768 bytes on Cortex-M0 and 600 on Cortex-M4F without AEAD; with AEAD (a hello's
+// HMAC) at most 960 on Cortex-M0 and 896 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
@@ -922,7 +922,7 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
 // `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
 // something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 // `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
-// Stack: 312 bytes on Cortex-M0, 256 on Cortex-M4F. Not from an interrupt.
+// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `deadline_ms` writable.
@@ -931,7 +931,7 @@ ferrule_status ferrule_link_poll_timeout(ferrule_link_t *link, uint64_t *deadlin
 // Runs the link's timers (retransmission, delayed acknowledgement, keepalive, handshake) at
 // `now_ms`. Calling it early, or more often than needed, is harmless. Returns `FERRULE_OK` or
 // `FERRULE_ERR_NULL`. Poll events and transmit afterwards.
-// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 192. Not from an
+// Stack: 176 bytes on Cortex-M0 and 136 on Cortex-M4F; with FEC 324 and 212. Not from an
 // interrupt.
 //
 // # Safety
@@ -941,7 +941,7 @@ ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms
 // Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 // `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
 // four are kept, the oldest is dropped beyond that.
-// Stack: 52 bytes. Not from an interrupt.
+// Stack: 24 bytes. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `event` writable.
@@ -967,7 +967,7 @@ ferrule_status ferrule_link_close(ferrule_link_t *link, uint64_t now_ms);
 // bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer), capped at this
 // side's largest message and the peer's. Compression never expands a message, so this holds
 // in every mode. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 100 bytes. Not from an interrupt.
+// Stack: 76 bytes. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `max_len` writable.
@@ -976,7 +976,7 @@ ferrule_status ferrule_link_max_message_for_frame(ferrule_link_t *link,
                                                   size_t *max_len);
 
 // Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 880 bytes on Cortex-M0, 832 on Cortex-M4F. Not from an interrupt.
+// Stack: 392 bytes on Cortex-M0, 360 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` writable.

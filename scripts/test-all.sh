@@ -52,11 +52,8 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi; do
             ${features:+--features "$features"}
     done
     echo "  ferrule-ffi (staticlib): $target, no std, no heap (with aead, then without)"
-    cross_cargo build -p ferrule-ffi --profile firmware --target "$target" --no-default-features \
-        --features panic-handler,aead 2>&1 | grep -v -e "dropping unsupported crate type" -e "^$" || true
-    cross_cargo build -p ferrule-ffi --profile firmware --target "$target" --no-default-features \
-        --features panic-handler 2>&1 | grep -v -e "dropping unsupported crate type" -e "^$" || true
-    test -f "$(ls -d "$ROOT"/target-cross*/"$target"/firmware/libferrule_ffi.a | head -1)"
+    test -f "$(cross_ffi_lib "$target" panic-handler)"
+    test -f "$(cross_ffi_lib "$target" panic-handler,aead)"
 done
 
 # ---------------------------------------------------------------- C API

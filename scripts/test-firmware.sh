@@ -38,10 +38,8 @@ REGRESSED=()
 
 crossdir() { if [ "$CROSS_MODE" = rustup ]; then echo "$ROOT/target-cross-rustup"; else echo "$ROOT/target-cross"; fi; }
 quiet() { grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true; }
-ffilib() { # target -> libferrule_ffi.a: no std, no heap, with AEAD (what firmware links)
-    cross_cargo build -q -p ferrule-ffi --profile firmware --target "$1" --no-default-features \
-        --features panic-handler,aead 2>&1 | quiet
-    echo "$(crossdir)/$1/firmware/libferrule_ffi.a"
+ffilib() { # target -> libferrule_ffi.a: no std, no heap, with AEAD (what the bundle ships)
+    cross_ffi_lib "$1" panic-handler,aead
 }
 mps2() { # elf [qemu options...] -> runs it on mps2-an386, semihosting output on stdout
     local elf=$1
@@ -149,8 +147,8 @@ for name in m4:
         over.append(f"{name} ({a} B on M0, {b} B on M4F)")
     if gated and max(a, b) > 1024:
         regressed.append(f"{name} ({a} B on M0, {b} B on M4F) > 1024 B")
-open(f"{out}/stack_over.txt", "w").write("\n".join(over))
-open(f"{out}/stack_regressed.txt", "w").write("\n".join(regressed))
+open(f"{out}/stack_over.txt", "w").write("".join(x + "\n" for x in over))
+open(f"{out}/stack_regressed.txt", "w").write("".join(x + "\n" for x in regressed))
 EOF
 }
 stack_table

@@ -84,14 +84,13 @@ cargo build -q --release -p ferrule-demo
 cargo build -q -p ferrule --features embedded-io-async --example tokio_host
 if [ ! -f target/firmware/uart_peer.elf ]; then # scripts/test-firmware.sh builds it too
     mkdir -p target/firmware
-    cross_cargo build -q -p ferrule-ffi --profile firmware --target thumbv7em-none-eabihf \
-        --no-default-features --features panic-handler,aead 2>&1 | grep -v "dropping unsupported" || true
+    lib=$(cross_ffi_lib thumbv7em-none-eabihf panic-handler,aead)
     # shellcheck disable=SC2046
     arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -std=c11 \
         -Wall -Wextra -Werror -ffunction-sections -fdata-sections -Iinclude -Itests/firmware \
         tests/firmware/startup_bare.c tests/firmware/semihost.c tests/firmware/stack_paint_run.c \
         tests/firmware/board_mps2.c tests/firmware/uart_peer.c \
-        $(ls -d "$ROOT"/target-cross*/thumbv7em-none-eabihf/firmware/libferrule_ffi.a | head -1) \
+        "$lib" \
         -lgcc -T tests/firmware/link.ld -nostartfiles -nostdlib -Wl,--gc-sections \
         -Wl,--no-warn-execstack -o target/firmware/uart_peer.elf
 fi

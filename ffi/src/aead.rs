@@ -26,7 +26,7 @@ pub extern "C" fn ferrule_aead_storage_size() -> usize {
 /// `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 /// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 /// nothing changes.
-/// Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
+/// Stack: 312 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
 /// (nor while another call on the same link may be running).
 ///
 /// # Safety
@@ -68,7 +68,7 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32),
 /// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-/// Stack: 800 bytes on Cortex-M0, 760 on Cortex-M4F (it derives the session keys
+/// Stack: 784 bytes on Cortex-M0, 744 on Cortex-M4F (it derives the session keys
 /// again: HKDF-SHA256). Not from an interrupt.
 ///
 /// # Safety

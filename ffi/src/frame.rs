@@ -172,7 +172,7 @@ impl ferrule_header_t {
 /// Worst-case encoded size of a frame with `payload_len` bytes of payload: for a stream
 /// (`stream` true: COBS, both delimiters) or a datagram (header, payload, CRC). 0 if the payload
 /// is larger than `FERRULE_MAX_PAYLOAD`.
-/// Stack: 64 bytes. Reentrant: may be called from an interrupt.
+/// Stack: 56 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usize {
     match (payload_len > MAX_PAYLOAD, stream) {
@@ -190,7 +190,7 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// compression, or a selective ack or echo without the ack fields);
 /// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 /// `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
-/// Stack: 540 bytes on Cortex-M0, 488 on Cortex-M4F. Reentrant (it touches only its
+/// Stack: 532 bytes on Cortex-M0, 480 on Cortex-M4F. Reentrant (it touches only its
 /// arguments): may be called from an interrupt.
 ///
 /// # Safety
@@ -385,7 +385,7 @@ pub struct ferrule_frame_t {
 /// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 /// `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
 /// this decoder.
-/// Stack: 680 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
+/// Stack: 688 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
 /// interrupt if that interrupt is the only context using it.
 ///
 /// # Safety

@@ -242,7 +242,7 @@ const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 /// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
 /// best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
 /// the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
-/// Stack: 192 bytes on Cortex-M0, 184 on Cortex-M4F. Reentrant: may be called from an interrupt.
+/// Stack: 152 bytes on Cortex-M0, 144 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL (then the result is 0).
@@ -262,7 +262,7 @@ pub unsafe extern "C" fn ferrule_link_storage_size(config: *const ferrule_link_c
 /// Bytes `ferrule_link_poll_transmit`'s buffer needs for a link whose messages are up to
 /// `max_message` bytes (the largest frame it sends, on either transport): 229 for 128, 358 for
 /// 256.
-/// Stack: 64 bytes. Reentrant: may be called from an interrupt.
+/// Stack: 56 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
     max_frame_len(max_message.into())
@@ -285,7 +285,7 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
 /// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
-/// Stack: 792 bytes on Cortex-M0, 764 on Cortex-M4F (the link is written in place in
+/// Stack: 676 bytes on Cortex-M0, 628 on Cortex-M4F (the link is written in place in
 /// `mem`; nothing of its size is built on the stack). Not from an interrupt.
 ///
 /// # Safety
@@ -396,7 +396,7 @@ pub(crate) fn with_link(
 /// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message);
 /// `FERRULE_ERR_NOT_CONNECTED` (no session up: wait for `FERRULE_EVENT_UP`);
 /// `FERRULE_ERR_NULL`. Compresses the message if compression is on.
-/// Stack: 224 bytes without compression; 520 on Cortex-M0 and 420 on Cortex-M4F
+/// Stack: 176 bytes on Cortex-M0 and 140 on Cortex-M4F without compression; 472 and 388
 /// when it compresses. Not from an interrupt.
 ///
 /// # Safety
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn ferrule_link_send(
 /// peer or reported discarded (`FERRULE_EVENT_DOWN`): a message with id `n` is confirmed
 /// delivered once this exceeds `n` (serial arithmetic: `(int32_t)(acked - n) > 0`) and it was
 /// not in a DOWN event's range. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 24 bytes. Not from an interrupt.
+/// Stack: 8 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `id` writable.
@@ -468,7 +468,7 @@ pub struct ferrule_received_t {
 /// call again for the next; if it was part of the shared stream the session ends with
 /// `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`. Decompresses if the message is
 /// compressed.
-/// Stack: 240 bytes without compression; 620 on Cortex-M0 and 552 on Cortex-M4F
+/// Stack: 232 bytes on Cortex-M0 and 188 on Cortex-M4F without compression; 580 and 480
 /// when it decompresses. Not from an interrupt.
 ///
 /// # Safety
@@ -510,9 +510,9 @@ pub unsafe extern "C" fn ferrule_link_recv(
 /// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 /// afterwards.
-/// Stack: 776 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC, then the
-/// session keys' HKDF once the frame's processing has returned) at most 960 on Cortex-M0 and
-/// 872 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
+/// Stack: 816 bytes on Cortex-M0 and 632 on Cortex-M4F without AEAD; with AEAD (a hello's
+/// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 896
+/// on Cortex-M0 and 824 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 /// buffer in the interrupt, and feed them from the main loop.
 ///
 /// # Safety
@@ -536,7 +536,7 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
 /// Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
 /// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
 /// afterwards.
-/// Stack: at most 940 bytes on Cortex-M0 and 832 on Cortex-M4F with compression, AEAD
+/// Stack: at most 900 bytes on Cortex-M0 and 820 on Cortex-M4F with compression, AEAD
 /// and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 /// has returned). Not from an interrupt.
 ///
@@ -564,8 +564,8 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 /// timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 /// `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 /// AEAD is on.
-/// Stack: 816 bytes on Cortex-M0 without AEAD; with AEAD (a hello's HMAC) at most 1008
-/// on Cortex-M0, 944 on Cortex-M4F. Not from an interrupt.
+/// Stack: 768 bytes on Cortex-M0 and 600 on Cortex-M4F without AEAD; with AEAD (a hello's
+/// HMAC) at most 960 on Cortex-M0 and 896 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
@@ -602,7 +602,7 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
 /// `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
 /// something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 /// `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
-/// Stack: 312 bytes on Cortex-M0, 256 on Cortex-M4F. Not from an interrupt.
+/// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `deadline_ms` writable.
@@ -628,7 +628,7 @@ pub unsafe extern "C" fn ferrule_link_poll_timeout(
 /// Runs the link's timers (retransmission, delayed acknowledgement, keepalive, handshake) at
 /// `now_ms`. Calling it early, or more often than needed, is harmless. Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`. Poll events and transmit afterwards.
-/// Stack: 168 bytes on Cortex-M0 and 120 on Cortex-M4F; with FEC 300 and 192. Not from an
+/// Stack: 176 bytes on Cortex-M0 and 136 on Cortex-M4F; with FEC 324 and 212. Not from an
 /// interrupt.
 ///
 /// # Safety
@@ -681,7 +681,7 @@ pub struct ferrule_event_t {
 /// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 /// `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
 /// four are kept, the oldest is dropped beyond that.
-/// Stack: 52 bytes. Not from an interrupt.
+/// Stack: 24 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `event` writable.
@@ -757,7 +757,7 @@ pub unsafe extern "C" fn ferrule_link_close(
 /// bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer), capped at this
 /// side's largest message and the peer's. Compression never expands a message, so this holds
 /// in every mode. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 100 bytes. Not from an interrupt.
+/// Stack: 76 bytes. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `max_len` writable.
@@ -869,7 +869,7 @@ pub struct ferrule_link_stats_t {
 }
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 880 bytes on Cortex-M0, 832 on Cortex-M4F. Not from an interrupt.
+/// Stack: 392 bytes on Cortex-M0, 360 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` writable.
