@@ -479,38 +479,67 @@ typedef struct {
   uint32_t delivered_reliable;
   // Best-effort messages delivered.
   uint32_t delivered_unreliable;
+  // RDATA frames sent, first transmissions and retransmissions.
+  uint32_t rdata_frames_sent;
+  // DATA frames sent.
+  uint32_t data_frames_sent;
   // Retransmitted frames.
   uint32_t retransmissions;
   // Messages declared lost by evidence rather than a timeout.
   uint32_t fast_retransmits;
-  // Retransmission timer expiries.
-  uint32_t timeouts;
   // Retransmissions that turned out unneeded.
   uint32_t spurious_retransmissions;
+  // Retransmission timer expiries.
+  uint32_t timeouts;
+  // Stand-alone ACK frames sent.
+  uint32_t acks_sent;
+  // Keepalive PINGs sent.
+  uint32_t keepalives_sent;
+  // PINGs sent as probes: zero-window probes, and on a stream the asks before a retransmission
+  // (PROTOCOL.md 4.3.2).
+  uint32_t probes_sent;
+  // HELLOs sent.
+  uint32_t hellos_sent;
+  // Handshakes answered, and repeated hellos.
+  uint32_t hellos_answered;
+  // Hellos that repeated a handshake already answered or completed.
+  uint32_t hello_duplicates;
   // Duplicates dropped.
   uint32_t duplicates;
   // Out-of-order arrivals (buffered).
   uint32_t out_of_order;
+  // Reliable messages outside the receive window (dropped; the sender retransmits).
+  uint32_t out_of_window;
   // Times send refused a message (window full).
   uint32_t send_full;
   // Times the peer's window blocked transmission.
   uint32_t window_stalls;
   // Frames for another session (dropped).
   uint32_t stale_session;
+  // Frames of a link that carry no session tag (DATA without SEQ; dropped).
+  uint32_t untagged;
   // Frames in a form this side did not announce (dropped).
   uint32_t not_negotiated;
+  // Hellos carrying this side's own nonce (a reflection, or a peer with the same seed; dropped).
+  uint32_t reflected;
+  // Frames valid on the wire but not in this state (e.g. a HELLO with a bad record).
+  uint32_t unexpected;
+  // Acks for sequence numbers never sent (dropped).
+  uint32_t bad_ack;
+  // Payloads larger than this link's message size (dropped).
+  uint32_t too_large;
   // Messages that failed to decompress (dropped).
   uint32_t decompress_failed;
-  // Handshakes answered, and repeated hellos.
-  uint32_t hellos_answered;
-  // Hellos that repeated a handshake already answered or completed.
-  uint32_t hello_duplicates;
+  // Best-effort messages replaced by a newer one before the application took them.
+  uint32_t unreliable_overwritten;
   // Sessions started.
   uint32_t sessions;
   // Sessions ended.
   uint32_t link_downs;
   // Messages discarded when sessions ended.
   uint32_t discarded_on_reset;
+  // Events dropped because the application did not poll them (oldest first).
+  uint32_t events_dropped;
   // AEAD: frames that failed authentication (tampered, forged, or another key).
   uint32_t auth_failed;
   // AEAD: replayed frames.
@@ -521,18 +550,12 @@ typedef struct {
   uint32_t unknown_key;
   // AEAD: unsealed frames on a sealed link.
   uint32_t unauthenticated;
-  // Messages sent compressed.
-  uint32_t compressed;
-  // Message bytes given to compression.
-  uint64_t compress_bytes_in;
-  // Payload bytes after compression.
-  uint64_t compress_bytes_out;
   // FEC: PARITY frames sent.
   uint32_t parity_sent;
   // FEC: PARITY frames of a closed group left unsent (another protected frame went first).
   uint32_t parity_dropped;
-  // FEC: PARITY frames of a closed group left unsent because the peer had acknowledged
-  // enough of the group that it could not need them.
+  // FEC: PARITY frames of a closed group left unsent because the peer had acknowledged enough of
+  // the group that it could not need them.
   uint32_t parity_unneeded;
   // FEC: frames rebuilt from parity.
   uint32_t fec_recovered;
@@ -542,6 +565,12 @@ typedef struct {
   uint32_t parity_rejected;
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
+  // Messages sent compressed.
+  uint32_t compressed;
+  // Message bytes given to compression.
+  uint64_t compress_bytes_in;
+  // Payload bytes after compression.
+  uint64_t compress_bytes_out;
 } ferrule_link_stats_t;
 
 #ifdef __cplusplus

@@ -62,6 +62,12 @@ enum Mode {
 /// is the largest frame body (header + payload + CRC) it accepts.
 pub struct Decoder<B> {
     buf: B,
+    state: State,
+}
+
+/// Everything of a decoder but its buffer. The decoding logic works on this and a plain slice,
+/// so it is compiled once in a firmware image, whatever buffer types its decoders use.
+struct State {
     len: usize,
     cobs: BlockState,
     mode: Mode,
@@ -69,7 +75,7 @@ pub struct Decoder<B> {
     seen: usize,
     /// A frame view was handed out; clear the buffer on the next call.
     reset_pending: bool,
-    /// The buffer holds the body of the frame handed out last (see [`Self::last_frame`]).
+    /// The buffer holds the body of the frame handed out last (see [`Decoder::last_frame`]).
     last_ok: bool,
     stats: DecoderStats,
 }
@@ -95,13 +101,15 @@ impl<B> Decoder<B> {
     pub const fn with_buffer(buf: B) -> Self {
         Self {
             buf,
-            len: 0,
-            cobs: BlockState::new(),
-            mode: Mode::Decoding,
-            seen: 0,
-            reset_pending: false,
-            last_ok: false,
-            stats: DecoderStats::new(),
+            state: State {
+                len: 0,
+                cobs: BlockState::new(),
+                mode: Mode::Decoding,
+                seen: 0,
+                reset_pending: false,
+                last_ok: false,
+                stats: DecoderStats::new(),
+            },
         }
     }
 }
@@ -120,24 +128,38 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
 
     /// Counters of frames accepted and rejected, by reason.
     pub fn stats(&self) -> &DecoderStats {
-        &self.stats
+        &self.state.stats
     }
 
     /// Counts a frame checked outside the decoder (a datagram): accepted when `result` is
     /// `Ok`, otherwise by reject reason.
     pub fn count_external(&mut self, len: usize, result: Result<(), crate::FrameError>) {
-        self.stats.bytes_in += len as u64;
+        let stats = &mut self.state.stats;
+        stats.bytes_in += len as u64;
         match result {
-            Ok(()) => self.stats.frames_ok += 1,
-            Err(e) => self.stats.count(e),
+            Ok(()) => stats.frames_ok += 1,
+            Err(e) => stats.count(e),
         }
     }
 
     /// Drops any partial frame (e.g. after a UART framing error) and starts afresh.
     pub fn reset(&mut self) {
-        self.start_frame();
+        self.state.start_frame();
     }
 
+    /// Absorbs `input` until a frame ends or the input runs out.
+    pub fn feed<'i>(&mut self, input: &'i [u8]) -> Feed<'_, 'i> {
+        self.state.feed(self.buf.as_mut(), input)
+    }
+
+    /// The frame the last call to [`Self::feed`] returned, if it returned one; it stays valid
+    /// until the next call.
+    pub fn last_frame(&self) -> Option<Frame<'_>> {
+        self.state.last_frame(self.buf.as_ref())
+    }
+}
+
+impl State {
     fn start_frame(&mut self) {
         self.len = 0;
         self.seen = 0;
@@ -147,64 +169,57 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         self.last_ok = false;
     }
 
-    /// Absorbs `input` until a frame ends or the input runs out.
     #[inline(never)]
-    pub fn feed<'i>(&mut self, mut input: &'i [u8]) -> Feed<'_, 'i> {
+    fn feed<'d, 'i>(&mut self, buf: &'d mut [u8], mut input: &'i [u8]) -> Feed<'d, 'i> {
         if self.reset_pending {
             self.start_frame();
         }
-        loop {
+        let rest = loop {
             let Some(z) = find_zero(input) else {
-                self.absorb(input);
+                self.absorb(buf, input);
                 return Feed::Consumed;
             };
             let (segment, rest) = around(input, z);
-            self.absorb(segment);
+            self.absorb(buf, segment);
             self.stats.bytes_in = self.stats.bytes_in.wrapping_add(1);
             if self.seen == 0 && self.mode == Mode::Decoding {
-                // Back-to-back delimiters (idle fill or a sender's leading flush): not a frame.
                 input = rest;
                 continue;
             }
-            let parsed = self.finish().and_then(|()| {
-                Frame::from_body(self.buf.as_ref().get(..self.len).unwrap_or_default())
-                    .map(|f| (f.header, f.payload.len()))
-            });
-            return match parsed {
-                Ok((header, payload_len)) => {
-                    self.stats.frames_ok += 1;
-                    self.reset_pending = true;
-                    // The payload ends where the CRC starts (`from_body` checked the length).
-                    let end = self.len.wrapping_sub(crate::frame::CRC_LEN);
-                    let start = end.wrapping_sub(payload_len);
-                    self.last_ok = true;
-                    Feed::Frame {
-                        frame: Frame {
-                            header,
-                            payload: self.buf.as_ref().get(start..end).unwrap_or_default(),
-                        },
-                        rest,
-                    }
+            break rest;
+        };
+        let buf: &'d [u8] = buf;
+        let parsed = self.finish().and_then(|()| {
+            Frame::from_body(buf.get(..self.len).unwrap_or_default())
+                .map(|f| (f.header, f.payload.len()))
+        });
+        self.reset_pending = true;
+        match parsed {
+            Ok((header, payload_len)) => {
+                self.stats.frames_ok += 1;
+                let end = self.len.wrapping_sub(crate::frame::CRC_LEN);
+                let start = end.wrapping_sub(payload_len);
+                self.last_ok = true;
+                Feed::Frame {
+                    frame: Frame {
+                        header,
+                        payload: buf.get(start..end).unwrap_or_default(),
+                    },
+                    rest,
                 }
-                Err(error) => {
-                    self.stats.count(error);
-                    self.reset_pending = true;
-                    Feed::Rejected { error, rest }
-                }
-            };
+            }
+            Err(error) => {
+                self.stats.count(error);
+                Feed::Rejected { error, rest }
+            }
         }
     }
 
-    /// The frame the last call to [`Self::feed`] returned, if it returned one; it stays valid
-    /// until the next call.
-    pub fn last_frame(&self) -> Option<Frame<'_>> {
+    fn last_frame<'d>(&self, buf: &'d [u8]) -> Option<Frame<'d>> {
         if !self.last_ok {
             return None;
         }
-        let body = self
-            .buf
-            .as_ref()
-            .get(..self.len.checked_sub(crate::frame::CRC_LEN)?)?;
+        let body = buf.get(..self.len.checked_sub(crate::frame::CRC_LEN)?)?;
         let (header, start) = crate::frame::Header::parse(body).ok()?;
         Some(Frame {
             header,
@@ -222,16 +237,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Decoder<B> {
         }
     }
 
-    fn absorb(&mut self, seg: &[u8]) {
+    fn absorb(&mut self, buf: &mut [u8], seg: &[u8]) {
         self.seen += seg.len();
         self.stats.bytes_in = self.stats.bytes_in.wrapping_add(seg.len() as u64);
         if self.mode != Mode::Decoding || seg.is_empty() {
             return;
         }
-        match self.cobs.absorb(seg, self.buf.as_mut(), self.len) {
+        match self.cobs.absorb(seg, buf, self.len) {
             Ok(w) => self.len = w,
             Err(AbsorbError::Overflow) => self.mode = Mode::DiscardingOversize,
-            // `seg` never holds a zero (it ends before the delimiter); kept for completeness.
             Err(AbsorbError::ZeroByte) => self.mode = Mode::DiscardingMalformed,
         }
     }

@@ -12,7 +12,7 @@ use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::{align_of, size_of};
 use ferrule::link::{
     frame_buffer_len, max_frame_len, ChannelMap, CheckedSetup, Config, DownReason, Event, Link,
-    LinkBuffers, MessageId, RecvError, RxSlot, SendError, Sent, Transport, TxSlot,
+    LinkBuffers, LinkStats, MessageId, RecvError, RxSlot, SendError, Sent, Transport, TxSlot,
 };
 
 /// Largest message a C link can be configured for, in bytes.
@@ -803,38 +803,67 @@ pub struct ferrule_link_stats_t {
     pub delivered_reliable: u32,
     /// Best-effort messages delivered.
     pub delivered_unreliable: u32,
+    /// RDATA frames sent, first transmissions and retransmissions.
+    pub rdata_frames_sent: u32,
+    /// DATA frames sent.
+    pub data_frames_sent: u32,
     /// Retransmitted frames.
     pub retransmissions: u32,
     /// Messages declared lost by evidence rather than a timeout.
     pub fast_retransmits: u32,
-    /// Retransmission timer expiries.
-    pub timeouts: u32,
     /// Retransmissions that turned out unneeded.
     pub spurious_retransmissions: u32,
+    /// Retransmission timer expiries.
+    pub timeouts: u32,
+    /// Stand-alone ACK frames sent.
+    pub acks_sent: u32,
+    /// Keepalive PINGs sent.
+    pub keepalives_sent: u32,
+    /// PINGs sent as probes: zero-window probes, and on a stream the asks before a retransmission
+    /// (PROTOCOL.md 4.3.2).
+    pub probes_sent: u32,
+    /// HELLOs sent.
+    pub hellos_sent: u32,
+    /// Handshakes answered, and repeated hellos.
+    pub hellos_answered: u32,
+    /// Hellos that repeated a handshake already answered or completed.
+    pub hello_duplicates: u32,
     /// Duplicates dropped.
     pub duplicates: u32,
     /// Out-of-order arrivals (buffered).
     pub out_of_order: u32,
+    /// Reliable messages outside the receive window (dropped; the sender retransmits).
+    pub out_of_window: u32,
     /// Times send refused a message (window full).
     pub send_full: u32,
     /// Times the peer's window blocked transmission.
     pub window_stalls: u32,
     /// Frames for another session (dropped).
     pub stale_session: u32,
+    /// Frames of a link that carry no session tag (DATA without SEQ; dropped).
+    pub untagged: u32,
     /// Frames in a form this side did not announce (dropped).
     pub not_negotiated: u32,
+    /// Hellos carrying this side's own nonce (a reflection, or a peer with the same seed; dropped).
+    pub reflected: u32,
+    /// Frames valid on the wire but not in this state (e.g. a HELLO with a bad record).
+    pub unexpected: u32,
+    /// Acks for sequence numbers never sent (dropped).
+    pub bad_ack: u32,
+    /// Payloads larger than this link's message size (dropped).
+    pub too_large: u32,
     /// Messages that failed to decompress (dropped).
     pub decompress_failed: u32,
-    /// Handshakes answered, and repeated hellos.
-    pub hellos_answered: u32,
-    /// Hellos that repeated a handshake already answered or completed.
-    pub hello_duplicates: u32,
+    /// Best-effort messages replaced by a newer one before the application took them.
+    pub unreliable_overwritten: u32,
     /// Sessions started.
     pub sessions: u32,
     /// Sessions ended.
     pub link_downs: u32,
     /// Messages discarded when sessions ended.
     pub discarded_on_reset: u32,
+    /// Events dropped because the application did not poll them (oldest first).
+    pub events_dropped: u32,
     /// AEAD: frames that failed authentication (tampered, forged, or another key).
     pub auth_failed: u32,
     /// AEAD: replayed frames.
@@ -845,18 +874,12 @@ pub struct ferrule_link_stats_t {
     pub unknown_key: u32,
     /// AEAD: unsealed frames on a sealed link.
     pub unauthenticated: u32,
-    /// Messages sent compressed.
-    pub compressed: u32,
-    /// Message bytes given to compression.
-    pub compress_bytes_in: u64,
-    /// Payload bytes after compression.
-    pub compress_bytes_out: u64,
     /// FEC: PARITY frames sent.
     pub parity_sent: u32,
     /// FEC: PARITY frames of a closed group left unsent (another protected frame went first).
     pub parity_dropped: u32,
-    /// FEC: PARITY frames of a closed group left unsent because the peer had acknowledged
-    /// enough of the group that it could not need them.
+    /// FEC: PARITY frames of a closed group left unsent because the peer had acknowledged enough of
+    /// the group that it could not need them.
     pub parity_unneeded: u32,
     /// FEC: frames rebuilt from parity.
     pub fec_recovered: u32,
@@ -866,6 +889,12 @@ pub struct ferrule_link_stats_t {
     pub parity_rejected: u32,
     /// Framing rejects by reason.
     pub framing: ferrule_decoder_stats_t,
+    /// Messages sent compressed.
+    pub compressed: u32,
+    /// Message bytes given to compression.
+    pub compress_bytes_in: u64,
+    /// Payload bytes after compression.
+    pub compress_bytes_out: u64,
 }
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
@@ -882,58 +911,98 @@ pub unsafe extern "C" fn ferrule_link_stats(
         if out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        let s = l.stats();
         let c = l.codec().map(|c| c.stats()).unwrap_or_default();
-        put(
-            out,
-            ferrule_link_stats_t {
-                rtt_min_ms: s.rtt_min,
-                srtt_ms: s.srtt,
-                rttvar_ms: s.rttvar,
-                rto_ms: s.rto,
-                bytes_sent: s.bytes_sent,
-                frames_sent: s.frames_sent,
-                frames_received: s.frames_received,
-                sent_reliable: s.sent_reliable,
-                sent_unreliable: s.sent_unreliable,
-                delivered_reliable: s.delivered_reliable,
-                delivered_unreliable: s.delivered_unreliable,
-                retransmissions: s.retransmissions,
-                fast_retransmits: s.fast_retransmits,
-                timeouts: s.timeouts,
-                spurious_retransmissions: s.spurious_retransmissions,
-                duplicates: s.duplicates,
-                out_of_order: s.out_of_order,
-                send_full: s.send_full,
-                window_stalls: s.window_stalls,
-                stale_session: s.stale_session,
-                not_negotiated: s.not_negotiated,
-                decompress_failed: s.decompress_failed,
-                hellos_answered: s.hellos_answered,
-                hello_duplicates: s.hello_duplicates,
-                sessions: s.sessions,
-                link_downs: s.link_downs,
-                discarded_on_reset: s.discarded_on_reset,
-                auth_failed: s.auth_failed,
-                replayed: s.replayed,
-                too_old: s.too_old,
-                unknown_key: s.unknown_key,
-                unauthenticated: s.unauthenticated,
-                compressed: c.compressed as u32,
-                compress_bytes_in: c.bytes_in,
-                compress_bytes_out: c.bytes_out,
-                parity_sent: s.parity_sent,
-                parity_dropped: s.parity_dropped,
-                parity_unneeded: s.parity_unneeded,
-                fec_recovered: s.fec_recovered,
-                fec_unrecoverable: s.fec_unrecoverable,
-                parity_rejected: s.parity_rejected,
-                framing: (&s.framing).into(),
-            },
-        );
+        // SAFETY: `out` is non-NULL, aligned and writable (the caller's contract).
+        // `ferrule_link_stats_t` begins with exactly the layout of `LinkStats`: both are
+        // `repr(C)` and every field's offset is checked below. That prefix is first written
+        // whole with a valid `LinkStats` (all zero), so the reference made to it next points
+        // to an initialised value; the statistics are then written into it field by field,
+        // with no copy of the struct on the stack.
+        unsafe {
+            let prefix = out.cast::<LinkStats>();
+            prefix.write(LinkStats::new());
+            l.write_stats(&mut *prefix);
+            (*out).compressed = c.compressed as u32;
+            (*out).compress_bytes_in = c.bytes_in;
+            (*out).compress_bytes_out = c.bytes_out;
+        }
         ferrule_status::FERRULE_OK
     })
 }
+
+/// Checks at compile time that `ferrule_link_stats_t` begins with the layout of `LinkStats`
+/// (C name = Rust name): every field at the same offset, the framing counters of one size,
+/// and the compression counters after the last of them.
+macro_rules! same_layout {
+    ($($c:ident = $r:ident,)*) => {
+        $(const _: () = assert!(
+            core::mem::offset_of!(ferrule_link_stats_t, $c) == core::mem::offset_of!(LinkStats, $r)
+        );)*
+    };
+}
+same_layout! {
+    rtt_min_ms = rtt_min,
+    srtt_ms = srtt,
+    rttvar_ms = rttvar,
+    rto_ms = rto,
+    bytes_sent = bytes_sent,
+    frames_sent = frames_sent,
+    frames_received = frames_received,
+    sent_reliable = sent_reliable,
+    sent_unreliable = sent_unreliable,
+    delivered_reliable = delivered_reliable,
+    delivered_unreliable = delivered_unreliable,
+    rdata_frames_sent = rdata_frames_sent,
+    data_frames_sent = data_frames_sent,
+    retransmissions = retransmissions,
+    fast_retransmits = fast_retransmits,
+    spurious_retransmissions = spurious_retransmissions,
+    timeouts = timeouts,
+    acks_sent = acks_sent,
+    keepalives_sent = keepalives_sent,
+    probes_sent = probes_sent,
+    hellos_sent = hellos_sent,
+    hellos_answered = hellos_answered,
+    hello_duplicates = hello_duplicates,
+    duplicates = duplicates,
+    out_of_order = out_of_order,
+    out_of_window = out_of_window,
+    send_full = send_full,
+    window_stalls = window_stalls,
+    stale_session = stale_session,
+    untagged = untagged,
+    not_negotiated = not_negotiated,
+    reflected = reflected,
+    unexpected = unexpected,
+    bad_ack = bad_ack,
+    too_large = too_large,
+    decompress_failed = decompress_failed,
+    unreliable_overwritten = unreliable_overwritten,
+    sessions = sessions,
+    link_downs = link_downs,
+    discarded_on_reset = discarded_on_reset,
+    events_dropped = events_dropped,
+    auth_failed = auth_failed,
+    replayed = replayed,
+    too_old = too_old,
+    unknown_key = unknown_key,
+    unauthenticated = unauthenticated,
+    parity_sent = parity_sent,
+    parity_dropped = parity_dropped,
+    parity_unneeded = parity_unneeded,
+    fec_recovered = fec_recovered,
+    fec_unrecoverable = fec_unrecoverable,
+    parity_rejected = parity_rejected,
+    framing = framing,
+}
+const _: () = assert!(size_of::<ferrule_decoder_stats_t>() == size_of::<ferrule::DecoderStats>());
+const _: () = assert!(
+    core::mem::offset_of!(LinkStats, framing) + size_of::<ferrule::DecoderStats>()
+        == size_of::<LinkStats>()
+);
+const _: () =
+    assert!(size_of::<LinkStats>() <= core::mem::offset_of!(ferrule_link_stats_t, compressed));
+const _: () = assert!(align_of::<ferrule_link_stats_t>() >= align_of::<LinkStats>());
 
 #[cfg(test)]
 #[allow(

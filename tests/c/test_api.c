@@ -612,6 +612,14 @@ static void test_link(void) {
     CHECK(st.retransmissions > 0 && st.frames_sent > 305 && st.bytes_sent > 305 * 20);
     CHECK(st.compressed == 0 && st.compress_bytes_in == 0);
     CHECK(st.srtt_ms > 0 || st.rtt_min_ms == 0);
+    /* Every counter of the Rust link reaches C, and the whole struct is written. */
+    CHECK(st.rdata_frames_sent >= 305 && st.data_frames_sent == 1 && st.hellos_sent >= 1);
+    CHECK(st.bad_ack == 0 && st.out_of_window == 0 && st.too_large == 0 && st.events_dropped == 0);
+    memset(&st, 0xAA, sizeof st);
+    CHECK_STATUS(ferrule_link_stats(ep_a.link, &st), FERRULE_OK);
+    CHECK(st.rtt_min_ms != 0xAAAAAAAAu && st.unreliable_overwritten != 0xAAAAAAAAu);
+    CHECK(st.parity_rejected == 0 && st.framing.truncated_header == 0 && st.compressed == 0);
+    CHECK(st.compress_bytes_in == 0 && st.compress_bytes_out == 0);
     CHECK_STATUS(ferrule_link_stats(ep_b.link, &st), FERRULE_OK);
     CHECK(st.delivered_reliable == 305 && st.delivered_unreliable == 1 && st.decompress_failed == 0);
     CHECK(st.framing.frames_ok == st.frames_received);

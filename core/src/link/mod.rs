@@ -448,20 +448,28 @@ impl<'a> Link<'a> {
 
     /// Counters and RTT estimates (including the framing decoder's reject counters).
     pub fn stats(&self) -> LinkStats {
-        let mut s = self.stats.snapshot();
-        s.framing = *self.decoder.stats();
-        s.rtt_min = self.rec.rtt.min();
-        s.srtt = self.rec.rtt.srtt();
-        s.rttvar = self.rec.rtt.rttvar();
-        s.rto = self.rec.pto(&self.cfg);
-        let f = self.fec_stats();
-        s.fec_recovered = f.recovered;
-        s.fec_unrecoverable = f.unrecoverable;
-        s.parity_sent = f.parity_sent;
-        s.parity_dropped = f.parity_dropped;
-        s.parity_unneeded = f.parity_unneeded;
-        s.parity_rejected = f.parity_rejected;
+        let mut s = LinkStats::new();
+        self.write_stats(&mut s);
         s
+    }
+
+    /// Writes the statistics into `out`, every field: what [`Link::stats`] returns, without
+    /// the copy through the stack (for small stacks, and for the C API, which fills the
+    /// caller's struct this way).
+    pub fn write_stats(&self, out: &mut LinkStats) {
+        self.stats.write_into(out);
+        out.framing = *self.decoder.stats();
+        out.rtt_min = self.rec.rtt.min();
+        out.srtt = self.rec.rtt.srtt();
+        out.rttvar = self.rec.rtt.rttvar();
+        out.rto = self.rec.pto(&self.cfg);
+        let f = self.fec_stats();
+        out.fec_recovered = f.recovered;
+        out.fec_unrecoverable = f.unrecoverable;
+        out.parity_sent = f.parity_sent;
+        out.parity_dropped = f.parity_dropped;
+        out.parity_unneeded = f.parity_unneeded;
+        out.parity_rejected = f.parity_rejected;
     }
 
     /// Queues a message on `channel` (reliable or best effort per the configuration and what

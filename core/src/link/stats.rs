@@ -4,8 +4,12 @@ use crate::stats::DecoderStats;
 
 /// Everything the link counts. A plain struct: copy it, log it, `defmt`-format it. Counters
 /// are 32-bit and wrap.
+///
+/// `#[repr(C)]`: the C API's `ferrule_link_stats_t` begins with these fields in this order
+/// (it checks every offset when it is compiled) and is filled in one piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
 pub struct LinkStats {
     /// Smallest RTT sample (ms).
     pub rtt_min: u32,
@@ -15,10 +19,10 @@ pub struct LinkStats {
     pub rttvar: u32,
     /// Current retransmission timeout (ms).
     pub rto: u32,
-    /// Frames handed to the transport.
-    pub frames_sent: u32,
     /// Bytes handed to the transport.
     pub bytes_sent: u64,
+    /// Frames handed to the transport.
+    pub frames_sent: u32,
     /// Valid frames received (after CRC and header checks).
     pub frames_received: u32,
     /// Reliable messages accepted by `send`.
@@ -188,7 +192,7 @@ impl LinkStats {
 /// the copy into a snapshot.
 macro_rules! counted {
     ($($field:ident: $ty:ty,)*) => {
-        /// What the link counts itself: the fields of [`LinkStats`] from `frames_sent` to
+        /// What the link counts itself: the fields of [`LinkStats`] from `bytes_sent` to
         /// `unauthenticated`. [`Link::stats`](super::Link::stats) adds what the RTT estimator,
         /// the decoder and FEC keep, so the link's state holds no second copy of those.
         #[derive(Clone, Copy)]
@@ -202,20 +206,17 @@ macro_rules! counted {
                 Self { $($field: 0,)* }
             }
 
-            /// These counters as statistics; the fields kept elsewhere are zero.
-            pub fn snapshot(&self) -> LinkStats {
-                LinkStats {
-                    $($field: self.$field,)*
-                    ..LinkStats::new()
-                }
+            /// Writes these counters into their fields of `s`; the others stay as they are.
+            pub fn write_into(&self, s: &mut LinkStats) {
+                $(s.$field = self.$field;)*
             }
         }
     };
 }
 
 counted! {
-    frames_sent: u32,
     bytes_sent: u64,
+    frames_sent: u32,
     frames_received: u32,
     sent_reliable: u32,
     sent_unreliable: u32,
