@@ -143,12 +143,7 @@ fn convert(c: &ferrule_link_config_t) -> Result<Config, ferrule_status> {
     if c.dupthresh == 0 {
         return Err(bad);
     }
-    let mut channels = ChannelMap::none();
-    for ch in 0..32u8 {
-        if c.reliable_channels & (1u32 << ch) != 0 {
-            channels = channels.with_reliable(ch);
-        }
-    }
+    let channels = ChannelMap::from_low_bits(c.reliable_channels);
     Ok(Config {
         transport,
         channels,

@@ -25,6 +25,13 @@ impl ChannelMap {
         self.0[(channel / 32) as usize] |= 1 << (channel % 32);
         self
     }
+    /// Channels 0 to 31 reliable where `bits` has their bit set (bit n: channel n); every
+    /// other channel best effort.
+    pub const fn from_low_bits(bits: u32) -> Self {
+        let mut words = [0; 8];
+        words[0] = bits;
+        Self(words)
+    }
     /// Whether `channel` is reliable.
     pub const fn is_reliable(&self, channel: u8) -> bool {
         self.0[(channel / 32) as usize] & (1 << (channel % 32)) != 0
@@ -85,4 +92,21 @@ impl Config {
         leading_delimiter: false,
         window: 0,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ChannelMap;
+
+    #[test]
+    fn low_bits_name_the_first_32_channels() {
+        let map = ChannelMap::from_low_bits(0b101 | 1 << 31);
+        let built = ChannelMap::none()
+            .with_reliable(0)
+            .with_reliable(2)
+            .with_reliable(31);
+        assert_eq!(map, built);
+        assert!(map.is_reliable(2) && !map.is_reliable(1) && !map.is_reliable(32));
+        assert_eq!(ChannelMap::from_low_bits(0), ChannelMap::none());
+    }
 }

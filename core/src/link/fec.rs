@@ -5,7 +5,9 @@
 //! [`Link::enable_fec`](super::Link::enable_fec), so firmware that does not use FEC links none
 //! of its code.
 
+use super::receive::FecDue;
 use super::storage::data_body_len;
+use super::Link;
 use crate::fec::{Carries, ConfigError, FecRx, FecTx};
 
 /// What the link asks of its forward error correction.
@@ -46,7 +48,31 @@ pub trait Repair {
     fn next_recovered(&mut self, out: &mut [u8]) -> Option<usize>;
     /// Counters.
     fn stats(&self) -> FecStats;
+    /// The link's own side of FEC. Keep the default: it is reached only through this trait
+    /// object, so a link that never enables FEC links none of that code either.
+    #[doc(hidden)]
+    fn glue(&self) -> &'static Glue {
+        &GLUE
+    }
 }
+
+/// The link's side of FEC (deciding when parity goes, handing received frames over,
+/// receiving what was rebuilt), as function pointers reached through [`Repair::glue`].
+#[doc(hidden)]
+pub struct Glue {
+    /// Whether a closed group's parity is pending and still needed.
+    pub(super) parity_needed: fn(&mut Link<'_>) -> bool,
+    /// Whether a PARITY frame should go now (closing an open group that is old enough).
+    pub(super) parity_due: fn(&mut Link<'_>) -> bool,
+    /// Hands FEC what the frame just received gave it, then receives what it rebuilt.
+    pub(super) finish: fn(&mut Link<'_>, FecDue),
+}
+
+static GLUE: Glue = Glue {
+    parity_needed: |link| link.parity_needed(),
+    parity_due: |link| link.parity_due(),
+    finish: |link, due| link.finish_fec(due),
+};
 
 /// FEC counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

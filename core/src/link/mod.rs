@@ -387,6 +387,16 @@ impl<'a> Link<'a> {
         self.restart(DownReason::LocalClose);
     }
 
+    /// The link's side of AEAD, when AEAD is enabled.
+    fn aead_glue(&self) -> Option<&'static seal::Glue> {
+        self.sealer.as_deref().map(|s| s.glue())
+    }
+
+    /// The link's side of FEC, when FEC is installed.
+    fn fec_glue(&self) -> Option<&'static fec::Glue> {
+        self.fec.as_deref().map(|f| f.glue())
+    }
+
     /// The installed forward error correction's counters (zero without it).
     pub fn fec_stats(&self) -> FecStats {
         self.fec.as_deref().map(|f| f.stats()).unwrap_or_default()

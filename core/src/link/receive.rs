@@ -119,7 +119,7 @@ impl Link<'_> {
             // Key derivation for a hello the frame brought, and FEC's repair, run here, on a
             // shallow stack.
             self.finish_hello();
-            self.finish_fec();
+            self.fec_after_frame();
             bytes = rest;
         }
     }
@@ -165,16 +165,22 @@ impl Link<'_> {
             });
         }
         self.finish_hello();
-        self.finish_fec();
+        self.fec_after_frame();
+    }
+
+    /// Hands FEC what the frame just received gave it (through its glue: code a link
+    /// without FEC does not link).
+    fn fec_after_frame(&mut self) {
+        if let Some(due) = self.rx.fec_due.take() {
+            if let Some(glue) = self.fec_glue() {
+                (glue.finish)(self, due);
+            }
+        }
     }
 
     /// Hands FEC what the frame just received gave it, then receives every frame it could
     /// rebuild.
-    #[inline(never)]
-    fn finish_fec(&mut self) {
-        let Some(due) = self.rx.fec_due.take() else {
-            return;
-        };
+    pub(super) fn finish_fec(&mut self, due: FecDue) {
         self.with_frame_buffer(|link, buf| {
             if let Some(f) = link.fec.as_deref_mut() {
                 match due {
@@ -290,40 +296,47 @@ impl Link<'_> {
     /// A `HELLO` or `HELLO_ACK`: authenticated (with AEAD), its record parsed.
     #[inline(never)]
     fn on_hello_frame(&mut self, h: &Header, body: &[u8]) {
-        let hlen = h.len();
-        let payload = body.get(hlen..).unwrap_or_default();
-        let (key_id, record) = match (self.sealer.as_deref(), h.aead) {
-            (Some(s), Some(a)) => {
-                if a.counter != 0 || payload.len() != Hello::SEALED_LEN {
-                    self.stats.unexpected += 1;
-                    return;
-                }
-                let covered = body.get(..hlen + Hello::LEN).unwrap_or_default();
-                let Some(mac) = s.hello_mac(a.key_id, covered) else {
-                    self.stats.unknown_key += 1;
-                    return;
-                };
-                let sent = payload.get(Hello::LEN..).unwrap_or_default();
-                if !crate::bytes::ct_eq(&mac, sent) {
-                    self.stats.auth_failed += 1;
-                    return;
-                }
-                (a.key_id, payload.get(..Hello::LEN).unwrap_or_default())
+        let (key_id, record) = if let Some(aead) = self.aead_glue() {
+            match (aead.hello)(self, h, body) {
+                Some(opened) => opened,
+                None => return,
             }
-            (Some(_), None) => {
-                self.stats.unauthenticated += 1;
-                return;
-            }
-            (None, Some(_)) => {
-                self.stats.unknown_key += 1;
-                return;
-            }
-            (None, None) => (0, payload),
+        } else if h.aead.is_some() {
+            self.stats.unknown_key += 1;
+            return;
+        } else {
+            (0, body.get(h.len()..).unwrap_or_default())
         };
         match Hello::parse(record) {
             Some(rec) => self.on_hello(h.kind, key_id, rec),
             None => self.stats.unexpected += 1,
         }
+    }
+
+    /// A hello on a link with AEAD: its key id and record once its MAC checks out, or `None`
+    /// (counted). Reached through the AEAD glue only.
+    pub(super) fn open_hello<'b>(&mut self, h: &Header, body: &'b [u8]) -> Option<(u8, &'b [u8])> {
+        let hlen = h.len();
+        let payload = body.get(hlen..).unwrap_or_default();
+        let (Some(s), Some(a)) = (self.sealer.as_deref(), h.aead) else {
+            self.stats.unauthenticated += 1;
+            return None;
+        };
+        if a.counter != 0 || payload.len() != Hello::SEALED_LEN {
+            self.stats.unexpected += 1;
+            return None;
+        }
+        let covered = body.get(..hlen + Hello::LEN).unwrap_or_default();
+        let Some(mac) = s.hello_mac(a.key_id, covered) else {
+            self.stats.unknown_key += 1;
+            return None;
+        };
+        let sent = payload.get(Hello::LEN..).unwrap_or_default();
+        if !crate::bytes::ct_eq(&mac, sent) {
+            self.stats.auth_failed += 1;
+            return None;
+        }
+        Some((a.key_id, payload.get(..Hello::LEN).unwrap_or_default()))
     }
 
     /// Every other frame: it must carry a session tag, and (with AEAD) open under the keys of
@@ -334,38 +347,14 @@ impl Link<'_> {
             self.stats.untagged += 1;
             return false;
         }
-        let hlen = h.len();
         let mut end = body.len();
-        let set = if self.sealer.is_some() {
-            let Some(a) = h.aead else {
-                self.stats.unauthenticated += 1;
-                return false;
-            };
-            let pending = self
-                .session
-                .pending
-                .is_some_and(|p| p.params.tag == h.session);
-            let current = self.session.up && self.session.params.tag == h.session;
-            let mut result = Err(OpenError::NoSession);
-            for (try_it, set) in [(pending, KeySet::Pending), (current, KeySet::Current)] {
-                if try_it && result.is_err() {
-                    let sealer = self.sealer.as_deref_mut();
-                    result = sealer
-                        .map_or(Err(OpenError::NoSession), |s| {
-                            s.open(set, a.key_id, a.counter, body, hlen)
-                        })
-                        .map(|()| set);
-                }
-            }
-            match result {
-                Ok(set) => {
-                    end = end.saturating_sub(super::storage::TAG_ROOM);
+        let set = if let Some(aead) = self.aead_glue() {
+            match (aead.open)(self, h, body) {
+                Some((set, payload_end)) => {
+                    end = payload_end;
                     set
                 }
-                Err(e) => {
-                    self.count_open_error(e);
-                    return false;
-                }
+                None => return false,
             }
         } else {
             if h.aead.is_some() {
@@ -383,8 +372,42 @@ impl Link<'_> {
         if set == KeySet::Pending {
             self.promote();
         }
-        let payload = body.get(hlen..end).unwrap_or_default();
+        let payload = body.get(h.len()..end).unwrap_or_default();
         self.dispatch(h, payload, recovered)
+    }
+
+    /// A sealed frame opened under the keys of the session it names (the pending one first):
+    /// the key set and where its payload ends, or `None` (counted). Reached through the AEAD
+    /// glue only.
+    pub(super) fn open_sealed(&mut self, h: &Header, body: &mut [u8]) -> Option<(KeySet, usize)> {
+        let Some(a) = h.aead else {
+            self.stats.unauthenticated += 1;
+            return None;
+        };
+        let hlen = h.len();
+        let pending = self
+            .session
+            .pending
+            .is_some_and(|p| p.params.tag == h.session);
+        let current = self.session.up && self.session.params.tag == h.session;
+        let mut result = Err(OpenError::NoSession);
+        for (try_it, set) in [(pending, KeySet::Pending), (current, KeySet::Current)] {
+            if try_it && result.is_err() {
+                let sealer = self.sealer.as_deref_mut();
+                result = sealer
+                    .map_or(Err(OpenError::NoSession), |s| {
+                        s.open(set, a.key_id, a.counter, body, hlen)
+                    })
+                    .map(|()| set);
+            }
+        }
+        match result {
+            Ok(set) => Some((set, body.len().saturating_sub(super::storage::TAG_ROOM))),
+            Err(e) => {
+                self.count_open_error(e);
+                None
+            }
+        }
     }
 
     #[inline(never)]

@@ -6,6 +6,8 @@
 //! none of the cryptography.
 
 use super::hello::NONCE_LEN;
+use super::Link;
+use crate::frame::Header;
 
 /// Session parameters both ends derive from the handshake: the tag every frame of the
 /// session carries, and each direction's first sequence number.
@@ -97,6 +99,35 @@ pub trait Sealer {
     fn set_key(&mut self, id: u8, key: &[u8; 32]);
     /// This side's sealing state.
     fn status(&self) -> AeadStatus;
+    /// The link's own side of AEAD. Keep the default: it is reached only through this trait
+    /// object, so a link that never enables AEAD links none of that code either.
+    #[doc(hidden)]
+    fn glue(&self) -> &'static Glue {
+        &GLUE
+    }
+}
+
+/// The link's side of AEAD (opening a frame under the session's keys, checking a hello's
+/// MAC), as function pointers reached through [`Sealer::glue`].
+#[doc(hidden)]
+pub struct Glue {
+    pub(super) open: OpenFn,
+    pub(super) hello: HelloFn,
+}
+
+/// Opens a sealed frame: the key set it opened under and where its payload ends, or `None`
+/// (counted).
+type OpenFn = fn(&mut Link<'_>, &Header, &mut [u8]) -> Option<(KeySet, usize)>;
+/// Checks a hello's MAC: its key id and record, or `None` (counted).
+type HelloFn = for<'b> fn(&mut Link<'_>, &Header, &'b [u8]) -> Option<(u8, &'b [u8])>;
+
+static GLUE: Glue = Glue {
+    open: |link, h, body| link.open_sealed(h, body),
+    hello: open_hello,
+};
+
+fn open_hello<'b>(link: &mut Link<'_>, h: &Header, body: &'b [u8]) -> Option<(u8, &'b [u8])> {
+    link.open_hello(h, body)
 }
 
 /// This side's sealing state, for diagnostics (how far the counter is from exhaustion, which

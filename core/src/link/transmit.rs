@@ -420,7 +420,8 @@ impl Link<'_> {
         }
         // A closed group's parity before anything else: a protected retransmission would
         // start a new group and drop it.
-        if self.parity_needed() {
+        let fec = self.fec_glue();
+        if fec.is_some_and(|g| (g.parity_needed)(self)) {
             return Some(Pick::Tagged(Tagged::Parity));
         }
         if self.rec.ask_pings > 0 {
@@ -448,7 +449,7 @@ impl Link<'_> {
                 }
             }
         }
-        if self.parity_due() {
+        if fec.is_some_and(|g| (g.parity_due)(self)) {
             return Some(Pick::Tagged(Tagged::Parity));
         }
         #[cfg(feature = "best-effort")]
@@ -517,7 +518,7 @@ impl Link<'_> {
     /// Whether a PARITY frame should go now: a group is closed, or the open one is old enough
     /// to close and no new message could join it now (on a busy serial line the next one may
     /// be waiting only for the line).
-    fn parity_due(&mut self) -> bool {
+    pub(super) fn parity_due(&mut self) -> bool {
         let after = self.fec_flush_after();
         let now = self.now;
         let more = self.new_data_ready();
@@ -533,7 +534,7 @@ impl Link<'_> {
     /// Whether a closed group's parity is pending and the peer may still need it: parity
     /// beyond what the frames not yet known to have arrived could need is dropped here
     /// (`parity_unneeded`; PROTOCOL 7.3).
-    fn parity_needed(&mut self) -> bool {
+    pub(super) fn parity_needed(&mut self) -> bool {
         let (base, head, outstanding, w) = (
             self.tx.base,
             self.tx.head,
