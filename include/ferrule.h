@@ -778,7 +778,7 @@ ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t
 // `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 // `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
 // this decoder.
-// Stack: 688 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
+// Stack: 704 bytes on Cortex-M0, 648 on Cortex-M4F. A decoder may be fed from a UART
 // interrupt if that interrupt is the only context using it.
 //
 // # Safety
@@ -810,7 +810,7 @@ ferrule_link_config_t ferrule_link_config_default(void);
 // configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
 // best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
 // the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
-// Stack: 152 bytes on Cortex-M0, 144 on Cortex-M4F. Reentrant: may be called from an interrupt.
+// Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
 // `config` points to a configuration, or is NULL (then the result is 0).
@@ -839,7 +839,7 @@ size_t ferrule_link_max_frame_len(uint16_t max_message);
 // `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
 // `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
-// Stack: 676 bytes on Cortex-M0, 628 on Cortex-M4F (the link is written in place in
+// Stack: 700 bytes on Cortex-M0, 644 on Cortex-M4F (the link is written in place in
 // `mem`; nothing of its size is built on the stack). Not from an interrupt.
 //
 // # Safety
@@ -904,9 +904,9 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
 // block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 // `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 // afterwards.
-// Stack: 816 bytes on Cortex-M0 and 632 on Cortex-M4F without AEAD; with AEAD (a hello's
-// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 896
-// on Cortex-M0 and 824 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
+// Stack: 784 bytes on Cortex-M0 and 648 on Cortex-M4F without AEAD; with AEAD (a hello's
+// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
+// on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 // buffer in the interrupt, and feed them from the main loop.
 //
 // # Safety
@@ -919,7 +919,7 @@ ferrule_status ferrule_link_handle_input(ferrule_link_t *link,
 // Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
 // Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
 // afterwards.
-// Stack: at most 900 bytes on Cortex-M0 and 820 on Cortex-M4F with compression, AEAD
+// Stack: at most 968 bytes on Cortex-M0 and 872 on Cortex-M4F with compression, AEAD
 // and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 // has returned). Not from an interrupt.
 //
@@ -1005,7 +1005,7 @@ ferrule_status ferrule_link_max_message_for_frame(ferrule_link_t *link,
                                                   size_t *max_len);
 
 // Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 392 bytes on Cortex-M0, 360 on Cortex-M4F. Not from an interrupt.
+// Stack: 416 bytes on Cortex-M0, 376 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` writable.

@@ -385,7 +385,7 @@ pub struct ferrule_frame_t {
 /// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 /// `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
 /// this decoder.
-/// Stack: 688 bytes on Cortex-M0, 632 on Cortex-M4F. A decoder may be fed from a UART
+/// Stack: 704 bytes on Cortex-M0, 648 on Cortex-M4F. A decoder may be fed from a UART
 /// interrupt if that interrupt is the only context using it.
 ///
 /// # Safety

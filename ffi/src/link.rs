@@ -237,7 +237,7 @@ const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 /// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
 /// best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
 /// the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
-/// Stack: 152 bytes on Cortex-M0, 144 on Cortex-M4F. Reentrant: may be called from an interrupt.
+/// Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL (then the result is 0).
@@ -280,7 +280,7 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
 /// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
-/// Stack: 676 bytes on Cortex-M0, 628 on Cortex-M4F (the link is written in place in
+/// Stack: 700 bytes on Cortex-M0, 644 on Cortex-M4F (the link is written in place in
 /// `mem`; nothing of its size is built on the stack). Not from an interrupt.
 ///
 /// # Safety
@@ -505,9 +505,9 @@ pub unsafe extern "C" fn ferrule_link_recv(
 /// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 /// afterwards.
-/// Stack: 816 bytes on Cortex-M0 and 632 on Cortex-M4F without AEAD; with AEAD (a hello's
-/// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 896
-/// on Cortex-M0 and 824 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
+/// Stack: 784 bytes on Cortex-M0 and 648 on Cortex-M4F without AEAD; with AEAD (a hello's
+/// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
+/// on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 /// buffer in the interrupt, and feed them from the main loop.
 ///
 /// # Safety
@@ -531,7 +531,7 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
 /// Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
 /// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
 /// afterwards.
-/// Stack: at most 900 bytes on Cortex-M0 and 820 on Cortex-M4F with compression, AEAD
+/// Stack: at most 968 bytes on Cortex-M0 and 872 on Cortex-M4F with compression, AEAD
 /// and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 /// has returned). Not from an interrupt.
 ///
@@ -893,7 +893,7 @@ pub struct ferrule_link_stats_t {
 }
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 392 bytes on Cortex-M0, 360 on Cortex-M4F. Not from an interrupt.
+/// Stack: 416 bytes on Cortex-M0, 376 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` writable.
