@@ -169,6 +169,7 @@ impl State {
         self.last_ok = false;
     }
 
+    /// [`Decoder::feed`] on the decoder's buffer `buf`.
     #[inline(never)]
     fn feed<'d, 'i>(&mut self, buf: &'d mut [u8], mut input: &'i [u8]) -> Feed<'d, 'i> {
         if self.reset_pending {
@@ -183,6 +184,7 @@ impl State {
             self.absorb(buf, segment);
             self.stats.bytes_in = self.stats.bytes_in.wrapping_add(1);
             if self.seen == 0 && self.mode == Mode::Decoding {
+                // Back-to-back delimiters (idle fill or a sender's leading flush): not a frame.
                 input = rest;
                 continue;
             }
@@ -197,6 +199,7 @@ impl State {
         match parsed {
             Ok((header, payload_len)) => {
                 self.stats.frames_ok += 1;
+                // The payload ends where the CRC starts (`from_body` checked the length).
                 let end = self.len.wrapping_sub(crate::frame::CRC_LEN);
                 let start = end.wrapping_sub(payload_len);
                 self.last_ok = true;
@@ -246,6 +249,7 @@ impl State {
         match self.cobs.absorb(seg, buf, self.len) {
             Ok(w) => self.len = w,
             Err(AbsorbError::Overflow) => self.mode = Mode::DiscardingOversize,
+            // `seg` never holds a zero (it ends before the delimiter); kept for completeness.
             Err(AbsorbError::ZeroByte) => self.mode = Mode::DiscardingMalformed,
         }
     }

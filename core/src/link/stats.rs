@@ -189,7 +189,7 @@ impl LinkStats {
 }
 
 /// Declares [`Counters`] over the listed fields of [`LinkStats`] (same names and types), with
-/// the copy into a snapshot.
+/// the write of their values into statistics.
 macro_rules! counted {
     ($($field:ident: $ty:ty,)*) => {
         /// What the link counts itself: the fields of [`LinkStats`] from `bytes_sent` to
