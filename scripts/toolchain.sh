@@ -86,10 +86,12 @@ cross_cargo() {
 # staticlib crate type alone, so cargo runs fat LTO across the C API, ferrule and core. With
 # the crate's rlib type beside it (`cargo build`), cargo compiles each crate on its own and the
 # same library is about 10 % larger, with other stack peaks. Features: the C API's.
-cross_ffi_lib() { # target features -> builds; prints the path of libferrule_ffi.a
-    cross_cargo rustc -q -p ferrule-ffi --lib --profile firmware --target "$1" \
-        --no-default-features --features "$2" --crate-type staticlib 2>&1 |
-        grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true
+cross_ffi_lib() { # target features -> builds; prints the path of libferrule_ffi.a, fails with cargo
+    local log
+    log=$(cross_cargo rustc -q -p ferrule-ffi --lib --profile firmware --target "$1" \
+        --no-default-features --features "$2" --crate-type staticlib 2>&1) ||
+        { echo "$log" >&2; return 1; }
+    grep -v -e "dropping unsupported crate type" -e "^$" <<<"$log" >&2 || true
     if [ "$CROSS_MODE" = rustup ]; then
         echo "$ROOT/target-cross-rustup/$1/firmware/libferrule_ffi.a"
     else
