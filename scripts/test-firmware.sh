@@ -36,7 +36,6 @@ BARE_LD="-nostartfiles -nostdlib -Wl,--gc-sections -Wl,--no-warn-execstack"
 MISSED=()
 REGRESSED=()
 
-crossdir() { if [ "$CROSS_MODE" = rustup ]; then echo "$ROOT/target-cross-rustup"; else echo "$ROOT/target-cross"; fi; }
 quiet() { grep -v -e "dropping unsupported crate type" -e "^$" >&2 || true; }
 ffilib() { # target -> libferrule_ffi.a: no std, no heap, with AEAD (what the bundle ships)
     cross_ffi_lib "$1" panic-handler,aead
@@ -113,7 +112,7 @@ for t in m4f m0; do
     cross_cargo build -q -p ferrule-size-probe --profile firmware --target "$target" --features aead 2>&1 | quiet
     # shellcheck disable=SC2086
     arm-none-eabi-gcc $flags $COMMON tests/firmware/startup.c tests/firmware/paint.S tests/firmware/stack_rust.c \
-        "$(crossdir)/$target/firmware/libferrule_size_probe.a" $NEWLIB -o "$out/stack_rust_$t.elf"
+        "$(cross_dir)/$target/firmware/libferrule_size_probe.a" $NEWLIB -o "$out/stack_rust_$t.elf"
     mps2 "$out/stack_rust_$t.elf" >"$out/stack_rust_$t.log" || true
     grep -q "^stack measurement (Rust constructors): " "$out/stack_rust_$t.log" ||
         { cat "$out/stack_rust_$t.log"; exit 1; }
@@ -275,7 +274,7 @@ probelib() { # mode target features nodefault -> path of a copy of libferrule_si
         CARGO_PROFILE_FIRMWARE_DEBUG=line-tables-only cross_cargo build -q -p ferrule-size-probe \
             --profile firmware --target "$target" ${features:+--features "$features"} \
             ${nodefault:+--no-default-features} 2>&1 | quiet
-        built="$(crossdir)/$target/firmware/libferrule_size_probe.a"
+        built="$(cross_dir)/$target/firmware/libferrule_size_probe.a"
     fi
     copy="$out/libprobe_${mode}_${target%%-*}_${features:-plain}${nodefault:+_reliable}.a"
     cp "$built" "$copy"

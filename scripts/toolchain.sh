@@ -72,13 +72,18 @@ ensure_build_std_toolchain() {
     fi
 }
 
+# The target dir of cross_cargo's builds: one per toolchain mode.
+cross_dir() {
+    if [ "$CROSS_MODE" = rustup ]; then echo "$ROOT/target-cross-rustup"; else echo "$ROOT/target-cross"; fi
+}
+
 # cargo for a thumb target, whichever toolchain is available. Separate target dir per mode.
 cross_cargo() {
     if [ "$CROSS_MODE" = rustup ]; then
-        cargo "$@" --target-dir "$ROOT/target-cross-rustup"
+        cargo "$@" --target-dir "$(cross_dir)"
     else
         RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$@" -Zbuild-std=core \
-            --target-dir "$ROOT/target-cross"
+            --target-dir "$(cross_dir)"
     fi
 }
 
@@ -92,9 +97,5 @@ cross_ffi_lib() { # target features -> builds; prints the path of libferrule_ffi
         --no-default-features --features "$2" --crate-type staticlib 2>&1) ||
         { echo "$log" >&2; return 1; }
     grep -v -e "dropping unsupported crate type" -e "^$" <<<"$log" >&2 || true
-    if [ "$CROSS_MODE" = rustup ]; then
-        echo "$ROOT/target-cross-rustup/$1/firmware/libferrule_ffi.a"
-    else
-        echo "$ROOT/target-cross/$1/firmware/libferrule_ffi.a"
-    fi
+    echo "$(cross_dir)/$1/firmware/libferrule_ffi.a"
 }
