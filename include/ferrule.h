@@ -20,17 +20,25 @@
 #endif
 
 /*
- * Bytes of memory for a link of `window` messages of up to `max_message` bytes each way,
- * with (1) or without (0) the best-effort mailboxes: the same number as
- * ferrule_link_storage_size() for that configuration, usable where a constant is needed:
+ * Bytes of memory for a link of `window` messages of up to `max_message` bytes each way: the
+ * same number as ferrule_link_storage_size() for that configuration, usable where a constant
+ * is needed:
  *
- *     static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(4, 128, 1) / 8];
+ *     static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(4, 128) / 8];
  */
-#define FERRULE_LINK_STORAGE_SIZE(window, max_message, best_effort)                      \
+#define FERRULE_LINK_STORAGE_SIZE(window, max_message)                                   \
     ((((size_t)FERRULE_LINK_STATE_SIZE + (size_t)(window) * FERRULE_LINK_SLOT_SIZE +      \
        2u * (size_t)(window) * (size_t)(max_message) + FERRULE_LINK_FRAME_OVERHEAD +      \
-       (size_t)(max_message) + ((best_effort) ? 2u * (size_t)(max_message) : 0u)) +        \
-      7u) / 8u * 8u)
+       (size_t)(max_message)) + 7u) / 8u * 8u)
+
+/*
+ * Bytes of memory for the best-effort channel of a link whose messages are up to
+ * `max_message` bytes (ferrule_link_enable_best_effort): the same number as
+ * ferrule_best_effort_storage_size(max_message), usable where a constant is needed:
+ *
+ *     static uint64_t best_effort_mem[FERRULE_BEST_EFFORT_STORAGE_SIZE(128) / 8];
+ */
+#define FERRULE_BEST_EFFORT_STORAGE_SIZE(max_message) ((2u * (size_t)(max_message) + 7u) / 8u * 8u)
 
 /* The decoder state's size on this target (pointer width). */
 #if UINTPTR_MAX > 0xFFFFFFFFu
@@ -159,7 +167,7 @@
 #define FERRULE_LINK_STATE_SIZE_32 840
 
 // The same on targets with 64-bit pointers (hosts).
-#define FERRULE_LINK_STATE_SIZE_64 1008
+#define FERRULE_LINK_STATE_SIZE_64 1016
 
 // Bytes of bookkeeping per window slot (one send and one receive slot), any target.
 #define FERRULE_LINK_SLOT_SIZE 26
@@ -394,7 +402,7 @@ typedef struct {
 } ferrule_decoder_stats_t;
 
 // Link configuration. Start from `ferrule_link_config_default()`. Times in milliseconds.
-// `window`, `max_message` and `best_effort` size the link's memory; the rest is behaviour.
+// `window` and `max_message` size the link's memory; the rest is behaviour.
 typedef struct {
   // `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
   uint8_t transport;
@@ -407,13 +415,11 @@ typedef struct {
   uint8_t receive_window;
   // Largest message, 1..=4096 bytes. Default 128.
   uint16_t max_message;
-  // Reserve the best-effort mailboxes (one message each way, 2 x `max_message` bytes).
-  // Without them every channel is reliable. Default true.
-  bool best_effort;
   // Retransmissions of one message before the link reports failure. Default 20.
   uint8_t max_retransmits;
   // Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
-  // effort (when `best_effort` and the peer takes it). Default 1 (channel 0).
+  // effort once `ferrule_link_enable_best_effort` was called and the peer takes it
+  // (reliable otherwise). Default 1 (channel 0).
   uint32_t reliable_channels;
   // Retransmission timeout before the first RTT sample. Default 1000.
   uint32_t rto_initial_ms;
@@ -799,17 +805,17 @@ ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
                                      ferrule_decoder_stats_t *out);
 
 // The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-// bytes each way, receive window 4, best-effort mailboxes, channel 0 reliable (the others best
-// effort), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
+// bytes each way, receive window 4, channel 0 reliable (the others best effort once that
+// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
 // sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms; keepalive 1000 ms;
 // loss declared after 2 later acknowledgements.
 // Stack: 20 bytes. Reentrant: may be called from an interrupt.
 ferrule_link_config_t ferrule_link_config_default(void);
 
 // Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
-// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
-// best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
-// the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
+// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
+// gives the same number at compile time. On 32-bit targets: 2216 bytes for the default
+// 4 x 128; 5504 for 8 x 256.
 // Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
@@ -825,8 +831,8 @@ size_t ferrule_link_max_frame_len(uint16_t max_message);
 // Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
 // `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The memory must stay
 // valid and untouched until the caller stops using the handle; no cleanup call is needed.
-// Calling it again on the same memory starts a new link (compression and AEAD must then be
-// enabled again).
+// Calling it again on the same memory starts a new link (the best-effort channel,
+// compression, AEAD and FEC must then be enabled again).
 //
 // `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for links
 // that hold the same AEAD key, and should differ on every boot in any case. With a hardware
@@ -849,6 +855,29 @@ ferrule_status ferrule_link_init(void *mem,
                                  const ferrule_link_config_t *config,
                                  uint64_t seed,
                                  ferrule_link_t **out);
+
+// Bytes of memory `ferrule_link_enable_best_effort` needs for a link whose messages are up
+// to `max_message` bytes: one message waiting each way, rounded up to a multiple of 8 (the
+// `FERRULE_BEST_EFFORT_STORAGE_SIZE` macro gives the same at compile time): 256 for 128.
+// Stack: 8 bytes. Reentrant: may be called from an interrupt.
+size_t ferrule_best_effort_storage_size(uint16_t max_message);
+
+// Turns on the best-effort channel for `link` with its two mailboxes in `mem`
+// (`ferrule_best_effort_storage_size(max_message)` bytes, aligned to 8, valid and untouched as
+// long as the link is used): messages sent on channels `reliable_channels` does not mark then
+// go as unacknowledged `DATA` frames when the peer takes them (one waits each way; a newer one
+// received replaces the older, counted). Without it every channel is reliable and firmware
+// links none of this channel's code. Call it right after `ferrule_link_init` (a session
+// already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
+//
+// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
+// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
+// Stack: 52 bytes on Cortex-M0, 48 on Cortex-M4F. Not from an interrupt.
+//
+// # Safety
+// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
+// else.
+ferrule_status ferrule_link_enable_best_effort(ferrule_link_t *link, void *mem, size_t mem_len);
 
 // Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
 // not NULL; best-effort messages have none and leave it unchanged). Ids count reliable

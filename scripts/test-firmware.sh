@@ -199,7 +199,7 @@ EOF
 }
 for t in m4f m0; do
     if [ $t = m4f ]; then flags=$M4F lib=$lib7; else flags=$M0 lib=$lib6; fi
-    for p in 0 1 2 3 4 5; do
+    for p in 0 1 2 3 4 5 6; do
         elf="$out/probe_c_${t}_$p.elf"
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags $COMMON -DPROFILE=$p $BARE tests/firmware/probe_c.c "$lib" -lgcc \
@@ -221,7 +221,8 @@ printf '  | %-62s | %9s | %8s | %9s | %8s |\n' "profile (C API)" "M0 flash" "M0 
 printf '  |%s|%s|%s|%s|%s|\n' "----------------------------------------------------------------" "----------:" \
     "---------:" "----------:" "---------:"
 for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
-    "2:link W=4 x M=128, no compression" \
+    "2:link W=4 x M=128, no compression, reliable channels only" \
+    "6:link W=4 x M=128, no compression, with the best-effort channel" \
     "3:link W=4 x M=128, shared-window compression both ways" \
     "4:link W=8 x M=256, compression (every mode), AEAD, FEC 8:2, best effort" \
     "5:link W=4 x M=128, forward error correction 4:2 (2 groups)"; do
@@ -229,7 +230,7 @@ for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
     printf '  | %-62s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
         "$(cflash m4f "$p")" "${CRAM[m4f.$p]}"
 done
-echo "  (RAM: the link, compression and AEAD blocks at the library's own sizes, plus the library's"
+echo "  (RAM: the link, best-effort, compression, AEAD and FEC blocks at the library's own sizes, plus the library's"
 echo "  .data/.bss: ${CSTATIC[m0.2]} B; not counted: the application's frame buffer for poll_transmit,"
 echo "  229 B at M=128, 358 B at M=256, and its stack)"
 budget() { # name value limit [enforced]
@@ -374,7 +375,7 @@ echo "  + the state one endpoint keeps (Link::memory, codec and guard, poll_tran
 size_report standard
 
 # Regression guards for the default build (fatal): the sizes of the library as shipped when
-# they were last set (stop 30: C link 21,150 B on M0, Rust link 17,172 B on M4F), plus about
+# they were last set (stop 31: C link 20,646 B on M0, Rust link 17,172 B on M4F), plus about
 # 5 %, so flash won back is not lost again unnoticed.
 guard() { # name value limit
     if [ "$2" -gt "$3" ]; then
@@ -386,8 +387,9 @@ guard "framing code" "$(code standard framing)" 3300
 guard "link code" "$(code standard link)" 18000
 guard "everything code" "$(code standard everything)" 26600
 guard "link + AEAD code" "$(code standard aead)" 24400
-guard "C link 4 x 128 flash, Cortex-M0" "$(cflash m0 2)" 22200
-guard "C link 4 x 128 + shared compression flash, Cortex-M0" "$(cflash m0 3)" 31600
+guard "C link 4 x 128 flash, Cortex-M0" "$(cflash m0 2)" 21700
+guard "C link 4 x 128 + best effort flash, Cortex-M0" "$(cflash m0 6)" 22700
+guard "C link 4 x 128 + shared compression flash, Cortex-M0" "$(cflash m0 3)" 31100
 guard "C link 8 x 256, everything, flash, Cortex-M0" "$(cflash m0 4)" 47500
 
 # The first issue's budgets, enforced on the smallest build: core without panic formatting

@@ -84,3 +84,54 @@ fn a_data_frame_is_delivered_only_with_the_feature() {
         assert_eq!(b.stats().not_negotiated, 1);
     }
 }
+
+/// The best-effort channel turned on after creation (what the C API does): before it, a
+/// channel the config leaves unreliable is reliable; `enable_best_effort` checks the area's
+/// size, restarts the session, and from the next one on that channel travels as `DATA`.
+#[cfg(feature = "best-effort")]
+#[test]
+fn best_effort_enabled_later_takes_effect_from_the_next_session() {
+    let buffers = |w: usize, m: usize| {
+        let mut b = common::link::buffers(w, m);
+        b.best_effort = (&mut [][..]).into();
+        b
+    };
+    let mut a = Link::new(cfg(), 1, buffers(4, M)).unwrap();
+    let mut b = Link::new(cfg(), 2, buffers(4, M)).unwrap();
+    handshake(&mut a, &mut b);
+    a.send(1, b"first", 0).unwrap();
+    let frames = drain(&mut a);
+    assert_eq!(Header::parse(&frames[0]).unwrap().0.kind, FrameKind::Rdata);
+    for d in &frames {
+        b.handle_datagram(d, 0);
+    }
+    let mut out = [0u8; M];
+    assert!(b.recv(&mut out).unwrap().unwrap().reliable);
+
+    let area = |n: usize| -> &'static mut [u8] { Box::leak(vec![0u8; n].into_boxed_slice()) };
+    assert_eq!(
+        a.enable_best_effort(area(2 * M - 1)),
+        Err(ferrule::link::SetupError::BestEffort)
+    );
+    assert!(a.is_up(), "a rejected area changes nothing");
+    a.enable_best_effort(area(2 * M)).unwrap();
+    b.enable_best_effort(area(2 * M)).unwrap();
+    assert!(!a.is_up() && !b.is_up());
+    handshake(&mut a, &mut b);
+    a.send(1, b"second", 0).unwrap();
+    let frames = drain(&mut a);
+    let kinds: Vec<_> = frames
+        .iter()
+        .map(|f| Header::parse(f).unwrap().0.kind)
+        .collect();
+    assert!(kinds.contains(&FrameKind::Data), "{kinds:?}");
+    for d in &frames {
+        b.handle_datagram(d, 0);
+    }
+    let mut got = None;
+    while let Ok(Some(r)) = b.recv(&mut out) {
+        got = Some((r.reliable, out[..r.len].to_vec()));
+    }
+    assert_eq!(got, Some((false, b"second".to_vec())));
+    assert_eq!(a.stats().sent_unreliable, 1);
+}

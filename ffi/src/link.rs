@@ -2,10 +2,11 @@
 //! driven by the caller's I/O and clock.
 //!
 //! One block of memory holds a link: `ferrule_link_storage_size(&config)` bytes (or the
-//! `FERRULE_LINK_STORAGE_SIZE(window, max_message, best_effort)` macro, for a static array),
-//! aligned to 8. `ferrule_link_init` carves it into the link's state, its send and receive
-//! slots and message areas, and its frame buffer. Compression and AEAD take memory of their
-//! own (`options.rs`), so firmware that never turns them on links none of their code.
+//! `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro, for a static array), aligned to 8.
+//! `ferrule_link_init` carves it into the link's state, its send and receive slots and message
+//! areas, and its frame buffer. The best-effort channel, compression, AEAD and FEC take memory
+//! of their own (`ferrule_link_enable_*`), so firmware that never turns them on links none of
+//! their code.
 
 use crate::frame::ferrule_decoder_stats_t;
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
@@ -58,7 +59,7 @@ pub const FERRULE_TRANSPORT_STREAM: u8 = 0;
 pub const FERRULE_TRANSPORT_DATAGRAM: u8 = 1;
 
 /// Link configuration. Start from `ferrule_link_config_default()`. Times in milliseconds.
-/// `window`, `max_message` and `best_effort` size the link's memory; the rest is behaviour.
+/// `window` and `max_message` size the link's memory; the rest is behaviour.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ferrule_link_config_t {
@@ -73,13 +74,11 @@ pub struct ferrule_link_config_t {
     pub receive_window: u8,
     /// Largest message, 1..=4096 bytes. Default 128.
     pub max_message: u16,
-    /// Reserve the best-effort mailboxes (one message each way, 2 x `max_message` bytes).
-    /// Without them every channel is reliable. Default true.
-    pub best_effort: bool,
     /// Retransmissions of one message before the link reports failure. Default 20.
     pub max_retransmits: u8,
     /// Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
-    /// effort (when `best_effort` and the peer takes it). Default 1 (channel 0).
+    /// effort once `ferrule_link_enable_best_effort` was called and the peer takes it
+    /// (reliable otherwise). Default 1 (channel 0).
     pub reliable_channels: u32,
     /// Retransmission timeout before the first RTT sample. Default 1000.
     pub rto_initial_ms: u32,
@@ -99,8 +98,8 @@ pub struct ferrule_link_config_t {
 }
 
 /// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-/// bytes each way, receive window 4, best-effort mailboxes, channel 0 reliable (the others best
-/// effort), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
+/// bytes each way, receive window 4, channel 0 reliable (the others best effort once that
+/// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
 /// sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms; keepalive 1000 ms;
 /// loss declared after 2 later acknowledgements.
 /// Stack: 20 bytes. Reentrant: may be called from an interrupt.
@@ -113,7 +112,6 @@ pub extern "C" fn ferrule_link_config_default() -> ferrule_link_config_t {
         window: 4,
         receive_window: 0,
         max_message: 128,
-        best_effort: true,
         max_retransmits: d.max_retransmits,
         reliable_channels: 1,
         rto_initial_ms: d.rto_initial,
@@ -169,8 +167,6 @@ struct Layout {
     area: usize,
     frame: usize,
     frame_len: usize,
-    best_effort: usize,
-    best_effort_len: usize,
     total: usize,
 }
 
@@ -179,9 +175,9 @@ const fn align_up(n: usize, a: usize) -> usize {
 }
 
 /// The layout of a link of `window` messages of `max_message` bytes: state, send slots,
-/// receive slots, send and receive message areas, frame buffer, best-effort mailboxes. The
-/// inputs are bounded (window <= 255, message <= 4096), so nothing saturates.
-const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout {
+/// receive slots, send and receive message areas, frame buffer. The inputs are bounded
+/// (window <= 255, message <= 4096), so nothing saturates.
+const fn layout(window: usize, max_message: usize) -> Layout {
     let area = window.saturating_mul(max_message);
     let tx_slots = align_up(size_of::<ferrule_link_t>(), align_of::<TxSlot>());
     let rx_slots = align_up(
@@ -191,12 +187,7 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
     let tx_data = rx_slots.saturating_add(window.saturating_mul(size_of::<RxSlot>()));
     let rx_data = tx_data.saturating_add(area);
     let frame = rx_data.saturating_add(area);
-    let best_effort_at = frame.saturating_add(frame_buffer_len(max_message));
-    let mailboxes = if best_effort {
-        max_message.saturating_mul(2)
-    } else {
-        0
-    };
+    let end = frame.saturating_add(frame_buffer_len(max_message));
     Layout {
         tx_slots,
         rx_slots,
@@ -205,12 +196,7 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
         area,
         frame,
         frame_len: frame_buffer_len(max_message),
-        best_effort: best_effort_at,
-        best_effort_len: mailboxes,
-        total: align_up(
-            best_effort_at.saturating_add(mailboxes),
-            FERRULE_MEMORY_ALIGN,
-        ),
+        total: align_up(end, FERRULE_MEMORY_ALIGN),
     }
 }
 
@@ -219,7 +205,7 @@ const fn layout(window: usize, max_message: usize, best_effort: bool) -> Layout 
 /// tests build for.
 pub const FERRULE_LINK_STATE_SIZE_32: usize = 840;
 /// The same on targets with 64-bit pointers (hosts).
-pub const FERRULE_LINK_STATE_SIZE_64: usize = 1008;
+pub const FERRULE_LINK_STATE_SIZE_64: usize = 1016;
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(size_of::<ferrule_link_t>() == FERRULE_LINK_STATE_SIZE_32);
 #[cfg(target_pointer_width = "64")]
@@ -234,9 +220,9 @@ const _: () = assert!(FERRULE_LINK_FRAME_OVERHEAD == frame_buffer_len(0));
 const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 
 /// Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
-/// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message,
-/// best_effort)` macro gives the same number at compile time. On 32-bit targets: 2472 bytes for
-/// the default 4 x 128 with best effort, 2216 without; 6032 for 8 x 256 with best effort.
+/// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
+/// gives the same number at compile time. On 32-bit targets: 2216 bytes for the default
+/// 4 x 128; 5504 for 8 x 256.
 /// Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
@@ -249,7 +235,7 @@ pub unsafe extern "C" fn ferrule_link_storage_size(config: *const ferrule_link_c
     // SAFETY: checked non-NULL; the caller passes a valid configuration.
     let c = unsafe { &*config };
     match convert(c) {
-        Ok(_) => layout(c.window.into(), c.max_message.into(), c.best_effort).total,
+        Ok(_) => layout(c.window.into(), c.max_message.into()).total,
         Err(_) => 0,
     }
 }
@@ -266,8 +252,8 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// Creates a link in `mem` (`mem_len` bytes, aligned to 8, at least
 /// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The memory must stay
 /// valid and untouched until the caller stops using the handle; no cleanup call is needed.
-/// Calling it again on the same memory starts a new link (compression and AEAD must then be
-/// enabled again).
+/// Calling it again on the same memory starts a new link (the best-effort channel,
+/// compression, AEAD and FEC must then be enabled again).
 ///
 /// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for links
 /// that hold the same AEAD key, and should differ on every boot in any case. With a hardware
@@ -313,7 +299,7 @@ pub unsafe extern "C" fn ferrule_link_init(
             &mut *core::ptr::addr_of_mut!((*p).inner)
                 .cast::<core::mem::MaybeUninit<Link<'static>>>()
         };
-        Link::init_in(slot, setup, seed);
+        Link::init_in_bare(slot, setup, seed);
         put(out, p);
         ferrule_status::FERRULE_OK
     })
@@ -333,7 +319,7 @@ unsafe fn prepare(
 ) -> Result<CheckedSetup<'static>, ferrule_status> {
     let cfg = convert(c)?;
     let (w, m) = (usize::from(c.window), usize::from(c.max_message));
-    let l = layout(w, m, c.best_effort);
+    let l = layout(w, m);
     check_block(mem, mem_len, l.total)?;
     let base = mem.cast::<u8>();
     // SAFETY: every region lies inside the caller's `mem_len` bytes (`layout` sums them
@@ -359,10 +345,66 @@ unsafe fn prepare(
             tx_data: area(l.tx_data, l.area).into(),
             rx_data: area(l.rx_data, l.area).into(),
             frame: area(l.frame, l.frame_len).into(),
-            best_effort: area(l.best_effort, l.best_effort_len).into(),
+            best_effort: (&mut [][..]).into(),
         }
     };
     Link::check(cfg, buffers).map_err(|_| ferrule_status::FERRULE_ERR_INVALID_ARGUMENT)
+}
+
+/// Bytes of memory `ferrule_link_enable_best_effort` needs for a link whose messages are up
+/// to `max_message` bytes: one message waiting each way, rounded up to a multiple of 8 (the
+/// `FERRULE_BEST_EFFORT_STORAGE_SIZE` macro gives the same at compile time): 256 for 128.
+/// Stack: 8 bytes. Reentrant: may be called from an interrupt.
+#[no_mangle]
+pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
+    align_up(
+        usize::from(max_message).saturating_mul(2),
+        FERRULE_MEMORY_ALIGN,
+    )
+}
+
+/// Turns on the best-effort channel for `link` with its two mailboxes in `mem`
+/// (`ferrule_best_effort_storage_size(max_message)` bytes, aligned to 8, valid and untouched as
+/// long as the link is used): messages sent on channels `reliable_channels` does not mark then
+/// go as unacknowledged `DATA` frames when the peer takes them (one waits each way; a newer one
+/// received replaces the older, counted). Without it every channel is reliable and firmware
+/// links none of this channel's code. Call it right after `ferrule_link_init` (a session
+/// already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
+/// Stack: 52 bytes on Cortex-M0, 48 on Cortex-M4F. Not from an interrupt.
+///
+/// # Safety
+/// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
+/// else.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_link_enable_best_effort(
+    link: *mut ferrule_link_t,
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if mem.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        let needed = l.max_message().saturating_mul(2);
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
+        }
+        // SAFETY: checked non-NULL and at least `needed` bytes; the caller gives the memory to
+        // the link for as long as it is used ('static stands for that) and uses it for nothing
+        // else. Zeroed before the slice is made.
+        let area = unsafe {
+            let p = mem.cast::<u8>();
+            p.write_bytes(0, needed);
+            core::slice::from_raw_parts_mut(p, needed)
+        };
+        match l.enable_best_effort(area) {
+            Ok(()) => ferrule_status::FERRULE_OK,
+            Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        }
+    })
 }
 
 /// Runs `f` on the link behind a handle.
@@ -1018,22 +1060,15 @@ mod tests {
         assert_eq!(size_of::<ferrule_link_t>(), state);
         assert!(align_of::<ferrule_link_t>() <= FERRULE_MEMORY_ALIGN);
         // The macro's formula is the layout's.
-        for (w, m, be) in [
-            (4usize, 128usize, false),
-            (8, 256, true),
-            (1, 1, true),
-            (255, 4096, false),
-        ] {
+        for (w, m) in [(4usize, 128usize), (8, 256), (1, 1), (255, 4096)] {
             let formula = align_up(
-                state
-                    + w * FERRULE_LINK_SLOT_SIZE
-                    + 2 * w * m
-                    + FERRULE_LINK_FRAME_OVERHEAD
-                    + m
-                    + if be { 2 * m } else { 0 },
+                state + w * FERRULE_LINK_SLOT_SIZE + 2 * w * m + FERRULE_LINK_FRAME_OVERHEAD + m,
                 FERRULE_MEMORY_ALIGN,
             );
-            assert_eq!(layout(w, m, be).total, formula, "{w} x {m}");
+            assert_eq!(layout(w, m).total, formula, "{w} x {m}");
+            // The best-effort block's formula (the macro's) covers its two mailboxes.
+            let be = ferrule_best_effort_storage_size(m as u16);
+            assert_eq!(be, align_up(2 * m, FERRULE_MEMORY_ALIGN));
         }
     }
 }

@@ -355,8 +355,8 @@ fn block(bytes: usize) -> Box<[u64]> {
 }
 
 impl CLink {
-    /// A link set up as `s` says, created with `ferrule_link_init` (then compression, and
-    /// AEAD when keyed).
+    /// A link set up as `s` says, created with `ferrule_link_init` (then the best-effort
+    /// channel when it has best-effort channels, compression, and AEAD when keyed).
     pub fn new(s: &Setup) -> io::Result<Self> {
         let mut cfg = c::ferrule_link_config_default();
         cfg.transport = if s.stream {
@@ -372,7 +372,6 @@ impl CLink {
         cfg.keepalive_ms = rust.keepalive;
         cfg.window = s.window;
         cfg.max_message = u16::try_from(s.max_message).map_err(io::Error::other)?;
-        cfg.best_effort = !s.best_effort.is_empty();
         cfg.reliable_channels = (0..32)
             .filter(|ch| !s.best_effort.contains(ch))
             .fold(0, |m, ch| m | 1 << ch);
@@ -392,6 +391,16 @@ impl CLink {
         };
         check(st, "ferrule_link_init")?;
         let mut blocks = vec![mem];
+        if !s.best_effort.is_empty() {
+            let mut bmem = block(c::ferrule_best_effort_storage_size(cfg.max_message));
+            // SAFETY: live handle; `bmem` an 8-aligned block of the size the best-effort
+            // channel needs, kept alive with the link's.
+            let st = unsafe {
+                c::ferrule_link_enable_best_effort(handle, bmem.as_mut_ptr().cast(), bmem.len() * 8)
+            };
+            check(st, "ferrule_link_enable_best_effort")?;
+            blocks.push(bmem);
+        }
         let mut z = c_codec::ferrule_compression_config_default();
         z.reliable = match s.compression {
             Mode::Off => c_codec::FERRULE_MODE_OFF,

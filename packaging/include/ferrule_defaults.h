@@ -11,7 +11,9 @@
  *
  *   FERRULE_CONFIG_WINDOW       messages in flight each way, 1..255 (default 4)
  *   FERRULE_CONFIG_MAX_MESSAGE  largest message in bytes, 1..4096 (default 128)
- *   FERRULE_CONFIG_BEST_EFFORT  1: keep the best-effort mailboxes (default 1)
+ *   FERRULE_CONFIG_BEST_EFFORT  1: the application turns the best-effort channel on
+ *                               (ferrule_link_enable_best_effort with a block of
+ *                               FERRULE_CONFIG_BEST_EFFORT_STORAGE_SIZE bytes). Default 0.
  *   FERRULE_CONFIG_COMPRESSION  FERRULE_MODE_OFF (0), _PER_MESSAGE (1) or _SHARED (2), for
  *                               reliable messages (default off)
  *   FERRULE_CONFIG_AEAD         1: the application seals the link with a pre-shared key
@@ -33,7 +35,7 @@
 #define FERRULE_CONFIG_MAX_MESSAGE 128
 #endif
 #ifndef FERRULE_CONFIG_BEST_EFFORT
-#define FERRULE_CONFIG_BEST_EFFORT 1
+#define FERRULE_CONFIG_BEST_EFFORT 0
 #endif
 #ifndef FERRULE_CONFIG_COMPRESSION
 #define FERRULE_CONFIG_COMPRESSION FERRULE_MODE_OFF
@@ -47,15 +49,17 @@ typedef char ferrule_config_window_fits[(FERRULE_CONFIG_WINDOW) >= 1 && (FERRULE
 
 /* Bytes of the link of this configuration (see FERRULE_LINK_STORAGE_SIZE). */
 #define FERRULE_CONFIG_LINK_STORAGE_SIZE                                                       \
-    FERRULE_LINK_STORAGE_SIZE(FERRULE_CONFIG_WINDOW, FERRULE_CONFIG_MAX_MESSAGE,             \
-                              FERRULE_CONFIG_BEST_EFFORT)
+    FERRULE_LINK_STORAGE_SIZE(FERRULE_CONFIG_WINDOW, FERRULE_CONFIG_MAX_MESSAGE)
+
+/* Bytes of the best-effort channel of this configuration (0 when it is off). */
+#define FERRULE_CONFIG_BEST_EFFORT_STORAGE_SIZE                                                \
+    ((FERRULE_CONFIG_BEST_EFFORT) ? FERRULE_BEST_EFFORT_STORAGE_SIZE(FERRULE_CONFIG_MAX_MESSAGE) : 0u)
 
 /* ferrule_link_config_default() with the build-time choices applied. */
 static inline ferrule_link_config_t ferrule_link_config_from_build(void) {
     ferrule_link_config_t config = ferrule_link_config_default();
     config.window = (uint8_t)(FERRULE_CONFIG_WINDOW);
     config.max_message = (uint16_t)(FERRULE_CONFIG_MAX_MESSAGE);
-    config.best_effort = (FERRULE_CONFIG_BEST_EFFORT) != 0;
     return config;
 }
 

@@ -42,7 +42,7 @@ static const uint8_t KEY[FERRULE_KEY_LEN] = {
 
 /* 8-byte aligned blocks (arrays of uint64_t). The link's size is known at compile time;
  * the compression and AEAD sizes are checked against the library in app_init(). */
-static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
+static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
 static uint64_t compression_mem[3600 / 8]; /* shared stream both ways, 512 B windows */
 static uint64_t aead_mem[512 / 8];
 static uint8_t frame[256];                 /* >= ferrule_link_max_frame_len(MAX_MESSAGE) */
@@ -64,7 +64,6 @@ ferrule_status app_init(void) {
     cfg.transport = FERRULE_TRANSPORT_STREAM;
     cfg.window = WINDOW;
     cfg.max_message = MAX_MESSAGE;
-    cfg.best_effort = true;
     cfg.rto_initial_ms = 200; /* a UART at 115200 Bd: round trips of a few ms */
     if (ferrule_link_storage_size(&cfg) > sizeof link_mem) return FERRULE_ERR_MEMORY_TOO_SMALL;
     if (ferrule_link_max_frame_len(MAX_MESSAGE) > sizeof frame) return FERRULE_ERR_BUFFER_TOO_SMALL;

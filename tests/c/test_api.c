@@ -37,16 +37,18 @@ static int checks = 0;
 /* The largest link these tests make: 8 messages of up to 256 bytes, best effort. */
 #define BIG_WINDOW 8
 #define BIG_MESSAGE 256
-#define LINK_WORDS (FERRULE_LINK_STORAGE_SIZE(BIG_WINDOW, BIG_MESSAGE, 1) / 8)
+#define LINK_WORDS (FERRULE_LINK_STORAGE_SIZE(BIG_WINDOW, BIG_MESSAGE) / 8)
+#define BE_WORDS (FERRULE_BEST_EFFORT_STORAGE_SIZE(BIG_MESSAGE) / 8)
 /* Compression blocks: the largest configuration used below fits (checked). */
 #define COMP_WORDS (48u * 1024u / 8u)
 #define AEAD_WORDS (2048u / 8u)
 #define FRAME_CAP 1024u
 
-/* One endpoint: its link block, compression block and AEAD block, all static (no malloc),
- * 8-byte aligned because they are arrays of uint64_t. */
+/* One endpoint: its link block, best-effort block, compression block and AEAD block, all
+ * static (no malloc), 8-byte aligned because they are arrays of uint64_t. */
 typedef struct {
     uint64_t mem[LINK_WORDS];
+    uint64_t be[BE_WORDS];
     uint64_t comp[COMP_WORDS];
     uint64_t aead[AEAD_WORDS];
     ferrule_link_t *link;
@@ -247,11 +249,10 @@ static void test_framing(void) {
 
 /* ------------------------------------------------------------------ sizes and configuration */
 
-static ferrule_link_config_t config(uint8_t window, uint16_t max_message, bool best_effort) {
+static ferrule_link_config_t config(uint8_t window, uint16_t max_message) {
     ferrule_link_config_t c = ferrule_link_config_default();
     c.window = window;
     c.max_message = max_message;
-    c.best_effort = best_effort;
     return c;
 }
 
@@ -262,7 +263,7 @@ static void test_sizes(void) {
 
     /* Every default, as documented. */
     CHECK(c.transport == FERRULE_TRANSPORT_STREAM && !c.leading_delimiter);
-    CHECK(c.window == 4 && c.receive_window == 0 && c.max_message == 128 && c.best_effort);
+    CHECK(c.window == 4 && c.receive_window == 0 && c.max_message == 128);
     CHECK(c.max_retransmits == 20 && c.reliable_channels == 1u);
     CHECK(c.rto_initial_ms == 1000 && c.rto_min_ms == 20 && c.rto_max_ms == 4000);
     CHECK(c.ack_delay_ms == 5 && c.keepalive_ms == 1000 && c.dupthresh == 2);
@@ -273,29 +274,29 @@ static void test_sizes(void) {
     CHECK(z.dictionary == NULL && z.dictionary_len == 0);
 
     /* The function and the macro agree, for several configurations. */
-    CHECK(ferrule_link_storage_size(&c) == FERRULE_LINK_STORAGE_SIZE(4, 128, 1));
-#define SAME(w, m, be)                                                                     \
+    CHECK(ferrule_link_storage_size(&c) == FERRULE_LINK_STORAGE_SIZE(4, 128));
+#define SAME(w, m)                                                                         \
     do {                                                                                   \
-        ferrule_link_config_t c_ = config(w, m, be);                                       \
-        CHECK(ferrule_link_storage_size(&c_) == FERRULE_LINK_STORAGE_SIZE(w, m, be));      \
-        CHECK(FERRULE_LINK_STORAGE_SIZE(w, m, be) % 8 == 0);                               \
+        ferrule_link_config_t c_ = config(w, m);                                           \
+        CHECK(ferrule_link_storage_size(&c_) == FERRULE_LINK_STORAGE_SIZE(w, m));          \
+        CHECK(FERRULE_LINK_STORAGE_SIZE(w, m) % 8 == 0);                                   \
+        CHECK(ferrule_best_effort_storage_size(m) == FERRULE_BEST_EFFORT_STORAGE_SIZE(m)); \
+        CHECK(FERRULE_BEST_EFFORT_STORAGE_SIZE(m) % 8 == 0);                               \
+        CHECK(FERRULE_BEST_EFFORT_STORAGE_SIZE(m) >= 2u * (m));                            \
     } while (0)
-    SAME(1, 1, 0);
-    SAME(1, 1, 1);
-    SAME(4, 128, 0);
-    SAME(4, 128, 1);
-    SAME(8, 256, 1);
-    SAME(16, 64, 0);
-    SAME(3, 1000, 1);
-    SAME(255, 4096, 0);
-    SAME(255, 4096, 1);
+    SAME(1, 1);
+    SAME(4, 128);
+    SAME(8, 256);
+    SAME(16, 64);
+    SAME(3, 1000);
+    SAME(3, 1001);
+    SAME(255, 4096);
 #undef SAME
-    /* More window or larger messages take more memory; best effort adds 2 x max_message. */
+    /* More window or larger messages take more memory; best effort takes 2 x max_message. */
     {
-        ferrule_link_config_t a = config(4, 128, 0), b = config(4, 128, 1);
-        CHECK(ferrule_link_storage_size(&b) - ferrule_link_storage_size(&a) == 256);
-        b = config(5, 128, 0);
+        ferrule_link_config_t a = config(4, 128), b = config(5, 128);
         CHECK(ferrule_link_storage_size(&b) > ferrule_link_storage_size(&a));
+        CHECK(ferrule_best_effort_storage_size(128) == 256);
     }
     CHECK(ferrule_link_max_frame_len(128) > 128 && ferrule_link_max_frame_len(128) < 256);
     CHECK(ferrule_link_max_frame_len(4096) > ferrule_link_max_frame_len(128));
@@ -432,11 +433,19 @@ static ferrule_event_t expect_event(ferrule_link_t *l, uint8_t kind) {
     return ev;
 }
 
-static void init(endpoint_t *e, const ferrule_link_config_t *c, uint64_t seed) {
+/* A link with reliable channels only. */
+static void init_reliable(endpoint_t *e, const ferrule_link_config_t *c, uint64_t seed) {
     e->link = NULL;
     CHECK(ferrule_link_storage_size(c) <= sizeof e->mem);
     CHECK_STATUS(ferrule_link_init(e->mem, sizeof e->mem, c, seed, &e->link), FERRULE_OK);
     CHECK(e->link != NULL);
+}
+
+/* A link with the best-effort channel (channels `reliable_channels` leaves out). */
+static void init(endpoint_t *e, const ferrule_link_config_t *c, uint64_t seed) {
+    init_reliable(e, c, seed);
+    CHECK(ferrule_best_effort_storage_size(c->max_message) <= sizeof e->be);
+    CHECK_STATUS(ferrule_link_enable_best_effort(e->link, e->be, sizeof e->be), FERRULE_OK);
 }
 
 static void telemetry(unsigned i, uint8_t *msg, size_t cap, size_t *len) {
@@ -519,10 +528,18 @@ static void test_link_init_errors(void) {
     /* Exactly the size asked for is enough. */
     CHECK_STATUS(ferrule_link_init(ep_a.mem, need, &c, 1, &l), FERRULE_OK);
     CHECK(l != NULL && !ferrule_link_is_up(l));
+    /* The best-effort channel's memory: NULL, too small, misaligned; then exactly enough. */
+    need = ferrule_best_effort_storage_size(c.max_message);
+    CHECK_STATUS(ferrule_link_enable_best_effort(NULL, ep_a.be, need), FERRULE_ERR_NULL);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, NULL, need), FERRULE_ERR_NULL);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, ep_a.be, need - 1), FERRULE_ERR_MEMORY_TOO_SMALL);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, (uint8_t *)ep_a.be + 4, need),
+                 FERRULE_ERR_MEMORY_ALIGNMENT);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, ep_a.be, need), FERRULE_OK);
 }
 
 static void test_link(void) {
-    ferrule_link_config_t cfg = config(4, 128, true);
+    ferrule_link_config_t cfg = config(4, 128);
     uint8_t msg[BIG_MESSAGE], out[BIG_MESSAGE];
     uint8_t frame[FRAME_CAP];
     ferrule_received_t r;
@@ -699,10 +716,10 @@ static void test_link(void) {
 
     /* A stream pair (3-byte pieces): 100 messages, every 5th frame lost. */
     {
-        ferrule_link_config_t c3 = config(8, 256, false);
+        ferrule_link_config_t c3 = config(8, 256);
         c3.leading_delimiter = true;
-        init(&ep_a, &c3, 0xD1);
-        init(&ep_b, &c3, 0xD2);
+        init_reliable(&ep_a, &c3, 0xD1);
+        init_reliable(&ep_b, &c3, 0xD2);
         CHECK(connect(&ep_a, &ep_b, &now, true));
         CHECK(exchange(&ep_a, &ep_b, 100, &now, true, 5) == 100);
         /* Without best effort every channel is reliable. */
@@ -761,7 +778,7 @@ static void enable_compression(endpoint_t *e, const ferrule_compression_config_t
 }
 
 static void test_compression(void) {
-    ferrule_link_config_t cfg = config(4, 128, true);
+    ferrule_link_config_t cfg = config(4, 128);
     ferrule_compression_config_t z = telemetry_compression(), bad;
     uint8_t msg[BIG_MESSAGE], out[BIG_MESSAGE];
     ferrule_received_t r;
@@ -872,7 +889,7 @@ static void enable_aead(endpoint_t *e, uint8_t id, const uint8_t *key) {
 
 static void test_aead(void) {
     uint8_t k2[FERRULE_KEY_LEN + 1];
-    ferrule_link_config_t cfg = config(4, 128, true);
+    ferrule_link_config_t cfg = config(4, 128);
     ferrule_compression_config_t z = telemetry_compression();
     uint8_t msg[32], out[BIG_MESSAGE], frame[FRAME_CAP];
     ferrule_received_t r;

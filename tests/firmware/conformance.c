@@ -26,7 +26,7 @@ static int failures, checks;
 #define COUNT 300u
 
 typedef struct {
-    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
+    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
     uint64_t comp[8192 / 8];
     uint64_t aead[512 / 8];
     ferrule_link_t *link;

@@ -45,7 +45,7 @@ static void calibrate(void) {
 static uint32_t insns(uint32_t t) { return (uint32_t)((uint64_t)t * per_tick_x100 / 100u); }
 
 typedef struct {
-    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(4, 128, 1) / 8];
+    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(4, 128) / 8];
     uint64_t aead[512 / 8];
     ferrule_link_t *link;
     uint32_t spent; /* ticks inside ferrule calls */

@@ -19,7 +19,7 @@
 #define COMP_BYTES 3456u
 
 typedef struct {
-    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
+    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
     uint64_t comp[COMP_BYTES / 8];
     ferrule_link_t *link;
     uint32_t sent, got, duplicates, corrupted, downs;

@@ -7,16 +7,17 @@
  *
  *   0 empty
  *   1 framing: ferrule_encode and the streaming decoder
- *   2 link, 4 x 128 B, no compression (the default configuration)
+ *   2 link, 4 x 128 B, no compression, reliable channels only (the default configuration)
  *   3 link, 4 x 128 B, shared-window compression both ways (1 KiB windows)
  *   4 link, 8 x 256 B, everything: AEAD, best effort, every compression mode sent, every
  *     kind received (dynamic blocks), forward error correction 8:2
  *   5 link, 4 x 128 B, forward error correction 4:2 (no compression)
+ *   6 link, 4 x 128 B, no compression, with the best-effort channel
  */
 #include "ferrule.h"
 #include "semihost.h"
 
-#if PROFILE == 2 || PROFILE == 3 || PROFILE == 5
+#if PROFILE == 2 || PROFILE == 3 || PROFILE == 5 || PROFILE == 6
 #define WINDOW 4
 #define MAX_MESSAGE 128
 #elif PROFILE == 4
@@ -60,11 +61,14 @@ static void run(void) {
     report(0, 0, 0, 0, ferrule_decoder_size());
 }
 #elif PROFILE >= 2
-static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 1) / 8];
+static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
+#if PROFILE == 4 || PROFILE == 6
+static uint64_t best_effort_mem[FERRULE_BEST_EFFORT_STORAGE_SIZE(MAX_MESSAGE) / 8];
+#endif
 #if PROFILE == 3 || PROFILE == 4
 static uint64_t comp_mem[12 * 1024 / 8];
 #endif
-#if PROFILE >= 4
+#if PROFILE == 4 || PROFILE == 5
 static uint64_t fec_mem[12 * 1024 / 8];
 #endif
 #if PROFILE == 4
@@ -78,12 +82,16 @@ static void run(void) {
     ferrule_received_t r;
     ferrule_event_t ev;
     ferrule_link_stats_t st;
-    size_t n, comp = 0, aead = 0, fec = 0;
+    size_t n, comp = 0, aead = 0, fec = 0, be = 0;
     uint64_t t;
     uint32_t id;
     cfg.window = WINDOW;
     cfg.max_message = MAX_MESSAGE;
     if (ferrule_link_init(link_mem, sizeof link_mem, &cfg, sink[1], &l) != FERRULE_OK) return;
+#if PROFILE == 4 || PROFILE == 6
+    be = ferrule_best_effort_storage_size(MAX_MESSAGE);
+    if (ferrule_link_enable_best_effort(l, best_effort_mem, sizeof best_effort_mem) != FERRULE_OK) return;
+#endif
 #if PROFILE == 3 || PROFILE == 4
     {
         ferrule_compression_config_t z = ferrule_compression_config_default();
@@ -96,7 +104,7 @@ static void run(void) {
         if (ferrule_link_enable_compression(l, comp_mem, sizeof comp_mem, &z) != FERRULE_OK) return;
     }
 #endif
-#if PROFILE >= 4
+#if PROFILE == 4 || PROFILE == 5
     {
         ferrule_fec_config_t fc = ferrule_fec_config_default();
 #if PROFILE == 5
@@ -124,7 +132,7 @@ static void run(void) {
     ferrule_link_set_key(l, 2, (const uint8_t *)sink, 32);
 #endif
     sink[0] = buf[0];
-    report(ferrule_link_storage_size(&cfg), comp, aead, fec, ferrule_link_max_frame_len(MAX_MESSAGE));
+    report(ferrule_link_storage_size(&cfg) + be, comp, aead, fec, ferrule_link_max_frame_len(MAX_MESSAGE));
 }
 #else
 static void run(void) { report(0, 0, 0, 0, sink[0]); }

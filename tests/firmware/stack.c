@@ -3,9 +3,10 @@
  * call the 4 KiB below the stack pointer are filled with a pattern, after it the lowest word
  * changed gives the call's peak. Two links run realistic traffic in three configurations:
  *
- *   small:    4 x 128 B, stream, no compression, no AEAD;
- *   shared:   4 x 128 B, stream, shared-window compression both ways (1 KiB windows);
- *   sealed:   4 x 128 B, stream, AEAD and shared-window compression;
+ *   small:    4 x 128 B, stream, reliable channels only, no compression, no AEAD;
+ *   shared:   4 x 128 B, stream, best effort, shared-window compression both ways (1 KiB
+ *             windows);
+ *   sealed:   4 x 128 B, stream, best effort, AEAD and shared-window compression;
  *   full:     8 x 256 B, datagrams, AEAD, best effort, every compression mode sent, every
  *             kind received (dynamic blocks, 32 KiB window), forward error correction 4:2
  *             (frames rebuilt from parity go through the receive path), a rekey;
@@ -29,7 +30,7 @@ enum {
     F_DECODER_STATS, F_LINK_INIT, F_ENABLE_COMPRESSION, F_ENABLE_AEAD, F_SET_KEY, F_SEND,
     F_ACKED_BEFORE, F_RECV, F_HANDLE_INPUT, F_HANDLE_DATAGRAM, F_POLL_TRANSMIT, F_POLL_TIMEOUT,
     F_HANDLE_TIMEOUT, F_POLL_EVENT, F_IS_UP, F_CLOSE, F_MAX_MESSAGE_FOR_FRAME, F_STATS,
-    F_FEC_STORAGE_SIZE, F_ENABLE_FEC, F_COUNT
+    F_FEC_STORAGE_SIZE, F_ENABLE_FEC, F_BEST_EFFORT_STORAGE_SIZE, F_ENABLE_BEST_EFFORT, F_COUNT
 };
 static const char *const NAMES[F_COUNT] = {
     "ferrule_version", "ferrule_status_str", "ferrule_link_config_default",
@@ -42,7 +43,8 @@ static const char *const NAMES[F_COUNT] = {
     "ferrule_link_handle_input", "ferrule_link_handle_datagram", "ferrule_link_poll_transmit",
     "ferrule_link_poll_timeout", "ferrule_link_handle_timeout", "ferrule_link_poll_event",
     "ferrule_link_is_up", "ferrule_link_close", "ferrule_link_max_message_for_frame",
-    "ferrule_link_stats", "ferrule_fec_storage_size", "ferrule_link_enable_fec"};
+    "ferrule_link_stats", "ferrule_fec_storage_size", "ferrule_link_enable_fec",
+    "ferrule_best_effort_storage_size", "ferrule_link_enable_best_effort"};
 #define CONFIGS 5 /* framing, small, shared, sealed, full */
 static const char *const CONFIG_NAMES[CONFIGS] = {"framing", "small", "shared", "sealed", "full"};
 static uint32_t peak[F_COUNT], by_config[CONFIGS][F_COUNT];
@@ -73,11 +75,12 @@ static void note(int f, uint32_t used) {
     } while (0)
 
 #define MAX_M 256
-#define LINK_BYTES FERRULE_LINK_STORAGE_SIZE(8, MAX_M, 1)
+#define LINK_BYTES FERRULE_LINK_STORAGE_SIZE(8, MAX_M)
 #define COMP_BYTES (48u * 1024u)
 
 typedef struct {
     uint64_t mem[LINK_BYTES / 8];
+    uint64_t best_effort[FERRULE_BEST_EFFORT_STORAGE_SIZE(MAX_M) / 8];
     uint64_t comp[COMP_BYTES / 8];
     uint64_t aead[1024 / 8];
     uint64_t fec[16 * 1024 / 8];
@@ -168,7 +171,7 @@ static void service(end_t *e, int d, size_t max, bool best_effort, uint64_t now,
     MEASURE(F_MAX_MESSAGE_FOR_FRAME, st =, ferrule_link_max_message_for_frame(e->link, 200, &n));
 }
 
-static void scenario(const char *label, const ferrule_link_config_t *cfg,
+static void scenario(const char *label, const ferrule_link_config_t *cfg, bool best_effort,
                      const ferrule_compression_config_t *z, bool aead) {
     ferrule_status st;
     size_t need, n;
@@ -186,6 +189,12 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg,
         memset(e, 0, sizeof *e);
         MEASURE(F_LINK_INIT, st =, ferrule_link_init(e->mem, sizeof e->mem, cfg, 0x1000u + (uint64_t)i, &e->link));
         CHECK(st == FERRULE_OK);
+        if (best_effort) {
+            MEASURE(F_BEST_EFFORT_STORAGE_SIZE, need =, ferrule_best_effort_storage_size(cfg->max_message));
+            CHECK(need > 0 && need <= sizeof e->best_effort);
+            MEASURE(F_ENABLE_BEST_EFFORT, st =, ferrule_link_enable_best_effort(e->link, e->best_effort, sizeof e->best_effort));
+            CHECK(st == FERRULE_OK);
+        }
         if (z) {
             MEASURE(F_COMPRESSION_STORAGE_SIZE, need =, ferrule_compression_storage_size(z));
             CHECK(need > 0 && need <= sizeof e->comp);
@@ -215,8 +224,8 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg,
             MEASURE(F_SET_KEY, st =, ferrule_link_set_key(ends[1].link, 2, KEY2, 32));
             CHECK(st == FERRULE_OK);
         }
-        service(&ends[0], 0, cfg->max_message, cfg->best_effort, now, count);
-        service(&ends[1], 1, cfg->max_message, cfg->best_effort, now, count);
+        service(&ends[0], 0, cfg->max_message, best_effort, now, count);
+        service(&ends[1], 1, cfg->max_message, best_effort, now, count);
         carry(&ends[0], &ends[1], datagrams, now);
         carry(&ends[1], &ends[0], datagrams, now);
     }
@@ -293,13 +302,13 @@ int main(void) {
     config = 0;
     framing();
     config = 1;
-    scenario("small", &small, NULL, false);
+    scenario("small", &small, false, NULL, false);
     config = 2;
-    scenario("shared", &small, &shared, false);
+    scenario("shared", &small, true, &shared, false);
     config = 3;
-    scenario("sealed", &small, &shared, true);
+    scenario("sealed", &small, true, &shared, true);
     config = 4;
-    scenario("full", &full, &every, true);
+    scenario("full", &full, true, &every, true);
 
     for (f = 0; f < F_COUNT; f++) {
         int c;

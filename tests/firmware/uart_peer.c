@@ -24,7 +24,7 @@
 #define WINDOW 4
 #define MAX_MESSAGE 192 /* requests are at most 5 + 183 bytes */
 
-static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE, 0) / 8];
+static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
 static uint64_t comp_mem[5504 / 8];
 static uint8_t rx[64], frame[320], msg[MAX_MESSAGE], expect[MAX_MESSAGE], reply[MAX_MESSAGE];
 
@@ -89,7 +89,6 @@ int main(void) {
     cfg.transport = FERRULE_TRANSPORT_STREAM;
     cfg.window = WINDOW;
     cfg.max_message = MAX_MESSAGE;
-    cfg.best_effort = false;
     cfg.rto_initial_ms = 200;
     cfg.keepalive_ms = 500;
     if (ferrule_link_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);

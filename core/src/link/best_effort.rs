@@ -4,8 +4,16 @@
 //! second `send` before it left is refused as `Full`) and the last one received (a newer one
 //! replaces it, counted as `unreliable_overwritten`). Each `DATA` frame carries a sequence
 //! number of its own so the receiver drops duplicates within the last 32.
+//!
+//! The link reaches this code only through [`Glue`], which it is given together with the
+//! area ([`Link::enable_best_effort`], or buffers with a best-effort area): firmware that
+//! never turns the service on does not link it.
 
-use crate::frame::Compression;
+use super::receive::{decode, out_for};
+use super::transmit::compress;
+use super::{Link, Received, RecvError, SendError, Sent, SetupError};
+use crate::frame::{Compression, FrameKind, Header};
+use managed::ManagedSlice;
 
 /// What sits in one mailbox (its bytes are in the link's best-effort area).
 #[derive(Clone, Copy)]
@@ -38,6 +46,8 @@ pub(super) struct BestEffort {
     /// Bit `i`: `rx_high - i` was received.
     rx_bits: u32,
     rx_any: bool,
+    /// The service's code, once it is on.
+    pub glue: Option<&'static Glue>,
 }
 
 impl BestEffort {
@@ -49,6 +59,7 @@ impl BestEffort {
             rx_high: 0,
             rx_bits: 0,
             rx_any: false,
+            glue: None,
         }
     }
 
@@ -87,6 +98,143 @@ impl BestEffort {
         }
         self.rx_bits |= 1 << back;
         true
+    }
+}
+
+/// What [`Glue::deliver`] hands out: the received message's metadata, or why it could not.
+pub(super) type Delivered = Result<Received, RecvError>;
+
+/// The link's best-effort code, as function pointers: reached only from a link that has
+/// the service ([`Link::best_effort_glue`]).
+pub(super) struct Glue {
+    /// Puts a message into the send mailbox (`send` on a best-effort channel).
+    pub queue: fn(&mut Link<'_>, u8, &[u8]) -> Result<Sent, SendError>,
+    /// The header of the `DATA` frame that carries the waiting message (numbers it).
+    pub header: fn(&mut Link<'_>) -> Header,
+    /// A `DATA` frame received: its header, sequence number and payload.
+    pub on_data: fn(&mut Link<'_>, &Header, u16, &[u8]),
+    /// Hands the received message to the application, if one waits.
+    pub deliver: fn(&mut Link<'_>, &mut [u8]) -> Option<Delivered>,
+}
+
+static GLUE: Glue = Glue {
+    queue: |link, channel, msg| link.queue_best_effort(channel, msg),
+    header: |link| link.best_effort_header(),
+    on_data: |link, h, seq, payload| link.receive_data(h, seq, payload),
+    deliver: |link, out| link.deliver_best_effort(out),
+};
+
+impl<'a> Link<'a> {
+    /// Turns the best-effort channel on with `area` (2 × [`Link::max_message`] bytes: one
+    /// message waiting each way): messages on channels [`Config::channels`](super::Config)
+    /// does not mark reliable then go as `DATA` frames when the peer takes them. A session
+    /// that is up ends ([`DownReason::LocalClose`](super::DownReason)): capabilities are
+    /// fixed per session. [`Link::new`] does this itself for buffers with a best-effort area;
+    /// firmware that never calls it (and gives no such area) links none of the channel's code.
+    pub fn enable_best_effort(
+        &mut self,
+        area: impl Into<ManagedSlice<'a, u8>>,
+    ) -> Result<(), SetupError> {
+        self.attach_best_effort(area.into())?;
+        self.restart(super::DownReason::LocalClose);
+        Ok(())
+    }
+
+    /// Gives the link `area` and the code of the service (no session is up yet, or
+    /// [`Link::enable_best_effort`] restarts it).
+    pub(super) fn attach_best_effort(
+        &mut self,
+        area: ManagedSlice<'a, u8>,
+    ) -> Result<(), SetupError> {
+        if area.len() != 2 * self.max_message() {
+            return Err(SetupError::BestEffort);
+        }
+        self.areas.best_effort = area;
+        self.best_effort.glue = Some(&GLUE);
+        Ok(())
+    }
+}
+
+impl Link<'_> {
+    fn queue_best_effort(&mut self, channel: u8, msg: &[u8]) -> Result<Sent, SendError> {
+        if self.best_effort.tx.filled {
+            self.stats.send_full += 1;
+            return Err(SendError::Full);
+        }
+        let m = self.max_message();
+        let area = self.areas.best_effort.get_mut(..m).unwrap_or_default();
+        let (repr, n) = compress(self.codec.as_deref_mut(), false, msg, area);
+        let mb = &mut self.best_effort.tx;
+        mb.len = n as u16;
+        mb.channel = channel;
+        mb.compression = repr;
+        mb.filled = true;
+        self.stats.sent_unreliable += 1;
+        Ok(Sent::BestEffort)
+    }
+
+    fn best_effort_header(&mut self) -> Header {
+        let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
+        h.seq = Some(self.best_effort.tx_seq);
+        h.compression = self.best_effort.tx.compression;
+        h.fec_seq = self.fec_seq();
+        self.best_effort.tx_seq = self.best_effort.tx_seq.wrapping_add(1);
+        h
+    }
+
+    fn receive_data(&mut self, h: &Header, seq: u16, payload: &[u8]) {
+        let shared = matches!(h.compression, Compression::Shared | Compression::SharedRaw);
+        if shared || !self.accepts(h.compression) {
+            self.stats.not_negotiated += 1;
+            return;
+        }
+        let m = self.max_message();
+        if payload.len() > m {
+            self.stats.too_large += 1;
+            return;
+        }
+        if !self.best_effort.accept(seq) {
+            self.stats.duplicates += 1;
+            return;
+        }
+        if self.best_effort.rx.filled {
+            self.stats.unreliable_overwritten += 1;
+        }
+        if let Some(area) = self.areas.best_effort.get_mut(m..2 * m) {
+            crate::bytes::copy(area, payload);
+        }
+        let mb = &mut self.best_effort.rx;
+        mb.len = payload.len() as u16;
+        mb.channel = h.channel;
+        mb.compression = h.compression;
+        mb.filled = true;
+    }
+
+    fn deliver_best_effort(&mut self, out: &mut [u8]) -> Option<Delivered> {
+        if !self.best_effort.rx.filled {
+            return None;
+        }
+        let m = self.max_message();
+        let mb = self.best_effort.rx;
+        let out = match out_for(mb.compression, mb.len, m, out) {
+            Ok(out) => out,
+            Err(e) => return Some(Err(e)),
+        };
+        self.best_effort.rx.filled = false;
+        let payload = self
+            .areas
+            .best_effort
+            .get(m..m + usize::from(mb.len))
+            .unwrap_or_default();
+        let n = decode(self.codec.as_deref_mut(), mb.compression, payload, out);
+        Some(self.decoded(mb.channel, false, n).map(|len| {
+            self.stats.delivered_unreliable += 1;
+            Received {
+                channel: mb.channel,
+                len,
+                reliable: false,
+            }
+        }))
     }
 }
 

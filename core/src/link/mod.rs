@@ -260,7 +260,8 @@ impl<'a> Link<'a> {
     #[inline(always)]
     pub fn from_checked(setup: CheckedSetup<'a>, seed: u64) -> Self {
         let mut link = Self::empty();
-        link.install(setup, seed);
+        let best_effort = link.install(setup, seed);
+        link.attach_given(best_effort);
         link
     }
 
@@ -307,13 +308,43 @@ impl<'a> Link<'a> {
         seed: u64,
     ) -> &'s mut Self {
         let link = slot.write(Self::empty());
-        link.install(setup, seed);
+        let best_effort = link.install(setup, seed);
+        link.attach_given(best_effort);
         link
     }
 
-    /// Fills an empty link (`Link::empty`) in with what a checked setup gives, field by field.
+    /// [`Link::init_in`] for a caller that turns the best-effort channel on separately
+    /// ([`Link::enable_best_effort`]), so that a link without it does not link its code (the
+    /// C API). A best-effort area in the setup is left unused.
+    #[doc(hidden)]
+    #[inline(never)]
+    pub fn init_in_bare<'s>(
+        slot: &'s mut core::mem::MaybeUninit<Self>,
+        setup: CheckedSetup<'a>,
+        seed: u64,
+    ) -> &'s mut Self {
+        let link = slot.write(Self::empty());
+        let _unused = link.install(setup, seed);
+        link
+    }
+
+    /// Turns the best-effort channel on when the buffers brought its area (checked by
+    /// [`Link::check`]).
     #[inline(always)]
-    fn install(&mut self, setup: CheckedSetup<'a>, seed: u64) {
+    fn attach_given(&mut self, best_effort: ManagedSlice<'a, u8>) {
+        #[cfg(feature = "best-effort")]
+        if !best_effort.is_empty() {
+            // The area's length was checked with the buffers.
+            let _checked = self.attach_best_effort(best_effort);
+        }
+        #[cfg(not(feature = "best-effort"))]
+        let _ = best_effort;
+    }
+
+    /// Fills an empty link (`Link::empty`) in with what a checked setup gives, field by field;
+    /// returns the best-effort area, which only turning the service on attaches.
+    #[inline(always)]
+    fn install(&mut self, setup: CheckedSetup<'a>, seed: u64) -> ManagedSlice<'a, u8> {
         let CheckedSetup {
             cfg,
             buffers,
@@ -338,10 +369,11 @@ impl<'a> Link<'a> {
             rx_slots,
             tx_data,
             rx_data,
-            best_effort,
+            best_effort: ManagedSlice::Borrowed(&mut []),
         };
         self.decoder.replace_buffer(FrameBuf(frame));
         self.session.reseed(seed, cfg.rto_initial);
+        best_effort
     }
 
     /// Bytes of memory a link takes in all: the `Link` value itself and its buffers, for a

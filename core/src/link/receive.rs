@@ -465,7 +465,7 @@ impl Link<'_> {
     }
 
     /// Whether this side announced it takes payloads represented as `c`.
-    fn accepts(&self, c: Compression) -> bool {
+    pub(super) fn accepts(&self, c: Compression) -> bool {
         let rx = self
             .codec
             .as_deref()
@@ -604,37 +604,13 @@ impl Link<'_> {
         }
     }
 
-    #[cfg(feature = "best-effort")]
+    /// A best-effort `DATA` frame: taken by the service's code when this side has it.
     fn on_data(&mut self, h: &Header, seq: u16, payload: &[u8]) {
-        let shared = matches!(h.compression, Compression::Shared | Compression::SharedRaw);
-        if !self.best_effort_enabled() || shared || !self.accepts(h.compression) {
-            self.stats.not_negotiated += 1;
-            return;
+        #[cfg(feature = "best-effort")]
+        if let Some(glue) = self.best_effort.glue {
+            return (glue.on_data)(self, h, seq, payload);
         }
-        let m = self.max_message();
-        if payload.len() > m {
-            self.stats.too_large += 1;
-            return;
-        }
-        if !self.best_effort.accept(seq) {
-            self.stats.duplicates += 1;
-            return;
-        }
-        if self.best_effort.rx.filled {
-            self.stats.unreliable_overwritten += 1;
-        }
-        if let Some(area) = self.areas.best_effort.get_mut(m..2 * m) {
-            crate::bytes::copy(area, payload);
-        }
-        let mb = &mut self.best_effort.rx;
-        mb.len = payload.len() as u16;
-        mb.channel = h.channel;
-        mb.compression = h.compression;
-        mb.filled = true;
-    }
-
-    #[cfg(not(feature = "best-effort"))]
-    fn on_data(&mut self, _h: &Header, _seq: u16, _payload: &[u8]) {
+        let _ = (h, seq, payload);
         self.stats.not_negotiated += 1;
     }
 
@@ -642,23 +618,10 @@ impl Link<'_> {
     pub(super) fn deliver(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
         let m = self.max_message();
         #[cfg(feature = "best-effort")]
-        if self.best_effort.rx.filled {
-            let mb = self.best_effort.rx;
-            let out = out_for(mb.compression, mb.len, m, out)?;
-            self.best_effort.rx.filled = false;
-            let payload = self
-                .areas
-                .best_effort
-                .get(m..m + usize::from(mb.len))
-                .unwrap_or_default();
-            let n = decode(self.codec.as_deref_mut(), mb.compression, payload, out);
-            let n = self.decoded(mb.channel, false, n)?;
-            self.stats.delivered_unreliable += 1;
-            return Ok(Some(Received {
-                channel: mb.channel,
-                len: n,
-                reliable: false,
-            }));
+        if let Some(glue) = self.best_effort.glue {
+            if let Some(r) = (glue.deliver)(self, out) {
+                return r.map(Some);
+            }
         }
         if self.rx.ready == 0 {
             return Ok(None);
@@ -721,7 +684,7 @@ impl Link<'_> {
 
     /// Counts and reports a decompression failure; a broken shared stream ends the session
     /// (the peer is told with CLOSE).
-    fn decoded(
+    pub(super) fn decoded(
         &mut self,
         channel: u8,
         shared: bool,
@@ -742,7 +705,12 @@ impl Link<'_> {
 
 /// The part of `out` a message may fill: a raw one needs its length; a compressed one needs
 /// room for the largest message, as its size is only known after inflating.
-fn out_for(c: Compression, len: u16, m: usize, out: &mut [u8]) -> Result<&mut [u8], RecvError> {
+pub(super) fn out_for(
+    c: Compression,
+    len: u16,
+    m: usize,
+    out: &mut [u8],
+) -> Result<&mut [u8], RecvError> {
     let needed = match c {
         Compression::None | Compression::SharedRaw => usize::from(len),
         _ => m,
@@ -752,7 +720,7 @@ fn out_for(c: Compression, len: u16, m: usize, out: &mut [u8]) -> Result<&mut [u
 }
 
 /// Turns a payload back into the message (a raw copy without a codec).
-fn decode(
+pub(super) fn decode(
     codec: Option<&mut (dyn crate::compress::Codec + '_)>,
     c: Compression,
     payload: &[u8],

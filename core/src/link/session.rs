@@ -417,9 +417,12 @@ impl Link<'_> {
         self.best_effort_enabled() && self.session.peer.caps & caps::BEST_EFFORT != 0
     }
 
-    /// Whether this side has best-effort mailboxes.
+    /// Whether this side has the best-effort service (its area and code).
     pub(super) fn best_effort_enabled(&self) -> bool {
-        cfg!(feature = "best-effort") && !self.areas.best_effort.is_empty()
+        #[cfg(feature = "best-effort")]
+        return self.best_effort.glue.is_some();
+        #[cfg(not(feature = "best-effort"))]
+        false
     }
 }
 

@@ -140,20 +140,9 @@ impl Link<'_> {
         }
         #[cfg(feature = "best-effort")]
         if !self.cfg.channels.is_reliable(channel) && self.best_effort_to_peer() {
-            if self.best_effort.tx.filled {
-                self.stats.send_full += 1;
-                return Err(SendError::Full);
+            if let Some(glue) = self.best_effort.glue {
+                return (glue.queue)(self, channel, msg);
             }
-            let m = self.max_message();
-            let area = self.areas.best_effort.get_mut(..m).unwrap_or_default();
-            let (repr, n) = compress(self.codec.as_deref_mut(), false, msg, area);
-            let mb = &mut self.best_effort.tx;
-            mb.len = n as u16;
-            mb.channel = channel;
-            mb.compression = repr;
-            mb.filled = true;
-            self.stats.sent_unreliable += 1;
-            return Ok(Sent::BestEffort);
         }
         let outstanding = self.tx.outstanding();
         if outstanding >= self.window() {
@@ -383,14 +372,11 @@ impl Link<'_> {
             Tagged::Rdata { slot, off } => self.rdata(slot, off),
             Tagged::Parity => (self.tagged(FrameKind::Parity, 0), Payload::Parity),
             #[cfg(feature = "best-effort")]
-            Tagged::BestEffort => {
-                let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
-                h.seq = Some(self.best_effort.tx_seq);
-                h.compression = self.best_effort.tx.compression;
-                h.fec_seq = self.fec_seq();
-                self.best_effort.tx_seq = self.best_effort.tx_seq.wrapping_add(1);
-                (h, Payload::BestEffort)
-            }
+            // Only a link with the service (its glue) queues a best-effort message.
+            Tagged::BestEffort => match self.best_effort.glue {
+                Some(glue) => ((glue.header)(self), Payload::BestEffort),
+                None => (self.tagged(FrameKind::Ack, 0), Payload::Empty),
+            },
         }
     }
 
@@ -501,7 +487,7 @@ impl Link<'_> {
     }
 
     /// The FEC number for a protected frame going out now, when this side protects.
-    fn fec_seq(&self) -> Option<u8> {
+    pub(super) fn fec_seq(&self) -> Option<u8> {
         self.fec
             .as_deref()
             .filter(|f| f.sending())
@@ -673,7 +659,7 @@ impl Link<'_> {
 }
 
 /// Compresses `msg` into `out` with `codec` (raw without one).
-fn compress(
+pub(super) fn compress(
     codec: Option<&mut (dyn crate::compress::Codec + '_)>,
     reliable: bool,
     msg: &[u8],
