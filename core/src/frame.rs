@@ -334,42 +334,51 @@ impl Header {
         let word = self.word();
         let len = header_len_for_flags(word);
         let out = out.get_mut(..len)?;
-        let ack = self.ack.unwrap_or(Ack {
-            next: 0,
-            window: 0,
-            sack: None,
-        });
-        let echo = self.echo.unwrap_or(Echo { ts: 0, hold: 0 });
-        let aead = self.aead.unwrap_or(AeadField {
-            key_id: 0,
-            counter: 0,
-        });
-        let dict = match self.compression {
-            Compression::Dictionary(id) => id,
-            _ => 0,
-        };
-        let fixed = u32::from_le_bytes([
-            (VERSION << 4) | self.kind as u8,
-            word as u8,
-            self.channel,
-            0,
-        ]);
-        let values: [u32; FIELDS.len()] = [
-            u32::from(self.session),
-            u32::from(self.seq.unwrap_or(0)),
-            u32::from(ack.next),
-            u32::from(ack.window),
-            ack.sack.unwrap_or(0),
-            u32::from(self.xflags()),
-            u32::from(self.ts.unwrap_or(0)),
-            u32::from(echo.ts),
-            u32::from(echo.hold),
-            u32::from(self.fec_seq.unwrap_or(0)),
-            u32::from(aead.key_id),
-            aead.counter,
-            u32::from(dict),
-        ];
-        put(out, fixed, word, &values);
+        let mut w = Writer { out, at: 0 };
+        w.le(
+            u32::from_le_bytes([
+                (VERSION << 4) | self.kind as u8,
+                word as u8,
+                self.channel,
+                0,
+            ]),
+            FIXED_HEADER_LEN,
+        );
+        // The optional fields in `FIELDS` order, each present exactly when `word` announces it.
+        if self.seq.is_some() || self.ack.is_some() {
+            w.le(self.session.into(), 1);
+        }
+        if let Some(seq) = self.seq {
+            w.le(seq.into(), 2);
+        }
+        if let Some(a) = self.ack {
+            w.le(a.next.into(), 2);
+            w.le(a.window.into(), 1);
+            if let Some(sack) = a.sack {
+                w.le(sack, 4);
+            }
+        }
+        let xf = (word >> 8) as u8;
+        if xf != 0 {
+            w.le(xf.into(), 1);
+        }
+        if let Some(ts) = self.ts {
+            w.le(ts.into(), 2);
+        }
+        if let Some(e) = self.echo {
+            w.le(e.ts.into(), 2);
+            w.le(e.hold.into(), 1);
+        }
+        if let Some(f) = self.fec_seq {
+            w.le(f.into(), 1);
+        }
+        if let Some(a) = self.aead {
+            w.le(a.key_id.into(), 1);
+            w.le(a.counter, 4);
+        }
+        if let Compression::Dictionary(id) = self.compression {
+            w.le(id.into(), 1);
+        }
         Some(len)
     }
 
@@ -478,6 +487,7 @@ const FIELDS: [(u16, u8); 13] = [
     (flags::DICT as u16, 1),
 ];
 
+#[inline(never)]
 const fn header_len_for_flags(word: u16) -> usize {
     let mut n = FIXED_HEADER_LEN;
     let mut i = 0;
@@ -490,24 +500,23 @@ const fn header_len_for_flags(word: u16) -> usize {
     n
 }
 
-/// Writes the fixed part and the fields `word` announces, in `FIELDS` order, into `out`
-/// (sized from the same word by `emit`, so every byte lands).
-#[inline(never)]
-fn put(out: &mut [u8], fixed: u32, word: u16, values: &[u32; FIELDS.len()]) {
-    let mut at = 0;
-    let mut le = |mut v: u32, n: u8| {
+/// Writes little-endian values one after another (`Header::emit` sized `out` from the same
+/// flags, so every byte lands).
+struct Writer<'o> {
+    out: &'o mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    /// The low `n` bytes of `v`, little-endian.
+    #[inline(never)]
+    fn le(&mut self, mut v: u32, n: usize) {
         for _ in 0..n {
-            if let Some(b) = out.get_mut(at) {
+            if let Some(b) = self.out.get_mut(self.at) {
                 *b = v as u8;
             }
             v >>= 8;
-            at += 1;
-        }
-    };
-    le(fixed, FIXED_HEADER_LEN as u8);
-    for (&(flag, width), &v) in FIELDS.iter().zip(values) {
-        if word & flag != 0 {
-            le(v, width);
+            self.at += 1;
         }
     }
 }
