@@ -190,7 +190,7 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// compression, or a selective ack or echo without the ack fields);
 /// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 /// `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
-/// Stack: 532 bytes on Cortex-M0, 480 on Cortex-M4F. Reentrant (it touches only its
+/// Stack: 528 bytes on Cortex-M0, 472 on Cortex-M4F. Reentrant (it touches only its
 /// arguments): may be called from an interrupt.
 ///
 /// # Safety
@@ -385,7 +385,7 @@ pub struct ferrule_frame_t {
 /// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 /// `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
 /// this decoder.
-/// Stack: 704 bytes on Cortex-M0, 648 on Cortex-M4F. A decoder may be fed from a UART
+/// Stack: 712 bytes on Cortex-M0, 656 on Cortex-M4F. A decoder may be fed from a UART
 /// interrupt if that interrupt is the only context using it.
 ///
 /// # Safety

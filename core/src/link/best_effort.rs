@@ -5,13 +5,13 @@
 //! replaces it, counted as `unreliable_overwritten`). Each `DATA` frame carries a sequence
 //! number of its own so the receiver drops duplicates within the last 32.
 //!
-//! The link reaches this code only through [`Glue`], which it is given together with the
-//! area ([`Link::enable_best_effort`], or buffers with a best-effort area): firmware that
-//! never turns the service on does not link it.
+//! The link reaches the receive side and the `DATA` header only through [`Glue`], which it is
+//! given together with the area ([`Link::enable_best_effort`], or buffers with a best-effort
+//! area), so firmware that never turns the service on does not link them; what stays inline
+//! in `send` and `recv` are the mailboxes' few checks, sharing the reliable path's
+//! compression and delivery code.
 
-use super::receive::{decode, out_for};
-use super::transmit::compress;
-use super::{Link, Received, RecvError, SendError, Sent, SetupError};
+use super::{Link, SetupError};
 use crate::frame::{Compression, FrameKind, Header};
 use managed::ManagedSlice;
 
@@ -101,27 +101,18 @@ impl BestEffort {
     }
 }
 
-/// What [`Glue::deliver`] hands out: the received message's metadata, or why it could not.
-pub(super) type Delivered = Result<Received, RecvError>;
-
-/// The link's best-effort code, as function pointers: reached only from a link that has
-/// the service ([`Link::best_effort_glue`]).
+/// The bulk of the channel's code, as function pointers: a link holds them only once the
+/// service is on (`BestEffort::glue`).
 pub(super) struct Glue {
-    /// Puts a message into the send mailbox (`send` on a best-effort channel).
-    pub queue: fn(&mut Link<'_>, u8, &[u8]) -> Result<Sent, SendError>,
     /// The header of the `DATA` frame that carries the waiting message (numbers it).
     pub header: fn(&mut Link<'_>) -> Header,
     /// A `DATA` frame received: its header, sequence number and payload.
     pub on_data: fn(&mut Link<'_>, &Header, u16, &[u8]),
-    /// Hands the received message to the application, if one waits.
-    pub deliver: fn(&mut Link<'_>, &mut [u8]) -> Option<Delivered>,
 }
 
 static GLUE: Glue = Glue {
-    queue: |link, channel, msg| link.queue_best_effort(channel, msg),
     header: |link| link.best_effort_header(),
     on_data: |link, h, seq, payload| link.receive_data(h, seq, payload),
-    deliver: |link, out| link.deliver_best_effort(out),
 };
 
 impl<'a> Link<'a> {
@@ -156,23 +147,6 @@ impl<'a> Link<'a> {
 }
 
 impl Link<'_> {
-    fn queue_best_effort(&mut self, channel: u8, msg: &[u8]) -> Result<Sent, SendError> {
-        if self.best_effort.tx.filled {
-            self.stats.send_full += 1;
-            return Err(SendError::Full);
-        }
-        let m = self.max_message();
-        let area = self.areas.best_effort.get_mut(..m).unwrap_or_default();
-        let (repr, n) = compress(self.codec.as_deref_mut(), false, msg, area);
-        let mb = &mut self.best_effort.tx;
-        mb.len = n as u16;
-        mb.channel = channel;
-        mb.compression = repr;
-        mb.filled = true;
-        self.stats.sent_unreliable += 1;
-        Ok(Sent::BestEffort)
-    }
-
     fn best_effort_header(&mut self) -> Header {
         let mut h = self.tagged(FrameKind::Data, self.best_effort.tx.channel);
         h.seq = Some(self.best_effort.tx_seq);
@@ -208,33 +182,6 @@ impl Link<'_> {
         mb.channel = h.channel;
         mb.compression = h.compression;
         mb.filled = true;
-    }
-
-    fn deliver_best_effort(&mut self, out: &mut [u8]) -> Option<Delivered> {
-        if !self.best_effort.rx.filled {
-            return None;
-        }
-        let m = self.max_message();
-        let mb = self.best_effort.rx;
-        let out = match out_for(mb.compression, mb.len, m, out) {
-            Ok(out) => out,
-            Err(e) => return Some(Err(e)),
-        };
-        self.best_effort.rx.filled = false;
-        let payload = self
-            .areas
-            .best_effort
-            .get(m..m + usize::from(mb.len))
-            .unwrap_or_default();
-        let n = decode(self.codec.as_deref_mut(), mb.compression, payload, out);
-        Some(self.decoded(mb.channel, false, n).map(|len| {
-            self.stats.delivered_unreliable += 1;
-            Received {
-                channel: mb.channel,
-                len,
-                reliable: false,
-            }
-        }))
     }
 }
 

@@ -617,24 +617,72 @@ impl Link<'_> {
     /// Hands the next message to the application (best effort first).
     pub(super) fn deliver(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
         let m = self.max_message();
-        #[cfg(feature = "best-effort")]
-        if let Some(glue) = self.best_effort.glue {
-            if let Some(r) = (glue.deliver)(self, out) {
-                return r.map(Some);
+        let (slot, reliable) = match self.best_effort_waiting() {
+            Some(mailbox) => (mailbox, false),
+            None if self.rx.ready == 0 => return Ok(None),
+            None => {
+                let head = self.rx.head;
+                let slot = self.areas.rx_slots.get(head).copied();
+                (slot.unwrap_or(RxSlot::EMPTY), true)
             }
-        }
-        if self.rx.ready == 0 {
-            return Ok(None);
-        }
-        let w = self.window();
-        let head = self.rx.head;
-        let slot = self
-            .areas
-            .rx_slots
-            .get(head)
-            .copied()
-            .unwrap_or(RxSlot::EMPTY);
+        };
         let out = out_for(slot.compression, slot.len, m, out)?;
+        let shared = reliable
+            && matches!(
+                slot.compression,
+                Compression::Shared | Compression::SharedRaw
+            );
+        let (area, start) = if reliable {
+            let head = self.rx.head;
+            self.take_in_order(head);
+            (&self.areas.rx_data, head * m)
+        } else {
+            #[cfg(feature = "best-effort")]
+            {
+                self.best_effort.rx.filled = false;
+            }
+            // The receive mailbox is the best-effort area's second half.
+            (&self.areas.best_effort, m)
+        };
+        let n = if shared && self.rx.broken {
+            Err(DecompressError::Malformed)
+        } else {
+            let payload = area
+                .get(start..start + usize::from(slot.len))
+                .unwrap_or_default();
+            decode(self.codec.as_deref_mut(), slot.compression, payload, out)
+        };
+        let n = self.decoded(slot.channel, shared, n)?;
+        if reliable {
+            self.stats.delivered_reliable += 1;
+        } else {
+            self.stats.delivered_unreliable += 1;
+        }
+        Ok(Some(Received {
+            channel: slot.channel,
+            len: n,
+            reliable,
+        }))
+    }
+
+    /// The received best-effort message waiting for the application, described as a slot.
+    fn best_effort_waiting(&self) -> Option<RxSlot> {
+        #[cfg(feature = "best-effort")]
+        if self.best_effort.rx.filled {
+            let mb = self.best_effort.rx;
+            return Some(RxSlot {
+                len: mb.len,
+                channel: mb.channel,
+                compression: mb.compression,
+                filled: true,
+            });
+        }
+        None
+    }
+
+    /// The in-order message in reorder slot `head` leaves the receive window: the slot is
+    /// freed, and a blocked or throttled sender is told of the room.
+    fn take_in_order(&mut self, head: usize) {
         if self.rx.old == 0 && self.rx.reset_pending {
             // The first message of the current session: its shared stream starts afresh.
             if let Some(c) = self.codec.as_deref_mut() {
@@ -647,7 +695,7 @@ impl Link<'_> {
         if let Some(s) = self.areas.rx_slots.get_mut(head) {
             s.filled = false;
         }
-        self.rx.head = (head + 1) % w;
+        self.rx.head = (head + 1) % self.window();
         self.rx.ready -= 1;
         // Window update: tell a blocked sender at once, and a throttled one at half a window.
         let window = self.rx_window();
@@ -658,33 +706,11 @@ impl Link<'_> {
         {
             self.rx.ack_now = true;
         }
-        let shared = matches!(
-            slot.compression,
-            Compression::Shared | Compression::SharedRaw
-        );
-        let n = if shared && self.rx.broken {
-            Err(DecompressError::Malformed)
-        } else {
-            let start = head * m;
-            let payload = self
-                .areas
-                .rx_data
-                .get(start..start + usize::from(slot.len))
-                .unwrap_or_default();
-            decode(self.codec.as_deref_mut(), slot.compression, payload, out)
-        };
-        let n = self.decoded(slot.channel, shared, n)?;
-        self.stats.delivered_reliable += 1;
-        Ok(Some(Received {
-            channel: slot.channel,
-            len: n,
-            reliable: true,
-        }))
     }
 
     /// Counts and reports a decompression failure; a broken shared stream ends the session
     /// (the peer is told with CLOSE).
-    pub(super) fn decoded(
+    fn decoded(
         &mut self,
         channel: u8,
         shared: bool,
@@ -720,7 +746,7 @@ pub(super) fn out_for(
 }
 
 /// Turns a payload back into the message (a raw copy without a codec).
-pub(super) fn decode(
+fn decode(
     codec: Option<&mut (dyn crate::compress::Codec + '_)>,
     c: Compression,
     payload: &[u8],

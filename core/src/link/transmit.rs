@@ -140,9 +140,20 @@ impl Link<'_> {
         }
         #[cfg(feature = "best-effort")]
         if !self.cfg.channels.is_reliable(channel) && self.best_effort_to_peer() {
-            if let Some(glue) = self.best_effort.glue {
-                return (glue.queue)(self, channel, msg);
+            if self.best_effort.tx.filled {
+                self.stats.send_full += 1;
+                return Err(SendError::Full);
             }
+            let m = self.max_message();
+            let area = self.areas.best_effort.get_mut(..m).unwrap_or_default();
+            let (repr, n) = compress(self.codec.as_deref_mut(), false, msg, area);
+            let mb = &mut self.best_effort.tx;
+            mb.len = n as u16;
+            mb.channel = channel;
+            mb.compression = repr;
+            mb.filled = true;
+            self.stats.sent_unreliable += 1;
+            return Ok(Sent::BestEffort);
         }
         let outstanding = self.tx.outstanding();
         if outstanding >= self.window() {
@@ -659,7 +670,7 @@ impl Link<'_> {
 }
 
 /// Compresses `msg` into `out` with `codec` (raw without one).
-pub(super) fn compress(
+fn compress(
     codec: Option<&mut (dyn crate::compress::Codec + '_)>,
     reliable: bool,
     msg: &[u8],
