@@ -867,8 +867,9 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 // long as the link is used): messages sent on channels `reliable_channels` does not mark then
 // go as unacknowledged `DATA` frames when the peer takes them (one waits each way; a newer one
 // received replaces the older, counted). Without it every channel is reliable and firmware
-// links none of this channel's code. Call it right after `ferrule_link_init` (a session
-// already up ends, `FERRULE_DOWN_LOCAL_CLOSE`).
+// links none of this channel's receive side. Call it right after `ferrule_link_init` (a
+// session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`; called again, the channel moves to the
+// new memory and messages waiting in the old are dropped and counted).
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.

@@ -134,4 +134,14 @@ fn best_effort_enabled_later_takes_effect_from_the_next_session() {
     }
     assert_eq!(got, Some((false, b"second".to_vec())));
     assert_eq!(a.stats().sent_unreliable, 1);
+
+    // Enabled again with a message waiting in the old area: it is dropped and counted.
+    a.send(1, b"third", 0).unwrap();
+    for d in &drain(&mut a) {
+        b.handle_datagram(d, 0);
+    }
+    let overwritten = b.stats().unreliable_overwritten;
+    b.enable_best_effort(area(2 * M)).unwrap();
+    assert_eq!(b.stats().unreliable_overwritten, overwritten + 1);
+    assert_eq!(b.recv(&mut out), Ok(None));
 }

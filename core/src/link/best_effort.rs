@@ -120,8 +120,11 @@ impl<'a> Link<'a> {
     /// message waiting each way): messages on channels [`Config::channels`](super::Config)
     /// does not mark reliable then go as `DATA` frames when the peer takes them. A session
     /// that is up ends ([`DownReason::LocalClose`](super::DownReason)): capabilities are
-    /// fixed per session. [`Link::new`] does this itself for buffers with a best-effort area;
-    /// firmware that never calls it (and gives no such area) links none of the channel's code.
+    /// fixed per session. Called again, it moves the channel to the new area: messages
+    /// waiting in the old one are dropped and counted (`discarded_on_reset` for the one to
+    /// send, `unreliable_overwritten` for the one received). [`Link::new`] does this itself for
+    /// buffers with a best-effort area; firmware that never calls it (and gives no such area)
+    /// does not link the channel's receive side.
     pub fn enable_best_effort(
         &mut self,
         area: impl Into<ManagedSlice<'a, u8>>,
@@ -140,6 +143,9 @@ impl<'a> Link<'a> {
         if area.len() != 2 * self.max_message() {
             return Err(SetupError::BestEffort);
         }
+        let (tx, rx) = (&mut self.best_effort.tx, &mut self.best_effort.rx);
+        self.stats.discarded_on_reset += u32::from(core::mem::take(&mut tx.filled));
+        self.stats.unreliable_overwritten += u32::from(core::mem::take(&mut rx.filled));
         self.areas.best_effort = area;
         self.best_effort.glue = Some(&GLUE);
         Ok(())
