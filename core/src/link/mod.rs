@@ -258,9 +258,10 @@ impl<'a> Link<'a> {
     /// assert!(!link.is_up());
     /// ```
     #[inline(always)]
-    pub fn from_checked(setup: CheckedSetup<'a>, seed: u64) -> Self {
+    pub fn from_checked(mut setup: CheckedSetup<'a>, seed: u64) -> Self {
+        let best_effort = setup.take_best_effort();
         let mut link = Self::empty();
-        let best_effort = link.install(setup, seed);
+        link.install(setup, seed);
         link.attach_given(best_effort);
         link
     }
@@ -307,8 +308,9 @@ impl<'a> Link<'a> {
         setup: CheckedSetup<'a>,
         seed: u64,
     ) -> &'s mut Self {
-        let link = slot.write(Self::empty());
-        let best_effort = link.install(setup, seed);
+        let mut setup = setup;
+        let best_effort = setup.take_best_effort();
+        let link = Self::init_in_bare(slot, setup, seed);
         link.attach_given(best_effort);
         link
     }
@@ -324,7 +326,7 @@ impl<'a> Link<'a> {
         seed: u64,
     ) -> &'s mut Self {
         let link = slot.write(Self::empty());
-        let _unused = link.install(setup, seed);
+        link.install(setup, seed);
         link
     }
 
@@ -341,10 +343,10 @@ impl<'a> Link<'a> {
         let _ = best_effort;
     }
 
-    /// Fills an empty link (`Link::empty`) in with what a checked setup gives, field by field;
-    /// returns the best-effort area, which only turning the service on attaches.
+    /// Fills an empty link (`Link::empty`) in with what a checked setup gives, field by field,
+    /// but for the best-effort area, which only turning the service on attaches.
     #[inline(always)]
-    fn install(&mut self, setup: CheckedSetup<'a>, seed: u64) -> ManagedSlice<'a, u8> {
+    fn install(&mut self, setup: CheckedSetup<'a>, seed: u64) {
         let CheckedSetup {
             cfg,
             buffers,
@@ -373,7 +375,7 @@ impl<'a> Link<'a> {
         };
         self.decoder.replace_buffer(FrameBuf(frame));
         self.session.reseed(seed, cfg.rto_initial);
-        best_effort
+        let _unattached = best_effort;
     }
 
     /// Bytes of memory a link takes in all: the `Link` value itself and its buffers, for a

@@ -169,6 +169,16 @@ pub struct CheckedSetup<'a> {
     pub(super) max_message: u16,
 }
 
+impl<'a> CheckedSetup<'a> {
+    /// Takes the best-effort area out of the setup (leaving none).
+    pub(super) fn take_best_effort(&mut self) -> ManagedSlice<'a, u8> {
+        core::mem::replace(
+            &mut self.buffers.best_effort,
+            ManagedSlice::Borrowed(&mut []),
+        )
+    }
+}
+
 impl core::fmt::Debug for CheckedSetup<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("CheckedSetup")
