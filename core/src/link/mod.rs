@@ -310,7 +310,7 @@ impl<'a> Link<'a> {
     ) -> &'s mut Self {
         let mut setup = setup;
         let best_effort = setup.take_best_effort();
-        let link = Self::init_in_bare(slot, setup, seed);
+        let link = Self::write_in(slot, setup, seed);
         link.attach_given(best_effort);
         link
     }
@@ -321,6 +321,16 @@ impl<'a> Link<'a> {
     #[doc(hidden)]
     #[inline(never)]
     pub fn init_in_bare<'s>(
+        slot: &'s mut core::mem::MaybeUninit<Self>,
+        setup: CheckedSetup<'a>,
+        seed: u64,
+    ) -> &'s mut Self {
+        Self::write_in(slot, setup, seed)
+    }
+
+    /// The body of both: the constant empty link written into `slot`, then filled in.
+    #[inline(always)]
+    fn write_in<'s>(
         slot: &'s mut core::mem::MaybeUninit<Self>,
         setup: CheckedSetup<'a>,
         seed: u64,
