@@ -806,15 +806,15 @@ ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
 
 // The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
 // bytes each way, receive window 4, channel 0 reliable (the others best effort once that
-// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT
-// sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms; keepalive 1000 ms;
-// loss declared after 2 later acknowledgements.
+// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before
+// the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
+// keepalive 1000 ms; loss declared after 2 later acknowledgements.
 // Stack: 20 bytes. Reentrant: may be called from an interrupt.
 ferrule_link_config_t ferrule_link_config_default(void);
 
 // Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
 // configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
-// gives the same number at compile time. On 32-bit targets: 2216 bytes for the default
+// gives the same number at compile time. On 32-bit targets: 2200 bytes for the default
 // 4 x 128; 5504 for 8 x 256.
 // Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
