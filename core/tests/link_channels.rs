@@ -145,3 +145,88 @@ fn best_effort_enabled_later_takes_effect_from_the_next_session() {
     assert_eq!(b.stats().unreliable_overwritten, overwritten + 1);
     assert_eq!(b.recv(&mut out), Ok(None));
 }
+
+/// A side that turns best effort on in the middle of a handshake (its hello answered, the
+/// answer not yet taken) hellos again with a fresh nonce: the answer to the old hello is
+/// stale, and the session that comes up has the channel both ways.
+#[cfg(feature = "best-effort")]
+#[test]
+fn best_effort_enabled_while_the_initiator_waits_for_an_answer() {
+    let (mut a, mut b) = (bare(1), bare(2));
+    b.enable_best_effort(area()).unwrap();
+    let hello = drain(&mut a); // without the channel
+    assert_eq!(Header::parse(&hello[0]).unwrap().0.kind, FrameKind::Hello);
+    for d in &hello {
+        b.handle_datagram(d, 0);
+    }
+    let answer = drain(&mut b);
+    a.enable_best_effort(area()).unwrap();
+    let stale = a.stats().stale_session;
+    for d in &answer {
+        a.handle_datagram(d, 0);
+    }
+    assert!(!a.is_up(), "an answer to the hello before the change");
+    assert!(a.stats().stale_session > stale);
+    handshake(&mut a, &mut b);
+    assert_eq!(a.send(1, b"from a", 0), Ok(ferrule::link::Sent::BestEffort));
+    assert_eq!(b.send(1, b"from b", 0), Ok(ferrule::link::Sent::BestEffort));
+}
+
+/// A side that turns best effort on after answering a hello: the peer may come up on that
+/// answer, but the fresh hello that follows is a new handshake to it (not a late copy of
+/// the first), so both sides are up in the new session within one exchange, not after the
+/// peer's keepalive gave up.
+#[cfg(feature = "best-effort")]
+#[test]
+fn best_effort_enabled_after_answering_a_hello() {
+    let (mut a, mut b) = (bare(1), bare(2));
+    b.enable_best_effort(area()).unwrap();
+    let hello = drain(&mut b);
+    for d in hello
+        .iter()
+        .filter(|d| Header::parse(d).unwrap().0.kind == FrameKind::Hello)
+    {
+        a.handle_datagram(d, 0);
+    }
+    let answer = drain(&mut a); // HELLO_ACK (and a's own HELLO)
+    a.enable_best_effort(area()).unwrap();
+    for d in &answer {
+        b.handle_datagram(d, 0);
+    }
+    // At most a few exchanges at time 0: no timer has to run out.
+    for _ in 0..4 {
+        common::link::pump(&mut a, &mut b, 0);
+    }
+    assert!(
+        a.is_up() && b.is_up(),
+        "a up {}, b up {}",
+        a.is_up(),
+        b.is_up()
+    );
+    assert_eq!(a.send(1, b"from a", 0), Ok(ferrule::link::Sent::BestEffort));
+    assert_eq!(b.send(1, b"from b", 0), Ok(ferrule::link::Sent::BestEffort));
+    let sent = b.send(0, b"reliable", 0).unwrap();
+    common::link::pump(&mut a, &mut b, 0);
+    let mut out = [0u8; M];
+    let mut reliable = Vec::new();
+    while let Ok(Some(r)) = a.recv(&mut out) {
+        if r.reliable {
+            reliable.push(out[..r.len].to_vec());
+        }
+    }
+    assert_eq!(reliable, vec![b"reliable".to_vec()], "{sent:?}");
+}
+
+/// A link without the best-effort channel (it may be turned on later).
+#[cfg(feature = "best-effort")]
+fn bare(seed: u64) -> L {
+    let mut buffers = common::link::buffers(4, M);
+    buffers.best_effort = (&mut [][..]).into();
+    Link::new(cfg(), seed, buffers).unwrap()
+}
+
+/// Memory for the best-effort channel of an `M`-byte link.
+#[cfg(feature = "best-effort")]
+fn area() -> &'static mut [u8] {
+    Box::leak(vec![0u8; 2 * M].into_boxed_slice())
+}

@@ -1,8 +1,9 @@
 //! Two links driven by arbitrary operations: sends, deliveries, drops, corruption,
 //! duplication, injected garbage, clock jumps, reads; with and without AEAD (where forged,
-//! CRC-valid junk is injected too) and forward error correction. Invariants: no panic; every reliable
-//! message delivered at most once, in order, byte-identical; best-effort messages never
-//! duplicated or corrupted.
+//! CRC-valid junk is injected too) and forward error correction; with the best-effort channel
+//! on both sides, or on one side only, and turned on (or moved) while traffic runs.
+//! Invariants: no panic; every reliable message delivered at most once, in order,
+//! byte-identical; best-effort messages never duplicated or corrupted.
 #![no_main]
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
@@ -42,10 +43,17 @@ impl Mem {
     }
 }
 
-/// A link of 4 messages of up to `M` bytes each way with shared compression, sealed and with
-/// FEC as asked.
-fn link(cfg: Config, seed: u64, sealed: bool, fec: bool, mem: &mut Mem) -> L<'_> {
-    let mut l = Link::new(cfg, seed, LinkBuffers::alloc(4, M, true)).unwrap();
+/// A link of 4 messages of up to `M` bytes each way with shared compression, sealed, with FEC
+/// and with the best-effort channel as asked.
+fn link(
+    cfg: Config,
+    seed: u64,
+    sealed: bool,
+    fec: bool,
+    best_effort: bool,
+    mem: &mut Mem,
+) -> L<'_> {
+    let mut l = Link::new(cfg, seed, LinkBuffers::alloc(4, M, best_effort)).unwrap();
     let codec = Compressor::new(CODEC, &mut mem.codec).unwrap();
     l.set_codec(Box::new(codec) as Box<dyn ferrule::compress::Codec>);
     if sealed {
@@ -83,6 +91,8 @@ fuzz_target!(|data: &[u8]| {
     let stream = data.first().is_some_and(|b| b & 1 == 1);
     let sealed = data.first().is_some_and(|b| b & 2 == 2);
     let fec = data.first().is_some_and(|b| b & 4 == 4);
+    // Side B starts without the best-effort channel (op 12 may turn it on later).
+    let b_best_effort = !data.first().is_some_and(|b| b & 8 == 8);
     let cfg = Config {
         transport: if stream {
             Transport::Stream
@@ -99,7 +109,7 @@ fuzz_target!(|data: &[u8]| {
     let (mut mem_a, mut mem_b) = (Mem::new(), Mem::new());
     let mut ends = [
         End {
-            link: link(cfg, 1, sealed, fec, &mut mem_a),
+            link: link(cfg, 1, sealed, fec, true, &mut mem_a),
             dir: 0xA,
             next: 0,
             last_reliable: None,
@@ -107,7 +117,7 @@ fuzz_target!(|data: &[u8]| {
             wire: VecDeque::new(),
         },
         End {
-            link: link(cfg, 2, sealed, fec, &mut mem_b),
+            link: link(cfg, 2, sealed, fec, b_best_effort, &mut mem_b),
             dir: 0xB,
             next: 0,
             last_reliable: None,
@@ -199,6 +209,11 @@ fuzz_target!(|data: &[u8]| {
             8 => now += 1 + u64::from(op >> 4) * 1000,
             9 => ends[s].link.handle_timeout(now),
             10 => while ends[s].link.poll_event().is_some() {},
+            12 => {
+                // The channel turned on, or moved to new memory: the session restarts.
+                let area = vec![0u8; 2 * M];
+                ends[s].link.enable_best_effort(area).unwrap();
+            }
             _ => {
                 let other = ends[o].dir;
                 let e = &mut ends[s];

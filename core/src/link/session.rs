@@ -50,6 +50,8 @@ pub(super) struct Session {
     attempt: u32,
     /// A session keyed with the current nonce went up: the next handshake takes a new one.
     nonce_used: bool,
+    /// A hello with the current nonce went out (a reconfiguration then takes a new one).
+    pub nonce_sent: bool,
     pub up: bool,
     pub params: SessionParams,
     /// The peer's hello record of the current session.
@@ -83,6 +85,7 @@ impl Session {
             seed,
             attempt: 0,
             nonce_used: false,
+            nonce_sent: false,
             up: false,
             params: SessionParams::NONE,
             peer: NO_PEER,
@@ -115,6 +118,7 @@ impl Session {
         if self.nonce_used {
             self.attempt = self.attempt.wrapping_add(1);
             self.nonce_used = false;
+            self.nonce_sent = false;
         }
     }
 }
@@ -403,11 +407,17 @@ impl Link<'_> {
         self.session.hello_backoff = self.cfg.rto_initial;
     }
 
-    /// Reconfigured (codec, AEAD): what this side announces changed, so every handshake and
-    /// session so far is void.
+    /// Reconfigured (best effort, codec, AEAD, FEC): what this side announces changed, so
+    /// every handshake and session so far is void. Once a hello with the current nonce went
+    /// out, the next takes a fresh one even when none keyed a session yet: the peer may hold
+    /// a hello or answer with the old nonce (and the old announcement), and would take a
+    /// hello with it for a copy of that one (PROTOCOL.md 4.1.1, rule 7).
     pub(super) fn restart(&mut self, reason: DownReason) {
         self.session.pending = None;
         self.session.answer = false;
+        if self.session.nonce_sent {
+            self.session.nonce_used = true;
+        }
         self.fail(reason);
     }
 

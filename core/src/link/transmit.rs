@@ -398,6 +398,7 @@ impl Link<'_> {
         if self.session.answer {
             self.session.answer = false;
             if self.session.pending.is_some() {
+                self.session.nonce_sent = true;
                 return Some(Pick::Hello { answer: true });
             }
         }
@@ -408,6 +409,7 @@ impl Link<'_> {
             self.session.hello_due = now + u64::from(self.session.hello_backoff);
             self.session.hello_backoff = (self.session.hello_backoff * 2).min(self.cfg.rto_max);
             self.stats.hellos_sent += 1;
+            self.session.nonce_sent = true;
             return Some(Pick::Hello { answer: false });
         }
         if self.timers.close.is_some() {
