@@ -40,6 +40,35 @@
  */
 #define FERRULE_BEST_EFFORT_STORAGE_SIZE(max_message) ((2u * (size_t)(max_message) + 7u) / 8u * 8u)
 
+/* The compression state's size on this target (pointer width). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define FERRULE_COMPRESSION_STATE_SIZE FERRULE_COMPRESSION_STATE_SIZE_64
+#else
+#define FERRULE_COMPRESSION_STATE_SIZE FERRULE_COMPRESSION_STATE_SIZE_32
+#endif
+
+/*
+ * Bytes of memory for compression (ferrule_link_enable_compression): the same number as
+ * ferrule_compression_storage_size() for a valid configuration, usable where a constant is
+ * needed.
+ *   compressors: 0, 1 or 2. One when the reliable channel sends FERRULE_MODE_SHARED; one
+ *     more when anything is sent per message or with the dictionary (or the best-effort
+ *     channel is set to shared, which sends per message).
+ *   send_window_bits: the configuration's (any value when compressors is 0).
+ *   receive_window_bits: the configuration's when FERRULE_RECEIVE_SHARED is set, else 0.
+ *   dynamic: 1 when FERRULE_RECEIVE_DYNAMIC is set (and anything is received), else 0.
+ * The shared stream both ways with 512-byte windows, as on a 16 KiB part:
+ *
+ *     static uint64_t compression_mem[FERRULE_COMPRESSION_STORAGE_SIZE(1, 9, 9, 0) / 8];
+ */
+#define FERRULE_COMPRESSION_STORAGE_SIZE(compressors, send_window_bits,                   \
+                                         receive_window_bits, dynamic)                    \
+    ((((size_t)FERRULE_COMPRESSION_STATE_SIZE +                                           \
+       (size_t)(compressors) * ((3u << (send_window_bits)) + FERRULE_COMPRESSOR_FIXED_SIZE) + \
+       ((compressors) > 0 ? FERRULE_COMPRESSION_WORK_SIZE : 0u) +                         \
+       ((receive_window_bits) > 0 ? (1u << (receive_window_bits)) : 0u) +                 \
+       ((dynamic) ? FERRULE_COMPRESSION_DYNAMIC_SIZE : 0u)) + 7u) / 8u * 8u)
+
 /* The decoder state's size on this target (pointer width). */
 #if UINTPTR_MAX > 0xFFFFFFFFu
 #define FERRULE_DECODER_STATE_SIZE FERRULE_DECODER_STATE_SIZE_64
@@ -68,6 +97,11 @@
 // Patch version.
 #define FERRULE_VERSION_PATCH 0
 
+// Bytes of memory `ferrule_link_enable_aead` needs when the library has AEAD, any target: the
+// same number as `ferrule_aead_storage_size()`, usable where a constant is needed (checked
+// against the library on every target the tests build for).
+#define FERRULE_AEAD_STORAGE_SIZE 392
+
 // Compression mode: off.
 #define FERRULE_MODE_OFF 0
 
@@ -89,6 +123,23 @@
 // Take dynamic-Huffman blocks (about 1 KiB of tables); without it only stored and
 // fixed-Huffman blocks, which is all ferrule's own compressor and zlib's `Z_FIXED` emit.
 #define FERRULE_RECEIVE_DYNAMIC 4
+
+// Bytes of a compression block before its buffers, on targets with 32-bit pointers: the
+// `FERRULE_COMPRESSION_STORAGE_SIZE` macro uses it. Checked against the library on every
+// target the tests build for.
+#define FERRULE_COMPRESSION_STATE_SIZE_32 248
+
+// The same on targets with 64-bit pointers (hosts).
+#define FERRULE_COMPRESSION_STATE_SIZE_64 392
+
+// Bytes each compressor takes beyond three times its window (`3 << send_window_bits`).
+#define FERRULE_COMPRESSOR_FIXED_SIZE 640
+
+// Bytes of the work area the compressors share (present when any compressor is).
+#define FERRULE_COMPRESSION_WORK_SIZE 516
+
+// Bytes of the dynamic-Huffman tables (`FERRULE_RECEIVE_DYNAMIC`).
+#define FERRULE_COMPRESSION_DYNAMIC_SIZE 1012
 
 // `ferrule_header_t.kind`: best-effort data.
 #define FERRULE_KIND_DATA 0
@@ -251,7 +302,9 @@ enum ferrule_status
   FERRULE_ERR_TRUNCATED_HEADER = 127,
   // A received message did not decompress; it was dropped and counted.
   FERRULE_ERR_DECOMPRESS = 130,
-  // A Rust panic was caught at the boundary (a bug: please report it).
+  // A Rust panic was caught at the boundary (a bug: please report it). Host builds only: a
+  // firmware library (`panic-handler` feature, the release bundles) cannot unwind, and parks
+  // the core in a loop instead (a watchdog resets it).
   FERRULE_ERR_PANIC = 199,
 };
 #ifndef __cplusplus
@@ -434,7 +487,7 @@ typedef struct {
   uint32_t keepalive_ms;
   // Acknowledgements of later transmissions that declare a message lost. Default 2.
   uint8_t dupthresh;
-  // Padding; set to 0.
+  // Padding; must be 0 (`ferrule_link_init` refuses anything else).
   uint8_t reserved[3];
 } ferrule_link_config_t;
 
@@ -592,8 +645,8 @@ const char *ferrule_version(void);
 // Stack: 16 bytes. Reentrant: may be called from an interrupt.
 const char *ferrule_status_str(uint32_t status);
 
-// Bytes of memory `ferrule_link_enable_aead` needs (a multiple of 8: 392 on 32-bit targets);
-// 0 when the library was built without AEAD.
+// Bytes of memory `ferrule_link_enable_aead` needs (a multiple of 8, `FERRULE_AEAD_STORAGE_SIZE`:
+// 392); 0 when the library was built without AEAD.
 // Stack: 8 bytes. Reentrant: may be called from an interrupt.
 size_t ferrule_aead_storage_size(void);
 
@@ -611,8 +664,8 @@ size_t ferrule_aead_storage_size(void);
 // `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 // without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 312 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
-// (nor while another call on the same link may be running).
+// Stack: 320 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
+// from an interrupt (nor while another call on the same link may be running).
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes that are not used
@@ -683,12 +736,14 @@ ferrule_status ferrule_link_enable_compression(ferrule_link_t *link,
 
 // The default FEC configuration: groups of 8 data frames and 2 parity frames, 2 groups kept,
 // both directions.
+// Stack: 8 bytes. Reentrant: may be called from an interrupt.
 ferrule_fec_config_t ferrule_fec_config_default(void);
 
 // Bytes of memory `ferrule_link_enable_fec` needs for this configuration on a link of
 // messages of up to `max_message` bytes (aligned to 8): the sender's `m` parity
 // accumulators and the receiver's `groups` groups of bodies and parity. 0 when `config` is
-// NULL. Reentrant.
+// NULL or invalid (what `ferrule_link_enable_fec` refuses: k, m or groups out of range).
+// Stack: 60 bytes on Cortex-M0, 8 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
 // `config` points to a configuration, or is NULL.
@@ -699,7 +754,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 500 bytes on Cortex-M0, 444 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 504 bytes on Cortex-M0, 448 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 // out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
@@ -797,7 +852,9 @@ ferrule_status ferrule_decoder_feed(ferrule_decoder_t *decoder,
                                     ferrule_frame_t *frame);
 
 // Copies the decoder's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 40 bytes.
+// Stack: 40 bytes on Cortex-M0, 32 on Cortex-M4F. From the context that feeds the decoder
+// (an interrupt, if that is where it is fed); from another one only while feeding is held
+// off, or the counters may be read half updated.
 //
 // # Safety
 // `decoder` from `ferrule_decoder_init`; `out` writable.
@@ -805,8 +862,9 @@ ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
                                      ferrule_decoder_stats_t *out);
 
 // The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-// bytes each way, receive window 4, channel 0 reliable (the others best effort once that
-// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before
+// bytes each way, receive window 4, channel 0 reliable (the others best effort once
+// `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
+// timers of `docs/PROTOCOL.md`: RTO 1000 ms before
 // the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
 // keepalive 1000 ms; loss declared after 2 later acknowledgements.
 // Stack: 20 bytes. Reentrant: may be called from an interrupt.
@@ -842,8 +900,9 @@ size_t ferrule_link_max_frame_len(uint16_t max_message);
 // key). Two links in one device need different seeds. The link starts its handshake at once.
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`mem`, `config` or `out` NULL);
-// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
-// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, receive_window above
+// window, max_message 0 or above `FERRULE_MAX_MESSAGE`, timers, dupthresh 0, a reserved byte
+// not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
 // Stack: 700 bytes on Cortex-M0, 644 on Cortex-M4F (the link is written in place in
 // `mem`; nothing of its size is built on the stack). Not from an interrupt.
@@ -873,7 +932,8 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-// Stack: 52 bytes on Cortex-M0, 48 on Cortex-M4F. Not from an interrupt.
+// Stack: 96 bytes on Cortex-M0, 64 on Cortex-M4F (with a session up, which it ends). Not from
+// an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -881,7 +941,8 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 ferrule_status ferrule_link_enable_best_effort(ferrule_link_t *link, void *mem, size_t mem_len);
 
 // Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
-// not NULL; best-effort messages have none and leave it unchanged). Ids count reliable
+// not NULL; best-effort messages have none and leave it unchanged). `len` may be 0: the peer
+// receives an empty message (`msg` may then be NULL). Ids count reliable
 // messages from 0 over the link's lifetime (across sessions); `ferrule_link_acked_before` and
 // `ferrule_event_t.first_id` refer to them. `now_ms`: the application's clock in milliseconds
 // (any origin, never going backwards), the same clock for every call on the link.
@@ -979,7 +1040,8 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
 
 // Writes to `*deadline_ms` the time (on the application's clock, in milliseconds) by which
 // `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
-// something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
+// something can be sent at once (0 right after `ferrule_link_init`, before any call took a
+// `now_ms`: the first hello is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 // `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
 // Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 //

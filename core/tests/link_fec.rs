@@ -274,3 +274,27 @@ fn parity_the_peer_cannot_need_is_left_out() {
         assert_eq!(a.stats().retransmissions, 0, "{transport:?}");
     }
 }
+
+/// `FecConfig::is_valid` says exactly which configurations `Fec::new` takes (given enough
+/// memory), so a size query can refuse the others up front.
+#[test]
+fn is_valid_agrees_with_the_constructor() {
+    let mut accepted = 0;
+    for k in 0..=40u8 {
+        for m in 0..=20u8 {
+            for groups in 0..=10u8 {
+                let f = FecConfig {
+                    k,
+                    m,
+                    groups,
+                    send: true,
+                };
+                let mut mem = vec![0u8; Fec::storage_size(&f, M)];
+                let built = Fec::new(f, M, &mut mem).is_ok();
+                assert_eq!(f.is_valid(), built, "{f:?}");
+                accepted += usize::from(built);
+            }
+        }
+    }
+    assert!(accepted > 1000, "{accepted}");
+}

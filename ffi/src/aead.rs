@@ -4,8 +4,13 @@
 use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_KEY_LEN};
 use crate::{bytes, ferrule_status};
 
-/// Bytes of memory `ferrule_link_enable_aead` needs (a multiple of 8: 392 on 32-bit targets);
-/// 0 when the library was built without AEAD.
+/// Bytes of memory `ferrule_link_enable_aead` needs when the library has AEAD, any target: the
+/// same number as `ferrule_aead_storage_size()`, usable where a constant is needed (checked
+/// against the library on every target the tests build for).
+pub const FERRULE_AEAD_STORAGE_SIZE: usize = 392;
+
+/// Bytes of memory `ferrule_link_enable_aead` needs (a multiple of 8, `FERRULE_AEAD_STORAGE_SIZE`:
+/// 392); 0 when the library was built without AEAD.
 /// Stack: 8 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_aead_storage_size() -> usize {
@@ -26,8 +31,8 @@ pub extern "C" fn ferrule_aead_storage_size() -> usize {
 /// `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 /// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 /// nothing changes.
-/// Stack: 312 bytes on Cortex-M0, 292 on Cortex-M4F. Not from an interrupt
-/// (nor while another call on the same link may be running).
+/// Stack: 320 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
+/// from an interrupt (nor while another call on the same link may be running).
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes that are not used
@@ -108,6 +113,7 @@ mod imp {
     pub(super) const SIZE: usize =
         core::mem::size_of::<Guard>().div_ceil(FERRULE_MEMORY_ALIGN) * FERRULE_MEMORY_ALIGN;
     const _: () = assert!(core::mem::align_of::<Guard>() <= FERRULE_MEMORY_ALIGN);
+    const _: () = assert!(SIZE == super::FERRULE_AEAD_STORAGE_SIZE);
 
     pub fn enable(
         l: &mut Link<'static>,

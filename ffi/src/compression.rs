@@ -133,6 +133,28 @@ const CODEC_AREA: usize =
     size_of::<Compressor<'static>>().div_ceil(FERRULE_MEMORY_ALIGN) * FERRULE_MEMORY_ALIGN;
 const _: () = assert!(align_of::<Compressor<'static>>() <= FERRULE_MEMORY_ALIGN);
 
+/// Bytes of a compression block before its buffers, on targets with 32-bit pointers: the
+/// `FERRULE_COMPRESSION_STORAGE_SIZE` macro uses it. Checked against the library on every
+/// target the tests build for.
+pub const FERRULE_COMPRESSION_STATE_SIZE_32: usize = 248;
+/// The same on targets with 64-bit pointers (hosts).
+pub const FERRULE_COMPRESSION_STATE_SIZE_64: usize = 392;
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(CODEC_AREA == FERRULE_COMPRESSION_STATE_SIZE_32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(CODEC_AREA == FERRULE_COMPRESSION_STATE_SIZE_64);
+/// Bytes each compressor takes beyond three times its window (`3 << send_window_bits`).
+pub const FERRULE_COMPRESSOR_FIXED_SIZE: usize = 640;
+/// Bytes of the work area the compressors share (present when any compressor is).
+pub const FERRULE_COMPRESSION_WORK_SIZE: usize = 516;
+/// Bytes of the dynamic-Huffman tables (`FERRULE_RECEIVE_DYNAMIC`).
+pub const FERRULE_COMPRESSION_DYNAMIC_SIZE: usize = 1012;
+const _: () = assert!(FERRULE_COMPRESSION_DYNAMIC_SIZE == ferrule::compress::DYNAMIC_TABLE_BYTES);
+const _: () = assert!(
+    ferrule::compress::Deflater::storage_size(9)
+        == 3 * 512 + FERRULE_COMPRESSOR_FIXED_SIZE + FERRULE_COMPRESSION_WORK_SIZE
+);
+
 /// The block size of a valid configuration.
 fn block_size(cfg: &CodecConfig<'_>) -> usize {
     CODEC_AREA

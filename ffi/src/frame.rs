@@ -477,7 +477,9 @@ impl From<&ferrule::DecoderStats> for ferrule_decoder_stats_t {
 }
 
 /// Copies the decoder's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 40 bytes.
+/// Stack: 40 bytes on Cortex-M0, 32 on Cortex-M4F. From the context that feeds the decoder
+/// (an interrupt, if that is where it is fed); from another one only while feeding is held
+/// off, or the counters may be read half updated.
 ///
 /// # Safety
 /// `decoder` from `ferrule_decoder_init`; `out` writable.

@@ -93,13 +93,14 @@ pub struct ferrule_link_config_t {
     pub keepalive_ms: u32,
     /// Acknowledgements of later transmissions that declare a message lost. Default 2.
     pub dupthresh: u8,
-    /// Padding; set to 0.
+    /// Padding; must be 0 (`ferrule_link_init` refuses anything else).
     pub reserved: [u8; 3],
 }
 
 /// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-/// bytes each way, receive window 4, channel 0 reliable (the others best effort once that
-/// channel is enabled), 20 retransmissions, timers of `docs/PROTOCOL.md`: RTO 1000 ms before
+/// bytes each way, receive window 4, channel 0 reliable (the others best effort once
+/// `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
+/// timers of `docs/PROTOCOL.md`: RTO 1000 ms before
 /// the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
 /// keepalive 1000 ms; loss declared after 2 later acknowledgements.
 /// Stack: 20 bytes. Reentrant: may be called from an interrupt.
@@ -138,7 +139,9 @@ fn convert(c: &ferrule_link_config_t) -> Result<Config, ferrule_status> {
     if c.window == 0 || c.max_message == 0 || usize::from(c.max_message) > FERRULE_MAX_MESSAGE {
         return Err(bad);
     }
-    if c.dupthresh == 0 {
+    // A receive window beyond the slots, or a reserved byte set (a field of a newer header
+    // this library does not know), is refused rather than silently ignored.
+    if c.dupthresh == 0 || c.receive_window > c.window || c.reserved != [0; 3] {
         return Err(bad);
     }
     let channels = ChannelMap::from_low_bits(c.reliable_channels);
@@ -263,8 +266,9 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// key). Two links in one device need different seeds. The link starts its handshake at once.
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`mem`, `config` or `out` NULL);
-/// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, max_message 0 or above
-/// `FERRULE_MAX_MESSAGE`, timers, dupthresh 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+/// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport, window 0, receive_window above
+/// window, max_message 0 or above `FERRULE_MAX_MESSAGE`, timers, dupthresh 0, a reserved byte
+/// not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. `*out` is written only on success.
 /// Stack: 700 bytes on Cortex-M0, 644 on Cortex-M4F (the link is written in place in
 /// `mem`; nothing of its size is built on the stack). Not from an interrupt.
@@ -374,7 +378,8 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-/// Stack: 52 bytes on Cortex-M0, 48 on Cortex-M4F. Not from an interrupt.
+/// Stack: 96 bytes on Cortex-M0, 64 on Cortex-M4F (with a session up, which it ends). Not from
+/// an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -424,7 +429,8 @@ pub(crate) fn with_link(
 }
 
 /// Queues `len` bytes of `msg` on `channel` and writes its message id to `*id` (when `id` is
-/// not NULL; best-effort messages have none and leave it unchanged). Ids count reliable
+/// not NULL; best-effort messages have none and leave it unchanged). `len` may be 0: the peer
+/// receives an empty message (`msg` may then be NULL). Ids count reliable
 /// messages from 0 over the link's lifetime (across sessions); `ferrule_link_acked_before` and
 /// `ferrule_event_t.first_id` refer to them. `now_ms`: the application's clock in milliseconds
 /// (any origin, never going backwards), the same clock for every call on the link.
@@ -638,7 +644,8 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
 
 /// Writes to `*deadline_ms` the time (on the application's clock, in milliseconds) by which
 /// `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
-/// something can be sent at once. Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
+/// something can be sent at once (0 right after `ferrule_link_init`, before any call took a
+/// `now_ms`: the first hello is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 /// `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
 /// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 ///

@@ -47,7 +47,9 @@ pub enum ferrule_status {
     FERRULE_ERR_TRUNCATED_HEADER = 127,
     /// A received message did not decompress; it was dropped and counted.
     FERRULE_ERR_DECOMPRESS = 130,
-    /// A Rust panic was caught at the boundary (a bug: please report it).
+    /// A Rust panic was caught at the boundary (a bug: please report it). Host builds only: a
+    /// firmware library (`panic-handler` feature, the release bundles) cannot unwind, and parks
+    /// the core in a loop instead (a watchdog resets it).
     FERRULE_ERR_PANIC = 199,
 }
 

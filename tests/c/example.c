@@ -40,11 +40,12 @@ static const uint8_t KEY[FERRULE_KEY_LEN] = {
     0xf1, 0x5d, 0x90, 0x27, 0x4e, 0xa8, 0x13, 0xc6, 0x7a, 0x31, 0xde, 0x64, 0x08, 0x9f, 0xb5, 0x22};
 #define KEY_ID 1
 
-/* 8-byte aligned blocks (arrays of uint64_t). The link's size is known at compile time;
- * the compression and AEAD sizes are checked against the library in app_init(). */
+/* 8-byte aligned blocks (arrays of uint64_t), sized at compile time by the header's macros
+ * (app_init() checks them against the library too). Compression: one compressor (the shared
+ * stream), 512-byte windows both ways, no dynamic-Huffman tables: 3,456 B on a 32-bit MCU. */
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
-static uint64_t compression_mem[3600 / 8]; /* shared stream both ways, 512 B windows */
-static uint64_t aead_mem[512 / 8];
+static uint64_t compression_mem[FERRULE_COMPRESSION_STORAGE_SIZE(1, 9, 9, 0) / 8];
+static uint64_t aead_mem[FERRULE_AEAD_STORAGE_SIZE / 8];
 static uint8_t frame[256];                 /* >= ferrule_link_max_frame_len(MAX_MESSAGE) */
 static uint8_t rx[64];                     /* UART bytes per poll */
 static uint8_t message[MAX_MESSAGE];       /* the message being answered */

@@ -317,6 +317,9 @@ static void test_sizes(void) {
     INVALID(rto_min_ms, 0);
     INVALID(rto_min_ms, 5000); /* above rto_max_ms */
     INVALID(dupthresh, 0);
+    INVALID(receive_window, 5); /* above window (4) */
+    INVALID(reserved[0], 1);
+    INVALID(reserved[2], 0x80);
 #undef INVALID
 
     /* Compression: only what the configuration uses is counted. */
@@ -340,6 +343,36 @@ static void test_sizes(void) {
         y.send_window_bits = 8; /* smaller compressors */
         CHECK(ferrule_compression_storage_size(&y) < base + 4000);
         CHECK(ferrule_compression_storage_size(&y) % 8 == 0);
+    }
+    {
+        /* FERRULE_COMPRESSION_STORAGE_SIZE gives the function's number for every valid
+         * configuration without a dictionary. */
+        static const uint8_t modes[] = {FERRULE_MODE_OFF, FERRULE_MODE_PER_MESSAGE, FERRULE_MODE_SHARED};
+        unsigned r, u, rcv, tx_bits, rx_bits, checked = 0;
+        CHECK(FERRULE_COMPRESSION_STORAGE_SIZE(1, 9, 9, 0) == 3456 ||
+              sizeof(void *) != 4); /* the README's 16 KiB figure */
+        for (r = 0; r < 3; r++)
+            for (u = 0; u < 3; u++)
+                for (rcv = 0; rcv < 8; rcv++)
+                    for (tx_bits = 8; tx_bits <= 10; tx_bits++)
+                        for (rx_bits = 8; rx_bits <= 15; rx_bits++) {
+                            ferrule_compression_config_t y = ferrule_compression_config_default();
+                            unsigned compressors, shared_rx, dynamic;
+                            y.reliable = modes[r];
+                            y.unreliable = modes[u];
+                            y.receive = (uint8_t)rcv;
+                            y.send_window_bits = (uint8_t)tx_bits;
+                            y.receive_window_bits = (uint8_t)rx_bits;
+                            compressors = (modes[r] == FERRULE_MODE_SHARED) +
+                                          (modes[r] == FERRULE_MODE_PER_MESSAGE || modes[u] != FERRULE_MODE_OFF);
+                            shared_rx = (rcv & FERRULE_RECEIVE_SHARED) ? rx_bits : 0;
+                            dynamic = (rcv & FERRULE_RECEIVE_DYNAMIC) &&
+                                      (rcv & (FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED));
+                            CHECK(ferrule_compression_storage_size(&y) ==
+                                  FERRULE_COMPRESSION_STORAGE_SIZE(compressors, tx_bits, shared_rx, dynamic));
+                            checked++;
+                        }
+        CHECK(checked == 3 * 3 * 8 * 3 * 8);
     }
 #define ZINVALID(field, value)                                                             \
     do {                                                                                   \
@@ -523,6 +556,8 @@ static void test_link_init_errors(void) {
     INVALID(rto_min_ms, 0);
     INVALID(rto_max_ms, 10); /* below rto_min_ms */
     INVALID(dupthresh, 0);
+    INVALID(receive_window, 5); /* above window (4) */
+    INVALID(reserved[1], 1);
 #undef INVALID
     CHECK(l == NULL); /* never written on failure */
     /* Exactly the size asked for is enough. */
@@ -536,6 +571,40 @@ static void test_link_init_errors(void) {
     CHECK_STATUS(ferrule_link_enable_best_effort(l, (uint8_t *)ep_a.be + 4, need),
                  FERRULE_ERR_MEMORY_ALIGNMENT);
     CHECK_STATUS(ferrule_link_enable_best_effort(l, ep_a.be, need), FERRULE_OK);
+
+    /* FEC: the default configuration, sizes (0 when NULL or out of range), then enabling it:
+     * NULL, out of range, too small, misaligned; then exactly enough. */
+    {
+        static uint64_t fec_mem[32768 / 8];
+        ferrule_fec_config_t f = ferrule_fec_config_default(), bad;
+        CHECK(f.k == 8 && f.m == 2 && f.groups == 2 && f.send);
+        CHECK(ferrule_fec_storage_size(NULL, 128) == 0);
+        f.k = 4;
+        need = ferrule_fec_storage_size(&f, c.max_message);
+        CHECK(need > 0 && need % 8 == 0 && need <= sizeof fec_mem);
+#define FEC_INVALID(field, value)                                                          \
+    do {                                                                                   \
+        bad = f;                                                                           \
+        bad.field = value;                                                                 \
+        CHECK(ferrule_fec_storage_size(&bad, c.max_message) == 0);                         \
+        CHECK_STATUS(ferrule_link_enable_fec(l, fec_mem, sizeof fec_mem, &bad),            \
+                     FERRULE_ERR_INVALID_ARGUMENT);                                        \
+    } while (0)
+        FEC_INVALID(k, 0);
+        FEC_INVALID(k, 33);
+        FEC_INVALID(m, 0);
+        FEC_INVALID(m, 17);
+        FEC_INVALID(groups, 1);
+        FEC_INVALID(groups, 33); /* 33 x 4 > 128 */
+#undef FEC_INVALID
+        CHECK_STATUS(ferrule_link_enable_fec(NULL, fec_mem, need, &f), FERRULE_ERR_NULL);
+        CHECK_STATUS(ferrule_link_enable_fec(l, NULL, need, &f), FERRULE_ERR_NULL);
+        CHECK_STATUS(ferrule_link_enable_fec(l, fec_mem, need, NULL), FERRULE_ERR_NULL);
+        CHECK_STATUS(ferrule_link_enable_fec(l, fec_mem, need - 1, &f), FERRULE_ERR_MEMORY_TOO_SMALL);
+        CHECK_STATUS(ferrule_link_enable_fec(l, (uint8_t *)fec_mem + 4, need, &f),
+                     FERRULE_ERR_MEMORY_ALIGNMENT);
+        CHECK_STATUS(ferrule_link_enable_fec(l, fec_mem, need, &f), FERRULE_OK);
+    }
 }
 
 static void test_link(void) {

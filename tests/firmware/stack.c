@@ -30,7 +30,8 @@ enum {
     F_DECODER_STATS, F_LINK_INIT, F_ENABLE_COMPRESSION, F_ENABLE_AEAD, F_SET_KEY, F_SEND,
     F_ACKED_BEFORE, F_RECV, F_HANDLE_INPUT, F_HANDLE_DATAGRAM, F_POLL_TRANSMIT, F_POLL_TIMEOUT,
     F_HANDLE_TIMEOUT, F_POLL_EVENT, F_IS_UP, F_CLOSE, F_MAX_MESSAGE_FOR_FRAME, F_STATS,
-    F_FEC_STORAGE_SIZE, F_ENABLE_FEC, F_BEST_EFFORT_STORAGE_SIZE, F_ENABLE_BEST_EFFORT, F_COUNT
+    F_FEC_STORAGE_SIZE, F_ENABLE_FEC, F_BEST_EFFORT_STORAGE_SIZE, F_ENABLE_BEST_EFFORT,
+    F_FEC_CONFIG_DEFAULT, F_COUNT
 };
 static const char *const NAMES[F_COUNT] = {
     "ferrule_version", "ferrule_status_str", "ferrule_link_config_default",
@@ -44,7 +45,8 @@ static const char *const NAMES[F_COUNT] = {
     "ferrule_link_poll_timeout", "ferrule_link_handle_timeout", "ferrule_link_poll_event",
     "ferrule_link_is_up", "ferrule_link_close", "ferrule_link_max_message_for_frame",
     "ferrule_link_stats", "ferrule_fec_storage_size", "ferrule_link_enable_fec",
-    "ferrule_best_effort_storage_size", "ferrule_link_enable_best_effort"};
+    "ferrule_best_effort_storage_size", "ferrule_link_enable_best_effort",
+    "ferrule_fec_config_default"};
 #define CONFIGS 5 /* framing, small, shared, sealed, full */
 static const char *const CONFIG_NAMES[CONFIGS] = {"framing", "small", "shared", "sealed", "full"};
 static uint32_t peak[F_COUNT], by_config[CONFIGS][F_COUNT];
@@ -171,6 +173,27 @@ static void service(end_t *e, int d, size_t max, bool best_effort, uint64_t now,
     MEASURE(F_MAX_MESSAGE_FOR_FRAME, st =, ferrule_link_max_message_for_frame(e->link, 200, &n));
 }
 
+/* Runs both ends until both are up again (after a reconfiguration ended the session). */
+static uint64_t reconnect(bool datagrams, uint32_t max, bool best_effort, uint64_t now, uint32_t count) {
+    uint32_t k;
+    for (k = 0; k < 20000 && !(ferrule_link_is_up(ends[0].link) && ferrule_link_is_up(ends[1].link)); k++, now++) {
+        service(&ends[0], 0, max, best_effort, now, count);
+        service(&ends[1], 1, max, best_effort, now, count);
+        carry(&ends[0], &ends[1], datagrams, now);
+        carry(&ends[1], &ends[0], datagrams, now);
+    }
+    CHECK(ferrule_link_is_up(ends[0].link) && ferrule_link_is_up(ends[1].link));
+    return now;
+}
+
+/* Memory for services enabled again while a session is up (they move to it). */
+static struct {
+    uint64_t best_effort[FERRULE_BEST_EFFORT_STORAGE_SIZE(MAX_M) / 8];
+    uint64_t comp[COMP_BYTES / 8];
+    uint64_t aead[1024 / 8];
+    uint64_t fec[16 * 1024 / 8];
+} moved;
+
 static void scenario(const char *label, const ferrule_link_config_t *cfg, bool best_effort,
                      const ferrule_compression_config_t *z, bool aead) {
     ferrule_status st;
@@ -208,7 +231,8 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg, bool b
             CHECK(st == FERRULE_OK);
         }
         if (datagrams) {
-            ferrule_fec_config_t fc = ferrule_fec_config_default();
+            ferrule_fec_config_t fc;
+            MEASURE(F_FEC_CONFIG_DEFAULT, fc =, ferrule_fec_config_default());
             fc.k = 4;
             MEASURE(F_FEC_STORAGE_SIZE, need =, ferrule_fec_storage_size(&fc, cfg->max_message));
             CHECK(need > 0 && need <= sizeof e->fec);
@@ -234,6 +258,31 @@ static void scenario(const char *label, const ferrule_link_config_t *cfg, bool b
     if (z) CHECK(s.compressed > 0 && s.compress_bytes_out < s.compress_bytes_in);
     if (aead) CHECK(s.sessions >= 1);
     CHECK(s.retransmissions > 0);
+    /* Each service enabled again while the session is up (documented: the session ends
+     * first, which is the deeper path), moving to new memory; then the ends reconnect. */
+    if (best_effort) {
+        now = reconnect(datagrams, cfg->max_message, best_effort, now, count);
+        MEASURE(F_ENABLE_BEST_EFFORT, st =, ferrule_link_enable_best_effort(ends[1].link, moved.best_effort, sizeof moved.best_effort));
+        CHECK(st == FERRULE_OK);
+    }
+    if (z) {
+        now = reconnect(datagrams, cfg->max_message, best_effort, now, count);
+        MEASURE(F_ENABLE_COMPRESSION, st =, ferrule_link_enable_compression(ends[1].link, moved.comp, sizeof moved.comp, z));
+        CHECK(st == FERRULE_OK);
+    }
+    if (aead) {
+        now = reconnect(datagrams, cfg->max_message, best_effort, now, count);
+        MEASURE(F_ENABLE_AEAD, st =, ferrule_link_enable_aead(ends[1].link, moved.aead, sizeof moved.aead, 2, KEY2, 32));
+        CHECK(st == FERRULE_OK);
+    }
+    if (datagrams) {
+        ferrule_fec_config_t fc = ferrule_fec_config_default();
+        fc.k = 4;
+        now = reconnect(datagrams, cfg->max_message, best_effort, now, count);
+        MEASURE(F_ENABLE_FEC, st =, ferrule_link_enable_fec(ends[1].link, moved.fec, sizeof moved.fec, &fc));
+        CHECK(st == FERRULE_OK);
+    }
+    now = reconnect(datagrams, cfg->max_message, best_effort, now, count);
     MEASURE(F_CLOSE, st =, ferrule_link_close(ends[0].link, now));
     carry(&ends[0], &ends[1], datagrams, now);
     MEASURE(F_LINK_MAX_FRAME_LEN, n =, ferrule_link_max_frame_len(cfg->max_message));

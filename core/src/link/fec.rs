@@ -8,7 +8,7 @@
 use super::receive::FecDue;
 use super::storage::data_body_len;
 use super::Link;
-use crate::fec::{Carries, ConfigError, FecRx, FecTx};
+use crate::fec::{Carries, ConfigError, FecRx, FecTx, MAX_K, MAX_M, MAX_WINDOW};
 
 /// What the link asks of its forward error correction.
 pub trait Repair {
@@ -117,6 +117,18 @@ impl FecConfig {
         groups: 2,
         send: true,
     };
+
+    /// Whether `k`, `m` and `groups` are in range ([`Fec::new`] refuses anything else):
+    ///
+    /// ```
+    /// use ferrule::link::FecConfig;
+    /// assert!(FecConfig::DEFAULT.is_valid());
+    /// assert!(!FecConfig { groups: 5, k: 32, ..FecConfig::DEFAULT }.is_valid()); // 160 > 128
+    /// ```
+    pub const fn is_valid(&self) -> bool {
+        let (k, m, groups) = (self.k as usize, self.m as usize, self.groups as usize);
+        k >= 1 && k <= MAX_K && m >= 1 && m <= MAX_M && groups >= 2 && groups * k <= MAX_WINDOW
+    }
 }
 
 impl Default for FecConfig {
