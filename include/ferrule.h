@@ -340,15 +340,15 @@ typedef struct {
   // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
   // shared.
   uint8_t receive;
-  // log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
+  // log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
   // Default 10 (1 KiB).
   uint8_t receive_window_bits;
-  // log2 of this side's compressor window, 8..=10 (a compressor's state is 3 x 2^bits +
+  // log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
   // 640 bytes, and a 516-byte work area). Default 10.
   uint8_t send_window_bits;
-  // Preset dictionary id (1..=255; 0: no dictionary). Default 0.
+  // Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
   uint8_t dictionary_id;
-  // Padding; set to 0.
+  // Padding; must be 0 (refused otherwise).
   uint8_t reserved[2];
   // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
   // unchanged for the lifetime of the link (typically a `const` array in flash).
@@ -359,10 +359,10 @@ typedef struct {
 
 // How a link uses forward error correction. Start from `ferrule_fec_config_default()`.
 typedef struct {
-  // Data frames per group, 1..=32: the group this side sends and the largest it repairs.
+  // Data frames per group, 1 to 32: the group this side sends and the largest it repairs.
   // Default 8.
   uint8_t k;
-  // Parity frames per group, 1..=16. Default 2.
+  // Parity frames per group, 1 to 16. Default 2.
   uint8_t m;
   // Groups the receiver keeps at once, 2 or more, with `groups * k <= 128`. Default 2.
   uint8_t groups;
@@ -461,16 +461,16 @@ typedef struct {
   uint8_t transport;
   // Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
   bool leading_delimiter;
-  // Messages in flight each way, 1..=255: the number of send and receive slots.
+  // Messages in flight each way, 1 to 255: the number of send and receive slots.
   // Default 4.
   uint8_t window;
-  // Receive window announced to the peer, 1..=`window` (0: `window`, the default).
+  // Receive window announced to the peer, 1 to `window` (0: `window`, the default).
   uint8_t receive_window;
-  // Largest message, 1..=4096 bytes. Default 128.
+  // Largest message, 1 to 4096 bytes. Default 128.
   uint16_t max_message;
   // Retransmissions of one message before the link reports failure. Default 20.
   uint8_t max_retransmits;
-  // Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
+  // Bit `i` set: channel `i` (0 to 31) is reliable and ordered; every other channel is best
   // effort once `ferrule_link_enable_best_effort` was called and the peer takes it
   // (reliable otherwise). Default 1 (channel 0).
   uint32_t reliable_channels;
@@ -722,8 +722,8 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
 // with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-// dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
-// nothing changes.
+// dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 // Stack: 444 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety

@@ -35,15 +35,15 @@ pub struct ferrule_compression_config_t {
     /// What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
     /// shared.
     pub receive: u8,
-    /// log2 of the longest back-reference taken (and of the shared history ring), 8..=15.
+    /// log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
     /// Default 10 (1 KiB).
     pub receive_window_bits: u8,
-    /// log2 of this side's compressor window, 8..=10 (a compressor's state is 3 x 2^bits +
+    /// log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
     /// 640 bytes, and a 516-byte work area). Default 10.
     pub send_window_bits: u8,
-    /// Preset dictionary id (1..=255; 0: no dictionary). Default 0.
+    /// Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
     pub dictionary_id: u8,
-    /// Padding; set to 0.
+    /// Padding; must be 0 (refused otherwise).
     pub reserved: [u8; 2],
     /// Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
     /// unchanged for the lifetime of the link (typically a `const` array in flash).
@@ -86,7 +86,8 @@ fn mode(m: u8) -> Option<Mode> {
 fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>, ferrule_status> {
     let bad = ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
     let known = FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED | FERRULE_RECEIVE_DYNAMIC;
-    if c.receive & !known != 0 {
+    // Unknown receive bits or a reserved byte set (a newer header's field) are refused.
+    if c.receive & !known != 0 || c.reserved != [0; 2] {
         return Err(bad);
     }
     let dictionary = match (c.dictionary_id, bytes(c.dictionary, c.dictionary_len)) {
@@ -197,8 +198,8 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
 /// with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 /// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-/// dictionary); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
-/// nothing changes.
+/// dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+/// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 /// Stack: 444 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety

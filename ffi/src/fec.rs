@@ -10,10 +10,10 @@ use ferrule::link::{Fec, FecConfig, Repair};
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct ferrule_fec_config_t {
-    /// Data frames per group, 1..=32: the group this side sends and the largest it repairs.
+    /// Data frames per group, 1 to 32: the group this side sends and the largest it repairs.
     /// Default 8.
     pub k: u8,
-    /// Parity frames per group, 1..=16. Default 2.
+    /// Parity frames per group, 1 to 16. Default 2.
     pub m: u8,
     /// Groups the receiver keeps at once, 2 or more, with `groups * k <= 128`. Default 2.
     pub groups: u8,

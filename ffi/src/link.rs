@@ -67,16 +67,16 @@ pub struct ferrule_link_config_t {
     pub transport: u8,
     /// Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
     pub leading_delimiter: bool,
-    /// Messages in flight each way, 1..=255: the number of send and receive slots.
+    /// Messages in flight each way, 1 to 255: the number of send and receive slots.
     /// Default 4.
     pub window: u8,
-    /// Receive window announced to the peer, 1..=`window` (0: `window`, the default).
+    /// Receive window announced to the peer, 1 to `window` (0: `window`, the default).
     pub receive_window: u8,
-    /// Largest message, 1..=4096 bytes. Default 128.
+    /// Largest message, 1 to 4096 bytes. Default 128.
     pub max_message: u16,
     /// Retransmissions of one message before the link reports failure. Default 20.
     pub max_retransmits: u8,
-    /// Bit `i` set: channel `i` (0..=31) is reliable and ordered; every other channel is best
+    /// Bit `i` set: channel `i` (0 to 31) is reliable and ordered; every other channel is best
     /// effort once `ferrule_link_enable_best_effort` was called and the peer takes it
     /// (reliable otherwise). Default 1 (channel 0).
     pub reliable_channels: u32,

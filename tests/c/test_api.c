@@ -382,6 +382,7 @@ static void test_sizes(void) {
         CHECK(ferrule_compression_storage_size(&z_) == 0);                                 \
     } while (0)
     ZINVALID(reliable, 9);
+    ZINVALID(reserved[1], 1);
     ZINVALID(unreliable, 4);
     ZINVALID(receive, 8);
     ZINVALID(receive_window_bits, 7);
