@@ -11,7 +11,7 @@ use common::link::{drain, link, pump, received, rejects, sealed, with_crc};
 use ferrule::aead::TAG_LEN;
 use ferrule::frame::flags;
 use ferrule::link::{
-    AeadStatus, Config, Guard, KeySet, Link, OpenError, Sealer, SessionParams, Transport,
+    AeadStatus, Config, Event, Guard, KeySet, Link, OpenError, Sealer, SessionParams, Transport,
 };
 use ferrule::{crc::crc32c, Frame, FrameKind, Header};
 
@@ -357,6 +357,118 @@ fn rekey_keeps_the_session_and_old_key_frames_age_out() {
     }
     assert_eq!(b.stats().unknown_key - before, old_key_frames.len() as u32);
     assert!(received(&mut b).is_empty());
+}
+
+/// A handshake that runs between the two sides' `set_key` calls: the hello is keyed with the
+/// PSK the responder already replaced. The session it makes is rekeyed to the current PSK at
+/// once (as a running one would be), so once the other side rotates too, both directions
+/// still open: nothing is lost and no session ends (PROTOCOL.md 6.6).
+#[test]
+fn a_handshake_during_a_key_rollout_keeps_both_directions() {
+    let (mut i, mut r) = pair(1, &K1);
+    let mut now = 0;
+    assert!(r.set_key(2, &K2)); // the responder rotates first; the HELLO is under key 1
+    settle(&mut i, &mut r, &mut now, 4);
+    assert!(i.is_up() && r.is_up(), "handshake");
+    assert!(i.set_key(2, &K2));
+    while i.poll_event().is_some() {}
+    while r.poll_event().is_some() {}
+    i.send(0, b"i->r", now).unwrap();
+    r.send(0, b"r->i", now).unwrap();
+    settle(&mut i, &mut r, &mut now, 40);
+    assert_eq!(received(&mut r), vec![b"i->r".to_vec()]);
+    assert_eq!(received(&mut i), vec![b"r->i".to_vec()]);
+    assert_eq!(i.poll_event(), None, "no session may end");
+    assert_eq!(r.poll_event(), None);
+    assert_eq!(r.aead_status().unwrap().key_id, 2);
+}
+
+/// The mirror order: the initiator rotates before the answer (keyed with the old PSK)
+/// arrives, the responder while its handshake is pending.
+#[test]
+fn a_handshake_answered_under_the_replaced_key_keeps_both_directions() {
+    let (mut i, mut r) = pair(1, &K1);
+    let mut now = 0;
+    let hello = drain(&mut i, now);
+    let _ = drain(&mut r, now); // the responder's own HELLO is lost
+    for f in &hello {
+        r.handle_datagram(f, now);
+    }
+    let answer = drain(&mut r, now);
+    assert!(r.set_key(2, &K2));
+    assert!(i.set_key(2, &K2));
+    for f in &answer {
+        i.handle_datagram(f, now);
+    }
+    settle(&mut i, &mut r, &mut now, 4);
+    assert!(i.is_up() && r.is_up(), "handshake");
+    while i.poll_event().is_some() {}
+    while r.poll_event().is_some() {}
+    i.send(0, b"i->r", now).unwrap();
+    r.send(0, b"r->i", now).unwrap();
+    settle(&mut i, &mut r, &mut now, 40);
+    assert_eq!(received(&mut r), vec![b"i->r".to_vec()]);
+    assert_eq!(received(&mut i), vec![b"r->i".to_vec()]);
+    assert_eq!((i.poll_event(), r.poll_event()), (None, None));
+}
+
+/// A responder whose answered handshake is replaced by another takes a fresh nonce: a replay
+/// of the first HELLO then derives a different session, so frames of the session the
+/// initiator had with it (held back by the attacker) never open, and nothing the initiator
+/// reported discarded is delivered.
+#[test]
+fn a_replayed_hello_does_not_revive_a_replaced_handshake() {
+    let cfg = Config {
+        keepalive: 100,
+        rto_initial: 20,
+        rto_min: 5,
+        rto_max: 200,
+        ..cfg()
+    };
+    let (mut a, mut b) = (sealed(cfg, 1, 1, &K1, 4, M), sealed(cfg, 2, 1, &K1, 4, M));
+    let mut now = 0;
+    // A's HELLO reaches B (B's own is lost); B's answer brings A up.
+    let a_hello = drain(&mut a, now);
+    let _ = drain(&mut b, now);
+    for f in &a_hello {
+        b.handle_datagram(f, now);
+    }
+    for f in drain(&mut b, now) {
+        a.handle_datagram(&f, now);
+    }
+    assert!(a.is_up() && !b.is_up());
+    a.send(0, b"old", now).unwrap();
+    let held = drain(&mut a, now); // the key confirmation and "old", held back
+                                   // A's session ends (here: it is reconfigured) and it starts again with a fresh nonce.
+    let area = Box::leak(vec![0u8; 2 * M].into_boxed_slice());
+    a.enable_best_effort(&mut area[..]).unwrap();
+    now += 1;
+    for f in drain(&mut a, now) {
+        b.handle_datagram(&f, now);
+    }
+    for f in drain(&mut b, now) {
+        a.handle_datagram(&f, now);
+    }
+    let _ = drain(&mut a, now); // its new key confirmation is lost too
+    assert!(a.is_up() && !b.is_up());
+    let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Down { unacked: 1, .. })),
+        "A reports \"old\" discarded: {events:?}"
+    );
+    // The replay: the first HELLO, then the held frames.
+    let stale = b.stats().stale_session + b.stats().auth_failed;
+    for f in a_hello.iter().chain(&held) {
+        b.handle_datagram(f, now);
+    }
+    assert!(!b.is_up(), "B came up in the session A left");
+    assert!(
+        received(&mut b).is_empty(),
+        "a message A reported discarded was delivered"
+    );
+    assert!(b.stats().stale_session + b.stats().auth_failed > stale);
 }
 
 /// A sealer that starts a session's counter near the end of its range, to reach exhaustion

@@ -272,3 +272,30 @@ fn ping_is_answered_with_an_echo() {
     a.handle_datagram(&answer[0], 154);
     assert_eq!(a.stats().srtt, 3, "RTT 4 ms less 1 ms held");
 }
+
+/// Extreme timer settings (an initial RTO near the top of its range, above the maximum) are
+/// clamped, never overflow: the hello backoff saturates and stays at the maximum RTO.
+#[test]
+fn hello_backoff_saturates_with_extreme_timers() {
+    let cfg = Config {
+        rto_initial: u32::MAX - 1,
+        rto_max: 4000,
+        ..cfg()
+    };
+    let mut a = link(cfg, 1, 4, M);
+    let mut now = 0u64;
+    let mut hellos = 0;
+    for _ in 0..4 {
+        hellos += drain(&mut a, now)
+            .iter()
+            .filter(|f| kind(f) == FrameKind::Hello)
+            .count();
+        now = a.poll_timeout().unwrap_or(now).max(now);
+        a.handle_timeout(now);
+    }
+    assert_eq!(hellos, 4, "one hello per deadline");
+    assert!(
+        now < u64::from(u32::MAX) + 3 * 4000,
+        "backoff above rto_max: {now}"
+    );
+}

@@ -308,14 +308,24 @@ mod guard {
                 current,
                 pending,
             } = self;
-            let psk = core::iter::once(&*psk)
+            let current_psk = &*psk;
+            let hello_psk = core::iter::once(current_psk)
                 .chain(previous.iter())
                 .find(|p| p.id == key_id)?;
             let slot = match set {
                 KeySet::Current => current,
                 KeySet::Pending => pending,
             };
-            Some(slot.get_or_insert(Session::EMPTY).derive(psk, ours, theirs))
+            let session = slot.get_or_insert(Session::EMPTY);
+            let params = session.derive(hello_psk, ours, theirs);
+            if hello_psk.id != current_psk.id {
+                // A hello under the previous PSK (the peer has not rotated yet): the session is
+                // keyed by it, then rekeyed to the current PSK as `set_key` rekeys a running
+                // one, so it seals with the current PSK and opens both (6.6). Its numbering
+                // stays the hello's.
+                session.rekey(current_psk);
+            }
+            Some(params)
         }
 
         fn promote(&mut self) {

@@ -233,6 +233,11 @@ impl Link<'_> {
                 self.session.answer = true;
                 return;
             }
+            if self.session.pending.is_some() && self.session.nonce_sent {
+                // The pending handshake this replaces was (or may have been) answered with the
+                // current nonce: a replay of its HELLO must not derive that session again.
+                self.session.nonce_used = true;
+            }
             self.session.refresh();
             self.defer_derive(KeySet::Pending, key_id, rec);
             return;

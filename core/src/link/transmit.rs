@@ -407,7 +407,11 @@ impl Link<'_> {
                 return None;
             }
             self.session.hello_due = now + u64::from(self.session.hello_backoff);
-            self.session.hello_backoff = (self.session.hello_backoff * 2).min(self.cfg.rto_max);
+            self.session.hello_backoff = self
+                .session
+                .hello_backoff
+                .saturating_mul(2)
+                .min(self.cfg.rto_max);
             self.stats.hellos_sent += 1;
             self.session.nonce_sent = true;
             return Some(Pick::Hello { answer: false });
@@ -483,7 +487,11 @@ impl Link<'_> {
             }
         }
         if self.timers.probe_due.is_some_and(|t| now >= t) {
-            self.timers.probe_backoff = (self.timers.probe_backoff * 2).min(self.cfg.rto_max);
+            self.timers.probe_backoff = self
+                .timers
+                .probe_backoff
+                .saturating_mul(2)
+                .min(self.cfg.rto_max);
             self.timers.probe_due = Some(now + u64::from(self.timers.probe_backoff));
             self.stats.probes_sent += 1;
             return Some(Pick::Tagged(Tagged::Control(FrameKind::Ping)));
