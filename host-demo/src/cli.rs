@@ -191,10 +191,10 @@ pub struct WireArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub baud: Option<u32>,
     /// Local UDP address to bind (with --peer).
-    #[arg(long, value_name = "LOCAL")]
+    #[arg(long, value_name = "LOCAL", value_parser = socket_addr)]
     pub udp: Option<String>,
     /// UDP address of the peer (with --udp).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = socket_addr)]
     pub peer: Option<String>,
     /// Connect to this TCP address (reconnects when it drops).
     #[arg(long, value_name = "ADDR")]
@@ -266,7 +266,7 @@ pub struct LinkArgs {
     /// The id that names the key on the wire.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub key_id: u8,
-    /// Receive window in messages (default: the largest, 32).
+    /// Receive window in messages, 1 to 64 (the link's slots) [default: 32].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=crate::driver::RUST_WINDOW as i64))]
     pub window: Option<u8>,
     /// Largest message this end sends, in bytes.
@@ -276,11 +276,12 @@ pub struct LinkArgs {
     /// tools/wireshark/ferrule.lua).
     #[arg(long, value_name = "FILE")]
     pub capture: Option<String>,
-    /// Channels sent best effort (comma-separated); all others are reliable.
+    /// Channels sent best effort (comma-separated) when the peer takes best effort too (it
+    /// gives --best-effort as well); otherwise, and for all other channels, reliable.
     #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub best_effort: Vec<u8>,
     /// Give up after this many seconds without a session (or, for send, without every
-    /// acknowledgement); see each subcommand for its default.
+    /// acknowledgement) [default: send 30, bridge and chat 60, listen none].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
     /// Print JSON lines.
@@ -294,6 +295,15 @@ pub struct LinkArgs {
     /// M 1..=16), e.g. `8:2`. Used in each direction the peer also repairs.
     #[arg(long, value_name = "K:M", value_parser = parse_fec)]
     pub fec: Option<(u8, u8)>,
+}
+
+/// A `HOST:PORT` (a missing host or a port outside 0..=65535 is a usage error, status 2; the
+/// host is resolved when the wire opens).
+fn socket_addr(s: &str) -> Result<String, String> {
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(s.to_string()),
+        _ => Err("expected HOST:PORT with a port 0..=65535, e.g. 127.0.0.1:9000".to_string()),
+    }
 }
 
 /// `K:M` of `--fec`.

@@ -66,6 +66,10 @@ pub struct EndStats {
     pub retransmissions: u64,
     pub crc_rejects: u64,
     pub auth_failed: u64,
+    /// Frames refused by the key checks: failed authentication, sealed under a key this end
+    /// does not have, or unsealed on a keyed link (a key or key id that differs between the
+    /// ends).
+    pub key_rejects: u64,
     pub compress_in: u64,
     pub compress_out: u64,
     /// FEC: parity frames sent.
@@ -291,6 +295,9 @@ impl Driver for RustLink {
             retransmissions: u64::from(s.retransmissions),
             crc_rejects: u64::from(s.framing.bad_crc),
             auth_failed: u64::from(s.auth_failed),
+            key_rejects: u64::from(s.auth_failed)
+                + u64::from(s.unknown_key)
+                + u64::from(s.unauthenticated),
             compress_in: z.bytes_in,
             compress_out: z.bytes_out,
             parity_sent: u64::from(s.parity_sent),
@@ -560,6 +567,9 @@ impl Driver for CLink {
             retransmissions: u64::from(s.retransmissions),
             crc_rejects: u64::from(s.framing.bad_crc),
             auth_failed: u64::from(s.auth_failed),
+            key_rejects: u64::from(s.auth_failed)
+                + u64::from(s.unknown_key)
+                + u64::from(s.unauthenticated),
             compress_in: s.compress_bytes_in,
             compress_out: s.compress_bytes_out,
             parity_sent: u64::from(s.parity_sent),

@@ -64,6 +64,8 @@ impl Failure {
                 Code::Unreachable
             }
             ErrorKind::AddrInUse | ErrorKind::ResourceBusy => Code::Busy,
+            // An address this machine does not have (binding to another host's address).
+            ErrorKind::AddrNotAvailable => Code::Usage,
             ErrorKind::TimedOut => Code::Timeout,
             _ => Code::Failed,
         };

@@ -534,6 +534,21 @@ impl<X: Send + 'static> Runner<X> {
         self.link.stats()
     }
 
+    /// What to say when no session came up: the peer is silent, or (when its frames arrive
+    /// but fail the key checks) the two ends do not share the key.
+    pub fn no_answer(&self) -> String {
+        let rejected = self.end_stats().key_rejects;
+        if rejected > 0 {
+            format!(
+                "no session with the peer over {}: {rejected} of its frames failed the key \
+                 check (is --key-file / --key-id the same on both ends?)",
+                self.name
+            )
+        } else {
+            format!("no answer from the peer over {}", self.name)
+        }
+    }
+
     /// The link's counters, as `--stats` prints them.
     pub fn stats_line(&self) -> StatsLine {
         self.link.stats_line()

@@ -369,3 +369,31 @@ fn bridge_serves_local_tcp_and_udp_clients() {
     assert_eq!(reply["text"], "reply");
     drop((a, b, c, d));
 }
+
+/// Ends keyed differently never make a session; the sender's timeout says why (the peer's
+/// frames arrived but failed the key check) instead of calling the peer silent.
+#[test]
+fn a_key_mismatch_is_named_when_no_session_comes_up() {
+    let (ka, kb) = (tmp("key-a.hex"), tmp("key-b.hex"));
+    std::fs::write(&ka, "11".repeat(32)).unwrap();
+    std::fs::write(&kb, "22".repeat(32)).unwrap();
+    let (pa, pb) = (free_udp(), free_udp());
+    let mut listener = Command::new(BIN)
+        .args(["listen", "--udp", &pb, "--peer", &pa, "--key-file", &kb])
+        .args(["--timeout", "20"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = Command::new(BIN)
+        .args(["send", "--udp", &pa, "--peer", &pb, "--key-file", &ka])
+        .args(["--timeout", "2", "x"])
+        .output()
+        .unwrap();
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("failed the key check"), "{err}");
+}

@@ -14,6 +14,7 @@ import time
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._errors import (
+    ConfigError,
     DecompressError,
     LinkClosed,
     MessageLost,
@@ -438,12 +439,15 @@ def open_udp(local: Address, peer: Address, **link_options: Any) -> Connection:
     and exchanges datagrams with ``peer`` only. ``link_options`` are :class:`ferrule.Link`'s
     keyword arguments (``window``, ``max_message``, ``compression``, ``key``, ``seed``, ...);
     the transport is ``"datagram"``. Returns at once; the handshake runs in the background
-    (:meth:`Connection.wait_up`, or just :meth:`Connection.send`). ``TransportError`` if
-    the socket cannot be bound."""
+    (:meth:`Connection.wait_up`, or just :meth:`Connection.send`). ``ConfigError`` for an
+    address that is not one (a port outside 0..65535, a malformed pair), ``TransportError``
+    if the socket cannot be bound (address in use, unknown host, not this machine's)."""
     link_options.pop("transport", None)
     link = Link("datagram", **link_options)
     try:
         wire = UdpWire(local, peer)
+    except (OverflowError, ValueError) as e:  # a port out of range, not an address
+        raise ConfigError(f"udp {local} -> {peer}: {e}") from e
     except OSError as e:  # address in use, unknown host, ...
         raise TransportError(f"udp {local} -> {peer}: {e}") from e
     return Connection(wire, link)

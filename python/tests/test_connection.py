@@ -160,6 +160,9 @@ def test_bad_addresses():
         ferrule.open_udp(1234, "127.0.0.1:1")
     with pytest.raises(ferrule.ConfigError):
         ferrule.open_udp("127.0.0.1:0", "127.0.0.1:1", window=0)
+    # A port out of range is a bad argument (socket.bind would raise OverflowError).
+    with pytest.raises(ferrule.ConfigError, match="99999"):
+        ferrule.open_udp("127.0.0.1:99999", "127.0.0.1:1")
 
 
 def test_foreign_datagrams_are_dropped_and_counted():

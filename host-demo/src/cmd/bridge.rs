@@ -329,8 +329,8 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
         if let Some(since) = waiting_since {
             if since.elapsed() > timeout {
                 return Err(runner::timeout(format!(
-                    "no answer from the peer over {} after {} s",
-                    r.name,
+                    "{} after {} s",
+                    r.no_answer(),
                     timeout.as_secs()
                 )));
             }

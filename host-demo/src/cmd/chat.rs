@@ -161,8 +161,8 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
             if since.elapsed() > timeout {
                 w(&mut out, "* no answer from the peer".into())?;
                 return Err(runner::timeout(format!(
-                    "chat: no answer from the peer over {} after {} s",
-                    r.name,
+                    "chat: {} after {} s",
+                    r.no_answer(),
                     timeout.as_secs()
                 )));
             }

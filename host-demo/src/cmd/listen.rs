@@ -59,6 +59,9 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
         if let Some(t) = timeout {
             if start.elapsed() > t {
                 return Err(runner::timeout(match a.count {
+                    _ if !r.is_up() && got == 0 => {
+                        format!("{} after {} s", r.no_answer(), t.as_secs())
+                    }
                     Some(n) => format!("{got} of {n} messages after {} s", t.as_secs()),
                     None => format!("--timeout {} s reached", t.as_secs()),
                 }));

@@ -93,7 +93,7 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
             let why = if r.is_up() {
                 format!("only {acked} of {total} messages acknowledged")
             } else {
-                format!("no answer from the peer over {}", r.name)
+                r.no_answer()
             };
             return Err(runner::timeout(format!(
                 "{why} after {} s",

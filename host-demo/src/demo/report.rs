@@ -89,7 +89,8 @@ fn round(x: f64, places: i32) -> f64 {
 /// The report as one line of JSON.
 pub fn json(r: &Report) -> String {
     let t = totals(r);
-    let ratio = t.zout as f64 / t.zin.max(1) as f64;
+    // No ratio when nothing went through the compressor (compression off).
+    let ratio = (t.zin > 0).then(|| round(t.zout as f64 / t.zin as f64, 3));
     serde_json::json!({
         "transport": r.transport,
         "apis": r.apis,
@@ -108,7 +109,7 @@ pub fn json(r: &Report) -> String {
         "wire_bytes": t.wire,
         "payload_bytes": t.payload,
         "link_downs": r.downs,
-        "compression": {"bytes_in": t.zin, "bytes_out": t.zout, "ratio": round(ratio, 3)},
+        "compression": {"bytes_in": t.zin, "bytes_out": t.zout, "ratio": ratio},
         "aead": r.aead,
         "auth_failed": t.auth_failed,
         "captured_frames": r.captured,
