@@ -371,16 +371,24 @@ fn a_handshake_during_a_key_rollout_keeps_both_directions() {
     settle(&mut i, &mut r, &mut now, 4);
     assert!(i.is_up() && r.is_up(), "handshake");
     assert!(i.set_key(2, &K2));
+    one_message_each_way(&mut i, &mut r, &mut now);
+    assert_eq!(r.aead_status().unwrap().key_id, 2);
+}
+
+/// Each side sends one message after a rollout: both arrive, and no session ends.
+fn one_message_each_way(i: &mut Link<'_>, r: &mut Link<'_>, now: &mut u64) {
     while i.poll_event().is_some() {}
     while r.poll_event().is_some() {}
-    i.send(0, b"i->r", now).unwrap();
-    r.send(0, b"r->i", now).unwrap();
-    settle(&mut i, &mut r, &mut now, 40);
-    assert_eq!(received(&mut r), vec![b"i->r".to_vec()]);
-    assert_eq!(received(&mut i), vec![b"r->i".to_vec()]);
-    assert_eq!(i.poll_event(), None, "no session may end");
-    assert_eq!(r.poll_event(), None);
-    assert_eq!(r.aead_status().unwrap().key_id, 2);
+    i.send(0, b"i->r", *now).unwrap();
+    r.send(0, b"r->i", *now).unwrap();
+    settle(i, r, now, 40);
+    assert_eq!(received(r), vec![b"i->r".to_vec()]);
+    assert_eq!(received(i), vec![b"r->i".to_vec()]);
+    assert_eq!(
+        (i.poll_event(), r.poll_event()),
+        (None, None),
+        "no session may end"
+    );
 }
 
 /// The mirror order: the initiator rotates before the answer (keyed with the old PSK)
@@ -402,14 +410,7 @@ fn a_handshake_answered_under_the_replaced_key_keeps_both_directions() {
     }
     settle(&mut i, &mut r, &mut now, 4);
     assert!(i.is_up() && r.is_up(), "handshake");
-    while i.poll_event().is_some() {}
-    while r.poll_event().is_some() {}
-    i.send(0, b"i->r", now).unwrap();
-    r.send(0, b"r->i", now).unwrap();
-    settle(&mut i, &mut r, &mut now, 40);
-    assert_eq!(received(&mut r), vec![b"i->r".to_vec()]);
-    assert_eq!(received(&mut i), vec![b"r->i".to_vec()]);
-    assert_eq!((i.poll_event(), r.poll_event()), (None, None));
+    one_message_each_way(&mut i, &mut r, &mut now);
 }
 
 /// A responder whose answered handshake is replaced by another takes a fresh nonce: a replay
