@@ -91,13 +91,7 @@ fn a_data_frame_is_delivered_only_with_the_feature() {
 #[cfg(feature = "best-effort")]
 #[test]
 fn best_effort_enabled_later_takes_effect_from_the_next_session() {
-    let buffers = |w: usize, m: usize| {
-        let mut b = common::link::buffers(w, m);
-        b.best_effort = (&mut [][..]).into();
-        b
-    };
-    let mut a = Link::new(cfg(), 1, buffers(4, M)).unwrap();
-    let mut b = Link::new(cfg(), 2, buffers(4, M)).unwrap();
+    let (mut a, mut b) = (bare(1), bare(2));
     handshake(&mut a, &mut b);
     a.send(1, b"first", 0).unwrap();
     let frames = drain(&mut a);
@@ -108,7 +102,6 @@ fn best_effort_enabled_later_takes_effect_from_the_next_session() {
     let mut out = [0u8; M];
     assert!(b.recv(&mut out).unwrap().unwrap().reliable);
 
-    let area = |n: usize| -> &'static mut [u8] { Box::leak(vec![0u8; n].into_boxed_slice()) };
     assert_eq!(
         a.enable_best_effort(area(2 * M - 1)),
         Err(ferrule::link::SetupError::BestEffort)
@@ -153,14 +146,14 @@ fn best_effort_enabled_later_takes_effect_from_the_next_session() {
 #[test]
 fn best_effort_enabled_while_the_initiator_waits_for_an_answer() {
     let (mut a, mut b) = (bare(1), bare(2));
-    b.enable_best_effort(area()).unwrap();
+    b.enable_best_effort(area(2 * M)).unwrap();
     let hello = drain(&mut a); // without the channel
     assert_eq!(Header::parse(&hello[0]).unwrap().0.kind, FrameKind::Hello);
     for d in &hello {
         b.handle_datagram(d, 0);
     }
     let answer = drain(&mut b);
-    a.enable_best_effort(area()).unwrap();
+    a.enable_best_effort(area(2 * M)).unwrap();
     let stale = a.stats().stale_session;
     for d in &answer {
         a.handle_datagram(d, 0);
@@ -180,7 +173,7 @@ fn best_effort_enabled_while_the_initiator_waits_for_an_answer() {
 #[test]
 fn best_effort_enabled_after_answering_a_hello() {
     let (mut a, mut b) = (bare(1), bare(2));
-    b.enable_best_effort(area()).unwrap();
+    b.enable_best_effort(area(2 * M)).unwrap();
     let hello = drain(&mut b);
     for d in hello
         .iter()
@@ -189,7 +182,7 @@ fn best_effort_enabled_after_answering_a_hello() {
         a.handle_datagram(d, 0);
     }
     let answer = drain(&mut a); // HELLO_ACK (and a's own HELLO)
-    a.enable_best_effort(area()).unwrap();
+    a.enable_best_effort(area(2 * M)).unwrap();
     for d in &answer {
         b.handle_datagram(d, 0);
     }
@@ -225,8 +218,8 @@ fn bare(seed: u64) -> L {
     Link::new(cfg(), seed, buffers).unwrap()
 }
 
-/// Memory for the best-effort channel of an `M`-byte link.
+/// `n` bytes for the best-effort channel (`2 * M` is what an `M`-byte link takes).
 #[cfg(feature = "best-effort")]
-fn area() -> &'static mut [u8] {
-    Box::leak(vec![0u8; 2 * M].into_boxed_slice())
+fn area(n: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; n].into_boxed_slice())
 }

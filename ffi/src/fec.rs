@@ -35,13 +35,15 @@ pub extern "C" fn ferrule_fec_config_default() -> ferrule_fec_config_t {
     }
 }
 
-fn fec_config(c: &ferrule_fec_config_t) -> FecConfig {
-    FecConfig {
+/// The configuration, if `k`, `m` and `groups` are in range.
+fn fec_config(c: &ferrule_fec_config_t) -> Option<FecConfig> {
+    let cfg = FecConfig {
         k: c.k,
         m: c.m,
         groups: c.groups,
         send: c.send,
-    }
+    };
+    cfg.is_valid().then_some(cfg)
 }
 
 /// Where the FEC object ends and its memory begins in a block.
@@ -73,11 +75,7 @@ pub unsafe extern "C" fn ferrule_fec_storage_size(
         return 0;
     }
     // SAFETY: checked non-NULL; the caller passes a valid configuration.
-    let cfg = fec_config(unsafe { &*config });
-    if !cfg.is_valid() {
-        return 0;
-    }
-    block_size(&cfg, max_message.into())
+    fec_config(unsafe { &*config }).map_or(0, |cfg| block_size(&cfg, max_message.into()))
 }
 
 /// Turns on forward error correction for `link` (`docs/PROTOCOL.md` section 7) with its state
@@ -105,12 +103,11 @@ pub unsafe extern "C" fn ferrule_link_enable_fec(
         if mem.is_null() || config.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
+        // Checked before the size: an out-of-range configuration may also ask for more memory.
         // SAFETY: checked non-NULL; the caller passes a valid configuration.
-        let cfg = fec_config(unsafe { &*config });
-        if !cfg.is_valid() {
-            // Before the size: an out-of-range configuration may also ask for more memory.
+        let Some(cfg) = fec_config(unsafe { &*config }) else {
             return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
-        }
+        };
         let needed = block_size(&cfg, l.max_message());
         if let Err(s) = check_block(mem, mem_len, needed) {
             return s;

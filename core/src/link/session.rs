@@ -116,10 +116,22 @@ impl Session {
     /// Takes a fresh nonce if the current one keyed a session.
     fn refresh(&mut self) {
         if self.nonce_used {
-            self.attempt = self.attempt.wrapping_add(1);
-            self.nonce_used = false;
-            self.nonce_sent = false;
+            self.renew();
         }
+    }
+
+    /// Takes a fresh nonce if a hello carried the current one.
+    fn refresh_if_sent(&mut self) {
+        if self.nonce_sent {
+            self.renew();
+        }
+    }
+
+    /// Takes a fresh nonce.
+    fn renew(&mut self) {
+        self.attempt = self.attempt.wrapping_add(1);
+        self.nonce_used = false;
+        self.nonce_sent = false;
     }
 }
 
@@ -233,10 +245,10 @@ impl Link<'_> {
                 self.session.answer = true;
                 return;
             }
-            if self.session.pending.is_some() && self.session.nonce_sent {
+            if self.session.pending.is_some() {
                 // The pending handshake this replaces was (or may have been) answered with the
                 // current nonce: a replay of its HELLO must not derive that session again.
-                self.session.nonce_used = true;
+                self.session.refresh_if_sent();
             }
             self.session.refresh();
             self.defer_derive(KeySet::Pending, key_id, rec);
@@ -420,9 +432,7 @@ impl Link<'_> {
     pub(super) fn restart(&mut self, reason: DownReason) {
         self.session.pending = None;
         self.session.answer = false;
-        if self.session.nonce_sent {
-            self.session.nonce_used = true;
-        }
+        self.session.refresh_if_sent();
         self.fail(reason);
     }
 
