@@ -664,7 +664,7 @@ size_t ferrule_aead_storage_size(void);
 // `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 // without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 320 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
+// Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
 // from an interrupt (nor while another call on the same link may be running).
 //
 // # Safety
@@ -724,7 +724,7 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 // dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-// Stack: 444 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
+// Stack: 436 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -743,7 +743,7 @@ ferrule_fec_config_t ferrule_fec_config_default(void);
 // messages of up to `max_message` bytes (aligned to 8): the sender's `m` parity
 // accumulators and the receiver's `groups` groups of bodies and parity. 0 when `config` is
 // NULL or invalid (what `ferrule_link_enable_fec` refuses: k, m or groups out of range).
-// Stack: 60 bytes on Cortex-M0, 8 on Cortex-M4F. Reentrant: may be called from an interrupt.
+// Stack: 60 bytes on Cortex-M0, 24 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
 // `config` points to a configuration, or is NULL.
@@ -754,7 +754,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 504 bytes on Cortex-M0, 448 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 448 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 // out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
@@ -874,7 +874,7 @@ ferrule_link_config_t ferrule_link_config_default(void);
 // configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
 // gives the same number at compile time. On 32-bit targets: 2200 bytes for the default
 // 4 x 128; 5504 for 8 x 256.
-// Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
+// Stack: 144 bytes on Cortex-M0, 136 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
 // `config` points to a configuration, or is NULL (then the result is 0).
@@ -932,7 +932,7 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-// Stack: 96 bytes on Cortex-M0, 64 on Cortex-M4F (with a session up, which it ends). Not from
+// Stack: 112 bytes on Cortex-M0, 72 on Cortex-M4F (with a session up, which it ends). Not from
 // an interrupt.
 //
 // # Safety
@@ -995,7 +995,7 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
 // block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 // `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 // afterwards.
-// Stack: 784 bytes on Cortex-M0 and 648 on Cortex-M4F without AEAD; with AEAD (a hello's
+// Stack: 784 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 // HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 // on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 // buffer in the interrupt, and feed them from the main loop.
@@ -1062,7 +1062,7 @@ ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms
 // Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 // `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
 // four are kept, the oldest is dropped beyond that.
-// Stack: 24 bytes. Not from an interrupt.
+// Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `event` writable.

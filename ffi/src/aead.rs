@@ -31,7 +31,7 @@ pub extern "C" fn ferrule_aead_storage_size() -> usize {
 /// `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 /// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 /// nothing changes.
-/// Stack: 320 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
+/// Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
 /// from an interrupt (nor while another call on the same link may be running).
 ///
 /// # Safety

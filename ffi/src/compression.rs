@@ -200,7 +200,7 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 /// dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-/// Stack: 444 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
+/// Stack: 436 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing

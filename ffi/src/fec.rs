@@ -62,7 +62,7 @@ fn block_size(cfg: &FecConfig, max_message: usize) -> usize {
 /// messages of up to `max_message` bytes (aligned to 8): the sender's `m` parity
 /// accumulators and the receiver's `groups` groups of bodies and parity. 0 when `config` is
 /// NULL or invalid (what `ferrule_link_enable_fec` refuses: k, m or groups out of range).
-/// Stack: 60 bytes on Cortex-M0, 8 on Cortex-M4F. Reentrant: may be called from an interrupt.
+/// Stack: 60 bytes on Cortex-M0, 24 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL.
@@ -83,7 +83,7 @@ pub unsafe extern "C" fn ferrule_fec_storage_size(
 /// `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 /// side then announces the groups it repairs and protects what it sends as far as the peer
 /// repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-/// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 504 bytes on Cortex-M0, 448 on Cortex-M4F.
+/// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 448 on Cortex-M4F.
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 /// out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an

@@ -226,7 +226,7 @@ const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 /// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
 /// gives the same number at compile time. On 32-bit targets: 2200 bytes for the default
 /// 4 x 128; 5504 for 8 x 256.
-/// Stack: 144 bytes on Cortex-M0, 128 on Cortex-M4F. Reentrant: may be called from an interrupt.
+/// Stack: 144 bytes on Cortex-M0, 136 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
 /// `config` points to a configuration, or is NULL (then the result is 0).
@@ -378,7 +378,7 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-/// Stack: 96 bytes on Cortex-M0, 64 on Cortex-M4F (with a session up, which it ends). Not from
+/// Stack: 112 bytes on Cortex-M0, 72 on Cortex-M4F (with a session up, which it ends). Not from
 /// an interrupt.
 ///
 /// # Safety
@@ -554,7 +554,7 @@ pub unsafe extern "C" fn ferrule_link_recv(
 /// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
 /// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
 /// afterwards.
-/// Stack: 784 bytes on Cortex-M0 and 648 on Cortex-M4F without AEAD; with AEAD (a hello's
+/// Stack: 784 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 /// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 /// on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 /// buffer in the interrupt, and feed them from the main loop.
@@ -726,7 +726,7 @@ pub struct ferrule_event_t {
 /// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 /// `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
 /// four are kept, the oldest is dropped beyond that.
-/// Stack: 24 bytes. Not from an interrupt.
+/// Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `event` writable.
