@@ -538,11 +538,16 @@ fn counter_exhaustion_starts_a_new_session() {
     let mut sent = 0u32;
     let mut downs = 0;
     let mut discarded = 0;
+    let mut rdata_on_the_wire = 0;
     for _ in 0..400 {
         if a.is_up() && sent < 100 && a.send(0, &sent.to_le_bytes(), now).is_ok() {
             sent += 1;
         }
-        settle(&mut a, &mut b, &mut now, 1);
+        let frames = settle(&mut a, &mut b, &mut now, 1);
+        rdata_on_the_wire += frames
+            .iter()
+            .filter(|f| kind(f) == FrameKind::Rdata)
+            .count();
         got.extend(received(&mut b));
         while let Some(e) = a.poll_event() {
             if let ferrule::link::Event::Down {
@@ -568,6 +573,8 @@ fn counter_exhaustion_starts_a_new_session() {
         got.len()
     );
     assert_eq!(b.stats().replayed + b.stats().auth_failed, 0);
+    // The frame that could not be sealed was never counted as sent.
+    assert_eq!(a.stats().rdata_frames_sent as usize, rdata_on_the_wire);
 }
 
 /// Sealing works on a byte stream too (COBS in place), with leading delimiters.

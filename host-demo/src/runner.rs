@@ -337,8 +337,16 @@ impl<X: Send + 'static> Runner<X> {
                 .map(|t| t.send(Input::Wire(g, r)).is_ok())
                 .unwrap_or(false)
         });
+        // An accepted connection is named by who connected, not by the listening address.
+        let name = match &ep {
+            Endpoint::Tcp(s) if matches!(self.reopen, Reopen::Listener) => match s.peer_addr() {
+                Ok(from) => format!("tcp connection from {from}"),
+                Err(_) => self.name.clone(),
+            },
+            _ => self.name.clone(),
+        };
         self.wire = Some(Wire::start(ep, deliver)?);
-        self.events.push_back(Event::Connected(self.name.clone()));
+        self.events.push_back(Event::Connected(name));
         Ok(())
     }
 
@@ -504,6 +512,11 @@ impl<X: Send + 'static> Runner<X> {
         Ok(Some(id))
     }
 
+    /// The largest message [`Self::send`] takes (the peer may announce less).
+    pub fn max_message(&self) -> usize {
+        self.max_message
+    }
+
     /// The next delivered message.
     pub fn recv(&mut self) -> Option<Message> {
         self.delivered.pop_front()
@@ -621,4 +634,33 @@ fn open_endpoint(w: &WireSpec) -> io::Result<Endpoint> {
 /// Status of a runner loop that ends on its own terms.
 pub fn timeout(what: String) -> Failure {
     Failure::new(Code::Timeout, what)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_accepted_connection_is_named_by_who_connected() {
+        let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = free.local_addr().unwrap().to_string();
+        drop(free);
+        // The runner listens once `open` returns, so connecting right after cannot race it.
+        let spec = LinkSpec::new(WireSpec::TcpListen(addr.clone()));
+        let mut r: Runner = Runner::open(&spec).unwrap();
+        let client = std::net::TcpStream::connect(&addr).unwrap();
+        let from = client.local_addr().unwrap();
+        let end = Instant::now() + Duration::from_secs(10);
+        let event = loop {
+            r.wait(Duration::from_millis(200)).unwrap();
+            if let Some(e) = r.poll_event() {
+                break e;
+            }
+            assert!(Instant::now() < end, "no event for the accepted connection");
+        };
+        assert_eq!(
+            event,
+            Event::Connected(format!("tcp connection from {from}"))
+        );
+    }
 }

@@ -397,3 +397,13 @@ fn a_key_mismatch_is_named_when_no_session_comes_up() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("failed the key check"), "{err}");
 }
+
+#[test]
+fn an_oversize_line_is_refused_before_any_session() {
+    // The peer address answers nothing: no session comes up while the line is read.
+    let (pa, pb) = (free_udp(), free_udp());
+    let mut a = Proc::start(&["bridge", "--udp", &pa, "--peer", &pb, "--max-message", "16"]);
+    a.write_line(r#"{"text":"seventeen bytes.."}"#);
+    a.expect_err("stdin line 1: message of 17 bytes is larger than the link takes; skipped");
+    let _ = a.child.kill();
+}

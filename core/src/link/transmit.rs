@@ -269,16 +269,17 @@ impl Link<'_> {
         out: &mut [u8],
     ) -> Result<Option<usize>, EncodeError> {
         let now = self.now;
-        let (mut header, payload) = self.header_for(pick);
-        if self.sealer.is_some() {
-            match self.sealer.as_deref_mut().and_then(|s| s.next_counter()) {
-                Some((key_id, counter)) => header.aead = Some(AeadField { key_id, counter }),
-                None => {
-                    self.fail(DownReason::NonceExhausted);
-                    return Ok(None);
-                }
+        // The counter first: a frame that cannot be sealed is neither built nor counted sent.
+        let aead = match self.sealer.as_deref_mut().map(|s| s.next_counter()) {
+            None => None,
+            Some(Some((key_id, counter))) => Some(AeadField { key_id, counter }),
+            Some(None) => {
+                self.fail(DownReason::NonceExhausted);
+                return Ok(None);
             }
-        }
+        };
+        let (mut header, payload) = self.header_for(pick);
+        header.aead = aead;
         let stream = self.stream_options();
         let m = self.max_message();
         let bytes: &[u8] = match payload {

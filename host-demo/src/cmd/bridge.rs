@@ -270,6 +270,18 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                         continue;
                     }
                     match jsonl::parse(&text) {
+                        // Refused at once, session or not; one the peer announced too small
+                        // for is refused when it is sent.
+                        Ok(out) if out.data.len() > r.max_message() => {
+                            eprintln!(
+                                "ferrule: {src} line {n}: message of {} bytes is larger than \
+                                 the link takes; skipped",
+                                out.data.len()
+                            );
+                            if credit {
+                                credits.give();
+                            }
+                        }
                         Ok(out) => {
                             read += 1;
                             pending.push_back(Pending {
