@@ -1,5 +1,5 @@
 //! Authenticated encryption of frame bodies and the keys of a session (feature `aead`,
-//! `docs/PROTOCOL.md` section 6).
+//! `PROTOCOL.md` section 6).
 //!
 //! - Handshake: a hello record is authenticated with [`hello_mac`] (HMAC-SHA256 under the
 //!   pre-shared key, truncated to 16 bytes); both sides derive the session's keys, tag and
@@ -139,7 +139,7 @@ pub fn mac_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
-/// Everything both ends derive for one session (section 6.3 of `docs/PROTOCOL.md`).
+/// Everything both ends derive for one session (section 6.3 of `PROTOCOL.md`).
 #[derive(Clone, PartialEq, Eq)]
 pub struct SessionSecrets {
     /// Seals what the side with the lower nonce sends.

@@ -1,6 +1,6 @@
 //! CRC-32C (Castagnoli), the frame check sequence.
 //!
-//! The CRC covers the whole frame body, header included (see `docs/PROTOCOL.md`, "Frame check").
+//! The CRC covers the whole frame body, header included (see `PROTOCOL.md`, "Frame check").
 //! Parameters: CRC-32/ISCSI in the `crc` catalogue — polynomial `0x1EDC6F41`, reflected in and
 //! out, init `0xFFFFFFFF`, xorout `0xFFFFFFFF`, check value `0xE3069283` for `"123456789"`.
 //!

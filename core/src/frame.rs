@@ -1,4 +1,4 @@
-//! The frame body: header, payload and CRC (wire format v2, `docs/PROTOCOL.md`).
+//! The frame body: header, payload and CRC (wire format v2, `PROTOCOL.md`).
 //!
 //! ```text
 //! +--------+-------+---------+------------- optional fields (by flag) -------------+---------+-----------+

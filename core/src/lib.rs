@@ -46,8 +46,11 @@
 //! ### The link, sans-IO
 //!
 //! [`link::Link`] touches no UART and no clock: the application feeds it bytes and the time
-//! and writes out what it returns, from whatever loop, task or interrupt it already has. The
-//! loop of a UART firmware, here with two links wired back to back in memory:
+//! and writes out what it returns, from whatever loop, task or interrupt it already has. A
+//! `Link` is `Send` (so are the compression, AEAD and FEC services it may hold), so it can live
+//! in a `critical_section::Mutex<RefCell<…>>` shared with an interrupt handler, or be an RTIC
+//! shared resource, without `unsafe`. The loop of a UART firmware, here with two links wired
+//! back to back in memory:
 //!
 //! ```
 //! use ferrule::link::{frame_buffer_len, Config, Event, Link, LinkStorage};

@@ -1,4 +1,4 @@
-//! Compression (`docs/PROTOCOL.md` section 5): raw deflate, never expanding, heap-free, with
+//! Compression (`PROTOCOL.md` section 5): raw deflate, never expanding, heap-free, with
 //! every byte of state in memory the caller provides and sizes from the configuration.
 //!
 //! - [`Deflater`]: this crate's compressor — fixed Huffman codes, optimally parsed, over a
@@ -239,8 +239,8 @@ impl RxCaps {
 
 /// The compression hooks a link calls: at `send` (once per message, so retransmissions repeat
 /// the same bytes), at `recv` (in delivery order), and at every new session. Object safe: a
-/// link holds a `&mut dyn Codec`.
-pub trait Codec {
+/// link holds a `&mut dyn Codec`. `Send`, so that a link that holds one stays `Send`.
+pub trait Codec: Send {
     /// What this side can decompress (announced in its hello record).
     fn rx_caps(&self) -> RxCaps;
     /// A new session: the outgoing shared stream restarts, and from now on only what `peer`

@@ -41,11 +41,11 @@ pub(super) struct BestEffort {
     pub tx_seq: u16,
     /// The message waiting for `recv` (bytes: the area's second half).
     pub rx: Mailbox,
-    /// Highest sequence number received this session (valid once `rx_any`).
+    /// Highest sequence number received this session (the one before the peer's first
+    /// until a frame arrives).
     rx_high: u16,
-    /// Bit `i`: `rx_high - i` was received.
+    /// Bit `i`: `rx_high - i` was received (or is before the peer's first).
     rx_bits: u32,
-    rx_any: bool,
     /// The service's code, once it is on.
     pub glue: Option<&'static Glue>,
 }
@@ -58,16 +58,18 @@ impl BestEffort {
             rx: Mailbox::EMPTY,
             rx_high: 0,
             rx_bits: 0,
-            rx_any: false,
             glue: None,
         }
     }
 
-    /// A new session: nothing queued, numbering from `isn_tx`, no history.
-    pub fn start(&mut self, isn_tx: u16) {
+    /// A new session: nothing queued, numbering from `isn_tx`; the peer numbers from
+    /// `isn_rx`, so everything before it counts as received already (a stale frame of an
+    /// earlier session numbered behind it is a duplicate, never delivered).
+    pub fn start(&mut self, isn_tx: u16, isn_rx: u16) {
         self.tx.filled = false;
         self.tx_seq = isn_tx;
-        self.rx_any = false;
+        self.rx_high = isn_rx.wrapping_sub(1);
+        self.rx_bits = u32::MAX;
     }
 
     /// Drops the queued message (the session ended); returns how many were dropped (0 or 1).
@@ -79,12 +81,6 @@ impl BestEffort {
 
     /// Records `seq` as received; false when it is a duplicate (or older than the last 32).
     pub fn accept(&mut self, seq: u16) -> bool {
-        if !self.rx_any {
-            self.rx_any = true;
-            self.rx_high = seq;
-            self.rx_bits = 1;
-            return true;
-        }
         let d = seq.wrapping_sub(self.rx_high) as i16;
         if d > 0 {
             self.rx_bits = if d >= 32 { 0 } else { self.rx_bits << d };
@@ -198,6 +194,11 @@ mod tests {
     #[test]
     fn duplicates_within_32_are_refused() {
         let mut be = BestEffort::new();
+        be.start(0, 100);
+        // Numbered before the peer's first: a stale frame of an earlier session.
+        assert!(!be.accept(99));
+        assert!(!be.accept(100 - 31));
+        assert!(!be.accept(100 - 40));
         assert!(be.accept(100));
         assert!(!be.accept(100));
         assert!(be.accept(103));
@@ -209,7 +210,10 @@ mod tests {
         // Wrapping forward and a jump beyond the window.
         assert!(be.accept(103 + 40));
         assert!(!be.accept(103));
-        be.start(7);
-        assert!(be.accept(103));
+        // A new session whose peer numbers from 103: the earlier 103 and before are refused.
+        be.start(7, 104);
+        assert!(!be.accept(103));
+        assert!(be.accept(104));
+        assert!(be.accept(103 + 40));
     }
 }

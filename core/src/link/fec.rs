@@ -1,4 +1,4 @@
-//! Forward error correction in the link (`docs/PROTOCOL.md` section 7): the [`Repair`]
+//! Forward error correction in the link (`PROTOCOL.md` section 7): the [`Repair`]
 //! interface the link calls, and [`Fec`], its implementation over [`crate::fec`].
 //!
 //! The link holds its repair layer as a trait object installed by
@@ -10,8 +10,9 @@ use super::storage::data_body_len;
 use super::Link;
 use crate::fec::{Carries, ConfigError, FecRx, FecTx, MAX_K, MAX_M, MAX_WINDOW};
 
-/// What the link asks of its forward error correction.
-pub trait Repair {
+/// What the link asks of its forward error correction. `Send`, like the other services, so
+/// that a [`Link`] can be moved into an interrupt handler's or an RTIC task's state.
+pub trait Repair: Send {
     /// The largest group and the most parity frames per group this side repairs (announced
     /// in the hello record as `fec_k`, `fec_m`).
     fn receives(&self) -> (u8, u8);

@@ -1,4 +1,4 @@
-//! The hello record: the payload of `HELLO` and `HELLO_ACK` (`docs/PROTOCOL.md` section 4.1).
+//! The hello record: the payload of `HELLO` and `HELLO_ACK` (`PROTOCOL.md` section 4.1).
 //!
 //! ```text
 //! offset size field

@@ -1,4 +1,4 @@
-//! The reliable link: a sans-IO state machine (`docs/PROTOCOL.md` section 4).
+//! The reliable link: a sans-IO state machine (`PROTOCOL.md` section 4).
 //!
 //! [`Link`] never touches a socket, a UART or a clock. The caller
 //! - feeds what arrives: [`Link::handle_input`] (stream bytes) or [`Link::handle_datagram`];
@@ -215,12 +215,19 @@ pub struct Link<'a> {
     now: u64,
 }
 
+// A link can be moved into an interrupt handler's state, a `critical_section::Mutex` or an
+// RTIC shared resource: it is `Send` (its services are), checked here at compile time.
+const _: () = {
+    const fn is_send<T: Send>() {}
+    is_send::<Link<'static>>();
+};
+
 impl<'a> Link<'a> {
     /// A link over `buffers` that starts its handshake at once. `seed` must never repeat for
     /// links holding the same pre-shared key (with AEAD), and should differ on every boot in
     /// any case: a 64-bit hardware random number, or a boot counter kept in non-volatile
     /// memory and incremented before use, with a device number in its top bits. The
-    /// handshake nonces are made from it (`docs/PROTOCOL.md` section 4.1).
+    /// handshake nonces are made from it (`PROTOCOL.md` section 4.1).
     ///
     /// The link is returned by value, so it passes through the stack (about a kilobyte on a
     /// 32-bit target). Firmware that keeps its link in a `static` builds it in place
@@ -412,7 +419,7 @@ impl<'a> Link<'a> {
         self.codec.as_deref()
     }
 
-    /// Turns on authenticated encryption (`docs/PROTOCOL.md` section 6) with `sealer`
+    /// Turns on authenticated encryption (`PROTOCOL.md` section 6) with `sealer`
     /// (usually a `Guard` holding the pre-shared key). From now on every frame is sealed
     /// and unsealed ones are dropped (`unauthenticated`). Call it right after creating the
     /// link; a session that is up ends ([`DownReason::LocalClose`]) and the next handshake is
@@ -422,7 +429,7 @@ impl<'a> Link<'a> {
         self.restart(DownReason::LocalClose);
     }
 
-    /// Turns on forward error correction (`docs/PROTOCOL.md` section 7) with `fec` (usually
+    /// Turns on forward error correction (`PROTOCOL.md` section 7) with `fec` (usually
     /// a [`Fec`] over memory of its own): this side announces what it repairs, and protects
     /// what it sends as far as the peer repairs it. A session that is up ends
     /// ([`DownReason::LocalClose`]): capabilities are fixed per session.

@@ -1,5 +1,9 @@
 //! Round-trip time estimation (RFC 6298 smoothing), in milliseconds.
 
+/// The largest sample taken as it is (about 6 days, in ms): with every sample at most this,
+/// `7 * srtt + r` and `3 * rttvar + delta` stay below `u32::MAX`.
+pub const MAX_SAMPLE: u32 = u32::MAX / 8;
+
 /// RTT estimator state: smoothed RTT, its variation, and the smallest sample.
 #[derive(Debug, Clone, Copy)]
 pub struct Rtt {
@@ -20,8 +24,11 @@ impl Rtt {
         }
     }
 
-    /// Adds a sample (the caller knows which transmission it measures).
+    /// Adds a sample (the caller knows which transmission it measures). A sample above
+    /// [`MAX_SAMPLE`] (a clock that jumped forward by days) counts as `MAX_SAMPLE`, which keeps
+    /// the smoothing arithmetic in range; the timeout is clamped to `rto_max` anyway.
     pub fn sample(&mut self, r: u32) {
+        let r = r.min(MAX_SAMPLE);
         self.min = self.min.min(r);
         if self.have_sample {
             // RTTVAR = 3/4 RTTVAR + 1/4 |SRTT - R'|; SRTT = 7/8 SRTT + 1/8 R'.
@@ -95,5 +102,21 @@ mod tests {
         let mut small = Rtt::new();
         small.sample(1);
         assert_eq!(small.timeout(1000, 0, 20, 8000), 20);
+    }
+
+    #[test]
+    fn samples_from_a_clock_that_jumped_by_weeks_do_not_overflow() {
+        let mut r = Rtt::new();
+        r.sample(100);
+        for huge in [u32::MAX - 3, u32::MAX, u32::MAX / 2] {
+            r.sample(huge);
+            assert!(r.srtt() <= MAX_SAMPLE && r.rttvar() <= MAX_SAMPLE);
+            assert_eq!(r.timeout(1000, 5, 20, 8000), 8000);
+        }
+        // Ordinary samples bring the estimate back down.
+        for _ in 0..200 {
+            r.sample(50);
+        }
+        assert!(r.timeout(1000, 0, 20, 8000) < 100, "{:?}", r);
     }
 }

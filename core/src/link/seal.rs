@@ -1,4 +1,4 @@
-//! Sealing link frames (`docs/PROTOCOL.md` section 6): the interface the link calls, and
+//! Sealing link frames (`PROTOCOL.md` section 6): the interface the link calls, and
 //! `Guard`, its ChaCha20-Poly1305 implementation (feature `aead`).
 //!
 //! The link holds its sealer as a trait object installed by
@@ -56,8 +56,9 @@ pub enum OpenError {
     NoSession,
 }
 
-/// The security layer a link seals and opens its frames with.
-pub trait Sealer {
+/// The security layer a link seals and opens its frames with. `Send`, so that a link that
+/// holds one stays `Send`.
+pub trait Sealer: Send {
     /// Id of the pre-shared key this side seals hellos with.
     fn key_id(&self) -> u8;
     /// The MAC of a hello frame (header and record) under pre-shared key `key_id`; `None`

@@ -1,5 +1,5 @@
 //! Sessions: the handshake, what each side announces, and how sessions start and end
-//! (`docs/PROTOCOL.md` sections 4.1 and 4.2).
+//! (`PROTOCOL.md` sections 4.1 and 4.2).
 //!
 //! Each handshake attempt has a 16-byte nonce that this side never used before: the seed
 //! (8 bytes) and an attempt counter (4 bytes). The initiator sends `HELLO`; a responder
@@ -388,7 +388,7 @@ impl Link<'_> {
         rx.start(params.isn_rx);
         self.rx.advertised = self.rx_window();
         #[cfg(feature = "best-effort")]
-        self.best_effort.start(params.isn_tx);
+        self.best_effort.start(params.isn_tx, params.isn_rx);
         self.timers.start(self.now);
         self.stats.sessions += 1;
         self.events.push(Event::Up, &mut self.stats);

@@ -18,7 +18,7 @@ use managed::ManagedSlice;
 /// Bytes of the AEAD tag, reserved in the frame buffer whether or not AEAD is used, so a
 /// link can turn it on without new memory.
 pub(crate) const TAG_ROOM: usize = 16;
-/// The hello record with its MAC (section 4.1 of `docs/PROTOCOL.md`).
+/// The hello record with its MAC (section 4.1 of `PROTOCOL.md`).
 const HELLO_ROOM: usize = super::hello::Hello::SEALED_LEN;
 /// Bytes a PARITY payload adds in front of the longest body it covers: `first`, `n`,
 /// `index`, `m` and the symbol's length field.

@@ -516,11 +516,11 @@ impl Link<'_> {
             .map(|f| f.next_seq())
     }
 
-    /// How long an FEC group may stay open waiting for more frames: half the smoothed RTT
-    /// (at least 2 ms), so its parity arrives before loss detection would retransmit, while
-    /// a steady stream still fills whole groups.
+    /// How long an FEC group may stay open waiting for more frames: an eighth of the smoothed
+    /// RTT (at least 2 ms, at most `rto_max`), so its parity arrives before loss detection
+    /// would retransmit, while a steady stream still fills whole groups.
     pub(super) fn fec_flush_after(&self) -> u64 {
-        u64::from(self.rec.rtt.srtt() / 8).max(2)
+        u64::from((self.rec.rtt.srtt() / 8).min(self.cfg.rto_max).max(2))
     }
 
     /// Whether a PARITY frame should go now: a group is closed, or the open one is old enough

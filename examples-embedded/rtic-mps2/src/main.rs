@@ -66,14 +66,6 @@ fn now_ms() -> u64 {
     Mono::now().ticks()
 }
 
-/// The link as an RTIC shared resource, which must be `Send`. `Link` is not: its optional
-/// codec, sealer and FEC are `dyn` trait objects without a `Send` bound.
-pub struct Shareable(pub Link<'static>);
-
-// SAFETY: one core, and this link has no codec, sealer or FEC installed: every byte of its
-// state is plain data in `Storage`, owned by RTIC's resource system once `init` returns.
-unsafe impl Send for Shareable {}
-
 /// The response to request `req` into `out`: `[i] 'F' reverse(text(i))`, or `[i] 'X'`.
 fn answer(req: &[u8], out: &mut [u8; M]) -> (usize, bool) {
     let i = req
@@ -139,7 +131,7 @@ mod app {
 
     #[shared]
     struct Shared {
-        link: Shareable,
+        link: Link<'static>,
     }
 
     #[local]
@@ -166,12 +158,7 @@ mod app {
             core::mem::size_of::<Storage>() + core::mem::size_of::<Link<'static>>()
         );
         pump::spawn().ok();
-        (
-            Shared {
-                link: Shareable(link),
-            },
-            Local { kick, woken },
-        )
+        (Shared { link }, Local { kick, woken })
     }
 
     /// UART0 received: every byte waiting goes to the link.
@@ -185,7 +172,7 @@ mod app {
             n += 1;
         }
         let now = now_ms();
-        cx.shared.link.lock(|l| l.0.handle_input(&buf[..n], now));
+        cx.shared.link.lock(|l| l.handle_input(&buf[..n], now));
         cx.local.kick.write(());
     }
 
@@ -199,17 +186,17 @@ mod app {
         loop {
             let now = now_ms();
             // Timers, then every frame out (written outside the lock).
-            cx.shared.link.lock(|Shareable(l)| {
+            cx.shared.link.lock(|l| {
                 if l.poll_timeout().is_some_and(|t| t <= now) {
                     l.handle_timeout(now);
                 }
             });
-            while let Ok(Some(n)) = cx.shared.link.lock(|l| l.0.poll_transmit(now, &mut frame)) {
+            while let Ok(Some(n)) = cx.shared.link.lock(|l| l.poll_transmit(now, &mut frame)) {
                 uart_write(&frame[..n]);
             }
             // Events, requests, the response (a full window: kept for the next round; no
             // session: dropped, the host asks again).
-            let deadline = cx.shared.link.lock(|Shareable(l)| {
+            let deadline = cx.shared.link.lock(|l| {
                 while let Some(e) = l.poll_event() {
                     match e {
                         Event::Up => say!("rtic_peer: link up, {requests} requests answered"),
