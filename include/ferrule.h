@@ -266,7 +266,9 @@ enum ferrule_status
   FERRULE_EMPTY = 1,
   // A NULL pointer where one is required.
   FERRULE_ERR_NULL = 100,
-  // An output buffer is too small; nothing was written or consumed.
+  // An output buffer is too small; nothing was consumed or taken off a queue (a message
+  // stays queued). `ferrule_encode` may have written part of its buffer, which holds no
+  // frame then.
   FERRULE_ERR_BUFFER_TOO_SMALL = 101,
   // The caller-provided memory is smaller than the size query says.
   FERRULE_ERR_MEMORY_TOO_SMALL = 102,
@@ -322,8 +324,9 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // Opaque link handle, created in caller memory with `ferrule_link_init`.
 //
 // Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
-// application's own clock (any origin, never going backwards, 64 bits so it never wraps), the
-// same clock for every call on a link. A link is used from one context at a time: no call may
+// application's own clock (any origin, never going backwards, 64 bits so it never wraps; a
+// time past 2^63 counts as 2^63, where the link's clock stands still), the same clock for
+// every call on a link. A link is used from one context at a time: no call may
 // start while another on the same link runs (so not from an interrupt that can preempt the
 // main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 // Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
@@ -781,7 +784,8 @@ size_t ferrule_max_frame_len(size_t payload_len, bool stream);
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL`; `FERRULE_ERR_INVALID_ARGUMENT` (an unknown kind or
 // compression, or a selective ack or echo without the ack fields);
 // `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
-// `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
+// `FERRULE_MAX_PAYLOAD`). On an error `*out_len` is not written and `out` holds no frame
+// (its first `out_cap` bytes may have been written).
 // Stack: 528 bytes on Cortex-M0, 472 on Cortex-M4F. Reentrant (it touches only its
 // arguments): may be called from an interrupt.
 //
@@ -805,8 +809,9 @@ size_t ferrule_decoder_size(void);
 // Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
 // (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
 // the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
-// are discarded whole and counted (`oversize`). Stack: 8 bytes. Reentrant: may be called
-// from an interrupt.
+// are discarded whole and counted (`oversize`); 0 when the size would exceed `PTRDIFF_MAX`
+// (no memory block is that large). Stack: 8 bytes. Reentrant: may be called from an
+// interrupt.
 size_t ferrule_decoder_storage_size(size_t max_payload);
 
 // Alignment the decoder memory needs (at most `FERRULE_MEMORY_ALIGN`).
@@ -821,7 +826,8 @@ size_t ferrule_decoder_align(void);
 // handle is used; no cleanup call is needed.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_MEMORY_TOO_SMALL` (no room for a
-// frame with an empty payload) or `FERRULE_ERR_MEMORY_ALIGNMENT`; `*out` is written only on
+// frame with an empty payload), `FERRULE_ERR_MEMORY_ALIGNMENT` or
+// `FERRULE_ERR_INVALID_ARGUMENT` (`mem_len` above `PTRDIFF_MAX`); `*out` is written only on
 // success. Stack: under 100 bytes (only the state is written; the buffer is not touched).
 // May be called from an interrupt only if no other call uses the same memory at the time.
 //
@@ -833,7 +839,8 @@ ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t
 // Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
 // consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
 // next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
-// all input was absorbed without completing one, `FERRULE_ERR_NULL`, or the reject reason
+// all input was absorbed without completing one, `FERRULE_ERR_NULL`,
+// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject reason
 // when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 // `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
 // `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
@@ -992,9 +999,10 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
                                  ferrule_received_t *received);
 
 // Feeds bytes received from a stream transport, in any chunking (one byte or a whole DMA
-// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
-// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
-// afterwards.
+// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK`,
+// `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (no
+// buffer is that long; nothing is read); bad input is counted (`ferrule_link_stats`), never an
+// error. Poll events afterwards.
 // Stack: 784 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 // HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 // on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
@@ -1008,8 +1016,8 @@ ferrule_status ferrule_link_handle_input(ferrule_link_t *link,
                                          uint64_t now_ms);
 
 // Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
-// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
-// afterwards.
+// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above
+// `PTRDIFF_MAX` (nothing is read); bad input is counted, never an error. Poll events afterwards.
 // Stack: at most 968 bytes on Cortex-M0 and 872 on Cortex-M4F with compression, AEAD
 // and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 // has returned). Not from an interrupt.

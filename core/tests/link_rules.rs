@@ -376,3 +376,40 @@ fn a_late_best_effort_frame_is_not_delivered_again_in_a_session_with_the_same_ta
     assert_eq!(received(&mut b), vec![b"best-effort #2".to_vec()]);
     assert_eq!(b.stats().duplicates, duplicates + 1);
 }
+
+/// A clock whose origin puts it near the end of `u64` (any origin is allowed): no deadline
+/// overflows, one instant yields a bounded number of frames (before the clamp, a poll loop at
+/// such a time never ended: every call gave another HELLO), and messages still get through.
+#[test]
+fn a_clock_near_the_end_of_u64_neither_overflows_nor_spins() {
+    let cfg = Config {
+        transport: Transport::Datagram,
+        ..Config::default()
+    };
+    let mut a = link(cfg, 1, 4, 64);
+    let mut b = link(cfg, 2, 4, 64);
+    let start = u64::MAX - 500;
+    pump(&mut a, &mut b, start);
+    assert!(a.is_up() && b.is_up());
+    a.send(0, b"late", start + 30).unwrap();
+    for k in 30..40 {
+        pump(&mut a, &mut b, start + k);
+        a.handle_timeout(start + k);
+        b.handle_timeout(start + k);
+    }
+    assert_eq!(received(&mut b), vec![b"late".to_vec()]);
+
+    let mut c = link(cfg, 3, 4, 64);
+    let mut buf = vec![0u8; c.max_frame_len()];
+    let mut frames = 0;
+    while let Ok(Some(_)) = c.poll_transmit(u64::MAX, &mut buf) {
+        frames += 1;
+        assert!(
+            frames < 10,
+            "poll_transmit keeps giving frames at one instant"
+        );
+    }
+    assert_eq!(frames, 1, "one HELLO");
+    c.handle_timeout(u64::MAX);
+    assert!(c.poll_timeout().is_some_and(|t| t > ferrule::link::MAX_NOW));
+}

@@ -50,8 +50,9 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
         if mem.is_null() || key.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        let Some(key) = bytes(key, key_len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let key = match bytes(key, key_len, ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH) {
+            Ok(key) => key,
+            Err(e) => return e,
         };
         let Ok(key) = <&[u8; FERRULE_KEY_LEN]>::try_from(key) else {
             return ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH;
@@ -89,8 +90,9 @@ pub unsafe extern "C" fn ferrule_link_set_key(
         if key.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        let Some(key) = bytes(key, key_len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let key = match bytes(key, key_len, ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH) {
+            Ok(key) => key,
+            Err(e) => return e,
         };
         let Ok(key) = <&[u8; FERRULE_KEY_LEN]>::try_from(key) else {
             return ferrule_status::FERRULE_ERR_BAD_KEY_LENGTH;

@@ -90,13 +90,13 @@ fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>
     if c.receive & !known != 0 || c.reserved != [0; 2] {
         return Err(bad);
     }
-    let dictionary = match (c.dictionary_id, bytes(c.dictionary, c.dictionary_len)) {
+    let dictionary = match (c.dictionary_id, bytes(c.dictionary, c.dictionary_len, bad)) {
         (0, _) => None,
-        (_, None) => return Err(ferrule_status::FERRULE_ERR_NULL),
-        (_, Some([])) => return Err(bad),
+        (_, Err(e)) => return Err(e),
+        (_, Ok([])) => return Err(bad),
         // The caller keeps the dictionary alive and unchanged for the link's lifetime (see
         // `ferrule_compression_config_t.dictionary`); that is what 'static stands for here.
-        (id, Some(d)) => Some(Dictionary {
+        (id, Ok(d)) => Some(Dictionary {
             id,
             bytes: extend(d),
         }),

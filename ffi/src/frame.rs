@@ -189,7 +189,8 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL`; `FERRULE_ERR_INVALID_ARGUMENT` (an unknown kind or
 /// compression, or a selective ack or echo without the ack fields);
 /// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
-/// `FERRULE_MAX_PAYLOAD`). Nothing is written on an error.
+/// `FERRULE_MAX_PAYLOAD`). On an error `*out_len` is not written and `out` holds no frame
+/// (its first `out_cap` bytes may have been written).
 /// Stack: 528 bytes on Cortex-M0, 472 on Cortex-M4F. Reentrant (it touches only its
 /// arguments): may be called from an interrupt.
 ///
@@ -213,8 +214,11 @@ pub unsafe extern "C" fn ferrule_encode(
         }
         // SAFETY: checked non-NULL; the caller passes a valid header.
         let h = unsafe { *header };
-        let (Some(payload), Some(out)) = (bytes(payload, payload_len), bytes_mut(out, out_cap))
-        else {
+        let payload = match bytes(payload, payload_len, ferrule_status::FERRULE_ERR_TOO_LARGE) {
+            Ok(payload) => payload,
+            Err(e) => return e,
+        };
+        let Some(out) = bytes_mut(out, out_cap) else {
             return ferrule_status::FERRULE_ERR_NULL;
         };
         let Some(h) = h.to_header() else {
@@ -278,15 +282,21 @@ pub extern "C" fn ferrule_decoder_size() -> usize {
 /// Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
 /// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
 /// the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
-/// are discarded whole and counted (`oversize`). Stack: 8 bytes. Reentrant: may be called
-/// from an interrupt.
+/// are discarded whole and counted (`oversize`); 0 when the size would exceed `PTRDIFF_MAX`
+/// (no memory block is that large). Stack: 8 bytes. Reentrant: may be called from an
+/// interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_decoder_storage_size(max_payload: usize) -> usize {
-    STATE
+    let size = STATE
         .saturating_add(ferrule::frame::max_body_len(0))
         .saturating_add(max_payload)
         .saturating_add(7)
-        & !7
+        & !7;
+    if size > isize::MAX as usize {
+        0
+    } else {
+        size
+    }
 }
 
 /// Alignment the decoder memory needs (at most `FERRULE_MEMORY_ALIGN`).
@@ -304,7 +314,8 @@ pub extern "C" fn ferrule_decoder_align() -> usize {
 /// handle is used; no cleanup call is needed.
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_MEMORY_TOO_SMALL` (no room for a
-/// frame with an empty payload) or `FERRULE_ERR_MEMORY_ALIGNMENT`; `*out` is written only on
+/// frame with an empty payload), `FERRULE_ERR_MEMORY_ALIGNMENT` or
+/// `FERRULE_ERR_INVALID_ARGUMENT` (`mem_len` above `PTRDIFF_MAX`); `*out` is written only on
 /// success. Stack: under 100 bytes (only the state is written; the buffer is not touched).
 /// May be called from an interrupt only if no other call uses the same memory at the time.
 ///
@@ -320,6 +331,10 @@ pub unsafe extern "C" fn ferrule_decoder_init(
     guard(|| {
         if mem.is_null() || out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // No block is larger than PTRDIFF_MAX bytes: such a length is a wrong argument.
+        if mem_len > isize::MAX as usize {
+            return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
         }
         let buf_len = match mem_len.checked_sub(STATE) {
             Some(n) if n >= FERRULE_FRAME_BODY_OVERHEAD => n,
@@ -379,7 +394,8 @@ pub struct ferrule_frame_t {
 /// Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
 /// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
 /// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
-/// all input was absorbed without completing one, `FERRULE_ERR_NULL`, or the reject reason
+/// all input was absorbed without completing one, `FERRULE_ERR_NULL`,
+/// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject reason
 /// when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 /// `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
 /// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
@@ -403,8 +419,12 @@ pub unsafe extern "C" fn ferrule_decoder_feed(
         if decoder.is_null() || consumed.is_null() || frame.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
-        let Some(input) = bytes(input, len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let input = match bytes(input, len, ferrule_status::FERRULE_ERR_INVALID_ARGUMENT) {
+            Ok(input) => input,
+            Err(e) => {
+                put(consumed, 0);
+                return e;
+            }
         };
         // SAFETY: a handle from ferrule_decoder_init, used from one context at a time.
         let d = unsafe { &mut (*decoder).inner };

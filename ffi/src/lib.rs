@@ -81,29 +81,40 @@ pub(crate) fn put<T>(out: *mut T, value: T) {
     }
 }
 
-/// A shared byte slice from a C (pointer, length) pair; NULL is only valid with length 0.
-pub(crate) fn bytes<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+/// A shared byte slice from a C (pointer, length) pair; NULL is only valid with length 0
+/// (`FERRULE_ERR_NULL`). A length above `PTRDIFF_MAX` cannot describe a real object: the
+/// caller's status for it is `too_long`.
+pub(crate) fn bytes<'a>(
+    ptr: *const u8,
+    len: usize,
+    too_long: ferrule_status,
+) -> Result<&'a [u8], ferrule_status> {
     if len == 0 {
-        return Some(&[]);
+        return Ok(&[]);
     }
-    if ptr.is_null() || len > isize::MAX as usize {
-        return None;
+    if ptr.is_null() {
+        return Err(ferrule_status::FERRULE_ERR_NULL);
     }
-    // SAFETY: non-NULL, and the caller guarantees `len` readable bytes at `ptr` that are not
-    // written during the call (the documented buffer contract).
-    Some(unsafe { core::slice::from_raw_parts(ptr, len) })
+    if len > isize::MAX as usize {
+        return Err(too_long);
+    }
+    // SAFETY: non-NULL, at most isize::MAX bytes, and the caller guarantees `len` readable
+    // bytes at `ptr` that are not written during the call (the documented buffer contract).
+    Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
-/// A mutable byte slice from a C (pointer, length) pair; NULL is only valid with length 0.
-pub(crate) fn bytes_mut<'a>(ptr: *mut u8, len: usize) -> Option<&'a mut [u8]> {
-    if len == 0 {
+/// A mutable byte slice from a C (pointer, capacity) pair; NULL is only valid with capacity 0.
+/// A capacity is an upper bound, so one above `PTRDIFF_MAX` counts as `PTRDIFF_MAX`.
+pub(crate) fn bytes_mut<'a>(ptr: *mut u8, cap: usize) -> Option<&'a mut [u8]> {
+    if cap == 0 {
         return Some(&mut []);
     }
-    if ptr.is_null() || len > isize::MAX as usize {
+    if ptr.is_null() {
         return None;
     }
-    // SAFETY: non-NULL, and the caller guarantees `len` writable bytes at `ptr`, not aliased
-    // by any other argument of the call.
+    let len = cap.min(isize::MAX as usize);
+    // SAFETY: non-NULL, at most isize::MAX bytes, and the caller guarantees `cap` writable
+    // bytes at `ptr`, not aliased by any other argument of the call.
     Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
 }
 

@@ -43,8 +43,9 @@ pub(crate) fn check_block(
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
 ///
 /// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
-/// application's own clock (any origin, never going backwards, 64 bits so it never wraps), the
-/// same clock for every call on a link. A link is used from one context at a time: no call may
+/// application's own clock (any origin, never going backwards, 64 bits so it never wraps; a
+/// time past 2^63 counts as 2^63, where the link's clock stands still), the same clock for
+/// every call on a link. A link is used from one context at a time: no call may
 /// start while another on the same link runs (so not from an interrupt that can preempt the
 /// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 /// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
@@ -455,8 +456,9 @@ pub unsafe extern "C" fn ferrule_link_send(
     id: *mut u32,
 ) -> ferrule_status {
     with_link(link, |l| {
-        let Some(msg) = bytes(msg, len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let msg = match bytes(msg, len, ferrule_status::FERRULE_ERR_TOO_LARGE) {
+            Ok(msg) => msg,
+            Err(e) => return e,
         };
         match l.send(channel, msg, now_ms) {
             Ok(Sent::Reliable(MessageId(n))) => {
@@ -551,9 +553,10 @@ pub unsafe extern "C" fn ferrule_link_recv(
 }
 
 /// Feeds bytes received from a stream transport, in any chunking (one byte or a whole DMA
-/// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK` or
-/// `FERRULE_ERR_NULL`; bad input is counted (`ferrule_link_stats`), never an error. Poll events
-/// afterwards.
+/// block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK`,
+/// `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (no
+/// buffer is that long; nothing is read); bad input is counted (`ferrule_link_stats`), never an
+/// error. Poll events afterwards.
 /// Stack: 784 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 /// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 /// on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
@@ -569,8 +572,9 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
     now_ms: u64,
 ) -> ferrule_status {
     with_link(link, |l| {
-        let Some(input) = bytes(input, len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let input = match bytes(input, len, ferrule_status::FERRULE_ERR_INVALID_ARGUMENT) {
+            Ok(input) => input,
+            Err(e) => return e,
         };
         l.handle_input(input, now_ms);
         ferrule_status::FERRULE_OK
@@ -578,8 +582,8 @@ pub unsafe extern "C" fn ferrule_link_handle_input(
 }
 
 /// Feeds one datagram received from a datagram transport. `now_ms`: the application's clock.
-/// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`; bad input is counted, never an error. Poll events
-/// afterwards.
+/// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above
+/// `PTRDIFF_MAX` (nothing is read); bad input is counted, never an error. Poll events afterwards.
 /// Stack: at most 968 bytes on Cortex-M0 and 872 on Cortex-M4F with compression, AEAD
 /// and FEC (a hello's HMAC and HKDF, and FEC's repair, each run after the frame's processing
 /// has returned). Not from an interrupt.
@@ -594,8 +598,9 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
     now_ms: u64,
 ) -> ferrule_status {
     with_link(link, |l| {
-        let Some(d) = bytes(datagram, len) else {
-            return ferrule_status::FERRULE_ERR_NULL;
+        let d = match bytes(datagram, len, ferrule_status::FERRULE_ERR_INVALID_ARGUMENT) {
+            Ok(d) => d,
+            Err(e) => return e,
         };
         l.handle_datagram(d, now_ms);
         ferrule_status::FERRULE_OK

@@ -11,7 +11,9 @@ pub enum ferrule_status {
     FERRULE_EMPTY = 1,
     /// A NULL pointer where one is required.
     FERRULE_ERR_NULL = 100,
-    /// An output buffer is too small; nothing was written or consumed.
+    /// An output buffer is too small; nothing was consumed or taken off a queue (a message
+    /// stays queued). `ferrule_encode` may have written part of its buffer, which holds no
+    /// frame then.
     FERRULE_ERR_BUFFER_TOO_SMALL = 101,
     /// The caller-provided memory is smaller than the size query says.
     FERRULE_ERR_MEMORY_TOO_SMALL = 102,

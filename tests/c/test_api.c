@@ -608,6 +608,38 @@ static void test_link_init_errors(void) {
     }
 }
 
+/* Lengths no object can have (above PTRDIFF_MAX) with a real pointer: each function's own
+ * status for a wrong length, never FERRULE_ERR_NULL, and nothing read. A capacity that large
+ * is only an upper bound and works. */
+static void test_impossible_lengths(void) {
+    ferrule_link_config_t c = ferrule_link_config_default();
+    ferrule_link_t *l = NULL;
+    ferrule_decoder_t *dec = NULL;
+    ferrule_frame_t f;
+    ferrule_header_t h;
+    static uint8_t big[1024];
+    uint8_t key[FERRULE_KEY_LEN] = {1};
+    size_t n = 0, used = 99;
+    memset(&h, 0, sizeof h);
+    CHECK_STATUS(ferrule_link_init(ep_a.mem, sizeof ep_a.mem, &c, 1, &l), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_send(l, 0, big, SIZE_MAX, 0, NULL), FERRULE_ERR_TOO_LARGE);
+    CHECK_STATUS(ferrule_link_handle_input(l, big, SIZE_MAX, 0), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_handle_datagram(l, big, SIZE_MAX, 0), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_aead(l, ep_a.aead, sizeof ep_a.aead, 1, key, SIZE_MAX),
+                 FERRULE_ERR_BAD_KEY_LENGTH);
+    CHECK_STATUS(ferrule_encode(&h, big, SIZE_MAX, false, false, big, sizeof big, &n),
+                 FERRULE_ERR_TOO_LARGE);
+    /* The first HELLO fits the real buffer; the capacity only bounds it. */
+    CHECK_STATUS(ferrule_link_poll_transmit(l, 0, big, SIZE_MAX, &n), FERRULE_OK);
+    CHECK(n > 0 && n < sizeof big);
+    CHECK_STATUS(ferrule_decoder_init(dec_mem, SIZE_MAX, &dec), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_decoder_init(dec_mem, sizeof dec_mem, &dec), FERRULE_OK);
+    CHECK_STATUS(ferrule_decoder_feed(dec, big, SIZE_MAX, &used, &f), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK(used == 0);
+    CHECK(ferrule_decoder_storage_size(SIZE_MAX) == 0);
+    CHECK(ferrule_decoder_storage_size(128) > 128);
+}
+
 static void test_link(void) {
     ferrule_link_config_t cfg = config(4, 128);
     uint8_t msg[BIG_MESSAGE], out[BIG_MESSAGE];
@@ -1124,6 +1156,7 @@ int main(void) {
     test_framing();
     test_sizes();
     test_link_init_errors();
+    test_impossible_lengths();
     test_link();
     test_compression();
     test_aead();

@@ -222,6 +222,16 @@ const _: () = {
     is_send::<Link<'static>>();
 };
 
+/// The latest time a link keeps (2^63 ms, 292 million years from the origin): later times
+/// count as this one, so deadlines (`now` plus at most a `u32` of milliseconds) never
+/// overflow, whatever origin the caller's clock has. Past it the link's clock stands still.
+pub const MAX_NOW: u64 = 1 << 63;
+
+/// `now`, or [`MAX_NOW`] if it is later.
+fn clamp_now(now: u64) -> u64 {
+    now.min(MAX_NOW)
+}
+
 impl<'a> Link<'a> {
     /// A link over `buffers` that starts its handshake at once. `seed` must never repeat for
     /// links holding the same pre-shared key (with AEAD), and should differ on every boot in
@@ -536,6 +546,7 @@ impl<'a> Link<'a> {
     /// Queues a message on `channel` (reliable or best effort per the configuration and what
     /// the peer accepts).
     pub fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Sent, SendError> {
+        let now = clamp_now(now);
         self.now = now;
         self.queue(channel, msg)
     }
@@ -563,6 +574,7 @@ impl<'a> Link<'a> {
 
     /// Ends the session: sends CLOSE, reports [`Event::Down`], and starts a new handshake.
     pub fn close(&mut self, now: u64) {
+        let now = clamp_now(now);
         self.now = now;
         if self.session.up {
             self.timers.close = Some(DownReason::LocalClose);

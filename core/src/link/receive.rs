@@ -3,7 +3,7 @@
 
 use super::hello::Hello;
 use super::seal::{KeySet, OpenError};
-use super::{DownReason, FrameBuf, Link, Received, RecvError, RxSlot, Transport};
+use super::{clamp_now, DownReason, FrameBuf, Link, Received, RecvError, RxSlot, Transport};
 use crate::compress::DecompressError;
 use crate::decoder::Feed;
 use crate::frame::{Compression, Frame, FrameKind, Header, CRC_LEN};
@@ -114,6 +114,7 @@ enum Step<'i> {
 impl Link<'_> {
     /// Feeds bytes received from a stream transport.
     pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
+        let now = clamp_now(now);
         self.now = now;
         while let Some(rest) = self.input_frame(bytes) {
             // Key derivation for a hello the frame brought, and FEC's repair, run here, on a
@@ -155,6 +156,7 @@ impl Link<'_> {
 
     /// Feeds one datagram received from a datagram transport.
     pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
+        let now = clamp_now(now);
         self.now = now;
         if self.check_datagram(datagram) {
             let len = datagram.len() - CRC_LEN;

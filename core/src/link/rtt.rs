@@ -25,7 +25,7 @@ impl Rtt {
     }
 
     /// Adds a sample (the caller knows which transmission it measures). A sample above
-    /// [`MAX_SAMPLE`] (a clock that jumped forward by days) counts as `MAX_SAMPLE`, which keeps
+    /// `u32::MAX / 8` ms (a clock that jumped forward by days) counts as that much, which keeps
     /// the smoothing arithmetic in range; the timeout is clamped to `rto_max` anyway.
     pub fn sample(&mut self, r: u32) {
         let r = r.min(MAX_SAMPLE);

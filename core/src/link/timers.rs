@@ -1,7 +1,7 @@
 //! The clock side of the link: keepalive, liveness, delayed acknowledgements, probes, and
 //! the earliest time anything is due.
 
-use super::{DownReason, Link};
+use super::{clamp_now, DownReason, Link};
 
 /// A peer silent for this many keepalive intervals is declared gone.
 const DEAD_FACTOR: u64 = 8;
@@ -39,6 +39,7 @@ impl Timers {
 impl Link<'_> {
     /// Runs timers: retransmissions, delayed acks, keepalive, probes, handshake.
     pub fn handle_timeout(&mut self, now: u64) {
+        let now = clamp_now(now);
         self.now = now;
         self.on_time();
     }

@@ -3,7 +3,7 @@
 use super::events::MessageId;
 use super::hello::Hello;
 use super::recovery::age_ms;
-use super::{DownReason, Link, SendError, Sent, Transport, TxSlot};
+use super::{clamp_now, DownReason, Link, SendError, Sent, Transport, TxSlot};
 use crate::encode::{build_frame, EncodeError, Payload as Source, StreamOptions};
 use crate::fec::Carries;
 use crate::frame::{Ack, AeadField, Compression, Echo, FrameKind, Header};
@@ -184,6 +184,7 @@ impl Link<'_> {
         now: u64,
         out: &mut [u8],
     ) -> Result<Option<usize>, EncodeError> {
+        let now = clamp_now(now);
         self.now = now;
         self.on_time();
         let Some(pick) = self.pick() else {
