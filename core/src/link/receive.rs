@@ -113,6 +113,7 @@ enum Step<'i> {
 
 impl Link<'_> {
     /// Feeds bytes received from a stream transport.
+    #[inline]
     pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
         let now = clamp_now(now);
         self.now = now;
@@ -155,6 +156,7 @@ impl Link<'_> {
     }
 
     /// Feeds one datagram received from a datagram transport.
+    #[inline]
     pub fn handle_datagram(&mut self, datagram: &[u8], now: u64) {
         let now = clamp_now(now);
         self.now = now;
