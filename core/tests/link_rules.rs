@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::link::{drain, handshake, header, link, pump, received, with_crc};
+#[cfg(feature = "best-effort")]
+use common::link::header;
+use common::link::{drain, handshake, link, pump, received, with_crc};
 use ferrule::link::hello::{caps, Hello};
 use ferrule::link::{Config, Event, Link, Sent, Transport};
 use ferrule::{encode_datagram, Frame, FrameKind, Header};
