@@ -324,9 +324,9 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // Opaque link handle, created in caller memory with `ferrule_link_init`.
 //
 // Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
-// application's own clock (any origin, never going backwards, 64 bits so it never wraps; a
-// time past 2^63 counts as 2^63, where the link's clock stands still), the same clock for
-// every call on a link. A link is used from one context at a time: no call may
+// application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
+// milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
+// the link's clock stands still and its timers stop), the same clock for every call on a link. A link is used from one context at a time: no call may
 // start while another on the same link runs (so not from an interrupt that can preempt the
 // main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 // Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
@@ -791,7 +791,8 @@ size_t ferrule_max_frame_len(size_t payload_len, bool stream);
 //
 // # Safety
 // `header` and `out_len` must be valid pointers; `payload`/`out` must point to
-// `payload_len`/`out_cap` bytes (may be NULL when the length is 0).
+// `payload_len`/`out_cap` bytes (`out` to `ferrule_max_frame_len(payload_len, stream)` bytes
+// when `out_cap` is larger; either may be NULL when its length is 0).
 ferrule_status ferrule_encode(const ferrule_header_t *header,
                               const uint8_t *payload,
                               size_t payload_len,
@@ -952,7 +953,7 @@ ferrule_status ferrule_link_enable_best_effort(ferrule_link_t *link, void *mem, 
 // receives an empty message (`msg` may then be NULL). Ids count reliable
 // messages from 0 over the link's lifetime (across sessions); `ferrule_link_acked_before` and
 // `ferrule_event_t.first_id` refer to them. `now_ms`: the application's clock in milliseconds
-// (any origin, never going backwards), the same clock for every call on the link.
+// (never going backwards, below 2^63), the same clock for every call on the link.
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_FULL` (the send window, or the best-effort mailbox, is
 // full: try again after the link made progress; the message was not taken);
@@ -992,7 +993,8 @@ ferrule_status ferrule_link_acked_before(ferrule_link_t *link, uint32_t *id);
 // when it decompresses. Not from an interrupt.
 //
 // # Safety
-// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `received` writable.
+// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes (to the link's
+// `max_message` bytes when `cap` is larger); `received` writable.
 ferrule_status ferrule_link_recv(ferrule_link_t *link,
                                  uint8_t *out,
                                  size_t cap,
@@ -1039,7 +1041,8 @@ ferrule_status ferrule_link_handle_datagram(ferrule_link_t *link,
 // HMAC) at most 968 on Cortex-M0 and 904 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
-// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
+// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes (to
+// `ferrule_link_max_frame_len(max_message)` bytes when `cap` is larger); `out_len` writable.
 ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
                                           uint64_t now_ms,
                                           uint8_t *out,

@@ -196,7 +196,8 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 ///
 /// # Safety
 /// `header` and `out_len` must be valid pointers; `payload`/`out` must point to
-/// `payload_len`/`out_cap` bytes (may be NULL when the length is 0).
+/// `payload_len`/`out_cap` bytes (`out` to `ferrule_max_frame_len(payload_len, stream)` bytes
+/// when `out_cap` is larger; either may be NULL when its length is 0).
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_encode(
     header: *const ferrule_header_t,
@@ -218,7 +219,8 @@ pub unsafe extern "C" fn ferrule_encode(
             Ok(payload) => payload,
             Err(e) => return e,
         };
-        let Some(out) = bytes_mut(out, out_cap) else {
+        let Some(out) = bytes_mut(out, out_cap, ferrule_max_frame_len(payload.len(), stream))
+        else {
             return ferrule_status::FERRULE_ERR_NULL;
         };
         let Some(h) = h.to_header() else {

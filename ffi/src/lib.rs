@@ -103,18 +103,20 @@ pub(crate) fn bytes<'a>(
     Ok(unsafe { core::slice::from_raw_parts(ptr, len) })
 }
 
-/// A mutable byte slice from a C (pointer, capacity) pair; NULL is only valid with capacity 0.
-/// A capacity is an upper bound, so one above `PTRDIFF_MAX` counts as `PTRDIFF_MAX`.
-pub(crate) fn bytes_mut<'a>(ptr: *mut u8, cap: usize) -> Option<&'a mut [u8]> {
+/// A mutable byte slice from a C (pointer, capacity) pair, of `min(cap, most)` bytes: `most`
+/// is the most the function can write (its largest frame or message), so a capacity above it,
+/// however large, is only an upper bound. NULL is only valid with capacity 0.
+pub(crate) fn bytes_mut<'a>(ptr: *mut u8, cap: usize, most: usize) -> Option<&'a mut [u8]> {
     if cap == 0 {
         return Some(&mut []);
     }
     if ptr.is_null() {
         return None;
     }
-    let len = cap.min(isize::MAX as usize);
-    // SAFETY: non-NULL, at most isize::MAX bytes, and the caller guarantees `cap` writable
-    // bytes at `ptr`, not aliased by any other argument of the call.
+    let len = cap.min(most).min(isize::MAX as usize);
+    // SAFETY: non-NULL, at most isize::MAX bytes, and the caller guarantees `min(cap, most)`
+    // writable bytes at `ptr` (the documented buffer contract), not aliased by any other
+    // argument of the call.
     Some(unsafe { core::slice::from_raw_parts_mut(ptr, len) })
 }
 

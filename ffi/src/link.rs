@@ -43,9 +43,9 @@ pub(crate) fn check_block(
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
 ///
 /// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
-/// application's own clock (any origin, never going backwards, 64 bits so it never wraps; a
-/// time past 2^63 counts as 2^63, where the link's clock stands still), the same clock for
-/// every call on a link. A link is used from one context at a time: no call may
+/// application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
+/// milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
+/// the link's clock stands still and its timers stop), the same clock for every call on a link. A link is used from one context at a time: no call may
 /// start while another on the same link runs (so not from an interrupt that can preempt the
 /// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
 /// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
@@ -434,7 +434,7 @@ pub(crate) fn with_link(
 /// receives an empty message (`msg` may then be NULL). Ids count reliable
 /// messages from 0 over the link's lifetime (across sessions); `ferrule_link_acked_before` and
 /// `ferrule_event_t.first_id` refer to them. `now_ms`: the application's clock in milliseconds
-/// (any origin, never going backwards), the same clock for every call on the link.
+/// (never going backwards, below 2^63), the same clock for every call on the link.
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_FULL` (the send window, or the best-effort mailbox, is
 /// full: try again after the link made progress; the message was not taken);
@@ -518,7 +518,8 @@ pub struct ferrule_received_t {
 /// when it decompresses. Not from an interrupt.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `received` writable.
+/// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes (to the link's
+/// `max_message` bytes when `cap` is larger); `received` writable.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_recv(
     link: *mut ferrule_link_t,
@@ -527,7 +528,7 @@ pub unsafe extern "C" fn ferrule_link_recv(
     received: *mut ferrule_received_t,
 ) -> ferrule_status {
     with_link(link, |l| {
-        let Some(out) = bytes_mut(out, cap) else {
+        let Some(out) = bytes_mut(out, cap, l.max_message()) else {
             return ferrule_status::FERRULE_ERR_NULL;
         };
         if received.is_null() {
@@ -617,7 +618,8 @@ pub unsafe extern "C" fn ferrule_link_handle_datagram(
 /// HMAC) at most 968 on Cortex-M0 and 904 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
-/// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes; `out_len` writable.
+/// `link` from `ferrule_link_init`; `out` points to `cap` writable bytes (to
+/// `ferrule_link_max_frame_len(max_message)` bytes when `cap` is larger); `out_len` writable.
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_link_poll_transmit(
     link: *mut ferrule_link_t,
@@ -627,7 +629,7 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
     out_len: *mut usize,
 ) -> ferrule_status {
     with_link(link, |l| {
-        let Some(out) = bytes_mut(out, cap) else {
+        let Some(out) = bytes_mut(out, cap, l.max_frame_len()) else {
             return ferrule_status::FERRULE_ERR_NULL;
         };
         if out_len.is_null() {

@@ -222,9 +222,10 @@ const _: () = {
     is_send::<Link<'static>>();
 };
 
-/// The latest time a link keeps (2^63 ms, 292 million years from the origin): later times
-/// count as this one, so deadlines (`now` plus at most a `u32` of milliseconds) never
-/// overflow, whatever origin the caller's clock has. Past it the link's clock stands still.
+/// The latest time a link takes (2^63 ms, 292 million years): a clock must stay below it
+/// (milliseconds since boot or since the Unix epoch do). A later time counts as this one, so
+/// deadlines (`now` plus at most a `u32` of milliseconds) never overflow; but the link's clock
+/// then stands still and its timers stop (no retransmission, keepalive or hello retry).
 pub const MAX_NOW: u64 = 1 << 63;
 
 /// `now`, or [`MAX_NOW`] if it is later. Out of line: one copy for the six entry points.

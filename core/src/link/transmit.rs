@@ -270,7 +270,8 @@ impl Link<'_> {
         out: &mut [u8],
     ) -> Result<Option<usize>, EncodeError> {
         let now = self.now;
-        // The counter first: a frame that cannot be sealed is neither built nor counted sent.
+        // The counter first: a frame that cannot be sealed is not built, and its message is not
+        // recorded as transmitted.
         let aead = match self.sealer.as_deref_mut().map(|s| s.next_counter()) {
             None => None,
             Some(Some((key_id, counter))) => Some(AeadField { key_id, counter }),
