@@ -326,11 +326,12 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
 // application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
 // milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
-// the link's clock stands still and its timers stop), the same clock for every call on a link. A link is used from one context at a time: no call may
-// start while another on the same link runs (so not from an interrupt that can preempt the
-// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
-// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
-// toolchain and options of this release.
+// the link's clock stands still and its timers stop), the same clock for every call on a
+// link. A link is used from one context at a time: no call may start while another on the
+// same link runs (so not from an interrupt that can preempt the main loop's calls). "Stack" is
+// the deepest the call went in tests/firmware/stack.c (painted, Cortex-M0 and Cortex-M4F,
+// every configuration it runs); the figures hold for the Rust toolchain and options of this
+// release.
 typedef struct ferrule_link_t ferrule_link_t;
 
 // What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
@@ -665,8 +666,9 @@ size_t ferrule_aead_storage_size(void);
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `key` NULL);
 // `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
-// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
-// nothing changes.
+// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`;
+// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory). On an error nothing
+// changes.
 // Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
 // from an interrupt (nor while another call on the same link may be running).
 //
@@ -725,7 +727,8 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
 // with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-// dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+// dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
+// `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 // Stack: 436 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 //
@@ -760,7 +763,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 448 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
-// out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
+// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
 // interrupt.
 //
 // # Safety
@@ -939,7 +942,8 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 // new memory and messages waiting in the old are dropped and counted).
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
-// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
+// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
+// (`mem` overlaps the link's own memory). On an error nothing changes.
 // Stack: 112 bytes on Cortex-M0, 72 on Cortex-M4F (with a session up, which it ends). Not from
 // an interrupt.
 //

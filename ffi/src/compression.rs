@@ -1,7 +1,7 @@
 //! Compression for a C link (`ferrule_link_enable_compression`), in memory of its own sized by
 //! what the configuration uses, so firmware that never turns it on links none of its code.
 
-use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
+use crate::link::{check_service_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
 use crate::{bytes, ferrule_status};
 use core::mem::{align_of, size_of};
 use ferrule::compress::{Codec, CodecConfig, Compressor, Dictionary, Mode, Receive};
@@ -198,7 +198,8 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
 /// with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 /// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-/// dictionary, a reserved byte not 0); `FERRULE_ERR_MEMORY_TOO_SMALL`;
+/// dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 /// Stack: 436 bytes on Cortex-M0, 400 on Cortex-M4F. Not from an interrupt.
 ///
@@ -222,7 +223,7 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
             Err(s) => return s,
         };
         let needed = block_size(&cfg);
-        if let Err(s) = check_block(mem, mem_len, needed) {
+        if let Err(s) = check_service_block(link, l, mem, mem_len, needed) {
             return s;
         }
         let base = mem.cast::<u8>();

@@ -2,7 +2,7 @@
 //! firmware that never turns it on links none of its code.
 
 use crate::ferrule_status;
-use crate::link::{check_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
+use crate::link::{check_service_block, ferrule_link_t, with_link, FERRULE_MEMORY_ALIGN};
 use core::mem::{align_of, size_of};
 use ferrule::link::{Fec, FecConfig, Repair};
 
@@ -86,7 +86,7 @@ pub unsafe extern "C" fn ferrule_fec_storage_size(
 /// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 448 on Cortex-M4F.
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
-/// out of range), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
+/// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
 /// interrupt.
 ///
 /// # Safety
@@ -109,7 +109,7 @@ pub unsafe extern "C" fn ferrule_link_enable_fec(
             return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
         };
         let needed = block_size(&cfg, l.max_message());
-        if let Err(s) = check_block(mem, mem_len, needed) {
+        if let Err(s) = check_service_block(link, l, mem, mem_len, needed) {
             return s;
         }
         let base = mem.cast::<u8>();

@@ -40,16 +40,39 @@ pub(crate) fn check_block(
     Ok(())
 }
 
+/// [`check_block`] for a service's memory (`ferrule_link_enable_*`), whose first `needed`
+/// bytes must also lie outside the link's own block: `FERRULE_ERR_INVALID_ARGUMENT` when they
+/// overlap it (the service would overwrite the link's state and areas). Out of line: one copy
+/// for every service.
+#[inline(never)]
+pub(crate) fn check_service_block(
+    link: *const ferrule_link_t,
+    l: &Link<'_>,
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    needed: usize,
+) -> Result<(), ferrule_status> {
+    check_block(mem, mem_len, needed)?;
+    let start = link as usize;
+    let end = start.saturating_add(layout(l.window(), l.max_message()).total);
+    let m = mem as usize;
+    if m < end && start < m.saturating_add(needed) {
+        return Err(ferrule_status::FERRULE_ERR_INVALID_ARGUMENT);
+    }
+    Ok(())
+}
+
 /// Opaque link handle, created in caller memory with `ferrule_link_init`.
 ///
 /// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
 /// application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
 /// milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
-/// the link's clock stands still and its timers stop), the same clock for every call on a link. A link is used from one context at a time: no call may
-/// start while another on the same link runs (so not from an interrupt that can preempt the
-/// main loop's calls). "Stack" is the deepest the call went in tests/firmware/stack.c (painted,
-/// Cortex-M0 and Cortex-M4F, every configuration it runs); the figures hold for the Rust
-/// toolchain and options of this release.
+/// the link's clock stands still and its timers stop), the same clock for every call on a
+/// link. A link is used from one context at a time: no call may start while another on the
+/// same link runs (so not from an interrupt that can preempt the main loop's calls). "Stack" is
+/// the deepest the call went in tests/firmware/stack.c (painted, Cortex-M0 and Cortex-M4F,
+/// every configuration it runs); the figures hold for the Rust toolchain and options of this
+/// release.
 pub struct ferrule_link_t {
     pub(crate) inner: Link<'static>,
 }
@@ -181,6 +204,7 @@ const fn align_up(n: usize, a: usize) -> usize {
 /// The layout of a link of `window` messages of `max_message` bytes: state, send slots,
 /// receive slots, send and receive message areas, frame buffer. The inputs are bounded
 /// (window <= 255, message <= 4096), so nothing saturates.
+#[inline(always)]
 const fn layout(window: usize, max_message: usize) -> Layout {
     let area = window.saturating_mul(max_message);
     let tx_slots = align_up(size_of::<ferrule_link_t>(), align_of::<TxSlot>());
@@ -378,7 +402,8 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 /// new memory and messages waiting in the old are dropped and counted).
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
-/// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
+/// (`mem` overlaps the link's own memory). On an error nothing changes.
 /// Stack: 112 bytes on Cortex-M0, 72 on Cortex-M4F (with a session up, which it ends). Not from
 /// an interrupt.
 ///
@@ -396,7 +421,7 @@ pub unsafe extern "C" fn ferrule_link_enable_best_effort(
             return ferrule_status::FERRULE_ERR_NULL;
         }
         let needed = l.max_message().saturating_mul(2);
-        if let Err(s) = check_block(mem, mem_len, needed) {
+        if let Err(s) = check_service_block(link, l, mem, mem_len, needed) {
             return s;
         }
         // SAFETY: checked non-NULL and at least `needed` bytes; the caller gives the memory to

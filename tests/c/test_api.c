@@ -640,6 +640,29 @@ static void test_impossible_lengths(void) {
     CHECK(ferrule_decoder_storage_size(128) > 128);
 }
 
+/* Service memory that overlaps the link's own block is refused (it would overwrite the
+ * link's state); memory right after the block is fine. */
+static void test_overlapping_memory(void) {
+    ferrule_link_config_t c = ferrule_link_config_default();
+    ferrule_link_t *l = NULL;
+    size_t need = ferrule_link_storage_size(&c);
+    uint8_t *after = (uint8_t *)ep_a.mem + ((need + 7u) & ~(size_t)7u);
+    ferrule_fec_config_t fc = ferrule_fec_config_default();
+    ferrule_compression_config_t cc = ferrule_compression_config_default();
+    CHECK_STATUS(ferrule_link_init(ep_a.mem, sizeof ep_a.mem, &c, 1, &l), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, (uint8_t *)ep_a.mem + 64, 256), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, ep_a.mem, 256), FERRULE_ERR_INVALID_ARGUMENT);
+    /* Ends inside the block: overlapping too. */
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, after - 8, 256), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_fec(l, ep_a.mem, sizeof ep_a.mem, &fc), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_compression(l, ep_a.mem, sizeof ep_a.mem, &cc), FERRULE_ERR_INVALID_ARGUMENT);
+#ifndef FERRULE_TEST_NO_AEAD
+    CHECK_STATUS(ferrule_link_enable_aead(l, ep_a.mem, sizeof ep_a.mem, 1, K1, sizeof K1), FERRULE_ERR_INVALID_ARGUMENT);
+#endif
+    CHECK((size_t)((uint8_t *)ep_a.mem + sizeof ep_a.mem - after) >= ferrule_best_effort_storage_size(c.max_message));
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, after, ferrule_best_effort_storage_size(c.max_message)), FERRULE_OK);
+}
+
 static void test_link(void) {
     ferrule_link_config_t cfg = config(4, 128);
     uint8_t msg[BIG_MESSAGE], out[BIG_MESSAGE];
@@ -1157,6 +1180,7 @@ int main(void) {
     test_sizes();
     test_link_init_errors();
     test_impossible_lengths();
+    test_overlapping_memory();
     test_link();
     test_compression();
     test_aead();
