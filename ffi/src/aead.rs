@@ -32,7 +32,7 @@ pub extern "C" fn ferrule_aead_storage_size() -> usize {
 /// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`;
 /// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory). On an error nothing
 /// changes.
-/// Stack: 304 bytes on Cortex-M0, 292 on Cortex-M4F (with a session up, which it ends). Not
+/// Stack: 312 bytes on Cortex-M0, 308 on Cortex-M4F (with a session up, which it ends). Not
 /// from an interrupt (nor while another call on the same link may be running).
 ///
 /// # Safety

@@ -404,7 +404,7 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
 /// (`mem` overlaps the link's own memory). On an error nothing changes.
-/// Stack: 112 bytes on Cortex-M0, 72 on Cortex-M4F (with a session up, which it ends). Not from
+/// Stack: 120 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
 /// an interrupt.
 ///
 /// # Safety
