@@ -251,15 +251,16 @@ for T in "${want[@]}"; do
     imports=$(sed -n 's/^  imports: //p' <<<"$report")
     # A host bundle ships libferrule.so too: -lferrule links it, so the program needs to find it
     # at run time (an rpath); linking the archive by path gives a program without that need.
-    host_rpath="" host_note=""
+    host_rpath="" host_note="" compiler="${CROSS}gcc"
     if [ "$FAMILY" = host ]; then
+        compiler=cc
         host_rpath=' -Wl,-rpath,$(pkg-config --variable=libdir ferrule)'
         host_note=' (no run-time dependency)'
     fi
     subst packaging/README.bundle.md.in "$b/README.md" -e "s|@TARGET@|$T|g" -e "s|@CPUS@|$CPUS|g" \
         -e "s|@FLAGS@|${FLAGS:-(host compiler defaults)}|g" -e "s|@FLOAT@|$FLOAT|g" \
         -e "s|@IMPORTS@|$imports|g" -e "s|@CCFLAGS@|${FLAGS:+$FLAGS }|g" \
-        -e "s|@RPATH@|${host_rpath}|g" -e "s|@STATIC_NOTE@|${host_note}|g"
+        -e "s|@RPATH@|${host_rpath}|g" -e "s|@STATIC_NOTE@|${host_note}|g" -e "s|@CC@|$compiler|g"
     if [ "$FAMILY" = host ]; then
         # The shared library answers with the same version.
         cc -Iinclude -x c - -o "$work/version" -L"$b/lib" -lferrule -Wl,-rpath,"$b/lib" <<'EOF'
