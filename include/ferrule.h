@@ -763,8 +763,8 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 520 bytes on Cortex-M0, 464 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
-// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
-// interrupt.
+// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,
+// `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -844,8 +844,8 @@ ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t
 // consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
 // next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
 // all input was absorbed without completing one, `FERRULE_ERR_NULL`,
-// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject reason
-// when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
+// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject
+// reason when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 // `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
 // `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 // `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on

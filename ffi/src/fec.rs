@@ -86,8 +86,8 @@ pub unsafe extern "C" fn ferrule_fec_storage_size(
 /// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 520 bytes on Cortex-M0, 464 on Cortex-M4F.
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
-/// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an
-/// interrupt.
+/// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,
+/// `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing

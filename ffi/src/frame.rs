@@ -397,8 +397,8 @@ pub struct ferrule_frame_t {
 /// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
 /// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
 /// all input was absorbed without completing one, `FERRULE_ERR_NULL`,
-/// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject reason
-/// when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
+/// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject
+/// reason when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 /// `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
 /// `FERRULE_ERR_BAD_VERSION`, `FERRULE_ERR_UNKNOWN_KIND`, `FERRULE_ERR_BAD_FLAGS`,
 /// `FERRULE_ERR_TRUNCATED_HEADER`. The payload in `*frame` stays valid until the next call on
