@@ -307,12 +307,9 @@ fn hello_backoff_saturates_with_extreme_timers() {
 /// still counts as delivered.
 #[test]
 fn an_ack_after_a_clock_jump_of_weeks_is_taken_in_stride() {
-    let cfg = Config {
-        transport: Transport::Datagram,
-        ..Config::default()
-    };
-    let mut a = link(cfg, 1, 4, 64);
-    let mut b = link(cfg, 2, 4, 64);
+    let cfg = cfg();
+    let mut a = link(cfg, 1, 4, M);
+    let mut b = link(cfg, 2, 4, M);
     handshake(&mut a, &mut b);
     a.send(0, b"hello", 10).unwrap();
     for f in drain(&mut a, 10) {
@@ -344,13 +341,8 @@ fn tag_of(frames: &[Vec<u8>]) -> Option<u8> {
 #[cfg(feature = "best-effort")]
 #[test]
 fn a_late_best_effort_frame_is_not_delivered_again_in_a_session_with_the_same_tag() {
-    let cfg = Config {
-        transport: Transport::Datagram,
-        keepalive: 0,
-        ..Config::default()
-    };
-    let mut a = link(cfg, 356, 4, 64);
-    let mut b = link(cfg, 2, 4, 64);
+    let mut a = link(cfg(), 356, 4, M);
+    let mut b = link(cfg(), 2, 4, M);
     pump(&mut a, &mut b, 0);
     assert_eq!(a.send(1, b"best-effort #1", 1), Ok(Sent::BestEffort));
     let frames = drain(&mut a, 1);
@@ -385,12 +377,9 @@ fn a_late_best_effort_frame_is_not_delivered_again_in_a_session_with_the_same_ta
 /// still work; timers stop there (the clock stands still at `MAX_NOW`).
 #[test]
 fn a_clock_past_max_now_neither_overflows_nor_spins() {
-    let cfg = Config {
-        transport: Transport::Datagram,
-        ..Config::default()
-    };
-    let mut a = link(cfg, 1, 4, 64);
-    let mut b = link(cfg, 2, 4, 64);
+    let cfg = cfg();
+    let mut a = link(cfg, 1, 4, M);
+    let mut b = link(cfg, 2, 4, M);
     let start = u64::MAX - 500;
     pump(&mut a, &mut b, start);
     assert!(a.is_up() && b.is_up());

@@ -193,6 +193,13 @@ struct Pending {
     credit: bool,
 }
 
+/// Reports an input line whose message the link does not take.
+fn too_large(src: &Source, line: u64, len: usize) {
+    eprintln!(
+        "ferrule: {src} line {line}: message of {len} bytes is larger than the link takes; skipped"
+    );
+}
+
 /// Runs the bridge.
 pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
     let spec = a.link.spec()?;
@@ -273,11 +280,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                         // Refused at once, session or not; one the peer announced too small
                         // for is refused when it is sent.
                         Ok(out) if out.data.len() > r.max_message() => {
-                            eprintln!(
-                                "ferrule: {src} line {n}: message of {} bytes is larger than \
-                                 the link takes; skipped",
-                                out.data.len()
-                            );
+                            too_large(&src, n, out.data.len());
                             if credit {
                                 credits.give();
                             }
@@ -306,13 +309,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
             let Some(p) = pending.front() else { break };
             match r.send(p.out.channel, &p.out.data) {
                 Err(Refused::NotNow) => break,
-                Err(Refused::TooLarge) => eprintln!(
-                    "ferrule: {} line {}: message of {} bytes is larger than the link takes; \
-                     skipped",
-                    p.src,
-                    p.line,
-                    p.out.data.len()
-                ),
+                Err(Refused::TooLarge) => too_large(&p.src, p.line, p.out.data.len()),
                 Ok(Some(id)) => {
                     ids.insert(id, (p.n, p.out.id.clone()));
                 }
