@@ -244,7 +244,8 @@
 // The peer closed the session.
 #define FERRULE_DOWN_PEER_CLOSED 4
 
-// `ferrule_link_close` was called, or compression or AEAD was turned on.
+// `ferrule_link_close` was called, or the best-effort channel, compression, AEAD or FEC was
+// turned on while a session was up.
 #define FERRULE_DOWN_LOCAL_CLOSE 5
 
 // The peer's shared compressed stream broke.
@@ -274,7 +275,8 @@ enum ferrule_status
   FERRULE_ERR_MEMORY_TOO_SMALL = 102,
   // The caller-provided memory is not aligned to the alignment query.
   FERRULE_ERR_MEMORY_ALIGNMENT = 103,
-  // An argument is out of range (unknown transport, mode, channel or field value).
+  // An argument is out of range (unknown transport, mode or field value, a length above
+  // `PTRDIFF_MAX`, service memory overlapping the link's own).
   FERRULE_ERR_INVALID_ARGUMENT = 104,
   // A payload or message exceeds the protocol or configured maximum.
   FERRULE_ERR_TOO_LARGE = 105,
@@ -725,7 +727,7 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is built in place.
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
-// with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
+// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 // out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 // dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`;
@@ -785,7 +787,9 @@ size_t ferrule_max_frame_len(size_t payload_len, bool stream);
 // length to `*out_len`.
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL`; `FERRULE_ERR_INVALID_ARGUMENT` (an unknown kind or
-// compression, or a selective ack or echo without the ack fields);
+// compression, or any combination of fields a receiver rejects, docs/PROTOCOL.md 2.4: for
+// example a selective ack or echo without the ack fields, RDATA without a sequence number,
+// an FEC number on a frame that is not data);
 // `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 // `FERRULE_MAX_PAYLOAD`). On an error `*out_len` is not written and `out` holds no frame
 // (its first `out_cap` bytes may have been written).
@@ -841,9 +845,9 @@ size_t ferrule_decoder_align(void);
 ferrule_status ferrule_decoder_init(void *mem, size_t mem_len, ferrule_decoder_t **out);
 
 // Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
-// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
-// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
-// all input was absorbed without completing one, `FERRULE_ERR_NULL`,
+// consumed to `*consumed` (always, unless `decoder`, `consumed` or `frame` is NULL); feed
+// the rest next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended,
+// `FERRULE_EMPTY` when all input was absorbed without completing one, `FERRULE_ERR_NULL`,
 // `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject
 // reason when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 // `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,
@@ -873,7 +877,7 @@ ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
                                      ferrule_decoder_stats_t *out);
 
 // The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-// bytes each way, receive window 4, channel 0 reliable (the others best effort once
+// bytes each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort once
 // `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
 // timers of `docs/PROTOCOL.md`: RTO 1000 ms before
 // the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
@@ -962,8 +966,8 @@ ferrule_status ferrule_link_enable_best_effort(ferrule_link_t *link, void *mem, 
 // Returns `FERRULE_OK`; `FERRULE_ERR_FULL` (the send window, or the best-effort mailbox, is
 // full: try again after the link made progress; the message was not taken);
 // `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message);
-// `FERRULE_ERR_NOT_CONNECTED` (no session up: wait for `FERRULE_EVENT_UP`);
-// `FERRULE_ERR_NULL`. Compresses the message if compression is on.
+// `FERRULE_ERR_NOT_CONNECTED` (no session up, or `ferrule_link_close` was called: wait for
+// `FERRULE_EVENT_UP`); `FERRULE_ERR_NULL`. Compresses the message if compression is on.
 // Stack: 196 bytes on Cortex-M0 and 124 on Cortex-M4F without compression; 520 and 420
 // when it compresses. Not from an interrupt.
 //
@@ -1054,9 +1058,10 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
                                           size_t *out_len);
 
 // Writes to `*deadline_ms` the time (on the application's clock, in milliseconds) by which
-// `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
-// something can be sent at once (0 right after `ferrule_link_init`, before any call took a
-// `now_ms`: the first hello is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
+// `ferrule_link_handle_timeout` must be called again; at or before the last `now_ms` when
+// something can be sent at once. While no session is up it is the next hello's due time,
+// which may lie before the last `now_ms` (0 right after `ferrule_link_init`: the first hello
+// is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 // `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
 // Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 //
@@ -1075,8 +1080,9 @@ ferrule_status ferrule_link_poll_timeout(ferrule_link_t *link, uint64_t *deadlin
 ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms);
 
 // Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
-// `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
-// four are kept, the oldest is dropped beyond that.
+// `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
+// transmits, and after `ferrule_link_enable_*`: up to four are kept, the oldest is dropped
+// beyond that.
 // Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
@@ -1090,14 +1096,17 @@ ferrule_status ferrule_link_poll_event(ferrule_link_t *link, ferrule_event_t *ev
 // `link` from `ferrule_link_init` or NULL.
 bool ferrule_link_is_up(const ferrule_link_t *link);
 
-// Ends the session: a CLOSE goes out with the next `ferrule_link_poll_transmit`, a
-// `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`) reports the unconfirmed messages, and a new
-// handshake starts. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 16 bytes. Not from an interrupt.
+// Ends the session. From this call on, `ferrule_link_send` returns `FERRULE_ERR_NOT_CONNECTED`;
+// the next `ferrule_link_poll_transmit` sends CLOSE, ends the session (until then
+// `ferrule_link_is_up` returns true), queues `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`)
+// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing. Returns `FERRULE_OK` or
+// `FERRULE_ERR_NULL`.
+// Stack: 32 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`.
-ferrule_status ferrule_link_close(ferrule_link_t *link, uint64_t now_ms);
+ferrule_status ferrule_link_close(ferrule_link_t *link,
+                                  uint64_t now_ms);
 
 // Writes to `*max_len` the largest message that fits, worst case, in a frame of `frame_len`
 // bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer), capped at this

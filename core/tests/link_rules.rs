@@ -8,7 +8,7 @@ mod common;
 use common::link::header;
 use common::link::{drain, handshake, link, pump, received, with_crc};
 use ferrule::link::hello::{caps, Hello};
-use ferrule::link::{Config, Event, Link, Sent, Transport};
+use ferrule::link::{Config, DownReason, Event, Link, SendError, Sent, Transport};
 use ferrule::{encode_datagram, Frame, FrameKind, Header};
 
 const M: usize = 64;
@@ -59,6 +59,41 @@ fn nonces_are_seed_and_attempt() {
         .expect("a new HELLO");
     assert_eq!(record(hello).nonce[..8], seed.to_le_bytes());
     assert_eq!(record(hello).nonce[8..12], 1u32.to_le_bytes());
+}
+
+/// `close` ends the session at the next `poll_transmit` (which sends CLOSE), but from the call
+/// on the link takes no message it could only discard.
+#[test]
+fn close_refuses_new_messages_at_once_and_reports_the_unacked_ones() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    handshake(&mut a, &mut b);
+    while a.poll_event().is_some() {}
+    let Ok(Sent::Reliable(one)) = a.send(0, b"one", 1) else {
+        panic!("not taken")
+    };
+    a.close(1);
+    assert!(a.is_up(), "up until the CLOSE is out");
+    assert_eq!(a.send(0, b"two", 1), Err(SendError::NotConnected));
+    a.handle_timeout(1);
+    assert_eq!(
+        a.poll_event(),
+        None,
+        "nothing ends before the CLOSE goes out"
+    );
+    let frames = drain(&mut a, 1);
+    assert_eq!(kind(&frames[0]), FrameKind::Close);
+    assert!(!a.is_up());
+    match a.poll_event() {
+        Some(Event::Down {
+            reason,
+            unacked,
+            first,
+        }) => {
+            assert_eq!((reason, unacked, first), (DownReason::LocalClose, 1, one));
+            assert_eq!(a.acked_before(), one.plus(1), "only \"one\" was taken");
+        }
+        e => panic!("expected Down, got {e:?}"),
+    }
 }
 
 /// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;

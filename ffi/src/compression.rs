@@ -196,7 +196,7 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is built in place.
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
-/// with a NULL dictionary); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
+/// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
 /// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
 /// dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`;

@@ -187,7 +187,9 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// length to `*out_len`.
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL`; `FERRULE_ERR_INVALID_ARGUMENT` (an unknown kind or
-/// compression, or a selective ack or echo without the ack fields);
+/// compression, or any combination of fields a receiver rejects, docs/PROTOCOL.md 2.4: for
+/// example a selective ack or echo without the ack fields, RDATA without a sequence number,
+/// an FEC number on a frame that is not data);
 /// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 /// `FERRULE_MAX_PAYLOAD`). On an error `*out_len` is not written and `out` holds no frame
 /// (its first `out_cap` bytes may have been written).
@@ -394,9 +396,9 @@ pub struct ferrule_frame_t {
 }
 
 /// Feeds received bytes. Stops at the first frame boundary and writes how many input bytes it
-/// consumed to `*consumed` (always, on every status but `FERRULE_ERR_NULL`); feed the rest
-/// next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended, `FERRULE_EMPTY` when
-/// all input was absorbed without completing one, `FERRULE_ERR_NULL`,
+/// consumed to `*consumed` (always, unless `decoder`, `consumed` or `frame` is NULL); feed
+/// the rest next. Returns `FERRULE_OK` with `*frame` filled when a valid frame ended,
+/// `FERRULE_EMPTY` when all input was absorbed without completing one, `FERRULE_ERR_NULL`,
 /// `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (0 consumed), or the reject
 /// reason when a frame ended but was rejected and counted: `FERRULE_ERR_MALFORMED`,
 /// `FERRULE_ERR_TOO_SHORT`, `FERRULE_ERR_OVERSIZE`, `FERRULE_ERR_BAD_CRC`,

@@ -122,7 +122,7 @@ pub struct ferrule_link_config_t {
 }
 
 /// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-/// bytes each way, receive window 4, channel 0 reliable (the others best effort once
+/// bytes each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort once
 /// `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
 /// timers of `docs/PROTOCOL.md`: RTO 1000 ms before
 /// the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
@@ -464,8 +464,8 @@ pub(crate) fn with_link(
 /// Returns `FERRULE_OK`; `FERRULE_ERR_FULL` (the send window, or the best-effort mailbox, is
 /// full: try again after the link made progress; the message was not taken);
 /// `FERRULE_ERR_TOO_LARGE` (above this side's or the peer's largest message);
-/// `FERRULE_ERR_NOT_CONNECTED` (no session up: wait for `FERRULE_EVENT_UP`);
-/// `FERRULE_ERR_NULL`. Compresses the message if compression is on.
+/// `FERRULE_ERR_NOT_CONNECTED` (no session up, or `ferrule_link_close` was called: wait for
+/// `FERRULE_EVENT_UP`); `FERRULE_ERR_NULL`. Compresses the message if compression is on.
 /// Stack: 196 bytes on Cortex-M0 and 124 on Cortex-M4F without compression; 520 and 420
 /// when it compresses. Not from an interrupt.
 ///
@@ -675,9 +675,10 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
 }
 
 /// Writes to `*deadline_ms` the time (on the application's clock, in milliseconds) by which
-/// `ferrule_link_handle_timeout` must be called again; equal to the last `now_ms` when
-/// something can be sent at once (0 right after `ferrule_link_init`, before any call took a
-/// `now_ms`: the first hello is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
+/// `ferrule_link_handle_timeout` must be called again; at or before the last `now_ms` when
+/// something can be sent at once. While no session is up it is the next hello's due time,
+/// which may lie before the last `now_ms` (0 right after `ferrule_link_init`: the first hello
+/// is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 /// `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
 /// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
 ///
@@ -734,7 +735,8 @@ pub const FERRULE_DOWN_RETRY_LIMIT: u8 = 2;
 pub const FERRULE_DOWN_PEER_SILENT: u8 = 3;
 /// The peer closed the session.
 pub const FERRULE_DOWN_PEER_CLOSED: u8 = 4;
-/// `ferrule_link_close` was called, or compression or AEAD was turned on.
+/// `ferrule_link_close` was called, or the best-effort channel, compression, AEAD or FEC was
+/// turned on while a session was up.
 pub const FERRULE_DOWN_LOCAL_CLOSE: u8 = 5;
 /// The peer's shared compressed stream broke.
 pub const FERRULE_DOWN_DECOMPRESS_FAILED: u8 = 6;
@@ -756,8 +758,9 @@ pub struct ferrule_event_t {
 }
 
 /// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
-/// `FERRULE_ERR_NULL`. Poll events after every call that feeds input or runs timers: up to
-/// four are kept, the oldest is dropped beyond that.
+/// `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
+/// transmits, and after `ferrule_link_enable_*`: up to four are kept, the oldest is dropped
+/// beyond that.
 /// Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
@@ -812,10 +815,12 @@ pub unsafe extern "C" fn ferrule_link_is_up(link: *const ferrule_link_t) -> bool
     !link.is_null() && unsafe { (*link).inner.is_up() }
 }
 
-/// Ends the session: a CLOSE goes out with the next `ferrule_link_poll_transmit`, a
-/// `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`) reports the unconfirmed messages, and a new
-/// handshake starts. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 16 bytes. Not from an interrupt.
+/// Ends the session. From this call on, `ferrule_link_send` returns `FERRULE_ERR_NOT_CONNECTED`;
+/// the next `ferrule_link_poll_transmit` sends CLOSE, ends the session (until then
+/// `ferrule_link_is_up` returns true), queues `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`)
+/// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing. Returns `FERRULE_OK` or
+/// `FERRULE_ERR_NULL`.
+/// Stack: 32 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`.

@@ -787,7 +787,12 @@ static void test_link(void) {
     for (i = 0; i < 3; i++) CHECK_STATUS(ferrule_link_send(ep_a.link, 0, msg, 8, now, &id), FERRULE_OK);
     CHECK(id == 307);
     CHECK_STATUS(ferrule_link_close(ep_a.link, now), FERRULE_OK);
+    /* From close on nothing more is taken; the session ends at the next transmit. */
+    CHECK(ferrule_link_is_up(ep_a.link));
+    CHECK_STATUS(ferrule_link_send(ep_a.link, 0, msg, 8, now, &id), FERRULE_ERR_NOT_CONNECTED);
+    CHECK(id == 307);
     CHECK_STATUS(ferrule_link_handle_timeout(ep_a.link, now), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_poll_event(ep_a.link, &ev), FERRULE_EMPTY);
     CHECK_STATUS(ferrule_link_poll_transmit(ep_a.link, now, frame, sizeof frame, &n), FERRULE_OK);
     ev = expect_event(ep_a.link, FERRULE_EVENT_DOWN);
     CHECK(ev.reason == FERRULE_DOWN_LOCAL_CLOSE && ev.unacked == 3 && ev.first_id == 305);

@@ -94,7 +94,7 @@ pub enum SendError {
     Full,
     /// The message is larger than this link's largest message or the peer's.
     TooLarge,
-    /// No session is up; wait for [`Event::Up`].
+    /// No session is up, or it is ending ([`Link::close`]): wait for [`Event::Up`].
     NotConnected,
 }
 
@@ -514,7 +514,7 @@ impl<'a> Link<'a> {
             .min(self.send_limit())
     }
 
-    /// Whether a session is up.
+    /// Whether a session is up (until the CLOSE of [`Link::close`] is out, too).
     pub fn is_up(&self) -> bool {
         self.session.up
     }
@@ -574,7 +574,11 @@ impl<'a> Link<'a> {
         self.events.pop()
     }
 
-    /// Ends the session: sends CLOSE, reports [`Event::Down`], and starts a new handshake.
+    /// Ends the session. From this call on, [`Link::send`] returns
+    /// [`SendError::NotConnected`]; the next [`Link::poll_transmit`] sends CLOSE, ends the
+    /// session (until then [`Link::is_up`] is true), reports [`Event::Down`] (`LocalClose`,
+    /// with the messages not yet acknowledged) and starts a new handshake. Without a session,
+    /// nothing.
     pub fn close(&mut self, now: u64) {
         let now = clamp_now(now);
         self.now = now;

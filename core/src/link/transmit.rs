@@ -132,7 +132,7 @@ impl Link<'_> {
     }
 
     pub(super) fn queue(&mut self, channel: u8, msg: &[u8]) -> Result<Sent, SendError> {
-        if !self.session.up {
+        if !self.session.up || self.timers.close.is_some() {
             return Err(SendError::NotConnected);
         }
         if msg.len() > self.send_limit() {
