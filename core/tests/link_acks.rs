@@ -183,6 +183,21 @@ fn an_overtaken_ack_is_ignored_and_an_ack_beyond_what_was_sent_is_bad() {
     let n = ferrule::encode_datagram(&beyond, &[], &mut out).unwrap();
     feed(&mut a, &out[..n], 24, false);
     assert_eq!(a.stats().bad_ack, 1);
+    // A selective ack of numbers never sent (nothing is outstanding) is bad too, and takes
+    // nothing.
+    let sack_beyond = ferrule::Header {
+        ack: Some(ferrule::Ack {
+            next,
+            window: 8,
+            sack: Some(0b101),
+        }),
+        echo: None,
+        ..header(&newer, false)
+    };
+    let n = ferrule::encode_datagram(&sack_beyond, &[], &mut out).unwrap();
+    feed(&mut a, &out[..n], 25, false);
+    assert_eq!(a.stats().bad_ack, 2);
+    assert_eq!((a.acked_before(), a.send_capacity()), (acked, 8));
 }
 
 /// What A sends at `now`: the kinds.

@@ -137,6 +137,50 @@ fn more_losses_than_parity_fall_back_to_retransmission() {
     assert_eq!(b.stats().fec_recovered, 0, "{:?}", b.stats());
 }
 
+/// Parity that disagrees with the data it claims to protect (its symbols forged, the frame's
+/// CRC made to match, as a peer with a broken encoder sends): the group is given up, nothing
+/// wrong is delivered, the refusal is counted in `parity_rejected`, and ARQ repairs the loss.
+#[test]
+fn parity_that_disagrees_with_the_data_is_refused_and_counted() {
+    let f = Some(FecConfig {
+        k: 4,
+        m: 2,
+        ..FecConfig::DEFAULT
+    });
+    let (mut a, mut b) = up(Transport::Datagram, f, f, None);
+    let mut got = Vec::new();
+    for now in 10..400u64 {
+        if now < 14 {
+            a.send(0, &[now as u8; 40], now).unwrap();
+        }
+        for fr in drain(&mut a, now) {
+            let frame = Frame::from_body(&fr).unwrap();
+            match (frame.header.kind, frame.header.fec_seq) {
+                (FrameKind::Rdata, Some(1)) => {} // lost
+                (FrameKind::Parity, _) => {
+                    // Keep the parity header (first, n, index, m); forge the symbol.
+                    let mut body = fr[..fr.len() - 4].to_vec();
+                    let start = frame.header.len() + 4;
+                    for (i, x) in body.iter_mut().enumerate().skip(start) {
+                        *x = (i * 37) as u8;
+                    }
+                    b.handle_datagram(&common::link::with_crc(&body), now);
+                }
+                _ => b.handle_datagram(&fr, now),
+            }
+        }
+        for fr in drain(&mut b, now) {
+            a.handle_datagram(&fr, now);
+        }
+        got.extend(received(&mut b));
+    }
+    assert_eq!(got, (10..14u8).map(|i| vec![i; 40]).collect::<Vec<_>>());
+    let s = b.stats();
+    assert_eq!(s.fec_recovered, 0, "{s:?}");
+    assert!(s.parity_rejected >= 1, "{s:?}");
+    assert!(a.stats().retransmissions >= 1);
+}
+
 #[cfg(feature = "aead")]
 #[test]
 fn sealed_frames_are_rebuilt_and_authenticated() {

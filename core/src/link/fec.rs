@@ -91,7 +91,8 @@ pub struct FecStats {
     pub recovered: u32,
     /// Groups that lost more frames than their parity repairs (ARQ repairs those).
     pub unrecoverable: u32,
-    /// PARITY payloads refused (malformed, inconsistent, stale).
+    /// PARITY payloads refused (malformed, inconsistent, stale), and groups given up because
+    /// their parity disagrees with their data.
     pub parity_rejected: u32,
 }
 
@@ -248,7 +249,9 @@ impl Repair for Fec<'_> {
             parity_unneeded: t.parity_unneeded,
             recovered: r.recovered,
             unrecoverable: r.unrecoverable,
-            parity_rejected: r.parity_rejected(),
+            // A group given up as inconsistent had parity that disagrees with its (checked)
+            // data: that parity is refused too.
+            parity_rejected: r.parity_rejected().wrapping_add(r.inconsistent),
         }
     }
 }

@@ -636,6 +636,9 @@ impl Link<'_> {
                 slot.compression,
                 Compression::Shared | Compression::SharedRaw
             );
+        // A message of an earlier session, still waiting for the application: its broken
+        // shared stream is that session's, not the current one's.
+        let earlier = reliable && self.rx.old > 0;
         let (area, start) = if reliable {
             let head = self.rx.head;
             self.take_in_order(head);
@@ -656,7 +659,7 @@ impl Link<'_> {
                 .unwrap_or_default();
             decode(self.codec.as_deref_mut(), slot.compression, payload, out)
         };
-        let n = self.decoded(slot.channel, shared, n)?;
+        let n = self.decoded(slot.channel, shared, earlier, n)?;
         if reliable {
             self.stats.delivered_reliable += 1;
         } else {
@@ -713,18 +716,20 @@ impl Link<'_> {
     }
 
     /// Counts and reports a decompression failure; a broken shared stream ends the session
-    /// (the peer is told with CLOSE).
+    /// (the peer is told with CLOSE), unless it was an earlier session's (`earlier`): then
+    /// only that stream's later pieces fail.
     fn decoded(
         &mut self,
         channel: u8,
         shared: bool,
+        earlier: bool,
         r: Result<usize, DecompressError>,
     ) -> Result<usize, RecvError> {
         r.map_err(|error| {
             self.stats.decompress_failed += 1;
             if shared && !self.rx.broken {
                 self.rx.broken = true;
-                if self.session.up {
+                if self.session.up && !earlier {
                     self.timers.close = Some(DownReason::DecompressFailed);
                 }
             }

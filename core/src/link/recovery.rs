@@ -304,6 +304,11 @@ impl Link<'_> {
         }
         self.tx.base = a.next;
         if let Some(bits) = a.sack {
+            // Bit i covers offset i + 1: from bit `remaining - 1` on, numbers never sent.
+            let sent = remaining.saturating_sub(1);
+            if sent < 32 && bits >> sent != 0 {
+                self.stats.bad_ack += 1;
+            }
             for i in 0..remaining.min(32) {
                 // Bit i covers ack + 1 + i, which is slot offset i + 1.
                 let off = i + 1;

@@ -2,7 +2,7 @@
 //! (`PROTOCOL.md` sections 4.1 and 4.2).
 //!
 //! Each handshake attempt has a 16-byte nonce that this side never used before: the seed
-//! (8 bytes) and an attempt counter (4 bytes). The initiator sends `HELLO`; a responder
+//! (8 bytes) and a 64-bit attempt counter (8 bytes, PROTOCOL.md 4.1.3). The initiator sends `HELLO`; a responder
 //! answers `HELLO_ACK` and keeps the derived session as *pending*: its current session (if
 //! any) goes on, and the pending one starts only when a frame arrives that belongs to it
 //! (with AEAD: that authenticates under its keys), which proves the peer completed the same
@@ -47,7 +47,10 @@ pub(super) struct Pending {
 
 pub(super) struct Session {
     seed: u64,
-    attempt: u32,
+    /// Fresh nonces taken since the link was seeded. 64 bits: it goes up at most once per
+    /// frame received, and a peer (or an attacker replaying hellos) cannot make it wrap,
+    /// which would repeat a nonce.
+    attempt: u64,
     /// A session keyed with the current nonce went up: the next handshake takes a new one.
     nonce_used: bool,
     /// A hello with the current nonce went out (a reconfiguration then takes a new one).
@@ -103,13 +106,17 @@ impl Session {
         self.hello_backoff = rto_initial;
     }
 
-    /// This side's current handshake nonce: the seed (LE), the attempt (LE), then 1 (LE
-    /// u32), which keeps it from being all zero whatever the seed.
+    /// This side's current handshake nonce: the seed (LE), the attempt's low 32 bits (LE),
+    /// then 1 plus its high 32 bits (LE u32), which keeps it from being all zero whatever the
+    /// seed (1 for the first 2^32 attempts).
     pub fn nonce(&self) -> [u8; NONCE_LEN] {
         let s = self.seed.to_le_bytes();
         let a = self.attempt.to_le_bytes();
+        let hi = (self.attempt >> 32) as u32;
+        let e = hi.wrapping_add(1).to_le_bytes();
         [
-            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], a[0], a[1], a[2], a[3], 1, 0, 0, 0,
+            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], a[0], a[1], a[2], a[3], e[0], e[1],
+            e[2], e[3],
         ]
     }
 
@@ -129,6 +136,7 @@ impl Session {
 
     /// Takes a fresh nonce.
     fn renew(&mut self) {
+        // 2^64 renewals are out of reach (one per frame received at most).
         self.attempt = self.attempt.wrapping_add(1);
         self.nonce_used = false;
         self.nonce_sent = false;
@@ -469,5 +477,27 @@ mod tests {
             })
             .count();
         assert!(changed > 980, "{changed}");
+    }
+
+    /// Every replayed hello can take a fresh nonce (rule 2), so an attacker decides how many
+    /// are taken: 2^32 of them must not bring back the boot's first nonce (before, the 32-bit
+    /// attempt wrapped to 0 and the nonce repeated, PROTOCOL.md 4.1.3).
+    #[test]
+    fn the_nonce_does_not_repeat_when_the_attempt_passes_2_pow_32() {
+        let mut s = Session::new(0x1122_3344_5566_7788, 1000);
+        let first = s.nonce();
+        assert_eq!(
+            first[8..],
+            [0, 0, 0, 0, 1, 0, 0, 0],
+            "the vectors' form is kept"
+        );
+        s.attempt = u64::from(u32::MAX);
+        let last_32 = s.nonce();
+        s.renew();
+        let next = s.nonce();
+        assert_ne!(next, first);
+        assert_ne!(next, last_32);
+        assert_eq!(next[8..], [0, 0, 0, 0, 2, 0, 0, 0]);
+        assert_ne!(next, [0; NONCE_LEN]);
     }
 }

@@ -121,7 +121,8 @@ pub struct LinkStats {
     pub fec_recovered: u32,
     /// FEC: groups that lost more frames than their parity repairs (ARQ repaired those).
     pub fec_unrecoverable: u32,
-    /// FEC: PARITY payloads refused (malformed, inconsistent, stale).
+    /// FEC: PARITY payloads refused (malformed, inconsistent, stale), and groups given up
+    /// because their parity disagrees with their data.
     pub parity_rejected: u32,
     /// Framing rejects by reason (stream decoder, or datagram checks on a datagram link).
     pub framing: DecoderStats,
