@@ -626,7 +626,8 @@ typedef struct {
   uint32_t fec_recovered;
   // FEC: groups that lost more than their parity repairs (retransmission repaired them).
   uint32_t fec_unrecoverable;
-  // FEC: PARITY payloads refused.
+  // FEC: PARITY payloads refused, and groups given up because their parity disagrees with
+  // their data.
   uint32_t parity_rejected;
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
@@ -762,7 +763,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 520 bytes on Cortex-M0, 464 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 464 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 // out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,
@@ -887,8 +888,8 @@ ferrule_link_config_t ferrule_link_config_default(void);
 
 // Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
 // configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
-// gives the same number at compile time. On 32-bit targets: 2200 bytes for the default
-// 4 x 128; 5504 for 8 x 256.
+// gives the same number at compile time. On 32-bit targets: 2208 bytes for the default
+// 4 x 128; 5512 for 8 x 256.
 // Stack: 144 bytes on Cortex-M0, 136 on Cortex-M4F. Reentrant: may be called from an interrupt.
 //
 // # Safety
@@ -948,7 +949,7 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
 // (`mem` overlaps the link's own memory). On an error nothing changes.
-// Stack: 120 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
+// Stack: 112 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
 // an interrupt.
 //
 // # Safety
@@ -1121,7 +1122,7 @@ ferrule_status ferrule_link_max_message_for_frame(ferrule_link_t *link,
                                                   size_t *max_len);
 
 // Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-// Stack: 416 bytes on Cortex-M0, 376 on Cortex-M4F. Not from an interrupt.
+// Stack: 420 bytes on Cortex-M0, 380 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` writable.

@@ -249,8 +249,8 @@ const _: () = assert!(frame_buffer_len(1) == FERRULE_LINK_FRAME_OVERHEAD + 1);
 
 /// Bytes of memory a link with this configuration needs (a multiple of 8), or 0 when the
 /// configuration is invalid. Exact; the `FERRULE_LINK_STORAGE_SIZE(window, max_message)` macro
-/// gives the same number at compile time. On 32-bit targets: 2200 bytes for the default
-/// 4 x 128; 5504 for 8 x 256.
+/// gives the same number at compile time. On 32-bit targets: 2208 bytes for the default
+/// 4 x 128; 5512 for 8 x 256.
 /// Stack: 144 bytes on Cortex-M0, 136 on Cortex-M4F. Reentrant: may be called from an interrupt.
 ///
 /// # Safety
@@ -404,7 +404,7 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
 /// (`mem` overlaps the link's own memory). On an error nothing changes.
-/// Stack: 120 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
+/// Stack: 112 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
 /// an interrupt.
 ///
 /// # Safety
@@ -981,7 +981,7 @@ pub struct ferrule_link_stats_t {
 }
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
-/// Stack: 416 bytes on Cortex-M0, 376 on Cortex-M4F. Not from an interrupt.
+/// Stack: 420 bytes on Cortex-M0, 380 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `out` writable.
