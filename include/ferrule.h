@@ -728,9 +728,10 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is built in place.
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
-// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
-// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-// dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
+// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+// own memory);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 // Stack: 444 bytes on Cortex-M0, 408 on Cortex-M4F. Not from an interrupt.
@@ -877,12 +878,12 @@ ferrule_status ferrule_decoder_feed(ferrule_decoder_t *decoder,
 ferrule_status ferrule_decoder_stats(const ferrule_decoder_t *decoder,
                                      ferrule_decoder_stats_t *out);
 
-// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-// bytes each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort once
-// `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
-// timers of `docs/PROTOCOL.md`: RTO 1000 ms before
-// the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
-// keepalive 1000 ms; loss declared after 2 later acknowledgements.
+// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128 bytes
+// each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort
+// once `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
+// timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT sample, between 20 and 4000 ms;
+// acknowledgements delayed at most 5 ms; keepalive 1000 ms; loss declared after 2 later
+// acknowledgements.
 // Stack: 20 bytes. Reentrant: may be called from an interrupt.
 ferrule_link_config_t ferrule_link_config_default(void);
 
@@ -1100,14 +1101,13 @@ bool ferrule_link_is_up(const ferrule_link_t *link);
 // Ends the session. From this call on, `ferrule_link_send` returns `FERRULE_ERR_NOT_CONNECTED`;
 // the next `ferrule_link_poll_transmit` sends CLOSE, ends the session (until then
 // `ferrule_link_is_up` returns true), queues `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`)
-// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing. Returns `FERRULE_OK` or
-// `FERRULE_ERR_NULL`.
+// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing.
+// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
 // Stack: 32 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`.
-ferrule_status ferrule_link_close(ferrule_link_t *link,
-                                  uint64_t now_ms);
+ferrule_status ferrule_link_close(ferrule_link_t *link, uint64_t now_ms);
 
 // Writes to `*max_len` the largest message that fits, worst case, in a frame of `frame_len`
 // bytes on this link's transport (e.g. a UDP payload limit or a DMA buffer), capped at this

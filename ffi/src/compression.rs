@@ -196,9 +196,10 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// (a session already up ends, `FERRULE_DOWN_LOCAL_CLOSE`). The state is built in place.
 ///
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
-/// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a mode, receive bit or window size
-/// out of range, a dictionary mode without a dictionary, a dictionary id with an empty
-/// dictionary, a reserved byte not 0, `mem` overlapping the link's own memory);
+/// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+/// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+/// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+/// own memory);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
 /// Stack: 444 bytes on Cortex-M0, 408 on Cortex-M4F. Not from an interrupt.

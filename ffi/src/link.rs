@@ -121,12 +121,12 @@ pub struct ferrule_link_config_t {
     pub reserved: [u8; 3],
 }
 
-/// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128
-/// bytes each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort once
-/// `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
-/// timers of `docs/PROTOCOL.md`: RTO 1000 ms before
-/// the first RTT sample, between 20 and 4000 ms; acknowledgements delayed at most 5 ms;
-/// keepalive 1000 ms; loss declared after 2 later acknowledgements.
+/// The default configuration: stream transport, no leading delimiter, 4 messages of up to 128 bytes
+/// each way, receive window 0 (the same as `window`), channel 0 reliable (the others best effort
+/// once `ferrule_link_enable_best_effort` was called, reliable until then), 20 retransmissions,
+/// timers of `docs/PROTOCOL.md`: RTO 1000 ms before the first RTT sample, between 20 and 4000 ms;
+/// acknowledgements delayed at most 5 ms; keepalive 1000 ms; loss declared after 2 later
+/// acknowledgements.
 /// Stack: 20 bytes. Reentrant: may be called from an interrupt.
 #[no_mangle]
 pub extern "C" fn ferrule_link_config_default() -> ferrule_link_config_t {
@@ -818,8 +818,8 @@ pub unsafe extern "C" fn ferrule_link_is_up(link: *const ferrule_link_t) -> bool
 /// Ends the session. From this call on, `ferrule_link_send` returns `FERRULE_ERR_NOT_CONNECTED`;
 /// the next `ferrule_link_poll_transmit` sends CLOSE, ends the session (until then
 /// `ferrule_link_is_up` returns true), queues `FERRULE_EVENT_DOWN` (`FERRULE_DOWN_LOCAL_CLOSE`)
-/// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing. Returns `FERRULE_OK` or
-/// `FERRULE_ERR_NULL`.
+/// with the unconfirmed messages, and starts a new handshake. Without a session it does nothing.
+/// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
 /// Stack: 32 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety

@@ -1,12 +1,12 @@
 //! Sessions: the handshake, what each side announces, and how sessions start and end
 //! (`PROTOCOL.md` sections 4.1 and 4.2).
 //!
-//! Each handshake attempt has a 16-byte nonce that this side never used before: the seed
-//! (8 bytes) and a 64-bit attempt counter (8 bytes, PROTOCOL.md 4.1.3). The initiator sends `HELLO`; a responder
-//! answers `HELLO_ACK` and keeps the derived session as *pending*: its current session (if
-//! any) goes on, and the pending one starts only when a frame arrives that belongs to it
-//! (with AEAD: that authenticates under its keys), which proves the peer completed the same
-//! handshake. A replayed `HELLO` therefore costs an answer, never a session.
+//! Each handshake attempt has a 16-byte nonce that this side never used before: the seed (8 bytes)
+//! and a 64-bit attempt counter (PROTOCOL.md 4.1.3). The initiator sends `HELLO`; a responder
+//! answers `HELLO_ACK` and keeps the derived session as *pending*: its current session (if any)
+//! goes on, and the pending one starts only when a frame arrives that belongs to it (with AEAD:
+//! that authenticates under its keys), which proves the peer completed the same handshake. A
+//! replayed `HELLO` therefore costs an answer, never a session.
 
 use super::hello::{caps, Hello, NONCE_LEN};
 use super::seal::{KeySet, SessionParams};
