@@ -301,7 +301,10 @@ if [ "$combined" = 1 ]; then
         subst packaging/esp-idf/ferrule/idf_component.yml.in "$c/idf_component.yml"
         cp include/ferrule.h packaging/include/ferrule_defaults.h "$c/include/"
         cp LICENSE-MIT LICENSE-APACHE "$c/"
-        for T in "${riscv[@]}"; do install_libs "${WORK[$T]}" "$c/lib/$T"; done
+        for T in "${riscv[@]}"; do
+            target_info "$T" # FAMILY: the last target of the loop above may be the host's
+            install_libs "${WORK[$T]}" "$c/lib/$T"
+        done
     fi
     rows=${readme_rows//$'\n'/\\n}
     subst packaging/README.combined.md.in "$b/README.md" -e "s#@ROWS@#${rows//#/\\#}#"

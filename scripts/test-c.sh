@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Host C tests of the C API:
 # - include/ferrule.h compiles clean on its own as C99, C11, C++11 and C++17 (-Wall -Wextra
-#   -Wpedantic -Werror), for the host and for Cortex-M0;
+#   -Wpedantic -Werror), for the host and for Cortex-M0; packaging/include/ferrule_defaults.h as
+#   C99 and C++11, refusing out-of-range FERRULE_CONFIG_* values at compile time;
 # - tests/c/test_api.c built with -Wall -Wextra -Wpedantic -Werror as C11 and as C++17, under
 #   AddressSanitizer + UBSan, against the ffi staticlib; then against a staticlib built without
 #   the `aead` feature (every AEAD entry point must say FERRULE_ERR_UNSUPPORTED);
@@ -30,6 +31,20 @@ if command -v arm-none-eabi-gcc >/dev/null; then
     arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 $WARN -Iinclude -c "$out/header.c" \
         -o "$out/header_m0.o"
 fi
+
+echo "  packaging/include/ferrule_defaults.h: C99 and C++11 clean; out-of-range choices stop the build"
+printf '#include "ferrule_defaults.h"\nint main(void) { return (int)ferrule_compression_config_from_build().reliable; }\n' \
+    >"$out/defaults.c"
+$CC -std=c99 $WARN -Iinclude -Ipackaging/include -c "$out/defaults.c" -o "$out/defaults.o"
+$CXX -x c++ -std=c++11 $WARN -Iinclude -Ipackaging/include -c "$out/defaults.c" -o "$out/defaults.o"
+for bad in FERRULE_CONFIG_WINDOW=0 FERRULE_CONFIG_MAX_MESSAGE=4097 FERRULE_CONFIG_COMPRESSION=3 \
+    FERRULE_CONFIG_BEST_EFFORT=2 FERRULE_CONFIG_AEAD=7; do
+    if $CC -std=c99 $WARN -Iinclude -Ipackaging/include -D$bad -c "$out/defaults.c" -o "$out/defaults.o" \
+        2>/dev/null; then
+        echo "ferrule_defaults.h accepted -D$bad"
+        exit 1
+    fi
+done
 
 echo "  staticlib (host, std)"
 cargo build -q -p ferrule-ffi

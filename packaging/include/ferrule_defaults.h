@@ -17,7 +17,10 @@
  *   FERRULE_CONFIG_COMPRESSION  FERRULE_MODE_OFF (0), _PER_MESSAGE (1) or _SHARED (2), for
  *                               reliable messages (default off)
  *   FERRULE_CONFIG_AEAD         1: the application seals the link with a pre-shared key
- *                               (ferrule_link_enable_aead). Default 0.
+ *                               (ferrule_link_enable_aead). Default 0. Only passed on to
+ *                               the application's code: nothing below uses it.
+ *
+ * A value out of range stops the build (a negative array size).
  *
  *   static uint64_t link_mem[FERRULE_CONFIG_LINK_STORAGE_SIZE / 8];
  *
@@ -46,6 +49,8 @@
 
 typedef char ferrule_config_max_message_fits[(FERRULE_CONFIG_MAX_MESSAGE) >= 1 && (FERRULE_CONFIG_MAX_MESSAGE) <= FERRULE_MAX_MESSAGE ? 1 : -1];
 typedef char ferrule_config_window_fits[(FERRULE_CONFIG_WINDOW) >= 1 && (FERRULE_CONFIG_WINDOW) <= 255 ? 1 : -1];
+typedef char ferrule_config_compression_is_a_mode[(FERRULE_CONFIG_COMPRESSION) >= FERRULE_MODE_OFF && (FERRULE_CONFIG_COMPRESSION) <= FERRULE_MODE_SHARED ? 1 : -1];
+typedef char ferrule_config_flags_are_0_or_1[((FERRULE_CONFIG_BEST_EFFORT) == 0 || (FERRULE_CONFIG_BEST_EFFORT) == 1) && ((FERRULE_CONFIG_AEAD) == 0 || (FERRULE_CONFIG_AEAD) == 1) ? 1 : -1];
 
 /* Bytes of the link of this configuration (see FERRULE_LINK_STORAGE_SIZE). */
 #define FERRULE_CONFIG_LINK_STORAGE_SIZE                                                       \

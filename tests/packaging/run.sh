@@ -11,7 +11,9 @@
 # on a soft-float and a softfp Cortex-M4; the Zephyr module (Kconfig through kconfiglib, a
 # stand-in for Zephyr's CMake) on Cortex-M3, M4F and RV32IMC; the ESP-IDF component (a stand-in for
 # IDF's CMake) on an RV32IMC core without atomics; the host C API tests against the shared
-# library; PlatformIO's board -> archive choice; float-ABI mismatches refused; memcpy taken
+# library; PlatformIO's board -> archive choice; float-ABI mismatches refused (by ld, and by the
+# CMake package, which also refuses a CPU that cannot run the archive and takes version ranges);
+# the ESP-IDF component holding the RISC-V archives only; memcpy taken
 # from the C library (not from the archive, as rustc's own archive does); and check-symbols.sh
 # failing on the raw rustc archive. Ends with "N passed, N failed".
 set -euo pipefail
@@ -180,7 +182,10 @@ zephyr_rv32imc() { # RISC-V without atomics: the rv32imc archive, on a core with
 
 # ---------------------------------------------------------------- ESP-IDF component (stand-in)
 esp_idf() {
-    local c=$ALL/esp-idf/ferrule
+    local c=$ALL/esp-idf/ferrule stray
+    # Only the RISC-V archives: no host library slipped in.
+    stray=$(find "$c/lib" -mindepth 2 ! -name libferrule.a)
+    [ -z "$stray" ] || { echo "stray files in the component: $stray"; return 1; }
     for chip in esp32c3 esp32c6; do
         cmake -DCOMPONENT="$c" -DIDF_TARGET=$chip -P "$T/esp-idf-stub/early_expansion.cmake"
     done
@@ -246,6 +251,28 @@ float_abi_mismatch() { # the linker refuses, and the CMake package says so first
     grep -q "is built for -mfloat-abi=hard" "$OUT/cmake-abi.log" || { cat "$OUT/cmake-abi.log"; return 1; }
     echo "find_package refused the hard-float bundle for -mfloat-abi=soft"
 }
+configure_refused() { # bundle-target cpu-flags expected-message [cmake args...]: find_package fails
+    local lib=$1 flags=$2 want=$3 log=$OUT/cmake-refused.log
+    shift 3
+    rm -rf "$OUT/cmake-refused"
+    if cmake -S "$T/cmake-app" -B "$OUT/cmake-refused" -DBOARD=mps2 "${ARM[@]}" -DARM_CPU_FLAGS="$flags" \
+        -DCMAKE_PREFIX_PATH="$(bundle "$lib")" "$@" >"$log" 2>&1; then
+        echo "find_package accepted $lib for: $flags $*"
+        return 1
+    fi
+    grep -q "$want" "$log" || { cat "$log"; return 1; }
+    echo "refused: $lib for $flags $*"
+}
+cmake_checks() { # the package checks the compiler itself: CPU, float ABI (also gcc's default), version
+    configure_refused thumbv7em-none-eabi "$M0" "builds for another CPU"
+    configure_refused thumbv7em-none-eabi "$M3" "builds for another CPU"
+    configure_refused thumbv7em-none-eabihf "-mcpu=cortex-m4 -mthumb" "is built for -mfloat-abi=hard"
+    configure_refused thumbv6m-none-eabi "$M0" "not compatible" -DFERRULE_FIND_VERSION=0.3...0.4
+    rm -rf "$OUT/cmake-range"
+    cmake -S "$T/cmake-app" -B "$OUT/cmake-range" -DBOARD=microbit "${ARM[@]}" -DARM_CPU_FLAGS="$M0" \
+        -DCMAKE_PREFIX_PATH="$(bundle thumbv6m-none-eabi)" -DFERRULE_FIND_VERSION=0.1...0.3 >"$OUT/cmake-range.log"
+    echo "find_package(ferrule 0.1...0.3) takes $version"
+}
 memcpy_from_libc() { # the firmware's memcpy is the C library's, not a copy inside ferrule
     local src=$OUT/mem.c lib raw=$ROOT/target-bundle/thumbv7em-none-eabihf/firmware/libferrule_ffi.a
     printf '%s\n' '#include <string.h>' '#include "ferrule.h"' 'char a[64], b[64];' \
@@ -303,6 +330,7 @@ case_ esp_idf esp_idf
 case_ host_c_api host_c_api
 case_ platformio platformio
 case_ float_abi_mismatch float_abi_mismatch
+case_ cmake_checks cmake_checks
 case_ memcpy_from_libc memcpy_from_libc
 case_ raw_archive_rejected raw_archive_rejected
 
