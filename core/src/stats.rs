@@ -19,7 +19,7 @@ pub struct DecoderStats {
     pub oversize: u32,
     /// CRC mismatches (line noise).
     pub bad_crc: u32,
-    /// Valid CRC but a version other than 1.
+    /// Valid CRC but a version other than this one ([`crate::frame::VERSION`]).
     pub bad_version: u32,
     /// Valid CRC but an unknown frame type.
     pub unknown_kind: u32,

@@ -96,6 +96,109 @@ fn close_refuses_new_messages_at_once_and_reports_the_unacked_ones() {
     }
 }
 
+/// 4.5: while the peer is silent, the deadline `poll_timeout` gives is never in the past (a
+/// firmware sleeping until it would spin), the PINGs go every quarter interval from the moment
+/// the peer has been silent a whole one, and the session ends after eight intervals. Before,
+/// the deadline stayed at 4 intervals after the last frame heard until the session ended:
+/// about 4,000 wake-ups in 4 s at the default 1 s keepalive.
+#[test]
+fn a_sleeping_firmware_wakes_only_for_pings_while_the_peer_is_silent() {
+    let cfg = Config {
+        keepalive: 1000,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    handshake(&mut a, &mut b);
+    // B is unplugged from now on; A sleeps until each deadline.
+    let mut now = 1;
+    let (mut wakes, mut past, mut pings) = (0, 0, Vec::new());
+    loop {
+        a.handle_timeout(now);
+        if !a.is_up() || wakes == 1000 {
+            break;
+        }
+        for f in drain(&mut a, now) {
+            if kind(&f) == FrameKind::Ping {
+                pings.push(now);
+            }
+        }
+        let deadline = a.poll_timeout().expect("a timer runs while up");
+        if deadline < now {
+            past += 1;
+        }
+        wakes += 1;
+        now = deadline.max(now + 1);
+    }
+    assert!(!a.is_up());
+    assert_eq!(past, 0, "deadlines in the past");
+    assert!(wakes < 40, "{wakes} wake-ups");
+    assert_eq!(pings.first(), Some(&1000), "{pings:?}");
+    assert!(
+        pings.windows(2).skip(1).all(|w| w[1] - w[0] == 250),
+        "{pings:?}"
+    );
+    let down = core::iter::from_fn(|| a.poll_event()).last();
+    assert!(
+        matches!(
+            down,
+            Some(Event::Down {
+                reason: DownReason::PeerSilent,
+                ..
+            })
+        ),
+        "{down:?}"
+    );
+    assert_eq!(
+        now, 8000,
+        "the session ends 8 intervals after the last frame heard"
+    );
+}
+
+/// An application that does not poll events loses the oldest `Up` first: every `Down`, the
+/// only report of the messages a session's end discarded, is still there (so `acked_before`
+/// keeps its promise: acknowledged, or reported discarded).
+#[test]
+fn events_beyond_the_queue_drop_an_up_before_a_down() {
+    let mut a = link(cfg(), 1, 4, M);
+    let mut now = 0;
+    for peer in 0..4u64 {
+        // A new peer (a reboot of the other side) each time: the old session goes down.
+        let mut b = link(cfg(), 100 + peer, 4, M);
+        for t in now..now + 4 {
+            for f in drain(&mut b, t) {
+                a.handle_datagram(&f, t);
+            }
+            for f in drain(&mut a, t) {
+                b.handle_datagram(&f, t);
+            }
+        }
+        assert!(a.is_up() && b.is_up());
+        now += 10;
+        // Two messages the peer never acknowledges: lost on the line.
+        a.send(0, b"x", now).unwrap();
+        a.send(0, b"y", now).unwrap();
+        drain(&mut a, now);
+        now += 10;
+    }
+    let st = a.stats();
+    let events: Vec<Event> = core::iter::from_fn(|| a.poll_event()).collect();
+    // Up, then (Down, Up) three times: seven events, three dropped, all of them Ups.
+    assert_eq!(st.events_dropped, 3);
+    let reported: u32 = events
+        .iter()
+        .map(|e| match e {
+            Event::Down { unacked, .. } => u32::from(*unacked),
+            Event::Up => 0,
+        })
+        .sum();
+    assert_eq!(
+        (reported, st.discarded_on_reset, st.link_downs),
+        (6, 6, 3),
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&Event::Up));
+}
+
 /// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;
 /// the pending one starts only when the initiator's first frame of it arrives.
 #[test]

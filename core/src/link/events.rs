@@ -79,8 +79,9 @@ pub enum Event {
 
 const CAP: usize = 4;
 
-/// A small queue of events; the oldest is dropped (and counted) when the application does
-/// not keep up.
+/// A small queue of events. When the application does not keep up, one is dropped (and
+/// counted): the oldest `Up` if any (the link still says whether it is up), else the oldest
+/// event. A `Down` carries the only report of the messages it discarded, so it goes last.
 pub(super) struct Events {
     queue: [Option<Event>; CAP],
     head: u8,
@@ -98,7 +99,17 @@ impl Events {
 
     pub fn push(&mut self, e: Event, stats: &mut Counters) {
         if usize::from(self.len) == CAP {
-            self.head = (self.head + 1) % CAP as u8;
+            let slot = |i: usize| (usize::from(self.head) + i) % CAP;
+            let victim = (0..CAP)
+                .find(|&i| matches!(self.queue.get(slot(i)), Some(Some(Event::Up))))
+                .unwrap_or(0);
+            // The ones after it move up one place, keeping their order.
+            for i in victim..CAP - 1 {
+                let next = self.queue.get(slot(i + 1)).copied().flatten();
+                if let Some(q) = self.queue.get_mut(slot(i)) {
+                    *q = next;
+                }
+            }
             self.len -= 1;
             stats.events_dropped += 1;
         }
