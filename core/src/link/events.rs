@@ -99,17 +99,17 @@ impl Events {
 
     pub fn push(&mut self, e: Event, stats: &mut Counters) {
         if usize::from(self.len) == CAP {
-            let slot = |i: usize| (usize::from(self.head) + i) % CAP;
-            let victim = (0..CAP)
-                .find(|&i| matches!(self.queue.get(slot(i)), Some(Some(Event::Up))))
+            // The oldest Up (else the oldest event) goes; the ones before it move one place
+            // towards the tail, keeping their order, and the head follows.
+            let h = usize::from(self.head);
+            let mut i = (0..CAP)
+                .find(|&i| self.queue[(h + i) % CAP] == Some(Event::Up))
                 .unwrap_or(0);
-            // The ones after it move up one place, keeping their order.
-            for i in victim..CAP - 1 {
-                let next = self.queue.get(slot(i + 1)).copied().flatten();
-                if let Some(q) = self.queue.get_mut(slot(i)) {
-                    *q = next;
-                }
+            while i > 0 {
+                self.queue[(h + i) % CAP] = self.queue[(h + i - 1) % CAP];
+                i -= 1;
             }
+            self.head = ((h + 1) % CAP) as u8;
             self.len -= 1;
             stats.events_dropped += 1;
         }

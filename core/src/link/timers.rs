@@ -74,16 +74,14 @@ impl Link<'_> {
         }
         let keepalive = u64::from(self.cfg.keepalive);
         if keepalive > 0 {
-            // The next PING (`ping_interval`: a quarter interval once the peer has been silent
-            // a whole one, from that moment on) and the end of the session by silence.
+            // The next PING (`ping_interval`: a whole interval after the last frame sent, a
+            // quarter once the peer has been silent a whole one, from that moment on) and the
+            // end of the session by silence. Before `now` only when a PING is due at once.
             let silent_from = self.timers.last_rx + keepalive;
             let quarter = self.timers.last_tx + (keepalive / 4).max(1);
-            let ping = if now >= silent_from {
-                quarter
-            } else {
-                (self.timers.last_tx + keepalive).min(silent_from.max(quarter))
-            };
-            let k = ping.min(self.timers.last_rx + DEAD_FACTOR * keepalive);
+            let k = (self.timers.last_tx + keepalive)
+                .min(silent_from.max(quarter))
+                .min(self.timers.last_rx + DEAD_FACTOR * keepalive);
             t = Some(t.map_or(k, |x| x.min(k)));
         }
         t
