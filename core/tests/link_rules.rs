@@ -199,6 +199,39 @@ fn events_beyond_the_queue_drop_an_up_before_a_down() {
     assert_eq!(events.last(), Some(&Event::Up));
 }
 
+/// 4.1.1 rules 2 and 4: when the initiator's confirming ACK is lost, the responder's pending
+/// session waits for a frame of it; the responder's own HELLO (it is not up) now draws one at
+/// once. Before, with keepalives off and nothing to send, the initiator counted those HELLOs
+/// as duplicates and the responder never came up.
+#[test]
+fn a_lost_confirmation_is_repaired_without_keepalives() {
+    let (mut a, mut b) = (link(cfg(), 1, 4, M), link(cfg(), 2, 4, M));
+    for f in drain(&mut a, 0) {
+        b.handle_datagram(&f, 0);
+    }
+    for f in drain(&mut b, 0) {
+        a.handle_datagram(&f, 0);
+    }
+    assert!(a.is_up() && !b.is_up());
+    let lost = drain(&mut a, 0);
+    assert_eq!(kind(&lost[0]), FrameKind::Ack, "the confirmation, lost");
+    let mut up_at = None;
+    for now in 1..10_000 {
+        pump(&mut a, &mut b, now);
+        if b.is_up() {
+            up_at = Some(now);
+            break;
+        }
+    }
+    assert_eq!(
+        up_at,
+        Some(1000),
+        "B's first HELLO retransmission draws the ACK"
+    );
+    // B's own first HELLO (sent with its answer at 0) and its retransmission at 1000.
+    assert_eq!(a.stats().hello_duplicates, 2);
+}
+
 /// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;
 /// the pending one starts only when the initiator's first frame of it arrives.
 #[test]

@@ -269,7 +269,8 @@ pub struct LinkArgs {
     /// Receive window in messages, 1 to 64 (the link's slots) [default: 32].
     #[arg(long, value_parser = clap::value_parser!(u8).range(1..=crate::driver::RUST_WINDOW as i64))]
     pub window: Option<u8>,
-    /// Largest message this end sends, in bytes.
+    /// Largest message this end sends and accepts, in bytes (sends are also capped at what the
+    /// peer accepts).
     #[arg(long, default_value_t = crate::driver::MAX_MESSAGE as u64, value_parser = clap::value_parser!(u64).range(1..=crate::driver::MAX_MESSAGE as u64))]
     pub max_message: u64,
     /// Record every frame in this pcapng file (open it with Wireshark and

@@ -86,7 +86,7 @@ pub struct LinkSpec {
     pub key: Option<([u8; 32], u8)>,
     /// Window: messages in flight each way (0: 32).
     pub window: u8,
-    /// Largest message this end sends.
+    /// Largest message this end sends and accepts.
     pub max_message: usize,
     /// pcapng file to record every frame into.
     pub capture: Option<String>,

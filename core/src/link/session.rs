@@ -239,8 +239,11 @@ impl Link<'_> {
         // replay): liveness is only ever refreshed by frames of the session.
         if kind == FrameKind::Hello {
             if self.session.up && rec.nonce == self.session.peer.nonce {
-                // A late copy of the HELLO that opened this session.
+                // The peer's HELLO of this session: a late copy, or a responder whose pending
+                // session is still waiting for its first frame (the confirming ACK was lost,
+                // and without keepalives nothing else may come): that frame, now.
                 self.stats.hello_duplicates += 1;
+                self.rx.ack_now = true;
                 return;
             }
             if self
@@ -477,6 +480,19 @@ mod tests {
             })
             .count();
         assert!(changed > 980, "{changed}");
+    }
+
+    /// PROTOCOL.md 4.2's example: the keyless tag and first sequence numbers for the nonces
+    /// of the 6.7 vectors (initiator seed 0x0123456789abcdef, responder 0xfedcba9876543210).
+    #[test]
+    fn plain_params_match_the_protocol_example() {
+        let mut initiator = Session::new(0x0123_4567_89ab_cdef, 1000).nonce();
+        let mut responder = Session::new(0xfedc_ba98_7654_3210, 1000).nonce();
+        assert!(responder < initiator, "the responder's nonce is lo");
+        assert_eq!(plain_params(&responder, &initiator), (0x57, 0x5229, 0x0329));
+        initiator[0] ^= 1;
+        responder[15] ^= 1;
+        assert_ne!(plain_params(&responder, &initiator), (0x57, 0x5229, 0x0329));
     }
 
     /// Every replayed hello can take a fresh nonce (rule 2), so an attacker decides how many
