@@ -765,7 +765,7 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 464 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 524 bytes on Cortex-M0, 496 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 // out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,
@@ -951,7 +951,7 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
 // (`mem` overlaps the link's own memory). On an error nothing changes.
-// Stack: 112 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
+// Stack: 124 bytes on Cortex-M0, 112 on Cortex-M4F (with a session up, which it ends). Not from
 // an interrupt.
 //
 // # Safety
@@ -1066,7 +1066,7 @@ ferrule_status ferrule_link_poll_transmit(ferrule_link_t *link,
 // which may lie before the last `now_ms` (0 right after `ferrule_link_init`: the first hello
 // is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 // `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
-// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
+// Stack: 280 bytes on Cortex-M0, 232 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `deadline_ms` writable.

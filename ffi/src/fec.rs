@@ -83,7 +83,7 @@ pub unsafe extern "C" fn ferrule_fec_storage_size(
 /// `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 /// side then announces the groups it repairs and protects what it sends as far as the peer
 /// repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-/// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 512 bytes on Cortex-M0, 464 on Cortex-M4F.
+/// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 524 bytes on Cortex-M0, 496 on Cortex-M4F.
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
 /// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,

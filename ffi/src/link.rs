@@ -404,7 +404,7 @@ pub extern "C" fn ferrule_best_effort_storage_size(max_message: u16) -> usize {
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
 /// (`mem` overlaps the link's own memory). On an error nothing changes.
-/// Stack: 112 bytes on Cortex-M0, 80 on Cortex-M4F (with a session up, which it ends). Not from
+/// Stack: 124 bytes on Cortex-M0, 112 on Cortex-M4F (with a session up, which it ends). Not from
 /// an interrupt.
 ///
 /// # Safety
@@ -680,7 +680,7 @@ pub unsafe extern "C" fn ferrule_link_poll_transmit(
 /// which may lie before the last `now_ms` (0 right after `ferrule_link_init`: the first hello
 /// is due). Returns `FERRULE_OK`, `FERRULE_EMPTY` (no timer pending) or
 /// `FERRULE_ERR_NULL`. A firmware may sleep until this deadline or the next interrupt.
-/// Stack: 280 bytes on Cortex-M0, 240 on Cortex-M4F. Not from an interrupt.
+/// Stack: 280 bytes on Cortex-M0, 232 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `deadline_ms` writable.
