@@ -1000,7 +1000,7 @@ ferrule_status ferrule_link_acked_before(ferrule_link_t *link, uint32_t *id);
 // call again for the next; if it was part of the shared stream the session ends with
 // `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`. Decompresses if the message is
 // compressed.
-// Stack: 180 bytes on Cortex-M0 and 132 on Cortex-M4F without compression; 556 and 472
+// Stack: 180 bytes on Cortex-M0 and 140 on Cortex-M4F without compression; 556 and 480
 // when it decompresses. Not from an interrupt.
 //
 // # Safety
@@ -1016,7 +1016,7 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
 // `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (no
 // buffer is that long; nothing is read); bad input is counted (`ferrule_link_stats`), never an
 // error. Poll events afterwards.
-// Stack: 784 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
+// Stack: 792 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 // HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 // on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 // buffer in the interrupt, and feed them from the main loop.
