@@ -268,6 +268,13 @@ cmake_checks() { # the package checks the compiler itself: CPU, float ABI (also 
     configure_refused thumbv7em-none-eabi "$M3" "builds for another CPU"
     configure_refused thumbv7em-none-eabihf "-mcpu=cortex-m4 -mthumb" "is built for -mfloat-abi=hard"
     configure_refused thumbv6m-none-eabi "$M0" "not compatible" -DFERRULE_FIND_VERSION=0.3...0.4
+    # CPU options from add_compile_options() count: refused for the wrong core, taken for the
+    # right one (configure only).
+    configure_refused thumbv7em-none-eabi "" "builds for another CPU" "-DDEMO_CPU_OPTIONS=${M0// /;}"
+    rm -rf "$OUT/cmake-options"
+    cmake -S "$T/cmake-app" -B "$OUT/cmake-options" -DBOARD=microbit "${ARM[@]}" -DARM_CPU_FLAGS= \
+        "-DDEMO_CPU_OPTIONS=${M0// /;}" -DCMAKE_PREFIX_PATH="$(bundle thumbv6m-none-eabi)" \
+        >"$OUT/cmake-options.log"
     rm -rf "$OUT/cmake-range"
     cmake -S "$T/cmake-app" -B "$OUT/cmake-range" -DBOARD=microbit "${ARM[@]}" -DARM_CPU_FLAGS="$M0" \
         -DCMAKE_PREFIX_PATH="$(bundle thumbv6m-none-eabi)" -DFERRULE_FIND_VERSION=0.1...0.3 >"$OUT/cmake-range.log"
