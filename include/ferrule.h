@@ -603,8 +603,8 @@ typedef struct {
   uint32_t link_downs;
   // Messages discarded when sessions ended.
   uint32_t discarded_on_reset;
-  // Events dropped because the application did not poll them (the oldest UP first, then
-  // the oldest event: a DOWN is kept longest).
+  // Events dropped because the application did not poll them (the oldest UP first; a DOWN
+  // only when no UP is queued).
   uint32_t events_dropped;
   // AEAD: frames that failed authentication (tampered, forged, or another key).
   uint32_t auth_failed;
@@ -1085,8 +1085,8 @@ ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms
 // Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 // `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
 // transmits, and after `ferrule_link_enable_*`: up to four are kept; beyond that the oldest
-// UP is dropped (else the oldest event: a DOWN, which reports discarded messages, is kept
-// longest) and counted in `events_dropped`.
+// UP is dropped (the oldest DOWN, which reports discarded messages, only when no UP is
+// queued) and counted in `events_dropped`.
 // Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety

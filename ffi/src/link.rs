@@ -760,8 +760,8 @@ pub struct ferrule_event_t {
 /// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 /// `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
 /// transmits, and after `ferrule_link_enable_*`: up to four are kept; beyond that the oldest
-/// UP is dropped (else the oldest event: a DOWN, which reports discarded messages, is kept
-/// longest) and counted in `events_dropped`.
+/// UP is dropped (the oldest DOWN, which reports discarded messages, only when no UP is
+/// queued) and counted in `events_dropped`.
 /// Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
@@ -945,8 +945,8 @@ pub struct ferrule_link_stats_t {
     pub link_downs: u32,
     /// Messages discarded when sessions ended.
     pub discarded_on_reset: u32,
-    /// Events dropped because the application did not poll them (the oldest UP first, then
-    /// the oldest event: a DOWN is kept longest).
+    /// Events dropped because the application did not poll them (the oldest UP first; a DOWN
+    /// only when no UP is queued).
     pub events_dropped: u32,
     /// AEAD: frames that failed authentication (tampered, forged, or another key).
     pub auth_failed: u32,

@@ -96,8 +96,8 @@ pub struct LinkStats {
     pub link_downs: u32,
     /// Send-side messages discarded when sessions ended (also reported in `Event::Down`).
     pub discarded_on_reset: u32,
-    /// Events dropped because the application did not poll them (the oldest `Up` first, then
-    /// the oldest event: a `Down` is kept longest).
+    /// Events dropped because the application did not poll them (the oldest `Up` first; a
+    /// `Down` only when no `Up` is queued).
     pub events_dropped: u32,
     /// AEAD: frames that failed authentication (tampered, forged, or sealed under another
     /// key with the same id).

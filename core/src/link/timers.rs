@@ -45,7 +45,8 @@ impl Link<'_> {
     }
 
     /// The absolute time (ms) by which [`Self::handle_timeout`] (or `poll_transmit`) must be
-    /// called again. Equal to the last `now` when something can be sent immediately.
+    /// called again. At or before the last `now` when something can be sent immediately
+    /// (while no session is up: the next hello's due time).
     pub fn poll_timeout(&self) -> Option<u64> {
         let now = self.now;
         if self.session.answer && self.session.pending.is_some() {
