@@ -232,6 +232,47 @@ fn a_lost_confirmation_is_repaired_without_keepalives() {
     assert_eq!(a.stats().hello_duplicates, 2);
 }
 
+/// 4.3: a session given up at the retry limit starts its next handshake in the same
+/// `poll_transmit` loop, so the deadline that follows is not `now` with nothing to send (a
+/// firmware loop came back once for nothing). Found by the `link_forge` fuzz target.
+#[test]
+fn the_retry_limit_hands_over_to_the_next_hello_at_once() {
+    let cfg = Config {
+        max_retransmits: 1,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    handshake(&mut a, &mut b);
+    while a.poll_event().is_some() {}
+    a.send(0, b"into the void", 1).unwrap();
+    let mut now = 1;
+    for _ in 0..100 {
+        a.handle_timeout(now);
+        let frames = drain(&mut a, now); // B is gone: everything is lost
+        if !a.is_up() {
+            assert!(
+                frames.iter().any(|f| kind(f) == FrameKind::Hello),
+                "the HELLO goes with the same loop"
+            );
+            assert!(a.poll_timeout().unwrap() > now);
+            let down = a.poll_event();
+            assert!(
+                matches!(
+                    down,
+                    Some(Event::Down {
+                        reason: DownReason::RetryLimit,
+                        ..
+                    })
+                ),
+                "{down:?}"
+            );
+            return;
+        }
+        now = a.poll_timeout().unwrap().max(now + 1);
+    }
+    panic!("the session never reached the retry limit");
+}
+
 /// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;
 /// the pending one starts only when the initiator's first frame of it arrives.
 #[test]

@@ -187,7 +187,12 @@ impl Link<'_> {
         let now = clamp_now(now);
         self.now = now;
         self.on_time();
-        let Some(pick) = self.pick() else {
+        let mut pick = self.pick();
+        if pick.is_none() && !self.session.up {
+            // `pick` may just have ended the session (the retry limit): its HELLO is due now.
+            pick = self.pick();
+        }
+        let Some(pick) = pick else {
             return Ok(None);
         };
         let n = match pick {
