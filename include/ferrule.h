@@ -1048,8 +1048,8 @@ ferrule_status ferrule_link_handle_datagram(ferrule_link_t *link,
 // timers or sent. Returns `FERRULE_OK`, `FERRULE_EMPTY` (nothing to send now),
 // `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing was taken), `FERRULE_ERR_NULL`. Seals the frame if
 // AEAD is on.
-// Stack: 768 bytes on Cortex-M0 and 592 on Cortex-M4F without AEAD; with AEAD (a hello's
-// HMAC) at most 968 on Cortex-M0 and 904 on Cortex-M4F. Not from an interrupt.
+// Stack: 768 bytes on Cortex-M0 and 576 on Cortex-M4F without AEAD; with AEAD (a hello's
+// HMAC) at most 968 on Cortex-M0 and 888 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `out` points to `cap` writable bytes (to
