@@ -65,22 +65,9 @@ fn main() {
     }
     let dt = t.elapsed().as_secs_f64();
     println!(
-        "sans-IO, one process, {size} B messages, window {window}: {} msg/s ({:.2} us per \
+        "sans-IO, one process, {size} B messages, window {window}: {:.0} msg/s ({:.2} us per \
          message: send, frame, feed, deliver, acknowledge)",
-        grouped((messages as f64 / dt) as u64),
+        messages as f64 / dt,
         dt * 1e6 / messages as f64
     );
-}
-
-/// `n` with a comma every three digits, as Python's `{:,}`.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

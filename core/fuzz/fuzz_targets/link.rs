@@ -7,8 +7,12 @@
 #![no_main]
 
 use ferrule::compress::{CodecConfig, Compressor, Mode};
-use ferrule::link::{Config, Fec, FecConfig, Guard, Link, LinkBuffers, Transport};
+use ferrule::link::{Config, Fec, Guard, Link, LinkBuffers};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "endpoint.rs"]
+mod endpoint;
+use endpoint::{Mem, FEC};
 use std::collections::{HashSet, VecDeque};
 
 const M: usize = 64;
@@ -21,28 +25,6 @@ const CODEC: CodecConfig<'static> = CodecConfig {
     unreliable: Mode::PerMessage,
     ..CodecConfig::DEFAULT
 };
-const FEC: FecConfig = FecConfig {
-    k: 3,
-    m: 2,
-    groups: 2,
-    send: true,
-};
-
-/// Memory of one endpoint's codec and FEC, kept outside the link (which borrows it).
-struct Mem {
-    codec: Vec<u8>,
-    fec: Vec<u8>,
-}
-
-impl Mem {
-    fn new() -> Self {
-        Self {
-            codec: vec![0; Compressor::storage_size(&CODEC)],
-            fec: vec![0; Fec::storage_size(&FEC, M)],
-        }
-    }
-}
-
 /// A link of 4 messages of up to `M` bytes each way with shared compression, sealed, with FEC
 /// and with the best-effort channel as asked.
 fn link(
@@ -93,20 +75,8 @@ fuzz_target!(|data: &[u8]| {
     let fec = data.first().is_some_and(|b| b & 4 == 4);
     // Side B starts without the best-effort channel (op 12 may turn it on later).
     let b_best_effort = !data.first().is_some_and(|b| b & 8 == 8);
-    let cfg = Config {
-        transport: if stream {
-            Transport::Stream
-        } else {
-            Transport::Datagram
-        },
-        rto_initial: 50,
-        rto_min: 10,
-        rto_max: 400,
-        max_retransmits: 6,
-        keepalive: 100,
-        ..Config::default()
-    };
-    let (mut mem_a, mut mem_b) = (Mem::new(), Mem::new());
+    let cfg = endpoint::config(stream, 100);
+    let (mut mem_a, mut mem_b) = (Mem::new(&CODEC, M), Mem::new(&CODEC, M));
     let mut ends = [
         End {
             link: link(cfg, 1, sealed, fec, true, &mut mem_a),

@@ -10,8 +10,12 @@
 
 use ferrule::compress::{CodecConfig, Compressor, Mode, Receive};
 use ferrule::crc::Crc32c;
-use ferrule::link::{Config, Fec, FecConfig, Guard, Link, LinkBuffers, Transport};
+use ferrule::link::{Config, Fec, Guard, Link, LinkBuffers};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "endpoint.rs"]
+mod endpoint;
+use endpoint::{Mem, FEC};
 use std::collections::VecDeque;
 
 const M: usize = 64;
@@ -27,18 +31,6 @@ const CODEC: CodecConfig<'static> = CodecConfig {
     },
     ..CodecConfig::DEFAULT
 };
-const FEC: FecConfig = FecConfig {
-    k: 3,
-    m: 2,
-    groups: 2,
-    send: true,
-};
-
-struct Mem {
-    codec: Vec<u8>,
-    fec: Vec<u8>,
-}
-
 fn link(
     cfg: Config,
     seed: u64,
@@ -107,25 +99,8 @@ fuzz_target!(|data: &[u8]| {
     let keepalive = if c & 16 != 0 { 0 } else { 100 };
     // Sealed (AEAD): forged frames then exercise opening, replay and hello MAC checks.
     let sealed = c & 32 != 0;
-    let cfg = Config {
-        transport: if stream {
-            Transport::Stream
-        } else {
-            Transport::Datagram
-        },
-        rto_initial: 50,
-        rto_min: 10,
-        rto_max: 400,
-        max_retransmits: 6,
-        keepalive,
-        ..Config::default()
-    };
-    let mut mems: Vec<Mem> = (0..2)
-        .map(|_| Mem {
-            codec: vec![0; Compressor::storage_size(&CODEC)],
-            fec: vec![0; Fec::storage_size(&FEC, M)],
-        })
-        .collect();
+    let cfg = endpoint::config(stream, keepalive);
+    let mut mems: Vec<Mem> = (0..2).map(|_| Mem::new(&CODEC, M)).collect();
     let (ma, mb) = mems.split_at_mut(1);
     let mut links = [
         link(cfg, 1, (codec, fec, true, sealed), &mut ma[0]),
