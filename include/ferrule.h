@@ -1015,7 +1015,9 @@ ferrule_status ferrule_link_recv(ferrule_link_t *link,
 // block). `now_ms`: the application's clock (see `ferrule_link_send`). Returns `FERRULE_OK`,
 // `FERRULE_ERR_NULL`, or `FERRULE_ERR_INVALID_ARGUMENT` for a `len` above `PTRDIFF_MAX` (no
 // buffer is that long; nothing is read); bad input is counted (`ferrule_link_stats`), never an
-// error. Poll events afterwards.
+// error. Poll events afterwards. After a UART overrun, framing or parity error (bytes were
+// lost), feed one 0x00 byte: a partial frame ends there, rejected and counted, instead of
+// taking the next frame down with it; with nothing pending a 0x00 is idle fill.
 // Stack: 792 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
 // HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
 // on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring

@@ -273,6 +273,48 @@ fn the_retry_limit_hands_over_to_the_next_hello_at_once() {
     panic!("the session never reached the retry limit");
 }
 
+/// A UART overrun (bytes lost inside a frame): feeding a single 0x00 ends the partial frame
+/// there (rejected and counted once) instead of letting it swallow the start of the next
+/// one; with nothing pending the 0x00 is idle fill and counts nothing. What README and the
+/// header tell firmware to do after an overrun or framing error.
+#[test]
+fn a_zero_byte_after_an_overrun_drops_the_partial_frame_only() {
+    let cfg = Config {
+        transport: Transport::Stream,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    common::link::handshake_over(&mut a, &mut b, true);
+    let idle = b.stats().framing.rejected();
+    b.handle_input(&[0], 1);
+    assert_eq!(
+        b.stats().framing.rejected(),
+        idle,
+        "a lone 0x00 is idle fill"
+    );
+    a.send(0, b"first", 1).unwrap();
+    a.send(0, b"second", 1).unwrap();
+    let frames = drain(&mut a, 1);
+    let (first, second) = (&frames[0], &frames[1]);
+    // The first frame's middle is lost to the overrun; the firmware feeds 0x00 then goes on.
+    let half = first.len() / 2;
+    b.handle_input(&first[..half], 1);
+    b.handle_input(&[0], 1);
+    assert_eq!(b.stats().framing.rejected(), idle + 1);
+    b.handle_input(second, 1);
+    assert_eq!(
+        received(&mut b),
+        Vec::<Vec<u8>>::new(),
+        "in order: second waits for first"
+    );
+    b.handle_input(first, 2); // its retransmission
+    assert_eq!(
+        received(&mut b),
+        vec![b"first".to_vec(), b"second".to_vec()]
+    );
+    assert_eq!(b.stats().framing.rejected(), idle + 1);
+}
+
 /// 4.1.1 rule 2: a responder's current session goes on while a new handshake is pending;
 /// the pending one starts only when the initiator's first frame of it arrives.
 #[test]

@@ -112,7 +112,10 @@ enum Step<'i> {
 }
 
 impl Link<'_> {
-    /// Feeds bytes received from a stream transport.
+    /// Feeds bytes received from a stream transport, in any chunking. After a UART overrun,
+    /// framing or parity error (bytes were lost), feed `&[0]`: a partial frame ends there,
+    /// rejected and counted, instead of taking the next frame down with it; with nothing
+    /// pending a `0x00` is idle fill.
     #[inline]
     pub fn handle_input(&mut self, mut bytes: &[u8], now: u64) {
         let now = clamp_now(now);
