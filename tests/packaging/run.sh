@@ -251,21 +251,23 @@ float_abi_mismatch() { # the linker refuses, and the CMake package says so first
         grep -q "VFP register arguments" "$OUT/abi.err" || { cat "$OUT/abi.err"; return 1; }
         echo "link refused: ${pair%%:*} with $flags"
     done
-    rm -rf "$OUT/cmake-abi"
-    if cmake -S "$T/cmake-app" -B "$OUT/cmake-abi" -DBOARD=mps2 "${ARM[@]}" -DARM_CPU_FLAGS="$M4SOFT" \
-        -DCMAKE_PREFIX_PATH="$(bundle thumbv7em-none-eabihf)" >"$OUT/cmake-abi.log" 2>&1; then
-        echo "find_package accepted a hard-float bundle for soft-float flags"
-        return 1
-    fi
-    grep -q "is built for -mfloat-abi=hard" "$OUT/cmake-abi.log" || { cat "$OUT/cmake-abi.log"; return 1; }
+    configure_refused thumbv7em-none-eabihf "$M4SOFT" "is built for -mfloat-abi=hard"
     echo "find_package refused the hard-float bundle for -mfloat-abi=soft"
 }
+configure() { # bundle-target cpu-flags [cmake args...]: configures tests/packaging/cmake-app only
+    local lib=$1 flags=$2
+    shift 2
+    rm -rf "$OUT/cmake-configure"
+    cmake -S "$T/cmake-app" -B "$OUT/cmake-configure" -DBOARD=mps2 "${ARM[@]}" -DARM_CPU_FLAGS="$flags" \
+        -DCMAKE_PREFIX_PATH="$(bundle "$lib")" "$@" >"$OUT/cmake-configure.log" 2>&1
+}
+configure_taken() { # bundle-target cpu-flags [cmake args...]: find_package succeeds
+    configure "$@" || { cat "$OUT/cmake-configure.log"; return 1; }
+}
 configure_refused() { # bundle-target cpu-flags expected-message [cmake args...]: find_package fails
-    local lib=$1 flags=$2 want=$3 log=$OUT/cmake-refused.log
+    local lib=$1 flags=$2 want=$3 log=$OUT/cmake-configure.log
     shift 3
-    rm -rf "$OUT/cmake-refused"
-    if cmake -S "$T/cmake-app" -B "$OUT/cmake-refused" -DBOARD=mps2 "${ARM[@]}" -DARM_CPU_FLAGS="$flags" \
-        -DCMAKE_PREFIX_PATH="$(bundle "$lib")" "$@" >"$log" 2>&1; then
+    if configure "$lib" "$flags" "$@"; then
         echo "find_package accepted $lib for: $flags $*"
         return 1
     fi
@@ -277,17 +279,13 @@ cmake_checks() { # the package checks the compiler itself: CPU, float ABI (also 
     configure_refused thumbv7em-none-eabi "$M0" "builds for another CPU"
     configure_refused thumbv7em-none-eabi "$M3" "builds for another CPU"
     configure_refused thumbv7em-none-eabihf "-mcpu=cortex-m4 -mthumb" "is built for -mfloat-abi=hard"
-    configure_refused thumbv6m-none-eabi "$M0" "requested version range" -DFERRULE_FIND_VERSION=0.3...0.4
+    configure_refused thumbv6m-none-eabi "$M0" "requested version range" \
+        -DFERRULE_FIND_VERSION=0.3...0.4
     # CPU options from add_compile_options() count: refused for the wrong core, taken for the
     # right one (configure only).
     configure_refused thumbv7em-none-eabi "" "builds for another CPU" "-DDEMO_CPU_OPTIONS=${M0// /;}"
-    rm -rf "$OUT/cmake-options"
-    cmake -S "$T/cmake-app" -B "$OUT/cmake-options" -DBOARD=microbit "${ARM[@]}" -DARM_CPU_FLAGS= \
-        "-DDEMO_CPU_OPTIONS=${M0// /;}" -DCMAKE_PREFIX_PATH="$(bundle thumbv6m-none-eabi)" \
-        >"$OUT/cmake-options.log"
-    rm -rf "$OUT/cmake-range"
-    cmake -S "$T/cmake-app" -B "$OUT/cmake-range" -DBOARD=microbit "${ARM[@]}" -DARM_CPU_FLAGS="$M0" \
-        -DCMAKE_PREFIX_PATH="$(bundle thumbv6m-none-eabi)" -DFERRULE_FIND_VERSION=0.1...0.3 >"$OUT/cmake-range.log"
+    configure_taken thumbv6m-none-eabi "" "-DDEMO_CPU_OPTIONS=${M0// /;}"
+    configure_taken thumbv6m-none-eabi "$M0" -DFERRULE_FIND_VERSION=0.1...0.3
     echo "find_package(ferrule 0.1...0.3) takes $version"
 }
 memcpy_from_libc() { # the firmware's memcpy is the C library's, not a copy inside ferrule
