@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::link::{buffers, drain, pump, received, with_crc};
+use common::link::{buffers, drain, events, pump, received, with_crc};
 use ferrule::compress::{Codec, CodecConfig, Compressor, Mode};
 use ferrule::link::{Config, DownReason, Event, Link, RecvError, Transport};
 use ferrule::{Frame, FrameKind};
@@ -31,8 +31,14 @@ fn node(seed: u64) -> Link<'static> {
     l
 }
 
-fn events(l: &mut Link<'_>) -> Vec<Event> {
-    core::iter::from_fn(|| l.poll_event()).collect()
+/// Two links up (seeds 1 and 2), one shared-stream message from A delivered to B.
+fn up_after_one_message() -> (Link<'static>, Link<'static>) {
+    let (mut a, mut b) = (node(1), node(2));
+    pump(&mut a, &mut b, 0);
+    a.send(0, TELEMETRY, 10).unwrap();
+    pump(&mut a, &mut b, 10);
+    assert_eq!(received(&mut b), vec![TELEMETRY.to_vec()]);
+    (a, b)
 }
 
 /// A sends a message; its RDATA frame reaches B as a piece of the shared stream that cannot
@@ -61,11 +67,7 @@ fn recv_error(l: &mut Link<'_>) -> Option<RecvError> {
 
 #[test]
 fn a_broken_shared_piece_ends_its_session_and_the_next_one_starts_afresh() {
-    let (mut a, mut b) = (node(1), node(2));
-    pump(&mut a, &mut b, 0);
-    a.send(0, TELEMETRY, 10).unwrap();
-    pump(&mut a, &mut b, 10);
-    assert_eq!(received(&mut b), vec![TELEMETRY.to_vec()]);
+    let (mut a, mut b) = up_after_one_message();
     events(&mut b);
     send_broken_piece(&mut a, &mut b, 20);
     assert!(matches!(
@@ -97,11 +99,7 @@ fn a_broken_shared_piece_ends_its_session_and_the_next_one_starts_afresh() {
 
 #[test]
 fn a_broken_piece_of_an_earlier_session_leaves_the_current_one_alone() {
-    let (mut a, mut b) = (node(1), node(2));
-    pump(&mut a, &mut b, 0);
-    a.send(0, TELEMETRY, 10).unwrap();
-    pump(&mut a, &mut b, 10);
-    assert_eq!(received(&mut b), vec![TELEMETRY.to_vec()]);
+    let (mut a, mut b) = up_after_one_message();
     // B holds a broken piece its application has not read yet when A restarts.
     send_broken_piece(&mut a, &mut b, 20);
     let mut a2 = node(3);

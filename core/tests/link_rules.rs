@@ -6,7 +6,7 @@ mod common;
 
 #[cfg(feature = "best-effort")]
 use common::link::header;
-use common::link::{drain, handshake, link, pump, received, with_crc};
+use common::link::{drain, events, handshake, link, pump, received, with_crc};
 use ferrule::link::hello::{caps, Hello};
 use ferrule::link::{Config, DownReason, Event, Link, SendError, Sent, Transport};
 use ferrule::{encode_datagram, Frame, FrameKind, Header};
@@ -137,7 +137,7 @@ fn a_sleeping_firmware_wakes_only_for_pings_while_the_peer_is_silent() {
         pings.windows(2).skip(1).all(|w| w[1] - w[0] == 250),
         "{pings:?}"
     );
-    let down = core::iter::from_fn(|| a.poll_event()).last();
+    let down = events(&mut a).pop();
     assert!(
         matches!(
             down,
@@ -181,7 +181,7 @@ fn events_beyond_the_queue_drop_an_up_before_a_down() {
         now += 10;
     }
     let st = a.stats();
-    let events: Vec<Event> = core::iter::from_fn(|| a.poll_event()).collect();
+    let events = events(&mut a);
     // Up, then (Down, Up) three times: seven events, three dropped, all of them Ups.
     assert_eq!(st.events_dropped, 3);
     let reported: u32 = events

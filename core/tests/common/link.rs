@@ -52,6 +52,11 @@ pub fn pump(a: &mut Link<'_>, b: &mut Link<'_>, now: u64) {
     }
 }
 
+/// Every event `l` has queued, oldest first.
+pub fn events(l: &mut Link<'_>) -> Vec<ferrule::link::Event> {
+    core::iter::from_fn(|| l.poll_event()).collect()
+}
+
 /// Runs the handshake over datagrams at time 0; both sides must come up.
 pub fn handshake(a: &mut Link<'_>, b: &mut Link<'_>) {
     pump(a, b, 0);
