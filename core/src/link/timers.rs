@@ -6,6 +6,12 @@ use super::{clamp_now, DownReason, Link};
 /// A peer silent for this many keepalive intervals is declared gone.
 const DEAD_FACTOR: u64 = 8;
 
+/// Idle time before a PING once the peer has been silent a whole `keepalive` interval: a
+/// quarter of it (so a lossy link gets many probes before it is declared dead), at least 1 ms.
+pub(super) fn silent_ping_interval(keepalive: u64) -> u64 {
+    (keepalive / 4).max(1)
+}
+
 pub(super) struct Timers {
     pub last_tx: u64,
     pub last_rx: u64,
@@ -79,7 +85,7 @@ impl Link<'_> {
             // quarter once the peer has been silent a whole one, from that moment on) and the
             // end of the session by silence. Before `now` only when a PING is due at once.
             let silent_from = self.timers.last_rx + keepalive;
-            let quarter = self.timers.last_tx + (keepalive / 4).max(1);
+            let quarter = self.timers.last_tx + silent_ping_interval(keepalive);
             let k = (self.timers.last_tx + keepalive)
                 .min(silent_from.max(quarter))
                 .min(self.timers.last_rx + DEAD_FACTOR * keepalive);

@@ -3,6 +3,7 @@
 use super::events::MessageId;
 use super::hello::Hello;
 use super::recovery::age_ms;
+use super::timers::silent_ping_interval;
 use super::{clamp_now, DownReason, Link, SendError, Sent, Transport, TxSlot};
 use crate::encode::{build_frame, EncodeError, Payload as Source, StreamOptions};
 use crate::fec::Carries;
@@ -674,13 +675,12 @@ impl Link<'_> {
         h
     }
 
-    /// Idle time before a PING: the keepalive interval, or a quarter of it once the peer has
-    /// been silent for a whole interval (so a lossy link gets many probes before it is
-    /// declared dead).
+    /// Idle time before a PING: the keepalive interval, or [`silent_ping_interval`] once the
+    /// peer has been silent for a whole interval.
     pub(super) fn ping_interval(&self) -> u64 {
         let k = u64::from(self.cfg.keepalive);
         if self.now.saturating_sub(self.timers.last_rx) >= k {
-            (k / 4).max(1)
+            silent_ping_interval(k)
         } else {
             k
         }
