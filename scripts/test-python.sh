@@ -45,6 +45,16 @@ python3 -m venv "$venv"
 phase "building the wheel as pip install ./python does (maturin, release)"
 "$venv/bin/python" -m pip wheel -q --disable-pip-version-check --no-deps ./python -w "$work/dist"
 wheel=$(ls "$work"/dist/ferrule-*.whl)
+phase "the wheel carries both licence texts"
+"$venv/bin/python" - "$wheel" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
+text = zipfile.ZipFile(sys.argv[1]).read(meta).decode()
+for lic in ("LICENSE-MIT", "LICENSE-APACHE"):
+    assert any(n.endswith("/" + lic) for n in names), f"{lic} missing from the wheel"
+    assert f"License-File: {lic}" in text, f"License-File: {lic} missing from METADATA"
+PY
 phase "installing $(basename "$wheel")"
 "$venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel"
 

@@ -9,8 +9,11 @@ connection's lock, so the link is only ever touched by one thread at a time.
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
+import warnings
+import weakref
 from typing import Any, Callable, Deque, Dict, Iterator, List, Optional, Tuple, Union
 
 from ._errors import (
@@ -40,6 +43,46 @@ EVENTS_KEPT = 1024
 LOST_RANGES_KEPT = 65536
 
 _Data = Union[bytes, bytearray, memoryview]
+
+#: How long ``close()`` waits for the worker (stuck in a write to a stalled port, say)
+#: before it closes the port under it.
+CLOSE_WAIT = 2.0
+
+
+def _deadline(timeout: Optional[float]) -> Optional[float]:
+    """The ``time.monotonic()`` by which a call with ``timeout`` seconds gives up; None for
+    no limit (``None`` or infinity). A timeout of 0 or below has already passed (one try,
+    then ``Timeout``). ``ValueError`` for NaN, ``TypeError`` for what is not a number; both
+    before the call does anything."""
+    if timeout is None:
+        return None
+    t = float(timeout)
+    if math.isnan(t):
+        raise ValueError("timeout must be a number of seconds or None, not nan")
+    if t == math.inf:
+        return None
+    return time.monotonic() + t
+
+
+def _worker(ref: "weakref.ReferenceType[Connection]", wire: Any) -> None:
+    """The worker thread's loop. It holds the connection only weakly between rounds, so a
+    connection dropped without ``close()`` is collected; the worker then closes the wire."""
+    while True:
+        conn = ref()
+        if conn is None:
+            wire.close()
+            return
+        timeout = conn._round()
+        del conn
+        if timeout is False:
+            return
+        wire.wait(timeout)
+        conn = ref()
+        if conn is None:
+            wire.close()
+            return
+        conn._feed()
+        del conn
 
 
 def _before(a: int, b: int) -> bool:
@@ -78,11 +121,19 @@ class Connection:
         self._failure: Optional[BaseException] = None
         self._held_back = False
         self._sleep_until: Optional[int] = None
+        self._final_stats: Optional[LinkStats] = None
         self._t0 = time.monotonic_ns()
         self._thread = threading.Thread(
-            target=self._run, name=f"ferrule {wire.name}", daemon=True
+            target=_worker, args=(weakref.ref(self), wire), name=f"ferrule {wire.name}", daemon=True
         )
         self._thread.start()
+
+    def __del__(self) -> None:
+        # Dropped without close(): the worker sees the connection gone and closes the wire.
+        if not getattr(self, "_closed", True):
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2)
+            self._closed = True
+            self._wire.wake()
 
     # ------------------------------------------------------------------ clock and pumping
 
@@ -93,6 +144,8 @@ class Connection:
         """Takes delivered messages and events from the link (lock held). Messages stay in
         the link (its receive window then closes) while the inbox holds ``INBOX_LIMIT``."""
         link = self.link
+        if link.closed:
+            return  # closed by close(): what it delivered before is already here
         if len(self._inbox) < INBOX_LIMIT:
             try:
                 self._inbox.extend(link.messages())
@@ -124,6 +177,8 @@ class Connection:
                     self._out.clear()
                 try:
                     for frame in frames:
+                        if self._closed:
+                            return  # close() dropped what was queued
                         self._wire.write(frame)
                 except OSError as e:  # pyserial's SerialException is one
                     self._fail(e)
@@ -158,30 +213,38 @@ class Connection:
         if due is not None and (self._sleep_until is None or due < self._sleep_until):
             self._wire.wake()
 
-    def _run(self) -> None:
+    def _round(self) -> Union[None, float, bool]:
+        """The worker's timers and output: how long it may then wait on the wire (None: until
+        something arrives), or False when it is done (closed, or failed: recorded)."""
         try:
-            while True:
+            with self._cond:
+                if self._closed:
+                    return False
+                now = self._now()
+                self.link.handle_timeout(now)
+                self._pump(now)
+                due = self.link.poll_timeout()
+                self._sleep_until = due
+            self._write_out()
+            if self._closed:
+                return False
+            # At least 1 ms: a link that wants to send at once has just been drained.
+            return None if due is None else max(due - now, 1) / 1000.0
+        except BaseException as e:  # noqa: BLE001 - recorded, raised to the application
+            self._fail(e)
+            return False
+
+    def _feed(self) -> None:
+        """The worker's input: what the wire received goes into the link."""
+        try:
+            chunks = self._wire.read()
+            if chunks:
                 with self._cond:
                     if self._closed:
                         return
                     now = self._now()
-                    self.link.handle_timeout(now)
-                    self._pump(now)
-                    due = self.link.poll_timeout()
-                    self._sleep_until = due
-                self._write_out()
-                if due is None:
-                    timeout: Optional[float] = None
-                else:
-                    # At least 1 ms: a link that wants to send at once has just been drained.
-                    timeout = max(due - now, 1) / 1000.0
-                self._wire.wait(timeout)
-                chunks = self._wire.read()
-                if chunks:
-                    with self._cond:
-                        now = self._now()
-                        for chunk in chunks:
-                            self.link.feed(chunk, now)
+                    for chunk in chunks:
+                        self.link.feed(chunk, now)
         except BaseException as e:  # noqa: BLE001 - recorded, raised to the application
             self._fail(e)
 
@@ -205,7 +268,7 @@ class Connection:
         left = deadline - time.monotonic()
         if left <= 0:
             raise Timeout(f"timed out waiting for {what}")
-        self._cond.wait(left)
+        self._cond.wait(min(left, threading.TIMEOUT_MAX))
 
     def _lost_reason(self, mid: int) -> Optional[str]:
         for first, count, reason in self._lost:
@@ -276,7 +339,7 @@ class Connection:
         and may still arrive), ``MessageLost`` when the session ended before the peer
         acknowledged it, ``MessageTooLarge``, ``LinkClosed`` or ``TransportError``.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)  # checked before anything is queued
         mid = self.submit(data, channel, timeout)
         if mid is not None:
             self.wait_acked(mid, None if deadline is None else max(deadline - time.monotonic(), 0))
@@ -289,20 +352,23 @@ class Connection:
         for window space, and returns its message id without waiting for the
         acknowledgement (None on a best-effort channel). See :meth:`wait_acked`, :meth:`flush`.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             while True:
                 queued, mid = self._try_submit(data, channel)
                 if queued:
                     break
                 self._wait(deadline, "the session and window space")
-        self._write_out()
+        if self._wire.writes_block:
+            self._wire.wake()  # a serial write may block: the worker does it, not the caller
+        else:
+            self._write_out()
         return mid
 
     def wait_acked(self, message_id: int, timeout: Optional[float] = None) -> None:
         """Waits until message ``message_id`` (from :meth:`submit`) was acknowledged.
         ``MessageLost`` if its session ended first; ``Timeout`` after ``timeout`` s."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             while not self._acked(message_id):
                 self._wait(deadline, f"the acknowledgement of message {message_id}")
@@ -311,7 +377,7 @@ class Connection:
         """Waits until every reliable message queued so far was acknowledged. Raises
         ``MessageLost`` (for the first of them) if a session end discarded any, ``Timeout``
         after ``timeout`` s."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             self._check_open()
             first = self.link.acked_before
@@ -326,7 +392,7 @@ class Connection:
         (``Timeout`` then). ``LinkClosed`` once the connection is closed and every message
         received before was taken; ``DecompressError`` for a message that did not
         decompress (dropped; call again for the next)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             while True:
                 msg = self._try_recv()
@@ -344,7 +410,7 @@ class Connection:
 
     def wait_up(self, timeout: Optional[float] = None) -> None:
         """Waits until a session is up (``Timeout`` after ``timeout`` s)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             while not self.link.is_up:
                 self._check_open()
@@ -372,7 +438,7 @@ class Connection:
     def next_event(self, timeout: Optional[float] = None) -> Event:
         """The link's next event (oldest first), waiting up to ``timeout`` s for one
         (``Timeout`` then); ``LinkClosed`` once closed with none left."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         with self._cond:
             while True:
                 self._collect()
@@ -383,8 +449,11 @@ class Connection:
 
     @property
     def stats(self) -> LinkStats:
-        """The link's counters (a snapshot)."""
+        """The link's counters (a snapshot; after :meth:`close`, as they were when it
+        closed)."""
         with self._cond:
+            if self.link.closed and self._final_stats is not None:
+                return self._final_stats
             return self.link.stats
 
     @property
@@ -408,18 +477,23 @@ class Connection:
                 return
         self._wire.wake()
         if threading.current_thread() is not self._thread:
-            self._thread.join()
+            self._wire.cancel_write()  # a write blocked on a stalled port returns
+            self._thread.join(CLOSE_WAIT)
+        stuck = self._thread.is_alive() and threading.current_thread() is not self._thread
         with self._cond:
             if self.link.closed:
                 return
             self._out.clear()
+            self._collect()
+            self._final_stats = self.link.stats
             frames = self.link.close(self._now())
         try:
-            if self._failure is None:
+            if self._failure is None and not stuck:
+                self._wire.bound_writes(CLOSE_WAIT)
                 for frame in frames:
                     self._wire.write(frame)
         except OSError:
-            pass  # the wire is gone: nothing to tell the peer through it
+            pass  # the wire is gone or stalled: nothing to tell the peer through it
         finally:
             self._wire.close()
 

@@ -62,7 +62,7 @@ class Link:
         key: Optional[_Bytes] = None,
         key_id: int = 1,
         seed: Optional[int] = None,
-        best_effort: Iterable[int] = ...,
+        best_effort: Optional[Iterable[int]] = ...,
         rto_initial: int = 1000,
         rto_min: int = 20,
         rto_max: int = 4000,

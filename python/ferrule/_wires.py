@@ -8,6 +8,7 @@ worker so it looks at the link's timers again.
 from __future__ import annotations
 
 import os
+import re
 import selectors
 import socket
 import time
@@ -19,17 +20,21 @@ Address = Union[str, Tuple[str, int]]
 def parse_address(addr: Address, what: str) -> Tuple[str, int]:
     """``"host:port"``, ``"[v6]:port"`` or ``(host, port)`` as a ``(host, port)`` tuple."""
     if isinstance(addr, tuple):
-        if len(addr) != 2 or not isinstance(addr[1], int):
+        if len(addr) != 2 or not isinstance(addr[1], int) or isinstance(addr[1], bool):
             raise ValueError(f"{what} must be (host, port), not {addr!r}")
-        return addr[0], addr[1]
-    if not isinstance(addr, str):
+        host, number = addr
+    elif isinstance(addr, str):
+        host, sep, port = addr.rpartition(":")
+        if not sep or not re.fullmatch(r"[0-9]{1,5}", port):
+            raise ValueError(f"{what} must be 'host:port', not {addr!r}")
+        if host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+        number = int(port)
+    else:
         raise TypeError(f"{what} must be 'host:port' or (host, port), not {type(addr).__name__}")
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"{what} must be 'host:port', not {addr!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host, int(port)
+    if not 0 <= number <= 65535:
+        raise ValueError(f"{what}: port {number} is outside 0..65535")
+    return host, number
 
 
 class _Waker:
@@ -66,6 +71,8 @@ class UdpWire:
     (``send_errors``): the link retransmits what matters."""
 
     stream = False
+    #: Writes never block (a full socket buffer drops the datagram, counted).
+    writes_block = False
 
     def __init__(self, local: Address, peer: Address) -> None:
         lhost, lport = parse_address(local, "local")
@@ -119,6 +126,12 @@ class UdpWire:
         except (BlockingIOError, InterruptedError, ConnectionError):
             self.send_errors += 1
 
+    def cancel_write(self) -> None:
+        pass  # writes never block
+
+    def bound_writes(self, seconds: float) -> None:
+        pass  # writes never block
+
     def wake(self) -> None:
         self._waker.wake()
 
@@ -137,6 +150,8 @@ class SerialWire:
     ``poll_interval`` seconds. Opened exclusively where the platform supports it."""
 
     stream = True
+    #: A write waits while the port takes no bytes (flow control, a stalled reader).
+    writes_block = True
 
     def __init__(
         self, port: str, baudrate: int, options: Dict[str, Any], poll_interval: float = 0.005
@@ -183,6 +198,22 @@ class SerialWire:
 
     def write(self, frame: bytes) -> None:
         self.port.write(frame)
+
+    def cancel_write(self) -> None:
+        """Makes a write blocked in another thread return (where pyserial can)."""
+        cancel = getattr(self.port, "cancel_write", None)
+        if cancel is not None:
+            try:
+                cancel()
+            except Exception:
+                pass
+
+    def bound_writes(self, seconds: float) -> None:
+        """From now on a write gives up (``SerialTimeoutException``) after ``seconds``."""
+        try:
+            self.port.write_timeout = seconds
+        except Exception:
+            pass
 
     def wake(self) -> None:
         self._waker.wake()

@@ -16,6 +16,7 @@ import time
 from typing import Any, AsyncIterator, Dict, List, Optional
 
 from . import _conn
+from ._conn import _deadline
 from ._errors import LinkClosed, Timeout
 from ._ferrule import Event, Message
 from ._stats import LinkStats
@@ -63,7 +64,7 @@ class AsyncConnection:
         """Sends ``data`` on ``channel`` and returns once the peer acknowledged it (the
         message id; None on a best-effort channel). Same errors as
         :meth:`ferrule.Connection.send`."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         mid = await self.submit(data, channel, timeout)
         if mid is not None:
             await self.wait_acked(mid, None if deadline is None else max(deadline - time.monotonic(), 0))
@@ -74,7 +75,7 @@ class AsyncConnection:
     ) -> Optional[int]:
         """Queues ``data`` once the session is up and the window has room; returns its id
         without waiting for the acknowledgement."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         conn = self.connection
         while True:
             self._changed.clear()
@@ -89,7 +90,7 @@ class AsyncConnection:
     async def wait_acked(self, message_id: int, timeout: Optional[float] = None) -> None:
         """Waits until message ``message_id`` was acknowledged (``MessageLost`` if its
         session ended first)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         conn = self.connection
         while True:
             self._changed.clear()
@@ -101,7 +102,7 @@ class AsyncConnection:
     async def recv(self, timeout: Optional[float] = None) -> Message:
         """The next message (``Timeout`` after ``timeout`` s; ``LinkClosed`` once closed and
         drained)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         conn = self.connection
         while True:
             self._changed.clear()
@@ -113,7 +114,7 @@ class AsyncConnection:
 
     async def wait_up(self, timeout: Optional[float] = None) -> None:
         """Waits until a session is up."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         conn = self.connection
         while True:
             self._changed.clear()
@@ -125,7 +126,7 @@ class AsyncConnection:
 
     async def next_event(self, timeout: Optional[float] = None) -> Event:
         """The link's next event, waiting up to ``timeout`` s for one."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = _deadline(timeout)
         conn = self.connection
         while True:
             self._changed.clear()

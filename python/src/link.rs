@@ -180,8 +180,9 @@ type Undecodable = (u8, String);
 /// - `seed`: 64-bit value the handshake nonces are made from; default: 8 bytes from
 ///   `os.urandom`. Under a key it must NEVER repeat on any device holding that key
 ///   (`docs/PROTOCOL.md` 4.1.3): leave the default unless you have a reason.
-/// - `best_effort`: channels sent best effort (unacknowledged, `send` returns None);
-///   every other channel is reliable and ordered.
+/// - `best_effort`: channels sent best effort (any iterable of channel numbers; their
+///   messages are unacknowledged, `send` returns None); every other channel is reliable and
+///   ordered.
 /// - timers (ms): `rto_initial`, `rto_min`, `rto_max`, `ack_delay`, `keepalive` (0: no
 ///   keepalive, no liveness check); `max_retransmits`, `dupthresh`; `receive_window`
 ///   (0: `window`); `leading_delimiter` (stream: a `0x00` before every frame).
@@ -271,7 +272,7 @@ impl Link {
     #[new]
     #[pyo3(signature = (
         transport = "stream", *, window = 32, max_message = 4096, compression = "off",
-        key = None, key_id = 1, seed = None, best_effort = Vec::new(), rto_initial = 1000,
+        key = None, key_id = 1, seed = None, best_effort = None, rto_initial = 1000,
         rto_min = 20, rto_max = 4000, max_retransmits = 20, dupthresh = 2, ack_delay = 5,
         keepalive = 1000, receive_window = 0, leading_delimiter = false
     ))]
@@ -285,7 +286,7 @@ impl Link {
         key: Option<&Bound<'_, PyAny>>,
         key_id: u8,
         seed: Option<u64>,
-        best_effort: Vec<i64>,
+        best_effort: Option<&Bound<'_, PyAny>>,
         rto_initial: u32,
         rto_min: u32,
         rto_max: u32,
@@ -328,8 +329,11 @@ impl Link {
             }
         };
         let mut unreliable = [false; 256];
-        for c in best_effort {
-            unreliable[usize::from(channel_arg(c)?)] = true;
+        // Any iterable of channel numbers (a list, a set, a range, a generator).
+        if let Some(channels) = best_effort {
+            for c in channels.try_iter()? {
+                unreliable[usize::from(channel_arg(c?.extract::<i64>()?)?)] = true;
+            }
         }
         let channels = (0..=255u8)
             .filter(|c| !unreliable[usize::from(*c)])

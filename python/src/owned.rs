@@ -87,6 +87,14 @@ impl OwnedLink {
         codec: CodecConfig<'static>,
         key: Option<(u8, [u8; 32])>,
     ) -> Result<Self, BuildError> {
+        // Checked before allocating: `window * max_message` bytes of an out-of-range request
+        // could abort the interpreter (or overflow) before `Link::new` refuses them.
+        if !(1..=255).contains(&window) {
+            return Err(BuildError::Setup(SetupError::Window));
+        }
+        if !(1..=ferrule::frame::MAX_PAYLOAD).contains(&max_message) {
+            return Err(BuildError::Setup(SetupError::MessageArea));
+        }
         let buffers = LinkBuffers::alloc(window, max_message, true);
         let mut link = Link::new(cfg, seed, buffers).map_err(BuildError::Setup)?;
         let (memory, borrow) = CodecMemory::new(Compressor::storage_size(&codec));

@@ -308,3 +308,130 @@ def test_udp_address_in_use():
         with pytest.raises(ferrule.TransportError) as e:
             ferrule.open_udp(taken, "127.0.0.1:9")
         assert isinstance(e.value.__cause__, OSError)
+
+
+# ---------------------------------------------------------------------- bad arguments, edges
+
+
+def test_sizes_out_of_range_are_config_errors_before_any_allocation():
+    # window * max_message bytes of these would abort the interpreter, or overflow.
+    for opts in (dict(window=10**7), dict(window=2**62), dict(max_message=2**40)):
+        with pytest.raises(ferrule.ConfigError):
+            ferrule.Link("datagram", **opts)
+    with pytest.raises(ferrule.ConfigError):
+        ferrule.open_udp("127.0.0.1:0", "127.0.0.1:9", window=2**40)
+
+
+def test_peer_ports_out_of_range_are_config_errors():
+    for peer in ("127.0.0.1:70000", "localhost:99999", "127.0.0.1:\u0663", ("127.0.0.1", 65536)):
+        with pytest.raises(ferrule.ConfigError):
+            ferrule.open_udp("127.0.0.1:0", peer)
+
+
+def test_best_effort_takes_any_iterable_of_channels():
+    for channels in ({1, 2}, (c for c in (1, 2)), range(1, 3), [1, 2]):
+        link = ferrule.Link("datagram", best_effort=channels)
+        assert link.window > 0
+    with pytest.raises(TypeError):
+        ferrule.Link("datagram", best_effort=3)
+
+
+def test_timeouts_nan_is_refused_before_queueing_and_infinity_waits():
+    a, b = udp_pair()
+    with a, b:
+        a.wait_up(timeout=10)
+        b.wait_up(timeout=10)
+        sent = a.stats.sent_reliable
+        with pytest.raises(ValueError, match="nan"):
+            a.send(b"x", timeout=float("nan"))
+        with pytest.raises(ValueError, match="nan"):
+            a.recv(timeout=float("nan"))
+        assert a.stats.sent_reliable == sent  # nothing was queued
+        # Infinity and huge values wait without limit, like None.
+        assert a.send(b"first", timeout=float("inf")) is not None
+        assert a.send(b"second", timeout=1e300) is not None
+        assert b.recv(timeout=float("inf")).data == b"first"
+        assert b.recv(timeout=1e300).data == b"second"
+
+
+def test_events_and_stats_survive_close():
+    a, b = udp_pair()
+    with b:
+        a.wait_up(timeout=10)
+        a.send(b"x", timeout=10)
+        a.close()
+        # The up event nobody took is still there, then LinkClosed.
+        assert a.next_event(timeout=0).kind == "up"
+        with pytest.raises(ferrule.LinkClosed):
+            a.next_event(timeout=0)
+        assert a.events() == []
+        assert a.stats.sent_reliable == 1  # as they were at close()
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_connection_dropped_without_close_is_collected_and_its_socket_freed():
+    import gc
+    import weakref
+
+    port = free_udp_port()
+
+    def make():
+        c = ferrule.open_udp(f"127.0.0.1:{port}", "127.0.0.1:9", **FAST)
+        return weakref.ref(c), c._thread
+
+    ref, worker = make()
+    deadline = time.monotonic() + 10
+    while ref() is not None or worker.is_alive():
+        assert time.monotonic() < deadline, "the dropped connection was not collected"
+        gc.collect()
+        worker.join(0.05)
+    # The worker closed the socket: the port can be bound again.
+    with ferrule.open_udp(f"127.0.0.1:{port}", "127.0.0.1:9") as again:
+        assert not again.closed
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_a_stalled_serial_port_times_out_and_close_returns():
+    """The far end stops reading (flow control, a hung reader): writes block in the kernel.
+    submit/send still time out as asked, and close() returns."""
+    master, slave = os.openpty()
+    _raw(slave)
+    path = os.ttyname(slave)
+    peer = ferrule.Link("stream", seed=9, **FAST)
+    t0 = time.monotonic()
+    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
+    conn = ferrule.open_serial(path, 115200, seed=10, **FAST)
+    os.close(slave)
+    import selectors
+
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ)
+    deadline = time.monotonic() + 10
+    while not (peer.is_up and conn.is_up):
+        assert time.monotonic() < deadline, "no session over the pty"
+        for f in peer.transmit_all(now()):
+            os.write(master, f)
+        if sel.select(0.05):
+            peer.feed(os.read(master, 4096), now())
+        peer.handle_timeout(now())
+    sel.close()
+    # From here on nobody reads the master end: the pty's buffer fills and writes block.
+    timed_out = []
+
+    def flood():
+        try:
+            for _ in range(200):
+                conn.submit(os.urandom(4096), timeout=1.0)
+        except ferrule.Timeout:
+            timed_out.append(True)
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    t.join(30)
+    assert not t.is_alive() and timed_out, "submit ignored its timeout on a stalled port"
+    closer = threading.Thread(target=conn.close, daemon=True)
+    closer.start()
+    closer.join(30)
+    assert not closer.is_alive(), "close() hung on a stalled port"
+    assert conn.closed
+    os.close(master)
