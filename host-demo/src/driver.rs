@@ -35,6 +35,21 @@ pub struct Delivered {
     pub reliable: bool,
 }
 
+/// What a driver's `recv` hands over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A message, in the output buffer.
+    Message(Delivered),
+    /// A message that arrived but could not be delivered (it failed to decompress): dropped
+    /// and counted by the link, reported so that nothing is lost silently.
+    Dropped {
+        /// Channel it arrived on, when the API says.
+        channel: Option<u8>,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
 /// Why a driver refused a message (it was not taken).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
@@ -78,7 +93,8 @@ pub struct EndStats {
     pub fec_recovered: u64,
 }
 
-/// The counters `bridge --stats` prints, as one JSON object.
+/// The counters `bridge --stats` prints, as one JSON object: traffic, and every reason a
+/// frame or message was dropped or refused (the link's counters of the same names).
 #[derive(Debug, Default, Clone, Copy, Serialize)]
 pub struct StatsLine {
     pub frames_sent: u64,
@@ -94,6 +110,59 @@ pub struct StatsLine {
     pub link_downs: u64,
     pub srtt_ms: u32,
     pub rto_ms: u32,
+    pub duplicates: u32,
+    pub out_of_window: u32,
+    pub too_large: u32,
+    pub stale_session: u32,
+    pub not_negotiated: u32,
+    pub bad_ack: u32,
+    pub decompress_failed: u32,
+    pub replayed: u32,
+    pub unknown_key: u32,
+    pub unauthenticated: u32,
+    pub events_dropped: u32,
+    pub parity_sent: u32,
+    pub parity_rejected: u32,
+    pub fec_recovered: u32,
+    pub fec_unrecoverable: u32,
+}
+
+/// A [`StatsLine`] from either API's counters (the same names; the round-trip times named
+/// `$srtt` and `$rto`).
+macro_rules! stats_line {
+    ($s:expr, $srtt:ident, $rto:ident) => {{
+        let s = $s;
+        StatsLine {
+            frames_sent: s.frames_sent.into(),
+            frames_received: s.frames_received.into(),
+            bytes_sent: s.bytes_sent,
+            bytes_received: s.framing.bytes_in,
+            messages_sent: u64::from(s.sent_reliable) + u64::from(s.sent_unreliable),
+            messages_delivered: u64::from(s.delivered_reliable) + u64::from(s.delivered_unreliable),
+            retransmissions: s.retransmissions.into(),
+            crc_rejects: s.framing.bad_crc.into(),
+            auth_failed: s.auth_failed.into(),
+            sessions: s.sessions.into(),
+            link_downs: s.link_downs.into(),
+            srtt_ms: s.$srtt,
+            rto_ms: s.$rto,
+            duplicates: s.duplicates,
+            out_of_window: s.out_of_window,
+            too_large: s.too_large,
+            stale_session: s.stale_session,
+            not_negotiated: s.not_negotiated,
+            bad_ack: s.bad_ack,
+            decompress_failed: s.decompress_failed,
+            replayed: s.replayed,
+            unknown_key: s.unknown_key,
+            unauthenticated: s.unauthenticated,
+            events_dropped: s.events_dropped,
+            parity_sent: s.parity_sent,
+            parity_rejected: s.parity_rejected,
+            fec_recovered: s.fec_recovered,
+            fec_unrecoverable: s.fec_unrecoverable,
+        }
+    }};
 }
 
 /// How an endpoint's link is set up.
@@ -132,8 +201,8 @@ pub trait Driver {
     fn api(&self) -> &'static str;
     /// Feeds received bytes (a datagram, or a chunk of a stream).
     fn input(&mut self, bytes: &[u8], now: u64);
-    /// The next delivered message.
-    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered>;
+    /// The next delivered message, or the next one dropped on arrival.
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivery>;
     /// Queues a message on `channel`; its message id if it went on the reliable service.
     fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused>;
     /// Every reliable message with an id below this one is acknowledged (or reported lost).
@@ -240,14 +309,25 @@ impl Driver for RustLink {
             self.link.handle_datagram(bytes, now)
         }
     }
-    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered> {
-        // A message that fails to decompress is counted by the link (and ends the session);
-        // nothing more to deliver this round.
-        self.link.recv(out).ok().flatten().map(|r| Delivered {
-            channel: r.channel,
-            len: r.len,
-            reliable: r.reliable,
-        })
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivery> {
+        use ferrule::link::RecvError;
+        match self.link.recv(out) {
+            Ok(r) => r.map(|r| {
+                Delivery::Message(Delivered {
+                    channel: r.channel,
+                    len: r.len,
+                    reliable: r.reliable,
+                })
+            }),
+            // Counted by the link (a broken shared stream also ends the session, reported
+            // as an event); the next message may be fine.
+            Err(RecvError::Decompress { channel, error }) => Some(Delivery::Dropped {
+                channel: Some(channel),
+                reason: format!("it failed to decompress ({error})"),
+            }),
+            // `out` is always the largest message: cannot happen, but nothing is dropped.
+            Err(RecvError::BufferTooSmall { .. }) => None,
+        }
     }
     fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused> {
         use ferrule::link::SendError;
@@ -305,22 +385,7 @@ impl Driver for RustLink {
         }
     }
     fn stats_line(&self) -> StatsLine {
-        let s = self.link.stats();
-        StatsLine {
-            frames_sent: s.frames_sent.into(),
-            frames_received: s.frames_received.into(),
-            bytes_sent: s.bytes_sent,
-            bytes_received: s.framing.bytes_in,
-            messages_sent: u64::from(s.sent_reliable) + u64::from(s.sent_unreliable),
-            messages_delivered: u64::from(s.delivered_reliable) + u64::from(s.delivered_unreliable),
-            retransmissions: s.retransmissions.into(),
-            crc_rejects: s.framing.bad_crc.into(),
-            auth_failed: s.auth_failed.into(),
-            sessions: s.sessions.into(),
-            link_downs: s.link_downs.into(),
-            srtt_ms: s.srtt,
-            rto_ms: s.rto,
-        }
+        stats_line!(self.link.stats(), srtt, rto)
     }
 }
 
@@ -484,15 +549,22 @@ impl Driver for CLink {
             }
         }
     }
-    fn recv(&mut self, out: &mut [u8]) -> Option<Delivered> {
+    fn recv(&mut self, out: &mut [u8]) -> Option<Delivery> {
         let mut r = c::ferrule_received_t::default();
         // SAFETY: live handle; `out` writable for its length; `r` a local.
         let st = unsafe { c::ferrule_link_recv(self.handle, out.as_mut_ptr(), out.len(), &mut r) };
-        (st == ferrule_status::FERRULE_OK).then_some(Delivered {
-            channel: r.channel,
-            len: r.len,
-            reliable: r.reliable,
-        })
+        match st {
+            ferrule_status::FERRULE_OK => Some(Delivery::Message(Delivered {
+                channel: r.channel,
+                len: r.len,
+                reliable: r.reliable,
+            })),
+            ferrule_status::FERRULE_ERR_DECOMPRESS => Some(Delivery::Dropped {
+                channel: None,
+                reason: "it failed to decompress".into(),
+            }),
+            _ => None,
+        }
     }
     fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<Option<u32>, Refused> {
         // A best-effort message leaves the id untouched: a value no reliable one gets next.
@@ -580,16 +652,7 @@ impl Driver for CLink {
         let mut s = c::ferrule_link_stats_t::default();
         // SAFETY: live handle; `s` a local.
         unsafe { c::ferrule_link_stats(self.handle, &mut s) };
-        StatsLine {
-            frames_sent: s.frames_sent.into(),
-            frames_received: s.frames_received.into(),
-            bytes_sent: s.bytes_sent,
-            bytes_received: s.framing.bytes_in,
-            retransmissions: s.retransmissions.into(),
-            crc_rejects: s.framing.bad_crc.into(),
-            auth_failed: s.auth_failed.into(),
-            ..StatsLine::default()
-        }
+        stats_line!(s, srtt_ms, rto_ms)
     }
 }
 

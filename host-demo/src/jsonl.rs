@@ -13,6 +13,8 @@
 //! {"event":"up"}                            a session is up
 //! {"event":"down","reason":"...","unacked":N,"lost":[msg,...]}
 //! {"event":"acked","msg":N,"id":...,"rtt_ms":X}   msg: the message's input number (1, 2, ...)
+//! {"event":"undelivered","channel":N,"reason":"..."}   a message arrived but was dropped
+//!                                           (it failed to decompress; channel null if unknown)
 //! {"event":"stats",...counters}             every --stats seconds
 //! ```
 

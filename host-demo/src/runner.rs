@@ -18,7 +18,7 @@
 
 use crate::capture::Capture;
 use crate::driver::{
-    Driver, LinkEvent, Refused, RustLink, Setup, StatsLine, MAX_FRAME, MAX_MESSAGE,
+    Delivery, Driver, LinkEvent, Refused, RustLink, Setup, StatsLine, MAX_FRAME, MAX_MESSAGE,
 };
 use crate::fail::{Code, Failure};
 use crate::transport::{self, Deliver, Endpoint, Wire};
@@ -152,6 +152,14 @@ pub enum Event {
         /// The unconfirmed messages, oldest first.
         lost: Vec<MsgId>,
     },
+    /// A message arrived but could not be delivered (it failed to decompress); the link
+    /// counted it (`decompress_failed`).
+    Undelivered {
+        /// Channel it arrived on, when the link's API says.
+        channel: Option<u8>,
+        /// Why, in words.
+        reason: String,
+    },
     /// The peer acknowledged message `id`, `rtt` after it was handed to the link.
     Acked {
         /// The message.
@@ -159,6 +167,14 @@ pub enum Event {
         /// Time from `send` to the acknowledgement.
         rtt: Duration,
     },
+}
+
+/// [`Event::Undelivered`] in words: "a message on channel 2 was dropped: it failed to ...".
+pub fn undelivered_text(channel: Option<u8>, reason: &str) -> String {
+    match channel {
+        Some(c) => format!("a message on channel {c} was dropped: {reason}"),
+        None => format!("a message was dropped: {reason}"),
+    }
 }
 
 /// A delivered message.
@@ -413,11 +429,16 @@ impl<X: Send + 'static> Runner<X> {
         self.link.handle_timeout(now);
         while let Some(d) = self.link.recv(&mut self.msg) {
             busy = true;
-            self.delivered.push_back(Message {
-                channel: d.channel,
-                data: self.msg[..d.len].to_vec(),
-                reliable: d.reliable,
-            });
+            match d {
+                Delivery::Message(d) => self.delivered.push_back(Message {
+                    channel: d.channel,
+                    data: self.msg[..d.len].to_vec(),
+                    reliable: d.reliable,
+                }),
+                Delivery::Dropped { channel, reason } => self
+                    .events
+                    .push_back(Event::Undelivered { channel, reason }),
+            }
         }
         if let Some(w) = &self.wire {
             while let Some(n) = self

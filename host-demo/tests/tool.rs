@@ -407,3 +407,117 @@ fn an_oversize_line_is_refused_before_any_session() {
     a.expect_err("stdin line 1: message of 17 bytes is larger than the link takes; skipped");
     let _ = a.child.kill();
 }
+
+/// A peer of `ferrule listen` over UDP, driven from the test: the library's own link on a
+/// socket, pumped with bounded waits.
+struct UdpPeer {
+    link: ferrule::link::Link<'static>,
+    sock: std::net::UdpSocket,
+    to: String,
+    start: std::time::Instant,
+}
+
+impl UdpPeer {
+    fn new(to: &str) -> Self {
+        use ferrule::link::{Config, Link, LinkBuffers, Transport};
+        let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let cfg = Config {
+            transport: Transport::Datagram,
+            ..Config::default()
+        };
+        let link = Link::new(cfg, 77, LinkBuffers::alloc(4, 256, false)).unwrap();
+        let start = std::time::Instant::now();
+        let to = to.to_string();
+        Self {
+            link,
+            sock,
+            to,
+            start,
+        }
+    }
+    fn now(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+    /// What the link sends now, unsent.
+    fn frames(&mut self) -> Vec<Vec<u8>> {
+        let (now, mut out, mut buf) = (self.now(), Vec::new(), [0u8; 512]);
+        while let Ok(Some(n)) = self.link.poll_transmit(now, &mut buf) {
+            out.push(buf[..n].to_vec());
+        }
+        out
+    }
+    /// Sends what is due, takes what arrives (one bounded wait), runs the timers.
+    fn pump(&mut self) {
+        for f in self.frames() {
+            self.sock.send_to(&f, &self.to).unwrap();
+        }
+        let mut buf = [0u8; 2048];
+        if let Ok(n) = self.sock.recv(&mut buf) {
+            self.link.handle_datagram(&buf[..n], self.now());
+        }
+        self.link.handle_timeout(self.now());
+    }
+}
+
+/// PROTOCOL.md 5.2: a message that fails to decompress is counted and reported, not lost
+/// silently: `listen --json` prints an `undelivered` event, and the next message arrives.
+#[test]
+fn a_message_that_fails_to_decompress_is_reported_and_the_link_goes_on() {
+    use ferrule::{encode_datagram, Compression, Frame, FrameKind};
+    let pl = free_udp();
+    let mut peer = UdpPeer::new(&pl);
+    let ps = peer.sock.local_addr().unwrap().to_string();
+    let mut listen = Proc::start(&[
+        "listen",
+        "--udp",
+        &pl,
+        "--peer",
+        &ps,
+        "--json",
+        "--count",
+        "1",
+        "--timeout",
+        "30",
+    ]);
+    let deadline = std::time::Instant::now() + WAIT;
+    while !peer.link.is_up() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no session with the tool"
+        );
+        peer.pump();
+    }
+    // A message whose RDATA frame claims a deflate payload of the reserved block type 3.
+    peer.link.send(0, b"placeholder", peer.now()).unwrap();
+    for f in peer.frames() {
+        let frame = Frame::from_body(&f).unwrap();
+        let mut h = frame.header;
+        if h.kind == FrameKind::Rdata {
+            h.compression = Compression::Deflate;
+            let mut out = [0u8; 64];
+            let n = encode_datagram(&h, &[0xFF, 0xFF], &mut out).unwrap();
+            peer.sock.send_to(&out[..n], &pl).unwrap();
+        } else {
+            peer.sock.send_to(&f, &pl).unwrap();
+        }
+    }
+    let v = json(&listen.expect("undelivered"));
+    assert_eq!(v["channel"], 0);
+    assert!(v["reason"].as_str().unwrap().contains("decompress"), "{v}");
+    // The session goes on: the next message is delivered.
+    peer.link.send(0, b"after", peer.now()).unwrap();
+    let mut got = None;
+    while got.is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the next message did not arrive"
+        );
+        peer.pump();
+        got = listen.next_line(Duration::from_millis(1));
+    }
+    let v = json(&got.unwrap());
+    assert_eq!(B64.decode(v["data"].as_str().unwrap()).unwrap(), b"after");
+    assert_eq!(listen.finish().0, Some(0));
+}

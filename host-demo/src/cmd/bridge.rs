@@ -235,6 +235,10 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                         json!({ "reason": reason, "unacked": lost.len(), "lost": lost }),
                     )
                 }
+                Event::Undelivered { channel, reason } => jsonl::event(
+                    "undelivered",
+                    json!({ "channel": channel, "reason": reason }),
+                ),
                 Event::Acked { id, rtt } => {
                     let (n, user) = ids.remove(&id).unwrap_or((0, None));
                     let mut v = json!({ "msg": n, "rtt_ms": crate::jsonl::millis(rtt) });

@@ -101,6 +101,12 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                     }
                     waiting_since = Some(Instant::now());
                 }
+                Event::Undelivered { channel, reason } => {
+                    w(
+                        &mut out,
+                        format!("* {}", runner::undelivered_text(channel, &reason)),
+                    )?;
+                }
                 Event::Connected(_) | Event::Disconnected(_) => {}
             }
         }

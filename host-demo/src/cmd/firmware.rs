@@ -141,6 +141,9 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
                     );
                     to_send.append(&mut in_flight);
                 }
+                Event::Undelivered { channel, reason } => {
+                    println!("{}", runner::undelivered_text(channel, &reason));
+                }
                 Event::Acked { .. } => {}
             }
         }

@@ -22,6 +22,9 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
         r.pump()?;
         let mut out = io::stdout().lock();
         while let Some(e) = r.poll_event() {
+            if let (false, Event::Undelivered { channel, reason }) = (a.link.json, &e) {
+                eprintln!("ferrule: {}", runner::undelivered_text(*channel, reason));
+            }
             if !a.link.json {
                 continue;
             }
@@ -32,6 +35,10 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
                 }
                 Event::Connected(w) => jsonl::event("connected", json!({ "wire": w })),
                 Event::Disconnected(why) => jsonl::event("disconnected", json!({ "reason": why })),
+                Event::Undelivered { channel, reason } => jsonl::event(
+                    "undelivered",
+                    json!({ "channel": channel, "reason": reason }),
+                ),
                 Event::Acked { .. } => continue,
             };
             if writeln!(out, "{line}").is_err() {
