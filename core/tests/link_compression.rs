@@ -8,7 +8,7 @@ mod common;
 use common::link::{buffers, drain, events, pump, received, with_crc};
 use ferrule::compress::{Codec, CodecConfig, Compressor, Mode};
 use ferrule::link::{Config, DownReason, Event, Link, RecvError, Transport};
-use ferrule::{Frame, FrameKind};
+use ferrule::{encode_datagram, Compression, Frame, FrameKind};
 
 const M: usize = 128;
 const TELEMETRY: &[u8] = br#"{"sensor":"imu-3","accel":[0.01,0.01,9.81],"gyro":[0.00,0.00,0.00]}"#;
@@ -122,4 +122,31 @@ fn a_broken_piece_of_an_earlier_session_leaves_the_current_one_alone() {
     pump(&mut a2, &mut b, 40);
     assert_eq!(received(&mut b), vec![TELEMETRY.to_vec()]);
     assert!(a2.is_up() && b.is_up());
+}
+
+/// 4.4: `SHARED` is never valid on `DATA`, even to a side that announced the shared stream:
+/// such a frame is dropped and counted `not_negotiated`, and the session goes on.
+#[test]
+fn a_data_frame_marked_shared_is_not_negotiated() {
+    let (mut a, mut b) = up_after_one_message();
+    a.send(0, b"reading", 20).unwrap();
+    let frames = drain(&mut a, 20);
+    let rdata = frames
+        .iter()
+        .find(|f| Frame::from_body(f).unwrap().header.kind == FrameKind::Rdata)
+        .unwrap();
+    let frame = Frame::from_body(rdata).unwrap();
+    let mut h = frame.header;
+    h.kind = FrameKind::Data;
+    h.compression = Compression::SharedRaw;
+    let mut out = [0u8; 256];
+    let n = encode_datagram(&h, b"reading", &mut out).unwrap();
+    let before = b.stats().not_negotiated;
+    b.handle_datagram(&out[..n], 20);
+    assert!(received(&mut b).is_empty());
+    assert_eq!(b.stats().not_negotiated, before + 1);
+    // The session is intact: the real frame still arrives.
+    b.handle_datagram(rdata, 20);
+    assert_eq!(received(&mut b), vec![b"reading".to_vec()]);
+    assert!(b.is_up());
 }
