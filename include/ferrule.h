@@ -513,7 +513,8 @@ typedef struct {
   uint8_t kind;
   // For DOWN: `FERRULE_DOWN_*`.
   uint8_t reason;
-  // For DOWN: reliable messages accepted by send but not confirmed, now discarded.
+  // For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
+  // may have received some of them: their acknowledgement was lost with the session).
   uint16_t unacked;
   // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
   uint32_t first_id;

@@ -89,9 +89,9 @@ target_info() {
     thumbv8m.main-none-eabihf) FAMILY=arm FLOAT=hard CPUS="Cortex-M33, M35P, M55 with -mfloat-abi=hard"
         FLAGS="-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16" ;;
     riscv32imc-unknown-none-elf) FAMILY=riscv FLOAT=soft CPUS="RV32IMC: ESP32-C2, ESP32-C3"
-        FLAGS="-march=rv32imc_zicsr -mabi=ilp32" ;;
+        FLAGS="-march=rv32imc -mabi=ilp32" ;;
     riscv32imac-unknown-none-elf) FAMILY=riscv FLOAT=soft CPUS="RV32IMAC: ESP32-C6, ESP32-H2, SiFive FE310, GD32VF103"
-        FLAGS="-march=rv32imac_zicsr -mabi=ilp32" ;;
+        FLAGS="-march=rv32imac -mabi=ilp32" ;;
     x86_64-unknown-linux-gnu) FAMILY=host FLOAT=none CPUS="x86-64 Linux (glibc)"
         FLAGS="" ;; # the host compiler's defaults
     esac

@@ -659,3 +659,52 @@ fn a_clock_past_max_now_neither_overflows_nor_spins() {
     c.handle_timeout(u64::MAX);
     assert!(c.poll_timeout().is_some_and(|t| t > ferrule::link::MAX_NOW));
 }
+
+/// 2.6: on a stream every HELLO starts with a 0x00, whatever `leading_delimiter` says. A
+/// device that reset in the middle of sending a frame leaves part of it in its peer's
+/// decoder; the first hello after the reset still gets through at once (without the
+/// delimiter it ran into the partial frame and the handshake waited a whole second).
+#[test]
+fn a_hello_after_a_reset_mid_frame_is_taken_at_once() {
+    let cfg = Config {
+        transport: Transport::Stream,
+        ..cfg()
+    };
+    assert!(!cfg.leading_delimiter);
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    common::link::handshake_over(&mut a, &mut b, true);
+    events(&mut a);
+    // B is sending a message when it resets: A gets the first half of the frame only.
+    b.send(0, b"cut off by the reset", 10).unwrap();
+    let frame = drain(&mut b, 10).remove(0);
+    a.handle_input(&frame[..frame.len() / 2], 10);
+    let mut b = link(cfg, 3, 4, M);
+    let hello = drain(&mut b, 11).remove(0);
+    assert_eq!(
+        (hello[0], hello[1] != 0),
+        (0, true),
+        "a delimiter, then the frame"
+    );
+    a.handle_input(&hello, 11);
+    for f in drain(&mut a, 11) {
+        b.handle_input(&f, 11);
+    }
+    for f in drain(&mut b, 11) {
+        a.handle_input(&f, 11);
+    }
+    assert!(
+        a.is_up() && b.is_up(),
+        "the first hello after the reset was lost"
+    );
+    assert!(matches!(
+        events(&mut a)[..],
+        [
+            Event::Down {
+                reason: DownReason::PeerRestarted,
+                ..
+            },
+            Event::Up
+        ]
+    ));
+    assert_eq!(a.stats().framing.rejected(), 1, "the partial frame, once");
+}

@@ -753,7 +753,8 @@ pub struct ferrule_event_t {
     pub kind: u8,
     /// For DOWN: `FERRULE_DOWN_*`.
     pub reason: u8,
-    /// For DOWN: reliable messages accepted by send but not confirmed, now discarded.
+    /// For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
+    /// may have received some of them: their acknowledgement was lost with the session).
     pub unacked: u16,
     /// For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
     pub first_id: u32,

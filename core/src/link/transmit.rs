@@ -257,11 +257,17 @@ impl Link<'_> {
                 None => false,
             }
         };
+        // On a stream every hello starts with a delimiter, whatever the configuration: a
+        // peer whose decoder holds part of a frame (this side reset in the middle of one, line
+        // noise) ends it there, and the hello is not lost with it.
+        let lead = self.stream_options().map(|_| StreamOptions {
+            leading_delimiter: true,
+        });
         build_frame(
             &header,
             Source::Fill(Hello::LEN, &mut fill),
             mac_len,
-            self.stream_options(),
+            lead,
             out,
             &mut mac,
             &mut |_| {},
