@@ -329,7 +329,8 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
 // milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
 // the link's clock stands still and its timers stop), the same clock for every call on a
-// link. A link is used from one context at a time: no call may start while another on the
+// link. A 32-bit millisecond tick must be extended by counting its wraps, not cast (README,
+// "Clock"). A link is used from one context at a time: no call may start while another on the
 // same link runs (so not from an interrupt that can preempt the main loop's calls). "Stack" is
 // the deepest the call went in tests/firmware/stack.c (painted, Cortex-M0 and Cortex-M4F,
 // every configuration it runs); the figures hold for the Rust toolchain and options of this

@@ -462,6 +462,13 @@ class Connection:
         return dict(self._wire.stats())
 
     @property
+    def local_address(self) -> Optional[Tuple[str, int]]:
+        """UDP: the address the socket is bound to (the port the system chose for port 0), to
+        tell the peer. None for a serial port."""
+        local = getattr(self._wire, "local_address", None)
+        return None if local is None else (str(local[0]), int(local[1]))
+
+    @property
     def name(self) -> str:
         """What the connection runs over (``"udp 127.0.0.1:5000 -> 127.0.0.1:5001"``...)."""
         return str(self._wire.name)

@@ -114,7 +114,7 @@ def test_message_lost_when_the_peer_closes_before_acknowledging():
     sock.settimeout(5)
     peer = ferrule.Link("datagram", seed=77, keepalive=0)
     with ferrule.open_udp("127.0.0.1:0", sock.getsockname(), **FAST) as a:
-        addr = a._wire.local_address
+        addr = a.local_address
         now = 0
         # Handshake by hand.
         while not peer.is_up:
@@ -170,7 +170,7 @@ def test_foreign_datagrams_are_dropped_and_counted():
     with a, b:
         a.wait_up(timeout=10)
         intruder = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        intruder.sendto(ferrule.encode_frame(0, b"spoof", stream=False), a._wire.local_address)
+        intruder.sendto(ferrule.encode_frame(0, b"spoof", stream=False), a.local_address)
         intruder.close()
         b.send(b"real", timeout=10)
         assert a.recv(timeout=10).data == b"real"
@@ -304,7 +304,7 @@ def test_serial_port_that_does_not_exist():
 
 def test_udp_address_in_use():
     with ferrule.open_udp("127.0.0.1:0", "127.0.0.1:9") as a:
-        taken = a._wire.local_address
+        taken = a.local_address
         with pytest.raises(ferrule.TransportError) as e:
             ferrule.open_udp(taken, "127.0.0.1:9")
         assert isinstance(e.value.__cause__, OSError)
