@@ -274,7 +274,8 @@ pub enum Replay {
 }
 
 /// Sliding anti-replay window over a sender's frame counters (RFC 4303 section 3.4.3 style):
-/// the highest counter accepted and a bitmap of the [`REPLAY_WINDOW`] before it.
+/// the highest counter accepted and a bitmap of [`REPLAY_WINDOW`] counters: that one and the
+/// ones before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ReplayWindow {

@@ -52,8 +52,8 @@ CLOSE_WAIT = 2.0
 def _deadline(timeout: Optional[float]) -> Optional[float]:
     """The ``time.monotonic()`` by which a call with ``timeout`` seconds gives up; None for
     no limit (``None`` or infinity). A timeout of 0 or below has already passed (one try,
-    then ``Timeout``). ``ValueError`` for NaN, ``TypeError`` for what is not a number; both
-    before the call does anything."""
+    then ``Timeout``). ``ValueError`` for NaN or for what ``float()`` does not take
+    (``TypeError`` for a type it does not take); both before the call does anything."""
     if timeout is None:
         return None
     t = float(timeout)
@@ -73,8 +73,11 @@ def _worker(ref: "weakref.ReferenceType[Connection]", wire: Any) -> None:
             wire.close()
             return
         timeout = conn._round()
+        dropped = conn._dropped
         del conn
         if timeout is False:
+            if dropped:
+                wire.close()  # collected, or finalised but kept alive by the warning it raised
             return
         wire.wait(timeout)
         conn = ref()
@@ -118,6 +121,10 @@ class Connection:
         self._out: Deque[bytes] = collections.deque()
         self._write_lock = threading.Lock()
         self._closed = False
+        # Set by close() (or collection): a failure after it is the shutdown's own doing.
+        self._closing = False
+        # Set when the connection was dropped without close(): the worker closes the wire.
+        self._dropped = False
         self._failure: Optional[BaseException] = None
         self._held_back = False
         self._sleep_until: Optional[int] = None
@@ -131,9 +138,10 @@ class Connection:
     def __del__(self) -> None:
         # Dropped without close(): the worker sees the connection gone and closes the wire.
         if not getattr(self, "_closed", True):
-            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2)
-            self._closed = True
+            self._closing = self._closed = self._dropped = True
             self._wire.wake()
+            # Last: with warnings turned into errors this raises.
+            warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2)
 
     # ------------------------------------------------------------------ clock and pumping
 
@@ -186,9 +194,11 @@ class Connection:
                         self._check_open()
 
     def _fail(self, e: BaseException) -> None:
-        """Records why the connection cannot go on, and wakes every waiter."""
+        """Records why the connection cannot go on, and wakes every waiter. Once close() has
+        begun, a failure is the shutdown's own doing (a port closed under a write): the
+        connection is simply closed."""
         with self._cond:
-            if self._failure is None:
+            if self._failure is None and not self._closing:
                 self._failure = e
             self._closed = True
             self._notify_all()
@@ -478,7 +488,7 @@ class Connection:
         the port or socket. Queued messages not yet acknowledged are dropped: call
         :meth:`flush` first to wait for them. Idempotent."""
         with self._cond:
-            self._closed = True
+            self._closing = self._closed = True
             self._notify_all()
             if self.link.closed:
                 return
@@ -490,18 +500,24 @@ class Connection:
         with self._cond:
             if self.link.closed:
                 return
-            self._out.clear()
             self._collect()
             self._final_stats = self.link.stats
-            frames = self.link.close(self._now())
+            # Frames already due (a best-effort message the worker had no time to write, an
+            # ack) go out before the CLOSE.
+            frames = list(self._out) + self.link.close(self._now())
+            self._out.clear()
+        # After any write in progress on another thread (submit's), never before it.
+        locked = self._write_lock.acquire(timeout=CLOSE_WAIT)
         try:
-            if self._failure is None and not stuck:
+            if self._failure is None and not stuck and locked:
                 self._wire.bound_writes(CLOSE_WAIT)
                 for frame in frames:
                     self._wire.write(frame)
         except OSError:
             pass  # the wire is gone or stalled: nothing to tell the peer through it
         finally:
+            if locked:
+                self._write_lock.release()
             self._wire.close()
 
     def __enter__(self) -> "Connection":

@@ -209,9 +209,12 @@ class SerialWire:
                 pass
 
     def bound_writes(self, seconds: float) -> None:
-        """From now on a write gives up (``SerialTimeoutException``) after ``seconds``."""
+        """From now on a write gives up (``SerialTimeoutException``) after ``seconds`` at the
+        most (a shorter ``write_timeout`` of the user's, 0 included, stays)."""
         try:
-            self.port.write_timeout = seconds
+            current = self.port.write_timeout
+            if current is None or current > seconds:
+                self.port.write_timeout = seconds
         except Exception:
             pass
 

@@ -24,6 +24,10 @@ from ._wires import Address
 
 __all__ = ["AsyncConnection", "open_serial", "open_udp"]
 
+#: Open asyncio connections. A connection whose only user is a task (asyncio holds tasks
+#: weakly) would otherwise be collected, and closed, while that task still waits on it.
+_OPEN: "set[AsyncConnection]" = set()
+
 
 class AsyncConnection:
     """A :class:`ferrule.Connection` for asyncio code. Create it with :func:`open_udp` or
@@ -37,6 +41,7 @@ class AsyncConnection:
         conn._listeners.append(self._notify)
         # Whatever happened before the listener was in place.
         self._changed.set()
+        _OPEN.add(self)
 
     def _notify(self) -> None:
         """Called by the worker thread (connection lock held): wake the loop."""
@@ -164,6 +169,7 @@ class AsyncConnection:
     async def close(self) -> None:
         """Closes the connection (see :meth:`ferrule.Connection.close`) without blocking the
         loop."""
+        _OPEN.discard(self)
         await self._loop.run_in_executor(None, self.connection.close)
 
     async def __aenter__(self) -> "AsyncConnection":

@@ -435,3 +435,112 @@ def test_a_stalled_serial_port_times_out_and_close_returns():
     assert not closer.is_alive(), "close() hung on a stalled port"
     assert conn.closed
     os.close(master)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_a_best_effort_message_sent_just_before_close_goes_out_on_serial():
+    """On serial the worker writes the frames; close() writes what it had no time for (before
+    the CLOSE) instead of dropping it."""
+    import selectors
+
+    master, slave = os.openpty()
+    _raw(slave)
+    peer = ferrule.Link("stream", seed=9, best_effort=[1], **FAST)
+    t0 = time.monotonic()
+    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
+    conn = ferrule.open_serial(os.ttyname(slave), 115200, seed=10, best_effort=[1], **FAST)
+    os.close(slave)
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ)
+    deadline = time.monotonic() + 10
+    while not (peer.is_up and conn.is_up):
+        assert time.monotonic() < deadline, "no session over the pty"
+        for f in peer.transmit_all(now()):
+            os.write(master, f)
+        if sel.select(0.05):
+            peer.feed(os.read(master, 4096), now())
+        peer.handle_timeout(now())
+    conn.send(b"last words", channel=1)  # best effort: returns once queued
+    conn.close()
+    # Everything close() wrote is in the pty now (then the closed port reads as EIO).
+    while sel.select(0):
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        peer.feed(data, now())
+    got = [m.data for m in peer.messages()]
+    sel.close()
+    os.close(master)
+    assert got == [b"last words"]
+    assert [e.reason for e in peer.events() if e.kind == "down"] == ["peer closed"]
+
+
+def test_a_failure_after_close_leaves_the_connection_closed_not_failed():
+    a, b = udp_pair()
+    b.close()
+    a.close()
+    # What a worker still inside a write sees when close() shuts the socket under it.
+    a._fail(OSError(9, "Bad file descriptor"))
+    with pytest.raises(ferrule.LinkClosed, match="the connection is closed"):
+        a.recv(timeout=0)
+    assert list(a) == []
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_dropped_connection_is_shut_down_even_when_resource_warnings_are_errors():
+    import gc
+    import warnings
+
+    def make():
+        c = ferrule.open_udp("127.0.0.1:0", "127.0.0.1:9", keepalive=0, **FAST)
+        return c.local_address, c._thread
+
+    # The raised warning may keep the object alive (its traceback): the worker must still
+    # stop and close the socket.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        local, worker = make()
+        deadline = time.monotonic() + 10
+        while worker.is_alive():
+            assert time.monotonic() < deadline, "the worker never noticed the collection"
+            gc.collect()
+            worker.join(0.05)
+    with ferrule.open_udp(local, "127.0.0.1:9") as again:
+        assert again.local_address == local
+
+
+def test_an_asyncio_connection_used_only_by_a_task_stays_open():
+    async def main():
+        pa, pb = free_udp_port(), free_udp_port()
+        a = await ferrule.aio.open_udp(f"127.0.0.1:{pa}", f"127.0.0.1:{pb}", seed=1, **FAST)
+        b = await ferrule.aio.open_udp(f"127.0.0.1:{pb}", f"127.0.0.1:{pa}", seed=2, **FAST)
+        await a.wait_up(10)
+        await b.wait_up(10)
+        got = []
+
+        async def consume(conn):
+            async for msg in conn:
+                got.append(msg.data)
+                if len(got) == 3:
+                    await conn.close()
+
+        task = asyncio.ensure_future(consume(b))
+        done = asyncio.Event()
+        task.add_done_callback(lambda _: done.set())
+        # Let the consumer run until it waits for a message (yields, not a timed sleep).
+        for _ in range(3):
+            await asyncio.sleep(0)
+        del task, b  # only the task refers to b now (asyncio keeps tasks weakly)
+        import gc
+
+        gc.collect()
+        for i in range(3):
+            await a.send(b"m%d" % i, timeout=10)
+        await asyncio.wait_for(done.wait(), 10)
+        await a.close()
+        assert got == [b"m0", b"m1", b"m2"]
+
+    asyncio.run(main())
