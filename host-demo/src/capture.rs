@@ -67,8 +67,7 @@ fn pcap_err(e: pcap_file::PcapError) -> io::Error {
 impl Capture {
     /// Creates `path` (replacing it) with the section and interface blocks.
     pub fn create(path: &str, stream: bool) -> io::Result<Self> {
-        let f = File::create(path)
-            .map_err(|e| crate::transport::context(e, &format!("cannot create {path}")))?;
+        let f = File::create(path)?;
         let mut out = PcapNgWriter::new(BufWriter::new(f)).map_err(pcap_err)?;
         let framing = if stream {
             "ferrule stream frames (COBS, delimited)"
@@ -155,6 +154,12 @@ impl Capture {
         Ok(())
     }
 
+    /// Writes the packets so far to the file (the capture goes on).
+    pub fn flush(&mut self) -> io::Result<()> {
+        use std::io::Write;
+        self.out.get_mut().flush()
+    }
+
     /// Writes everything out (received bytes without a delimiter yet as a last packet).
     pub fn finish(mut self) -> io::Result<u64> {
         if !self.partial.is_empty() {
@@ -185,25 +190,32 @@ pub struct CaptureFile {
     pub format: &'static str,
     /// Whether it holds stream frames (COBS) rather than datagrams.
     pub stream: bool,
-    /// Its frames.
+    /// Its frames: all of them, or those before `damage`.
     pub records: Vec<Record>,
+    /// Why the file ends early (truncated, or a damaged block): the records before it are
+    /// readable.
+    pub damage: Option<String>,
 }
 
-/// Reads a whole capture (pcapng or the earlier `.fcap`); status 5 when it cannot.
+/// Reads a capture (pcapng or the earlier `.fcap`); status 5 when it cannot. A file that
+/// ends early (truncated or damaged) reads up to the damage, named in
+/// [`CaptureFile::damage`].
 pub fn read(path: &str) -> Result<CaptureFile, Failure> {
     let bytes = std::fs::read(path)
         .map_err(|e| Failure::new(Code::Capture, format!("cannot read {path}: {e}")))?;
     parse(&bytes).map_err(|e| Failure::new(Code::Capture, format!("{path}: {e}")))
 }
 
-/// Parses capture bytes.
+/// Parses capture bytes: an error when they are not a capture; the records up to the damage
+/// when the capture ends early.
 pub fn parse(bytes: &[u8]) -> Result<CaptureFile, String> {
     if bytes.starts_with(fcap::MAGIC) {
-        let (stream, records) = fcap::parse(bytes)?;
+        let (stream, records, damage) = fcap::parse(bytes)?;
         return Ok(CaptureFile {
             format: "fcap",
             stream,
             records,
+            damage,
         });
     }
     if !bytes.starts_with(&[0x0A, 0x0D, 0x0D, 0x0A]) {
@@ -213,9 +225,18 @@ pub fn parse(bytes: &[u8]) -> Result<CaptureFile, String> {
     let mut stream = None;
     let mut first = None;
     let mut records = Vec::new();
+    let mut damage = None;
     while let Some(block) = r.next_block() {
-        let block =
-            block.map_err(|e| format!("bad pcapng block after {} packets: {e}", records.len()))?;
+        let block = match block {
+            Ok(b) => b,
+            Err(e) => {
+                damage = Some(format!(
+                    "bad pcapng block after {} packets: {e}",
+                    records.len()
+                ));
+                break;
+            }
+        };
         match block {
             Block::InterfaceDescription(idb) => {
                 let s = match idb.linktype {
@@ -262,8 +283,12 @@ pub fn parse(bytes: &[u8]) -> Result<CaptureFile, String> {
     }
     Ok(CaptureFile {
         format: "pcapng",
-        stream: stream.ok_or("no interface description in the capture")?,
+        stream: stream.ok_or_else(|| match &damage {
+            Some(d) => d.clone(),
+            None => "no interface description in the capture".into(),
+        })?,
         records,
+        damage,
     })
 }
 
@@ -288,8 +313,10 @@ pub mod fcap {
     /// First bytes of every `.fcap`.
     pub const MAGIC: &[u8; 8] = b"FERRCAP1";
 
-    /// Parses `.fcap` bytes: whether it is a stream capture, and its records.
-    pub fn parse(bytes: &[u8]) -> Result<(bool, Vec<Record>), String> {
+    /// Parses `.fcap` bytes: whether it is a stream capture, its records, and (when the file
+    /// ends inside a record) why the records stop early.
+    #[allow(clippy::type_complexity)]
+    pub fn parse(bytes: &[u8]) -> Result<(bool, Vec<Record>, Option<String>), String> {
         if bytes.len() < 16 || &bytes[..8] != MAGIC {
             return Err("not a ferrule capture (no FERRCAP1 header)".into());
         }
@@ -302,7 +329,8 @@ pub mod fcap {
         let mut records = Vec::new();
         while at < bytes.len() {
             let Some(head) = bytes.get(at..at + 12) else {
-                return Err(format!("truncated record header at offset {at}"));
+                let cut = format!("truncated record header at offset {at}");
+                return Ok((stream, records, Some(cut)));
             };
             let t_us = u64::from_le_bytes(head[..8].try_into().unwrap_or_default());
             let dir = head[8];
@@ -311,9 +339,8 @@ pub mod fcap {
             }
             let n = usize::from(u16::from_le_bytes([head[10], head[11]]));
             let Some(data) = bytes.get(at + 12..at + 12 + n) else {
-                return Err(format!(
-                    "truncated record at offset {at} ({n} bytes announced)"
-                ));
+                let cut = format!("truncated record at offset {at} ({n} bytes announced)");
+                return Ok((stream, records, Some(cut)));
             };
             records.push(Record {
                 t_us,
@@ -322,7 +349,7 @@ pub mod fcap {
             });
             at += 12 + n;
         }
-        Ok((stream, records))
+        Ok((stream, records, None))
     }
 }
 
@@ -362,6 +389,21 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_capture_reads_up_to_the_cut() {
+        let path = tmp("cut.pcapng");
+        let mut c = Capture::create(&path, false).unwrap();
+        for p in [[1u8, 2], [3, 4], [5, 6]] {
+            c.sent(&p).unwrap();
+        }
+        c.finish().unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 3);
+        let f = parse(&bytes).unwrap();
+        assert_eq!(f.records.len(), 2);
+        assert!(f.damage.unwrap().contains("after 2 packets"));
+    }
+
+    #[test]
     fn datagram_captures_and_bad_files() {
         let path = tmp("d.pcapng");
         let mut c = Capture::create(&path, false).unwrap();
@@ -372,7 +414,9 @@ mod tests {
         assert_eq!(f.records[0].data, vec![1, 0, 2]);
         let mut cut = std::fs::read(&path).unwrap();
         cut.truncate(cut.len() - 6);
-        assert!(parse(&cut).is_err());
+        let f = parse(&cut).unwrap();
+        assert!(f.records.is_empty());
+        assert!(f.damage.unwrap().contains("after 0 packets"));
         assert!(parse(b"junk")
             .unwrap_err()
             .contains("not a ferrule capture"));

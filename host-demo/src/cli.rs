@@ -14,9 +14,11 @@ use std::time::Duration;
     name = "ferrule",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Exit status: 0 ok, 1 failed, 2 bad arguments, 3 device or peer unreachable, \
-                  4 busy / address in use, 5 unreadable capture, 6 timeout (silent peer), \
-                  7 link down with messages unacknowledged."
+    after_help = "Exit status: 0 ok (also when stdout is closed early), 1 failed, 2 bad \
+                  arguments (an output file that cannot be created too), 3 device or peer \
+                  unreachable, 4 busy / address in use, 5 unreadable capture, 6 timeout \
+                  (silent peer), 7 link down with messages unacknowledged, 130 interrupted \
+                  (Ctrl-C, SIGTERM: the session is closed and the capture written first)."
 )]
 pub struct Cli {
     /// What to do (default: the demo).
@@ -193,11 +195,11 @@ pub struct WireArgs {
     /// Local UDP address to bind (with --peer).
     #[arg(long, value_name = "LOCAL", value_parser = socket_addr)]
     pub udp: Option<String>,
-    /// UDP address of the peer (with --udp).
-    #[arg(long, value_name = "ADDR", value_parser = socket_addr)]
+    /// UDP address of the peer (with --udp); only its datagrams are taken.
+    #[arg(long, value_name = "ADDR", value_parser = peer_addr)]
     pub peer: Option<String>,
     /// Connect to this TCP address (reconnects when it drops).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = peer_addr)]
     pub tcp: Option<String>,
     /// Accept a TCP connection on this address (and the next one when it drops).
     #[arg(long, value_name = "ADDR")]
@@ -304,6 +306,15 @@ fn socket_addr(s: &str) -> Result<String, String> {
     match s.rsplit_once(':') {
         Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(s.to_string()),
         _ => Err("expected HOST:PORT with a port 0..=65535, e.g. 127.0.0.1:9000".to_string()),
+    }
+}
+
+/// A `HOST:PORT` to send to: as [`socket_addr`], and port 0 (which names no peer) refused.
+fn peer_addr(s: &str) -> Result<String, String> {
+    let s = socket_addr(s)?;
+    match s.rsplit_once(':').map(|(_, port)| port.parse::<u16>()) {
+        Some(Ok(0)) => Err("port 0 names no peer: give the port the peer listens on".into()),
+        _ => Ok(s),
     }
 }
 

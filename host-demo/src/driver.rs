@@ -125,6 +125,9 @@ pub struct StatsLine {
     pub parity_rejected: u32,
     pub fec_recovered: u32,
     pub fec_unrecoverable: u32,
+    /// UDP datagrams dropped because they came from another address than `--peer` (counted
+    /// by the wire, not the link).
+    pub foreign_datagrams: u64,
 }
 
 /// A [`StatsLine`] from either API's counters (the same names; the round-trip times named
@@ -161,6 +164,7 @@ macro_rules! stats_line {
             parity_rejected: s.parity_rejected,
             fec_recovered: s.fec_recovered,
             fec_unrecoverable: s.fec_unrecoverable,
+            foreign_datagrams: 0,
         }
     }};
 }
@@ -223,6 +227,11 @@ pub trait Driver {
     fn stats(&self) -> EndStats;
     /// The counters of `bridge --stats`.
     fn stats_line(&self) -> StatsLine;
+    /// The largest message `send` takes now (capped at the peer's announced limit once a
+    /// session is up), when the API tells.
+    fn send_limit(&self) -> Option<usize> {
+        None
+    }
 }
 
 fn config(s: &Setup) -> Config {
@@ -386,6 +395,9 @@ impl Driver for RustLink {
     }
     fn stats_line(&self) -> StatsLine {
         stats_line!(self.link.stats(), srtt, rto)
+    }
+    fn send_limit(&self) -> Option<usize> {
+        Some(self.link.max_message_for_frame(MAX_FRAME))
     }
 }
 

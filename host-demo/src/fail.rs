@@ -10,6 +10,10 @@
 //! | 5 | the capture file cannot be read: missing, not a capture, truncated |
 //! | 6 | timeout: the peer never answered, or messages were not acknowledged within `--timeout` |
 //! | 7 | the link went down with messages not acknowledged (`send`) |
+//! | 130 | interrupted (Ctrl-C, SIGINT, SIGTERM): the session was closed and the capture written |
+//!
+//! Output files (`--capture`, `--plot`) that cannot be created are bad arguments (2), checked
+//! before the run. A closed stdout (`ferrule ... | head -1`) ends the command quietly, status 0.
 
 use std::fmt;
 use std::io::{self, ErrorKind};
@@ -32,6 +36,8 @@ pub enum Code {
     Timeout = 6,
     /// The link went down with messages unacknowledged.
     LinkDown = 7,
+    /// Interrupted by Ctrl-C, SIGINT or SIGTERM (the shells' 128 + SIGINT).
+    Interrupted = 130,
 }
 
 /// An error to report: one line, one status.
@@ -41,6 +47,8 @@ pub struct Failure {
     pub code: Code,
     /// The line printed after `ferrule: `.
     pub msg: String,
+    /// Stdout was closed: the command ends quietly, status 0.
+    quiet: bool,
 }
 
 impl Failure {
@@ -49,7 +57,31 @@ impl Failure {
         Self {
             code,
             msg: msg.into(),
+            quiet: false,
         }
+    }
+
+    /// Stdout is closed (its reader went away): nothing more to say, nobody to say it to.
+    pub fn stdout_closed() -> Self {
+        Self {
+            quiet: true,
+            ..Self::new(Code::Failed, "stdout closed")
+        }
+    }
+
+    /// Whether this ends the command quietly with status 0 (see [`Self::stdout_closed`]).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// Ctrl-C or a termination signal (status 130).
+    pub fn interrupted() -> Self {
+        Self::new(Code::Interrupted, "interrupted")
+    }
+
+    /// An output file (`--capture`, `--plot`) that cannot be created: a bad argument.
+    pub fn output(option: &str, path: &str, e: &io::Error) -> Self {
+        Self::usage(format!("{option} {path}: cannot create it: {e}"))
     }
 
     /// Bad arguments (status 2).

@@ -11,12 +11,19 @@
 //! {"event":"connected","wire":"..."}        the wire is there (again)
 //! {"event":"disconnected","reason":"..."}   the wire went away; waiting for it to come back
 //! {"event":"up"}                            a session is up
-//! {"event":"down","reason":"...","unacked":N,"lost":[msg,...]}
+//! {"event":"down","reason":"...","unacked":N,"lost":[msg,...]}   the session ended; lost:
+//!                                           messages it did not confirm (listen: always [])
 //! {"event":"acked","msg":N,"id":...,"rtt_ms":X}   msg: the message's input number (1, 2, ...)
 //! {"event":"undelivered","channel":N,"reason":"..."}   a message arrived but was dropped
 //!                                           (it failed to decompress; channel null if unknown)
-//! {"event":"stats",...counters}             every --stats seconds
+//! {"event":"stats",...counters}             every --stats seconds (foreign_datagrams: UDP
+//!                                           datagrams from another address than --peer)
+//! {"event":"serving","local":"tcp ADDR"}    bridge --local-tcp / --local-udp: the socket is
+//!                                           bound (then the only line on stdout)
 //! ```
+//!
+//! A line that is not valid input (not JSON of this form, or not UTF-8) is reported on stderr
+//! with its number and skipped.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

@@ -7,8 +7,9 @@
 //!
 //! Layout: `cli` (the command line), `runner` (the shared link runner: link, wire, capture,
 //! timers), `driver` (the two link APIs), `transport` (wires), `capture` (pcapng), `jsonl`
-//! (the JSON line format), one module per subcommand under `cmd/`, and the demo under `demo/`.
-//! Errors: one line on stderr and the exit status documented in `fail`.
+//! (the JSON line format), `interrupt` (Ctrl-C and termination signals), `out` (stdout lines
+//! that survive a closed stdout), one module per subcommand under `cmd/`, and the demo under
+//! `demo/`. Errors: one line on stderr and the exit status documented in `fail`.
 
 mod capture;
 mod cli;
@@ -16,7 +17,9 @@ mod cmd;
 mod demo;
 mod driver;
 mod fail;
+mod interrupt;
 mod jsonl;
+mod out;
 mod runner;
 mod transport;
 
@@ -30,6 +33,13 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return ExitCode::from(clap_error(&e)),
     };
+    // Commands that run links stop cleanly on Ctrl-C / SIGTERM; the others end at once.
+    if !matches!(
+        cli.command,
+        Some(Command::Decode(_) | Command::Ports(_) | Command::Completions { .. })
+    ) {
+        interrupt::install();
+    }
     let r = match cli.command {
         None => demo::main(&cli.demo),
         Some(Command::Demo(a)) => demo::main(&a),
@@ -41,17 +51,14 @@ fn main() -> ExitCode {
         Some(Command::Decode(a)) => cmd::decode::main(&a),
         Some(Command::Ports(a)) => cmd::ports::main(&a),
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "ferrule",
-                &mut std::io::stdout(),
-            );
-            Ok(())
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ferrule", &mut script);
+            out::text(&String::from_utf8_lossy(&script))
         }
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.is_quiet() => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("ferrule: {f}");
             ExitCode::from(f.code as u8)

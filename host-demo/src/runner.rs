@@ -21,13 +21,14 @@ use crate::driver::{
     Delivery, Driver, LinkEvent, Refused, RustLink, Setup, StatsLine, MAX_FRAME, MAX_MESSAGE,
 };
 use crate::fail::{Code, Failure};
+use crate::interrupt;
 use crate::transport::{self, Deliver, Endpoint, Wire};
 use ferrule::compress::Mode;
 use std::collections::VecDeque;
 use std::io;
 use std::net::TcpStream;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A reliable message's number: 1 for the first the runner sent, +1 for each after.
@@ -192,6 +193,8 @@ enum Input<X> {
     Wire(u64, io::Result<Vec<u8>>),
     Accepted(TcpStream),
     App(X),
+    /// A signal asked the tool to stop ([`crate::interrupt`]): ends a [`Runner::wait`].
+    Interrupt,
 }
 
 /// Hands the runner's owner inputs of its own (stdin lines, socket clients) from other
@@ -221,6 +224,9 @@ enum Reopen {
     Listener,
 }
 
+/// Longest an interrupted runner waits for its CLOSE to go out.
+pub const CLOSE_ON_INTERRUPT: Duration = Duration::from_millis(500);
+
 /// Time between attempts to reopen a lost device or connection.
 const REOPEN_EVERY: Duration = Duration::from_millis(50);
 
@@ -247,6 +253,8 @@ pub struct Runner<X: Send + 'static = ()> {
     frame: Vec<u8>,
     /// What the wire is, in words.
     pub name: String,
+    /// Wakes [`Self::wait`] when a signal arrives.
+    _signal: interrupt::Registration,
 }
 
 impl<X: Send + 'static> Runner<X> {
@@ -264,6 +272,10 @@ impl<X: Send + 'static> Runner<X> {
 
     fn bare(link: Box<dyn Driver>, capture: Option<Capture>, reopen: Reopen, name: &str) -> Self {
         let (tx, rx) = mpsc::channel();
+        let to_wake = tx.clone();
+        let signal = interrupt::on_signal(move || {
+            let _ = to_wake.send(Input::Interrupt);
+        });
         Self {
             link,
             wire: None,
@@ -284,6 +296,7 @@ impl<X: Send + 'static> Runner<X> {
             msg: vec![0; MAX_MESSAGE],
             frame: vec![0; MAX_FRAME],
             name: name.to_string(),
+            _signal: signal,
         }
     }
 
@@ -311,7 +324,9 @@ impl<X: Send + 'static> Runner<X> {
         })
         .map_err(|e| Failure::io(&e, "link"))?;
         let capture = match &spec.capture {
-            Some(p) => Some(Capture::create(p, spec.stream).map_err(|e| Failure::io(&e, ""))?),
+            Some(p) => Some(
+                Capture::create(p, spec.stream).map_err(|e| Failure::output("--capture", p, &e))?,
+            ),
             None => None,
         };
         let reopen = match &spec.wire {
@@ -344,10 +359,7 @@ impl<X: Send + 'static> Runner<X> {
 
     fn attach(&mut self, ep: Endpoint) -> io::Result<()> {
         self.generation += 1;
-        let (g, tx) = (
-            self.generation,
-            Arc::new(std::sync::Mutex::new(self.tx.clone())),
-        );
+        let (g, tx) = (self.generation, Arc::new(Mutex::new(self.tx.clone())));
         let deliver: Deliver = Arc::new(move |r| {
             tx.lock()
                 .map(|t| t.send(Input::Wire(g, r)).is_ok())
@@ -400,6 +412,7 @@ impl<X: Send + 'static> Runner<X> {
                 self.attach(Endpoint::Tcp(s))?;
             }
             Input::App(x) => self.app.push_back(x),
+            Input::Interrupt => {}
         }
         Ok(())
     }
@@ -418,7 +431,14 @@ impl<X: Send + 'static> Runner<X> {
 
     /// Feeds what arrived into the link, runs its timers, transmits, and queues events and
     /// messages. Never blocks; returns whether anything happened.
+    ///
+    /// Once a signal asked the tool to stop ([`crate::interrupt`]), closes the session (a
+    /// CLOSE goes out, drained for at most [`CLOSE_ON_INTERRUPT`]), writes the capture out and
+    /// fails with status 130.
     pub fn pump(&mut self) -> Result<bool, Failure> {
+        if interrupt::requested() {
+            return Err(self.stop());
+        }
         let mut busy = std::mem::take(&mut self.dirty);
         while let Ok(i) = self.rx.try_recv() {
             busy = true;
@@ -492,7 +512,8 @@ impl<X: Send + 'static> Runner<X> {
     /// due, or `max` passed; at once if events, messages or inputs are waiting or something
     /// was sent since the last [`Self::pump`].
     pub fn wait(&mut self, max: Duration) -> Result<(), Failure> {
-        if self.dirty
+        if interrupt::requested()
+            || self.dirty
             || !self.events.is_empty()
             || !self.delivered.is_empty()
             || !self.app.is_empty()
@@ -536,6 +557,14 @@ impl<X: Send + 'static> Runner<X> {
     /// The largest message [`Self::send`] takes (the peer may announce less).
     pub fn max_message(&self) -> usize {
         self.max_message
+    }
+
+    /// The largest message the link takes now: at most the peer's announced limit once a
+    /// session is up (when the link's API tells; otherwise [`Self::max_message`]).
+    pub fn send_limit(&self) -> usize {
+        self.link
+            .send_limit()
+            .map_or(self.max_message, |l| l.min(self.max_message))
     }
 
     /// The next delivered message.
@@ -583,9 +612,26 @@ impl<X: Send + 'static> Runner<X> {
         }
     }
 
-    /// The link's counters, as `--stats` prints them.
+    /// The link's counters, as `--stats` prints them, with the datagrams dropped because they
+    /// came from another address than the peer's.
     pub fn stats_line(&self) -> StatsLine {
-        self.link.stats_line()
+        StatsLine {
+            foreign_datagrams: self.wire.as_ref().map_or(0, Wire::foreign_datagrams),
+            ..self.link.stats_line()
+        }
+    }
+
+    /// The end of a run a signal interrupted: the session closed, the capture written.
+    fn stop(&mut self) -> Failure {
+        let _ = self.close(CLOSE_ON_INTERRUPT); // best effort: the wire may be gone
+                                                // Written out now; finished (and counted) when the runner is done.
+        match self.capture.as_mut().map_or(Ok(()), Capture::flush) {
+            Ok(()) => Failure::interrupted(),
+            Err(e) => Failure::new(
+                Code::Interrupted,
+                format!("interrupted; the capture is incomplete: {e}"),
+            ),
+        }
     }
 
     /// "Rust" or "C".

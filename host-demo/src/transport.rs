@@ -9,7 +9,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -51,6 +51,8 @@ pub struct Wire {
     out: Out,
     stop: Arc<AtomicBool>,
     tcp: Option<TcpStream>,
+    /// Datagrams dropped because they came from another address than the peer's.
+    foreign: Arc<AtomicU64>,
 }
 
 enum Out {
@@ -85,6 +87,22 @@ impl Backlog {
     fn get(&self) -> usize {
         *self.bytes.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Whether a UDP socket error is the ICMP "port unreachable" an earlier send provoked
+/// (`ConnectionRefused` on Unix, `ConnectionReset` — WSAECONNRESET — on Windows): the peer is
+/// not there yet, which the link's retries deal with.
+fn unreachable_echo(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionReset
+    )
+}
+
+/// Whether `from` is `peer` (an IPv4 peer may show as IPv4-mapped on a dual-stack socket).
+fn same_addr(from: SocketAddr, peer: SocketAddr) -> bool {
+    let canonical = |a: SocketAddr| SocketAddr::new(a.ip().to_canonical(), a.port());
+    canonical(from) == canonical(peer)
 }
 
 fn quiet(e: &io::Error) -> bool {
@@ -158,6 +176,7 @@ impl Wire {
     /// Starts the threads of `ep`; what arrives goes to `deliver`.
     pub fn start(ep: Endpoint, deliver: Deliver) -> io::Result<Wire> {
         let stop = Arc::new(AtomicBool::new(false));
+        let foreign = Arc::new(AtomicU64::new(0));
         let st = stop.clone();
         let d = deliver.clone();
         let spawn_reader = |f: Box<dyn FnOnce() + Send>| {
@@ -170,15 +189,20 @@ impl Wire {
             Endpoint::Udp { sock, peer } => {
                 let r = sock.try_clone()?;
                 r.set_read_timeout(Some(READ_SLICE))?;
+                let count = foreign.clone();
                 spawn_reader(Box::new(move || {
-                    let recv = |b: &mut [u8]| match r.recv(b) {
+                    let recv = |b: &mut [u8]| match r.recv_from(b) {
                         // An ICMP error an earlier send provoked: not ours to report.
-                        Err(e) if e.kind() == ErrorKind::ConnectionRefused => {
+                        Err(e) if unreachable_echo(&e) => Err(ErrorKind::Interrupted.into()),
+                        Err(e) => Err(e),
+                        // Only the peer's datagrams are the link's; others are counted.
+                        Ok((_, from)) if !same_addr(from, peer) => {
+                            count.fetch_add(1, Ordering::Relaxed);
                             Err(ErrorKind::Interrupted.into())
                         }
                         // An empty datagram is not an end of file.
-                        Ok(0) => Err(ErrorKind::Interrupted.into()),
-                        r => r,
+                        Ok((0, _)) => Err(ErrorKind::Interrupted.into()),
+                        Ok((n, _)) => Ok(n),
                     };
                     reader(recv, &st, &d)
                 }))?;
@@ -186,6 +210,7 @@ impl Wire {
                     out: Out::Datagram { sock, peer },
                     stop,
                     tcp: None,
+                    foreign,
                 });
             }
             Endpoint::Tcp(s) => {
@@ -225,6 +250,7 @@ impl Wire {
             out: Out::Stream { tx, backlog },
             stop,
             tcp,
+            foreign,
         })
     }
 
@@ -239,7 +265,7 @@ impl Wire {
             Out::Datagram { sock, peer } => match sock.send_to(bytes, *peer) {
                 Ok(_) => Ok(()),
                 // A full socket buffer is loss, which the link recovers from.
-                Err(e) if quiet(&e) || e.kind() == ErrorKind::ConnectionRefused => Ok(()),
+                Err(e) if quiet(&e) || unreachable_echo(&e) => Ok(()),
                 Err(e) => Err(e),
             },
             Out::Stream { tx, backlog } => {
@@ -254,6 +280,11 @@ impl Wire {
                     .map_err(|_| io::Error::new(ErrorKind::BrokenPipe, "wire closed"))
             }
         }
+    }
+
+    /// Datagrams dropped because they came from another address than the peer's.
+    pub fn foreign_datagrams(&self) -> u64 {
+        self.foreign.load(Ordering::Relaxed)
     }
 
     /// Stream bytes queued and not yet written.
@@ -571,5 +602,34 @@ mod tests {
         };
         assert_eq!(e.kind(), ErrorKind::UnexpectedEof);
         drop(wy);
+    }
+
+    #[test]
+    fn udp_takes_only_the_peers_datagrams() {
+        let (a, b) = (
+            udp_socket("127.0.0.1:0").unwrap(),
+            udp_socket("127.0.0.1:0").unwrap(),
+        );
+        let (pa, pb) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        let (da, ra) = channel_deliver();
+        let wa = Wire::start(Endpoint::Udp { sock: a, peer: pb }, da).unwrap();
+        let stranger = udp_socket("127.0.0.1:0").unwrap();
+        stranger.send_to(b"not the peer", pa).unwrap();
+        b.send_to(b"the peer", pa).unwrap();
+        let t = Duration::from_secs(10);
+        assert_eq!(ra.recv_timeout(t).unwrap().unwrap(), b"the peer");
+        // Datagrams from one socket arrive in order: the stranger's was read first.
+        assert_eq!(wa.foreign_datagrams(), 1);
+    }
+
+    #[test]
+    fn port_unreachable_echoes_are_not_errors_on_any_platform() {
+        for k in [ErrorKind::ConnectionRefused, ErrorKind::ConnectionReset] {
+            assert!(unreachable_echo(&k.into()), "{k:?}");
+        }
+        assert!(!unreachable_echo(&ErrorKind::PermissionDenied.into()));
+        let v4: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:9".parse().unwrap();
+        assert!(same_addr(mapped, v4) && !same_addr("127.0.0.1:8".parse().unwrap(), v4));
     }
 }

@@ -205,6 +205,18 @@ fn decode_opens_sealed_frames_with_the_demo_key() {
     assert_eq!(opened(&[]).1, 0);
     let wrong = "00".repeat(32);
     assert_eq!(opened(&["--key", &wrong]).1, 0);
+    // A key that opens nothing is said to be wrong (and still status 0); the right one is not.
+    let warning = |key: &str| {
+        let out = demo(&["decode", &cap, "--key", key]);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = warning(&wrong);
+    assert!(
+        err.starts_with("ferrule: warning: the key opened none of the"),
+        "{err}"
+    );
+    assert_eq!(warning(DEMO_KEY_HEX), "");
 }
 
 #[test]
@@ -226,6 +238,48 @@ fn decode_refuses_what_is_not_a_whole_capture() {
         Some(5)
     );
     assert_eq!(demo(&["decode"]).status.code(), Some(2));
+}
+
+/// An output file that cannot be created is a bad argument, found before the run.
+#[test]
+fn an_unwritable_plot_fails_before_the_run() {
+    let out = demo(&["--messages", "100", "--plot", "/nonexistent/dir/p.svg"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty(), "no report before the failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "ferrule: --plot /nonexistent/dir/p.svg: cannot create it: No such file or directory (os error 2)");
+}
+
+/// Runs `ferrule ARGS`, reads `keep` lines of its stdout and closes it, as `| head` does.
+fn with_stdout_closed(args: &[&str], keep: usize) -> Output {
+    let mut child = Command::new(DEMO)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for _ in 0..keep {
+        lines.next().unwrap().unwrap();
+    }
+    drop(lines);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    for (args, keep) in [
+        (&["--messages", "300"][..], 1),
+        (&["--messages", "500", "--json"], 0),
+        (&["ports"], 0),
+        (&["completions", "bash"], 0),
+    ] {
+        let out = with_stdout_closed(args, keep);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+    }
 }
 
 #[test]
@@ -293,6 +347,33 @@ fn bad_arguments_fail_with_one_line() {
             "--peer",
         ),
         (&["firmware"], "exactly one"),
+        (
+            &["send", "--udp", "127.0.0.1:0", "--peer", "127.0.0.1:0", "x"],
+            "port 0 names no peer",
+        ),
+        (&["--capture", "/nonexistent/dir/c.pcapng"], "--capture"),
+        (
+            &[
+                "listen",
+                "--udp",
+                "127.0.0.1:0",
+                "--peer",
+                "127.0.0.1:9",
+                "--capture",
+                "/nonexistent/dir/c.pcapng",
+            ],
+            "--capture /nonexistent/dir/c.pcapng: cannot create it",
+        ),
+        (
+            &[
+                "firmware",
+                "--listen",
+                "127.0.0.1:0",
+                "--capture",
+                "/nonexistent/dir/c.pcapng",
+            ],
+            "--capture",
+        ),
         (&["completions"], "<SHELL>"),
         (&["bridge", "--udp", "127.0.0.1:0"], "--peer"),
         (
@@ -456,8 +537,14 @@ impl ChatProc {
     }
 
     fn say(&mut self, text: &str) {
+        self.say_bytes(text.as_bytes());
+    }
+
+    /// Types one line of raw bytes.
+    fn say_bytes(&mut self, line: &[u8]) {
         let stdin = self.child.stdin.as_mut().unwrap();
-        writeln!(stdin, "{text}").unwrap();
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
         stdin.flush().unwrap();
     }
 
@@ -500,6 +587,11 @@ fn chat_delivers_lines_both_ways_and_reports_acknowledgements() {
     a.expect("peer: hi from B");
     a.expect("peer: and again");
     b.expect("[2] delivered");
+    // A line that is not UTF-8 goes as its bytes, and the next one follows.
+    a.say_bytes(b"caf\xe9 \xff");
+    a.say("still here");
+    b.expect("peer: caf\u{fffd} \u{fffd}");
+    b.expect("peer: still here");
     assert_eq!(a.finish(), 0);
     b.expect("link down: peer closed the link");
     assert_eq!(b.finish(), 0);

@@ -521,3 +521,149 @@ fn a_message_that_fails_to_decompress_is_reported_and_the_link_goes_on() {
     assert_eq!(B64.decode(v["data"].as_str().unwrap()).unwrap(), b"after");
     assert_eq!(listen.finish().0, Some(0));
 }
+
+/// Ctrl-C ends `listen` cleanly: its peer hears CLOSE at once (not "peer silent" seconds
+/// later), the capture holds every frame up to the CLOSE, and the status is 130. A `down`
+/// event of `listen --json` lists the lost messages as `bridge` does. A capture cut short
+/// decodes up to the cut, then fails with status 5.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_closes_the_session_and_keeps_the_capture() {
+    let (pl, ps) = (free_udp(), free_udp());
+    let cap = tmp("interrupted.pcapng");
+    let listen_args = [
+        "listen",
+        "--udp",
+        &pl,
+        "--peer",
+        &ps,
+        "--json",
+        "--capture",
+        &cap,
+    ];
+    let mut listen = Proc::start(&listen_args);
+    let out = Command::new(BIN)
+        .args(["send", "--udp", &ps, "--peer", &pl, "a", "b", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let down = json(&listen.expect("\"down\""));
+    assert_eq!(down["reason"], "peer closed the link");
+    assert_eq!(down["lost"], serde_json::json!([]));
+
+    // A second session, interrupted on the listening side.
+    let mut peer = Proc::start(&["bridge", "--udp", &ps, "--peer", &pl]);
+    peer.write_line(r#"{"text":"before ctrl-c"}"#);
+    listen.expect("before ctrl-c");
+    peer.expect("\"acked\"");
+    listen.interrupt();
+    let down = json(&peer.expect("\"down\""));
+    assert_eq!(down["reason"], "peer closed the link", "{down}");
+    let (code, _) = listen.finish();
+    assert_eq!(code, Some(130));
+
+    let decode = |path: &str| Command::new(BIN).args(["decode", path]).output().unwrap();
+    let out = decode(&cap);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let closes = text
+        .lines()
+        .filter(|l| l.contains(" -> ") && l.contains("CLOSE"));
+    assert_eq!(
+        closes.count(),
+        1,
+        "the CLOSE listen sent is captured:\n{text}"
+    );
+    let records = text.lines().filter(|l| l.contains(" B  ")).count();
+
+    let cut = tmp("interrupted-cut.pcapng");
+    let mut bytes = std::fs::read(&cap).unwrap();
+    bytes.truncate(bytes.len() - 5);
+    std::fs::write(&cut, bytes).unwrap();
+    let out = decode(&cut);
+    assert_eq!(out.status.code(), Some(5));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.contains(" B  ")).count(),
+        records - 1
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad pcapng block"), "{err}");
+}
+
+/// A line that is not UTF-8 is reported by number and skipped; the lines after it go on.
+#[test]
+fn a_line_that_is_not_utf8_is_reported_and_skipped() {
+    let (pa, pb) = (free_udp(), free_udp());
+    let mut listen = Proc::start(&["listen", "--udp", &pb, "--peer", &pa, "--json"]);
+    let mut a = Proc::start(&["bridge", "--udp", &pa, "--peer", &pb]);
+    a.write_line(r#"{"channel":0,"text":"ok1"}"#);
+    a.write_bytes(b"\xff\xfe\x00\x01binary\n");
+    a.write_line(r#"{"channel":0,"text":"after"}"#);
+    a.expect_err("stdin line 2: not UTF-8");
+    assert_eq!(json(&listen.expect("\"channel\""))["text"], "ok1");
+    assert_eq!(json(&listen.expect("\"channel\""))["text"], "after");
+    assert_eq!(a.finish().0, Some(0));
+}
+
+/// A message larger than the peer takes: the ones before it are delivered and acknowledged,
+/// the session is closed, and the error names the refused message.
+#[test]
+fn send_delivers_what_precedes_a_refused_message_then_fails() {
+    let (pl, ps) = (free_udp(), free_udp());
+    let listen_args = [
+        "listen",
+        "--udp",
+        &pl,
+        "--peer",
+        &ps,
+        "--json",
+        "--max-message",
+        "50",
+    ];
+    let mut listen = Proc::start(&listen_args);
+    let big = "y".repeat(100);
+    let out = Command::new(BIN)
+        .args(["send", "--udp", &ps, "--peer", &pl, "small", &big, "after"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for needle in [
+        "message 2 of 3",
+        "100 bytes",
+        "at most 50",
+        "1 message(s) before it",
+    ] {
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    assert_eq!(json(&listen.expect("\"channel\""))["text"], "small");
+    let down = json(&listen.expect("\"down\""));
+    assert_eq!(down["reason"], "peer closed the link");
+}
+
+/// Datagrams from another address than `--peer` are dropped and counted as such, not as
+/// line damage.
+#[test]
+fn datagrams_from_strangers_are_counted_not_taken() {
+    let (pa, pb) = (free_udp(), free_udp());
+    let mut a = Proc::start(&["bridge", "--udp", &pa, "--peer", &pb, "--stats", "1"]);
+    let mut b = Proc::start(&["bridge", "--udp", &pb, "--peer", &pa]);
+    a.expect("\"up\"");
+    b.expect("\"up\"");
+    let stranger = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for junk in [&b"junk"[..], b"\x00\x01\x02", b"more junk"] {
+        stranger.send_to(junk, &pa).unwrap();
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    let stats = loop {
+        let v = json(&a.expect("\"stats\""));
+        if v["foreign_datagrams"] == 3 {
+            break v;
+        }
+        assert!(std::time::Instant::now() < deadline, "not counted: {v}");
+    };
+    assert_eq!(stats["crc_rejects"], 0, "{stats}");
+    drop(b);
+}

@@ -7,7 +7,9 @@
 //! [`AHEAD`] lines, so a large input streams through at the link's pace. A malformed line is
 //! reported on stderr with its line number and skipped; the link keeps running. At the end of
 //! stdin the bridge leaves once every message it sent was acknowledged (status 0), closing
-//! the session. No session within `--timeout` (default 60 s) ends it with status 6.
+//! the session. No session within `--timeout` (default 60 s) ends it with status 6. Ctrl-C
+//! (or SIGTERM) closes the session and ends it with status 130. Lines are read as bytes: one
+//! that is not UTF-8 is reported and skipped like any malformed line.
 
 use crate::cli::BridgeArgs;
 use crate::driver::Refused;
@@ -70,21 +72,40 @@ impl Credits {
     }
 }
 
-/// Reads lines from `r` into the bridge.
-fn read_lines(r: impl BufRead, src: Source, wake: Waker<Input>, credits: Arc<Credits>) {
-    for (i, line) in r.lines().enumerate() {
-        let Ok(text) = line else { break };
+/// Reads lines from `r` into the bridge. A line that is not UTF-8 is reported and skipped;
+/// a read error ends the input as its end does.
+fn read_lines(mut r: impl BufRead, src: Source, wake: Waker<Input>, credits: Arc<Credits>) {
+    let mut buf = Vec::new();
+    for n in 1.. {
+        buf.clear();
+        match r.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let Some(text) = utf8_line(&buf, &src, n) else {
+            continue;
+        };
         credits.take();
-        if !wake.wake(Input::Line {
-            src,
-            n: i as u64 + 1,
-            text,
-        }) {
+        if !wake.wake(Input::Line { src, n, text }) {
             return;
         }
     }
     if src == Source::Stdin {
         wake.wake(Input::End);
+    }
+}
+
+/// Line `n` of `src` without its line ending, or `None` (reported on stderr) when it is
+/// not UTF-8.
+fn utf8_line(bytes: &[u8], src: &Source, n: u64) -> Option<String> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(t) => Some(t.to_string()),
+        Err(e) => {
+            eprintln!("ferrule: {src} line {n}: not UTF-8 ({e}); line skipped");
+            None
+        }
     }
 }
 
@@ -118,11 +139,9 @@ impl Sink {
 }
 
 /// Tells on stdout where the local socket is (the only line stdout gets in that mode).
-fn serving(kind: &str, addr: &SocketAddr) {
-    println!(
-        "{}",
-        jsonl::event("serving", json!({ "local": format!("{kind} {addr}") }))
-    );
+fn serving(kind: &str, addr: &SocketAddr) -> Result<(), Failure> {
+    let local = format!("{kind} {addr}");
+    crate::out::line(jsonl::event("serving", json!({ "local": local })))
 }
 
 /// Starts the input threads; returns the output sink.
@@ -130,7 +149,7 @@ fn inputs(a: &BridgeArgs, wake: &Waker<Input>, credits: &Arc<Credits>) -> Result
     if let Some(addr) = &a.local_tcp {
         let l = TcpListener::bind(addr)
             .map_err(|e| Failure::io(&e, &format!("cannot listen on {addr}")))?;
-        serving("tcp", &l.local_addr()?);
+        serving("tcp", &l.local_addr()?)?;
         let clients = Arc::new(Mutex::new(Vec::new()));
         let (c, w, cr) = (clients.clone(), wake.clone(), credits.clone());
         std::thread::spawn(move || {
@@ -152,21 +171,20 @@ fn inputs(a: &BridgeArgs, wake: &Waker<Input>, credits: &Arc<Credits>) -> Result
     if let Some(addr) = &a.local_udp {
         let sock = UdpSocket::bind(addr)
             .map_err(|e| Failure::io(&e, &format!("cannot bind UDP {addr}")))?;
-        serving("udp", &sock.local_addr()?);
+        serving("udp", &sock.local_addr()?)?;
         let r = sock.try_clone()?;
         let w = wake.clone();
         std::thread::spawn(move || {
             let mut buf = vec![0u8; 65536];
             let mut n = 0;
             while let Ok((len, from)) = r.recv_from(&mut buf) {
-                for line in String::from_utf8_lossy(&buf[..len]).lines() {
+                let src = Source::Udp(from);
+                for line in buf[..len].split_inclusive(|&b| b == b'\n') {
                     n += 1;
-                    let text = line.to_string();
-                    if !w.wake(Input::Line {
-                        src: Source::Udp(from),
-                        n,
-                        text,
-                    }) {
+                    let Some(text) = utf8_line(line, &src, n) else {
+                        continue;
+                    };
+                    if !w.wake(Input::Line { src, n, text }) {
                         return;
                     }
                 }

@@ -1,7 +1,9 @@
 //! `ferrule chat`: instant messaging between two terminals over any wire. Each line typed is
 //! one reliable message (on `--channel`); when the peer acknowledges it the chat prints the
 //! round-trip time. Lines the link could not confirm before a session ended are sent again
-//! in the next one. End input (Ctrl-D) to leave once everything typed was acknowledged.
+//! in the next one. End input (Ctrl-D) to leave once everything typed was acknowledged;
+//! Ctrl-C leaves at once, closing the session (status 130). A line goes as its bytes, UTF-8
+//! or not.
 //!
 //! ```text
 //! terminal 1: ferrule chat --udp 127.0.0.1:7001 --peer 127.0.0.1:7002
@@ -19,13 +21,25 @@ use std::time::{Duration, Instant};
 
 /// What the stdin thread hands the chat.
 enum Typed {
-    Line(String),
+    Line(Vec<u8>),
     End,
 }
 
+/// Hands every line of stdin (its bytes, without the line ending) to the chat.
 fn read_stdin(w: Waker<Typed>) {
-    for line in io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
+    let mut input = io::stdin().lock();
+    loop {
+        let mut line = Vec::new();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if line.ends_with(b"\n") {
+            line.pop();
+            if line.ends_with(b"\r") {
+                line.pop();
+            }
+        }
         if !w.wake(Typed::Line(line)) {
             return;
         }
@@ -36,7 +50,14 @@ fn read_stdin(w: Waker<Typed>) {
 /// A typed line on its way.
 struct Line {
     n: u64,
-    text: String,
+    text: Vec<u8>,
+}
+
+impl Line {
+    /// The line as the chat shows it.
+    fn shown(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
 }
 
 /// Runs a chat.
@@ -49,7 +70,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
     let mut r: Runner<Typed> = Runner::open(&spec)?;
     let mut out = io::stdout().lock();
     let w = |out: &mut io::StdoutLock, s: String| -> Result<(), Failure> {
-        writeln!(out, "{s}").map_err(|e| Failure::io(&e, "stdout"))
+        writeln!(out, "{s}").map_err(|_| Failure::stdout_closed())
     };
     w(
         &mut out,
@@ -76,7 +97,8 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                             &mut out,
                             format!(
                                 "* [{}] delivered, acknowledged after {ms:.1} ms: {}",
-                                l.n, l.text
+                                l.n,
+                                l.shown()
                             ),
                         )?;
                     }
@@ -132,7 +154,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
         }
         while r.is_up() {
             let Some(l) = pending.front() else { break };
-            match r.send(a.channel, l.text.as_bytes()) {
+            match r.send(a.channel, &l.text) {
                 Err(Refused::NotNow) => break,
                 Err(Refused::TooLarge) => {
                     w(
@@ -144,7 +166,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                 Ok(id) => {
                     let l = pending.pop_front().unwrap_or(Line {
                         n: 0,
-                        text: String::new(),
+                        text: Vec::new(),
                     });
                     match id {
                         Some(id) => {
@@ -152,7 +174,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                         }
                         None => w(
                             &mut out,
-                            format!("* [{}] sent best effort: {}", l.n, l.text),
+                            format!("* [{}] sent best effort: {}", l.n, l.shown()),
                         )?,
                     }
                 }
@@ -173,7 +195,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                 )));
             }
         }
-        out.flush().map_err(|e| Failure::io(&e, "stdout"))?;
+        out.flush().map_err(|_| Failure::stdout_closed())?;
         r.wait(Duration::from_millis(500))?;
     }
 }

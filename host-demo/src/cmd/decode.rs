@@ -3,7 +3,7 @@
 
 use crate::capture::{self, Record, SENT, UNKNOWN};
 use crate::cli::DecodeArgs;
-use crate::fail::Failure;
+use crate::fail::{Code, Failure};
 use ferrule::aead::{derive_session, nonce, open_body, Key, TAG_LEN};
 use ferrule::link::hello::{Hello, NONCE_LEN};
 use ferrule::{cobs, Compression, Frame, FrameError, FrameKind, Header};
@@ -199,7 +199,8 @@ fn preview(h: &Header, payload: &[u8]) -> String {
     }
 }
 
-/// Prints every record and a summary.
+/// Prints every record and a summary. A capture that ends early prints the records before
+/// the damage, then fails with status 5. A key that opens nothing is warned about on stderr.
 pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
     let path = &a.file;
     let f = capture::read(path)?;
@@ -216,17 +217,25 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
     };
     let mut out = io::stdout().lock();
     let mut put = |line: &str| writeln!(out, "{line}").is_ok();
+    let ends_early = if f.damage.is_some() {
+        ", ends early"
+    } else {
+        ""
+    };
     put(&format!(
-        "{path}: {} records, {framing} framing ({})",
+        "{path}: {} records, {framing} framing ({}{ends_early})",
         f.records.len(),
         f.format
     ));
     put("       time    dir  len  type      fields");
-    let mut bad = 0;
+    let (mut bad, mut sealed, mut opened) = (0, 0, 0);
     for r in &f.records {
         let line = describe(f.stream, r, opener.as_mut());
         if !line.contains("crc ok") {
             bad += 1;
+        } else if line.contains(" sealed key ") && !line.contains("HELLO") {
+            sealed += 1;
+            opened += usize::from(line.contains("(opened)"));
         }
         if !put(&line) {
             return Ok(()); // stdout closed (e.g. piped into `head`)
@@ -238,5 +247,14 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
         sent,
         f.records.len() - sent
     ));
-    Ok(())
+    if key.is_some() && sealed > 0 && opened == 0 {
+        eprintln!(
+            "ferrule: warning: the key opened none of the {sealed} sealed frames (wrong key, or \
+             a capture without the handshake?)"
+        );
+    }
+    match f.damage {
+        Some(d) => Err(Failure::new(Code::Capture, format!("{path}: {d}"))),
+        None => Ok(()),
+    }
 }

@@ -19,6 +19,7 @@
 use crate::cli::FirmwareArgs;
 use crate::fail::{Code, Failure};
 use crate::runner::{self, Event, LinkSpec, Runner, WireSpec};
+use crate::{out, outln};
 use ferrule::compress::Mode;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -79,6 +80,8 @@ pub struct FirmwareReport {
     pub sessions: u32,
     /// Times the stream connection was (re)established.
     pub connections: u32,
+    /// Whether Ctrl-C (or a termination signal) ended the run early.
+    pub interrupted: bool,
 }
 
 /// Opens the link; a `--connect` address that refuses is tried again until the deadline
@@ -89,7 +92,8 @@ fn open(spec: &LinkSpec, deadline: Instant) -> Result<Runner, Failure> {
             Err(f)
                 if f.code == Code::Unreachable
                     && matches!(spec.wire, WireSpec::Tcp(_))
-                    && Instant::now() < deadline =>
+                    && Instant::now() < deadline
+                    && !crate::interrupt::requested() =>
             {
                 std::thread::sleep(Duration::from_millis(50));
             }
@@ -121,28 +125,34 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
                 a.timeout, r.responses, a.count
             )));
         }
-        link.pump()?;
+        match link.pump() {
+            Err(f) if f.code == Code::Interrupted => {
+                r.interrupted = true;
+                break;
+            }
+            p => p?,
+        };
         while let Some(e) = link.poll_event() {
             match e {
                 Event::Connected(_) => r.connections += 1,
-                Event::Disconnected(why) => println!("connection lost: {why}; waiting for it"),
+                Event::Disconnected(why) => outln!("connection lost: {why}; waiting for it")?,
                 Event::Up => {
                     r.sessions += 1;
-                    println!("link up (session {})", r.sessions);
+                    outln!("link up (session {})", r.sessions)?;
                 }
                 Event::Down { reason, lost } => {
                     // Whatever was sent and not answered goes again in the next session.
                     r.resent += in_flight.len() as u64;
-                    println!(
+                    outln!(
                         "link down: {reason} ({} unacknowledged discarded, {} requests to send \
                          again)",
                         lost.len(),
                         in_flight.len()
-                    );
+                    )?;
                     to_send.append(&mut in_flight);
                 }
                 Event::Undelivered { channel, reason } => {
-                    println!("{}", runner::undelivered_text(channel, &reason));
+                    out::line(runner::undelivered_text(channel, &reason))?;
                 }
                 Event::Acked { .. } => {}
             }
@@ -174,17 +184,18 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
         }
         if r.responses / 100 > last_progress {
             last_progress = r.responses / 100;
-            println!("responses {}", r.responses);
+            outln!("responses {}", r.responses)?;
         }
         link.wait(Duration::from_millis(100))?;
     }
     Ok(r)
 }
 
-/// Runs `firmware`: a summary line; status 1 on duplicates or corruption.
+/// Runs `firmware`: a summary line; status 1 on duplicates or corruption, 130 when
+/// interrupted (after the summary of what was done).
 pub fn main(a: &FirmwareArgs) -> Result<(), Failure> {
     let r = run(a)?;
-    println!(
+    outln!(
         "result: {}/{} responses, {} requests sent ({} again after restarts), {} duplicates, \
          {} corrupted, {} sessions, {} connections",
         r.responses,
@@ -195,7 +206,10 @@ pub fn main(a: &FirmwareArgs) -> Result<(), Failure> {
         r.corrupted,
         r.sessions,
         r.connections
-    );
+    )?;
+    if r.interrupted {
+        return Err(Failure::interrupted());
+    }
     if r.duplicates > 0 || r.corrupted > 0 {
         return Err(Failure::new(
             Code::Failed,

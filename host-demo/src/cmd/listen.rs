@@ -1,7 +1,9 @@
 //! `ferrule listen`: prints every message that arrives — as text, one line each (invalid
-//! UTF-8 shown with replacement characters), or with `--json` as the JSON lines of
-//! [`crate::jsonl`] together with the link's events. `--count N` leaves after N messages;
-//! `--timeout` (no default) gives up, status 6, when they did not all come in time.
+//! UTF-8 shown with replacement characters; control characters and backslashes escaped, see
+//! [`text_line`], so a message cannot span lines or drive the terminal), or with `--json` as
+//! the JSON lines of [`crate::jsonl`] together with the link's events. `--count N` leaves
+//! after N messages; `--timeout` (no default) gives up, status 6, when they did not all come
+//! in time. Ctrl-C closes the session and ends it, status 130.
 
 use crate::cli::ListenArgs;
 use crate::fail::Failure;
@@ -30,9 +32,10 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
             }
             let line = match e {
                 Event::Up => jsonl::event("up", json!({})),
-                Event::Down { reason, lost } => {
-                    jsonl::event("down", json!({"reason": reason, "unacked": lost.len()}))
-                }
+                Event::Down { reason, lost } => jsonl::event(
+                    "down",
+                    json!({"reason": reason, "unacked": lost.len(), "lost": lost}),
+                ),
                 Event::Connected(w) => jsonl::event("connected", json!({ "wire": w })),
                 Event::Disconnected(why) => jsonl::event("disconnected", json!({ "reason": why })),
                 Event::Undelivered { channel, reason } => jsonl::event(
@@ -49,7 +52,7 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
             let line = if a.link.json {
                 jsonl::message(m.channel, &m.data)
             } else {
-                String::from_utf8_lossy(&m.data).into_owned()
+                text_line(&m.data)
             };
             if writeln!(out, "{line}").is_err() {
                 return Ok(()); // stdout closed
@@ -76,5 +79,36 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
             max = max.min(t.saturating_sub(start.elapsed()));
         }
         r.wait(max)?;
+    }
+}
+
+/// A message as one line of text: invalid UTF-8 as replacement characters, control
+/// characters escaped (`\n`, `\r`, `\t`, `\u{1b}`, ...) and so backslashes too (`\\`).
+pub fn text_line(data: &[u8]) -> String {
+    let mut s = String::with_capacity(data.len());
+    for c in String::from_utf8_lossy(data).chars() {
+        if c == '\\' || c.is_control() {
+            s.extend(c.escape_default());
+        } else {
+            s.push(c);
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_lines_escape_what_would_drive_the_terminal() {
+        assert_eq!(text_line(b"plain text"), "plain text");
+        assert_eq!(text_line(b"a\nb\r\tc"), "a\\nb\\r\\tc");
+        assert_eq!(text_line(b"\x1b[2J\\"), "\\u{1b}[2J\\\\");
+        assert_eq!(
+            text_line("w\u{f6}rld \u{85}".as_bytes()),
+            "w\u{f6}rld \\u{85}"
+        );
+        assert_eq!(text_line(b"\xff"), "\u{fffd}");
     }
 }

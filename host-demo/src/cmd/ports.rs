@@ -11,7 +11,7 @@ pub fn main(a: &PortsArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::new(Code::Failed, format!("cannot list serial ports: {e}")))?;
     for p in &ports {
         if a.json {
-            println!("{}", serde_json::to_string(p).unwrap_or_default());
+            crate::outln!("{}", serde_json::to_string(p).unwrap_or_default())?;
             continue;
         }
         let mut line = format!("{:<20} {}", p.path, p.kind);
@@ -24,7 +24,7 @@ pub fn main(a: &PortsArgs) -> Result<(), Failure> {
         if let Some(s) = &p.serial_number {
             line += &format!(" serial {s}");
         }
-        println!("{line}");
+        crate::out::line(line)?;
     }
     if ports.is_empty() && !a.json {
         eprintln!("ferrule: no serial ports found");

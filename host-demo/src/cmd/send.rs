@@ -2,6 +2,10 @@
 //! each), waits until the peer acknowledged every one, closes the session and exits 0.
 //! Status 6 when they are not all acknowledged within `--timeout` (default 30 s), 7 when the
 //! session ends with some unacknowledged. With `--json`, prints the `acked` events.
+//!
+//! A message the peer refuses (larger than the `max_message` it announced) ends the run: the
+//! messages before it are delivered and acknowledged, the session is closed, and the error
+//! (status 1) names the refused message; the ones after it are not sent.
 
 use crate::cli::SendArgs;
 use crate::driver::Refused;
@@ -37,19 +41,29 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
     let total = msgs.len();
     let mut r: Runner = Runner::open(&spec)?;
     let start = Instant::now();
-    let mut acked = 0;
+    let (mut acked, mut handed) = (0, 0);
+    // A message the peer refuses: its number and size, and the peer's limit.
+    let mut refused: Option<(usize, usize, usize)> = None;
     loop {
-        r.pump()?;
+        if let Err(f) = r.pump() {
+            return Err(match f.code {
+                Code::Interrupted => Failure::new(
+                    f.code,
+                    format!("interrupted with {acked} of {total} messages acknowledged"),
+                ),
+                _ => f,
+            });
+        }
         while let Some(e) = r.poll_event() {
             match e {
                 Event::Acked { id, rtt } => {
                     acked += 1;
                     if a.link.json {
                         let rtt_ms = crate::jsonl::millis(rtt);
-                        println!(
-                            "{}",
-                            jsonl::event("acked", json!({"msg": id, "rtt_ms": rtt_ms}))
-                        );
+                        crate::out::line(jsonl::event(
+                            "acked",
+                            json!({"msg": id, "rtt_ms": rtt_ms}),
+                        ))?;
                     }
                 }
                 Event::Down { reason, lost } if !lost.is_empty() => {
@@ -57,35 +71,41 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
                         Code::LinkDown,
                         format!(
                             "link down ({reason}) with {} of {total} messages unacknowledged",
-                            lost.len() + msgs.len()
+                            total - acked
                         ),
                     ));
                 }
                 _ => {}
             }
         }
-        while r.is_up() {
+        while r.is_up() && refused.is_none() {
             let Some(m) = msgs.front() else { break };
             match r.send(a.channel, m) {
                 Ok(None) => acked += 1, // best effort: nothing to wait for
                 Ok(Some(_)) => {}
                 Err(Refused::NotNow) => break,
+                // The ones before it still go through; nothing after it is sent.
                 Err(Refused::TooLarge) => {
-                    return Err(Failure::new(
-                        Code::Failed,
-                        format!(
-                            "the peer refuses a message of {} bytes (too large)",
-                            m.len()
-                        ),
-                    ))
+                    refused = Some((handed + 1, m.len(), r.send_limit()));
+                    break;
                 }
             }
+            handed += 1;
             msgs.pop_front();
         }
-        if acked == total {
+        if acked == handed && (msgs.is_empty() || refused.is_some()) {
             r.close(Duration::from_secs(2))?;
+            if let Some((n, len, limit)) = refused {
+                return Err(Failure::new(
+                    Code::Failed,
+                    format!(
+                        "the peer refuses message {n} of {total} ({len} bytes; it takes at most \
+                         {limit}): {acked} message(s) before it acknowledged, the rest not sent"
+                    ),
+                ));
+            }
             if !a.link.json {
-                println!("{total} message(s) acknowledged");
+                crate::outln!("{total} message(s) acknowledged")?;
             }
             return Ok(());
         }

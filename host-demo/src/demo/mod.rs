@@ -128,27 +128,37 @@ pub fn options(a: &DemoArgs) -> Result<Options, Failure> {
     })
 }
 
-/// Runs the demo.
+/// Runs the demo. Interrupted (Ctrl-C), it reports what the run did so far, status 130.
 pub fn main(a: &DemoArgs) -> Result<(), Failure> {
     let o = options(a)?;
+    // The chart's file is created before the run, so a bad path fails at once.
+    let plot_file = match &o.plot {
+        Some(p) => Some(std::fs::File::create(p).map_err(|e| Failure::output("--plot", p, &e))?),
+        None => None,
+    };
     let mut r = run::run_ferrule(&o)?;
-    r.raw = run::run_raw(&o).map_err(|e| Failure::io(&e, "raw UDP baseline failed"))?;
-    if o.json {
-        println!("{}", report::json(&r));
-    } else {
-        report::print(&r);
+    if !crate::interrupt::requested() {
+        r.raw = run::run_raw(&o).map_err(|e| Failure::io(&e, "raw UDP baseline failed"))?;
     }
-    if let Some(path) = &o.plot {
+    if o.json {
+        crate::out::line(report::json(&r))?;
+    } else {
+        crate::out::text(&report::table(&r))?;
+    }
+    if let (Some(path), Some(file)) = (&o.plot, plot_file) {
         let samples: Vec<(u64, u64)> = r.samples().copied().collect();
         let title = format!(
             "ferrule demo over {}: {} messages, latency send -> deliver",
             r.transport,
             samples.len()
         );
-        plot::write_svg(path, &samples, &title).map_err(|e| Failure::io(&e, ""))?;
+        plot::write_svg(file, path, &samples, &title).map_err(|e| Failure::io(&e, ""))?;
         if !o.json {
-            println!("\n  charts written to {path}");
+            crate::outln!("\n  charts written to {path}")?;
         }
+    }
+    if crate::interrupt::requested() {
+        return Err(Failure::interrupted());
     }
     if !report::exact(&r) {
         return Err(Failure::new(

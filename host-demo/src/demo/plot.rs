@@ -23,21 +23,24 @@ fn label(i: usize) -> String {
     }
 }
 
-/// Prints the histogram of `lat` (microseconds) with `#` bars.
-pub fn terminal_histogram(lat: &[u64]) {
+/// The histogram of `lat` (microseconds) with `#` bars, as lines of text for the terminal.
+pub fn terminal_histogram(lat: &[u64]) -> String {
+    let mut s = String::new();
     if lat.is_empty() {
-        return;
+        return s;
     }
-    println!("\n  latency histogram (send -> deliver)");
+    s.push_str("\n  latency histogram (send -> deliver)\n");
     let counts = bins(lat);
     let max = counts.iter().copied().max().unwrap_or(1).max(1);
     for (i, &c) in counts.iter().enumerate() {
-        println!(
+        let _ = writeln!(
+            s,
             "  {:>10} {:<50} {c}",
             label(i),
             "#".repeat((c * 50 / max) as usize)
         );
     }
+    s
 }
 
 const WIDTH: f64 = 960.0;
@@ -165,9 +168,15 @@ fn escape(t: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Writes the SVG to `path`.
-pub fn write_svg(path: &str, samples: &[(u64, u64)], title: &str) -> io::Result<()> {
-    std::fs::write(path, svg(samples, title))
+/// Writes the SVG to `out` (the `--plot` file, created before the run).
+pub fn write_svg(
+    mut out: impl io::Write,
+    path: &str,
+    samples: &[(u64, u64)],
+    title: &str,
+) -> io::Result<()> {
+    out.write_all(svg(samples, title).as_bytes())
+        .and_then(|()| out.flush())
         .map_err(|e| crate::transport::context(e, &format!("cannot write {path}")))
 }
 

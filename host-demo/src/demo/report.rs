@@ -2,6 +2,7 @@
 //! stable and documented in README.md).
 
 use super::run::Report;
+use std::fmt::Write as _;
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -123,63 +124,79 @@ pub fn json(r: &Report) -> String {
     .to_string()
 }
 
-/// Prints the report as a table, with the terminal histogram.
-pub fn print(r: &Report) {
+/// The report as a table, with the terminal histogram.
+pub fn table(r: &Report) -> String {
     let t = totals(r);
-    println!();
-    println!(
+    let mut s = String::new();
+    s.push('\n');
+    let _ = writeln!(
+        s,
         "  endpoint A: {} API, endpoint B: {} API, over {}",
         r.apis[0], r.apis[1], r.transport
     );
-    println!("                         ferrule (reliable)     raw UDP (same proxy)");
-    println!(
+    let _ = writeln!(
+        s,
+        "                         ferrule (reliable)     raw UDP (same proxy)"
+    );
+    let _ = writeln!(
+        s,
         "  messages sent          {:>18}     {:>20}",
         t.sent, r.raw.sent
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  delivered              {:>18}     {:>20}",
         t.delivered, r.raw.delivered
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  lost                   {:>18}     {:>20}",
         t.lost, t.raw_lost
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  duplicated             {:>18}     {:>20}",
         t.dup, "(not detected)"
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  damaged but accepted   {:>18}     {:>20}",
         t.damaged, r.raw.damaged
     );
-    println!();
-    println!("  run time               {:.2} s", t.secs);
-    println!(
+    s.push('\n');
+    let _ = writeln!(s, "  run time               {:.2} s", t.secs);
+    let _ = writeln!(
+        s,
         "  goodput                {:.0} msg/s, {:.1} KB/s of payload",
         t.delivered as f64 / t.secs,
         t.payload as f64 / t.secs / 1000.0
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  latency (send->deliver) p50 {} us  p90 {} us  p99 {} us  max {} us",
         t.lat[0], t.lat[1], t.lat[2], t.lat[3]
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  retransmissions        {} ({:.1}% of messages)",
         t.retx,
         t.retx as f64 * 100.0 / t.sent.max(1) as f64
     );
-    println!(
+    let _ = writeln!(
+        s,
         "  CRC rejects            {} (corrupted frames caught)",
         t.crc
     );
     if t.parity > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "  FEC                    {} parity frames sent, {} lost frames rebuilt",
             t.parity, t.fec_recovered
         );
     }
     if t.zin > 0 {
-        println!(
+        let _ = writeln!(
+            s,
             "  compression            {:.1}% of message bytes on the wire ({} -> {} B)",
             t.zout as f64 * 100.0 / t.zin as f64,
             t.zin,
@@ -187,23 +204,30 @@ pub fn print(r: &Report) {
         );
     }
     if r.aead {
-        println!(
+        let _ = writeln!(
+            s,
             "  AEAD                   on (ChaCha20-Poly1305); {} forgeries rejected",
             t.auth_failed
         );
     }
-    println!(
+    let _ = writeln!(
+        s,
         "  wire bytes / payload   {:.3} (headers, CRC, acks, retransmissions)",
         t.wire as f64 / t.payload.max(1) as f64
     );
     let p = &r.proxy;
-    println!(
+    let _ = writeln!(
+        s,
         "  proxy                  dropped {} corrupted {} duplicated {} reordered {}",
         p.dropped, p.corrupted, p.duplicated, p.reordered
     );
-    println!("  link failures          {}", r.downs);
+    let _ = writeln!(s, "  link failures          {}", r.downs);
     if let Some(n) = r.captured {
-        println!("  capture                {n} frames recorded at endpoint A");
+        let _ = writeln!(
+            s,
+            "  capture                {n} frames recorded at endpoint A"
+        );
     }
-    super::plot::terminal_histogram(&t.sorted);
+    s += &super::plot::terminal_histogram(&t.sorted);
+    s
 }

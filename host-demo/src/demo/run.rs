@@ -170,6 +170,13 @@ const HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the ferrule part of the demo.
 pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
+    let capture = match &o.capture {
+        Some(path) => Some(
+            Capture::create(path, o.transport.is_stream())
+                .map_err(|e| Failure::output("--capture", path, &e))?,
+        ),
+        None => None,
+    };
     let (io_a, io_b, mut lanes) = wire(o).map_err(|e| Failure::io(&e, ""))?;
     if !o.json {
         let imp = if matches!(o.transport, Kind::Serial { .. }) {
@@ -205,12 +212,6 @@ pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
         fec: o.fec,
     };
     let link = |d: io::Result<Box<dyn Driver>>| d.map_err(|e| Failure::io(&e, "link"));
-    let capture = match &o.capture {
-        Some(path) => {
-            Some(Capture::create(path, o.transport.is_stream()).map_err(|e| Failure::io(&e, ""))?)
-        }
-        None => None,
-    };
     let ra = Runner::with_endpoint(
         link(RustLink::new(&setup(o.seed ^ 0xA11CE, 32)).map(|l| Box::new(l) as _))?,
         io_a,
@@ -226,11 +227,16 @@ pub fn run_ferrule(o: &Options) -> Result<Report, Failure> {
     let mut a = Peer::new(ra, DIR_A, o.messages, o.size);
     let mut b = Peer::new(rb, DIR_B, o.messages / 2, o.size);
     let (mut ab, mut ba) = (Tally::default(), Tally::default());
+    let start = Instant::now();
     let r = exchange(o, &mut a, &mut b, &mut lanes, &mut ab, &mut ba);
     if !o.json && io::stderr().is_terminal() {
         eprintln!(); // ends the progress line
     }
-    let elapsed = r?;
+    let elapsed = match r {
+        // Interrupted: the report tells what was done so far.
+        Err(f) if f.code == Code::Interrupted => start.elapsed(),
+        r => r?,
+    };
     let captured = a.runner.finish_capture()?;
     let mut proxy = ProxyStats::default();
     for l in &lanes {
@@ -361,6 +367,9 @@ pub fn run_raw(o: &Options) -> io::Result<Tally> {
         }
     };
     for i in 0..o.messages {
+        if crate::interrupt::requested() {
+            break;
+        }
         let now_us = start.elapsed().as_micros() as u64;
         sa.send_to(&telemetry(i, DIR_A, now_us, o.size), pa_addr)?;
         tally.sent += 1;
@@ -370,7 +379,9 @@ pub fn run_raw(o: &Options) -> io::Result<Tally> {
         drain(&mut tally)?;
     }
     let settle = Instant::now();
-    while lane.pending() > 0 || settle.elapsed() < Duration::from_millis(50) {
+    while (lane.pending() > 0 || settle.elapsed() < Duration::from_millis(50))
+        && !crate::interrupt::requested()
+    {
         forward()?;
         lane.pump(Instant::now())?;
         drain(&mut tally)?;

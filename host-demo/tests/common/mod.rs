@@ -80,6 +80,21 @@ impl Proc {
         writeln!(s, "{line}").unwrap();
     }
 
+    /// Writes raw bytes to its stdin.
+    pub fn write_bytes(&mut self, bytes: &[u8]) {
+        let s = self.stdin.as_mut().expect("stdin open");
+        s.write_all(bytes).unwrap();
+        s.flush().unwrap();
+    }
+
+    /// Sends it SIGINT, as Ctrl-C in its terminal does.
+    #[cfg(unix)]
+    pub fn interrupt(&self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
+    }
+
     /// The next stdout line, waiting at most `limit`.
     pub fn next_line(&mut self, limit: Duration) -> Option<String> {
         self.out.recv_timeout(limit).ok()
