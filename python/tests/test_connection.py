@@ -390,20 +390,18 @@ def test_a_connection_dropped_without_close_is_collected_and_its_socket_freed():
         assert not again.closed
 
 
-@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
-def test_a_stalled_serial_port_times_out_and_close_returns():
-    """The far end stops reading (flow control, a hung reader): writes block in the kernel.
-    submit/send still time out as asked, and close() returns."""
-    master, slave = os.openpty()
-    _raw(slave)
-    path = os.ttyname(slave)
-    peer = ferrule.Link("stream", seed=9, **FAST)
-    t0 = time.monotonic()
-    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
-    conn = ferrule.open_serial(path, 115200, seed=10, **FAST)
-    os.close(slave)
+def _pty_session(**opts):
+    """``open_serial`` on a pty's device end and a stream ``Link`` (the test's peer) on its
+    other end, a session up between them: ``(conn, peer, master fd, selector, now)``."""
     import selectors
 
+    master, slave = os.openpty()
+    _raw(slave)
+    peer = ferrule.Link("stream", seed=9, **FAST, **opts)
+    t0 = time.monotonic()
+    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
+    conn = ferrule.open_serial(os.ttyname(slave), 115200, seed=10, **FAST, **opts)
+    os.close(slave)  # pyserial holds its own descriptor
     sel = selectors.DefaultSelector()
     sel.register(master, selectors.EVENT_READ)
     deadline = time.monotonic() + 10
@@ -414,6 +412,14 @@ def test_a_stalled_serial_port_times_out_and_close_returns():
         if sel.select(0.05):
             peer.feed(os.read(master, 4096), now())
         peer.handle_timeout(now())
+    return conn, peer, master, sel, now
+
+
+@pytest.mark.skipif(os.name != "posix", reason="pseudo-terminals are POSIX")
+def test_a_stalled_serial_port_times_out_and_close_returns():
+    """The far end stops reading (flow control, a hung reader): writes block in the kernel.
+    submit/send still time out as asked, and close() returns."""
+    conn, peer, master, sel, now = _pty_session()
     sel.close()
     # From here on nobody reads the master end: the pty's buffer fills and writes block.
     timed_out = []
@@ -441,25 +447,7 @@ def test_a_stalled_serial_port_times_out_and_close_returns():
 def test_a_best_effort_message_sent_just_before_close_goes_out_on_serial():
     """On serial the worker writes the frames; close() writes what it had no time for (before
     the CLOSE) instead of dropping it."""
-    import selectors
-
-    master, slave = os.openpty()
-    _raw(slave)
-    peer = ferrule.Link("stream", seed=9, best_effort=[1], **FAST)
-    t0 = time.monotonic()
-    now = lambda: int((time.monotonic() - t0) * 1000)  # noqa: E731
-    conn = ferrule.open_serial(os.ttyname(slave), 115200, seed=10, best_effort=[1], **FAST)
-    os.close(slave)
-    sel = selectors.DefaultSelector()
-    sel.register(master, selectors.EVENT_READ)
-    deadline = time.monotonic() + 10
-    while not (peer.is_up and conn.is_up):
-        assert time.monotonic() < deadline, "no session over the pty"
-        for f in peer.transmit_all(now()):
-            os.write(master, f)
-        if sel.select(0.05):
-            peer.feed(os.read(master, 4096), now())
-        peer.handle_timeout(now())
+    conn, peer, master, sel, now = _pty_session(best_effort=[1])
     conn.send(b"last words", channel=1)  # best effort: returns once queued
     conn.close()
     # Everything close() wrote is in the pty now (then the closed port reads as EIO).
