@@ -270,6 +270,23 @@ fn unsealed_and_downgraded_frames_are_dropped() {
     }
     assert!(received(&mut b).is_empty());
     assert_eq!(b.stats().unauthenticated, 300 + downgraded);
+    // PROTOCOL.md 6.5: the tag is checked before the sealing, so an untagged unsealed frame
+    // (neither sequence number nor ack) counts as `untagged`.
+    let untagged = Header {
+        kind: FrameKind::Data,
+        aead: None,
+        ack: None,
+        seq: None,
+        ts: None,
+        ..h
+    };
+    let n = ferrule::encode_datagram(&untagged, b"plain", &mut out).unwrap();
+    let before = (b.stats().untagged, b.stats().unauthenticated);
+    b.handle_datagram(&out[..n], now);
+    assert_eq!(
+        (b.stats().untagged, b.stats().unauthenticated),
+        (before.0 + 1, before.1)
+    );
     assert!(b.is_up());
     let _ = hlen;
 }

@@ -199,12 +199,21 @@ fn decode_opens_sealed_frames_with_the_demo_key() {
     assert!(sealed > 600, "{sealed}");
     assert_eq!(n, sealed, "{text}");
     assert!(
+        text.contains(&format!("; {sealed} of {sealed} sealed frames opened")),
+        "the summary counts the frames opened"
+    );
+    assert!(
         text.contains("(opened) | (deflate"),
         "message payloads are shown opened"
     );
     assert_eq!(opened(&[]).1, 0);
     let wrong = "00".repeat(32);
-    assert_eq!(opened(&["--key", &wrong]).1, 0);
+    let (_, n, text) = opened(&["--key", &wrong]);
+    assert_eq!(n, 0);
+    assert!(
+        text.contains(&format!("; 0 of {sealed} sealed frames opened")),
+        "{text}"
+    );
     // A key that opens nothing is said to be wrong (and still status 0); the right one is not.
     let warning = |key: &str| {
         let out = demo(&["decode", &cap, "--key", key]);

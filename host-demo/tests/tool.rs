@@ -665,5 +665,31 @@ fn datagrams_from_strangers_are_counted_not_taken() {
         assert!(std::time::Instant::now() < deadline, "not counted: {v}");
     };
     assert_eq!(stats["crc_rejects"], 0, "{stats}");
+    // The line names every reason a frame or message is dropped or refused.
+    for counter in [
+        "crc_rejects",
+        "auth_failed",
+        "duplicates",
+        "out_of_window",
+        "too_large",
+        "stale_session",
+        "not_negotiated",
+        "bad_ack",
+        "decompress_failed",
+        "replayed",
+        "too_old",
+        "untagged",
+        "reflected",
+        "unexpected",
+        "hello_duplicates",
+        "unknown_key",
+        "unauthenticated",
+        "events_dropped",
+        "parity_rejected",
+        "fec_unrecoverable",
+        "foreign_datagrams",
+    ] {
+        assert!(stats[counter].is_u64(), "no {counter} in {stats}");
+    }
     drop(b);
 }

@@ -242,8 +242,12 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
         }
     }
     let sent = f.records.iter().filter(|r| r.dir == SENT).count();
+    let opened_note = match key {
+        Some(_) => format!("; {opened} of {sealed} sealed frames opened"),
+        None => String::new(),
+    };
     put(&format!(
-        "{} sent, {} received, {bad} damaged or rejected",
+        "{} sent, {} received, {bad} damaged or rejected{opened_note}",
         sent,
         f.records.len() - sent
     ));
