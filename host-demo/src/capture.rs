@@ -13,6 +13,7 @@
 //! [`read`] reads these files and the tool's earlier format (`FERRCAP1`, see [`fcap`]).
 
 use crate::fail::{Code, Failure};
+use crate::outfile::OutFile;
 use pcap_file::pcapng::blocks::enhanced_packet::{EnhancedPacketBlock, EnhancedPacketOption};
 use pcap_file::pcapng::blocks::interface_description::{
     InterfaceDescriptionBlock, InterfaceDescriptionOption,
@@ -20,7 +21,6 @@ use pcap_file::pcapng::blocks::interface_description::{
 use pcap_file::pcapng::{Block, PcapNgReader, PcapNgWriter};
 use pcap_file::DataLink;
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -47,7 +47,7 @@ fn link_type(stream: bool) -> DataLink {
 
 /// Writes a capture.
 pub struct Capture {
-    out: PcapNgWriter<BufWriter<File>>,
+    out: PcapNgWriter<BufWriter<OutFile>>,
     stream: bool,
     /// Stream bytes received since the last delimiter.
     partial: Vec<u8>,
@@ -65,9 +65,10 @@ fn pcap_err(e: pcap_file::PcapError) -> io::Error {
 }
 
 impl Capture {
-    /// Creates `path` (replacing it) with the section and interface blocks.
+    /// Starts a capture that replaces `path` when [`Self::finish`]ed (dropped unfinished,
+    /// it leaves `path` as it was; see [`OutFile`]), with the section and interface blocks.
     pub fn create(path: &str, stream: bool) -> io::Result<Self> {
-        let f = File::create(path)?;
+        let f = OutFile::create(path)?;
         let mut out = PcapNgWriter::new(BufWriter::new(f)).map_err(pcap_err)?;
         let framing = if stream {
             "ferrule stream frames (COBS, delimited)"
@@ -154,21 +155,26 @@ impl Capture {
         Ok(())
     }
 
-    /// Writes the packets so far to the file (the capture goes on).
+    /// Writes the packets so far to the (temporary) file (the capture goes on).
     pub fn flush(&mut self) -> io::Result<()> {
         use std::io::Write;
         self.out.get_mut().flush()
     }
 
-    /// Writes everything out (received bytes without a delimiter yet as a last packet).
+    /// Writes everything out (received bytes without a delimiter yet as a last packet) and
+    /// puts the capture in place of its path.
     pub fn finish(mut self) -> io::Result<u64> {
         if !self.partial.is_empty() {
             let rest = std::mem::take(&mut self.partial);
             self.packet(RECEIVED, &rest)?;
         }
-        use std::io::Write;
-        self.out.get_mut().flush()?;
-        Ok(self.records)
+        let records = self.records;
+        self.out
+            .into_inner()
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .commit()?;
+        Ok(records)
     }
 }
 

@@ -13,7 +13,10 @@
 //! | 130 | interrupted (Ctrl-C, SIGINT, SIGTERM): the session was closed and the capture written |
 //!
 //! Output files (`--capture`, `--plot`) that cannot be created are bad arguments (2), checked
-//! before the run. A closed stdout (`ferrule ... | head -1`) ends the command quietly, status 0.
+//! before the run; a run that fails leaves the old files as they were. A closed stdout
+//! (`ferrule ... | head -1`) ends the printing quietly, status 0 (commands with a job beyond
+//! printing finish it and report its status); any other stdout error is status 1. A failure
+//! after Ctrl-C (a connect cut short) is reported as the interruption, 130.
 
 use std::fmt;
 use std::io::{self, ErrorKind};

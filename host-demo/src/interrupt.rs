@@ -1,5 +1,6 @@
-//! Ctrl-C and termination signals (SIGINT, SIGTERM, SIGHUP; Ctrl-C and Ctrl-Break on
-//! Windows), through the `ctrlc` crate.
+//! Ctrl-C and termination signals (SIGINT, SIGTERM, SIGHUP; on Windows Ctrl-C and Ctrl-Break
+//! only: closing the console window ends the process without a clean close), through the
+//! `ctrlc` crate.
 //!
 //! The first signal sets a flag and wakes every waiting [`crate::runner::Runner`] (each one
 //! registers a wake-up here), so the command stops promptly: the runner closes its session,
@@ -7,8 +8,10 @@
 //! command prints its usual final report. A second signal exits at once, status 130.
 
 use std::collections::HashMap;
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
+use std::time::Duration;
 
 type Wake = Box<dyn Fn() + Send>;
 
@@ -34,6 +37,38 @@ pub fn install() {
 /// Whether a signal asked the tool to stop.
 pub fn requested() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// How often [`interruptible`] looks at the flag.
+const SLICE: Duration = Duration::from_millis(100);
+
+/// Runs `f` (a blocking open: a TCP connect the peer's full backlog leaves hanging, a device
+/// open that blocks) on its own thread, returning what it returns — or, once a signal asked
+/// the tool to stop, `ErrorKind::Interrupted` at once, leaving the thread to finish (what it
+/// opens late is dropped).
+pub fn interruptible<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let stopped = || io::Error::new(io::ErrorKind::Interrupted, "interrupted");
+    if requested() {
+        return Err(stopped());
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("open".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })?;
+    loop {
+        match rx.recv_timeout(SLICE) {
+            Ok(r) => return r,
+            Err(mpsc::RecvTimeoutError::Timeout) if !requested() => {}
+            Err(mpsc::RecvTimeoutError::Timeout) => return Err(stopped()),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(io::Error::other("the open failed"))
+            }
+        }
+    }
 }
 
 /// A wake-up registered with the handler; dropping it unregisters it.

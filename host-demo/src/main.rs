@@ -20,12 +20,14 @@ mod fail;
 mod interrupt;
 mod jsonl;
 mod out;
+mod outfile;
 mod runner;
 mod transport;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
+use std::io::{self, Write};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -60,7 +62,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) if f.is_quiet() => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("ferrule: {f}");
+            // Whatever failed after a signal asked the tool to stop (a connect cut short, a
+            // retry given up) failed because of it.
+            let f = match f.code {
+                c if c != fail::Code::Interrupted && interrupt::requested() => {
+                    fail::Failure::interrupted()
+                }
+                _ => f,
+            };
+            // Not `eprintln!`: stderr may be gone (a hung-up terminal), which must not panic.
+            let _ = writeln!(io::stderr(), "ferrule: {f}");
             ExitCode::from(f.code as u8)
         }
     }
@@ -82,7 +93,7 @@ fn clap_error(e: &clap::Error) -> u8 {
             if line.ends_with(':') {
                 line = format!("{line} {}", lines.next().unwrap_or_default());
             }
-            eprintln!("ferrule: {line} (try --help)");
+            let _ = writeln!(io::stderr(), "ferrule: {line} (try --help)");
             fail::Code::Usage as u8
         }
     }

@@ -350,7 +350,10 @@ impl<X: Send + 'static> Runner<X> {
                 });
             }
             w => {
-                let ep = open_endpoint(w).map_err(|e| Failure::io(&e, ""))?;
+                let ep = open_endpoint(w).map_err(|e| match interrupt::requested() {
+                    true => Failure::interrupted(),
+                    false => Failure::io(&e, ""),
+                })?;
                 r.attach(ep).map_err(|e| Failure::io(&e, "wire"))?;
             }
         }
@@ -475,20 +478,26 @@ impl<X: Send + 'static> Runner<X> {
                 }
             }
         }
+        busy |= self.link_events();
+        Ok(busy)
+    }
+
+    /// Queues the link's events and the acknowledgements it made; whether there were any.
+    fn link_events(&mut self) -> bool {
+        let mut busy = false;
         while let Some(e) = self.link.poll_event() {
             busy = true;
             match e {
                 LinkEvent::Up => self.events.push_back(Event::Up),
                 LinkEvent::Down { reason, first } => {
                     // Everything before `first` was acknowledged; the rest is lost.
-                    busy |= self.acked(first);
+                    self.acked(first);
                     let lost = self.in_flight.drain(..).map(|(id, _, _)| id).collect();
                     self.events.push_back(Event::Down { reason, lost });
                 }
             }
         }
-        busy |= self.acked(self.link.acked_before());
-        Ok(busy)
+        busy | self.acked(self.link.acked_before())
     }
 
     /// Reports every message whose link id comes before `before` as acknowledged.
@@ -598,10 +607,11 @@ impl<X: Send + 'static> Runner<X> {
     }
 
     /// What to say when no session came up: the peer is silent, or (when its frames arrive
-    /// but fail the key checks) the two ends do not share the key.
+    /// but fail the key checks) the two ends do not share the key. Datagrams that came from
+    /// other addresses than the peer's (dropped) are mentioned: a `--peer` that is wrong.
     pub fn no_answer(&self) -> String {
         let rejected = self.end_stats().key_rejects;
-        if rejected > 0 {
+        let mut s = if rejected > 0 {
             format!(
                 "no session with the peer over {}: {rejected} of its frames failed the key \
                  check (is --key-file / --key-id the same on both ends?)",
@@ -609,7 +619,12 @@ impl<X: Send + 'static> Runner<X> {
             )
         } else {
             format!("no answer from the peer over {}", self.name)
+        };
+        let foreign = self.stats_line().foreign_datagrams;
+        if foreign > 0 {
+            s += &format!(" ({foreign} datagrams came from addresses other than --peer)");
         }
+        s
     }
 
     /// The link's counters, as `--stats` prints them, with the datagrams dropped because they
@@ -621,10 +636,13 @@ impl<X: Send + 'static> Runner<X> {
         }
     }
 
-    /// The end of a run a signal interrupted: the session closed, the capture written.
+    /// The end of a run a signal interrupted: the session closed (the events it produced,
+    /// such as [`Event::Down`] with the messages it leaves unconfirmed, queued for
+    /// [`Self::poll_event`]), the capture written.
     fn stop(&mut self) -> Failure {
         let _ = self.close(CLOSE_ON_INTERRUPT); // best effort: the wire may be gone
-                                                // Written out now; finished (and counted) when the runner is done.
+        self.link_events();
+        // Written out now; finished (and counted) when the runner is done.
         match self.capture.as_mut().map_or(Ok(()), Capture::flush) {
             Ok(()) => Failure::interrupted(),
             Err(e) => Failure::new(
@@ -679,21 +697,25 @@ impl<X: Send + 'static> Runner<X> {
     }
 }
 
+/// A run that failed keeps the frames it captured; one that failed before capturing any (the
+/// wire never opened) leaves the capture's path as it was.
 impl<X: Send + 'static> Drop for Runner<X> {
     fn drop(&mut self) {
-        if let Some(c) = self.capture.take() {
+        if let Some(c) = self.capture.take().filter(|c| c.records > 0) {
             let _ = c.finish();
         }
     }
 }
 
+/// Opens `w`. A connect or device open that blocks ends when a signal arrives
+/// ([`interrupt::interruptible`], `ErrorKind::Interrupted`).
 fn open_endpoint(w: &WireSpec) -> io::Result<Endpoint> {
-    match w {
-        WireSpec::Device { path, baud } => {
-            transport::open_serial(path, *baud).map(Endpoint::Serial)
-        }
-        WireSpec::Udp { local, peer } => transport::udp(local, peer),
-        WireSpec::Tcp(addr) => transport::tcp_connect(addr),
+    match w.clone() {
+        WireSpec::Device { path, baud } => interrupt::interruptible(move || {
+            transport::open_serial(&path, baud).map(Endpoint::Serial)
+        }),
+        WireSpec::Udp { local, peer } => transport::udp(&local, &peer),
+        WireSpec::Tcp(addr) => interrupt::interruptible(move || transport::tcp_connect(&addr)),
         WireSpec::TcpListen(_) => Err(io::Error::other("a listening wire is opened by its thread")),
     }
 }

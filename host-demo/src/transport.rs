@@ -618,7 +618,12 @@ mod tests {
         b.send_to(b"the peer", pa).unwrap();
         let t = Duration::from_secs(10);
         assert_eq!(ra.recv_timeout(t).unwrap().unwrap(), b"the peer");
-        // Datagrams from one socket arrive in order: the stranger's was read first.
+        // The datagrams come from two sockets, so their order is not promised (on loopback
+        // the stranger's, sent first, is usually read first): wait until it was counted.
+        let end = Instant::now() + t;
+        while wa.foreign_datagrams() == 0 && Instant::now() < end {
+            std::thread::yield_now();
+        }
         assert_eq!(wa.foreign_datagrams(), 1);
     }
 

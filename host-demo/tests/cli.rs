@@ -259,6 +259,46 @@ fn an_unwritable_plot_fails_before_the_run() {
     assert_eq!(err.trim(), "ferrule: --plot /nonexistent/dir/p.svg: cannot create it: No such file or directory (os error 2)");
 }
 
+/// A run that fails before it captured anything leaves the `--plot` and `--capture` files
+/// that were there as they were, and no temporary files.
+#[test]
+fn a_failed_run_keeps_the_previous_outputs() {
+    let dir = std::path::PathBuf::from(tmp("keep"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (plot, cap) = (dir.join("p.svg"), dir.join("c.pcapng"));
+    let (plot, cap) = (plot.to_str().unwrap(), cap.to_str().unwrap());
+    std::fs::write(plot, "old chart").unwrap();
+    std::fs::write(cap, "old capture").unwrap();
+    for args in [
+        &[
+            "--transport",
+            "serial",
+            "--device",
+            "/nonexistent0",
+            "--peer-device",
+            "/nonexistent1",
+            "--plot",
+            plot,
+            "--capture",
+            cap,
+        ][..],
+        &["listen", "--device", "/nonexistent0", "--capture", cap],
+        &["send", "--tcp", &common::free_tcp(), "--capture", cap, "x"],
+    ] {
+        let out = demo(args);
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        assert_eq!(std::fs::read_to_string(plot).unwrap(), "old chart");
+        assert_eq!(std::fs::read_to_string(cap).unwrap(), "old capture");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "{args:?}");
+    }
+    // A run that succeeds replaces them.
+    let out = demo(&["--messages", "100", "--plot", plot, "--capture", cap]);
+    assert!(out.status.success());
+    assert!(std::fs::read_to_string(plot).unwrap().starts_with("<svg"));
+    assert!(demo(&["decode", cap]).status.success());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+}
+
 /// Runs `ferrule ARGS`, reads `keep` lines of its stdout and closes it, as `| head` does.
 fn with_stdout_closed(args: &[&str], keep: usize) -> Output {
     let mut child = Command::new(DEMO)
@@ -601,6 +641,10 @@ fn chat_delivers_lines_both_ways_and_reports_acknowledgements() {
     a.say("still here");
     b.expect("peer: caf\u{fffd} \u{fffd}");
     b.expect("peer: still here");
+    // The peer's bytes cannot drive the terminal: escapes and format characters (a bidi
+    // override) are shown escaped, as `listen` shows them.
+    a.say_bytes("clear\x1b[2J \u{202e}txt.exe".as_bytes());
+    b.expect("peer: clear\\u{1b}[2J \\u{202e}txt.exe");
     assert_eq!(a.finish(), 0);
     b.expect("link down: peer closed the link");
     assert_eq!(b.finish(), 0);

@@ -515,7 +515,10 @@ fn a_message_that_fails_to_decompress_is_reported_and_the_link_goes_on() {
             "the next message did not arrive"
         );
         peer.pump();
-        got = listen.next_line(Duration::from_millis(1));
+        // Events of the same round (the session's `up`) may come before or after the message.
+        got = listen
+            .next_line(Duration::from_millis(1))
+            .filter(|l| l.contains("\"data\""));
     }
     let v = json(&got.unwrap());
     assert_eq!(B64.decode(v["data"].as_str().unwrap()).unwrap(), b"after");
@@ -559,8 +562,12 @@ fn ctrl_c_closes_the_session_and_keeps_the_capture() {
     listen.interrupt();
     let down = json(&peer.expect("\"down\""));
     assert_eq!(down["reason"], "peer closed the link", "{down}");
-    let (code, _) = listen.finish();
+    let (code, rest) = listen.finish();
     assert_eq!(code, Some(130));
+    // listen's own close is reported too, before it ends.
+    let down = rest.iter().find(|l| l.contains("\"down\""));
+    let down = json(down.unwrap_or_else(|| panic!("no down event in {rest:?}")));
+    assert_eq!(down["reason"], "closed locally", "{down}");
 
     let decode = |path: &str| Command::new(BIN).args(["decode", path]).output().unwrap();
     let out = decode(&cap);
@@ -692,4 +699,189 @@ fn datagrams_from_strangers_are_counted_not_taken() {
         assert!(stats[counter].is_u64(), "no {counter} in {stats}");
     }
     drop(b);
+}
+
+/// Only a closed stdout is quiet: any other write error (`> /dev/full`: no space left) is an
+/// I/O failure, status 1, named on stderr.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_fails_with_status_1() {
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let out = Command::new(BIN)
+        .args(["completions", "bash"])
+        .stdout(full())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("ferrule: stdout: No space left"), "{err}");
+}
+
+/// A closed stdout stops `send`'s printing, not its job: every message is delivered and
+/// acknowledged and the session closed, status 0.
+#[test]
+fn a_closed_stdout_does_not_stop_send() {
+    let (pl, ps) = (free_udp(), free_udp());
+    let mut listen = Proc::start(&["listen", "--udp", &pl, "--peer", &ps, "--json"]);
+    let mut send = Command::new(BIN)
+        .args([
+            "send", "--udp", &ps, "--peer", &pl, "--json", "--window", "1", "a", "b", "c",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(send.stdout.take()); // as `| head -0` does
+    let out = send.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    for text in ["a", "b", "c"] {
+        assert_eq!(json(&listen.expect("\"channel\""))["text"], text);
+    }
+    let down = json(&listen.expect("\"down\""));
+    assert_eq!(down["reason"], "peer closed the link", "{down}");
+}
+
+/// Ctrl-C ends a TCP connect that hangs (the listener's backlog is full, so its SYNs go
+/// unanswered): status 130 at once, not after the kernel gives up minutes later.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_a_connect_that_hangs() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    // Listening again sets the backlog: 0, so one queued connection fills it.
+    nix::sys::socket::listen(&l, nix::sys::socket::Backlog::new(0).unwrap()).unwrap();
+    let mut queued = Vec::new();
+    while let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+        queued.push(s);
+        assert!(queued.len() < 16, "the backlog never fills");
+    }
+    let port = format!(":{:04X} ", addr.port());
+    let addr = addr.to_string();
+    let mut listen = Proc::start(&["listen", "--json", "--tcp", &addr]);
+    // Its connect is under way once a socket to the port is in SYN_SENT (state 02).
+    let end = std::time::Instant::now() + WAIT;
+    while !std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .any(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            f.len() > 3 && format!("{} ", f[2]).ends_with(&port) && f[3] == "02"
+        })
+    {
+        assert!(std::time::Instant::now() < end, "no connect under way");
+        std::thread::yield_now();
+    }
+    listen.wait_for_handler();
+    listen.interrupt();
+    let code = listen.exits_within(Duration::from_secs(5));
+    assert_eq!(code, Some(Some(130)), "{:?}", listen.stderr_now());
+    assert_eq!(listen.stderr_now(), ["ferrule: interrupted"]);
+}
+
+/// Ctrl-C during `firmware --connect`'s attempts at a refusing address: status 130, not 3.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_firmware_connect_attempts() {
+    let refusing = common::free_tcp();
+    let mut fw = Proc::start(&["firmware", "--connect", &refusing, "--timeout", "60"]);
+    fw.wait_for_handler();
+    fw.interrupt();
+    let code = fw.exits_within(Duration::from_secs(10));
+    assert_eq!(code, Some(Some(130)), "{:?}", fw.stderr_now());
+    assert_eq!(fw.stderr_now(), ["ferrule: interrupted"]);
+}
+
+/// An interrupted bridge prints the `down` event its close produces, listing the message the
+/// peer never acknowledged, then ends with status 130.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_bridge_lists_what_was_not_acknowledged() {
+    use ferrule::{Frame, FrameKind};
+    let pb = free_udp();
+    let mut peer = UdpPeer::new(&pb);
+    let ps = peer.sock.local_addr().unwrap().to_string();
+    let mut bridge = Proc::start(&["bridge", "--udp", &pb, "--peer", &ps]);
+    let deadline = std::time::Instant::now() + WAIT;
+    // Both ends up: the peer pumped until the bridge says so.
+    while !bridge
+        .next_line(Duration::from_millis(1))
+        .is_some_and(|l| l.contains("\"up\""))
+    {
+        assert!(std::time::Instant::now() < deadline, "no session");
+        peer.pump();
+    }
+    bridge.write_line(r#"{"text":"never acknowledged"}"#);
+    // The peer reads the message off the wire and never answers it.
+    let mut buf = [0u8; 2048];
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the message never came"
+        );
+        let Ok(n) = peer.sock.recv(&mut buf) else {
+            continue;
+        };
+        if Frame::from_body(&buf[..n]).is_ok_and(|f| f.header.kind == FrameKind::Rdata) {
+            break;
+        }
+    }
+    bridge.interrupt();
+    let down = json(&bridge.expect("\"down\""));
+    assert_eq!(down["lost"], serde_json::json!([1]), "{down}");
+    assert_eq!(down["unacked"], 1, "{down}");
+    let (code, _) = bridge.finish();
+    assert_eq!(code, Some(130));
+}
+
+/// decode counts from the frames, not from the printed text: a message "HELLO world" is a
+/// sealed frame opened like any other.
+#[test]
+fn decode_counts_frames_whatever_their_payload_says() {
+    let key = tmp("hello.key");
+    std::fs::write(&key, "42".repeat(32)).unwrap();
+    let cap = tmp("hello.pcapng");
+    let (pl, ps) = (free_udp(), free_udp());
+    let link = ["--key-file", &key, "--compression", "off"];
+    let mut args = vec!["listen", "--udp", &pl, "--peer", &ps, "--count", "2"];
+    args.extend(link);
+    let mut listen = Proc::start(&args);
+    let mut send = vec!["send", "--udp", &ps, "--peer", &pl, "--capture", &cap];
+    send.extend(link);
+    send.extend(["HELLO world", "crc ok sealed key 1 (opened)"]);
+    let out = Command::new(BIN).args(&send).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(listen.expect("HELLO"), "HELLO world");
+    let out = Command::new(BIN)
+        .args(["decode", &cap, "--key", &"42".repeat(32)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(opened) | HELLO world"), "{text}");
+    let opened = text
+        .lines()
+        .filter(|l| l.contains("crc ok   (opened)"))
+        .count();
+    let sealed = text
+        .lines()
+        .filter(|l| l.contains(" sealed key ") && l.contains(" crc ok "))
+        .filter(|l| !l.contains(" HELLO     ") && !l.contains(" HELLO_ACK "))
+        .count();
+    assert!(sealed >= 2 && opened == sealed, "{text}");
+    assert!(
+        text.contains(&format!("; {sealed} of {sealed} sealed frames opened")),
+        "{text}"
+    );
 }

@@ -8,12 +8,13 @@
 //! reported on stderr with its line number and skipped; the link keeps running. At the end of
 //! stdin the bridge leaves once every message it sent was acknowledged (status 0), closing
 //! the session. No session within `--timeout` (default 60 s) ends it with status 6. Ctrl-C
-//! (or SIGTERM) closes the session and ends it with status 130. Lines are read as bytes: one
+//! (or SIGTERM) closes the session and ends it with status 130, after the `down` event that
+//! lists the messages the close left unacknowledged. Lines are read as bytes: one
 //! that is not UTF-8 is reported and skipped like any malformed line.
 
 use crate::cli::BridgeArgs;
 use crate::driver::Refused;
-use crate::fail::Failure;
+use crate::fail::{Code, Failure};
 use crate::jsonl::{self, Outgoing};
 use crate::runner::{self, Event, MsgId, Runner, Waker};
 use serde_json::json;
@@ -119,10 +120,10 @@ enum Sink {
 }
 
 impl Sink {
-    /// Writes one line; false when stdout is closed.
-    fn put(&mut self, line: &str) -> bool {
+    /// Writes one line; fails when stdout does (quietly when it was closed).
+    fn put(&mut self, line: &str) -> Result<(), Failure> {
         match self {
-            Sink::Stdout => writeln!(io::stdout().lock(), "{line}").is_ok(),
+            Sink::Stdout => crate::out::line(line),
             Sink::Local { tcp, udp } => {
                 if let Ok(mut clients) = tcp.lock() {
                     clients.retain_mut(|c| writeln!(c, "{line}").is_ok());
@@ -132,7 +133,7 @@ impl Sink {
                         let _ = sock.send_to(line.as_bytes(), p);
                     }
                 }
-                true
+                Ok(())
             }
         }
     }
@@ -232,7 +233,12 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
     let every = a.stats.map(Duration::from_secs);
     let mut next_stats = every.map(|e| Instant::now() + e);
     loop {
-        r.pump()?;
+        // Interrupted: the close's events (`down`, with the messages it leaves unconfirmed)
+        // are printed, then the run ends.
+        let stopped = match r.pump() {
+            Err(f) if f.code == Code::Interrupted => Some(f),
+            p => p.map(|_| None)?,
+        };
         let mut lines = Vec::new();
         while let Some(e) = r.poll_event() {
             lines.push(match e {
@@ -271,9 +277,10 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
             lines.push(jsonl::message(m.channel, &m.data));
         }
         for l in &lines {
-            if !sink.put(l) {
-                return Ok(()); // stdout closed: nobody to deliver to
-            }
+            sink.put(l)?; // stdout closed: nobody to deliver to
+        }
+        if let Some(f) = stopped {
+            return Err(f);
         }
         while let Some(x) = r.take_app() {
             match x {
@@ -347,9 +354,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                 let mut v = serde_json::to_value(r.stats_line()).unwrap_or_default();
                 v["unacked"] = r.unacked().into();
                 v["pending"] = pending.len().into();
-                if !sink.put(&jsonl::event("stats", v)) {
-                    return Ok(());
-                }
+                sink.put(&jsonl::event("stats", v))?;
                 next_stats = Some(at + e);
             }
         }

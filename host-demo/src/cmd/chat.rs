@@ -3,7 +3,8 @@
 //! round-trip time. Lines the link could not confirm before a session ended are sent again
 //! in the next one. End input (Ctrl-D) to leave once everything typed was acknowledged;
 //! Ctrl-C leaves at once, closing the session (status 130). A line goes as its bytes, UTF-8
-//! or not.
+//! or not; lines are shown as `listen` shows them (control and format characters escaped, see
+//! [`crate::out::text_line`]), so a peer cannot clear the screen or forge a status line.
 //!
 //! ```text
 //! terminal 1: ferrule chat --udp 127.0.0.1:7001 --peer 127.0.0.1:7002
@@ -54,9 +55,9 @@ struct Line {
 }
 
 impl Line {
-    /// The line as the chat shows it.
+    /// The line as the chat shows it (escaped as the peer's lines are).
     fn shown(&self) -> String {
-        String::from_utf8_lossy(&self.text).into_owned()
+        crate::out::text_line(&self.text)
     }
 }
 
@@ -70,7 +71,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
     let mut r: Runner<Typed> = Runner::open(&spec)?;
     let mut out = io::stdout().lock();
     let w = |out: &mut io::StdoutLock, s: String| -> Result<(), Failure> {
-        writeln!(out, "{s}").map_err(|_| Failure::stdout_closed())
+        writeln!(out, "{s}").map_err(|e| crate::out::error(&e))
     };
     w(
         &mut out,
@@ -138,9 +139,10 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
             } else {
                 format!("peer[{}]", m.channel)
             };
+            // Escaped: the peer's bytes cannot drive the terminal or forge a line.
             w(
                 &mut out,
-                format!("{who}: {}", String::from_utf8_lossy(&m.data)),
+                format!("{who}: {}", crate::out::text_line(&m.data)),
             )?;
         }
         while let Some(t) = r.take_app() {
@@ -195,7 +197,7 @@ pub fn main(a: &ChatArgs) -> Result<(), Failure> {
                 )));
             }
         }
-        out.flush().map_err(|_| Failure::stdout_closed())?;
+        out.flush().map_err(|e| crate::out::error(&e))?;
         r.wait(Duration::from_millis(500))?;
     }
 }

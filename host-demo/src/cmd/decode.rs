@@ -72,8 +72,37 @@ impl Opener {
     }
 }
 
-/// The human-readable line for one record (sealed frames opened by `opener`, if any).
-pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> String {
+/// One record, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// Its frame kind; `None` when the frame is malformed or its header unreadable.
+    pub kind: Option<FrameKind>,
+    /// Whether the frame passed its CRC.
+    pub crc_ok: bool,
+    /// Whether it is a sealed (AEAD) frame other than a hello.
+    pub sealed: bool,
+    /// Whether the key opened it.
+    pub opened: bool,
+    /// The human-readable line.
+    pub line: String,
+}
+
+impl Described {
+    /// A record that is not a frame (or whose header cannot be read).
+    fn broken(line: String) -> Self {
+        Self {
+            kind: None,
+            crc_ok: false,
+            sealed: false,
+            opened: false,
+            line,
+        }
+    }
+}
+
+/// One record decoded (sealed frames opened by `opener`, if any). What it counts as comes from
+/// the frame, never from the line's text (which holds payload bytes).
+pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> Described {
     let arrow = match r.dir {
         SENT => "->",
         UNKNOWN => "  ",
@@ -88,7 +117,10 @@ pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> String
     let body = if stream {
         match cobs::decode(&r.data, &mut body) {
             Ok(n) => &body[..n],
-            Err(e) => return format!("{t} {arrow} {:>4} B  malformed COBS ({e:?})", r.data.len()),
+            Err(e) => {
+                let line = format!("{t} {arrow} {:>4} B  malformed COBS ({e:?})", r.data.len());
+                return Described::broken(line);
+            }
         }
     } else {
         &r.data[..]
@@ -97,9 +129,14 @@ pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> String
         Ok(f) => (f.header, f.payload, "ok"),
         Err(FrameError::BadCrc) => match Header::parse(&body[..body.len() - 4]) {
             Ok((h, len)) => (h, &body[len..body.len() - 4], "BAD"),
-            Err(e) => return format!("{t} {arrow} {:>4} B  CRC BAD, header: {e}", body.len()),
+            Err(e) => {
+                let line = format!("{t} {arrow} {:>4} B  CRC BAD, header: {e}", body.len());
+                return Described::broken(line);
+            }
         },
-        Err(e) => return format!("{t} {arrow} {:>4} B  rejected: {e}", body.len()),
+        Err(e) => {
+            return Described::broken(format!("{t} {arrow} {:>4} B  rejected: {e}", body.len()))
+        }
     };
     let hello = matches!(header.kind, FrameKind::Hello | FrameKind::HelloAck);
     let mut opened = None;
@@ -120,13 +157,20 @@ pub fn describe(stream: bool, r: &Record, opener: Option<&mut Opener>) -> String
         }
         None => preview(&header, payload),
     };
-    format!(
+    let line = format!(
         "{t} {arrow} {:>4} B  {:<9} {}  crc {crc:<3}  {}",
         body.len(),
         header.kind.name(),
         fields(&header),
         shown
-    )
+    );
+    Described {
+        kind: Some(header.kind),
+        crc_ok: crc == "ok",
+        sealed: header.aead.is_some() && !hello,
+        opened: opened.is_some(),
+        line,
+    }
 }
 
 fn fields(h: &Header) -> String {
@@ -216,7 +260,8 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
         "datagram"
     };
     let mut out = io::stdout().lock();
-    let mut put = |line: &str| writeln!(out, "{line}").is_ok();
+    // A closed stdout (piped into `head`) ends it quietly; any other error is a failure.
+    let mut put = |line: &str| writeln!(out, "{line}").map_err(|e| crate::out::error(&e));
     let ends_early = if f.damage.is_some() {
         ", ends early"
     } else {
@@ -226,20 +271,18 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
         "{path}: {} records, {framing} framing ({}{ends_early})",
         f.records.len(),
         f.format
-    ));
-    put("       time    dir  len  type      fields");
+    ))?;
+    put("       time    dir  len  type      fields")?;
     let (mut bad, mut sealed, mut opened) = (0, 0, 0);
     for r in &f.records {
-        let line = describe(f.stream, r, opener.as_mut());
-        if !line.contains("crc ok") {
+        let d = describe(f.stream, r, opener.as_mut());
+        if !d.crc_ok {
             bad += 1;
-        } else if line.contains(" sealed key ") && !line.contains("HELLO") {
+        } else if d.sealed {
             sealed += 1;
-            opened += usize::from(line.contains("(opened)"));
+            opened += usize::from(d.opened);
         }
-        if !put(&line) {
-            return Ok(()); // stdout closed (e.g. piped into `head`)
-        }
+        put(&d.line)?;
     }
     let sent = f.records.iter().filter(|r| r.dir == SENT).count();
     let opened_note = match key {
@@ -250,7 +293,7 @@ pub fn main(a: &DecodeArgs) -> Result<(), Failure> {
         "{} sent, {} received, {bad} damaged or rejected{opened_note}",
         sent,
         f.records.len() - sent
-    ));
+    ))?;
     if key.is_some() && sealed > 0 && opened == 0 {
         eprintln!(
             "ferrule: warning: the key opened none of the {sealed} sealed frames (wrong key, or \

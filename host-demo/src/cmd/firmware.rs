@@ -18,8 +18,8 @@
 
 use crate::cli::FirmwareArgs;
 use crate::fail::{Code, Failure};
+use crate::out::Printer;
 use crate::runner::{self, Event, LinkSpec, Runner, WireSpec};
-use crate::{out, outln};
 use ferrule::compress::Mode;
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
@@ -85,10 +85,11 @@ pub struct FirmwareReport {
 }
 
 /// Opens the link; a `--connect` address that refuses is tried again until the deadline
-/// (the firmware's TCP bridge may still be starting).
+/// (the firmware's TCP bridge may still be starting). Ctrl-C ends the attempts, status 130.
 fn open(spec: &LinkSpec, deadline: Instant) -> Result<Runner, Failure> {
     loop {
         match Runner::open(spec) {
+            Err(_) if crate::interrupt::requested() => return Err(Failure::interrupted()),
             Err(f)
                 if f.code == Code::Unreachable
                     && matches!(spec.wire, WireSpec::Tcp(_))
@@ -102,8 +103,9 @@ fn open(spec: &LinkSpec, deadline: Instant) -> Result<Runner, Failure> {
     }
 }
 
-/// Runs the firmware mode; `Ok` only when every response arrived once, intact.
-pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
+/// Runs the firmware mode, printing progress to `out` (a closed stdout does not stop the
+/// run); `Ok` only when every response arrived once, intact.
+pub fn run(a: &FirmwareArgs, out: &mut Printer) -> Result<FirmwareReport, Failure> {
     let start = Instant::now();
     let timeout = Duration::from_secs(a.timeout);
     let mut spec = LinkSpec::new(wire(a)?);
@@ -135,24 +137,26 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
         while let Some(e) = link.poll_event() {
             match e {
                 Event::Connected(_) => r.connections += 1,
-                Event::Disconnected(why) => outln!("connection lost: {why}; waiting for it")?,
+                Event::Disconnected(why) => {
+                    out.line(format_args!("connection lost: {why}; waiting for it"))
+                }
                 Event::Up => {
                     r.sessions += 1;
-                    outln!("link up (session {})", r.sessions)?;
+                    out.line(format_args!("link up (session {})", r.sessions));
                 }
                 Event::Down { reason, lost } => {
                     // Whatever was sent and not answered goes again in the next session.
                     r.resent += in_flight.len() as u64;
-                    outln!(
+                    out.line(format_args!(
                         "link down: {reason} ({} unacknowledged discarded, {} requests to send \
                          again)",
                         lost.len(),
                         in_flight.len()
-                    )?;
+                    ));
                     to_send.append(&mut in_flight);
                 }
                 Event::Undelivered { channel, reason } => {
-                    out::line(runner::undelivered_text(channel, &reason))?;
+                    out.line(runner::undelivered_text(channel, &reason));
                 }
                 Event::Acked { .. } => {}
             }
@@ -184,7 +188,7 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
         }
         if r.responses / 100 > last_progress {
             last_progress = r.responses / 100;
-            outln!("responses {}", r.responses)?;
+            out.line(format_args!("responses {}", r.responses));
         }
         link.wait(Duration::from_millis(100))?;
     }
@@ -192,10 +196,17 @@ pub fn run(a: &FirmwareArgs) -> Result<FirmwareReport, Failure> {
 }
 
 /// Runs `firmware`: a summary line; status 1 on duplicates or corruption, 130 when
-/// interrupted (after the summary of what was done).
+/// interrupted (after the summary of what was done). A closed stdout stops the printing, not
+/// the run: the status is the run's.
 pub fn main(a: &FirmwareArgs) -> Result<(), Failure> {
-    let r = run(a)?;
-    outln!(
+    let mut out = Printer::default();
+    let job = report(a, &mut out);
+    out.finish(job)
+}
+
+fn report(a: &FirmwareArgs, out: &mut Printer) -> Result<(), Failure> {
+    let r = run(a, out)?;
+    out.line(format_args!(
         "result: {}/{} responses, {} requests sent ({} again after restarts), {} duplicates, \
          {} corrupted, {} sessions, {} connections",
         r.responses,
@@ -206,7 +217,7 @@ pub fn main(a: &FirmwareArgs) -> Result<(), Failure> {
         r.corrupted,
         r.sessions,
         r.connections
-    )?;
+    ));
     if r.interrupted {
         return Err(Failure::interrupted());
     }

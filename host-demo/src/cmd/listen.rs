@@ -1,14 +1,16 @@
 //! `ferrule listen`: prints every message that arrives — as text, one line each (invalid
-//! UTF-8 shown with replacement characters; control characters and backslashes escaped, see
-//! [`text_line`], so a message cannot span lines or drive the terminal), or with `--json` as
+//! UTF-8 shown with replacement characters; control and format characters and backslashes
+//! escaped, see [`out::text_line`], so a message cannot span lines or drive the terminal), or
+//! with `--json` as
 //! the JSON lines of [`crate::jsonl`] together with the link's events. `--count N` leaves
 //! after N messages; `--timeout` (no default) gives up, status 6, when they did not all come
-//! in time. Ctrl-C closes the session and ends it, status 130.
+//! in time. Ctrl-C closes the session and ends it, status 130 (with `--json`, after the `down`
+//! event the close produces).
 
 use crate::cli::ListenArgs;
-use crate::fail::Failure;
-use crate::jsonl;
+use crate::fail::{Code, Failure};
 use crate::runner::{self, Event, Runner};
+use crate::{jsonl, out};
 use serde_json::json;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -21,8 +23,12 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
     let timeout = a.link.timeout.map(Duration::from_secs);
     let mut got = 0u64;
     loop {
-        r.pump()?;
-        let mut out = io::stdout().lock();
+        // Interrupted: the close's events are printed, then the run ends.
+        let stopped = match r.pump() {
+            Err(f) if f.code == Code::Interrupted => Some(f),
+            p => p.map(|_| None)?,
+        };
+        let mut stdout = io::stdout().lock();
         while let Some(e) = r.poll_event() {
             if let (false, Event::Undelivered { channel, reason }) = (a.link.json, &e) {
                 eprintln!("ferrule: {}", runner::undelivered_text(*channel, reason));
@@ -44,27 +50,26 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
                 ),
                 Event::Acked { .. } => continue,
             };
-            if writeln!(out, "{line}").is_err() {
-                return Ok(());
-            }
+            writeln!(stdout, "{line}").map_err(|e| out::error(&e))?;
         }
         while let Some(m) = r.recv() {
             let line = if a.link.json {
                 jsonl::message(m.channel, &m.data)
             } else {
-                text_line(&m.data)
+                out::text_line(&m.data)
             };
-            if writeln!(out, "{line}").is_err() {
-                return Ok(()); // stdout closed
-            }
+            writeln!(stdout, "{line}").map_err(|e| out::error(&e))?;
             got += 1;
             if a.count == Some(got) {
-                drop(out);
+                drop(stdout);
                 r.close(Duration::from_secs(2))?;
-                return Ok(());
+                return stopped.map_or(Ok(()), Err);
             }
         }
-        drop(out);
+        drop(stdout);
+        if let Some(f) = stopped {
+            return Err(f);
+        }
         let mut max = Duration::from_secs(1);
         if let Some(t) = timeout {
             if start.elapsed() > t {
@@ -79,36 +84,5 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
             max = max.min(t.saturating_sub(start.elapsed()));
         }
         r.wait(max)?;
-    }
-}
-
-/// A message as one line of text: invalid UTF-8 as replacement characters, control
-/// characters escaped (`\n`, `\r`, `\t`, `\u{1b}`, ...) and so backslashes too (`\\`).
-pub fn text_line(data: &[u8]) -> String {
-    let mut s = String::with_capacity(data.len());
-    for c in String::from_utf8_lossy(data).chars() {
-        if c == '\\' || c.is_control() {
-            s.extend(c.escape_default());
-        } else {
-            s.push(c);
-        }
-    }
-    s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_lines_escape_what_would_drive_the_terminal() {
-        assert_eq!(text_line(b"plain text"), "plain text");
-        assert_eq!(text_line(b"a\nb\r\tc"), "a\\nb\\r\\tc");
-        assert_eq!(text_line(b"\x1b[2J\\"), "\\u{1b}[2J\\\\");
-        assert_eq!(
-            text_line("w\u{f6}rld \u{85}".as_bytes()),
-            "w\u{f6}rld \\u{85}"
-        );
-        assert_eq!(text_line(b"\xff"), "\u{fffd}");
     }
 }

@@ -11,13 +11,22 @@ use crate::cli::SendArgs;
 use crate::driver::Refused;
 use crate::fail::{Code, Failure};
 use crate::jsonl;
+use crate::out::Printer;
 use crate::runner::{self, Event, Runner};
 use serde_json::json;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-/// Runs `send`.
+/// Runs `send`. A closed stdout stops the printing, not the sending: the status is the
+/// run's.
 pub fn main(a: &SendArgs) -> Result<(), Failure> {
+    let mut printer = Printer::default();
+    let job = send_all(a, &mut printer);
+    printer.finish(job)
+}
+
+/// Sends every message and waits for the acknowledgements, printing to `printer`.
+fn send_all(a: &SendArgs, printer: &mut Printer) -> Result<(), Failure> {
     let spec = a.link.spec()?;
     let timeout = a.link.timeout_or(30);
     let mut msgs: VecDeque<Vec<u8>> = a.messages.iter().map(|m| m.as_bytes().to_vec()).collect();
@@ -60,10 +69,7 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
                     acked += 1;
                     if a.link.json {
                         let rtt_ms = crate::jsonl::millis(rtt);
-                        crate::out::line(jsonl::event(
-                            "acked",
-                            json!({"msg": id, "rtt_ms": rtt_ms}),
-                        ))?;
+                        printer.line(jsonl::event("acked", json!({"msg": id, "rtt_ms": rtt_ms})));
                     }
                 }
                 Event::Down { reason, lost } if !lost.is_empty() => {
@@ -105,7 +111,7 @@ pub fn main(a: &SendArgs) -> Result<(), Failure> {
                 ));
             }
             if !a.link.json {
-                crate::outln!("{total} message(s) acknowledged")?;
+                printer.line(format_args!("{total} message(s) acknowledged"));
             }
             return Ok(());
         }

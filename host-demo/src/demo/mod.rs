@@ -12,6 +12,8 @@ mod workload;
 
 use crate::cli::{DemoArgs, DemoTransport, OnOff};
 use crate::fail::{Code, Failure};
+use crate::out::Printer;
+use crate::outfile::OutFile;
 use ferrule::compress::Mode;
 use proxy::Impairments;
 use std::time::Duration;
@@ -128,22 +130,26 @@ pub fn options(a: &DemoArgs) -> Result<Options, Failure> {
     })
 }
 
-/// Runs the demo. Interrupted (Ctrl-C), it reports what the run did so far, status 130.
+/// Runs the demo. Interrupted (Ctrl-C), it reports what the run did so far, status 130. A
+/// closed stdout stops the report, not the run: the chart is written and the delivery checked
+/// (status 1 when it was not exact) all the same.
 pub fn main(a: &DemoArgs) -> Result<(), Failure> {
     let o = options(a)?;
-    // The chart's file is created before the run, so a bad path fails at once.
+    // Checked before the run (a bad path fails at once); the old chart stays until the new
+    // one is complete.
     let plot_file = match &o.plot {
-        Some(p) => Some(std::fs::File::create(p).map_err(|e| Failure::output("--plot", p, &e))?),
+        Some(p) => Some(OutFile::create(p).map_err(|e| Failure::output("--plot", p, &e))?),
         None => None,
     };
     let mut r = run::run_ferrule(&o)?;
     if !crate::interrupt::requested() {
         r.raw = run::run_raw(&o).map_err(|e| Failure::io(&e, "raw UDP baseline failed"))?;
     }
+    let mut out = Printer::default();
     if o.json {
-        crate::out::line(report::json(&r))?;
+        out.line(report::json(&r));
     } else {
-        crate::out::text(&report::table(&r))?;
+        out.text(&report::table(&r));
     }
     if let (Some(path), Some(file)) = (&o.plot, plot_file) {
         let samples: Vec<(u64, u64)> = r.samples().copied().collect();
@@ -154,17 +160,58 @@ pub fn main(a: &DemoArgs) -> Result<(), Failure> {
         );
         plot::write_svg(file, path, &samples, &title).map_err(|e| Failure::io(&e, ""))?;
         if !o.json {
-            crate::outln!("\n  charts written to {path}")?;
+            out.line(format_args!("\n  charts written to {path}"));
         }
     }
+    conclude(&r, out)
+}
+
+/// The run's status: 130 when interrupted, 1 when delivery was not exact — whatever became
+/// of the report on stdout (`out`), whose failure counts only when the run succeeded.
+fn conclude(r: &run::Report, out: Printer) -> Result<(), Failure> {
+    out.finish(verdict(r))
+}
+
+/// The run's own status.
+fn verdict(r: &run::Report) -> Result<(), Failure> {
     if crate::interrupt::requested() {
         return Err(Failure::interrupted());
     }
-    if !report::exact(&r) {
+    if !report::exact(r) {
         return Err(Failure::new(
             Code::Failed,
             "FAILED: reliable delivery was not exact",
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::workload::Tally;
+
+    /// Stdout closed before the report: the delivery check still decides the status.
+    #[test]
+    fn a_closed_stdout_does_not_hide_an_inexact_delivery() {
+        let r = run::Report {
+            transport: "udp",
+            apis: ["Rust", "C"],
+            aead: false,
+            a_to_b: Tally {
+                sent: 2,
+                delivered: 1,
+                ..Tally::default()
+            },
+            b_to_a: Tally::default(),
+            elapsed: Duration::from_secs(1),
+            stats: Default::default(),
+            downs: 0,
+            proxy: Default::default(),
+            captured: None,
+            raw: Tally::default(),
+        };
+        let f = conclude(&r, Printer::closed()).unwrap_err();
+        assert_eq!((f.code, f.is_quiet()), (Code::Failed, false), "{f}");
+    }
 }

@@ -168,15 +168,16 @@ fn escape(t: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Writes the SVG to `out` (the `--plot` file, created before the run).
+/// Writes the SVG to `out` (the `--plot` file, checked before the run) and puts it in place
+/// of `path`.
 pub fn write_svg(
-    mut out: impl io::Write,
+    mut out: crate::outfile::OutFile,
     path: &str,
     samples: &[(u64, u64)],
     title: &str,
 ) -> io::Result<()> {
-    out.write_all(svg(samples, title).as_bytes())
-        .and_then(|()| out.flush())
+    io::Write::write_all(&mut out, svg(samples, title).as_bytes())
+        .and_then(|()| out.commit())
         .map_err(|e| crate::transport::context(e, &format!("cannot write {path}")))
 }
 

@@ -123,11 +123,17 @@ fn wire(o: &Options) -> io::Result<(Endpoint, Endpoint, Vec<Lane>)> {
             device,
             peer_device,
             baud,
-        } => (
-            Endpoint::Serial(transport::open_serial(device, *baud)?),
-            Endpoint::Serial(transport::open_serial(peer_device, *baud)?),
-            Vec::new(),
-        ),
+        } => {
+            let open = |path: &String| {
+                let (path, baud) = (path.clone(), *baud);
+                crate::interrupt::interruptible(move || transport::open_serial(&path, baud))
+            };
+            (
+                Endpoint::Serial(open(device)?),
+                Endpoint::Serial(open(peer_device)?),
+                Vec::new(),
+            )
+        }
     })
 }
 

@@ -95,6 +95,41 @@ impl Proc {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).unwrap();
     }
 
+    /// Waits (bounded) until its Ctrl-C handler is installed (`SigCgt` in
+    /// `/proc/PID/status` has SIGINT), so a SIGINT sent next is handled, not fatal.
+    #[cfg(target_os = "linux")]
+    pub fn wait_for_handler(&self) {
+        let status = format!("/proc/{}/status", self.child.id());
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = std::fs::read_to_string(&status).unwrap_or_default();
+            let caught = text
+                .lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+                .unwrap_or(0);
+            if caught & (1 << (2 - 1)) != 0 {
+                return; // SIGINT is signal 2
+            }
+            assert!(Instant::now() < end, "no Ctrl-C handler in time");
+            std::thread::yield_now();
+        }
+    }
+
+    /// Waits at most `limit` for it to exit: its status, `None` when it is still running.
+    pub fn exits_within(&mut self, limit: Duration) -> Option<Option<i32>> {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return Some(s.code());
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10)); // polling, not synchronisation
+        }
+    }
+
     /// The next stdout line, waiting at most `limit`.
     pub fn next_line(&mut self, limit: Duration) -> Option<String> {
         self.out.recv_timeout(limit).ok()
