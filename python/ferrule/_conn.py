@@ -184,9 +184,12 @@ class Connection:
                     frames = list(self._out)
                     self._out.clear()
                 try:
-                    for frame in frames:
+                    for i, frame in enumerate(frames):
                         if self._closed:
-                            return  # close() dropped what was queued
+                            # Back to the queue: close() writes them before its CLOSE.
+                            with self._cond:
+                                self._out.extendleft(reversed(frames[i:]))
+                            return
                         self._wire.write(frame)
                 except OSError as e:  # pyserial's SerialException is one
                     self._fail(e)
