@@ -467,6 +467,7 @@ typedef struct {
   // `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
   uint8_t transport;
   // Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
+  // Hellos always start with one (a peer that reset mid-frame is not left waiting).
   bool leading_delimiter;
   // Messages in flight each way, 1 to 255: the number of send and receive slots.
   // Default 4.

@@ -91,6 +91,7 @@ pub struct ferrule_link_config_t {
     /// `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
     pub transport: u8,
     /// Emit a 0x00 before each stream frame (flushes line noise; one byte). Default false.
+    /// Hellos always start with one (a peer that reset mid-frame is not left waiting).
     pub leading_delimiter: bool,
     /// Messages in flight each way, 1 to 255: the number of send and receive slots.
     /// Default 4.

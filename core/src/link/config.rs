@@ -63,7 +63,8 @@ pub struct Config {
     /// silent); declare the link down after eight times this long without receiving.
     /// 0 disables both.
     pub keepalive: u32,
-    /// Emit a leading delimiter before each stream frame (flushes line noise).
+    /// Emit a leading delimiter before each stream frame (flushes line noise). Hellos always
+    /// start with one, whatever this says (PROTOCOL.md 1.1).
     pub leading_delimiter: bool,
     /// Receive window: messages the peer may have in flight to this end, at most `W`
     /// (0 means `W`). A smaller window trades throughput for less buffering at the peer.
