@@ -92,6 +92,14 @@ pub fn event(name: &str, fields: Value) -> String {
     v.to_string()
 }
 
+/// The `undelivered` event: a message on `channel` (null when unknown) dropped on arrival.
+pub fn undelivered(channel: Option<u8>, reason: &str) -> String {
+    event(
+        "undelivered",
+        json!({ "channel": channel, "reason": reason }),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

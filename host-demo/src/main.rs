@@ -19,6 +19,7 @@ mod driver;
 mod fail;
 mod interrupt;
 mod jsonl;
+mod lines;
 mod out;
 mod outfile;
 mod runner;

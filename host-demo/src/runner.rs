@@ -500,6 +500,16 @@ impl<X: Send + 'static> Runner<X> {
         busy | self.acked(self.link.acked_before())
     }
 
+    /// [`Self::pump`] for a command that prints what the stop produced (the `down` event
+    /// naming the messages the close left unconfirmed) before it ends: the interruption comes
+    /// back as `Ok(Some(failure))`, to be returned once the queued events are printed.
+    pub fn pump_deferring_interrupt(&mut self) -> Result<Option<Failure>, Failure> {
+        match self.pump() {
+            Err(f) if f.code == Code::Interrupted => Ok(Some(f)),
+            p => p.map(|_| None),
+        }
+    }
+
     /// Reports every message whose link id comes before `before` as acknowledged.
     fn acked(&mut self, before: u32) -> bool {
         let mut any = false;

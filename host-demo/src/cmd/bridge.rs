@@ -14,7 +14,7 @@
 
 use crate::cli::BridgeArgs;
 use crate::driver::Refused;
-use crate::fail::{Code, Failure};
+use crate::fail::Failure;
 use crate::jsonl::{self, Outgoing};
 use crate::runner::{self, Event, MsgId, Runner, Waker};
 use serde_json::json;
@@ -78,10 +78,8 @@ impl Credits {
 fn read_lines(mut r: impl BufRead, src: Source, wake: Waker<Input>, credits: Arc<Credits>) {
     let mut buf = Vec::new();
     for n in 1.. {
-        buf.clear();
-        match r.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        if !crate::lines::read(&mut r, &mut buf) {
+            break;
         }
         let Some(text) = utf8_line(&buf, &src, n) else {
             continue;
@@ -99,9 +97,7 @@ fn read_lines(mut r: impl BufRead, src: Source, wake: Waker<Input>, credits: Arc
 /// Line `n` of `src` without its line ending, or `None` (reported on stderr) when it is
 /// not UTF-8.
 fn utf8_line(bytes: &[u8], src: &Source, n: u64) -> Option<String> {
-    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-    let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
+    match std::str::from_utf8(crate::lines::without_ending(bytes)) {
         Ok(t) => Some(t.to_string()),
         Err(e) => {
             eprintln!("ferrule: {src} line {n}: not UTF-8 ({e}); line skipped");
@@ -235,10 +231,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
     loop {
         // Interrupted: the close's events (`down`, with the messages it leaves unconfirmed)
         // are printed, then the run ends.
-        let stopped = match r.pump() {
-            Err(f) if f.code == Code::Interrupted => Some(f),
-            p => p.map(|_| None)?,
-        };
+        let stopped = r.pump_deferring_interrupt()?;
         let mut lines = Vec::new();
         while let Some(e) = r.poll_event() {
             lines.push(match e {
@@ -259,10 +252,7 @@ pub fn main(a: &BridgeArgs) -> Result<(), Failure> {
                         json!({ "reason": reason, "unacked": lost.len(), "lost": lost }),
                     )
                 }
-                Event::Undelivered { channel, reason } => jsonl::event(
-                    "undelivered",
-                    json!({ "channel": channel, "reason": reason }),
-                ),
+                Event::Undelivered { channel, reason } => jsonl::undelivered(channel, &reason),
                 Event::Acked { id, rtt } => {
                     let (n, user) = ids.remove(&id).unwrap_or((0, None));
                     let mut v = json!({ "msg": n, "rtt_ms": crate::jsonl::millis(rtt) });

@@ -17,7 +17,7 @@ use crate::driver::Refused;
 use crate::fail::Failure;
 use crate::runner::{self, Event, MsgId, Runner, Waker};
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
 /// What the stdin thread hands the chat.
@@ -28,20 +28,9 @@ enum Typed {
 
 /// Hands every line of stdin (its bytes, without the line ending) to the chat.
 fn read_stdin(w: Waker<Typed>) {
-    let mut input = io::stdin().lock();
-    loop {
-        let mut line = Vec::new();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        if line.ends_with(b"\n") {
-            line.pop();
-            if line.ends_with(b"\r") {
-                line.pop();
-            }
-        }
-        if !w.wake(Typed::Line(line)) {
+    let (mut input, mut line) = (io::stdin().lock(), Vec::new());
+    while crate::lines::read(&mut input, &mut line) {
+        if !w.wake(Typed::Line(std::mem::take(&mut line))) {
             return;
         }
     }

@@ -8,7 +8,7 @@
 //! event the close produces).
 
 use crate::cli::ListenArgs;
-use crate::fail::{Code, Failure};
+use crate::fail::Failure;
 use crate::runner::{self, Event, Runner};
 use crate::{jsonl, out};
 use serde_json::json;
@@ -24,10 +24,7 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
     let mut got = 0u64;
     loop {
         // Interrupted: the close's events are printed, then the run ends.
-        let stopped = match r.pump() {
-            Err(f) if f.code == Code::Interrupted => Some(f),
-            p => p.map(|_| None)?,
-        };
+        let stopped = r.pump_deferring_interrupt()?;
         let mut stdout = io::stdout().lock();
         while let Some(e) = r.poll_event() {
             if let (false, Event::Undelivered { channel, reason }) = (a.link.json, &e) {
@@ -44,10 +41,7 @@ pub fn main(a: &ListenArgs) -> Result<(), Failure> {
                 ),
                 Event::Connected(w) => jsonl::event("connected", json!({ "wire": w })),
                 Event::Disconnected(why) => jsonl::event("disconnected", json!({ "reason": why })),
-                Event::Undelivered { channel, reason } => jsonl::event(
-                    "undelivered",
-                    json!({ "channel": channel, "reason": reason }),
-                ),
+                Event::Undelivered { channel, reason } => jsonl::undelivered(channel, &reason),
                 Event::Acked { .. } => continue,
             };
             writeln!(stdout, "{line}").map_err(|e| out::error(&e))?;
