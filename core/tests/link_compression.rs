@@ -72,7 +72,11 @@ fn a_broken_shared_piece_ends_its_session_and_the_next_one_starts_afresh() {
     send_broken_piece(&mut a, &mut b, 20);
     assert!(matches!(
         recv_error(&mut b),
-        Some(RecvError::Decompress { channel: 0, .. })
+        Some(RecvError::Decompress {
+            channel: 0,
+            reliable: true,
+            ..
+        })
     ));
     assert_eq!(b.stats().decompress_failed, 1);
     for now in 21..40 {
@@ -110,7 +114,11 @@ fn a_broken_piece_of_an_earlier_session_leaves_the_current_one_alone() {
     // The application reads the old piece now: it fails, counted; the session goes on.
     assert!(matches!(
         recv_error(&mut b),
-        Some(RecvError::Decompress { channel: 0, .. })
+        Some(RecvError::Decompress {
+            channel: 0,
+            reliable: true,
+            ..
+        })
     ));
     assert_eq!(b.stats().decompress_failed, 1);
     for now in 31..40 {

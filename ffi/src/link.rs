@@ -538,8 +538,9 @@ pub struct ferrule_received_t {
 /// always suffices) and fills `*received`. Returns `FERRULE_OK`; `FERRULE_EMPTY` (nothing
 /// waiting); `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued; a compressed message
 /// needs `max_message` bytes); `FERRULE_ERR_DECOMPRESS` (one message was dropped and counted;
-/// call again for the next; if it was part of the shared stream the session ends with
-/// `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`. Decompresses if the message is
+/// `*received` names its channel and service, with `len` 0; call again for the next; if it
+/// was part of the shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`);
+/// `FERRULE_ERR_NULL`. Decompresses if the message is
 /// compressed.
 /// Stack: 180 bytes on Cortex-M0 and 140 on Cortex-M4F without compression; 556 and 480
 /// when it decompresses. Not from an interrupt.
@@ -575,7 +576,19 @@ pub unsafe extern "C" fn ferrule_link_recv(
             }
             Ok(None) => ferrule_status::FERRULE_EMPTY,
             Err(RecvError::BufferTooSmall { .. }) => ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL,
-            Err(RecvError::Decompress { .. }) => ferrule_status::FERRULE_ERR_DECOMPRESS,
+            Err(RecvError::Decompress {
+                channel, reliable, ..
+            }) => {
+                put(
+                    received,
+                    ferrule_received_t {
+                        len: 0,
+                        channel,
+                        reliable,
+                    },
+                );
+                ferrule_status::FERRULE_ERR_DECOMPRESS
+            }
         }
     })
 }

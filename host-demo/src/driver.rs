@@ -43,8 +43,8 @@ pub enum Delivery {
     /// A message that arrived but could not be delivered (it failed to decompress): dropped
     /// and counted by the link, reported so that nothing is lost silently.
     Dropped {
-        /// Channel it arrived on, when the API says.
-        channel: Option<u8>,
+        /// Channel it arrived on.
+        channel: u8,
         /// Why, in words.
         reason: String,
     },
@@ -340,8 +340,8 @@ impl Driver for RustLink {
             }),
             // Counted by the link (a broken shared stream also ends the session, reported
             // as an event); the next message may be fine.
-            Err(RecvError::Decompress { channel, error }) => Some(Delivery::Dropped {
-                channel: Some(channel),
+            Err(RecvError::Decompress { channel, error, .. }) => Some(Delivery::Dropped {
+                channel,
                 reason: format!("it failed to decompress ({error})"),
             }),
             // `out` is always the largest message: cannot happen, but nothing is dropped.
@@ -582,7 +582,7 @@ impl Driver for CLink {
                 reliable: r.reliable,
             })),
             ferrule_status::FERRULE_ERR_DECOMPRESS => Some(Delivery::Dropped {
-                channel: None,
+                channel: r.channel,
                 reason: "it failed to decompress".into(),
             }),
             _ => None,
@@ -689,4 +689,87 @@ fn c_reason(r: u8) -> &'static str {
         c::FERRULE_DOWN_NONCE_EXHAUSTED => DownReason::NonceExhausted,
         _ => return "unknown reason",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrule::{encode_datagram, Compression, Frame, FrameKind};
+
+    fn setup(seed: u64) -> Setup {
+        Setup {
+            stream: false,
+            compression: Mode::PerMessage,
+            window: 4,
+            max_message: 128,
+            seed,
+            key: None,
+            key_id: 0,
+            rto_initial: 50,
+            keepalive: 1000,
+            best_effort: Vec::new(),
+            fec: None,
+        }
+    }
+
+    /// Every frame `from` has for the wire now.
+    fn frames(from: &mut dyn Driver, now: u64) -> Vec<Vec<u8>> {
+        let mut buf = [0u8; 512];
+        let mut out = Vec::new();
+        while let Some(n) = from.poll_transmit(now, &mut buf).unwrap() {
+            out.push(buf[..n].to_vec());
+        }
+        out
+    }
+
+    /// A message that fails to decompress is reported by both APIs with the channel it
+    /// arrived on (the C API names it in `ferrule_received_t`), and the next one arrives.
+    #[test]
+    fn both_apis_name_the_channel_of_a_message_that_failed_to_decompress() {
+        let drivers: [Box<dyn Driver>; 2] = [
+            Box::new(RustLink::new(&setup(1)).unwrap()),
+            Box::new(CLink::new(&setup(2)).unwrap()),
+        ];
+        for mut receiver in drivers {
+            let mut peer = RustLink::new(&setup(3)).unwrap();
+            for now in 0..20 {
+                for f in frames(&mut peer, now) {
+                    receiver.input(&f, now);
+                }
+                for f in frames(receiver.as_mut(), now) {
+                    peer.input(&f, now);
+                }
+            }
+            assert!(receiver.is_up() && peer.is_up(), "{}", receiver.api());
+            // The RDATA of a message on channel 5 claims a deflate payload of the reserved
+            // block type 3.
+            peer.send(5, b"placeholder", 20).unwrap();
+            for f in frames(&mut peer, 20) {
+                let mut h = Frame::from_body(&f).unwrap().header;
+                if h.kind == FrameKind::Rdata {
+                    h.compression = Compression::Deflate;
+                    let mut out = [0u8; 64];
+                    let n = encode_datagram(&h, &[0xFF, 0xFF], &mut out).unwrap();
+                    receiver.input(&out[..n], 20);
+                }
+            }
+            let mut out = [0u8; 128];
+            match receiver.recv(&mut out) {
+                Some(Delivery::Dropped { channel, reason }) => {
+                    assert_eq!(channel, 5, "{}", receiver.api());
+                    assert!(reason.contains("decompress"), "{reason}");
+                }
+                other => panic!("{}: {other:?}", receiver.api()),
+            }
+            assert_eq!(receiver.stats_line().decompress_failed, 1);
+            peer.send(5, b"after", 21).unwrap();
+            for f in frames(&mut peer, 21) {
+                receiver.input(&f, 21);
+            }
+            match receiver.recv(&mut out) {
+                Some(Delivery::Message(d)) => assert_eq!(&out[..d.len], b"after"),
+                other => panic!("{}: {other:?}", receiver.api()),
+            }
+        }
+    }
 }

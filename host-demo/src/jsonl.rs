@@ -92,8 +92,8 @@ pub fn event(name: &str, fields: Value) -> String {
     v.to_string()
 }
 
-/// The `undelivered` event: a message on `channel` (null when unknown) dropped on arrival.
-pub fn undelivered(channel: Option<u8>, reason: &str) -> String {
+/// The `undelivered` event: a message on `channel` dropped on arrival.
+pub fn undelivered(channel: u8, reason: &str) -> String {
     event(
         "undelivered",
         json!({ "channel": channel, "reason": reason }),

@@ -156,8 +156,8 @@ pub enum Event {
     /// A message arrived but could not be delivered (it failed to decompress); the link
     /// counted it (`decompress_failed`).
     Undelivered {
-        /// Channel it arrived on, when the link's API says.
-        channel: Option<u8>,
+        /// Channel it arrived on.
+        channel: u8,
         /// Why, in words.
         reason: String,
     },
@@ -171,11 +171,8 @@ pub enum Event {
 }
 
 /// [`Event::Undelivered`] in words: "a message on channel 2 was dropped: it failed to ...".
-pub fn undelivered_text(channel: Option<u8>, reason: &str) -> String {
-    match channel {
-        Some(c) => format!("a message on channel {c} was dropped: {reason}"),
-        None => format!("a message was dropped: {reason}"),
-    }
+pub fn undelivered_text(channel: u8, reason: &str) -> String {
+    format!("a message on channel {channel} was dropped: {reason}")
 }
 
 /// A delivered message.

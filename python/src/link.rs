@@ -143,7 +143,7 @@ impl State {
                 .get(..r.len)
                 .map(|m| (r.channel, m.to_vec(), r.reliable))),
             Ok(None) => Ok(None),
-            Err(RecvError::Decompress { channel, error }) => Err((channel, error.to_string())),
+            Err(RecvError::Decompress { channel, error, .. }) => Err((channel, error.to_string())),
             // The buffer holds the largest message: cannot happen; report it, do not hide it.
             Err(e @ RecvError::BufferTooSmall { .. }) => Err((0, e.to_string())),
         }

@@ -136,6 +136,8 @@ pub enum RecvError {
     Decompress {
         /// Channel it arrived on.
         channel: u8,
+        /// Whether it came over the reliable, ordered service.
+        reliable: bool,
         /// Why.
         error: DecompressError,
     },
@@ -145,7 +147,7 @@ impl core::fmt::Display for RecvError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             Self::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
-            Self::Decompress { channel, error } => {
+            Self::Decompress { channel, error, .. } => {
                 write!(f, "message on channel {channel} dropped: {error}")
             }
         }

@@ -662,7 +662,7 @@ impl Link<'_> {
                 .unwrap_or_default();
             decode(self.codec.as_deref_mut(), slot.compression, payload, out)
         };
-        let n = self.decoded(slot.channel, shared, earlier, n)?;
+        let n = self.decoded(&slot, reliable, shared, earlier, n)?;
         if reliable {
             self.stats.delivered_reliable += 1;
         } else {
@@ -723,7 +723,8 @@ impl Link<'_> {
     /// only that stream's later pieces fail.
     fn decoded(
         &mut self,
-        channel: u8,
+        slot: &RxSlot,
+        reliable: bool,
         shared: bool,
         earlier: bool,
         r: Result<usize, DecompressError>,
@@ -736,7 +737,11 @@ impl Link<'_> {
                     self.timers.close = Some(DownReason::DecompressFailed);
                 }
             }
-            RecvError::Decompress { channel, error }
+            RecvError::Decompress {
+                channel: slot.channel,
+                reliable,
+                error,
+            }
         })
     }
 }
