@@ -1091,8 +1091,10 @@ ferrule_status ferrule_link_handle_timeout(ferrule_link_t *link, uint64_t now_ms
 // Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 // `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
 // transmits, and after `ferrule_link_enable_*`: up to four are kept; beyond that the oldest
-// UP is dropped (the oldest DOWN, which reports discarded messages, only when no UP is
-// queued) and counted in `events_dropped`.
+// UP is dropped, else the oldest DOWN that discarded nothing, else the two oldest DOWNs
+// become one naming every message from the first's `first_id` to the end of the second's
+// (messages confirmed in between are named too: resending is at-least-once anyway); each
+// counted in `events_dropped`. A DOWN is dropped only when that range exceeds 65,535 ids.
 // Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety

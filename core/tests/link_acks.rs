@@ -371,3 +371,74 @@ fn a_datagram_sender_retransmits_without_asking() {
     );
     assert_eq!(a.stats().probes_sent, 0);
 }
+
+/// A stray copy of a long-acknowledged frame (the network duplicated it, 10 s late) must not
+/// be echoed with its old timestamp: the sender took that as a 10 s round trip (SRTT went
+/// from 10 ms to 1,256 ms and the retransmission timer to its 4 s maximum, so a later loss
+/// waited seconds). PROTOCOL.md 4.3.1. Found by a loss-recovery review.
+#[test]
+fn an_echo_of_a_stray_old_copy_is_not_a_round_trip() {
+    let (mut a, mut b) = (
+        node(1, Transport::Datagram, false),
+        node(2, Transport::Datagram, false),
+    );
+    // Steady traffic, 5 ms each way: (arrival, towards B, frame).
+    let mut wire: Vec<(u64, bool, Vec<u8>)> = Vec::new();
+    let mut first_stamped = None;
+    let mut n = 0u32;
+    for now in 0..10_000u64 {
+        if now % 10 == 0 && a.is_up() && a.send_capacity() > 0 {
+            a.send(0, &n.to_le_bytes(), now).unwrap();
+            n += 1;
+        }
+        for f in drain(&mut a, now) {
+            let h = header(&f, false);
+            if first_stamped.is_none() && h.kind == FrameKind::Rdata && h.ts.is_some() {
+                first_stamped = Some(f.clone());
+            }
+            wire.push((now + 5, true, f));
+        }
+        for f in drain(&mut b, now) {
+            wire.push((now + 5, false, f));
+        }
+        let (due, later): (Vec<_>, Vec<_>) = wire.drain(..).partition(|x| x.0 <= now);
+        wire = later;
+        for (_, to_b, f) in due {
+            feed(if to_b { &mut b } else { &mut a }, &f, now, false);
+        }
+        received(&mut b);
+        a.handle_timeout(now);
+        b.handle_timeout(now);
+    }
+    let before = a.stats();
+    assert!(
+        n > 900 && before.srtt <= 12,
+        "{n} messages, srtt {}",
+        before.srtt
+    );
+    // The stray copy reaches B, a thousand messages behind: B acknowledges, but does not
+    // echo its timestamp.
+    let stray = first_stamped.unwrap();
+    let ts = header(&stray, false).ts;
+    b.handle_datagram(&stray, 10_000);
+    let replies = drain(&mut b, 10_000);
+    assert!(!replies.is_empty(), "B answers the duplicate");
+    assert!(
+        replies
+            .iter()
+            .all(|f| header(f, false).echo.is_none_or(|e| Some(e.ts) != ts)),
+        "B echoed the stray copy's timestamp"
+    );
+    for f in replies {
+        a.handle_datagram(&f, 10_005);
+    }
+    let after = a.stats();
+    assert!(
+        after.srtt <= 12 && after.rto <= before.rto,
+        "srtt {} -> {} ms, rto {} -> {} ms",
+        before.srtt,
+        after.srtt,
+        before.rto,
+        after.rto
+    );
+}

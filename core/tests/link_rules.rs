@@ -199,6 +199,65 @@ fn events_beyond_the_queue_drop_an_up_before_a_down() {
     assert_eq!(events.last(), Some(&Event::Up));
 }
 
+/// More `Down`s than the queue holds, the application polling no events: no discarded
+/// message goes unreported. The two oldest `Down`s merge into one naming every message from
+/// the first's to the last's, acknowledged ones in between included (the documented
+/// at-least-once resend); before, the oldest was dropped and `acked_before` had already
+/// passed its messages. Found by a loss-recovery review.
+#[test]
+fn downs_beyond_the_queue_merge_and_name_every_discarded_message() {
+    let mut a = link(cfg(), 1, 4, M);
+    let mut now = 0;
+    let mut discarded = Vec::new();
+    for peer in 0..7u64 {
+        let mut b = link(cfg(), 100 + peer, 4, M);
+        for t in now..now + 4 {
+            for f in drain(&mut b, t) {
+                a.handle_datagram(&f, t);
+            }
+            for f in drain(&mut a, t) {
+                b.handle_datagram(&f, t);
+            }
+        }
+        assert!(a.is_up() && b.is_up());
+        now += 10;
+        if peer % 2 == 1 {
+            // A message this peer acknowledges: confirmed, between two discarded ones.
+            a.send(0, b"kept", now).unwrap();
+            pump(&mut a, &mut b, now);
+            assert_eq!(received(&mut b), vec![b"kept".to_vec()]);
+        }
+        // One the peer never acknowledges: lost on the line, discarded at the next reboot.
+        match a.send(0, b"lost", now).unwrap() {
+            Sent::Reliable(id) => discarded.push(id),
+            other => panic!("{other:?}"),
+        }
+        drain(&mut a, now);
+        now += 10;
+    }
+    // The last session is still up: six sessions ended, each discarding one message.
+    discarded.pop();
+    let events = events(&mut a);
+    let named: Vec<_> = events
+        .iter()
+        .filter_map(|e| match *e {
+            Event::Down { unacked, first, .. } => Some((first, unacked)),
+            Event::Up => None,
+        })
+        .collect();
+    for id in &discarded {
+        assert!(
+            named
+                .iter()
+                .any(|&(first, n)| !id.before(first) && id.before(first.plus(u32::from(n)))),
+            "{id:?} discarded but named by no DOWN: {events:?}"
+        );
+    }
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert_eq!(events.last(), Some(&Event::Up));
+    assert!(a.stats().events_dropped > 0);
+}
+
 /// 4.1.1 rules 2 and 4: when the initiator's confirming ACK is lost, the responder's pending
 /// session waits for a frame of it; the responder's own HELLO (it is not up) now draws one at
 /// once. Before, with keepalives off and nothing to send, the initiator counted those HELLOs
@@ -271,6 +330,59 @@ fn the_retry_limit_hands_over_to_the_next_hello_at_once() {
         now = a.poll_timeout().unwrap().max(now + 1);
     }
     panic!("the session never reached the retry limit");
+}
+
+/// 4.3.2: on datagrams the session ends only after `max_retransmits` retransmissions went
+/// unanswered; the second copy of the last one is not counted. The original and the first
+/// `max - 1` retransmissions of a message are lost; the last allowed one (and its copy) reach
+/// the peer, which delivers: the sender must not give up in the same `poll_transmit` that
+/// sent it (it did, reporting a delivered message as discarded). Found by a loss-recovery
+/// review.
+#[test]
+fn the_last_allowed_retransmission_is_waited_for() {
+    let max = 3u8;
+    let cfg = Config {
+        max_retransmits: max,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    handshake(&mut a, &mut b);
+    while a.poll_event().is_some() {}
+    a.send(0, b"victim", 1).unwrap();
+    let mut rounds = 0u8; // transmissions of the message, its second copies not counted
+    let mut now = 1;
+    let mut delivered = Vec::new();
+    while delivered.is_empty() && now < 60_000 {
+        a.handle_timeout(now);
+        let mut stamps = Vec::new();
+        for f in drain(&mut a, now) {
+            let h = Frame::from_body(&f).unwrap().header;
+            if h.kind == FrameKind::Rdata {
+                if !stamps.contains(&h.ts) {
+                    stamps.push(h.ts);
+                    rounds += 1;
+                }
+                if rounds <= max {
+                    continue; // lost
+                }
+            }
+            b.handle_datagram(&f, now);
+        }
+        for f in drain(&mut b, now) {
+            a.handle_datagram(&f, now);
+        }
+        delivered = received(&mut b);
+        assert!(
+            a.is_up(),
+            "gave up after {rounds} transmissions, at {now} ms"
+        );
+        now = a.poll_timeout().map_or(now + 1, |t| t.max(now + 1));
+    }
+    assert_eq!(delivered, vec![b"victim".to_vec()]);
+    assert_eq!(rounds, max + 1, "the original and {max} retransmissions");
+    pump(&mut a, &mut b, now);
+    assert_eq!(a.send_capacity(), 4, "acknowledged");
+    assert_eq!(events(&mut a), vec![], "no DOWN: the message was delivered");
 }
 
 /// A UART overrun (bytes lost inside a frame): feeding a single 0x00 ends the partial frame

@@ -67,7 +67,8 @@ pub(crate) fn check_service_block(
 /// Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
 /// application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
 /// milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
-/// the link's clock stands still and its timers stop), the same clock for every call on a
+/// the link's clock stands still, its timers stop and `ferrule_link_poll_timeout` may keep
+/// returning a passed deadline), the same clock for every call on a
 /// link. A 32-bit millisecond tick must be extended by counting its wraps, not cast (README,
 /// "Clock"). A link is used from one context at a time: no call may start while another on the
 /// same link runs (so not from an interrupt that can preempt the main loop's calls). "Stack" is
@@ -778,8 +779,10 @@ pub struct ferrule_event_t {
 /// Takes the next event into `*event`. Returns `FERRULE_OK`, `FERRULE_EMPTY` (none) or
 /// `FERRULE_ERR_NULL`. Poll events after every call that feeds input, runs timers or
 /// transmits, and after `ferrule_link_enable_*`: up to four are kept; beyond that the oldest
-/// UP is dropped (the oldest DOWN, which reports discarded messages, only when no UP is
-/// queued) and counted in `events_dropped`.
+/// UP is dropped, else the oldest DOWN that discarded nothing, else the two oldest DOWNs
+/// become one naming every message from the first's `first_id` to the end of the second's
+/// (messages confirmed in between are named too: resending is at-least-once anyway); each
+/// counted in `events_dropped`. A DOWN is dropped only when that range exceeds 65,535 ids.
 /// Stack: 28 bytes on Cortex-M0, 24 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
@@ -912,7 +915,8 @@ pub struct ferrule_link_stats_t {
     pub retransmissions: u32,
     /// Messages declared lost by evidence rather than a timeout.
     pub fast_retransmits: u32,
-    /// Retransmissions that turned out unneeded.
+    /// Retransmissions acknowledged sooner than any round trip (an earlier copy had arrived):
+    /// a lower bound of the unneeded ones.
     pub spurious_retransmissions: u32,
     /// Retransmission timer expiries.
     pub timeouts: u32,

@@ -79,9 +79,12 @@ pub enum Event {
 
 const CAP: usize = 4;
 
-/// A small queue of events. When the application does not keep up, one is dropped (and
-/// counted): the oldest `Up` if any (the link still says whether it is up), else the oldest
-/// event. A `Down` carries the only report of the messages it discarded, so it goes last.
+/// A small queue of events. When the application does not keep up, room is made (and
+/// counted in `events_dropped`): the oldest `Up` goes if there is one (the link still says
+/// whether it is up); else the oldest `Down` that discarded nothing; else the two oldest
+/// `Down`s become one, naming every message from the first's to the last's (with the later
+/// reason), so that no discarded message goes unreported. Only when that range would not fit
+/// `unacked` is the oldest `Down` dropped.
 pub(super) struct Events {
     queue: [Option<Event>; CAP],
     head: u8,
@@ -99,12 +102,25 @@ impl Events {
 
     pub fn push(&mut self, e: Event, stats: &mut Counters) {
         if usize::from(self.len) == CAP {
-            // The oldest Up (else the oldest event) goes; the ones before it move one place
+            // The event at `i` (from the head) goes; the ones before it move one place
             // towards the tail, keeping their order, and the head follows.
             let h = usize::from(self.head);
-            let mut i = (0..CAP)
-                .find(|&i| self.queue[(h + i) % CAP] == Some(Event::Up))
-                .unwrap_or(0);
+            let at = |i: usize| self.queue[(h + i) % CAP];
+            let up = (0..CAP).find(|&i| at(i) == Some(Event::Up));
+            let empty =
+                || (0..CAP).find(|&i| matches!(at(i), Some(Event::Down { unacked: 0, .. })));
+            let mut i = match up.or_else(empty) {
+                Some(i) => i,
+                None => {
+                    // Every event is a Down: the second oldest takes in the oldest.
+                    if let (Some(older), Some(newer)) = (at(0), at(1)) {
+                        if let Some(both) = merged(older, newer) {
+                            self.queue[(h + 1) % CAP] = Some(both);
+                        }
+                    }
+                    0
+                }
+            };
             while i > 0 {
                 self.queue[(h + i) % CAP] = self.queue[(h + i - 1) % CAP];
                 i -= 1;
@@ -129,4 +145,28 @@ impl Events {
         self.len -= 1;
         e
     }
+}
+
+/// The one `Down` that names the messages of two: from `older`'s first to the end of
+/// `newer`'s (any acknowledged in between are named too), with `newer`'s reason; `None`
+/// when that range is longer than `unacked` can say.
+fn merged(older: Event, newer: Event) -> Option<Event> {
+    let (
+        Event::Down { first, .. },
+        Event::Down {
+            reason,
+            unacked,
+            first: last_first,
+        },
+    ) = (older, newer)
+    else {
+        return None;
+    };
+    let end = last_first.plus(u32::from(unacked));
+    let span = u16::try_from(end.0.wrapping_sub(first.0)).ok()?;
+    Some(Event::Down {
+        reason,
+        unacked: span,
+        first,
+    })
 }

@@ -227,7 +227,9 @@ const _: () = {
 /// The latest time a link takes (2^63 ms, 292 million years): a clock must stay below it
 /// (milliseconds since boot or since the Unix epoch do). A later time counts as this one, so
 /// deadlines (`now` plus at most a `u32` of milliseconds) never overflow; but the link's clock
-/// then stands still and its timers stop (no retransmission, keepalive or hello retry).
+/// then stands still and its timers stop (no retransmission, keepalive or hello retry), and
+/// `poll_timeout` may keep returning a deadline the caller's clock has passed (a loop that
+/// sleeps until it spins).
 pub const MAX_NOW: u64 = 1 << 63;
 
 /// `now`, or [`MAX_NOW`] if it is later. Out of line: one copy for the six entry points.
@@ -571,7 +573,12 @@ impl<'a> Link<'a> {
         self.tx.acked_before()
     }
 
-    /// The next lifecycle event.
+    /// The next lifecycle event. Four are kept; when the application falls behind, room is
+    /// made by dropping the oldest `Up`, else the oldest `Down` that discarded nothing, else
+    /// by merging the two oldest `Down`s into one that names every message from the first's
+    /// `first` to the end of the second's (messages confirmed in between are named too;
+    /// resending a `Down`'s messages is at-least-once anyway). Each counts in
+    /// `events_dropped`. A `Down` is lost only when that range exceeds 65,535 ids.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
     }

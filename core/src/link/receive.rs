@@ -440,7 +440,7 @@ impl Link<'_> {
             return false;
         }
         self.timers.last_rx = self.now;
-        if let Some(ts) = h.ts.filter(|_| !recovered) {
+        if let Some(ts) = h.ts.filter(|_| !recovered && !self.stale(h)) {
             self.rx.echo = Some((ts, self.now));
             self.rx.ack_now = true;
         }
@@ -535,6 +535,18 @@ impl Link<'_> {
         if strong {
             self.rx.ack_repeats = ACK_REPEATS;
         }
+    }
+
+    /// An `RDATA` more than a window behind the next message expected: a stray copy of a
+    /// message delivered long ago (the network duplicated or held it), never a retransmission
+    /// in flight (the peer sends only within this side's window of what it has not seen
+    /// acknowledged). Its timestamp is not echoed: it would read as a round trip of seconds.
+    fn stale(&self, h: &Header) -> bool {
+        let behind = h
+            .seq
+            .filter(|_| h.kind == FrameKind::Rdata)
+            .map_or(0, |seq| self.rx.next.wrapping_sub(seq));
+        (behind as i16) > 0 && usize::from(behind) > self.window()
     }
 
     fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {

@@ -43,6 +43,8 @@ pub struct LinkStats {
     /// timeout.
     pub fast_retransmits: u32,
     /// Retransmissions acknowledged sooner than any round trip: an earlier copy had arrived.
+    /// A lower bound: a needless retransmission whose acknowledgement came a round trip or
+    /// more later (acknowledgements lost, or deep reordering) is not recognised.
     pub spurious_retransmissions: u32,
     /// Retransmission timer expiries.
     pub timeouts: u32,
@@ -96,8 +98,9 @@ pub struct LinkStats {
     pub link_downs: u32,
     /// Send-side messages discarded when sessions ended (also reported in `Event::Down`).
     pub discarded_on_reset: u32,
-    /// Events dropped because the application did not poll them (the oldest `Up` first; a
-    /// `Down` only when no `Up` is queued).
+    /// Events dropped because the application did not poll them: the oldest `Up` first,
+    /// then a `Down` that discarded nothing; else two `Down`s merged into one (see
+    /// [`Link::poll_event`](super::Link::poll_event)).
     pub events_dropped: u32,
     /// AEAD: frames that failed authentication (tampered, forged, or sealed under another
     /// key with the same id).

@@ -458,7 +458,9 @@ impl Link<'_> {
                     continue;
                 };
                 if s.lost && !s.sacked && s.copy_due == pass {
-                    if s.tx_count > self.cfg.max_retransmits {
+                    // A second copy does not count against the limit: the retransmission
+                    // it copies was within it (PROTOCOL.md 4.3.2).
+                    if !pass && s.tx_count > self.cfg.max_retransmits {
                         self.fail(DownReason::RetryLimit);
                         return None;
                     }
