@@ -180,7 +180,10 @@
 // Raw deflate against preset dictionary `dict_id`.
 #define FERRULE_COMPRESSION_DICTIONARY 4
 
-// Largest payload the protocol allows.
+// Largest message payload the protocol allows. A link's `PARITY` frames (FEC) carry a whole
+// data frame body plus 6 bytes, so with FEC and messages near this size they exceed it: the
+// framing functions here refuse to build those, and a decoder sized with
+// `ferrule_decoder_size` counts them `oversize`. A link's own buffers take them.
 #define FERRULE_MAX_PAYLOAD 4096
 
 // Receive buffer of a decoder from `ferrule_decoder_size()` bytes: the largest frame body
@@ -328,7 +331,8 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // Conventions of every `ferrule_link_` function: `now_ms` and deadlines are milliseconds on the
 // application's own clock (never going backwards, 64 bits so it never wraps, and below 2^63:
 // milliseconds since boot or since the Unix epoch are fine; a later time counts as 2^63, where
-// the link's clock stands still and its timers stop), the same clock for every call on a
+// the link's clock stands still, its timers stop and `ferrule_link_poll_timeout` may keep
+// returning a passed deadline), the same clock for every call on a
 // link. A 32-bit millisecond tick must be extended by counting its wraps, not cast (README,
 // "Clock"). A link is used from one context at a time: no call may start while another on the
 // same link runs (so not from an interrupt that can preempt the main loop's calls). "Stack" is
@@ -555,7 +559,8 @@ typedef struct {
   uint32_t retransmissions;
   // Messages declared lost by evidence rather than a timeout.
   uint32_t fast_retransmits;
-  // Retransmissions that turned out unneeded.
+  // Retransmissions acknowledged sooner than any round trip (an earlier copy had arrived):
+  // a lower bound of the unneeded ones.
   uint32_t spurious_retransmissions;
   // Retransmission timer expiries.
   uint32_t timeouts;
@@ -821,7 +826,9 @@ ferrule_status ferrule_encode(const ferrule_header_t *header,
 size_t ferrule_decoder_size(void);
 
 // Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
-// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
+// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16, and
+// with FEC its `PARITY` frames 6 bytes more than a whole data frame body: header, message,
+// tag and CRC):
 // the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
 // are discarded whole and counted (`oversize`); 0 when the size would exceed `PTRDIFF_MAX`
 // (no memory block is that large). Stack: 8 bytes. Reentrant: may be called from an
@@ -911,7 +918,9 @@ size_t ferrule_link_max_frame_len(uint16_t max_message);
 // `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The memory must stay
 // valid and untouched until the caller stops using the handle; no cleanup call is needed.
 // Calling it again on the same memory starts a new link (the best-effort channel,
-// compression, AEAD and FEC must then be enabled again).
+// compression, AEAD and FEC must then be enabled again); what the old link held is dropped
+// without a report (no DOWN event, no counter: the old state is overwritten, not read), so
+// close a live link first (`ferrule_link_close`, transmit the CLOSE, poll its DOWN).
 //
 // `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for links
 // that hold the same AEAD key, and should differ on every boot in any case. With a hardware

@@ -544,6 +544,49 @@ impl Sealer for NearTheEnd {
 /// Counters near `u32::MAX`: the receiver's replay window handles them, and a sender that
 /// would seal with the last counter ends the session (`NonceExhausted`) and starts a new one
 /// with new keys instead of repeating a nonce. Nothing is lost or delivered twice.
+/// A handshake the peer keyed with a key this side then dropped (two rekeys, so it is neither
+/// the current key nor the one before): its `HELLO_ACK` cannot be authenticated. It used to
+/// fail `poll_transmit` with "buffer too small" whatever the buffer, and the answer was spent;
+/// now the rekey drops that handshake, this side sends its own `HELLO` under the new key, and a
+/// peer that has the new key too connects. Found by fuzzing the C API.
+#[test]
+fn a_handshake_keyed_with_a_dropped_key_is_abandoned_not_a_transmit_error() {
+    const K3: [u8; 32] = [0x33; 32];
+    let (mut a, mut b) = pair(1, &K1);
+    // A's HELLO reaches B: B owes a HELLO_ACK under key 1.
+    let hello = drain(&mut a, 0).remove(0);
+    assert_eq!(kind(&hello), FrameKind::Hello);
+    b.handle_datagram(&hello, 0);
+    // B rolls its key twice before answering: key 1 is gone.
+    assert!(b.set_key(2, &K2) && b.set_key(3, &K3));
+    let mut buf = vec![0u8; b.max_frame_len()];
+    let n = b
+        .poll_transmit(0, &mut buf)
+        .expect("poll_transmit must not fail with the documented buffer")
+        .expect("B's own HELLO goes out");
+    assert_eq!(
+        kind(&buf[..n]),
+        FrameKind::Hello,
+        "not a HELLO_ACK under key 1"
+    );
+    assert_eq!(
+        Frame::from_body(&buf[..n])
+            .unwrap()
+            .header
+            .aead
+            .unwrap()
+            .key_id,
+        3
+    );
+    // A takes the new key and the two connect under it.
+    assert!(a.set_key(3, &K3));
+    a.handle_datagram(&buf[..n], 0);
+    let mut now = 0;
+    settle(&mut a, &mut b, &mut now, 400);
+    assert!(a.is_up() && b.is_up());
+    assert_eq!(a.aead_status().unwrap().key_id, 3);
+}
+
 #[test]
 fn counter_exhaustion_starts_a_new_session() {
     let mut a = link(cfg(), 1, 4, M);

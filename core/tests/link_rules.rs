@@ -385,6 +385,17 @@ fn the_last_allowed_retransmission_is_waited_for() {
     assert_eq!(events(&mut a), vec![], "no DOWN: the message was delivered");
 }
 
+/// A message above this side's own `max_message` is `TooLarge` before a session is up too
+/// (it never fits, whatever the peer); one that fits waits for the session (`NotConnected`).
+/// It was `NotConnected` for both, so an application retried a message that could never go.
+/// Found by a C API review.
+#[test]
+fn too_large_is_reported_without_a_session() {
+    let mut a = link(cfg(), 1, 4, M);
+    assert_eq!(a.send(0, &[0; M + 1], 0), Err(SendError::TooLarge));
+    assert_eq!(a.send(0, &[0; M], 0), Err(SendError::NotConnected));
+}
+
 /// A UART overrun (bytes lost inside a frame): feeding a single 0x00 ends the partial frame
 /// there (rejected and counted once) instead of letting it swallow the start of the next
 /// one; with nothing pending the 0x00 is idle fill and counts nothing. What README and the

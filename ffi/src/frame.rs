@@ -34,7 +34,10 @@ pub const FERRULE_COMPRESSION_SHARED_RAW: u8 = 3;
 /// Raw deflate against preset dictionary `dict_id`.
 pub const FERRULE_COMPRESSION_DICTIONARY: u8 = 4;
 
-/// Largest payload the protocol allows.
+/// Largest message payload the protocol allows. A link's `PARITY` frames (FEC) carry a whole
+/// data frame body plus 6 bytes, so with FEC and messages near this size they exceed it: the
+/// framing functions here refuse to build those, and a decoder sized with
+/// `ferrule_decoder_size` counts them `oversize`. A link's own buffers take them.
 pub const FERRULE_MAX_PAYLOAD: usize = 4096;
 
 /// A frame header, field by field (`docs/PROTOCOL.md` section 2). Optional fields have a
@@ -284,7 +287,9 @@ pub extern "C" fn ferrule_decoder_size() -> usize {
 }
 
 /// Bytes of memory for a decoder that accepts frames of up to `max_payload` payload bytes
-/// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16):
+/// (an AEAD tag counts as payload; a link's frames carry at most its `max_message` + 16, and
+/// with FEC its `PARITY` frames 6 bytes more than a whole data frame body: header, message,
+/// tag and CRC):
 /// the same number as `FERRULE_DECODER_STORAGE_SIZE(max_payload)`. Frames larger than that
 /// are discarded whole and counted (`oversize`); 0 when the size would exceed `PTRDIFF_MAX`
 /// (no memory block is that large). Stack: 8 bytes. Reentrant: may be called from an

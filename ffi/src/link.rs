@@ -284,7 +284,9 @@ pub extern "C" fn ferrule_link_max_frame_len(max_message: u16) -> usize {
 /// `ferrule_link_storage_size(config)`) and writes its handle to `*out`. The memory must stay
 /// valid and untouched until the caller stops using the handle; no cleanup call is needed.
 /// Calling it again on the same memory starts a new link (the best-effort channel,
-/// compression, AEAD and FEC must then be enabled again).
+/// compression, AEAD and FEC must then be enabled again); what the old link held is dropped
+/// without a report (no DOWN event, no counter: the old state is overwritten, not read), so
+/// close a live link first (`ferrule_link_close`, transmit the CLOSE, poll its DOWN).
 ///
 /// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3): it must never repeat for links
 /// that hold the same AEAD key, and should differ on every boot in any case. With a hardware

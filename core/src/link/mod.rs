@@ -473,15 +473,22 @@ impl<'a> Link<'a> {
     /// opening frames under the previous one. The session continues. Rekey both sides;
     /// frames that reach a side before it has the new key are dropped (`unknown_key`) and
     /// retransmitted, so rekeying both within the retry budget loses nothing on reliable
-    /// channels. Returns `false` (and changes nothing) when AEAD is not enabled.
+    /// channels. Returns `false` (and changes nothing) when AEAD is not enabled. A handshake
+    /// the peer keyed with a key this side no longer holds (neither the new one nor the one
+    /// before) is dropped: its `HELLO_ACK` could not be authenticated; the peer's next
+    /// `HELLO` starts over.
     pub fn set_key(&mut self, id: u8, key: &[u8; 32]) -> bool {
-        match self.sealer.as_deref_mut() {
-            Some(s) => {
-                s.set_key(id, key);
-                true
+        let Some(s) = self.sealer.as_deref_mut() else {
+            return false;
+        };
+        s.set_key(id, key);
+        if let Some(p) = &self.session.pending {
+            if s.hello_mac(p.key_id, &[]).is_none() {
+                self.session.pending = None;
+                self.session.answer = false;
             }
-            None => false,
         }
+        true
     }
 
     /// The key id and counter this side seals with; `None` while AEAD is off.

@@ -133,6 +133,11 @@ impl Link<'_> {
     }
 
     pub(super) fn queue(&mut self, channel: u8, msg: &[u8]) -> Result<Sent, SendError> {
+        // Above this side's own limit a message never fits, session or not; the peer's limit
+        // is known once a session is up.
+        if msg.len() > self.max_message() {
+            return Err(SendError::TooLarge);
+        }
         if !self.session.up || self.timers.close.is_some() {
             return Err(SendError::NotConnected);
         }
