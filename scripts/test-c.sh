@@ -65,10 +65,6 @@ print("  README.md carries tests/c/example.c verbatim")
 PY
 $CC -std=c99 $WARN $SAN -Iinclude -DFERRULE_EXAMPLE_NO_MAIN tests/c/example.c tests/c/example_host.c \
     -x none "$lib" $LIBS -o "$out/example"
-if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
-    arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
-        -o "$out/example_m0.o"
-fi
 "$out/example"
 if command -v arm-none-eabi-gcc >/dev/null; then # and as firmware C (with its main), Cortex-M0
     arm-none-eabi-gcc -mcpu=cortex-m0 -mthumb -std=c99 -Os $WARN -Iinclude -c tests/c/example.c \
