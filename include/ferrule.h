@@ -279,8 +279,7 @@ enum ferrule_status
   // The caller-provided memory is not aligned to the alignment query.
   FERRULE_ERR_MEMORY_ALIGNMENT = 103,
   // An argument is out of range (unknown transport, mode or field value, a length above
-  // `PTRDIFF_MAX`, service memory overlapping the link's own; two services' blocks that
-  // overlap each other are not detected: give each its own array).
+  // `PTRDIFF_MAX`, service memory overlapping the link's own or another service's).
   FERRULE_ERR_INVALID_ARGUMENT = 104,
   // A payload or message exceeds the protocol or configured maximum.
   FERRULE_ERR_TOO_LARGE = 105,
@@ -680,9 +679,9 @@ size_t ferrule_aead_storage_size(void);
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `key` NULL);
 // `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 // without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`;
-// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory). On an error nothing
+// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory or another service's block). On an error nothing
 // changes.
-// Stack: 312 bytes on Cortex-M0, 308 on Cortex-M4F (with a session up, which it ends). Not
+// Stack: 468 bytes on Cortex-M0, 448 on Cortex-M4F (with a session up, which it ends). Not
 // from an interrupt (nor while another call on the same link may be running).
 //
 // # Safety
@@ -702,7 +701,7 @@ ferrule_status ferrule_link_enable_aead(ferrule_link_t *link,
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32),
 // `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-// Stack: 784 bytes on Cortex-M0, 744 on Cortex-M4F (it derives the session keys
+// Stack: 824 bytes on Cortex-M0, 784 on Cortex-M4F (it derives the session keys
 // again: HKDF-SHA256). Not from an interrupt.
 //
 // # Safety
@@ -741,10 +740,10 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
 // mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
 // dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
-// own memory);
+// own memory or another service's block);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-// Stack: 444 bytes on Cortex-M0, 408 on Cortex-M4F. Not from an interrupt.
+// Stack: 488 bytes on Cortex-M0, 464 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -774,10 +773,10 @@ size_t ferrule_fec_storage_size(const ferrule_fec_config_t *config, uint16_t max
 // `max_message`, aligned to 8, valid as long as the link and used for nothing else). This
 // side then announces the groups it repairs and protects what it sends as far as the peer
 // repairs it. Call it right after `ferrule_link_init` (a session already up ends,
-// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 524 bytes on Cortex-M0, 496 on Cortex-M4F.
+// `FERRULE_DOWN_LOCAL_CLOSE`). Stack: 676 bytes on Cortex-M0, 640 on Cortex-M4F.
 //
 // Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_INVALID_ARGUMENT` (k, m or groups
-// out of range, or `mem` overlapping the link's own memory), `FERRULE_ERR_MEMORY_TOO_SMALL`,
+// out of range, or `mem` overlapping the link's own memory or another service's block), `FERRULE_ERR_MEMORY_TOO_SMALL`,
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. Not from an interrupt.
 //
 // # Safety
@@ -963,8 +962,9 @@ size_t ferrule_best_effort_storage_size(uint16_t max_message);
 //
 // Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link` or `mem` NULL);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`; `FERRULE_ERR_INVALID_ARGUMENT`
-// (`mem` overlaps the link's own memory). On an error nothing changes.
-// Stack: 124 bytes on Cortex-M0, 112 on Cortex-M4F (with a session up, which it ends). Not from
+// (`mem` overlaps the link's own memory or another service's block). On an error nothing
+// changes.
+// Stack: 276 bytes on Cortex-M0, 264 on Cortex-M4F (with a session up, which it ends). Not from
 // an interrupt.
 //
 // # Safety
@@ -1014,7 +1014,7 @@ ferrule_status ferrule_link_acked_before(ferrule_link_t *link, uint32_t *id);
 // was part of the shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`);
 // `FERRULE_ERR_NULL`. Decompresses if the message is
 // compressed.
-// Stack: 180 bytes on Cortex-M0 and 140 on Cortex-M4F without compression; 556 and 480
+// Stack: 180 bytes on Cortex-M0 and 132 on Cortex-M4F without compression; 556 and 472
 // when it decompresses. Not from an interrupt.
 //
 // # Safety

@@ -1,7 +1,7 @@
 //! Authenticated encryption for a C link (`ferrule_link_enable_aead`), in memory of its own so
 //! firmware that never turns it on links none of its code.
 
-use crate::link::{check_service_block, ferrule_link_t, with_link, FERRULE_KEY_LEN};
+use crate::link::{check_service_block, ferrule_link_t, with_link, Service, FERRULE_KEY_LEN};
 use crate::{bytes, ferrule_status};
 
 /// Bytes of memory `ferrule_link_enable_aead` needs when the library has AEAD, any target: the
@@ -30,9 +30,9 @@ pub extern "C" fn ferrule_aead_storage_size() -> usize {
 /// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `key` NULL);
 /// `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32); `FERRULE_ERR_UNSUPPORTED` (library built
 /// without AEAD); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`;
-/// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory). On an error nothing
+/// `FERRULE_ERR_INVALID_ARGUMENT` (`mem` overlaps the link's own memory or another service's block). On an error nothing
 /// changes.
-/// Stack: 312 bytes on Cortex-M0, 308 on Cortex-M4F (with a session up, which it ends). Not
+/// Stack: 468 bytes on Cortex-M0, 448 on Cortex-M4F (with a session up, which it ends). Not
 /// from an interrupt (nor while another call on the same link may be running).
 ///
 /// # Safety
@@ -61,7 +61,7 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
         if imp::SIZE == 0 {
             return ferrule_status::FERRULE_ERR_UNSUPPORTED;
         }
-        if let Err(s) = check_service_block(link, l, mem, mem_len, imp::SIZE) {
+        if let Err(s) = check_service_block(link, l, mem, mem_len, imp::SIZE, Service::Aead) {
             return s;
         }
         imp::enable(l, mem, key_id, key)
@@ -75,7 +75,7 @@ pub unsafe extern "C" fn ferrule_link_enable_aead(
 ///
 /// Returns `FERRULE_OK`, `FERRULE_ERR_NULL`, `FERRULE_ERR_BAD_KEY_LENGTH` (`key_len` is not 32),
 /// `FERRULE_ERR_UNSUPPORTED` (AEAD not enabled on this link, or not built in).
-/// Stack: 784 bytes on Cortex-M0, 744 on Cortex-M4F (it derives the session keys
+/// Stack: 824 bytes on Cortex-M0, 784 on Cortex-M4F (it derives the session keys
 /// again: HKDF-SHA256). Not from an interrupt.
 ///
 /// # Safety

@@ -20,8 +20,7 @@ pub enum ferrule_status {
     /// The caller-provided memory is not aligned to the alignment query.
     FERRULE_ERR_MEMORY_ALIGNMENT = 103,
     /// An argument is out of range (unknown transport, mode or field value, a length above
-    /// `PTRDIFF_MAX`, service memory overlapping the link's own; two services' blocks that
-    /// overlap each other are not detected: give each its own array).
+    /// `PTRDIFF_MAX`, service memory overlapping the link's own or another service's).
     FERRULE_ERR_INVALID_ARGUMENT = 104,
     /// A payload or message exceeds the protocol or configured maximum.
     FERRULE_ERR_TOO_LARGE = 105,

@@ -663,6 +663,42 @@ static void test_overlapping_memory(void) {
     CHECK_STATUS(ferrule_link_enable_best_effort(l, after, ferrule_best_effort_storage_size(c.max_message)), FERRULE_OK);
 }
 
+/* Two services' blocks must not overlap either: a block inside, across the start of, or
+ * across the end of another service's block is refused, with nothing changed; the same
+ * service may be enabled again over its own block. (Before, an AEAD block inside the
+ * compression block was taken: the link then stalled after two messages, silently.) */
+static void test_overlapping_services(void) {
+    ferrule_link_config_t c = ferrule_link_config_default();
+    ferrule_link_t *l = NULL;
+    ferrule_compression_config_t cc = ferrule_compression_config_default();
+    ferrule_fec_config_t fc = ferrule_fec_config_default();
+    uint8_t *comp = (uint8_t *)ep_a.comp;
+    size_t comp_need = ferrule_compression_storage_size(&cc);
+    size_t fec_need = ferrule_fec_storage_size(&fc, c.max_message);
+    size_t be_need = ferrule_best_effort_storage_size(c.max_message);
+    CHECK(comp_need > 1024 && comp_need + fec_need + 1024 <= sizeof ep_a.comp);
+    CHECK_STATUS(ferrule_link_init(ep_a.mem, sizeof ep_a.mem, &c, 1, &l), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_enable_compression(l, comp, comp_need, &cc), FERRULE_OK);
+    /* Inside, across the end of, and across the start of the compression block. */
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, comp + 512, be_need), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_fec(l, comp + comp_need - 8, fec_need, &fc), FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, (uint8_t *)ep_a.be, sizeof ep_a.be), FERRULE_OK);
+#ifndef FERRULE_TEST_NO_AEAD
+    CHECK_STATUS(ferrule_link_enable_aead(l, comp + 512, FERRULE_AEAD_STORAGE_SIZE, 1, K1, sizeof K1),
+                 FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_aead(l, (uint8_t *)ep_a.be + 8, FERRULE_AEAD_STORAGE_SIZE, 1, K1, sizeof K1),
+                 FERRULE_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(ferrule_link_enable_aead(l, ep_a.aead, sizeof ep_a.aead, 1, K1, sizeof K1), FERRULE_OK);
+#endif
+    /* FEC right after the compression block: fine; then nothing may start inside it. */
+    CHECK_STATUS(ferrule_link_enable_fec(l, comp + comp_need, fec_need, &fc), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_enable_best_effort(l, comp + comp_need + fec_need - 8, be_need),
+                 FERRULE_ERR_INVALID_ARGUMENT);
+    /* The same service again over its own block: allowed (it replaces itself). */
+    CHECK_STATUS(ferrule_link_enable_compression(l, comp, comp_need, &cc), FERRULE_OK);
+    CHECK_STATUS(ferrule_link_enable_fec(l, comp + comp_need, fec_need, &fc), FERRULE_OK);
+}
+
 static void test_link(void) {
     ferrule_link_config_t cfg = config(4, 128);
     uint8_t msg[BIG_MESSAGE], out[BIG_MESSAGE];
@@ -1186,6 +1222,7 @@ int main(void) {
     test_link_init_errors();
     test_impossible_lengths();
     test_overlapping_memory();
+    test_overlapping_services();
     test_link();
     test_compression();
     test_aead();

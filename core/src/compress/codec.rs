@@ -220,6 +220,10 @@ impl<'a> Compressor<'a> {
 }
 
 impl Codec for Compressor<'_> {
+    fn memory_len(&self) -> usize {
+        Self::storage_size(&self.cfg)
+    }
+
     fn rx_caps(&self) -> RxCaps {
         let rx = &self.cfg.receive;
         if !rx.any() {

@@ -262,6 +262,11 @@ pub trait Codec: Send {
     ) -> Result<usize, DecompressError>;
     /// Counters.
     fn stats(&self) -> CodecStats;
+    /// Bytes of caller memory the codec works in besides its own object (0: none). A C layer
+    /// checks a new service's memory against it.
+    fn memory_len(&self) -> usize {
+        0
+    }
 }
 
 /// No compression: messages go out as they are; compressed payloads are refused.

@@ -165,6 +165,11 @@ pub struct FecRx<'a> {
 }
 
 impl<'a> FecRx<'a> {
+    /// Bytes of the memory it was given.
+    pub fn memory_len(&self) -> usize {
+        self.mem.len()
+    }
+
     /// Bytes of caller memory: `groups · (k · (4 + max_body) + 7 + m + m · (2 + max_body))`.
     pub const fn storage_size(k: usize, m: usize, max_body: usize, groups: usize) -> usize {
         let sym = symbol_len(max_body);

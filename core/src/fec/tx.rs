@@ -88,6 +88,11 @@ pub struct FecTx<'a> {
 }
 
 impl<'a> FecTx<'a> {
+    /// Bytes of the memory it was given.
+    pub fn memory_len(&self) -> usize {
+        self.mem.len()
+    }
+
     /// Bytes of caller memory a sender needs: `m · (2 + max_body)`.
     pub const fn storage_size(m: usize, max_body: usize) -> usize {
         m.saturating_mul(symbol_len(max_body))

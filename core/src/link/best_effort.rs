@@ -130,6 +130,17 @@ impl<'a> Link<'a> {
         Ok(())
     }
 
+    /// The best-effort channel's memory (its two mailboxes) when the channel is enabled, else
+    /// empty: with [`Link::codec`], [`Link::sealer`] and [`Link::repair`], what a C layer
+    /// checks a new service block against.
+    pub fn best_effort_memory(&self) -> &[u8] {
+        if self.best_effort.glue.is_some() {
+            &self.areas.best_effort
+        } else {
+            &[]
+        }
+    }
+
     /// Gives the link `area` and the code of the service (no session is up yet, or
     /// [`Link::enable_best_effort`] restarts it).
     pub(super) fn attach_best_effort(

@@ -55,6 +55,11 @@ pub trait Repair: Send {
     fn glue(&self) -> &'static Glue {
         &GLUE
     }
+    /// Bytes of caller memory it works in besides its own object (0: none). A C layer checks
+    /// a new service's memory against it.
+    fn memory_len(&self) -> usize {
+        0
+    }
 }
 
 /// The link's side of FEC (deciding when parity goes, handing received frames over,
@@ -180,6 +185,10 @@ impl<'a> Fec<'a> {
 }
 
 impl Repair for Fec<'_> {
+    fn memory_len(&self) -> usize {
+        self.tx.memory_len().saturating_add(self.rx.memory_len())
+    }
+
     fn receives(&self) -> (u8, u8) {
         (self.cfg.k, self.cfg.m)
     }

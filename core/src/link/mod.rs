@@ -464,6 +464,16 @@ impl<'a> Link<'a> {
         self.fec.as_deref().map(|f| f.glue())
     }
 
+    /// The installed authenticated encryption, when AEAD is enabled.
+    pub fn sealer(&self) -> Option<&(dyn Sealer + 'a)> {
+        self.sealer.as_deref()
+    }
+
+    /// The installed forward error correction, when FEC is enabled.
+    pub fn repair(&self) -> Option<&(dyn Repair + 'a)> {
+        self.fec.as_deref()
+    }
+
     /// The installed forward error correction's counters (zero without it).
     pub fn fec_stats(&self) -> FecStats {
         self.fec.as_deref().map(|f| f.stats()).unwrap_or_default()
