@@ -169,6 +169,7 @@ ok "tokio <-> C"
 step "cargo doc -D warnings: default features, all features, and as docs.rs (nightly, docsrs)"
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule --no-deps
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule --no-deps --all-features
+RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule --no-deps --features aead,embedded-io-async
 RUSTDOCFLAGS="-D warnings" cargo doc -q -p ferrule-ffi --no-deps
 if rustup toolchain list | grep nightly >/dev/null; then
     RUSTDOCFLAGS="--cfg docsrs -D warnings" cargo +nightly doc -q -p ferrule --no-deps \

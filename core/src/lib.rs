@@ -15,7 +15,7 @@
 //! | frame and check messages yourself, with your own retries (or none) | [`encode_stream`], [`StreamDecoder`], [`encode_datagram`], [`decode_datagram`] | — |
 //! | the same over a blocking `embedded_io` stream | `io::write_frame`, `io::FrameReader` | `embedded-io` |
 //! | reliable, ordered delivery from a superloop, RTIC tasks or interrupts (sans-IO) | [`link::Link`] | — |
-//! | reliable delivery on an async executor (embassy, RTIC 2 async, tokio) | `asynch::Driver` | `embedded-io-async` (`embassy-time` for its clock) |
+//! | reliable delivery on an async executor (embassy, tokio; in RTIC 2 within one task) | `asynch::Driver` | `embedded-io-async` (`embassy-time` for its clock) |
 //! | C firmware, or a C/C++ host program | the `ferrule-ffi` crate and its header `ferrule.h` | — |
 //!
 //! ### Framing only

@@ -298,8 +298,8 @@ fn key_id_confusion_is_refused() {
     let mut now = 0;
     settle(&mut a, &mut b, &mut now, 10);
     // Both hold keys 1 and 2 after a rekey of each: the id selects which one opens.
-    a.set_key(2, &K2);
-    b.set_key(2, &K2);
+    assert!(a.set_key(2, &K2));
+    assert!(b.set_key(2, &K2));
     a.send(0, b"under key 2", now).unwrap();
     let frame = drain(&mut a, now).remove(0);
     let (h, hlen) = Header::parse(&frame).unwrap();

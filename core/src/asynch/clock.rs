@@ -1,7 +1,7 @@
 //! The clock the driver reads and sleeps on.
 
 /// Milliseconds and a way to sleep until one: what [`Driver`](super::Driver) needs of a
-/// timer. [`EmbassyClock`] (feature `embassy-time`) is one; on a host, a few lines over the
+/// timer. `EmbassyClock` (feature `embassy-time`) is one; on a host, a few lines over the
 /// runtime's timer are another:
 ///
 /// ```

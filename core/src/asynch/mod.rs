@@ -1,6 +1,8 @@
 //! The async driver (feature `embedded-io-async`): a [`Link`] over any
-//! [`embedded_io_async::Read`] and `Write` and a [`Clock`], for
-//! embassy, RTIC 2 async tasks, tokio or any other executor. `no_std`, no heap, no `unsafe`.
+//! [`embedded_io_async::Read`] and `Write` and a [`Clock`], for embassy, tokio or any other
+//! executor. `no_std`, no heap, no `unsafe`. In RTIC 2 a driver is not a shared resource
+//! (it is not `Send`: see "Sharing"): one async task runs it and uses it (`join`/`select`
+//! inside that task); tasks that share a link there use the sans-IO [`Link`] behind a lock.
 //!
 //! A [`Driver`] owns the link. Its [`run`](Driver::run) future moves bytes and keeps time
 //! (feeds what the transport reads, writes every frame the link has, sleeps until the link's
@@ -34,15 +36,18 @@
 //!   the message stays queued for the next `recv`.
 //! - `run`: the link keeps its state. Call `run` again (with the same transport or a new one)
 //!   and the session goes on. A frame cut short on the wire is dropped by the peer's decoder
-//!   (counted) and retransmitted if it was reliable. Bytes a completed read returned were fed
+//!   (counted) and retransmitted if it was reliable; each `run` starts with a `0x00`, so the
+//!   cut frame does not take the next one with it. Bytes a completed read returned were fed
 //!   to the link in the same poll; whether a dropped, unfinished read loses bytes is up to the
 //!   transport (`embedded-io-async` asks reads to be cancel-safe).
 //!
 //! # Sharing
 //!
 //! `Driver` uses a `RefCell` and is `!Sync`: every task that uses it runs on one executor
-//! (embassy's `Spawner` spawns such tasks; with tokio, `join!` in one task or a `LocalSet`).
-//! Calls never hold the borrow across an `.await`. Only one `run` may be active at a time.
+//! (embassy's `Spawner` spawns such tasks; with tokio, `join!` in one task or a `LocalSet`;
+//! in RTIC 2, within one task, as RTIC requires shared resources to be `Send`). Calls never
+//! hold the borrow across an `.await`. Only one `run` may be active at a time. At most
+//! [`MAX_WAITERS`] tasks may wait on one driver at once.
 //!
 //! # Example
 //!
@@ -112,6 +117,12 @@ pub use state::{DOWN_LOG, EVENT_QUEUE};
 
 use state::Shared;
 
+/// Tasks that may wait on one driver at the same time (in `send`, `recv`, `acked`, `event`,
+/// `wait_up`): the driver keeps a waker for each. Beyond that they keep waking each other
+/// (counted in [`DriverStats::waiter_overflows`]): share a driver among at most this many
+/// waiting tasks. Costs 8 bytes of the driver per task on 32-bit targets.
+pub const MAX_WAITERS: usize = 8;
+
 /// Bytes of the read area [`run_buffer_len`] adds after the frame area.
 pub const READ_CHUNK: usize = 64;
 
@@ -147,6 +158,7 @@ impl core::error::Error for AckError {}
 /// Why [`Driver::run`] returned. The link keeps its state: `run` may be called again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[must_use = "the reason the transport failed or ended"]
 pub enum RunError<R, W> {
     /// Reading failed.
     Read(R),
@@ -208,8 +220,10 @@ pub struct DriverStats {
     pub bytes_out: u32,
     /// Events dropped because the application did not take them ([`EVENT_QUEUE`] are kept).
     pub events_dropped: u32,
-    /// Times more tasks waited at once than the driver keeps wakers for (all were woken to
-    /// wait again: nothing is lost, it only costs polls).
+    /// Times more tasks waited at once than the driver keeps wakers for
+    /// ([`MAX_WAITERS`]): all of them were woken to wait again. Nothing is lost, but while
+    /// more tasks than that keep waiting they keep waking each other (the executor never
+    /// sleeps): a non-zero count means too many tasks wait on one driver.
     pub waiter_overflows: u32,
 }
 
@@ -284,6 +298,11 @@ impl<'a, C: Clock> Driver<'a, C> {
             }
         };
         let transmit = async {
+            // A delimiter first: a frame an earlier `run` left cut short on the wire ends here
+            // (the peer drops it, counted) instead of taking this run's first frame with it.
+            if let Err(e) = write_all(&mut tx, &[0]).await {
+                return e;
+            }
             loop {
                 if let Err(e) = self.transmit(&mut tx, out).await {
                     return e;
@@ -331,14 +350,7 @@ impl<'a, C: Clock> Driver<'a, C> {
                 Ok(None) => break,
                 Err(e) => return Err(RunError::Encode(e)),
             };
-            let mut frame = out.get(..n).unwrap_or_default();
-            while !frame.is_empty() {
-                match tx.write(frame).await {
-                    Ok(0) => return Err(RunError::WriteZero),
-                    Ok(k) => frame = frame.get(k..).unwrap_or_default(),
-                    Err(e) => return Err(RunError::Write(e)),
-                }
-            }
+            write_all(tx, out.get(..n).unwrap_or_default()).await?;
             let mut s = self.shared.borrow_mut();
             s.stats.frames_out = s.stats.frames_out.wrapping_add(1);
             s.stats.bytes_out = s.stats.bytes_out.wrapping_add(n as u32);
@@ -545,4 +557,17 @@ async fn first<T>(a: impl Future<Output = T>, b: impl Future<Output = T>) -> T {
         Poll::Pending => b.as_mut().poll(cx),
     })
     .await
+}
+
+/// Writes all of `bytes` to `tx` (a write that takes nothing is an error: the transport
+/// would never take the rest).
+async fn write_all<R, W: Write>(tx: &mut W, mut bytes: &[u8]) -> Result<(), RunError<R, W::Error>> {
+    while !bytes.is_empty() {
+        match tx.write(bytes).await {
+            Ok(0) => return Err(RunError::WriteZero),
+            Ok(k) => bytes = bytes.get(k..).unwrap_or_default(),
+            Err(e) => return Err(RunError::Write(e)),
+        }
+    }
+    Ok(())
 }

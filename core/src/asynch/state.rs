@@ -15,9 +15,8 @@ pub const EVENT_QUEUE: usize = 8;
 /// Ended sessions whose discarded messages the driver remembers.
 pub const DOWN_LOG: usize = 8;
 
-/// Tasks that can wait on one driver at once before they are all woken to register again
-/// (each wait still completes; more tasks only cost spurious wake-ups).
-pub(super) const WAITERS: usize = 4;
+/// Tasks that can wait on one driver at once ([`super::MAX_WAITERS`]).
+pub(super) const WAITERS: usize = super::MAX_WAITERS;
 
 /// Id distance past which a remembered range is too old to compare (serial-number order is
 /// only defined within 2^31).

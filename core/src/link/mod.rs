@@ -487,6 +487,7 @@ impl<'a> Link<'a> {
     /// the peer keyed with a key this side no longer holds (neither the new one nor the one
     /// before) is dropped: its `HELLO_ACK` could not be authenticated; the peer's next
     /// `HELLO` starts over.
+    #[must_use = "false: AEAD is not enabled and no key was installed"]
     pub fn set_key(&mut self, id: u8, key: &[u8; 32]) -> bool {
         let Some(s) = self.sealer.as_deref_mut() else {
             return false;
