@@ -520,7 +520,10 @@ typedef struct {
   // For DOWN: `FERRULE_DOWN_*`.
   uint8_t reason;
   // For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
-  // may have received some of them: their acknowledgement was lost with the session).
+  // may have received some of them: their acknowledgement was lost with the session). When
+  // the event queue overflowed, one DOWN may stand for several sessions' (see
+  // `ferrule_link_poll_event`): then the range also names messages confirmed in between,
+  // and `unacked` may exceed the window.
   uint16_t unacked;
   // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
   uint32_t first_id;

@@ -442,3 +442,55 @@ fn an_echo_of_a_stray_old_copy_is_not_a_round_trip() {
         after.rto
     );
 }
+
+/// The bound of that rule: a retransmission of the oldest message in flight, a whole window
+/// (8) behind what the receiver expects next because every acknowledgement was lost, is
+/// still echoed (it is a round trip of now); a copy one further behind is not.
+#[test]
+fn a_retransmission_a_window_behind_is_echoed() {
+    let (mut a, mut b) = (
+        node(1, Transport::Datagram, false),
+        node(2, Transport::Datagram, false),
+    );
+    handshake_over(&mut a, &mut b, false);
+    // A message B gets, whose copy later comes back W + 1 behind.
+    a.send(0, b"old", 10).unwrap();
+    let old = drain(&mut a, 10)
+        .into_iter()
+        .find(|f| header(f, false).kind == FrameKind::Rdata)
+        .unwrap();
+    b.handle_datagram(&old, 11);
+    assert_eq!(received(&mut b), [b"old".to_vec()]);
+    for f in drain(&mut b, 11) {
+        a.handle_datagram(&f, 12);
+    }
+    // A full window B receives; every acknowledgement is lost.
+    for i in 0..8u8 {
+        a.send(0, &[i], 20).unwrap();
+    }
+    for f in drain(&mut a, 20) {
+        b.handle_datagram(&f, 21);
+    }
+    assert_eq!(received(&mut b).len(), 8);
+    drain(&mut b, 21);
+    // A's timer fires: the oldest goes again, 8 behind B's next.
+    let (at, copies) = retransmission(&mut a, 21, false);
+    let ts = header(&copies[0], false).ts;
+    assert!(ts.is_some(), "retransmissions carry a timestamp");
+    b.handle_datagram(&copies[0], at);
+    let echoes: Vec<_> = drain(&mut b, at)
+        .iter()
+        .filter_map(|f| header(f, false).echo.map(|e| e.ts))
+        .collect();
+    assert!(echoes.contains(&ts.unwrap()), "{echoes:?}");
+    // The first message's copy, 9 behind: acknowledged, not echoed.
+    let old_ts = header(&old, false).ts;
+    assert!(old_ts.is_some(), "the first message carries a timestamp");
+    b.handle_datagram(&old, at + 1);
+    let replies = drain(&mut b, at + 1);
+    assert!(!replies.is_empty());
+    assert_ne!(old_ts, ts);
+    assert!(replies
+        .iter()
+        .all(|f| header(f, false).echo.is_none_or(|e| Some(e.ts) != old_ts)));
+}

@@ -7,7 +7,8 @@
 //!
 //! Conventions (after rustls-ffi): every name starts with `ferrule_`; handles come first;
 //! buffers are (pointer, length); every function returns a [`ferrule_status`] and writes its
-//! outputs only on success; every pointer is checked for NULL; every enum has an explicit
+//! outputs only on success (one exception: `ferrule_link_recv` names the channel of a
+//! message that failed to decompress); every pointer is checked for NULL; every enum has an explicit
 //! width. No panic crosses the boundary: the code is panic-free by lint (`clippy::panic`,
 //! `unwrap_used`, `indexing_slicing`, `arithmetic_side_effects` are denied), and with `std`
 //! each entry point also catches unwinding as `FERRULE_ERR_PANIC`.

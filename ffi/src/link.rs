@@ -63,13 +63,8 @@ fn service_blocks(l: &Link<'_>, except: Service) -> [Option<(usize, usize)>; 4] 
         blocks[1] = l.codec().map(crate::compression::installed_block);
     }
     if except != Service::Aead {
-        // The guard alone: its size from its vtable.
-        blocks[2] = l.sealer().map(|s| {
-            (
-                at(core::ptr::from_ref(s).cast::<u8>()),
-                core::mem::size_of_val(s),
-            )
-        });
+        // The guard alone.
+        blocks[2] = l.sealer_extent();
     }
     if except != Service::Fec {
         blocks[3] = l.repair().map(crate::fec::installed_block);
@@ -819,7 +814,10 @@ pub struct ferrule_event_t {
     /// For DOWN: `FERRULE_DOWN_*`.
     pub reason: u8,
     /// For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
-    /// may have received some of them: their acknowledgement was lost with the session).
+    /// may have received some of them: their acknowledgement was lost with the session). When
+    /// the event queue overflowed, one DOWN may stand for several sessions' (see
+    /// `ferrule_link_poll_event`): then the range also names messages confirmed in between,
+    /// and `unacked` may exceed the window.
     pub unacked: u16,
     /// For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
     pub first_id: u32,

@@ -15,7 +15,7 @@
 //!                                           messages it did not confirm (listen: always [])
 //! {"event":"acked","msg":N,"id":...,"rtt_ms":X}   msg: the message's input number (1, 2, ...)
 //! {"event":"undelivered","channel":N,"reason":"..."}   a message arrived but was dropped
-//!                                           (it failed to decompress; channel null if unknown)
+//!                                           (it failed to decompress)
 //! {"event":"stats",...counters}             every --stats seconds (foreign_datagrams: UDP
 //!                                           datagrams from another address than --peer)
 //! {"event":"serving","local":"tcp ADDR"}    bridge --local-tcp / --local-udp: the socket is

@@ -44,7 +44,9 @@ class Event:
         """Id of the first reliable message the session discarded."""
     @property
     def unacked(self) -> int:
-        """Reliable messages ``first .. first + unacked`` were discarded unacknowledged."""
+        """Reliable messages ``first .. first + unacked`` were discarded unacknowledged (when
+        events were not taken for several sessions, one event may cover them all, naming
+        messages acknowledged in between too)."""
 
 @final
 class Link:

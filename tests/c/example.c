@@ -102,7 +102,8 @@ static void on_event(const ferrule_event_t *ev) {
      * first_id .. first_id + unacked - 1 were not confirmed and are dropped; a new handshake
      * starts by itself. An application that must not lose them sends them again once the
      * link is up; the peer may have received some of them already (their acknowledgement
-     * was lost with the session), so the receiver must recognise a repeat. */
+     * was lost with the session), so the receiver must recognise a repeat. (Events polled
+     * as here never overflow; one left unpolled for sessions may cover several.) */
     board_log("link down, reason", ev->reason);
     if (ev->unacked > 0) {
         board_log("unconfirmed replies dropped, the first has id", ev->first_id);

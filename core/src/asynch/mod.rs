@@ -303,6 +303,10 @@ impl<'a, C: Clock> Driver<'a, C> {
             if let Err(e) = write_all(&mut tx, &[0]).await {
                 return e;
             }
+            {
+                let mut s = self.shared.borrow_mut();
+                s.stats.bytes_out = s.stats.bytes_out.wrapping_add(1);
+            }
             loop {
                 if let Err(e) = self.transmit(&mut tx, out).await {
                     return e;

@@ -131,7 +131,7 @@ impl<'a> Link<'a> {
     }
 
     /// The best-effort channel's memory (its two mailboxes) when the channel is enabled, else
-    /// empty: with [`Link::codec`], [`Link::sealer`] and [`Link::repair`], what a C layer
+    /// empty: with [`Link::codec`], [`Link::sealer_extent`] and [`Link::repair`], what a C layer
     /// checks a new service block against.
     pub fn best_effort_memory(&self) -> &[u8] {
         if self.best_effort.glue.is_some() {

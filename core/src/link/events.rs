@@ -66,7 +66,9 @@ pub enum Event {
     /// The session ended. The reliable messages `first .. first + unacked` (ids from
     /// [`Link::send`](super::Link::send)) were not confirmed delivered and are discarded: the
     /// peer may or may not have them. (A queued best-effort message is discarded too, counted
-    /// in `discarded_on_reset`.)
+    /// in `discarded_on_reset`.) When the application fell behind, one `Down` may stand for
+    /// several sessions' ([`Link::poll_event`](super::Link::poll_event)): its range then also
+    /// names messages confirmed in between, and `unacked` may exceed the window.
     Down {
         /// Why.
         reason: DownReason,
@@ -169,4 +171,95 @@ fn merged(older: Event, newer: Event) -> Option<Event> {
         unacked: span,
         first,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn down(first: u32, unacked: u16) -> Event {
+        Event::Down {
+            reason: DownReason::PeerRestarted,
+            unacked,
+            first: MessageId(first),
+        }
+    }
+
+    fn drain(q: &mut Events) -> [Option<Event>; CAP] {
+        core::array::from_fn(|_| q.pop())
+    }
+
+    /// Room is made in this order: the oldest Up, then the oldest Down that discarded
+    /// nothing, then the two oldest Downs merged; the others keep their order.
+    #[test]
+    fn an_empty_down_goes_before_downs_merge() {
+        let mut stats = Counters::new();
+        let mut q = Events::new();
+        for e in [down(0, 2), down(2, 0), down(5, 1), Event::Up, down(9, 3)] {
+            q.push(e, &mut stats);
+        }
+        // The Up went first.
+        assert_eq!(
+            drain(&mut q),
+            [
+                Some(down(0, 2)),
+                Some(down(2, 0)),
+                Some(down(5, 1)),
+                Some(down(9, 3))
+            ]
+        );
+        for e in [down(0, 2), down(5, 1), down(7, 0), down(9, 3), Event::Up] {
+            q.push(e, &mut stats);
+        }
+        // No Up queued: the empty Down went (not a merge of the oldest two).
+        assert_eq!(
+            drain(&mut q),
+            [
+                Some(down(0, 2)),
+                Some(down(5, 1)),
+                Some(down(9, 3)),
+                Some(Event::Up)
+            ]
+        );
+        for e in [down(0, 2), down(5, 1), down(9, 3), down(20, 1), down(30, 2)] {
+            q.push(e, &mut stats);
+        }
+        // Only Downs with messages: the two oldest became one, 0 .. 6.
+        assert_eq!(
+            drain(&mut q),
+            [
+                Some(down(0, 6)),
+                Some(down(9, 3)),
+                Some(down(20, 1)),
+                Some(down(30, 2))
+            ]
+        );
+        assert_eq!(stats.events_dropped, 3);
+    }
+
+    /// A merged range that would not fit `unacked`: the oldest Down is dropped (counted).
+    #[test]
+    fn downs_too_far_apart_to_merge_drop_the_oldest() {
+        let mut stats = Counters::new();
+        let mut q = Events::new();
+        for e in [
+            down(0, 1),
+            down(70_000, 1),
+            down(70_001, 1),
+            down(70_002, 1),
+        ] {
+            q.push(e, &mut stats);
+        }
+        q.push(down(70_003, 1), &mut stats);
+        assert_eq!(
+            drain(&mut q),
+            [
+                Some(down(70_000, 1)),
+                Some(down(70_001, 1)),
+                Some(down(70_002, 1)),
+                Some(down(70_003, 1))
+            ]
+        );
+        assert_eq!(stats.events_dropped, 1);
+    }
 }

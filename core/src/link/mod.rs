@@ -464,9 +464,14 @@ impl<'a> Link<'a> {
         self.fec.as_deref().map(|f| f.glue())
     }
 
-    /// The installed authenticated encryption, when AEAD is enabled.
-    pub fn sealer(&self) -> Option<&(dyn Sealer + 'a)> {
-        self.sealer.as_deref()
+    /// Where the installed AEAD object lives, address and size (`None` while AEAD is off),
+    /// for a C layer that checks a new service's memory against it. The object itself stays
+    /// private: it holds the pre-shared key.
+    pub fn sealer_extent(&self) -> Option<(usize, usize)> {
+        self.sealer.as_deref().map(|s| {
+            let at = core::ptr::from_ref(s).cast::<u8>() as usize;
+            (at, core::mem::size_of_val(s))
+        })
     }
 
     /// The installed forward error correction, when FEC is enabled.

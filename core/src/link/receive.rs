@@ -537,16 +537,19 @@ impl Link<'_> {
         }
     }
 
-    /// An `RDATA` more than a window behind the next message expected: a stray copy of a
-    /// message delivered long ago (the network duplicated or held it), never a retransmission
-    /// in flight (the peer sends only within this side's window of what it has not seen
-    /// acknowledged). Its timestamp is not echoed: it would read as a round trip of seconds.
+    /// An `RDATA` outside the span a message in flight can have: more than a window (this
+    /// side's slots) behind the next message expected, or a window or more ahead of it. The
+    /// peer sends only within this side's window of what it has not seen acknowledged, so
+    /// such a frame is a stray copy of a message delivered long ago (the network duplicated
+    /// or held it). Its timestamp is not echoed: it would read as a round trip of seconds.
     fn stale(&self, h: &Header) -> bool {
-        let behind = h
-            .seq
-            .filter(|_| h.kind == FrameKind::Rdata)
-            .map_or(0, |seq| self.rx.next.wrapping_sub(seq));
-        (behind as i16) > 0 && usize::from(behind) > self.window()
+        let Some(seq) = h.seq.filter(|_| h.kind == FrameKind::Rdata) else {
+            return false;
+        };
+        let w = self.window();
+        let behind = usize::from(self.rx.next.wrapping_sub(seq));
+        let ahead = usize::from(seq.wrapping_sub(self.rx.next));
+        behind > w && ahead >= w
     }
 
     fn on_rdata(&mut self, h: &Header, seq: u16, payload: &[u8]) {
