@@ -90,8 +90,21 @@ impl<const N: usize> Default for Decoder<[u8; N]> {
 }
 
 impl<const N: usize> Decoder<[u8; N]> {
+    const CHECK: () = assert!(
+        N >= crate::frame::MIN_BODY_LEN,
+        "a decoder's buffer must hold the smallest frame (MIN_BODY_LEN bytes)"
+    );
+
     /// A decoder in sync, ready for the first frame (it does not wait for a delimiter first).
+    /// A buffer too small for any frame (`N` below
+    /// [`MIN_BODY_LEN`](crate::frame::MIN_BODY_LEN)) does not compile:
+    ///
+    /// ```compile_fail
+    /// let decoder = ferrule::StreamDecoder::<0>::new();
+    /// ```
     pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
         Self::with_buffer([0; N])
     }
 }

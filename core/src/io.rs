@@ -52,8 +52,17 @@ impl<const N: usize, const R: usize> Default for FrameReader<N, R> {
 }
 
 impl<const N: usize, const R: usize> FrameReader<N, R> {
-    /// A reader with empty buffers.
+    const CHECK: () = assert!(R >= 1, "a frame reader needs a read buffer of at least 1 byte");
+
+    /// A reader with empty buffers. A read buffer of 0 bytes (`R` = 0), or a decoder buffer
+    /// too small for any frame, does not compile:
+    ///
+    /// ```compile_fail
+    /// let reader = ferrule::io::FrameReader::<96, 0>::new();
+    /// ```
     pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
         Self {
             decoder: StreamDecoder::new(),
             rx: [0; R],
