@@ -143,7 +143,10 @@
 //! with feature `defmt`. Minimum Rust version: 1.85.
 //!
 //! ## Feature flags
-#![doc = document_features::document_features!()]
+//!
+//! Listed in `Cargo.toml`; rendered here when the docs are built with feature
+//! `document-features` (as on docs.rs).
+#![cfg_attr(feature = "document-features", doc = document_features::document_features!())]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(not(any(test, feature = "std")), no_std)]
 #![forbid(unsafe_code)]
