@@ -154,6 +154,22 @@ fn a_sleeping_firmware_wakes_only_for_pings_while_the_peer_is_silent() {
     );
 }
 
+/// A new peer seeded `seed` (the other side rebooted) handshakes with `a` from `now` on: a's
+/// old session, if any, goes down.
+fn rebooted_peer(a: &mut Link<'static>, seed: u64, now: u64) -> Link<'static> {
+    let mut b = link(cfg(), seed, 4, M);
+    for t in now..now + 4 {
+        for f in drain(&mut b, t) {
+            a.handle_datagram(&f, t);
+        }
+        for f in drain(a, t) {
+            b.handle_datagram(&f, t);
+        }
+    }
+    assert!(a.is_up() && b.is_up());
+    b
+}
+
 /// An application that does not poll events loses the oldest `Up` first: every `Down`, the
 /// only report of the messages a session's end discarded, is still there (so `acked_before`
 /// keeps its promise: acknowledged, or reported discarded).
@@ -163,16 +179,7 @@ fn events_beyond_the_queue_drop_an_up_before_a_down() {
     let mut now = 0;
     for peer in 0..4u64 {
         // A new peer (a reboot of the other side) each time: the old session goes down.
-        let mut b = link(cfg(), 100 + peer, 4, M);
-        for t in now..now + 4 {
-            for f in drain(&mut b, t) {
-                a.handle_datagram(&f, t);
-            }
-            for f in drain(&mut a, t) {
-                b.handle_datagram(&f, t);
-            }
-        }
-        assert!(a.is_up() && b.is_up());
+        let _peer = rebooted_peer(&mut a, 100 + peer, now);
         now += 10;
         // Two messages the peer never acknowledges: lost on the line.
         a.send(0, b"x", now).unwrap();
@@ -210,16 +217,7 @@ fn downs_beyond_the_queue_merge_and_name_every_discarded_message() {
     let mut now = 0;
     let mut discarded = Vec::new();
     for peer in 0..7u64 {
-        let mut b = link(cfg(), 100 + peer, 4, M);
-        for t in now..now + 4 {
-            for f in drain(&mut b, t) {
-                a.handle_datagram(&f, t);
-            }
-            for f in drain(&mut a, t) {
-                b.handle_datagram(&f, t);
-            }
-        }
-        assert!(a.is_up() && b.is_up());
+        let mut b = rebooted_peer(&mut a, 100 + peer, now);
         now += 10;
         if peer % 2 == 1 {
             // A message this peer acknowledges: confirmed, between two discarded ones.
