@@ -52,7 +52,10 @@ impl<const N: usize, const R: usize> Default for FrameReader<N, R> {
 }
 
 impl<const N: usize, const R: usize> FrameReader<N, R> {
-    const CHECK: () = assert!(R >= 1, "a frame reader needs a read buffer of at least 1 byte");
+    const CHECK: () = assert!(
+        R >= 1,
+        "a frame reader needs a read buffer of at least 1 byte"
+    );
 
     /// A reader with empty buffers. A read buffer of 0 bytes (`R` = 0), or a decoder buffer
     /// too small for any frame, does not compile:
