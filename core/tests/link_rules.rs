@@ -383,6 +383,39 @@ fn the_last_allowed_retransmission_is_waited_for() {
     assert_eq!(events(&mut a), vec![], "no DOWN: the message was delivered");
 }
 
+/// `max_retransmits` 255: a message's transmissions are counted in a byte, which stopped at
+/// 255, so the limit was never passed and a link whose peer was gone retransmitted for ever
+/// (with keepalives off). 255 now counts as 254. Found by a review of this stop's diff.
+#[test]
+fn the_largest_retry_limit_still_ends_the_session() {
+    let cfg = Config {
+        max_retransmits: u8::MAX,
+        rto_max: 50,
+        ..cfg()
+    };
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    handshake(&mut a, &mut b);
+    while a.poll_event().is_some() {}
+    a.send(0, b"into the void", 1).unwrap();
+    let mut now = 1;
+    let mut rdata = 0u32;
+    while a.is_up() && now < 1_000_000 {
+        a.handle_timeout(now);
+        // B is gone: everything is lost. Second copies are not retransmissions.
+        let frames = drain(&mut a, now);
+        let stamps: std::collections::HashSet<_> = frames
+            .iter()
+            .map(|f| Frame::from_body(f).unwrap().header)
+            .filter(|h| h.kind == FrameKind::Rdata)
+            .map(|h| h.ts)
+            .collect();
+        rdata += stamps.len() as u32;
+        now = a.poll_timeout().map_or(now + 1, |t| t.max(now + 1));
+    }
+    assert!(!a.is_up(), "still up after {rdata} transmissions");
+    assert_eq!(rdata, 255, "the original and 254 retransmissions");
+}
+
 /// A message above this side's own `max_message` is `TooLarge` before a session is up too
 /// (it never fits, whatever the peer); one that fits waits for the session (`NotConnected`).
 /// It was `NotConnected` for both, so an application retried a message that could never go.
