@@ -480,8 +480,8 @@ typedef struct {
   uint8_t receive_window;
   // Largest message, 1 to 4096 bytes. Default 128.
   uint16_t max_message;
-  // Retransmissions of one message before the link reports failure (255 counts as 254).
-  // Default 20.
+  // Retransmissions of one message before the link reports failure (255: no limit; the
+  // session then ends only otherwise, e.g. by keepalive silence). Default 20.
   uint8_t max_retransmits;
   // Bit `i` set: channel `i` (0 to 31) is reliable and ordered; every other channel is best
   // effort once `ferrule_link_enable_best_effort` was called and the peer takes it

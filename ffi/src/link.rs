@@ -142,8 +142,8 @@ pub struct ferrule_link_config_t {
     pub receive_window: u8,
     /// Largest message, 1 to 4096 bytes. Default 128.
     pub max_message: u16,
-    /// Retransmissions of one message before the link reports failure (255 counts as 254).
-    /// Default 20.
+    /// Retransmissions of one message before the link reports failure (255: no limit; the
+    /// session then ends only otherwise, e.g. by keepalive silence). Default 20.
     pub max_retransmits: u8,
     /// Bit `i` set: channel `i` (0 to 31) is reliable and ordered; every other channel is best
     /// effort once `ferrule_link_enable_best_effort` was called and the peer takes it

@@ -53,8 +53,9 @@ pub struct Config {
     pub rto_min: u32,
     /// Upper bound of the retransmission timeout (and of handshake backoff).
     pub rto_max: u32,
-    /// Retransmissions of one message before the link is declared failed (255 counts as 254:
-    /// a message's transmissions are counted in a byte).
+    /// Retransmissions of one message before the link is declared failed. 255 means no limit:
+    /// a message goes again until the session ends otherwise (the peer silent for eight
+    /// keepalive intervals, a close, a restart).
     pub max_retransmits: u8,
     /// Acknowledged later messages that trigger a fast retransmit.
     pub dupthresh: u8,

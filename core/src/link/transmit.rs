@@ -465,9 +465,7 @@ impl Link<'_> {
                 if s.lost && !s.sacked && s.copy_due == pass {
                     // A second copy does not count against the limit: the retransmission
                     // it copies was within it (PROTOCOL.md 4.3.2).
-                    // A count that reached its ceiling is over any limit (255 means 254).
-                    let over = s.tx_count > self.cfg.max_retransmits || s.tx_count == u8::MAX;
-                    if !pass && over {
+                    if !pass && s.tx_count > self.cfg.max_retransmits {
                         self.fail(DownReason::RetryLimit);
                         return None;
                     }
