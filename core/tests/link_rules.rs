@@ -22,6 +22,14 @@ fn cfg() -> Config {
     }
 }
 
+/// `event` is a `Down` for `reason`.
+fn assert_down(event: Option<Event>, reason: DownReason) {
+    assert!(
+        matches!(event, Some(Event::Down { reason: r, .. }) if r == reason),
+        "expected Down ({reason:?}), got {event:?}"
+    );
+}
+
 fn kind(f: &[u8]) -> FrameKind {
     Frame::from_body(f).unwrap().header.kind
 }
@@ -137,17 +145,7 @@ fn a_sleeping_firmware_wakes_only_for_pings_while_the_peer_is_silent() {
         pings.windows(2).skip(1).all(|w| w[1] - w[0] == 250),
         "{pings:?}"
     );
-    let down = events(&mut a).pop();
-    assert!(
-        matches!(
-            down,
-            Some(Event::Down {
-                reason: DownReason::PeerSilent,
-                ..
-            })
-        ),
-        "{down:?}"
-    );
+    assert_down(events(&mut a).pop(), DownReason::PeerSilent);
     assert_eq!(
         now, 8000,
         "the session ends 8 intervals after the last frame heard"
@@ -312,17 +310,7 @@ fn the_retry_limit_hands_over_to_the_next_hello_at_once() {
                 "the HELLO goes with the same loop"
             );
             assert!(a.poll_timeout().unwrap() > now);
-            let down = a.poll_event();
-            assert!(
-                matches!(
-                    down,
-                    Some(Event::Down {
-                        reason: DownReason::RetryLimit,
-                        ..
-                    })
-                ),
-                "{down:?}"
-            );
+            assert_down(a.poll_event(), DownReason::RetryLimit);
             return;
         }
         now = a.poll_timeout().unwrap().max(now + 1);
@@ -408,17 +396,7 @@ fn the_largest_retry_limit_means_no_limit() {
         if keepalive == 0 {
             assert!(a.is_up() && a.stats().retransmissions > 300);
         } else {
-            let down = a.poll_event();
-            assert!(
-                matches!(
-                    down,
-                    Some(Event::Down {
-                        reason: DownReason::PeerSilent,
-                        ..
-                    })
-                ),
-                "{down:?}"
-            );
+            assert_down(a.poll_event(), DownReason::PeerSilent);
         }
     }
 }
