@@ -166,7 +166,7 @@ pub struct FecRx<'a> {
 
 impl<'a> FecRx<'a> {
     /// Bytes of the memory it was given.
-    pub fn memory_len(&self) -> usize {
+    pub(crate) fn memory_len(&self) -> usize {
         self.mem.len()
     }
 

@@ -89,7 +89,7 @@ pub struct FecTx<'a> {
 
 impl<'a> FecTx<'a> {
     /// Bytes of the memory it was given.
-    pub fn memory_len(&self) -> usize {
+    pub(crate) fn memory_len(&self) -> usize {
         self.mem.len()
     }
 
