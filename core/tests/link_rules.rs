@@ -30,6 +30,16 @@ fn assert_down(event: Option<Event>, reason: DownReason) {
     );
 }
 
+/// A link whose session came up, then whose peer vanished, with one message sent: everything
+/// it sends from now on is lost.
+fn abandoned_with_one_message(cfg: Config) -> Link<'static> {
+    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
+    handshake(&mut a, &mut b);
+    while a.poll_event().is_some() {}
+    a.send(0, b"into the void", 1).unwrap();
+    a
+}
+
 fn kind(f: &[u8]) -> FrameKind {
     Frame::from_body(f).unwrap().header.kind
 }
@@ -296,10 +306,7 @@ fn the_retry_limit_hands_over_to_the_next_hello_at_once() {
         max_retransmits: 1,
         ..cfg()
     };
-    let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
-    handshake(&mut a, &mut b);
-    while a.poll_event().is_some() {}
-    a.send(0, b"into the void", 1).unwrap();
+    let mut a = abandoned_with_one_message(cfg);
     let mut now = 1;
     for _ in 0..100 {
         a.handle_timeout(now);
@@ -383,10 +390,7 @@ fn the_largest_retry_limit_means_no_limit() {
             keepalive,
             ..cfg()
         };
-        let (mut a, mut b) = (link(cfg, 1, 4, M), link(cfg, 2, 4, M));
-        handshake(&mut a, &mut b);
-        while a.poll_event().is_some() {}
-        a.send(0, b"into the void", 1).unwrap();
+        let mut a = abandoned_with_one_message(cfg);
         let mut now = 1;
         while a.is_up() && now < 60_000 {
             a.handle_timeout(now);
