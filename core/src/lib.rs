@@ -161,6 +161,7 @@ pub mod aead;
 pub mod asynch;
 mod bytes;
 pub mod cobs;
+pub mod compact;
 pub mod compress;
 pub mod crc;
 #[cfg(feature = "aead")]

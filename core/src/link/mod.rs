@@ -76,6 +76,9 @@ pub use rtt::Rtt;
 #[cfg(feature = "aead")]
 pub use seal::Guard;
 pub use seal::{AeadStatus, KeySet, OpenError, Sealer, SessionParams};
+/// The keyless session derivation and nonce formation, shared with [`crate::compact`] so both
+/// implementations agree by construction.
+pub(crate) use session::{nonce_for, plain_params};
 pub use stats::LinkStats;
 pub use storage::{
     frame_buffer_len, max_frame_len, CheckedSetup, LinkBuffers, LinkStorage, RxSlot, SetupError,

@@ -35,6 +35,20 @@ pub fn plain_params(lo: &[u8; NONCE_LEN], hi: &[u8; NONCE_LEN]) -> (u8, u16, u16
     ((h >> 24) as u8, h as u16, y as u16)
 }
 
+/// The nonce of handshake attempt `attempt` of a link seeded with `seed` (PROTOCOL.md 4.1.3):
+/// the seed (LE), the attempt's low 32 bits (LE), then 1 plus its high 32 bits (LE u32), which
+/// keeps it from being all zero whatever the seed. Shared with [`crate::compact`].
+pub(crate) fn nonce_for(seed: u64, attempt: u64) -> [u8; NONCE_LEN] {
+    let s = seed.to_le_bytes();
+    let a = attempt.to_le_bytes();
+    let hi = (attempt >> 32) as u32;
+    let e = hi.wrapping_add(1).to_le_bytes();
+    [
+        s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], a[0], a[1], a[2], a[3], e[0], e[1], e[2],
+        e[3],
+    ]
+}
+
 /// A handshake this side answered, waiting for the peer's first frame of it.
 #[derive(Clone, Copy)]
 pub(super) struct Pending {
@@ -110,14 +124,7 @@ impl Session {
     /// then 1 plus its high 32 bits (LE u32), which keeps it from being all zero whatever the
     /// seed (1 for the first 2^32 attempts).
     pub fn nonce(&self) -> [u8; NONCE_LEN] {
-        let s = self.seed.to_le_bytes();
-        let a = self.attempt.to_le_bytes();
-        let hi = (self.attempt >> 32) as u32;
-        let e = hi.wrapping_add(1).to_le_bytes();
-        [
-            s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], a[0], a[1], a[2], a[3], e[0], e[1],
-            e[2], e[3],
-        ]
+        nonce_for(self.seed, self.attempt)
     }
 
     /// Takes a fresh nonce if the current one keyed a session.

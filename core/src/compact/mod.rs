@@ -1,0 +1,671 @@
+//! A size-first reliable link, wire-compatible with [`crate::link::Link`] (`PROTOCOL.md`
+//! sections 1–4, wire format version 2).
+//!
+//! [`CompactLink`] speaks the same frames as the full link and interoperates with it as either
+//! role, but keeps only what a small microcontroller needs:
+//!
+//! - **Every channel is reliable and ordered.** It announces no optional capability (no best
+//!   effort, compression or FEC, PROTOCOL.md 4.6), so a full peer sends it plain `RDATA` only;
+//!   `DATA`, `PARITY`, compressed or FEC-numbered frames are dropped (`not_negotiated`).
+//! - **No keys.** Hellos and frames sealed under a pre-shared key are dropped (`unknown_key`).
+//! - **Go-back-N receiver.** Only the next message in order is accepted; one that arrives ahead
+//!   of a gap is dropped and counted (`out_of_order`), and the peer's retransmission fills the
+//!   gap. Acknowledgements never carry `SACK`. The receive slots hold in-order messages until
+//!   the application takes them, and the announced window shrinks accordingly.
+//! - **Simple sender.** Up to `min(own window, peer's window)` messages in flight; slots are
+//!   freed by the cumulative `ack` (SACK bits from a full peer mark messages that need no
+//!   retransmission). Every data frame and `PING` carries `TS`; the peer's echoes give RTT
+//!   samples (RFC 6298 smoothing, `PTO = SRTT + max(4·RTTVAR, 1) + ack_delay` clamped to
+//!   `[rto_min, rto_max]`). One retransmission timer: when it fires, every unacknowledged
+//!   message goes again from the oldest (go-back-N), the timer doubles (up to `rto_max`), and
+//!   after `max_retransmits` rounds without progress the session ends
+//!   ([`DownReason::RetryLimit`]) with an [`Event::Down`] naming every discarded message.
+//! - Handshake, restarts, keepalive, peer-silent timeout and `CLOSE` as in PROTOCOL.md 4.1 and
+//!   4.5, with the nonce formation and keyless session derivation of the full link (the same
+//!   functions), so both agree by construction.
+//!
+//! Memory is one caller block of [`memory_len`]`(window, max_message)` bytes (or a
+//! [`CompactStorage`]); nothing is allocated, no input can make it panic.
+//!
+//! ```
+//! use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStorage};
+//! use ferrule::link::{Event, Transport};
+//!
+//! type Storage = CompactStorage<{ memory_len(4, 64) }>;
+//! let (mut sa, mut sb) = (Storage::new(), Storage::new());
+//! let cfg = CompactConfig { transport: Transport::Datagram, window: 4, max_message: 64, ..CompactConfig::DEFAULT };
+//! let mut a = CompactLink::new(cfg, 1, sa.memory()).unwrap();
+//! let mut b = CompactLink::new(cfg, 2, sb.memory()).unwrap();
+//! let mut buf = [0u8; 128];
+//! let (mut now, mut sent, mut got) = (0, false, 0);
+//! for _ in 0..20 {
+//!     if a.is_up() && !sent {
+//!         a.send(0, b"hi", now).unwrap();
+//!         sent = true;
+//!     }
+//!     while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+//!         b.handle_datagram(&buf[..n], now);
+//!     }
+//!     while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+//!         a.handle_datagram(&buf[..n], now);
+//!     }
+//!     let mut msg = [0u8; 64];
+//!     if let Ok(Some(r)) = b.recv(&mut msg) {
+//!         got = r.len;
+//!     }
+//!     now += 1;
+//! }
+//! assert_eq!(got, 2);
+//! assert_eq!(b.poll_event(), Some(Event::Up));
+//! ```
+
+mod rx;
+mod tx;
+
+use crate::decoder::Decoder;
+use crate::frame::{CRC_LEN, MAX_HEADER_LEN};
+use crate::link::hello::{Hello, NONCE_LEN};
+use crate::link::Transport;
+use crate::link::{DownReason, Event, MessageId, Received, RecvError, SendError, SetupError};
+use crate::stats::DecoderStats;
+
+/// Bytes of per-slot bookkeeping in front of each message: length (u16 LE), channel, flags.
+const SLOT_HEAD: usize = 4;
+/// Slot flag: the peer reported the message received (SACK); it is not retransmitted.
+const SACKED: u8 = 1;
+
+/// Frame buffer for messages of up to `m` bytes: the largest body, and at least a keyed hello
+/// (so that one is counted `unknown_key`, not `oversize`).
+pub const fn frame_len(m: usize) -> usize {
+    let p = if m > Hello::SEALED_LEN {
+        m
+    } else {
+        Hello::SEALED_LEN
+    };
+    p + MAX_HEADER_LEN + CRC_LEN
+}
+
+/// Bytes of memory a [`CompactLink`] with `window` slots each way and messages of up to
+/// `max_message` bytes takes: the send and receive slots and the frame buffer.
+pub const fn memory_len(window: usize, max_message: usize) -> usize {
+    2 * window * (SLOT_HEAD + max_message) + frame_len(max_message)
+}
+
+/// Memory for a compact link in one `static` (or on the stack): `N` is
+/// [`memory_len`]`(window, max_message)`.
+pub struct CompactStorage<const N: usize>([u8; N]);
+
+impl<const N: usize> CompactStorage<N> {
+    /// Zeroed storage.
+    pub const fn new() -> Self {
+        Self([0; N])
+    }
+
+    /// The block to give [`CompactLink::new`].
+    pub fn memory(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl<const N: usize> Default for CompactStorage<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Parameters of a compact link. Times are in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CompactConfig {
+    /// Framing.
+    pub transport: Transport,
+    /// Slots each way (1..=255): messages in flight to the peer, and in-order messages held
+    /// for the application.
+    pub window: u8,
+    /// Largest message (1..=4096) either way.
+    pub max_message: u16,
+    /// Retransmission timeout before the first RTT sample.
+    pub rto_initial: u32,
+    /// Lower bound of the retransmission timeout.
+    pub rto_min: u32,
+    /// Upper bound of the retransmission timeout (and of the handshake backoff).
+    pub rto_max: u32,
+    /// Timeouts in a row without progress before the session ends. 255: no limit.
+    pub max_retransmits: u8,
+    /// Longest an acknowledgement is delayed when nothing else is sent.
+    pub ack_delay: u32,
+    /// Send a PING after this long without sending (a quarter of it while the peer is
+    /// silent); end the session after eight times this long without a frame of it. 0: off.
+    pub keepalive: u32,
+    /// Emit a `0x00` before each stream frame (hellos always get one).
+    pub leading_delimiter: bool,
+}
+
+impl CompactConfig {
+    /// A stream link, 4 × 128; RTO 1000 ms at first, 20..=4000 ms; 20 retransmissions; acks
+    /// delayed up to 5 ms; keepalive 1 s (the full link's defaults).
+    pub const DEFAULT: Self = Self {
+        transport: Transport::Stream,
+        window: 4,
+        max_message: 128,
+        rto_initial: 1000,
+        rto_min: 20,
+        rto_max: 4000,
+        max_retransmits: 20,
+        ack_delay: 5,
+        keepalive: 1000,
+        leading_delimiter: false,
+    };
+}
+
+impl Default for CompactConfig {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Counters of a compact link (wrapping). Names as in PROTOCOL.md section 3 and
+/// [`crate::link::LinkStats`]; every dropped frame is counted under exactly one reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[repr(C)]
+pub struct CompactStats {
+    /// Smoothed RTT (ms; 0 before the first sample).
+    pub srtt: u32,
+    /// Current retransmission timeout (ms, before backoff).
+    pub rto: u32,
+    /// Frames handed to the transport.
+    pub frames_sent: u32,
+    /// Valid frames received (after CRC and header checks).
+    pub frames_received: u32,
+    /// Messages accepted by `send`.
+    pub sent_reliable: u32,
+    /// Messages handed to the application.
+    pub delivered_reliable: u32,
+    /// RDATA frames sent again.
+    pub retransmissions: u32,
+    /// Retransmission timer expiries.
+    pub timeouts: u32,
+    /// Stand-alone ACK frames sent.
+    pub acks_sent: u32,
+    /// PINGs sent (keepalives and zero-window probes).
+    pub pings_sent: u32,
+    /// HELLO and HELLO_ACK frames sent.
+    pub hellos_sent: u32,
+    /// HELLOs answered with a new pending handshake.
+    pub hellos_answered: u32,
+    /// Hellos of a handshake already answered or completed.
+    pub hello_duplicates: u32,
+    /// RDATA already delivered (dropped, re-acknowledged).
+    pub duplicates: u32,
+    /// RDATA inside the window but ahead of the next expected one (dropped: go-back-N).
+    pub out_of_order: u32,
+    /// RDATA beyond the window (dropped).
+    pub out_of_window: u32,
+    /// `send` refused a message because the window was full.
+    pub send_full: u32,
+    /// Frames of another session, or before any session (dropped).
+    pub stale_session: u32,
+    /// Link frames without a session tag (dropped).
+    pub untagged: u32,
+    /// Frames in a form this side does not announce (DATA, PARITY, compressed, FEC; dropped).
+    pub not_negotiated: u32,
+    /// Hellos carrying this side's own nonce (dropped).
+    pub reflected: u32,
+    /// Hellos with a malformed record (dropped).
+    pub unexpected: u32,
+    /// Acks for sequence numbers never sent (ignored).
+    pub bad_ack: u32,
+    /// Messages larger than this link's largest (dropped).
+    pub too_large: u32,
+    /// Sealed frames (AEAD): this link has no keys (dropped).
+    pub unknown_key: u32,
+    /// Sessions started.
+    pub sessions: u32,
+    /// Sessions ended.
+    pub link_downs: u32,
+    /// Send-side messages discarded when sessions ended (also in `Event::Down`).
+    pub discarded_on_reset: u32,
+    /// Events dropped or merged because the application did not poll them.
+    pub events_dropped: u32,
+    /// Framing rejects by reason.
+    pub framing: DecoderStats,
+}
+
+/// Adds one to a counter (wrapping).
+fn inc(c: &mut u32) {
+    *c = c.wrapping_add(1);
+}
+
+/// A handshake this side answered, waiting for the peer's first frame of it.
+#[derive(Clone, Copy)]
+struct Pending {
+    nonce: [u8; NONCE_LEN],
+    tag: u8,
+    isn_tx: u16,
+    isn_rx: u16,
+    window: u8,
+    max_message: u16,
+}
+
+/// Everything but the decoder (so a decoded frame, borrowed from it, can be processed).
+struct Core<'a> {
+    cfg: CompactConfig,
+    /// Slots each way.
+    w: u8,
+    /// Largest message.
+    m: u16,
+    /// Send slots, then receive slots, `SLOT_HEAD + m` bytes each.
+    mem: &'a mut [u8],
+    now: u64,
+    stats: CompactStats,
+    events: [Option<Event>; 4],
+
+    // Handshake.
+    seed: u64,
+    attempt: u64,
+    nonce_used: bool,
+    nonce_sent: bool,
+    up: bool,
+    pending: Option<Pending>,
+    answer: bool,
+    hello_due: u64,
+    hello_backoff: u32,
+    close_due: bool,
+
+    // Current session.
+    tag: u8,
+    peer_nonce: [u8; NONCE_LEN],
+    peer_max: u16,
+    peer_window: u8,
+    last_rx: u64,
+    last_tx: u64,
+    ping_due: bool,
+
+    // Send side: `tx_count` messages from slot `tx_head`, the first numbered `tx_seq`; the
+    // first `tx_hw` were transmitted at least once, the next to (re)transmit is `tx_cursor`.
+    tx_head: u8,
+    tx_count: u8,
+    tx_hw: u8,
+    tx_cursor: u8,
+    tx_seq: u16,
+    next_id: u32,
+    tries: u8,
+    backoff: u8,
+    rtx_at: Option<u64>,
+    srtt: u32,
+    rttvar: u32,
+
+    // Receive side: `rx_count` in-order messages from slot `rx_head`; `rx_next` expected next.
+    rx_head: u8,
+    rx_count: u8,
+    rx_next: u16,
+    ack_now: bool,
+    ack_at: Option<u64>,
+    unacked_in_order: u8,
+    advertised: u8,
+    echo: Option<(u16, u64)>,
+}
+
+/// The compact link state machine. See the [module docs](self).
+pub struct CompactLink<'a> {
+    dec: Decoder<&'a mut [u8]>,
+    c: Core<'a>,
+}
+
+impl<'a> CompactLink<'a> {
+    /// A link over `mem` ([`memory_len`]`(cfg.window, cfg.max_message)` bytes at least) that
+    /// starts its handshake at once. `seed` must differ on every boot and device (PROTOCOL.md
+    /// 4.1.3): a hardware random number, or a boot counter kept in non-volatile memory.
+    pub fn new(cfg: CompactConfig, seed: u64, mem: &'a mut [u8]) -> Result<Self, SetupError> {
+        let (w, m) = (usize::from(cfg.window), usize::from(cfg.max_message));
+        if w == 0 {
+            return Err(SetupError::Window);
+        }
+        if m == 0 || m > crate::frame::MAX_PAYLOAD {
+            return Err(SetupError::MessageArea);
+        }
+        if cfg.rto_initial == 0 || cfg.rto_min == 0 || cfg.rto_min > cfg.rto_max {
+            return Err(SetupError::Timers);
+        }
+        let areas = 2 * w * (SLOT_HEAD + m);
+        if mem.len() < memory_len(w, m) {
+            return Err(SetupError::FrameBuffer);
+        }
+        let (mem, frame) = mem.split_at_mut(areas);
+        Ok(Self {
+            dec: Decoder::with_buffer(frame),
+            c: Core {
+                cfg,
+                w: cfg.window,
+                m: cfg.max_message,
+                mem,
+                now: 0,
+                stats: CompactStats {
+                    rto: cfg.rto_initial,
+                    ..CompactStats::default()
+                },
+                events: [None; 4],
+                seed,
+                attempt: 0,
+                nonce_used: false,
+                nonce_sent: false,
+                up: false,
+                pending: None,
+                answer: false,
+                hello_due: 0,
+                hello_backoff: cfg.rto_initial,
+                close_due: false,
+                tag: 0,
+                peer_nonce: [0; NONCE_LEN],
+                peer_max: 0,
+                peer_window: 0,
+                last_rx: 0,
+                last_tx: 0,
+                ping_due: false,
+                tx_head: 0,
+                tx_count: 0,
+                tx_hw: 0,
+                tx_cursor: 0,
+                tx_seq: 0,
+                next_id: 0,
+                tries: 0,
+                backoff: 0,
+                rtx_at: None,
+                srtt: 0,
+                rttvar: 0,
+                rx_head: 0,
+                rx_count: 0,
+                rx_next: 0,
+                ack_now: false,
+                ack_at: None,
+                unacked_in_order: 0,
+                advertised: 0,
+                echo: None,
+            },
+        })
+    }
+
+    /// Slots each way.
+    pub fn window(&self) -> usize {
+        usize::from(self.c.w)
+    }
+
+    /// Largest message either way (this side's; the peer's may be smaller).
+    pub fn max_message(&self) -> usize {
+        usize::from(self.c.m)
+    }
+
+    /// Bytes `poll_transmit` may need for one frame (the worst case of this transport).
+    pub fn max_frame_len(&self) -> usize {
+        let m = usize::from(self.c.m).max(Hello::LEN);
+        match self.c.cfg.transport {
+            Transport::Stream => crate::max_stream_frame_len(m),
+            Transport::Datagram => crate::max_datagram_len(m),
+        }
+    }
+
+    /// Whether a session is up.
+    pub fn is_up(&self) -> bool {
+        self.c.up
+    }
+
+    /// Counters, RTT and the framing decoder's reject counters.
+    pub fn stats(&self) -> CompactStats {
+        let mut s = self.c.stats;
+        s.framing = *self.dec.stats();
+        s.srtt = self.c.srtt;
+        s.rto = self.c.rto();
+        s
+    }
+
+    /// Queues a message on `channel` (every channel is reliable and ordered). Its id counts
+    /// up by one per message over the link's lifetime; an [`Event::Down`] names the ids of
+    /// messages a session ended with unacknowledged.
+    pub fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<MessageId, SendError> {
+        self.c.now = now;
+        self.c.send(channel, msg)
+    }
+
+    /// Copies the next message into `out`: its channel and length.
+    pub fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
+        self.c.recv(out)
+    }
+
+    /// Free send slots right now.
+    pub fn send_capacity(&self) -> usize {
+        usize::from(self.c.w.saturating_sub(self.c.tx_count))
+    }
+
+    /// Every message with an id below this one was acknowledged or reported discarded.
+    pub fn acked_before(&self) -> MessageId {
+        MessageId(self.c.next_id.wrapping_sub(u32::from(self.c.tx_count)))
+    }
+
+    /// The next lifecycle event (four are kept; see [`CompactStats::events_dropped`]).
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let e = self.c.events.first_mut().and_then(Option::take);
+        self.c.events.rotate_left(1);
+        e
+    }
+
+    /// Ends the session: the next [`CompactLink::poll_transmit`] sends `CLOSE`, reports
+    /// [`Event::Down`] (`LocalClose`) and starts a new handshake. Without a session, nothing.
+    pub fn close(&mut self, now: u64) {
+        self.c.now = now;
+        self.c.close_due = self.c.up;
+    }
+}
+
+impl Core<'_> {
+    /// Bytes of one slot.
+    fn slot_len(&self) -> usize {
+        SLOT_HEAD + usize::from(self.m)
+    }
+
+    /// Slot `i` after `head` in the ring of `w` slots that starts at slot `base`.
+    fn slot(&mut self, base: usize, head: u8, i: u8) -> &mut [u8] {
+        let w = usize::from(self.w);
+        let mut at = usize::from(head) + usize::from(i);
+        if at >= w {
+            at -= w;
+        }
+        let len = self.slot_len();
+        let start = (base + at) * len;
+        self.mem.get_mut(start..start + len).unwrap_or_default()
+    }
+
+    /// Send slot `i` (from the oldest unacknowledged).
+    fn tx_slot(&mut self, i: u8) -> &mut [u8] {
+        self.slot(0, self.tx_head, i)
+    }
+
+    /// Receive slot `i` (from the oldest undelivered).
+    fn rx_slot(&mut self, i: u8) -> &mut [u8] {
+        let w = usize::from(self.w);
+        self.slot(w, self.rx_head, i)
+    }
+
+    fn push_event(&mut self, e: Event) {
+        if let Some(free) = self.events.iter_mut().find(|s| s.is_none()) {
+            *free = Some(e);
+            return;
+        }
+        // Full: the oldest Up goes; else the two oldest Downs become one naming both ranges.
+        inc(&mut self.stats.events_dropped);
+        let at = match self.events.iter().position(|s| *s == Some(Event::Up)) {
+            Some(i) => i,
+            None => {
+                if let [Some(Event::Down { first, .. }), Some(Event::Down {
+                    reason,
+                    unacked,
+                    first: f2,
+                }), ..] = self.events
+                {
+                    let end = f2.0.wrapping_add(u32::from(unacked));
+                    let n = end.wrapping_sub(first.0).min(u32::from(u16::MAX)) as u16;
+                    if let Some(s) = self.events.get_mut(1) {
+                        *s = Some(Event::Down {
+                            reason,
+                            unacked: n,
+                            first,
+                        });
+                    }
+                }
+                0
+            }
+        };
+        if let Some(s) = self.events.get_mut(at) {
+            *s = None;
+        }
+        if let Some(tail) = self.events.get_mut(at..) {
+            tail.rotate_left(1);
+        }
+        if let Some(last) = self.events.last_mut() {
+            *last = Some(e);
+        }
+    }
+
+    fn send(&mut self, channel: u8, msg: &[u8]) -> Result<MessageId, SendError> {
+        if !self.up || self.close_due {
+            return Err(SendError::NotConnected);
+        }
+        if msg.len() > usize::from(self.m.min(self.peer_max)) {
+            return Err(SendError::TooLarge);
+        }
+        if self.tx_count >= self.w {
+            inc(&mut self.stats.send_full);
+            return Err(SendError::Full);
+        }
+        let slot = self.tx_slot(self.tx_count);
+        let [l0, l1] = (msg.len() as u16).to_le_bytes();
+        if let Some(h) = slot.get_mut(..SLOT_HEAD) {
+            h.copy_from_slice(&[l0, l1, channel, 0]);
+        }
+        if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + msg.len()) {
+            d.copy_from_slice(msg);
+        }
+        self.tx_count += 1;
+        let id = MessageId(self.next_id);
+        self.next_id = self.next_id.wrapping_add(1);
+        inc(&mut self.stats.sent_reliable);
+        Ok(id)
+    }
+
+    fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
+        if self.rx_count == 0 {
+            return Ok(None);
+        }
+        let slot = self.rx_slot(0);
+        let (len, channel) = match *slot {
+            [l0, l1, ch, _, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch),
+            _ => (0, 0),
+        };
+        let msg = slot.get(SLOT_HEAD..SLOT_HEAD + len).unwrap_or_default();
+        let dst = out
+            .get_mut(..msg.len())
+            .ok_or(RecvError::BufferTooSmall { needed: msg.len() })?;
+        dst.copy_from_slice(msg);
+        self.rx_head += 1;
+        if self.rx_head >= self.w {
+            self.rx_head = 0;
+        }
+        self.rx_count -= 1;
+        inc(&mut self.stats.delivered_reliable);
+        // A window that was closed or below half opens to half or more: say so at once.
+        let open = self.w - self.rx_count;
+        if self.up
+            && u16::from(self.advertised) * 2 < u16::from(self.w)
+            && u16::from(open) * 2 >= u16::from(self.w)
+        {
+            self.ack_now = true;
+        }
+        Ok(Some(Received {
+            channel,
+            len,
+            reliable: true,
+        }))
+    }
+
+    /// The receive window to announce: free receive slots.
+    fn rx_window(&self) -> u8 {
+        self.w - self.rx_count
+    }
+
+    /// This side's current nonce.
+    fn nonce(&self) -> [u8; NONCE_LEN] {
+        crate::link::nonce_for(self.seed, self.attempt)
+    }
+
+    /// Takes a fresh nonce.
+    fn renew(&mut self) {
+        self.attempt = self.attempt.wrapping_add(1);
+        self.nonce_used = false;
+        self.nonce_sent = false;
+    }
+
+    /// Ends the session (if up) and starts a new handshake with a fresh nonce.
+    fn fail(&mut self, reason: DownReason) {
+        if self.up {
+            self.end_session(reason);
+        }
+        if self.nonce_used {
+            self.renew();
+        }
+        self.hello_due = self.now;
+        self.hello_backoff = self.cfg.rto_initial;
+    }
+
+    fn end_session(&mut self, reason: DownReason) {
+        let unacked = self.tx_count;
+        let first = MessageId(self.next_id.wrapping_sub(u32::from(unacked)));
+        self.stats.discarded_on_reset = self
+            .stats
+            .discarded_on_reset
+            .wrapping_add(u32::from(unacked));
+        self.tx_count = 0;
+        self.tx_hw = 0;
+        self.tx_cursor = 0;
+        self.rtx_at = None;
+        self.up = false;
+        self.close_due = false;
+        inc(&mut self.stats.link_downs);
+        self.push_event(Event::Down {
+            reason,
+            unacked: u16::from(unacked),
+            first,
+        });
+    }
+
+    /// Starts the session `p` (ending the current one: the peer restarted).
+    fn start_session(&mut self, p: Pending) {
+        if self.up {
+            self.end_session(DownReason::PeerRestarted);
+        }
+        self.up = true;
+        self.nonce_used = true;
+        self.pending = None;
+        self.answer = false;
+        self.tag = p.tag;
+        self.peer_nonce = p.nonce;
+        self.peer_max = p.max_message;
+        self.peer_window = p.window;
+        self.tx_seq = p.isn_tx;
+        self.tx_hw = 0;
+        self.tx_cursor = 0;
+        self.tries = 0;
+        self.backoff = 0;
+        self.rtx_at = None;
+        // In-order messages not yet taken stay deliverable; numbering starts anew.
+        self.rx_next = p.isn_rx;
+        self.ack_at = None;
+        self.unacked_in_order = 0;
+        self.advertised = self.rx_window();
+        self.echo = None;
+        self.ping_due = false;
+        self.last_rx = self.now;
+        self.last_tx = self.now;
+        inc(&mut self.stats.sessions);
+        self.push_event(Event::Up);
+    }
+}
