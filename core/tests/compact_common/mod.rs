@@ -1,0 +1,374 @@
+//! The compact link's test harness: one trait over the full `Link` and `CompactLink`, a seeded
+//! lossy wire (drops, single-bit corruption, duplication, reordering), and a driver that
+//! checks each side's messages arrive exactly once, in order, byte for byte.
+#![allow(dead_code)]
+
+use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStats};
+use ferrule::link::{
+    frame_buffer_len, Config, Event, Link, LinkBuffers, LinkStats, RxSlot, Transport, TxSlot,
+};
+
+pub const W: usize = 4;
+pub const M: usize = 128;
+
+/// xorshift64*: the seeded PRNG of every test here.
+#[derive(Clone)]
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// True with probability `permille / 1000`.
+    pub fn chance(&mut self, permille: u64) -> bool {
+        self.below(1000) < permille
+    }
+}
+
+fn leak<T: Clone>(v: T, n: usize) -> &'static mut [T] {
+    Box::leak(vec![v; n].into_boxed_slice())
+}
+
+/// Either implementation, as the driver sees it.
+pub trait Endpoint {
+    fn input(&mut self, bytes: &[u8], now: u64);
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<usize>;
+    fn deadline(&self) -> Option<u64>;
+    fn timeout(&mut self, now: u64);
+    /// The message id, or None when refused.
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Option<u32>;
+    fn receive(&mut self, out: &mut [u8]) -> Option<(u8, usize)>;
+    fn event(&mut self) -> Option<Event>;
+    fn up(&self) -> bool;
+    fn close_now(&mut self, now: u64);
+    /// (retransmissions, frames dropped as stale_session)
+    fn counts(&self) -> (u32, u32);
+}
+
+pub struct Full {
+    pub l: Link<'static>,
+    pub stream: bool,
+}
+
+pub struct Compact {
+    pub l: CompactLink<'static>,
+    pub stream: bool,
+}
+
+pub fn full(transport: Transport, seed: u64) -> Full {
+    let cfg = Config {
+        transport,
+        ..Config::default()
+    };
+    let buffers = LinkBuffers {
+        tx_slots: leak(TxSlot::EMPTY, W).into(),
+        rx_slots: leak(RxSlot::EMPTY, W).into(),
+        tx_data: leak(0u8, W * M).into(),
+        rx_data: leak(0u8, W * M).into(),
+        frame: leak(0u8, frame_buffer_len(M)).into(),
+        best_effort: leak(0u8, 2 * M).into(),
+    };
+    Full {
+        l: Link::new(cfg, seed, buffers).unwrap(),
+        stream: transport == Transport::Stream,
+    }
+}
+
+pub fn compact_cfg(transport: Transport) -> CompactConfig {
+    CompactConfig {
+        transport,
+        window: W as u8,
+        max_message: M as u16,
+        ..CompactConfig::DEFAULT
+    }
+}
+
+pub fn compact_with(cfg: CompactConfig, seed: u64) -> Compact {
+    let mem = leak(0u8, memory_len(cfg.window.into(), cfg.max_message.into()));
+    Compact {
+        l: CompactLink::new(cfg, seed, mem).unwrap(),
+        stream: cfg.transport == Transport::Stream,
+    }
+}
+
+pub fn compact(transport: Transport, seed: u64) -> Compact {
+    compact_with(compact_cfg(transport), seed)
+}
+
+impl Endpoint for Full {
+    fn input(&mut self, bytes: &[u8], now: u64) {
+        if self.stream {
+            self.l.handle_input(bytes, now)
+        } else {
+            self.l.handle_datagram(bytes, now)
+        }
+    }
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<usize> {
+        self.l.poll_transmit(now, buf).unwrap()
+    }
+    fn deadline(&self) -> Option<u64> {
+        self.l.poll_timeout()
+    }
+    fn timeout(&mut self, now: u64) {
+        self.l.handle_timeout(now)
+    }
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Option<u32> {
+        match self.l.send(channel, msg, now) {
+            Ok(ferrule::link::Sent::Reliable(id)) => Some(id.0),
+            Ok(other) => panic!("not reliable: {other:?}"),
+            Err(_) => None,
+        }
+    }
+    fn receive(&mut self, out: &mut [u8]) -> Option<(u8, usize)> {
+        self.l.recv(out).unwrap().map(|r| {
+            assert!(r.reliable);
+            (r.channel, r.len)
+        })
+    }
+    fn event(&mut self) -> Option<Event> {
+        self.l.poll_event()
+    }
+    fn up(&self) -> bool {
+        self.l.is_up()
+    }
+    fn close_now(&mut self, now: u64) {
+        self.l.close(now)
+    }
+    fn counts(&self) -> (u32, u32) {
+        let s: LinkStats = self.l.stats();
+        (s.retransmissions, s.stale_session)
+    }
+}
+
+impl Endpoint for Compact {
+    fn input(&mut self, bytes: &[u8], now: u64) {
+        if self.stream {
+            self.l.handle_input(bytes, now)
+        } else {
+            self.l.handle_datagram(bytes, now)
+        }
+    }
+    fn transmit(&mut self, now: u64, buf: &mut [u8]) -> Option<usize> {
+        self.l.poll_transmit(now, buf).unwrap()
+    }
+    fn deadline(&self) -> Option<u64> {
+        self.l.poll_timeout()
+    }
+    fn timeout(&mut self, now: u64) {
+        self.l.handle_timeout(now)
+    }
+    fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Option<u32> {
+        self.l.send(channel, msg, now).ok().map(|id| id.0)
+    }
+    fn receive(&mut self, out: &mut [u8]) -> Option<(u8, usize)> {
+        self.l.recv(out).unwrap().map(|r| (r.channel, r.len))
+    }
+    fn event(&mut self) -> Option<Event> {
+        self.l.poll_event()
+    }
+    fn up(&self) -> bool {
+        self.l.is_up()
+    }
+    fn close_now(&mut self, now: u64) {
+        self.l.close(now)
+    }
+    fn counts(&self) -> (u32, u32) {
+        let s: CompactStats = self.l.stats();
+        (s.retransmissions, s.stale_session)
+    }
+}
+
+/// The wire's faults, per frame, in permille.
+#[derive(Clone, Copy, Debug)]
+pub struct Faults {
+    pub drop: u64,
+    pub corrupt: u64,
+    pub duplicate: u64,
+    pub reorder: u64,
+}
+
+pub const CLEAN: Faults = Faults {
+    drop: 0,
+    corrupt: 0,
+    duplicate: 0,
+    reorder: 0,
+};
+
+pub const MODERATE: Faults = Faults {
+    drop: 50,
+    corrupt: 20,
+    duplicate: 20,
+    reorder: 50,
+};
+
+/// Frames in flight one way: (arrival time, bytes).
+#[derive(Default)]
+pub struct Wire {
+    pub frames: Vec<(u64, Vec<u8>)>,
+    pub dropped: u32,
+    pub corrupted: u32,
+    pub duplicated: u32,
+    pub reordered: u32,
+    pub carried: u32,
+}
+
+pub const LATENCY: u64 = 3;
+
+impl Wire {
+    pub fn put(&mut self, rng: &mut Rng, f: Faults, bytes: &[u8], now: u64) {
+        self.carried += 1;
+        if rng.chance(f.drop) {
+            self.dropped += 1;
+            return;
+        }
+        let mut b = bytes.to_vec();
+        if rng.chance(f.corrupt) && !b.is_empty() {
+            let i = rng.below(b.len() as u64) as usize;
+            b[i] ^= 1 << rng.below(8);
+            self.corrupted += 1;
+        }
+        let mut at = now + LATENCY;
+        if rng.chance(f.reorder) {
+            at += 1 + rng.below(8);
+            self.reordered += 1;
+        }
+        if rng.chance(f.duplicate) {
+            self.duplicated += 1;
+            self.frames.push((at + rng.below(5), b.clone()));
+        }
+        self.frames.push((at, b));
+    }
+
+    /// Frames due at `now`, in arrival order (stable for equal times).
+    pub fn due(&mut self, now: u64) -> Vec<Vec<u8>> {
+        let mut due: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut keep = Vec::new();
+        for (t, b) in self.frames.drain(..) {
+            if t <= now {
+                due.push((t, b));
+            } else {
+                keep.push((t, b));
+            }
+        }
+        self.frames = keep;
+        due.sort_by_key(|(t, _)| *t);
+        due.into_iter().map(|(_, b)| b).collect()
+    }
+}
+
+/// The `i`th message of side `side`: 1..=M bytes, content from both.
+pub fn message(side: u8, i: u32) -> (u8, Vec<u8>) {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (u64::from(side) << 40) ^ u64::from(i));
+    r.next();
+    let len = 1 + r.below(M as u64) as usize;
+    let mut v: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
+    v[0] = side;
+    if len >= 5 {
+        v[1..5].copy_from_slice(&i.to_le_bytes());
+    }
+    ((i % 5) as u8, v)
+}
+
+/// What a run saw.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    pub sent: [u32; 2],
+    pub delivered: [u32; 2],
+    pub downs: [u32; 2],
+    pub ups: [u32; 2],
+    pub retransmissions: [u32; 2],
+    pub stale: [u32; 2],
+    pub dropped: u32,
+    pub corrupted: u32,
+    pub duplicated: u32,
+    pub reordered: u32,
+    pub frames: u32,
+    pub end: u64,
+}
+
+/// Drives `a` and `b` (side 0 and 1) until each delivered `n` messages of the other, or
+/// `limit` ms passed. Each side's next expected message is checked byte for byte: exactly
+/// once, in order. Returns the report; panics on a wrong or repeated message.
+pub fn run(
+    a: &mut dyn Endpoint,
+    b: &mut dyn Endpoint,
+    n: u32,
+    faults: Faults,
+    seed: u64,
+    limit: u64,
+) -> Report {
+    let mut rng = Rng(seed | 1);
+    let mut wires = [Wire::default(), Wire::default()];
+    let mut next_send = [0u32; 2];
+    let mut next_recv = [0u32; 2];
+    let mut rep = Report::default();
+    let mut buf = vec![0u8; 1024];
+    let mut out = vec![0u8; M];
+    let mut now = 0u64;
+    let eps: [&mut dyn Endpoint; 2] = [a, b];
+    let [a, b] = eps;
+    let mut eps = [a, b];
+    while now < limit {
+        for side in 0..2 {
+            let other = 1 - side;
+            for f in wires[other].due(now) {
+                eps[side].input(&f, now);
+            }
+            if eps[side].deadline().is_some_and(|t| t <= now) {
+                eps[side].timeout(now);
+            }
+            while let Some(e) = eps[side].event() {
+                match e {
+                    Event::Up => rep.ups[side] += 1,
+                    Event::Down { .. } => rep.downs[side] += 1,
+                }
+            }
+            while next_send[side] < n && eps[side].up() {
+                let (ch, m) = message(side as u8, next_send[side]);
+                match eps[side].send(ch, &m, now) {
+                    Some(_) => next_send[side] += 1,
+                    None => break,
+                }
+            }
+            while let Some((ch, len)) = eps[side].receive(&mut out) {
+                let i = next_recv[side];
+                let (ech, em) = message(other as u8, i);
+                assert_eq!(
+                    (ch, &out[..len]),
+                    (ech, &em[..]),
+                    "side {side} message {i} at {now}"
+                );
+                next_recv[side] += 1;
+            }
+            while let Some(k) = eps[side].transmit(now, &mut buf) {
+                wires[side].put(&mut rng, faults, &buf[..k], now);
+            }
+        }
+        if next_recv[0] >= n && next_recv[1] >= n {
+            break;
+        }
+        now += 1;
+    }
+    for side in 0..2 {
+        rep.sent[side] = next_send[side];
+        rep.delivered[side] = next_recv[side];
+        let (r, s) = eps[side].counts();
+        rep.retransmissions[side] = r;
+        rep.stale[side] = s;
+    }
+    for w in &wires {
+        rep.dropped += w.dropped;
+        rep.corrupted += w.corrupted;
+        rep.duplicated += w.duplicated;
+        rep.reordered += w.reordered;
+        rep.frames += w.carried;
+    }
+    rep.end = now;
+    rep
+}

@@ -1,0 +1,63 @@
+//! The compact link against the full `Link` and against itself, both roles, both transports,
+//! over a seeded lossy wire.
+
+mod compact_common;
+use compact_common::*;
+use ferrule::link::Transport;
+
+const N: u32 = 2000;
+const LIMIT: u64 = 2_000_000;
+
+fn check(r: &Report, n: u32) {
+    println!("{r:?}");
+    assert_eq!(r.delivered, [n, n], "{r:?}");
+    assert_eq!(r.downs, [0, 0], "no session lost: {r:?}");
+    assert_eq!(r.ups, [1, 1], "{r:?}");
+}
+
+fn transports() -> [Transport; 2] {
+    [Transport::Stream, Transport::Datagram]
+}
+
+#[test]
+fn compact_initiator_full_responder_lossy() {
+    // The compact side starts first (its HELLO goes out before the full one exists on the
+    // wire): it is the initiator; the full link answers.
+    for (k, t) in transports().into_iter().enumerate() {
+        let mut c = compact(t, 0x1111 + k as u64);
+        let mut f = full(t, 0x2222 + k as u64);
+        let r = run(&mut c, &mut f, N, MODERATE, 7 + k as u64, LIMIT);
+        check(&r, N);
+    }
+}
+
+#[test]
+fn full_initiator_compact_responder_lossy() {
+    for (k, t) in transports().into_iter().enumerate() {
+        let mut f = full(t, 0x3333 + k as u64);
+        let mut c = compact(t, 0x4444 + k as u64);
+        let r = run(&mut f, &mut c, N, MODERATE, 11 + k as u64, LIMIT);
+        check(&r, N);
+    }
+}
+
+#[test]
+fn compact_to_compact_lossy() {
+    for (k, t) in transports().into_iter().enumerate() {
+        let mut a = compact(t, 0x5555 + k as u64);
+        let mut b = compact(t, 0x6666 + k as u64);
+        let r = run(&mut a, &mut b, N, MODERATE, 13 + k as u64, LIMIT);
+        check(&r, N);
+    }
+}
+
+#[test]
+fn clean_wire_has_no_retransmissions() {
+    for t in transports() {
+        let mut c = compact(t, 1);
+        let mut f = full(t, 2);
+        let r = run(&mut c, &mut f, 500, CLEAN, 3, LIMIT);
+        check(&r, 500);
+        assert_eq!(r.retransmissions, [0, 0], "{r:?}");
+    }
+}
