@@ -322,6 +322,10 @@ typedef uint32_t ferrule_status;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// Opaque compact link handle, created in caller memory with `ferrule_compact_init`. Same
+// conventions as `ferrule_link_t` (clock in milliseconds, one context at a time).
+typedef struct ferrule_compact_t ferrule_compact_t;
+
 // Opaque streaming decoder, created in caller memory with `ferrule_decoder_init`: its state,
 // then its receive buffer (the rest of that memory).
 typedef struct ferrule_decoder_t ferrule_decoder_t;
@@ -340,6 +344,148 @@ typedef struct ferrule_decoder_t ferrule_decoder_t;
 // every configuration it runs); the figures hold for the Rust toolchain and options of this
 // release.
 typedef struct ferrule_link_t ferrule_link_t;
+
+// Compact link configuration. Start from `ferrule_compact_config_default()`. Times in
+// milliseconds. `window` and `max_message` size the memory.
+typedef struct {
+  // `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
+  uint8_t transport;
+  // Emit a 0x00 before each stream frame. Default false (hellos always get one).
+  bool leading_delimiter;
+  // Messages in flight each way, 1 to 255. Default 4.
+  uint8_t window;
+  // Timeouts in a row without progress before the session ends (255: no limit).
+  // Default 20.
+  uint8_t max_retransmits;
+  // Largest message, 1 to 4096 bytes. Default 128.
+  uint16_t max_message;
+  // Padding; must be 0.
+  uint16_t reserved;
+  // Retransmission timeout before the first RTT sample. Default 1000.
+  uint32_t rto_initial_ms;
+  // Lower bound of the retransmission timeout. Default 20.
+  uint32_t rto_min_ms;
+  // Upper bound of the retransmission timeout and of every backoff. Default 4000.
+  uint32_t rto_max_ms;
+  // Longest a stand-alone acknowledgement is delayed. Default 5.
+  uint32_t ack_delay_ms;
+  // Keepalive interval when idle; down after 8 intervals of silence (0: off). Default 1000.
+  uint32_t keepalive_ms;
+} ferrule_compact_config_t;
+
+// A delivered message's metadata.
+typedef struct {
+  // Bytes written to the output buffer.
+  size_t len;
+  // Channel it arrived on.
+  uint8_t channel;
+  // Whether it came over the reliable, ordered service.
+  bool reliable;
+} ferrule_received_t;
+
+// A link lifecycle event.
+typedef struct {
+  // `FERRULE_EVENT_UP` or `FERRULE_EVENT_DOWN`.
+  uint8_t kind;
+  // For DOWN: `FERRULE_DOWN_*`.
+  uint8_t reason;
+  // For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
+  // may have received some of them: their acknowledgement was lost with the session). When
+  // the event queue overflowed, one DOWN may stand for several sessions' (see
+  // `ferrule_link_poll_event`): then the range also names messages confirmed in between,
+  // and `unacked` may exceed the window.
+  uint16_t unacked;
+  // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
+  uint32_t first_id;
+} ferrule_event_t;
+
+// Frame counters of a decoder (or a link), one per reject reason.
+typedef struct {
+  // Bytes consumed.
+  uint64_t bytes_in;
+  // Frames accepted.
+  uint32_t frames_ok;
+  // Invalid byte stuffing.
+  uint32_t malformed;
+  // Shorter than header + CRC.
+  uint32_t too_short;
+  // Larger than the buffer, discarded whole.
+  uint32_t oversize;
+  // CRC mismatches.
+  uint32_t bad_crc;
+  // Unsupported version.
+  uint32_t bad_version;
+  // Unknown frame type.
+  uint32_t unknown_kind;
+  // Invalid flags.
+  uint32_t bad_flags;
+  // Header longer than the frame.
+  uint32_t truncated_header;
+} ferrule_decoder_stats_t;
+
+// A compact link's counters (the names of PROTOCOL.md section 3).
+typedef struct {
+  // Smoothed RTT (ms; 0 before the first sample).
+  uint32_t srtt_ms;
+  // Current retransmission timeout before backoff (ms).
+  uint32_t rto_ms;
+  // Frames handed to the transport.
+  uint32_t frames_sent;
+  // Valid frames received.
+  uint32_t frames_received;
+  // Messages accepted by send.
+  uint32_t sent_reliable;
+  // Messages delivered.
+  uint32_t delivered_reliable;
+  // RDATA frames sent again.
+  uint32_t retransmissions;
+  // Retransmission timer expiries.
+  uint32_t timeouts;
+  // Stand-alone ACK frames sent.
+  uint32_t acks_sent;
+  // PINGs sent.
+  uint32_t pings_sent;
+  // HELLO and HELLO_ACK frames sent.
+  uint32_t hellos_sent;
+  // HELLOs answered with a new pending handshake.
+  uint32_t hellos_answered;
+  // Hellos of a handshake already answered or completed.
+  uint32_t hello_duplicates;
+  // RDATA already delivered (dropped).
+  uint32_t duplicates;
+  // RDATA ahead of a gap (dropped: go-back-N).
+  uint32_t out_of_order;
+  // RDATA beyond the window (dropped).
+  uint32_t out_of_window;
+  // Times send refused a message (window full).
+  uint32_t send_full;
+  // Frames of another session (dropped).
+  uint32_t stale_session;
+  // Link frames without a session tag (dropped).
+  uint32_t untagged;
+  // Frames in a form this side does not announce (dropped).
+  uint32_t not_negotiated;
+  // Hellos carrying this side's own nonce (dropped).
+  uint32_t reflected;
+  // Hellos with a malformed record (dropped).
+  uint32_t unexpected;
+  // Acks for sequence numbers never sent (ignored).
+  uint32_t bad_ack;
+  // Messages larger than this link's largest (dropped).
+  uint32_t too_large;
+  // Sealed (AEAD) frames: this link has no keys (dropped).
+  uint32_t unknown_key;
+  // Sessions started.
+  uint32_t sessions;
+  // Sessions ended.
+  uint32_t link_downs;
+  // Messages discarded when sessions ended.
+  uint32_t discarded_on_reset;
+  // Events dropped or merged because the application did not poll them.
+  uint32_t events_dropped;
+  // Framing rejects by reason.
+  ferrule_decoder_stats_t framing;
+} ferrule_compact_stats_t;
 
 // What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
 typedef struct {
@@ -441,30 +587,6 @@ typedef struct {
   size_t payload_len;
 } ferrule_frame_t;
 
-// Frame counters of a decoder (or a link), one per reject reason.
-typedef struct {
-  // Bytes consumed.
-  uint64_t bytes_in;
-  // Frames accepted.
-  uint32_t frames_ok;
-  // Invalid byte stuffing.
-  uint32_t malformed;
-  // Shorter than header + CRC.
-  uint32_t too_short;
-  // Larger than the buffer, discarded whole.
-  uint32_t oversize;
-  // CRC mismatches.
-  uint32_t bad_crc;
-  // Unsupported version.
-  uint32_t bad_version;
-  // Unknown frame type.
-  uint32_t unknown_kind;
-  // Invalid flags.
-  uint32_t bad_flags;
-  // Header longer than the frame.
-  uint32_t truncated_header;
-} ferrule_decoder_stats_t;
-
 // Link configuration. Start from `ferrule_link_config_default()`. Times in milliseconds.
 // `window` and `max_message` size the link's memory; the rest is behaviour.
 typedef struct {
@@ -503,32 +625,6 @@ typedef struct {
   // Padding; must be 0 (`ferrule_link_init` refuses anything else).
   uint8_t reserved[3];
 } ferrule_link_config_t;
-
-// A delivered message's metadata.
-typedef struct {
-  // Bytes written to the output buffer.
-  size_t len;
-  // Channel it arrived on.
-  uint8_t channel;
-  // Whether it came over the reliable, ordered service.
-  bool reliable;
-} ferrule_received_t;
-
-// A link lifecycle event.
-typedef struct {
-  // `FERRULE_EVENT_UP` or `FERRULE_EVENT_DOWN`.
-  uint8_t kind;
-  // For DOWN: `FERRULE_DOWN_*`.
-  uint8_t reason;
-  // For DOWN: reliable messages accepted by send but not confirmed, now discarded (the peer
-  // may have received some of them: their acknowledgement was lost with the session). When
-  // the event queue overflowed, one DOWN may stand for several sessions' (see
-  // `ferrule_link_poll_event`): then the range also names messages confirmed in between,
-  // and `unacked` may exceed the window.
-  uint16_t unacked;
-  // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
-  uint32_t first_id;
-} ferrule_event_t;
 
 // Link counters, from `ferrule_link_init` on (across sessions); each field says what it
 // counts.
@@ -714,6 +810,133 @@ ferrule_status ferrule_link_set_key(ferrule_link_t *link,
                                     uint8_t key_id,
                                     const uint8_t *key,
                                     size_t key_len);
+
+// The default configuration: stream, 4 messages of up to 128 bytes each way, 20
+// retransmissions, RTO 1000 ms at first and 20..=4000 ms, acks delayed at most 5 ms,
+// keepalive 1000 ms. Reentrant.
+ferrule_compact_config_t ferrule_compact_config_default(void);
+
+// Bytes of memory (aligned to 8) for a compact link of `window` messages of up to
+// `max_message` bytes each way; 0 for an invalid size. Reentrant.
+size_t ferrule_compact_storage_size(uint8_t window, uint16_t max_message);
+
+// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
+// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
+size_t ferrule_compact_max_frame_len(uint16_t max_message);
+
+// Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
+// `ferrule_compact_storage_size`) and writes its handle to `*out`. The link starts its
+// handshake at once. `seed` must differ on every boot and device (a hardware random number,
+// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
+// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
+// `FERRULE_ERR_INVALID_ARGUMENT` (a configuration value out of range).
+//
+// # Safety
+// `mem` points to `mem_len` writable bytes that stay the link's until it is no longer used;
+// `config` readable; `out` writable.
+ferrule_status ferrule_compact_init(void *mem,
+                                    size_t mem_len,
+                                    const ferrule_compact_config_t *config,
+                                    uint64_t seed,
+                                    ferrule_compact_t **out);
+
+// Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
+// message id to `*id` (when not NULL). Returns `FERRULE_OK`, `FERRULE_ERR_FULL`,
+// `FERRULE_ERR_TOO_LARGE`, `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
+ferrule_status ferrule_compact_send(ferrule_compact_t *link,
+                                    uint8_t channel,
+                                    const uint8_t *msg,
+                                    size_t len,
+                                    uint64_t now_ms,
+                                    uint32_t *id);
+
+// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
+// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
+// or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
+// writable.
+ferrule_status ferrule_compact_recv(ferrule_compact_t *link,
+                                    uint8_t *out,
+                                    size_t cap,
+                                    ferrule_received_t *received);
+
+// Feeds bytes received from a stream transport, in any chunking. Returns `FERRULE_OK`,
+// `FERRULE_ERR_NULL` or `FERRULE_ERR_INVALID_ARGUMENT` (`len` above `PTRDIFF_MAX`); bad
+// input is counted, never an error.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `input` points to `len` bytes (NULL when `len` is 0).
+ferrule_status ferrule_compact_handle_input(ferrule_compact_t *link,
+                                            const uint8_t *input,
+                                            size_t len,
+                                            uint64_t now_ms);
+
+// Feeds one datagram. Returns as `ferrule_compact_handle_input`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes.
+ferrule_status ferrule_compact_handle_datagram(ferrule_compact_t *link,
+                                               const uint8_t *datagram,
+                                               size_t len,
+                                               uint64_t now_ms);
+
+// Writes the next frame into `out` (`cap` >= `ferrule_compact_max_frame_len(max_message)`)
+// and its length to `*out_len`. Call until `FERRULE_EMPTY`. Returns `FERRULE_OK`,
+// `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `out_len`
+// writable.
+ferrule_status ferrule_compact_poll_transmit(ferrule_compact_t *link,
+                                             uint64_t now_ms,
+                                             uint8_t *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+// Writes to `*deadline_ms` when `ferrule_compact_handle_timeout` is due next (at or before
+// the last `now_ms` when something can be sent at once). Returns `FERRULE_OK`,
+// `FERRULE_EMPTY` (no timer) or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `deadline_ms` writable.
+ferrule_status ferrule_compact_poll_timeout(ferrule_compact_t *link, uint64_t *deadline_ms);
+
+// Runs the timers at `now_ms`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`.
+ferrule_status ferrule_compact_handle_timeout(ferrule_compact_t *link, uint64_t now_ms);
+
+// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`).
+// Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `event` writable.
+ferrule_status ferrule_compact_poll_event(ferrule_compact_t *link, ferrule_event_t *event);
+
+// Whether a session is up (false for a NULL handle).
+//
+// # Safety
+// `link` from `ferrule_compact_init` or NULL.
+bool ferrule_compact_is_up(const ferrule_compact_t *link);
+
+// Ends the session: the next `ferrule_compact_poll_transmit` sends CLOSE and a DOWN event
+// (local close) follows. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`.
+ferrule_status ferrule_compact_close(ferrule_compact_t *link, uint64_t now_ms);
+
+// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `out` writable.
+ferrule_status ferrule_compact_stats(ferrule_compact_t *link, ferrule_compact_stats_t *out);
 
 // The default compression configuration: sends everything raw; takes per-message and shared
 // payloads with fixed Huffman codes over a 1 KiB window (a 1 KiB history ring); 1 KiB

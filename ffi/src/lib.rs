@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod aead;
+pub mod compact;
 pub mod compression;
 pub mod fec;
 pub mod frame;

@@ -13,6 +13,8 @@
  *     kind received (dynamic blocks), forward error correction 8:2
  *   5 link, 4 x 128 B, forward error correction 4:2 (no compression)
  *   6 link, 4 x 128 B, no compression, with the best-effort channel
+ *   7 compact link (ferrule_compact_*), 4 x 128 B: what profile 2 does, with the size-first
+ *     go-back-N link (every channel reliable; no best effort, compression, AEAD or FEC)
  */
 #include "ferrule.h"
 #include "semihost.h"
@@ -59,6 +61,36 @@ static void run(void) {
     ferrule_decoder_init(dec_mem, sizeof dec_mem, &dec);
     if (ferrule_decoder_feed(dec, buf, n, &used, &f) == FERRULE_OK) sink[0] = f.payload[0];
     report(0, 0, 0, 0, ferrule_decoder_size());
+}
+#elif PROFILE == 7
+#define WINDOW 4
+#define MAX_MESSAGE 128
+static uint64_t link_mem[2048 / 8];
+static uint8_t buf[600];
+
+static void run(void) {
+    ferrule_compact_config_t cfg = ferrule_compact_config_default();
+    ferrule_compact_t *l = NULL;
+    ferrule_received_t r;
+    ferrule_event_t ev;
+    ferrule_compact_stats_t st;
+    size_t n;
+    uint64_t t;
+    uint32_t id;
+    cfg.window = WINDOW;
+    cfg.max_message = MAX_MESSAGE;
+    if (ferrule_compact_init(link_mem, sizeof link_mem, &cfg, sink[1], &l) != FERRULE_OK) return;
+    ferrule_compact_send(l, 0, (const uint8_t *)sink, 8, 0, &id);
+    ferrule_compact_handle_input(l, (const uint8_t *)sink, 8, 0);
+    ferrule_compact_poll_transmit(l, 0, buf, sizeof buf, &n);
+    ferrule_compact_recv(l, buf, sizeof buf, &r);
+    ferrule_compact_poll_timeout(l, &t);
+    ferrule_compact_handle_timeout(l, t);
+    ferrule_compact_poll_event(l, &ev);
+    ferrule_compact_stats(l, &st);
+    sink[0] = buf[0] + (uint8_t)st.frames_sent;
+    report(ferrule_compact_storage_size(WINDOW, MAX_MESSAGE), 0, 0, 0,
+           ferrule_compact_max_frame_len(MAX_MESSAGE));
 }
 #elif PROFILE >= 2
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];

@@ -312,8 +312,6 @@ pub fn run(
     let mut out = vec![0u8; M];
     let mut now = 0u64;
     let eps: [&mut dyn Endpoint; 2] = [a, b];
-    let [a, b] = eps;
-    let mut eps = [a, b];
     while now < limit {
         for side in 0..2 {
             let other = 1 - side;

@@ -1,0 +1,544 @@
+//! The compact link in C (`ferrule::compact`): a size-first, go-back-N link that speaks the
+//! same wire format as `ferrule_link_*` and interoperates with it. Every channel is reliable
+//! and ordered; no best effort, compression, AEAD or FEC.
+//!
+//! One block of memory holds it: `ferrule_compact_storage_size(window, max_message)` bytes,
+//! aligned to 8. `ferrule_compact_init` writes the link's state at its start and gives it the
+//! rest for its slots and frame buffer. Events and received-message metadata use the
+//! `ferrule_link_*` types (`ferrule_event_t`, `ferrule_received_t`).
+
+use crate::link::{
+    check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_LOCAL_CLOSE,
+    FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED, FERRULE_DOWN_PEER_SILENT,
+    FERRULE_DOWN_RETRY_LIMIT, FERRULE_EVENT_DOWN, FERRULE_EVENT_UP, FERRULE_TRANSPORT_DATAGRAM,
+    FERRULE_TRANSPORT_STREAM,
+};
+use crate::{bytes, bytes_mut, ferrule_status, guard, put};
+use core::mem::size_of;
+use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStats};
+use ferrule::link::{DownReason, Event, RecvError, SendError, Transport};
+
+/// Opaque compact link handle, created in caller memory with `ferrule_compact_init`. Same
+/// conventions as `ferrule_link_t` (clock in milliseconds, one context at a time).
+pub struct ferrule_compact_t {
+    inner: CompactLink<'static>,
+}
+
+/// Compact link configuration. Start from `ferrule_compact_config_default()`. Times in
+/// milliseconds. `window` and `max_message` size the memory.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ferrule_compact_config_t {
+    /// `FERRULE_TRANSPORT_STREAM` (default) or `FERRULE_TRANSPORT_DATAGRAM`.
+    pub transport: u8,
+    /// Emit a 0x00 before each stream frame. Default false (hellos always get one).
+    pub leading_delimiter: bool,
+    /// Messages in flight each way, 1 to 255. Default 4.
+    pub window: u8,
+    /// Timeouts in a row without progress before the session ends (255: no limit).
+    /// Default 20.
+    pub max_retransmits: u8,
+    /// Largest message, 1 to 4096 bytes. Default 128.
+    pub max_message: u16,
+    /// Padding; must be 0.
+    pub reserved: u16,
+    /// Retransmission timeout before the first RTT sample. Default 1000.
+    pub rto_initial_ms: u32,
+    /// Lower bound of the retransmission timeout. Default 20.
+    pub rto_min_ms: u32,
+    /// Upper bound of the retransmission timeout and of every backoff. Default 4000.
+    pub rto_max_ms: u32,
+    /// Longest a stand-alone acknowledgement is delayed. Default 5.
+    pub ack_delay_ms: u32,
+    /// Keepalive interval when idle; down after 8 intervals of silence (0: off). Default 1000.
+    pub keepalive_ms: u32,
+}
+
+/// The default configuration: stream, 4 messages of up to 128 bytes each way, 20
+/// retransmissions, RTO 1000 ms at first and 20..=4000 ms, acks delayed at most 5 ms,
+/// keepalive 1000 ms. Reentrant.
+#[no_mangle]
+pub extern "C" fn ferrule_compact_config_default() -> ferrule_compact_config_t {
+    let d = CompactConfig::DEFAULT;
+    ferrule_compact_config_t {
+        transport: FERRULE_TRANSPORT_STREAM,
+        leading_delimiter: d.leading_delimiter,
+        window: d.window,
+        max_retransmits: d.max_retransmits,
+        max_message: d.max_message,
+        reserved: 0,
+        rto_initial_ms: d.rto_initial,
+        rto_min_ms: d.rto_min,
+        rto_max_ms: d.rto_max,
+        ack_delay_ms: d.ack_delay,
+        keepalive_ms: d.keepalive,
+    }
+}
+
+/// Bytes of the handle at the start of the block, rounded up to 8.
+const STATE: usize = size_of::<ferrule_compact_t>().next_multiple_of(8);
+
+/// Bytes of memory (aligned to 8) for a compact link of `window` messages of up to
+/// `max_message` bytes each way; 0 for an invalid size. Reentrant.
+#[no_mangle]
+pub extern "C" fn ferrule_compact_storage_size(window: u8, max_message: u16) -> usize {
+    if window == 0 || max_message == 0 || usize::from(max_message) > 4096 {
+        return 0;
+    }
+    STATE.saturating_add(memory_len(window.into(), max_message.into()))
+}
+
+/// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
+/// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
+#[no_mangle]
+pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
+    ferrule::max_stream_frame_len(usize::from(max_message).clamp(40, 4096))
+}
+
+/// Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
+/// `ferrule_compact_storage_size`) and writes its handle to `*out`. The link starts its
+/// handshake at once. `seed` must differ on every boot and device (a hardware random number,
+/// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
+/// `FERRULE_ERR_INVALID_ARGUMENT` (a configuration value out of range).
+///
+/// # Safety
+/// `mem` points to `mem_len` writable bytes that stay the link's until it is no longer used;
+/// `config` readable; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_init(
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    config: *const ferrule_compact_config_t,
+    seed: u64,
+    out: *mut *mut ferrule_compact_t,
+) -> ferrule_status {
+    guard(|| {
+        if config.is_null() || mem.is_null() || out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller passes a readable configuration.
+        let c = unsafe { *config };
+        let transport = match c.transport {
+            FERRULE_TRANSPORT_STREAM => Transport::Stream,
+            FERRULE_TRANSPORT_DATAGRAM => Transport::Datagram,
+            _ => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        };
+        let needed = ferrule_compact_storage_size(c.window, c.max_message);
+        if needed == 0 || c.reserved != 0 {
+            return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
+        }
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
+        }
+        let cfg = CompactConfig {
+            transport,
+            window: c.window,
+            max_message: c.max_message,
+            rto_initial: c.rto_initial_ms,
+            rto_min: c.rto_min_ms,
+            rto_max: c.rto_max_ms,
+            max_retransmits: c.max_retransmits,
+            ack_delay: c.ack_delay_ms,
+            keepalive: c.keepalive_ms,
+            leading_delimiter: c.leading_delimiter,
+        };
+        let base = mem.cast::<u8>();
+        // SAFETY: the block holds `needed` = STATE + memory_len bytes (checked above); the area
+        // after the state lies inside it and does not overlap the state; the caller keeps the
+        // memory for the link's lifetime ('static stands for that).
+        let area = unsafe {
+            let p = base.add(STATE);
+            let len = needed.saturating_sub(STATE);
+            p.write_bytes(0, len);
+            core::slice::from_raw_parts_mut(p, len)
+        };
+        let link = match CompactLink::new(cfg, seed, area) {
+            Ok(l) => l,
+            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        };
+        let p = mem.cast::<ferrule_compact_t>();
+        // SAFETY: the block starts with STATE >= size_of::<ferrule_compact_t>() bytes, aligned
+        // to 8 (checked; the handle's alignment is at most 8, asserted below), not aliased by
+        // the area given to the link.
+        unsafe { p.write(ferrule_compact_t { inner: link }) };
+        put(out, p);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+const _: () = assert!(core::mem::align_of::<ferrule_compact_t>() <= 8);
+
+/// Runs `f` on the link behind `link`, or returns `FERRULE_ERR_NULL`.
+fn with_link(
+    link: *mut ferrule_compact_t,
+    f: impl FnOnce(&mut CompactLink<'static>) -> ferrule_status,
+) -> ferrule_status {
+    guard(|| {
+        if link.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: a handle from ferrule_compact_init, used from one context at a time (the
+        // documented contract).
+        f(unsafe { &mut (*link).inner })
+    })
+}
+
+/// Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
+/// message id to `*id` (when not NULL). Returns `FERRULE_OK`, `FERRULE_ERR_FULL`,
+/// `FERRULE_ERR_TOO_LARGE`, `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_send(
+    link: *mut ferrule_compact_t,
+    channel: u8,
+    msg: *const u8,
+    len: usize,
+    now_ms: u64,
+    id: *mut u32,
+) -> ferrule_status {
+    with_link(link, |l| {
+        let msg = match bytes(msg, len, ferrule_status::FERRULE_ERR_TOO_LARGE) {
+            Ok(msg) => msg,
+            Err(e) => return e,
+        };
+        match l.send(channel, msg, now_ms) {
+            Ok(n) => {
+                put(id, n.0);
+                ferrule_status::FERRULE_OK
+            }
+            Err(SendError::Full) => ferrule_status::FERRULE_ERR_FULL,
+            Err(SendError::TooLarge) => ferrule_status::FERRULE_ERR_TOO_LARGE,
+            Err(SendError::NotConnected) => ferrule_status::FERRULE_ERR_NOT_CONNECTED,
+        }
+    })
+}
+
+/// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
+/// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
+/// or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_recv(
+    link: *mut ferrule_compact_t,
+    out: *mut u8,
+    cap: usize,
+    received: *mut ferrule_received_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        let Some(out) = bytes_mut(out, cap, l.max_message()) else {
+            return ferrule_status::FERRULE_ERR_NULL;
+        };
+        if received.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        match l.recv(out) {
+            Ok(Some(r)) => {
+                put(
+                    received,
+                    ferrule_received_t {
+                        len: r.len,
+                        channel: r.channel,
+                        reliable: true,
+                    },
+                );
+                ferrule_status::FERRULE_OK
+            }
+            Ok(None) => ferrule_status::FERRULE_EMPTY,
+            Err(RecvError::BufferTooSmall { .. }) => ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL,
+            Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        }
+    })
+}
+
+/// Feeds bytes received from a stream transport, in any chunking. Returns `FERRULE_OK`,
+/// `FERRULE_ERR_NULL` or `FERRULE_ERR_INVALID_ARGUMENT` (`len` above `PTRDIFF_MAX`); bad
+/// input is counted, never an error.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `input` points to `len` bytes (NULL when `len` is 0).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_handle_input(
+    link: *mut ferrule_compact_t,
+    input: *const u8,
+    len: usize,
+    now_ms: u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        match bytes(input, len, ferrule_status::FERRULE_ERR_INVALID_ARGUMENT) {
+            Ok(input) => l.handle_input(input, now_ms),
+            Err(e) => return e,
+        }
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Feeds one datagram. Returns as `ferrule_compact_handle_input`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_handle_datagram(
+    link: *mut ferrule_compact_t,
+    datagram: *const u8,
+    len: usize,
+    now_ms: u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        match bytes(datagram, len, ferrule_status::FERRULE_ERR_INVALID_ARGUMENT) {
+            Ok(d) => l.handle_datagram(d, now_ms),
+            Err(e) => return e,
+        }
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Writes the next frame into `out` (`cap` >= `ferrule_compact_max_frame_len(max_message)`)
+/// and its length to `*out_len`. Call until `FERRULE_EMPTY`. Returns `FERRULE_OK`,
+/// `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `out_len`
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_poll_transmit(
+    link: *mut ferrule_compact_t,
+    now_ms: u64,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> ferrule_status {
+    with_link(link, |l| {
+        let need = l.max_frame_len();
+        let Some(out) = bytes_mut(out, cap, need) else {
+            return ferrule_status::FERRULE_ERR_NULL;
+        };
+        if out_len.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        if out.len() < need {
+            return ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL;
+        }
+        match l.poll_transmit(now_ms, out) {
+            Ok(Some(n)) => {
+                put(out_len, n);
+                ferrule_status::FERRULE_OK
+            }
+            Ok(None) => ferrule_status::FERRULE_EMPTY,
+            Err(e) => e.into(),
+        }
+    })
+}
+
+/// Writes to `*deadline_ms` when `ferrule_compact_handle_timeout` is due next (at or before
+/// the last `now_ms` when something can be sent at once). Returns `FERRULE_OK`,
+/// `FERRULE_EMPTY` (no timer) or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `deadline_ms` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_poll_timeout(
+    link: *mut ferrule_compact_t,
+    deadline_ms: *mut u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if deadline_ms.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        match l.poll_timeout() {
+            Some(t) => {
+                put(deadline_ms, t);
+                ferrule_status::FERRULE_OK
+            }
+            None => ferrule_status::FERRULE_EMPTY,
+        }
+    })
+}
+
+/// Runs the timers at `now_ms`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_handle_timeout(
+    link: *mut ferrule_compact_t,
+    now_ms: u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        l.handle_timeout(now_ms);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`).
+/// Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `event` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_poll_event(
+    link: *mut ferrule_compact_t,
+    event: *mut ferrule_event_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if event.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        let e = match l.poll_event() {
+            None => return ferrule_status::FERRULE_EMPTY,
+            Some(Event::Up) => ferrule_event_t {
+                kind: FERRULE_EVENT_UP,
+                ..Default::default()
+            },
+            Some(Event::Down {
+                reason,
+                unacked,
+                first,
+            }) => ferrule_event_t {
+                kind: FERRULE_EVENT_DOWN,
+                reason: match reason {
+                    DownReason::PeerRestarted => FERRULE_DOWN_PEER_RESTARTED,
+                    DownReason::RetryLimit => FERRULE_DOWN_RETRY_LIMIT,
+                    DownReason::PeerSilent => FERRULE_DOWN_PEER_SILENT,
+                    DownReason::PeerClosed => FERRULE_DOWN_PEER_CLOSED,
+                    _ => FERRULE_DOWN_LOCAL_CLOSE,
+                },
+                unacked,
+                first_id: first.0,
+            },
+        };
+        put(event, e);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Whether a session is up (false for a NULL handle).
+///
+/// # Safety
+/// `link` from `ferrule_compact_init` or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_is_up(link: *const ferrule_compact_t) -> bool {
+    // SAFETY: a handle from ferrule_compact_init or NULL (checked).
+    !link.is_null() && unsafe { (*link).inner.is_up() }
+}
+
+/// Ends the session: the next `ferrule_compact_poll_transmit` sends CLOSE and a DOWN event
+/// (local close) follows. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_close(
+    link: *mut ferrule_compact_t,
+    now_ms: u64,
+) -> ferrule_status {
+    with_link(link, |l| {
+        l.close(now_ms);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// A compact link's counters (the names of PROTOCOL.md section 3).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ferrule_compact_stats_t {
+    /// Smoothed RTT (ms; 0 before the first sample).
+    pub srtt_ms: u32,
+    /// Current retransmission timeout before backoff (ms).
+    pub rto_ms: u32,
+    /// Frames handed to the transport.
+    pub frames_sent: u32,
+    /// Valid frames received.
+    pub frames_received: u32,
+    /// Messages accepted by send.
+    pub sent_reliable: u32,
+    /// Messages delivered.
+    pub delivered_reliable: u32,
+    /// RDATA frames sent again.
+    pub retransmissions: u32,
+    /// Retransmission timer expiries.
+    pub timeouts: u32,
+    /// Stand-alone ACK frames sent.
+    pub acks_sent: u32,
+    /// PINGs sent.
+    pub pings_sent: u32,
+    /// HELLO and HELLO_ACK frames sent.
+    pub hellos_sent: u32,
+    /// HELLOs answered with a new pending handshake.
+    pub hellos_answered: u32,
+    /// Hellos of a handshake already answered or completed.
+    pub hello_duplicates: u32,
+    /// RDATA already delivered (dropped).
+    pub duplicates: u32,
+    /// RDATA ahead of a gap (dropped: go-back-N).
+    pub out_of_order: u32,
+    /// RDATA beyond the window (dropped).
+    pub out_of_window: u32,
+    /// Times send refused a message (window full).
+    pub send_full: u32,
+    /// Frames of another session (dropped).
+    pub stale_session: u32,
+    /// Link frames without a session tag (dropped).
+    pub untagged: u32,
+    /// Frames in a form this side does not announce (dropped).
+    pub not_negotiated: u32,
+    /// Hellos carrying this side's own nonce (dropped).
+    pub reflected: u32,
+    /// Hellos with a malformed record (dropped).
+    pub unexpected: u32,
+    /// Acks for sequence numbers never sent (ignored).
+    pub bad_ack: u32,
+    /// Messages larger than this link's largest (dropped).
+    pub too_large: u32,
+    /// Sealed (AEAD) frames: this link has no keys (dropped).
+    pub unknown_key: u32,
+    /// Sessions started.
+    pub sessions: u32,
+    /// Sessions ended.
+    pub link_downs: u32,
+    /// Messages discarded when sessions ended.
+    pub discarded_on_reset: u32,
+    /// Events dropped or merged because the application did not poll them.
+    pub events_dropped: u32,
+    /// Framing rejects by reason.
+    pub framing: crate::frame::ferrule_decoder_stats_t,
+}
+
+// `ferrule_compact_stats_t` has the layout of `CompactStats` (both `repr(C)`, same fields in
+// the same order): checked on the size and on the first and last fields' offsets.
+const _: () = {
+    use core::mem::offset_of;
+    assert!(size_of::<ferrule_compact_stats_t>() == size_of::<CompactStats>());
+    assert!(offset_of!(ferrule_compact_stats_t, srtt_ms) == offset_of!(CompactStats, srtt));
+    assert!(
+        offset_of!(ferrule_compact_stats_t, events_dropped)
+            == offset_of!(CompactStats, events_dropped)
+    );
+    assert!(offset_of!(ferrule_compact_stats_t, framing) == offset_of!(CompactStats, framing));
+};
+
+/// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_stats(
+    link: *mut ferrule_compact_t,
+    out: *mut ferrule_compact_stats_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: `out` is non-NULL, aligned and writable (the caller's contract), and
+        // `ferrule_compact_stats_t` has the layout of `CompactStats` (checked above; every
+        // field is a plain integer, so any value of one is a valid value of the other).
+        unsafe { out.cast::<CompactStats>().write(l.stats()) };
+        ferrule_status::FERRULE_OK
+    })
+}
