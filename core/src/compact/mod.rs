@@ -71,6 +71,8 @@ use crate::stats::DecoderStats;
 
 /// Bytes of per-slot bookkeeping in front of each message: length (u16 LE), channel, flags.
 const SLOT_HEAD: usize = 4;
+/// Events kept for the application.
+const EVENTS: usize = 4;
 /// Slot flag: the peer reported the message received (SACK); it is not retransmitted.
 const SACKED: u8 = 1;
 
@@ -259,7 +261,9 @@ struct Core<'a> {
     mem: &'a mut [u8],
     now: u64,
     stats: CompactStats,
-    events: [Option<Event>; 4],
+    events: [Option<Event>; EVENTS],
+    ev_head: u8,
+    ev_len: u8,
 
     // Handshake.
     seed: u64,
@@ -345,7 +349,9 @@ impl<'a> CompactLink<'a> {
                     rto: cfg.rto_initial,
                     ..CompactStats::default()
                 },
-                events: [None; 4],
+                events: [None; EVENTS],
+                ev_head: 0,
+                ev_len: 0,
                 seed,
                 attempt: 0,
                 nonce_used: false,
@@ -444,8 +450,16 @@ impl<'a> CompactLink<'a> {
 
     /// The next lifecycle event (four are kept; see [`CompactStats::events_dropped`]).
     pub fn poll_event(&mut self) -> Option<Event> {
-        let e = self.c.events.first_mut().and_then(Option::take);
-        self.c.events.rotate_left(1);
+        let c = &mut self.c;
+        if c.ev_len == 0 {
+            return None;
+        }
+        let e = c
+            .events
+            .get_mut(usize::from(c.ev_head))
+            .and_then(Option::take);
+        c.ev_head = (c.ev_head + 1) % EVENTS as u8;
+        c.ev_len -= 1;
         e
     }
 
@@ -486,43 +500,47 @@ impl Core<'_> {
         self.slot(w, self.rx_head, i)
     }
 
+    /// Queues an event. Full: the oldest `Up` goes; without one the newest `Down` takes
+    /// this one in (naming every message from its first to this one's last, with this one's
+    /// reason), so that no discarded message goes unreported. Counted in `events_dropped`.
     fn push_event(&mut self, e: Event) {
-        if let Some(free) = self.events.iter_mut().find(|s| s.is_none()) {
-            *free = Some(e);
+        let len = usize::from(self.ev_len);
+        if len < EVENTS {
+            let at = (usize::from(self.ev_head) + len) % EVENTS;
+            if let Some(s) = self.events.get_mut(at) {
+                *s = Some(e);
+            }
+            self.ev_len += 1;
             return;
         }
-        // Full: the oldest Up goes; else the two oldest Downs become one naming both ranges.
         inc(&mut self.stats.events_dropped);
-        let at = match self.events.iter().position(|s| *s == Some(Event::Up)) {
-            Some(i) => i,
-            None => {
-                if let [Some(Event::Down { first, .. }), Some(Event::Down {
-                    reason,
-                    unacked,
-                    first: f2,
-                }), ..] = self.events
-                {
-                    let end = f2.0.wrapping_add(u32::from(unacked));
-                    let n = end.wrapping_sub(first.0).min(u32::from(u16::MAX)) as u16;
-                    if let Some(s) = self.events.get_mut(1) {
-                        *s = Some(Event::Down {
-                            reason,
-                            unacked: n,
-                            first,
-                        });
-                    }
-                }
-                0
+        let last = (usize::from(self.ev_head) + EVENTS - 1) % EVENTS;
+        if let Some(i) = self.events.iter().position(|s| *s == Some(Event::Up)) {
+            // The Up stands in its place for `e`: order among Downs is kept, and the link says
+            // whether it is up anyway.
+            if let Some(s) = self.events.get_mut(i) {
+                *s = Some(e);
             }
-        };
-        if let Some(s) = self.events.get_mut(at) {
-            *s = None;
+            return;
         }
-        if let Some(tail) = self.events.get_mut(at..) {
-            tail.rotate_left(1);
-        }
-        if let Some(last) = self.events.last_mut() {
-            *last = Some(e);
+        if let (
+            Some(Some(Event::Down { first, .. })),
+            Event::Down {
+                reason,
+                unacked,
+                first: f2,
+            },
+        ) = (self.events.get(last).copied(), e)
+        {
+            let end = f2.0.wrapping_add(u32::from(unacked));
+            let n = end.wrapping_sub(first.0).min(u32::from(u16::MAX)) as u16;
+            if let Some(s) = self.events.get_mut(last) {
+                *s = Some(Event::Down {
+                    reason,
+                    unacked: n,
+                    first,
+                });
+            }
         }
     }
 
