@@ -24,9 +24,9 @@ fn compact_initiator_full_responder_lossy() {
     // The compact side starts first (its HELLO goes out before the full one exists on the
     // wire): it is the initiator; the full link answers.
     for (k, t) in transports().into_iter().enumerate() {
-        let mut c = compact(t, 0x1111 + k as u64);
-        let mut f = full(t, 0x2222 + k as u64);
-        let r = run(&mut c, &mut f, N, MODERATE, 7 + k as u64, LIMIT);
+        let c = compact(t, 0x1111 + k as u64);
+        let f = full(t, 0x2222 + k as u64);
+        let r = run(Box::new(c), Box::new(f), N, MODERATE, 7 + k as u64, LIMIT);
         check(&r, N);
     }
 }
@@ -34,9 +34,9 @@ fn compact_initiator_full_responder_lossy() {
 #[test]
 fn full_initiator_compact_responder_lossy() {
     for (k, t) in transports().into_iter().enumerate() {
-        let mut f = full(t, 0x3333 + k as u64);
-        let mut c = compact(t, 0x4444 + k as u64);
-        let r = run(&mut f, &mut c, N, MODERATE, 11 + k as u64, LIMIT);
+        let f = full(t, 0x3333 + k as u64);
+        let c = compact(t, 0x4444 + k as u64);
+        let r = run(Box::new(f), Box::new(c), N, MODERATE, 11 + k as u64, LIMIT);
         check(&r, N);
     }
 }
@@ -44,9 +44,9 @@ fn full_initiator_compact_responder_lossy() {
 #[test]
 fn compact_to_compact_lossy() {
     for (k, t) in transports().into_iter().enumerate() {
-        let mut a = compact(t, 0x5555 + k as u64);
-        let mut b = compact(t, 0x6666 + k as u64);
-        let r = run(&mut a, &mut b, N, MODERATE, 13 + k as u64, LIMIT);
+        let a = compact(t, 0x5555 + k as u64);
+        let b = compact(t, 0x6666 + k as u64);
+        let r = run(Box::new(a), Box::new(b), N, MODERATE, 13 + k as u64, LIMIT);
         check(&r, N);
     }
 }
@@ -54,9 +54,9 @@ fn compact_to_compact_lossy() {
 #[test]
 fn clean_wire_has_no_retransmissions() {
     for t in transports() {
-        let mut c = compact(t, 1);
-        let mut f = full(t, 2);
-        let r = run(&mut c, &mut f, 500, CLEAN, 3, LIMIT);
+        let c = compact(t, 1);
+        let f = full(t, 2);
+        let r = run(Box::new(c), Box::new(f), 500, CLEAN, 3, LIMIT);
         check(&r, 500);
         assert_eq!(r.retransmissions, [0, 0], "{r:?}");
     }

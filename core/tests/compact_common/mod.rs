@@ -262,16 +262,19 @@ impl Wire {
     }
 }
 
-/// The `i`th message of side `side`: 1..=M bytes, content from both.
-pub fn message(side: u8, i: u32) -> (u8, Vec<u8>) {
-    let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (u64::from(side) << 40) ^ u64::from(i));
+/// The `i`th message of side `side` in its `epoch` (a new one per session the sender saw
+/// start): 6..=M bytes, on channel `i % 5`; bytes 0..6 say side, index and epoch.
+pub fn message(side: u8, epoch: u8, i: u32) -> (u8, Vec<u8>) {
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15
+        ^ (u64::from(side) << 40)
+        ^ (u64::from(epoch) << 48)
+        ^ u64::from(i));
     r.next();
-    let len = 1 + r.below(M as u64) as usize;
+    let len = 6 + r.below(M as u64 - 5) as usize;
     let mut v: Vec<u8> = (0..len).map(|_| r.next() as u8).collect();
     v[0] = side;
-    if len >= 5 {
-        v[1..5].copy_from_slice(&i.to_le_bytes());
-    }
+    v[1..5].copy_from_slice(&i.to_le_bytes());
+    v[5] = epoch;
     ((i % 5) as u8, v)
 }
 
@@ -292,81 +295,188 @@ pub struct Report {
     pub end: u64,
 }
 
+/// Two endpoints, the wires between them, and what each side sent and received.
+pub struct Sim {
+    pub eps: [Box<dyn Endpoint>; 2],
+    pub wires: [Wire; 2],
+    pub rng: Rng,
+    pub faults: Faults,
+    /// Per side: the epoch it sends in, and the next index to send.
+    pub tx_epoch: [u8; 2],
+    pub next_send: [u32; 2],
+    /// Per side: the epoch of the peer's messages it receives, and the next index expected.
+    pub rx_epoch: [u8; 2],
+    pub next_recv: [u32; 2],
+    pub ups: [u32; 2],
+    pub downs: [u32; 2],
+    pub down_events: Vec<(usize, ferrule::link::Event)>,
+    /// Stop sending after this many messages per epoch.
+    pub n: u32,
+    pub now: u64,
+    /// Side `i` sends only while this is true.
+    pub sending: [bool; 2],
+    /// Side `i` transmits nothing before this time (so that the other side's HELLO reaches
+    /// it first: it answers, a true responder).
+    pub hold: [u64; 2],
+    /// Each side's sending epoch when the run began or the last restart happened: a run is
+    /// done only with messages of a later one.
+    pub fresh: [u8; 2],
+}
+
+impl Sim {
+    pub fn new(
+        a: Box<dyn Endpoint>,
+        b: Box<dyn Endpoint>,
+        n: u32,
+        faults: Faults,
+        seed: u64,
+    ) -> Self {
+        Sim {
+            eps: [a, b],
+            wires: [Wire::default(), Wire::default()],
+            rng: Rng(seed | 1),
+            faults,
+            tx_epoch: [0; 2],
+            next_send: [0; 2],
+            rx_epoch: [0; 2],
+            next_recv: [0; 2],
+            ups: [0; 2],
+            downs: [0; 2],
+            down_events: Vec::new(),
+            n,
+            now: 0,
+            sending: [true; 2],
+            hold: [0; 2],
+            fresh: [0; 2],
+        }
+    }
+
+    /// Replaces side `side` with `ep` (a restart: power lost, state gone).
+    pub fn restart(&mut self, side: usize, ep: Box<dyn Endpoint>) {
+        self.eps[side] = ep;
+        self.fresh = self.tx_epoch;
+    }
+
+    /// One millisecond.
+    pub fn step(&mut self) {
+        let now = self.now;
+        let mut buf = vec![0u8; 1024];
+        let mut out = vec![0u8; M];
+        for side in 0..2 {
+            let other = 1 - side;
+            for f in self.wires[other].due(now) {
+                self.eps[side].input(&f, now);
+            }
+            if self.eps[side].deadline().is_some_and(|t| t <= now) {
+                self.eps[side].timeout(now);
+            }
+            while let Some(e) = self.eps[side].event() {
+                match e {
+                    Event::Up => {
+                        self.ups[side] += 1;
+                        // A new session: a new epoch of messages.
+                        self.tx_epoch[side] = self.tx_epoch[side].wrapping_add(1);
+                        self.next_send[side] = 0;
+                    }
+                    Event::Down { .. } => {
+                        self.downs[side] += 1;
+                        self.down_events.push((side, e));
+                    }
+                }
+            }
+            while self.sending[side] && self.next_send[side] < self.n && self.eps[side].up() {
+                let (ch, m) = message(side as u8, self.tx_epoch[side], self.next_send[side]);
+                match self.eps[side].send(ch, &m, now) {
+                    Some(_) => self.next_send[side] += 1,
+                    None => break,
+                }
+            }
+            while let Some((ch, len)) = self.eps[side].receive(&mut out) {
+                let got = &out[..len];
+                assert!(len >= 6, "side {side}: short message {got:?}");
+                let i = u32::from_le_bytes(got[1..5].try_into().unwrap());
+                let epoch = got[5];
+                if epoch != self.rx_epoch[side] {
+                    // The first message of a later session.
+                    assert!(
+                        epoch.wrapping_sub(self.rx_epoch[side]) < 128 && i == 0,
+                        "side {side}: epoch {epoch} message {i} after epoch {} message {} at {now}",
+                        self.rx_epoch[side],
+                        self.next_recv[side]
+                    );
+                    self.rx_epoch[side] = epoch;
+                    self.next_recv[side] = 0;
+                }
+                let (ech, em) = message(other as u8, epoch, self.next_recv[side]);
+                assert_eq!(
+                    (ch, got),
+                    (ech, &em[..]),
+                    "side {side} epoch {epoch} message {} at {now}",
+                    self.next_recv[side]
+                );
+                self.next_recv[side] += 1;
+            }
+            while now >= self.hold[side] {
+                let Some(k) = self.eps[side].transmit(now, &mut buf) else {
+                    break;
+                };
+                let faults = self.faults;
+                self.wires[side].put(&mut self.rng, faults, &buf[..k], now);
+            }
+        }
+        self.now += 1;
+    }
+
+    /// Steps until each side received `n` messages of the other's current epoch, or `limit`.
+    pub fn run_until_delivered(&mut self, n: u32, limit: u64) -> bool {
+        while self.now < limit {
+            self.step();
+            let done = (0..2).all(|s| {
+                self.next_recv[s] >= n
+                    && self.rx_epoch[s] == self.tx_epoch[1 - s]
+                    && self.tx_epoch[1 - s] != self.fresh[1 - s]
+            });
+            if done {
+                return true;
+            }
+        }
+        false
+    }
+
+    pub fn report(&self) -> Report {
+        let mut rep = Report::default();
+        for side in 0..2 {
+            rep.sent[side] = self.next_send[side];
+            rep.delivered[side] = self.next_recv[side];
+            rep.ups[side] = self.ups[side];
+            rep.downs[side] = self.downs[side];
+            let (r, s) = self.eps[side].counts();
+            rep.retransmissions[side] = r;
+            rep.stale[side] = s;
+        }
+        for w in &self.wires {
+            rep.dropped += w.dropped;
+            rep.corrupted += w.corrupted;
+            rep.duplicated += w.duplicated;
+            rep.reordered += w.reordered;
+            rep.frames += w.carried;
+        }
+        rep.end = self.now;
+        rep
+    }
+}
+
 /// Drives `a` and `b` (side 0 and 1) until each delivered `n` messages of the other, or
-/// `limit` ms passed. Each side's next expected message is checked byte for byte: exactly
-/// once, in order. Returns the report; panics on a wrong or repeated message.
+/// `limit` ms passed; every message checked byte for byte, exactly once, in order.
 pub fn run(
-    a: &mut dyn Endpoint,
-    b: &mut dyn Endpoint,
+    a: Box<dyn Endpoint>,
+    b: Box<dyn Endpoint>,
     n: u32,
     faults: Faults,
     seed: u64,
     limit: u64,
 ) -> Report {
-    let mut rng = Rng(seed | 1);
-    let mut wires = [Wire::default(), Wire::default()];
-    let mut next_send = [0u32; 2];
-    let mut next_recv = [0u32; 2];
-    let mut rep = Report::default();
-    let mut buf = vec![0u8; 1024];
-    let mut out = vec![0u8; M];
-    let mut now = 0u64;
-    let eps: [&mut dyn Endpoint; 2] = [a, b];
-    while now < limit {
-        for side in 0..2 {
-            let other = 1 - side;
-            for f in wires[other].due(now) {
-                eps[side].input(&f, now);
-            }
-            if eps[side].deadline().is_some_and(|t| t <= now) {
-                eps[side].timeout(now);
-            }
-            while let Some(e) = eps[side].event() {
-                match e {
-                    Event::Up => rep.ups[side] += 1,
-                    Event::Down { .. } => rep.downs[side] += 1,
-                }
-            }
-            while next_send[side] < n && eps[side].up() {
-                let (ch, m) = message(side as u8, next_send[side]);
-                match eps[side].send(ch, &m, now) {
-                    Some(_) => next_send[side] += 1,
-                    None => break,
-                }
-            }
-            while let Some((ch, len)) = eps[side].receive(&mut out) {
-                let i = next_recv[side];
-                let (ech, em) = message(other as u8, i);
-                assert_eq!(
-                    (ch, &out[..len]),
-                    (ech, &em[..]),
-                    "side {side} message {i} at {now}"
-                );
-                next_recv[side] += 1;
-            }
-            while let Some(k) = eps[side].transmit(now, &mut buf) {
-                wires[side].put(&mut rng, faults, &buf[..k], now);
-            }
-        }
-        if next_recv[0] >= n && next_recv[1] >= n {
-            break;
-        }
-        now += 1;
-    }
-    for side in 0..2 {
-        rep.sent[side] = next_send[side];
-        rep.delivered[side] = next_recv[side];
-        let (r, s) = eps[side].counts();
-        rep.retransmissions[side] = r;
-        rep.stale[side] = s;
-    }
-    for w in &wires {
-        rep.dropped += w.dropped;
-        rep.corrupted += w.corrupted;
-        rep.duplicated += w.duplicated;
-        rep.reordered += w.reordered;
-        rep.frames += w.carried;
-    }
-    rep.end = now;
-    rep
+    let mut sim = Sim::new(a, b, n, faults, seed);
+    sim.run_until_delivered(n, limit);
+    sim.report()
 }
