@@ -74,6 +74,90 @@ pub extern "C" fn probe_link(count: u32) -> u32 {
     exchange(&mut a, &mut b, count, false)
 }
 
+/// The compact link's memory (`ferrule::compact`, the same 4 x 128 B).
+type CompactMem = ferrule::compact::CompactStorage<{ ferrule::compact::memory_len(W, M) }>;
+
+/// Framing + the size-first compact link (`ferrule::compact`), the "framing + link" profile
+/// with it in place of the full link: two endpoints exchange `count` messages each way over an
+/// in-memory stream; returns the number delivered.
+#[no_mangle]
+pub extern "C" fn probe_compact(count: u32) -> u32 {
+    use ferrule::compact::{CompactConfig, CompactLink};
+    let (mut sa, mut sb) = (CompactMem::new(), CompactMem::new());
+    let cfg = CompactConfig {
+        rto_initial: 50,
+        ..CompactConfig::DEFAULT
+    };
+    let (Ok(mut a), Ok(mut b)) = (
+        CompactLink::new(cfg, 1, sa.memory()),
+        CompactLink::new(cfg, 2, sb.memory()),
+    ) else {
+        return 0;
+    };
+    compact::exchange(&mut a, &mut b, count)
+}
+
+/// `exchange` and its helpers for the compact link.
+mod compact {
+    use super::{head, message, same, M, WIRE};
+    use ferrule::compact::CompactLink;
+
+    #[inline(never)]
+    pub fn exchange(a: &mut CompactLink<'_>, b: &mut CompactLink<'_>, count: u32) -> u32 {
+        let (mut sent_a, mut sent_b, mut got_a, mut got_b) = (0u32, 0u32, 0u32, 0u32);
+        let mut wire = [0u8; WIRE];
+        for now in 0..20_000u64 {
+            sent_a += offer(a, sent_a, count, 0xA, now);
+            sent_b += offer(b, sent_b, count, 0xB, now);
+            carry(a, b, &mut wire, now);
+            carry(b, a, &mut wire, now);
+            let (Some(ga), Some(gb)) = (drain(a, got_a, 0xB), drain(b, got_b, 0xA)) else {
+                return 0;
+            };
+            (got_a, got_b) = (ga, gb);
+            a.handle_timeout(now);
+            b.handle_timeout(now);
+            if got_a == count && got_b == count {
+                break;
+            }
+        }
+        got_a + got_b
+    }
+
+    #[inline(never)]
+    fn offer(link: &mut CompactLink<'_>, sent: u32, count: u32, dir: u8, now: u64) -> u32 {
+        let mut msg = [0u8; M];
+        let n = message(sent, dir, &mut msg);
+        u32::from(sent < count && link.is_up() && link.send(0, head(&msg, n), now).is_ok())
+    }
+
+    #[inline(never)]
+    fn carry(
+        from: &mut CompactLink<'_>,
+        to: &mut CompactLink<'_>,
+        wire: &mut [u8; WIRE],
+        now: u64,
+    ) {
+        while let Ok(Some(n)) = from.poll_transmit(now, wire) {
+            to.handle_input(head(wire, n), now);
+        }
+    }
+
+    #[inline(never)]
+    fn drain(link: &mut CompactLink<'_>, mut got: u32, dir: u8) -> Option<u32> {
+        let mut msg = [0u8; M];
+        let mut expect = [0u8; M];
+        while let Ok(Some(r)) = link.recv(&mut msg) {
+            let n = message(got, dir, &mut expect);
+            if !same(head(&msg, r.len), head(&expect, n)) {
+                return None;
+            }
+            got += 1;
+        }
+        Some(got)
+    }
+}
+
 /// What the firmware of `probe_inflate` decompresses (and sends raw).
 const RECEIVE_ONLY: CodecConfig<'static> = CodecConfig::DEFAULT;
 /// Shared stream both ways, 1 KiB windows.
@@ -250,6 +334,7 @@ pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
         6 => link + size_of::<ferrule::link::Guard>(),
         7 => size_of::<Inflater<'static>>() + DYNAMIC_TABLE_BYTES,
         8 => size_of::<Deflater<'static>>() + Deflater::storage_size(10),
+        9 => size_of::<ferrule::compact::CompactLink<'static>>() + size_of::<CompactMem>() + WIRE,
         _ => 0,
     };
     n as u32
@@ -374,6 +459,7 @@ mod tests {
         assert_eq!(probe_none(7), 7);
         assert_eq!(probe_framing(7), 64);
         assert_eq!(probe_link(50), 100);
+        assert_eq!(probe_compact(50), 100);
         assert_eq!(probe_inflate(50), 100);
         assert_eq!(probe_compressor(50), 100);
         assert_eq!(probe_everything(50), 264);
