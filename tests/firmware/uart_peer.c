@@ -9,7 +9,9 @@
  *               request was not what text(i) says (the host counts that as corruption).
  *   text(i): the record {"n":i,"t":21.d,"s":"ok"} (d = i % 10) repeated, cut to
  *            24 + (i * 37) % 160 bytes.
- * Compression: shared-window stream on the reliable channel, both ways.
+ * Compression: shared-window stream on the reliable channel, both ways. Built with -DCOMPACT
+ * it uses the size-first compact link instead (ferrule_compact_*, no compression): the host
+ * tool's full link falls back to plain reliable frames, as the compact link announces nothing.
  *
  * The seed differs on every boot (the host recognises a restart by the new handshake
  * nonce): from the semihosting command line on mps2, from the RNG on the nRF51. Reports
@@ -24,8 +26,14 @@
 #define WINDOW 4
 #define MAX_MESSAGE 192 /* requests are at most 5 + 183 bytes */
 
+#ifdef COMPACT
+#define L(f) ferrule_compact_##f
+static uint64_t link_mem[2560 / 8];
+#else
+#define L(f) ferrule_link_##f
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
 static uint64_t comp_mem[5504 / 8];
+#endif
 static uint8_t rx[64], frame[320], msg[MAX_MESSAGE], expect[MAX_MESSAGE], reply[MAX_MESSAGE];
 
 static size_t put_u32(char *out, uint32_t v) {
@@ -76,11 +84,16 @@ static void fail(const char *what, ferrule_status st) {
 }
 
 int main(void) {
+#ifdef COMPACT
+    ferrule_compact_config_t cfg = ferrule_compact_config_default();
+    ferrule_compact_t *link = NULL;
+#else
     ferrule_link_config_t cfg = ferrule_link_config_default();
     ferrule_compression_config_t z = ferrule_compression_config_default();
     ferrule_link_t *link = NULL;
+#endif
     ferrule_status st;
-    size_t reply_len = 0;
+    size_t reply_len = 0, state;
     uint32_t requests = 0, bad = 0;
     uint64_t seed;
 
@@ -91,6 +104,12 @@ int main(void) {
     cfg.max_message = MAX_MESSAGE;
     cfg.rto_initial_ms = 200;
     cfg.keepalive_ms = 500;
+#ifdef COMPACT
+    if (ferrule_compact_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);
+    st = ferrule_compact_init(link_mem, sizeof link_mem, &cfg, seed, &link);
+    if (st != FERRULE_OK) fail("link init", st);
+    state = ferrule_compact_storage_size(WINDOW, MAX_MESSAGE);
+#else
     if (ferrule_link_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);
     st = ferrule_link_init(link_mem, sizeof link_mem, &cfg, seed, &link);
     if (st != FERRULE_OK) fail("link init", st);
@@ -98,13 +117,15 @@ int main(void) {
     if (ferrule_compression_storage_size(&z) > sizeof comp_mem) fail("compression memory", FERRULE_ERR_MEMORY_TOO_SMALL);
     st = ferrule_link_enable_compression(link, comp_mem, sizeof comp_mem, &z);
     if (st != FERRULE_OK) fail("compression", st);
+    state = sizeof link_mem + ferrule_compression_storage_size(&z);
+#endif
     sh_puts("uart_peer: boot on ");
     sh_puts(BOARD_NAME);
     sh_puts(", seed ");
     sh_puthex((uint32_t)(seed >> 32));
     sh_puthex((uint32_t)seed);
     sh_puts(", state ");
-    sh_putu((uint32_t)(sizeof link_mem + ferrule_compression_storage_size(&z)));
+    sh_putu((uint32_t)state);
     sh_puts(" B\n");
 
     for (;;) {
@@ -112,11 +133,11 @@ int main(void) {
         ferrule_received_t got;
         ferrule_event_t ev;
         size_t n = board_uart_read(rx, sizeof rx);
-        if (n) ferrule_link_handle_input(link, rx, n, now);
+        if (n) L(handle_input)(link, rx, n, now);
 
         /* Take a request only when the previous reply has been queued: a full send window
          * then closes the receive window instead of dropping anything. */
-        while (reply_len == 0 && (st = ferrule_link_recv(link, msg, sizeof msg, &got)) != FERRULE_EMPTY) {
+        while (reply_len == 0 && (st = L(recv)(link, msg, sizeof msg, &got)) != FERRULE_EMPTY) {
             uint32_t i = 0;
             size_t tl;
             if (st != FERRULE_OK) fail("recv", st);
@@ -136,21 +157,21 @@ int main(void) {
             if (++requests % 100 == 0) report("progress", requests, bad);
         }
         if (reply_len) {
-            st = ferrule_link_send(link, 0, reply, reply_len, now, NULL);
+            st = L(send)(link, 0, reply, reply_len, now, NULL);
             if (st == FERRULE_OK || st == FERRULE_ERR_NOT_CONNECTED) {
                 reply_len = 0; /* not connected: the host asks again in the next session */
             } else if (st != FERRULE_ERR_FULL) {
                 fail("send", st);
             }
         }
-        while ((st = ferrule_link_poll_transmit(link, now, frame, sizeof frame, &n)) == FERRULE_OK) {
+        while ((st = L(poll_transmit)(link, now, frame, sizeof frame, &n)) == FERRULE_OK) {
             board_uart_write(frame, n);
         }
         if (st != FERRULE_EMPTY) fail("poll_transmit", st);
-        if (ferrule_link_poll_timeout(link, &deadline) == FERRULE_OK && now >= deadline) {
-            ferrule_link_handle_timeout(link, now);
+        if (L(poll_timeout)(link, &deadline) == FERRULE_OK && now >= deadline) {
+            L(handle_timeout)(link, now);
         }
-        while (ferrule_link_poll_event(link, &ev) == FERRULE_OK) {
+        while (L(poll_event)(link, &ev) == FERRULE_OK) {
             report(ev.kind == FERRULE_EVENT_UP ? "link up" : "link down", requests, bad);
             if (ev.kind == FERRULE_EVENT_DOWN) reply_len = 0;
         }
