@@ -542,3 +542,154 @@ pub unsafe extern "C" fn ferrule_compact_stats(
         ferrule_status::FERRULE_OK
     })
 }
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use super::*;
+    use core::ptr::{null, null_mut};
+
+    fn block(cfg: &ferrule_compact_config_t) -> Vec<u64> {
+        vec![0u64; ferrule_compact_storage_size(cfg.window, cfg.max_message) / 8 + 2]
+    }
+
+    #[test]
+    fn init_checks_its_arguments() {
+        let mut cfg = ferrule_compact_config_default();
+        let mut mem = block(&cfg);
+        let mut h = null_mut();
+        let p = mem.as_mut_ptr().cast();
+        let len = mem.len() * 8;
+        // SAFETY: every pointer is NULL or valid for the call.
+        unsafe {
+            assert_eq!(
+                ferrule_compact_init(null_mut(), len, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_ERR_NULL
+            );
+            assert_eq!(
+                ferrule_compact_init(p, len, null(), 1, &mut h),
+                ferrule_status::FERRULE_ERR_NULL
+            );
+            assert_eq!(
+                ferrule_compact_init(p, 100, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_ERR_MEMORY_TOO_SMALL
+            );
+            assert_eq!(
+                ferrule_compact_init(p.cast::<u8>().add(4).cast(), len - 4, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_ERR_MEMORY_ALIGNMENT
+            );
+            cfg.transport = 9;
+            assert_eq!(
+                ferrule_compact_init(p, len, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_ERR_INVALID_ARGUMENT
+            );
+            cfg.transport = FERRULE_TRANSPORT_STREAM;
+            cfg.rto_min_ms = 0;
+            assert_eq!(
+                ferrule_compact_init(p, len, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_ERR_INVALID_ARGUMENT
+            );
+            cfg.rto_min_ms = 20;
+            assert_eq!(
+                ferrule_compact_init(p, len, &cfg, 1, &mut h),
+                ferrule_status::FERRULE_OK
+            );
+            assert!(!h.is_null());
+            let mut st = ferrule_compact_stats_t::default();
+            assert_eq!(
+                ferrule_compact_stats(null_mut(), &mut st),
+                ferrule_status::FERRULE_ERR_NULL
+            );
+            assert_eq!(
+                ferrule_compact_stats(h, &mut st),
+                ferrule_status::FERRULE_OK
+            );
+            assert_eq!(st.rto_ms, 1000);
+            assert!(!ferrule_compact_is_up(null()));
+            assert!(!ferrule_compact_is_up(h));
+        }
+    }
+
+    /// Two handles over datagrams: up, 20 messages each way, counters.
+    #[test]
+    fn two_handles_talk() {
+        let mut cfg = ferrule_compact_config_default();
+        cfg.transport = FERRULE_TRANSPORT_DATAGRAM;
+        let (mut ma, mut mb) = (block(&cfg), block(&cfg));
+        let (mut a, mut b) = (null_mut(), null_mut());
+        let mut frame = vec![0u8; ferrule_compact_max_frame_len(cfg.max_message)];
+        let mut msg = [0u8; 128];
+        let mut got = [0usize; 2];
+        let mut sent = [0u32; 2];
+        // SAFETY: handles from ferrule_compact_init, buffers valid for their lengths.
+        unsafe {
+            assert_eq!(
+                ferrule_compact_init(ma.as_mut_ptr().cast(), ma.len() * 8, &cfg, 1, &mut a),
+                ferrule_status::FERRULE_OK
+            );
+            assert_eq!(
+                ferrule_compact_init(mb.as_mut_ptr().cast(), mb.len() * 8, &cfg, 2, &mut b),
+                ferrule_status::FERRULE_OK
+            );
+            for now in 0..2000u64 {
+                for (k, (from, to)) in [(a, b), (b, a)].into_iter().enumerate() {
+                    if ferrule_compact_is_up(from) && sent[k] < 20 {
+                        let m = [k as u8; 10];
+                        let mut id = 0;
+                        if ferrule_compact_send(from, 1, m.as_ptr(), m.len(), now, &mut id)
+                            == ferrule_status::FERRULE_OK
+                        {
+                            assert_eq!(id, sent[k]);
+                            sent[k] += 1;
+                        }
+                    }
+                    let mut n = 0;
+                    while ferrule_compact_poll_transmit(
+                        from,
+                        now,
+                        frame.as_mut_ptr(),
+                        frame.len(),
+                        &mut n,
+                    ) == ferrule_status::FERRULE_OK
+                    {
+                        ferrule_compact_handle_datagram(to, frame.as_ptr(), n, now);
+                    }
+                    let mut r = ferrule_received_t::default();
+                    while ferrule_compact_recv(to, msg.as_mut_ptr(), msg.len(), &mut r)
+                        == ferrule_status::FERRULE_OK
+                    {
+                        assert_eq!((r.len, r.channel, msg[0]), (10, 1, k as u8));
+                        got[k] += 1;
+                    }
+                    let mut t = 0;
+                    if ferrule_compact_poll_timeout(from, &mut t) == ferrule_status::FERRULE_OK
+                        && t <= now
+                    {
+                        ferrule_compact_handle_timeout(from, now);
+                    }
+                }
+            }
+            assert_eq!(got, [20, 20]);
+            let mut ev = ferrule_event_t::default();
+            assert_eq!(
+                ferrule_compact_poll_event(a, &mut ev),
+                ferrule_status::FERRULE_OK
+            );
+            assert_eq!(ev.kind, FERRULE_EVENT_UP);
+            let mut st = ferrule_compact_stats_t::default();
+            ferrule_compact_stats(a, &mut st);
+            assert_eq!(
+                (st.sent_reliable, st.delivered_reliable, st.sessions),
+                (20, 20, 1)
+            );
+            assert_eq!(
+                ferrule_compact_poll_transmit(a, 0, frame.as_mut_ptr(), 10, &mut 0),
+                ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL
+            );
+        }
+    }
+}
