@@ -2,62 +2,67 @@
 //! over a seeded lossy wire.
 
 mod compact_common;
-use compact_common::*;
-use ferrule::link::Transport;
 
-const N: u32 = 2000;
-const LIMIT: u64 = 2_000_000;
+/// Named `compact` so that `cargo test -p ferrule compact` selects every test here.
+mod compact {
+    use super::compact_common::*;
 
-fn check(r: &Report, n: u32) {
-    println!("{r:?}");
-    assert_eq!(r.delivered, [n, n], "{r:?}");
-    assert_eq!(r.downs, [0, 0], "no session lost: {r:?}");
-    assert_eq!(r.ups, [1, 1], "{r:?}");
-}
+    use ferrule::link::Transport;
 
-fn transports() -> [Transport; 2] {
-    [Transport::Stream, Transport::Datagram]
-}
+    const N: u32 = 2000;
+    const LIMIT: u64 = 2_000_000;
 
-#[test]
-fn compact_initiator_full_responder_lossy() {
-    // The compact side starts first (its HELLO goes out before the full one exists on the
-    // wire): it is the initiator; the full link answers.
-    for (k, t) in transports().into_iter().enumerate() {
-        let c = compact(t, 0x1111 + k as u64);
-        let f = full(t, 0x2222 + k as u64);
-        let r = run(Box::new(c), Box::new(f), N, MODERATE, 7 + k as u64, LIMIT);
-        check(&r, N);
+    fn check(r: &Report, n: u32) {
+        println!("{r:?}");
+        assert_eq!(r.delivered, [n, n], "{r:?}");
+        assert_eq!(r.downs, [0, 0], "no session lost: {r:?}");
+        assert_eq!(r.ups, [1, 1], "{r:?}");
     }
-}
 
-#[test]
-fn full_initiator_compact_responder_lossy() {
-    for (k, t) in transports().into_iter().enumerate() {
-        let f = full(t, 0x3333 + k as u64);
-        let c = compact(t, 0x4444 + k as u64);
-        let r = run(Box::new(f), Box::new(c), N, MODERATE, 11 + k as u64, LIMIT);
-        check(&r, N);
+    fn transports() -> [Transport; 2] {
+        [Transport::Stream, Transport::Datagram]
     }
-}
 
-#[test]
-fn compact_to_compact_lossy() {
-    for (k, t) in transports().into_iter().enumerate() {
-        let a = compact(t, 0x5555 + k as u64);
-        let b = compact(t, 0x6666 + k as u64);
-        let r = run(Box::new(a), Box::new(b), N, MODERATE, 13 + k as u64, LIMIT);
-        check(&r, N);
+    #[test]
+    fn compact_initiator_full_responder_lossy() {
+        // The compact side starts first (its HELLO goes out before the full one exists on the
+        // wire): it is the initiator; the full link answers.
+        for (k, t) in transports().into_iter().enumerate() {
+            let c = compact(t, 0x1111 + k as u64);
+            let f = full(t, 0x2222 + k as u64);
+            let r = run(Box::new(c), Box::new(f), N, MODERATE, 7 + k as u64, LIMIT);
+            check(&r, N);
+        }
     }
-}
 
-#[test]
-fn clean_wire_has_no_retransmissions() {
-    for t in transports() {
-        let c = compact(t, 1);
-        let f = full(t, 2);
-        let r = run(Box::new(c), Box::new(f), 500, CLEAN, 3, LIMIT);
-        check(&r, 500);
-        assert_eq!(r.retransmissions, [0, 0], "{r:?}");
+    #[test]
+    fn full_initiator_compact_responder_lossy() {
+        for (k, t) in transports().into_iter().enumerate() {
+            let f = full(t, 0x3333 + k as u64);
+            let c = compact(t, 0x4444 + k as u64);
+            let r = run(Box::new(f), Box::new(c), N, MODERATE, 11 + k as u64, LIMIT);
+            check(&r, N);
+        }
+    }
+
+    #[test]
+    fn compact_to_compact_lossy() {
+        for (k, t) in transports().into_iter().enumerate() {
+            let a = compact(t, 0x5555 + k as u64);
+            let b = compact(t, 0x6666 + k as u64);
+            let r = run(Box::new(a), Box::new(b), N, MODERATE, 13 + k as u64, LIMIT);
+            check(&r, N);
+        }
+    }
+
+    #[test]
+    fn clean_wire_has_no_retransmissions() {
+        for t in transports() {
+            let c = compact(t, 1);
+            let f = full(t, 2);
+            let r = run(Box::new(c), Box::new(f), 500, CLEAN, 3, LIMIT);
+            check(&r, 500);
+            assert_eq!(r.retransmissions, [0, 0], "{r:?}");
+        }
     }
 }

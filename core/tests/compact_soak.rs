@@ -2,55 +2,60 @@
 //! -- --ignored`).
 
 mod compact_common;
-use compact_common::*;
-use ferrule::link::Transport;
 
-#[test]
-#[ignore]
-fn many_seeds_heavier_loss() {
-    let heavy = Faults {
-        drop: 150,
-        corrupt: 50,
-        duplicate: 50,
-        reorder: 100,
-    };
-    let mut totals = [0u32; 3];
-    for seed in 0..40u64 {
-        for t in [Transport::Stream, Transport::Datagram] {
-            for faults in [MODERATE, heavy] {
-                for pairing in 0..3 {
-                    let (a, b): (Box<dyn Endpoint>, Box<dyn Endpoint>) = match pairing {
-                        0 => (
-                            Box::new(compact(t, seed * 7 + 1)),
-                            Box::new(full(t, seed * 7 + 2)),
-                        ),
-                        1 => (
-                            Box::new(full(t, seed * 7 + 3)),
-                            Box::new(compact(t, seed * 7 + 4)),
-                        ),
-                        _ => (
-                            Box::new(compact(t, seed * 7 + 5)),
-                            Box::new(compact(t, seed * 7 + 6)),
-                        ),
-                    };
-                    let r = run(a, b, 300, faults, seed + 1000, 3_000_000);
-                    assert_eq!(
-                        r.delivered,
-                        [300, 300],
-                        "{seed} {t:?} {faults:?} {pairing}: {r:?}"
-                    );
-                    totals[0] += r.downs[0] + r.downs[1];
-                    totals[1] += r.dropped;
-                    totals[2] += r.retransmissions[0] + r.retransmissions[1];
-                    if r.downs != [0, 0] {
-                        println!("{seed} {t:?} {faults:?} {pairing}: {r:?}");
+/// Named `compact` so that `cargo test -p ferrule compact` selects every test here.
+mod compact {
+    use super::compact_common::*;
+
+    use ferrule::link::Transport;
+
+    #[test]
+    #[ignore]
+    fn many_seeds_heavier_loss() {
+        let heavy = Faults {
+            drop: 150,
+            corrupt: 50,
+            duplicate: 50,
+            reorder: 100,
+        };
+        let mut totals = [0u32; 3];
+        for seed in 0..40u64 {
+            for t in [Transport::Stream, Transport::Datagram] {
+                for faults in [MODERATE, heavy] {
+                    for pairing in 0..3 {
+                        let (a, b): (Box<dyn Endpoint>, Box<dyn Endpoint>) = match pairing {
+                            0 => (
+                                Box::new(compact(t, seed * 7 + 1)),
+                                Box::new(full(t, seed * 7 + 2)),
+                            ),
+                            1 => (
+                                Box::new(full(t, seed * 7 + 3)),
+                                Box::new(compact(t, seed * 7 + 4)),
+                            ),
+                            _ => (
+                                Box::new(compact(t, seed * 7 + 5)),
+                                Box::new(compact(t, seed * 7 + 6)),
+                            ),
+                        };
+                        let r = run(a, b, 300, faults, seed + 1000, 3_000_000);
+                        assert_eq!(
+                            r.delivered,
+                            [300, 300],
+                            "{seed} {t:?} {faults:?} {pairing}: {r:?}"
+                        );
+                        totals[0] += r.downs[0] + r.downs[1];
+                        totals[1] += r.dropped;
+                        totals[2] += r.retransmissions[0] + r.retransmissions[1];
+                        if r.downs != [0, 0] {
+                            println!("{seed} {t:?} {faults:?} {pairing}: {r:?}");
+                        }
                     }
                 }
             }
         }
+        println!(
+            "downs {} dropped {} retransmissions {}",
+            totals[0], totals[1], totals[2]
+        );
     }
-    println!(
-        "downs {} dropped {} retransmissions {}",
-        totals[0], totals[1], totals[2]
-    );
 }

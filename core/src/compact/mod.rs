@@ -14,7 +14,8 @@
 //!   the application takes them, and the announced window shrinks accordingly.
 //! - **Simple sender.** Up to `min(own window, peer's window)` messages in flight; slots are
 //!   freed by the cumulative `ack` (SACK bits from a full peer mark messages that need no
-//!   retransmission). Every data frame and `PING` carries `TS`; the peer's echoes give RTT
+//!   retransmission). Every retransmission and `PING`, and about one first transmission per
+//!   round trip, carries `TS`; the peer's echoes give RTT
 //!   samples (RFC 6298 smoothing, `PTO = SRTT + max(4·RTTVAR, 1) + ack_delay` clamped to
 //!   `[rto_min, rto_max]`). One retransmission timer: when it fires, every unacknowledged
 //!   message goes again from the oldest (go-back-N), the timer doubles (up to `rto_max`), and
@@ -299,6 +300,8 @@ struct Core<'a> {
     rtx_at: Option<u64>,
     srtt: u32,
     rttvar: u32,
+    /// When a first transmission last carried `TS`.
+    ts_at: u64,
 
     // Receive side: `rx_count` in-order messages from slot `rx_head`; `rx_next` expected next.
     rx_head: u8,
@@ -380,6 +383,7 @@ impl<'a> CompactLink<'a> {
                 rtx_at: None,
                 srtt: 0,
                 rttvar: 0,
+                ts_at: 0,
                 rx_head: 0,
                 rx_count: 0,
                 rx_next: 0,

@@ -17,13 +17,17 @@ enum Next {
 }
 
 impl CompactLink<'_> {
-    /// Writes the next frame to send into `out` ([`CompactLink::max_frame_len`] bytes) and
-    /// returns its length; `Ok(None)` when there is nothing to send now.
+    /// Writes the next frame to send into `out` and returns its length; `Ok(None)` when there
+    /// is nothing to send now. `out` must hold [`CompactLink::max_frame_len`] bytes, else
+    /// [`EncodeError::BufferTooSmall`] and nothing is taken.
     pub fn poll_transmit(
         &mut self,
         now: u64,
         out: &mut [u8],
     ) -> Result<Option<usize>, EncodeError> {
+        if out.len() < self.max_frame_len() {
+            return Err(EncodeError::BufferTooSmall);
+        }
         self.c.now = now;
         self.c.on_time();
         self.c.transmit(out)
@@ -243,13 +247,19 @@ impl Core<'_> {
                 h.kind = FrameKind::Rdata;
                 h.channel = channel;
                 h.seq = Some(self.tx_seq.wrapping_add(i.into()));
-                h.ts = Some(self.now as u16);
+                // TS on every retransmission and on about one first transmission per round
+                // trip (PROTOCOL.md 4.3.1): the peer echoes it at once, an RTT sample.
+                let retransmission = i < self.tx_hw;
+                if retransmission || self.now.saturating_sub(self.ts_at) >= self.srtt.into() {
+                    h.ts = Some(self.now as u16);
+                    self.ts_at = self.now;
+                }
                 if self.ack_now || self.ack_at.is_some() || self.advertised != self.rx_window() {
                     let (a, e) = self.ack_fields();
                     h.ack = Some(a);
                     h.echo = e;
                 }
-                if i < self.tx_hw {
+                if retransmission {
                     inc(&mut self.stats.retransmissions);
                 }
                 self.tx_cursor = i + 1;

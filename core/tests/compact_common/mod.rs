@@ -321,6 +321,8 @@ pub struct Sim {
     /// Each side's sending epoch when the run began or the last restart happened: a run is
     /// done only with messages of a later one.
     pub fresh: [u8; 2],
+    /// The last 16 frames each side put on the wire (before faults).
+    pub sent_log: [std::collections::VecDeque<Vec<u8>>; 2],
 }
 
 impl Sim {
@@ -348,6 +350,7 @@ impl Sim {
             sending: [true; 2],
             hold: [0; 2],
             fresh: [0; 2],
+            sent_log: Default::default(),
         }
     }
 
@@ -421,6 +424,11 @@ impl Sim {
                     break;
                 };
                 let faults = self.faults;
+                let log = &mut self.sent_log[side];
+                if log.len() == 16 {
+                    log.pop_front();
+                }
+                log.push_back(buf[..k].to_vec());
                 self.wires[side].put(&mut self.rng, faults, &buf[..k], now);
             }
         }
