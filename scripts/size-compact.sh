@@ -42,4 +42,4 @@ for t in m0 m4f; do
     echo "  $t flash: full link (profile 2) $((F[$t.2] - F[$t.0])) B, compact link (profile 7) $((F[$t.7] - F[$t.0])) B (budget 12288)"
 done
 echo "  biggest functions, compact link, M0:"
-arm-none-eabi-nm --size-sort -C -S -t d "$out/probe_c_m0_7.elf" | tail -30 | awk '{printf "    %6d %s %s\n", $2, $3, $4}'
+arm-none-eabi-nm --size-sort -C -S -t d "$out/probe_c_m0_7.elf" | tail -30 | cut -d' ' -f2- | awk '{s=$1; $1=""; printf "    %6d%s\n", s, $0}' | cut -c1-110
