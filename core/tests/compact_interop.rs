@@ -65,4 +65,15 @@ mod compact {
             assert_eq!(r.retransmissions, [0, 0], "{r:?}");
         }
     }
+
+    /// The reference: the full link against itself on the same wire (for the numbers).
+    #[test]
+    fn full_to_full_reference() {
+        for (k, t) in transports().into_iter().enumerate() {
+            let a = full(t, 0x7777 + k as u64);
+            let b = full(t, 0x8888 + k as u64);
+            let r = run(Box::new(a), Box::new(b), N, MODERATE, 17 + k as u64, LIMIT);
+            check(&r, N);
+        }
+    }
 }

@@ -62,8 +62,11 @@ pub struct Compact {
 }
 
 pub fn full(transport: Transport, seed: u64) -> Full {
+    // Channels 0..31 reliable (the messages here use 0..4): against another full link too,
+    // everything goes as RDATA.
     let cfg = Config {
         transport,
+        channels: ferrule::link::ChannelMap::from_low_bits(u32::MAX),
         ..Config::default()
     };
     let buffers = LinkBuffers {
