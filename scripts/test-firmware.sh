@@ -202,7 +202,7 @@ EOF
 }
 for t in m4f m0; do
     if [ $t = m4f ]; then flags=$M4F lib=$lib7; else flags=$M0 lib=$lib6; fi
-    for p in 0 1 2 3 4 5 6; do
+    for p in 0 1 2 3 4 5 6 7; do
         elf="$out/probe_c_${t}_$p.elf"
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags $COMMON -DPROFILE=$p $BARE tests/firmware/probe_c.c "$lib" -lgcc \
@@ -228,7 +228,8 @@ for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
     "6:link W=4 x M=128, no compression, with the best-effort channel" \
     "3:link W=4 x M=128, shared-window compression both ways" \
     "4:link W=8 x M=256, compression (every mode), AEAD, FEC 8:2, best effort" \
-    "5:link W=4 x M=128, forward error correction 4:2 (2 groups)"; do
+    "5:link W=4 x M=128, forward error correction 4:2 (2 groups)" \
+    "7:compact link (ferrule_compact_*) W=4 x M=128, all reliable"; do
     p=${row%%:*}
     printf '  | %-62s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
         "$(cflash m4f "$p")" "${CRAM[m4f.$p]}"
@@ -249,6 +250,8 @@ for t in m0 m4f; do
     name=$([ $t = m0 ] && echo "Cortex-M0" || echo "Cortex-M4F")
     budget "C link 4 x 128 RAM, $name (2.5 KiB)" "${CRAM[$t.2]}" 2560 enforced
     budget "C link 4 x 128 flash, $name (12 KiB)" "$(cflash $t 2)" 12288
+    budget "C compact link 4 x 128 flash, $name (12 KiB)" "$(cflash $t 7)" 12288 enforced
+    budget "C compact link 4 x 128 RAM, $name (2.5 KiB)" "${CRAM[$t.7]}" 2560 enforced
     budget "C link 4 x 128 + shared compression RAM, $name (8 KiB)" "${CRAM[$t.3]}" 8192 enforced
     budget "C link 4 x 128 + shared compression flash, $name (24 KiB)" "$(cflash $t 3)" 24576
 done
@@ -306,7 +309,8 @@ harness() { # elf -> bytes of the probe crate's functions whose source is not fe
 }
 PROFILES=("none 0 7 7 plain" "framing 1 7 64 plain" "reliable 2 200 400 reliable" "link 2 200 400 plain"
     "inflate 3 200 400 plain" "compressor 4 200 400 plain" "everything 5 200 864 plain"
-    "aead 6 200 400 sealed" "inflate_alone 7 0 148 plain" "deflate_alone 8 0 1 plain")
+    "aead 6 200 400 sealed" "inflate_alone 7 0 148 plain" "deflate_alone 8 0 1 plain"
+    "compact 9 200 400 reliable")
 declare -A FLASH RAM CODE STATE
 size_report() { # mode ("standard" or "optimised")
     local mode=$1 target flags elf line state lib f r h
@@ -349,6 +353,7 @@ size_report() { # mode ("standard" or "optimised")
     local row name p a=thumbv7em-none-eabihf b=thumbv6m-none-eabi
     for row in "framing (COBS + CRC-32C + decoder):framing" \
         "framing + link, reliable channel:reliable" "framing + link, both channels:link" \
+        "framing + compact link (ferrule::compact):compact" \
         "+ inflate (and peer compressor):inflate" "+ heap-free compressor (both ways):compressor" \
         "everything:everything" "framing + link + AEAD (HMAC, HKDF, ChaCha):aead" \
         "inflate alone (dynamic tables):inflate_alone" "heap-free deflate alone:deflate_alone"; do
@@ -405,6 +410,8 @@ size_report optimised
 budget "framing + CRC flash (2 KiB)" "$(code optimised framing)" 2048
 budget "framing + link flash (8 KiB)" "$(code optimised reliable)" 8192
 budget "framing + link RAM (2 KiB)" "$(ram optimised reliable)" 2048
+budget "framing + compact link flash (8 KiB)" "$(code optimised compact)" 8192 enforced
+budget "framing + compact link RAM (2 KiB)" "$(ram optimised compact)" 2048
 budget "everything flash (24 KiB)" "$(code optimised everything)" 24576
 
 echo

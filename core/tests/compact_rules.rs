@@ -335,4 +335,34 @@ mod compact {
             println!("{t:?} after garbage: {:?}", sim.report());
         }
     }
+
+    /// Window 255 both ways (ring indices near the top of their range), against the full link
+    /// and itself.
+    #[test]
+    fn window_255() {
+        for t in [Transport::Stream, Transport::Datagram] {
+            let cfg = CompactConfig {
+                window: 255,
+                ..compact_cfg(t)
+            };
+            let r = run(
+                Box::new(compact_with(cfg, 1)),
+                Box::new(compact_with(cfg, 2)),
+                3000,
+                MODERATE,
+                5,
+                LIMIT,
+            );
+            assert_eq!((r.delivered, r.downs), ([3000, 3000], [0, 0]), "{r:?}");
+            let r = run(
+                Box::new(compact_with(cfg, 3)),
+                ep_full(t, 4),
+                3000,
+                MODERATE,
+                6,
+                LIMIT,
+            );
+            assert_eq!((r.delivered, r.downs), ([3000, 3000], [0, 0]), "{r:?}");
+        }
+    }
 }

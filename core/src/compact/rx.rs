@@ -209,11 +209,11 @@ impl Core<'_> {
         let off = off as u8;
         if off > 0 {
             self.tx_seq = a.next;
-            let mut head = self.tx_head + off;
-            if head >= self.w {
-                head -= self.w;
+            let mut head = u16::from(self.tx_head) + u16::from(off);
+            if head >= u16::from(self.w) {
+                head -= u16::from(self.w);
             }
-            self.tx_head = head;
+            self.tx_head = head as u8;
             self.tx_count -= off;
             self.tx_hw -= off;
             self.tx_cursor = self.tx_cursor.saturating_sub(off);

@@ -100,7 +100,7 @@ impl Core<'_> {
                     self.fail(DownReason::RetryLimit);
                     return;
                 }
-                self.tries += 1;
+                self.tries = self.tries.saturating_add(1);
                 // Go back N: everything unacknowledged goes again, oldest first.
                 self.tx_cursor = 0;
             } else {
