@@ -365,4 +365,24 @@ mod compact {
             assert_eq!((r.delivered, r.downs), ([3000, 3000], [0, 0]), "{r:?}");
         }
     }
+
+    /// A keyed full link (AEAD): its hellos and sealed frames are dropped and counted
+    /// (`unknown_key`), no session comes up on either side.
+    #[cfg(feature = "aead")]
+    #[test]
+    fn a_keyed_peer_gets_no_session() {
+        for t in [Transport::Stream, Transport::Datagram] {
+            let mut f = full(t, 2);
+            let guard: &'static mut ferrule::link::Guard =
+                Box::leak(Box::new(ferrule::link::Guard::new(1, &[7; 32])));
+            f.l.enable_aead(guard as &mut dyn ferrule::link::Sealer);
+            let c = compact(t, 1);
+            let mut sim = Sim::new(Box::new(c), Box::new(f), 10, CLEAN, 3);
+            for _ in 0..10_000 {
+                sim.step();
+            }
+            assert_eq!(sim.ups, [0, 0]);
+            assert!(sim.eps[0].unknown_key() > 0);
+        }
+    }
 }

@@ -49,6 +49,8 @@ pub trait Endpoint {
     fn close_now(&mut self, now: u64);
     /// (retransmissions, frames dropped as stale_session)
     fn counts(&self) -> (u32, u32);
+    /// Frames dropped as sealed under a key this side does not have.
+    fn unknown_key(&self) -> u32;
 }
 
 pub struct Full {
@@ -147,6 +149,9 @@ impl Endpoint for Full {
         let s: LinkStats = self.l.stats();
         (s.retransmissions, s.stale_session)
     }
+    fn unknown_key(&self) -> u32 {
+        self.l.stats().unknown_key
+    }
 }
 
 impl Endpoint for Compact {
@@ -184,6 +189,9 @@ impl Endpoint for Compact {
     fn counts(&self) -> (u32, u32) {
         let s: CompactStats = self.l.stats();
         (s.retransmissions, s.stale_session)
+    }
+    fn unknown_key(&self) -> u32 {
+        self.l.stats().unknown_key
     }
 }
 
