@@ -353,7 +353,7 @@ size_report() { # mode ("standard" or "optimised")
     local row name p a=thumbv7em-none-eabihf b=thumbv6m-none-eabi
     for row in "framing (COBS + CRC-32C + decoder):framing" \
         "framing + link, reliable channel:reliable" "framing + link, both channels:link" \
-        "framing + compact link (ferrule::compact):compact" \
+        "framing + compact link (reliable only):compact" \
         "+ inflate (and peer compressor):inflate" "+ heap-free compressor (both ways):compressor" \
         "everything:everything" "framing + link + AEAD (HMAC, HKDF, ChaCha):aead" \
         "inflate alone (dynamic tables):inflate_alone" "heap-free deflate alone:deflate_alone"; do
