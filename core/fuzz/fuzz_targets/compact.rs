@@ -132,7 +132,12 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             8 => {
-                let junk: Vec<u8> = data.iter().rev().take(usize::from(arg) * 4).copied().collect();
+                let junk: Vec<u8> = data
+                    .iter()
+                    .rev()
+                    .take(usize::from(arg) * 4)
+                    .copied()
+                    .collect();
                 feed_c(&mut c, &junk, now);
             }
             9 => now += u64::from(arg) * 17,
