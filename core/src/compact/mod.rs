@@ -60,6 +60,16 @@
 //! assert_eq!(b.poll_event(), Some(Event::Up));
 //! ```
 
+// No panic path: no indexing, no unwrap (the C firmware build aborts on panic, and every
+// panic path costs flash).
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::unreachable
+)]
+
 mod rx;
 mod tx;
 

@@ -56,7 +56,8 @@ impl Core<'_> {
             .srtt
             .saturating_add((self.rttvar << 2).max(1))
             .saturating_add(c.ack_delay);
-        v.clamp(c.rto_min, c.rto_max)
+        // Not `clamp`: it has a panic path (min > max, ruled out by `new`).
+        v.max(c.rto_min).min(c.rto_max)
     }
 
     /// The retransmission timeout with the current backoff.
