@@ -853,6 +853,19 @@ ferrule_status ferrule_compact_send(ferrule_compact_t *link,
                                     uint64_t now_ms,
                                     uint32_t *id);
 
+// Writes to `*id` the id below which every message was acknowledged by the peer or reported
+// discarded (`FERRULE_EVENT_DOWN`). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `id` writable.
+ferrule_status ferrule_compact_acked_before(ferrule_compact_t *link, uint32_t *id);
+
+// Free send slots right now (0 for a NULL handle).
+//
+// # Safety
+// `link` from `ferrule_compact_init` or NULL.
+size_t ferrule_compact_send_capacity(const ferrule_compact_t *link);
+
 // Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
 // `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
 // or `FERRULE_ERR_NULL`.

@@ -216,6 +216,39 @@ pub unsafe extern "C" fn ferrule_compact_send(
     })
 }
 
+/// Writes to `*id` the id below which every message was acknowledged by the peer or reported
+/// discarded (`FERRULE_EVENT_DOWN`). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `id` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_acked_before(
+    link: *mut ferrule_compact_t,
+    id: *mut u32,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if id.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        put(id, l.acked_before().0);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Free send slots right now (0 for a NULL handle).
+///
+/// # Safety
+/// `link` from `ferrule_compact_init` or NULL.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_send_capacity(link: *const ferrule_compact_t) -> usize {
+    if link.is_null() {
+        return 0;
+    }
+    // SAFETY: a handle from ferrule_compact_init (checked non-NULL), used from one context at
+    // a time.
+    unsafe { (*link).inner.send_capacity() }
+}
+
 /// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
 /// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
 /// or `FERRULE_ERR_NULL`.
