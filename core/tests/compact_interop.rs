@@ -76,4 +76,26 @@ mod compact {
             check(&r, N);
         }
     }
+
+    /// Different sizes each side: a full link of 8 × 256 against a compact link of 2 × 128
+    /// (each side keeps to the other's window and largest message), and stream input fed in
+    /// pieces of 1 to 8 bytes.
+    #[test]
+    fn different_windows_and_chunked_input() {
+        for (k, t) in transports().into_iter().enumerate() {
+            let f = full_with(t, 0x99 + k as u64, 8, 256);
+            let cfg = ferrule::compact::CompactConfig {
+                window: 2,
+                ..compact_cfg(t)
+            };
+            let c = compact_with(cfg, 0xAA + k as u64);
+            let mut sim = Sim::new(Box::new(c), Box::new(f), 1000, MODERATE, 23 + k as u64);
+            sim.hold[1] = LATENCY + 1;
+            sim.chunked = [t == Transport::Stream; 2];
+            assert!(sim.run_until_delivered(1000, LIMIT), "{:?}", sim.report());
+            let r = sim.report();
+            println!("{t:?} 8x256 full, 2x128 compact: {r:?}");
+            assert_eq!(r.downs, [0, 0]);
+        }
+    }
 }

@@ -58,4 +58,24 @@ mod compact {
             totals[0], totals[1], totals[2]
         );
     }
+
+    /// 20,000 messages each way over 80 s of simulated time: past the 16-bit wrap of `ts`
+    /// (65.5 s).
+    #[test]
+    #[ignore]
+    fn long_run_past_the_wraps() {
+        for t in [Transport::Stream, Transport::Datagram] {
+            let r = run(
+                Box::new(compact(t, 41)),
+                Box::new(full(t, 42)),
+                20_000,
+                MODERATE,
+                43,
+                10_000_000,
+            );
+            println!("{t:?}: {r:?}");
+            assert_eq!((r.delivered, r.downs), ([20_000, 20_000], [0, 0]), "{r:?}");
+            assert!(r.end > 70_000, "{}", r.end);
+        }
+    }
 }

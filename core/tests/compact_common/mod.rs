@@ -64,6 +64,11 @@ pub struct Compact {
 }
 
 pub fn full(transport: Transport, seed: u64) -> Full {
+    full_with(transport, seed, W, M)
+}
+
+/// A full link of `w` messages of up to `m` bytes.
+pub fn full_with(transport: Transport, seed: u64, w: usize, m: usize) -> Full {
     // Channels 0..31 reliable (the messages here use 0..4): against another full link too,
     // everything goes as RDATA.
     let cfg = Config {
@@ -72,12 +77,12 @@ pub fn full(transport: Transport, seed: u64) -> Full {
         ..Config::default()
     };
     let buffers = LinkBuffers {
-        tx_slots: leak(TxSlot::EMPTY, W).into(),
-        rx_slots: leak(RxSlot::EMPTY, W).into(),
-        tx_data: leak(0u8, W * M).into(),
-        rx_data: leak(0u8, W * M).into(),
-        frame: leak(0u8, frame_buffer_len(M)).into(),
-        best_effort: leak(0u8, 2 * M).into(),
+        tx_slots: leak(TxSlot::EMPTY, w).into(),
+        rx_slots: leak(RxSlot::EMPTY, w).into(),
+        tx_data: leak(0u8, w * m).into(),
+        rx_data: leak(0u8, w * m).into(),
+        frame: leak(0u8, frame_buffer_len(m)).into(),
+        best_effort: leak(0u8, 2 * m).into(),
     };
     Full {
         l: Link::new(cfg, seed, buffers).unwrap(),
@@ -332,6 +337,9 @@ pub struct Sim {
     /// Each side's sending epoch when the run began or the last restart happened: a run is
     /// done only with messages of a later one.
     pub fresh: [u8; 2],
+    /// Side `i` is fed stream input in pieces of 1 to 8 bytes (a UART's interrupts), not
+    /// whole frames.
+    pub chunked: [bool; 2],
     /// The last 16 frames each side put on the wire (before faults).
     pub sent_log: [std::collections::VecDeque<Vec<u8>>; 2],
 }
@@ -362,6 +370,7 @@ impl Sim {
             hold: [0; 2],
             fresh: [0; 2],
             sent_log: Default::default(),
+            chunked: [false; 2],
         }
     }
 
@@ -379,7 +388,16 @@ impl Sim {
         for side in 0..2 {
             let other = 1 - side;
             for f in self.wires[other].due(now) {
-                self.eps[side].input(&f, now);
+                if self.chunked[side] {
+                    let mut rest = &f[..];
+                    while !rest.is_empty() {
+                        let n = (1 + self.rng.below(8) as usize).min(rest.len());
+                        self.eps[side].input(&rest[..n], now);
+                        rest = &rest[n..];
+                    }
+                } else {
+                    self.eps[side].input(&f, now);
+                }
             }
             if self.eps[side].deadline().is_some_and(|t| t <= now) {
                 self.eps[side].timeout(now);
