@@ -17,9 +17,11 @@
 //!   retransmission). Every retransmission and `PING`, and about one first transmission per
 //!   round trip, carries `TS`; the peer's echoes give RTT
 //!   samples (RFC 6298 smoothing, `PTO = SRTT + max(4·RTTVAR, 1) + ack_delay` clamped to
-//!   `[rto_min, rto_max]`). One retransmission timer: when it fires, every unacknowledged
-//!   message goes again from the oldest (go-back-N), the timer doubles (up to `rto_max`), and
-//!   after `max_retransmits` rounds without progress the session ends
+//!   `[rto_min, rto_max]`). One retransmission timer: when it fires, the oldest
+//!   unacknowledged message goes again, and the others after it once an acknowledgement says
+//!   what arrived (go-back-N a round trip later: what only lost its acknowledgement is not
+//!   sent twice); the timer doubles (up to `rto_max`), and after `max_retransmits` rounds
+//!   without progress the session ends
 //!   ([`DownReason::RetryLimit`]) with an [`Event::Down`] naming every discarded message.
 //! - Handshake, restarts, keepalive, peer-silent timeout and `CLOSE` as in PROTOCOL.md 4.1 and
 //!   4.5, with the nonce formation and keyless session derivation of the full link (the same
@@ -307,6 +309,8 @@ struct Core<'a> {
     next_id: u32,
     tries: u8,
     backoff: u8,
+    /// After a timeout: only the oldest message goes again until an acknowledgement arrives.
+    hold: bool,
     rtx_at: Option<u64>,
     srtt: u32,
     rttvar: u32,
@@ -390,6 +394,7 @@ impl<'a> CompactLink<'a> {
                 next_id: 0,
                 tries: 0,
                 backoff: 0,
+                hold: false,
                 rtx_at: None,
                 srtt: 0,
                 rttvar: 0,
@@ -658,6 +663,7 @@ impl Core<'_> {
         self.tx_count = 0;
         self.tx_hw = 0;
         self.tx_cursor = 0;
+        self.hold = false;
         self.rtx_at = None;
         self.up = false;
         self.close_due = false;
@@ -687,6 +693,7 @@ impl Core<'_> {
         self.tx_cursor = 0;
         self.tries = 0;
         self.backoff = 0;
+        self.hold = false;
         self.rtx_at = None;
         // In-order messages not yet taken stay deliverable; numbering starts anew.
         self.rx_next = p.isn_rx;

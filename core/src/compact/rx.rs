@@ -202,6 +202,8 @@ impl Core<'_> {
         if off >= 0x8000 {
             return; // Older than the latest applied.
         }
+        // Whatever it says, it says what arrived: the go-back-N round goes on.
+        self.hold = false;
         if off > u16::from(self.tx_hw) {
             inc(&mut self.stats.bad_ack);
             return;

@@ -102,8 +102,10 @@ impl Core<'_> {
                     return;
                 }
                 self.tries = self.tries.saturating_add(1);
-                // Go back N: everything unacknowledged goes again, oldest first.
+                // Go back N: everything unacknowledged goes again, oldest first; the oldest
+                // alone until an acknowledgement says what else arrived.
                 self.tx_cursor = 0;
+                self.hold = true;
             } else {
                 // The peer's window is closed: probe it.
                 self.ping_due = true;
@@ -165,7 +167,7 @@ impl Core<'_> {
             self.tx_cursor += 1;
         }
         let c = self.tx_cursor;
-        if c < self.tx_count {
+        if c < self.tx_count && !(self.hold && c > 0) {
             if c < self.peer_window {
                 return Some(Next::Data(c));
             }
