@@ -6,9 +6,12 @@
 # - tests/c/test_api.c built with -Wall -Wextra -Wpedantic -Werror as C11 and as C++17, under
 #   AddressSanitizer + UBSan, against the ffi staticlib; then against a staticlib built without
 #   the `aead` feature (every AEAD entry point must say FERRULE_ERR_UNSUPPORTED);
+# - tests/c/test_compact.c (the compact link, `ferrule_compact_*`: arguments, sizes, lossy
+#   exchanges with itself and the full link, restart, retry limit, garbage) the same way, C11
+#   and C++17 under AddressSanitizer + UBSan;
 # - tests/c/example.c (the README's C example) as C99, run by tests/c/example_host.c;
-# - test_api.c again with the Rust side instrumented too (nightly -Zsanitizer=address), and the
-#   ffi crate's own unit tests under ASan.
+# - test_api.c and test_compact.c again with the Rust side instrumented too (nightly
+#   -Zsanitizer=address), and the ffi crate's own unit tests under ASan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
@@ -53,6 +56,11 @@ $CC -std=c11 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $LIBS -o "$o
 "$out/test_api_c"
 $CXX -x c++ -std=c++17 $WARN $SAN -Iinclude tests/c/test_api.c -x none "$lib" $LIBS -o "$out/test_api_cpp"
 "$out/test_api_cpp"
+echo "  the compact link (tests/c/test_compact.c), C11 and C++17"
+$CC -std=c11 $WARN $SAN -Iinclude tests/c/test_compact.c -x none "$lib" $LIBS -o "$out/test_compact_c"
+"$out/test_compact_c"
+$CXX -x c++ -std=c++17 $WARN $SAN -Iinclude tests/c/test_compact.c -x none "$lib" $LIBS -o "$out/test_compact_cpp"
+"$out/test_compact_cpp"
 
 echo "  the README's C example (tests/c/example.c), C99, run against a host peer"
 python3 - <<'PY'
@@ -84,6 +92,9 @@ RUSTFLAGS="-Zsanitizer=address" cargo +nightly build -q -p ferrule-ffi --target 
 $CC -std=c11 $WARN -fsanitize=address -fno-omit-frame-pointer -Iinclude tests/c/test_api.c \
     -x none "target/asan/$host/debug/libferrule_ffi.a" $LIBS -o "$out/test_api_asan"
 "$out/test_api_asan"
+$CC -std=c11 $WARN -fsanitize=address -fno-omit-frame-pointer -Iinclude tests/c/test_compact.c \
+    -x none "target/asan/$host/debug/libferrule_ffi.a" $LIBS -o "$out/test_compact_asan"
+"$out/test_compact_asan"
 
 echo "  ffi unit tests under AddressSanitizer (nightly)"
 RUSTFLAGS="-Zsanitizer=address" cargo +nightly test -q -p ferrule-ffi --target "$host" \
