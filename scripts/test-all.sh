@@ -106,6 +106,11 @@ step "firmware over the emulated UART: ferrule <-> QEMU on mps2-an386 (1000 requ
 cargo build --release -q -p ferrule-demo
 bash scripts/test-uart.sh
 
+step "the compact link's firmware over the emulated UART: ferrule <-> QEMU on mps2-an386 (400 requests, one restart; then via a pty) and on the 16 KiB microbit (300 requests, one restart)"
+UART_ELF=target/firmware/uart_peer_compact.elf MICROBIT_ELF=target/firmware/uart_peer_compact_microbit.elf \
+    LABEL=compact COUNT=400 RESTART_AT=150 PTY_COUNT=150 MICROBIT_COUNT=300 MICROBIT_RESTART_AT=100 \
+    bash scripts/test-uart.sh
+
 step "host tool against the QEMU firmware (ferrule firmware, cargo test --test firmware)"
 cargo test --release -q -p ferrule-demo --test firmware
 

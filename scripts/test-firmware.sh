@@ -95,7 +95,15 @@ arm-none-eabi-gcc $M4F $COMMON $BARE tests/firmware/stack_paint_run.c tests/firm
 # shellcheck disable=SC2086
 arm-none-eabi-gcc $M0 $COMMON $NRF51 tests/firmware/uart_peer.c "$lib6" -lgcc \
     -T tests/firmware/nrf51.ld $BARE_LD -o "$out/uart_peer_microbit.elf"
-arm-none-eabi-size "$out/uart_peer.elf" "$out/uart_peer_microbit.elf" | sed 's/^/  /'
+# The same firmware on the compact link (ferrule_compact_*): what a 16 KiB part's firmware links.
+# shellcheck disable=SC2086
+arm-none-eabi-gcc $M4F $COMMON -DCOMPACT $BARE tests/firmware/stack_paint_run.c tests/firmware/board_mps2.c \
+    tests/firmware/uart_peer.c "$lib7" -lgcc -T tests/firmware/link.ld $BARE_LD -o "$out/uart_peer_compact.elf"
+# shellcheck disable=SC2086
+arm-none-eabi-gcc $M0 $COMMON -DCOMPACT $NRF51 tests/firmware/uart_peer.c "$lib6" -lgcc \
+    -T tests/firmware/nrf51.ld $BARE_LD -o "$out/uart_peer_compact_microbit.elf"
+arm-none-eabi-size "$out/uart_peer.elf" "$out/uart_peer_microbit.elf" "$out/uart_peer_compact.elf" \
+    "$out/uart_peer_compact_microbit.elf" | sed 's/^/  /'
 
 # ---------------------------------------------------------------- 4. stack
 echo

@@ -9,15 +9,19 @@
 #    RNG); the firmware's painted stack peak is reported.
 # A run passes only if every request got exactly one intact response.
 # Expects target/firmware/uart_peer.elf and uart_peer_microbit.elf (scripts/test-firmware.sh)
-# and target/release/ferrule.
+# and target/release/ferrule. UART_ELF, MICROBIT_ELF and LABEL run other builds of the firmware
+# (the test command runs the compact link's, uart_peer.c -DCOMPACT, with LABEL=compact).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-1000}
 RESTART_AT=${RESTART_AT:-400}
 MICROBIT_COUNT=${MICROBIT_COUNT:-600}
 MICROBIT_RESTART_AT=${MICROBIT_RESTART_AT:-200}
+UART_ELF=${UART_ELF:-target/firmware/uart_peer.elf}
+MICROBIT_ELF=${MICROBIT_ELF:-target/firmware/uart_peer_microbit.elf}
+LABEL=${LABEL:-full}
 demo=target/release/ferrule
-test -f target/firmware/uart_peer.elf && test -f target/firmware/uart_peer_microbit.elf && test -x "$demo"
+test -f "$UART_ELF" && test -f "$MICROBIT_ELF" && test -x "$demo"
 
 qemu_pid=""
 stop_qemu() {
@@ -65,19 +69,19 @@ restart_run() {
     [ $restarted = 1 ] || { echo "uart test ($machine): the firmware was never restarted"; exit 1; }
     [ "$status" = 0 ] || { echo "uart test ($machine): host side failed (exit $status)"; exit 1; }
     grep -q "boot on" "$log" || { echo "uart test ($machine): no boot report"; exit 1; }
-    echo "uart test ($machine): $count requests and responses over the emulated UART, one firmware restart: ok"
+    echo "uart test ($machine, $LABEL link): $count requests and responses over the emulated UART, one firmware restart: ok"
 }
 
-restart_run mps2-an386 target/firmware/uart_peer.elf "$COUNT" "$RESTART_AT" target/firmware/uart_peer.log
+restart_run mps2-an386 "$UART_ELF" "$COUNT" "$RESTART_AT" "target/firmware/uart_peer_$LABEL.log"
 
 # The same firmware through a serial device: QEMU's `-serial pty` gives UART0 a pseudo-terminal,
 # which `ferrule firmware --device` opens like a USB-serial adapter (raw mode, exclusive).
 PTY_COUNT=${PTY_COUNT:-300}
-log=target/firmware/uart_peer_pty.log
+log=target/firmware/uart_peer_pty_$LABEL.log
 : >"$log"
 qemu-system-arm -M mps2-an386 -nographic -monitor none \
     -semihosting-config "enable=on,target=native,arg=uart_peer,arg=seed=3003" \
-    -serial pty -kernel target/firmware/uart_peer.elf >>"$log" 2>&1 &
+    -serial pty -kernel "$UART_ELF" >>"$log" 2>&1 &
 qemu_pid=$!
 dev=""
 for _ in $(seq 100); do # QEMU names its pty within a few milliseconds; give it 10 s
@@ -90,10 +94,10 @@ echo "  QEMU's UART0 is $dev"
 "$demo" firmware --device "$dev" --baud 115200 --count "$PTY_COUNT" --timeout 120 | sed 's/^/  host: /'
 [ "${PIPESTATUS[0]}" = 0 ] || { echo "uart test: serial-device run failed"; exit 1; }
 stop_qemu
-echo "uart test: $PTY_COUNT requests and responses through QEMU's pty as a serial device: ok"
+echo "uart test ($LABEL link): $PTY_COUNT requests and responses through QEMU's pty as a serial device: ok"
 
 # The 16 KiB Cortex-M0.
-restart_run microbit target/firmware/uart_peer_microbit.elf "$MICROBIT_COUNT" "$MICROBIT_RESTART_AT" \
-    target/firmware/uart_peer_microbit.log
-peak=$(grep -o 'stack peak [0-9]*' target/firmware/uart_peer_microbit.log | awk '{print $3}' | sort -n | tail -1)
-echo "uart test (microbit): deepest stack over both boots: $peak B of the 16 KiB (painted at boot)"
+restart_run microbit "$MICROBIT_ELF" "$MICROBIT_COUNT" "$MICROBIT_RESTART_AT" \
+    "target/firmware/uart_peer_microbit_$LABEL.log"
+peak=$(grep -o 'stack peak [0-9]*' "target/firmware/uart_peer_microbit_$LABEL.log" | awk '{print $3}' | sort -n | tail -1)
+echo "uart test (microbit, $LABEL link): deepest stack over both boots: $peak B of the 16 KiB (painted at boot)"
