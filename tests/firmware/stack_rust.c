@@ -2,7 +2,8 @@
  * Peak stack of every constructor (and installer) of the Rust API, measured by painting
  * (paint.S) under QEMU: each tests/size-probe `stack_*` function builds one value into a
  * static, as firmware does, for the largest configuration (8 x 256 B link, every compression
- * mode, dynamic blocks, 32 KiB window, AEAD). Prints "stack <constructor> <bytes>".
+ * mode, dynamic blocks, 32 KiB window, AEAD; the compact link: 16 x 1024 B, as
+ * tests/firmware/stack_compact.c's largest). Prints "stack-rust <bytes> <constructor>".
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,7 +20,9 @@
     X(stack_deflater_new, "Deflater::new")            \
     X(stack_inflater_new, "Inflater::with_dynamic")   \
     X(stack_window_new, "Window::new")                \
-    X(stack_decoder_new, "StreamDecoder::new")
+    X(stack_decoder_new, "StreamDecoder::new")                         \
+    X(stack_compact_storage_new, "CompactStorage::new (run time)")      \
+    X(stack_compact_link_new, "CompactLink::new")
 
 #define DECLARE(f, name) extern uint32_t f(void);
 FUNCTIONS(DECLARE)

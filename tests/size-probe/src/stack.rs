@@ -212,3 +212,64 @@ pub fn stack_all() -> u32 {
         + stack_window_new()
         + stack_decoder_new()
 }
+
+// ------------------------------------------------------------------------------------------
+// The compact link (`ferrule::compact`): its constructors, for the same measurement, at the
+// size of the largest compact configuration of tests/firmware/stack_compact.c (16 messages of
+// 1024 bytes). A block of its own (with its own list, `stack_compact_all`) so it merges apart
+// from the size probes of lib.rs.
+
+use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStorage};
+
+const CW: usize = 16;
+const CM: usize = 1024;
+type CompactBig = CompactStorage<{ memory_len(CW, CM) }>;
+
+static mut COMPACT_STORAGE: CompactBig = CompactBig::new();
+static mut COMPACT_LINK: MaybeUninit<CompactLink<'static>> = MaybeUninit::uninit();
+
+/// `CompactStorage::new()` evaluated at run time into a `static` (firmware normally has it
+/// evaluated at compile time: `static S: CompactStorage<..> = CompactStorage::new()`).
+#[no_mangle]
+pub extern "C" fn stack_compact_storage_new() -> u32 {
+    // SAFETY: single-threaded harness; nothing borrows COMPACT_STORAGE yet.
+    unsafe { *addr_of_mut!(COMPACT_STORAGE) = CompactBig::new() };
+    1
+}
+
+/// `CompactLink::new` over the static storage, written into its static the way firmware does.
+#[no_mangle]
+pub extern "C" fn stack_compact_link_new() -> u32 {
+    let cfg = CompactConfig {
+        window: CW as u8,
+        max_message: CM as u16,
+        ..CompactConfig::DEFAULT
+    };
+    // SAFETY: single-threaded harness; COMPACT_STORAGE is lent to COMPACT_LINK only (for the
+    // program's life).
+    let mem = unsafe { (*addr_of_mut!(COMPACT_STORAGE)).memory() };
+    match CompactLink::new(core::hint::black_box(cfg), 0x5eed, mem) {
+        Ok(link) => {
+            // SAFETY: as above.
+            unsafe { (*addr_of_mut!(COMPACT_LINK)).write(link) };
+            1
+        }
+        Err(_) => 0,
+    }
+}
+
+/// How many functions [`stack_compact_all`] calls.
+pub const COMPACT_ALL: u32 = 2;
+
+/// The compact link's functions above, in order; returns how many succeeded.
+pub fn stack_compact_all() -> u32 {
+    stack_compact_storage_new() + stack_compact_link_new()
+}
+
+#[cfg(test)]
+mod compact_tests {
+    #[test]
+    fn every_compact_constructor_builds() {
+        assert_eq!(super::stack_compact_all(), super::COMPACT_ALL);
+    }
+}
