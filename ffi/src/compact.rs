@@ -8,10 +8,10 @@
 //! `ferrule_link_*` types (`ferrule_event_t`, `ferrule_received_t`).
 
 use crate::link::{
-    check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_LOCAL_CLOSE,
-    FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED, FERRULE_DOWN_PEER_SILENT,
-    FERRULE_DOWN_RETRY_LIMIT, FERRULE_EVENT_DOWN, FERRULE_EVENT_UP, FERRULE_TRANSPORT_DATAGRAM,
-    FERRULE_TRANSPORT_STREAM,
+    check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_DECOMPRESS_FAILED,
+    FERRULE_DOWN_LOCAL_CLOSE, FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED,
+    FERRULE_DOWN_PEER_SILENT, FERRULE_DOWN_RETRY_LIMIT, FERRULE_EVENT_DOWN, FERRULE_EVENT_UP,
+    FERRULE_TRANSPORT_DATAGRAM, FERRULE_TRANSPORT_STREAM,
 };
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::size_of;
@@ -35,8 +35,10 @@ pub struct ferrule_compact_config_t {
     pub leading_delimiter: bool,
     /// Messages in flight each way, 1 to 255. Default 4.
     pub window: u8,
-    /// Timeouts in a row without progress before the session ends (255: no limit).
-    /// Default 20.
+    /// Retransmission rounds without progress: each of the first `max_retransmits` timer
+    /// expiries in a row sends the oldest unacknowledged message again; the next expiry
+    /// (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). 255: no
+    /// limit. Default 20.
     pub max_retransmits: u8,
     /// Largest message, 1 to 4096 bytes. Default 128.
     pub max_message: u16,
@@ -78,15 +80,65 @@ pub extern "C" fn ferrule_compact_config_default() -> ferrule_compact_config_t {
 /// Bytes of the handle at the start of the block, rounded up to 8.
 const STATE: usize = size_of::<ferrule_compact_t>().next_multiple_of(8);
 
-/// Bytes of memory (aligned to 8) for a compact link of `window` messages of up to
-/// `max_message` bytes each way; 0 for an invalid size. Reentrant.
+/// Bytes of the compact link's state at the start of its block, on targets with 32-bit
+/// pointers (Cortex-M, RISC-V 32): the `FERRULE_COMPACT_STORAGE_SIZE` macro uses it. Checked
+/// against the library on every target the tests build for.
+pub const FERRULE_COMPACT_STATE_SIZE_32: usize = 528;
+/// The same on targets with 64-bit pointers (hosts).
+pub const FERRULE_COMPACT_STATE_SIZE_64: usize = 568;
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(STATE == FERRULE_COMPACT_STATE_SIZE_32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(STATE == FERRULE_COMPACT_STATE_SIZE_64);
+/// Bytes of bookkeeping in front of each message slot (2 × window slots), any target.
+pub const FERRULE_COMPACT_SLOT_HEAD: usize = 4;
+/// The frame buffer holds at least this many payload bytes (a keyed hello, counted
+/// `unknown_key` rather than `oversize`), any target.
+pub const FERRULE_COMPACT_FRAME_MIN_PAYLOAD: usize = 56;
+/// Bytes the frame buffer takes beyond its payload (largest header and CRC), any target.
+pub const FERRULE_COMPACT_FRAME_OVERHEAD: usize = 30;
+const _: () = {
+    let (f, p) = (FERRULE_COMPACT_FRAME_OVERHEAD, FERRULE_COMPACT_FRAME_MIN_PAYLOAD);
+    assert!(ferrule::compact::frame_len(p) == p + f);
+    assert!(ferrule::compact::frame_len(p + 1) == p + 1 + f);
+    assert!(memory_len(1, 1) == 2 * (FERRULE_COMPACT_SLOT_HEAD + 1) + p + f);
+};
+
+/// Bytes of memory for a compact link of `window` messages of up to `max_message` bytes each
+/// way, a multiple of 8 (the block must be aligned to 8): the state, then the slots and the
+/// frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
+/// the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
+/// compile time (for valid sizes): 1,736 bytes for 4 × 128 on 32-bit targets. Reentrant.
 #[no_mangle]
 pub extern "C" fn ferrule_compact_storage_size(window: u8, max_message: u16) -> usize {
     if window == 0 || max_message == 0 || usize::from(max_message) > 4096 {
         return 0;
     }
-    STATE.saturating_add(memory_len(window.into(), max_message.into()))
+    storage_size(window.into(), max_message.into())
 }
+
+/// `ferrule_compact_storage_size` for valid sizes, as the header's macro computes it.
+const fn storage_size(w: usize, m: usize) -> usize {
+    let frame = if m > FERRULE_COMPACT_FRAME_MIN_PAYLOAD {
+        m
+    } else {
+        FERRULE_COMPACT_FRAME_MIN_PAYLOAD
+    };
+    (STATE + 2 * w * (FERRULE_COMPACT_SLOT_HEAD + m) + frame + FERRULE_COMPACT_FRAME_OVERHEAD)
+        .next_multiple_of(8)
+}
+
+// The macro's formula is the library's: the same number for a few sizes.
+const _: () = {
+    let sizes = [(1, 1), (1, 56), (1, 57), (4, 128), (8, 256), (255, 4096), (3, 7)];
+    let mut i = 0;
+    while i < sizes.len() {
+        let (w, m) = sizes[i];
+        assert!(storage_size(w, m) == (STATE + memory_len(w, m)).next_multiple_of(8));
+        assert!(storage_size(w, m) % 8 == 0);
+        i += 1;
+    }
+};
 
 /// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
 /// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
@@ -185,8 +237,11 @@ fn with_link(
 }
 
 /// Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
-/// message id to `*id` (when not NULL). Returns `FERRULE_OK`, `FERRULE_ERR_FULL`,
-/// `FERRULE_ERR_TOO_LARGE`, `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`.
+/// message id to `*id` (when not NULL; written only on `FERRULE_OK`). `msg` may be NULL when
+/// `len` is 0 (an empty message). Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the window is
+/// full), `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
+/// see `ferrule_compact_peer_max_message`), `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`
+/// (`link` NULL, or `msg` NULL with `len` > 0).
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
@@ -217,7 +272,8 @@ pub unsafe extern "C" fn ferrule_compact_send(
 }
 
 /// Writes to `*id` the id below which every message was acknowledged by the peer or reported
-/// discarded (`FERRULE_EVENT_DOWN`). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// discarded (`FERRULE_EVENT_DOWN`); `*id` is written only on `FERRULE_OK`. Returns
+/// `FERRULE_OK` or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `id` writable.
@@ -231,6 +287,27 @@ pub unsafe extern "C" fn ferrule_compact_acked_before(
             return ferrule_status::FERRULE_ERR_NULL;
         }
         put(id, l.acked_before().0);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Writes to `*out` the largest message the peer of the current session takes (from its
+/// hello), or 0 when no session is up; `ferrule_compact_send` returns `FERRULE_ERR_TOO_LARGE`
+/// above it or above this side's `max_message`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`
+/// (`*out` written only on `FERRULE_OK`).
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_peer_max_message(
+    link: *mut ferrule_compact_t,
+    out: *mut usize,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        put(out, l.peer_max_message());
         ferrule_status::FERRULE_OK
     })
 }
@@ -249,9 +326,15 @@ pub unsafe extern "C" fn ferrule_compact_send_capacity(link: *const ferrule_comp
     unsafe { (*link).inner.send_capacity() }
 }
 
-/// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
-/// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
-/// or `FERRULE_ERR_NULL`.
+/// Takes the next message into `out` (`cap` bytes; `max_message` always suffices) and fills
+/// `*received` (written only on `FERRULE_OK` and `FERRULE_ERR_DECOMPRESS`). Returns
+/// `FERRULE_OK`; `FERRULE_EMPTY`; `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued;
+/// with compression enabled every message needs `max_message` bytes);
+/// `FERRULE_ERR_DECOMPRESS` (compression enabled only: one message was dropped and counted;
+/// `*received` names its channel with `len` 0; call again for the next; if it was part of the
+/// shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`
+/// (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
+/// `FERRULE_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
@@ -284,7 +367,17 @@ pub unsafe extern "C" fn ferrule_compact_recv(
             }
             Ok(None) => ferrule_status::FERRULE_EMPTY,
             Err(RecvError::BufferTooSmall { .. }) => ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL,
-            Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+            Err(RecvError::Decompress { channel, .. }) => {
+                put(
+                    received,
+                    ferrule_received_t {
+                        len: 0,
+                        channel,
+                        reliable: true,
+                    },
+                );
+                ferrule_status::FERRULE_ERR_DECOMPRESS
+            }
         }
     })
 }
@@ -311,10 +404,12 @@ pub unsafe extern "C" fn ferrule_compact_handle_input(
     })
 }
 
-/// Feeds one datagram. Returns as `ferrule_compact_handle_input`.
+/// Feeds one datagram. `datagram` may be NULL when `len` is 0 (an empty datagram, counted as
+/// a framing reject). Returns as `ferrule_compact_handle_input`.
 ///
 /// # Safety
-/// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes.
+/// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes (NULL when `len` is
+/// 0).
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_compact_handle_datagram(
     link: *mut ferrule_compact_t,
@@ -408,7 +503,14 @@ pub unsafe extern "C" fn ferrule_compact_handle_timeout(
     })
 }
 
-/// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`).
+/// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`), oldest
+/// first. Four events are kept; when the application does not poll, room is made (counted in
+/// `events_dropped`) by this rule, the same as `ferrule_link_poll_event`'s: the oldest UP goes
+/// first; else the oldest DOWN that discarded nothing; else the two oldest DOWNs become one
+/// naming every message from the first's `first_id` to the end of the second's (any
+/// acknowledged in between are named too), with the later reason; only if that range would
+/// exceed 65,535 ids is the oldest DOWN dropped. Events keep their order, and the last one
+/// always agrees with `ferrule_compact_is_up`. `*event` is written only on `FERRULE_OK`.
 /// Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
@@ -439,6 +541,7 @@ pub unsafe extern "C" fn ferrule_compact_poll_event(
                     DownReason::RetryLimit => FERRULE_DOWN_RETRY_LIMIT,
                     DownReason::PeerSilent => FERRULE_DOWN_PEER_SILENT,
                     DownReason::PeerClosed => FERRULE_DOWN_PEER_CLOSED,
+                    DownReason::DecompressFailed => FERRULE_DOWN_DECOMPRESS_FAILED,
                     _ => FERRULE_DOWN_LOCAL_CLOSE,
                 },
                 unacked,
@@ -538,6 +641,9 @@ pub struct ferrule_compact_stats_t {
     pub discarded_on_reset: u32,
     /// Events dropped or merged because the application did not poll them.
     pub events_dropped: u32,
+    /// Received messages that failed to decompress (dropped, reported by
+    /// `ferrule_compact_recv` as `FERRULE_ERR_DECOMPRESS`).
+    pub decompress_failed: u32,
     /// Framing rejects by reason.
     pub framing: crate::frame::ferrule_decoder_stats_t,
 }

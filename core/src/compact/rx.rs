@@ -1,9 +1,10 @@
 //! Receiving: framing, hellos, session check, acknowledgements, in-order delivery.
 
 use super::{inc, CompactLink, Core, Pending, SACKED, SLOT_HEAD};
+use crate::compress::RxCaps;
 use crate::decoder::Feed;
-use crate::frame::{Ack, Compression, Echo, Frame, FrameError, FrameKind, Header};
-use crate::link::hello::Hello;
+use crate::frame::{Ack, Echo, Frame, FrameError, FrameKind, Header};
+use crate::link::hello::{caps, Hello};
 use crate::link::DownReason;
 
 impl CompactLink<'_> {
@@ -59,7 +60,7 @@ impl Core<'_> {
             return;
         }
         if matches!(h.kind, FrameKind::Data | FrameKind::Parity)
-            || h.compression != Compression::None
+            || !self.accepts(h.compression)
             || h.fec_seq.is_some()
         {
             inc(&mut self.stats.not_negotiated);
@@ -182,12 +183,19 @@ impl Core<'_> {
             isn_rx,
             window: rec.window,
             max_message: rec.max_message.min(crate::frame::MAX_PAYLOAD as u16),
+            peer_rx: RxCaps {
+                per_message: rec.caps & caps::DEFLATE != 0,
+                shared: rec.caps & caps::SHARED != 0,
+                dynamic: rec.caps & caps::DYNAMIC != 0,
+                window_bits: rec.window_bits,
+                dict_id: rec.dict_id,
+            },
         }
     }
 
     /// Acknowledgement fields (and an echo) of the current session.
     #[inline(never)]
-    fn on_ack(&mut self, a: Ack, echo: Option<Echo>) {
+    pub(super) fn on_ack(&mut self, a: Ack, echo: Option<Echo>) {
         if let Some(e) = echo {
             if e.hold < 255 {
                 let sample = (self.now as u16)
@@ -225,16 +233,20 @@ impl Core<'_> {
         }
         self.peer_window = a.window;
         if let Some(mut bits) = a.sack {
+            // Bits for numbers beyond the last assigned (queued by `send`) are `bad_ack`
+            // (PROTOCOL.md 4.3); one for a message assigned but not sent yet is accepted and
+            // changes nothing (it is sent anyway).
             let mut i = 1;
             while bits != 0 {
                 if bits & 1 != 0 {
+                    if i >= self.tx_count {
+                        inc(&mut self.stats.bad_ack);
+                        break;
+                    }
                     if i < self.tx_hw {
                         if let Some(f) = self.tx_slot(i).get_mut(3) {
                             *f |= SACKED;
                         }
-                    } else {
-                        inc(&mut self.stats.bad_ack);
-                        break;
                     }
                 }
                 bits >>= 1;
@@ -284,7 +296,7 @@ impl Core<'_> {
         let slot = self.rx_slot(self.rx_count);
         let [l0, l1] = (payload.len() as u16).to_le_bytes();
         if let Some(hd) = slot.get_mut(..SLOT_HEAD) {
-            hd.copy_from_slice(&[l0, l1, h.channel, 0]);
+            hd.copy_from_slice(&[l0, l1, h.channel, super::repr_code(h.compression)]);
         }
         if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + payload.len()) {
             d.copy_from_slice(payload);

@@ -1,9 +1,10 @@
 //! Sending: what goes next, the timers, and framing it.
 
-use super::{inc, CompactLink, Core, SACKED, SLOT_HEAD};
+use super::{inc, CompactLink, Core, REPR_SHIFT, SACKED, SLOT_HEAD};
+use crate::compress::RxCaps;
 use crate::encode::{encode_datagram, encode_stream, EncodeError, StreamOptions};
 use crate::frame::{Ack, Echo, FrameKind, Header};
-use crate::link::hello::{Hello, NONCE_LEN};
+use crate::link::hello::{caps, Hello, NONCE_LEN};
 use crate::link::{DownReason, Transport};
 
 /// Longest retransmission backoff: `rto << 6`, capped at `rto_max` anyway.
@@ -121,7 +122,13 @@ impl Core<'_> {
     /// The earliest timer.
     pub(super) fn next_deadline(&self) -> Option<u64> {
         if !self.up {
-            return Some(self.hello_due);
+            // A hello (or the answer to the peer's) is due; `hello_due` is in the future once
+            // `poll_transmit` sent one.
+            return Some(if self.answer {
+                self.now
+            } else {
+                self.hello_due
+            });
         }
         let mut t = self.rtx_at;
         let mut at = |d: u64| t = Some(t.map_or(d, |t| t.min(d)));
@@ -132,8 +139,12 @@ impl Core<'_> {
         if k > 0 {
             at(self.last_rx.saturating_add(k << 3));
             at(self.last_tx.saturating_add(self.keepalive_interval()));
-            // The interval shortens once the peer has been silent for a whole one.
-            at(self.last_rx.saturating_add(k));
+            // The interval shortens once the peer has been silent for a whole one (a time
+            // that has passed is no deadline: it would make a timer-driven loop spin).
+            let short = self.last_rx.saturating_add(k);
+            if short > self.now {
+                at(short);
+            }
         }
         if self.ack_now || self.ping_due || self.answer || self.close_due {
             at(self.now);
@@ -216,6 +227,7 @@ impl Core<'_> {
         let mut payload = (0, 0);
         match next {
             Next::Hello { answer } => {
+                let rx = self.rx_caps();
                 h.kind = if answer {
                     FrameKind::HelloAck
                 } else {
@@ -229,9 +241,9 @@ impl Core<'_> {
                     },
                     max_message: self.m,
                     window: self.w,
-                    caps: 0,
-                    window_bits: 0,
-                    dict_id: 0,
+                    caps: rx_caps_bits(&rx),
+                    window_bits: rx.window_bits,
+                    dict_id: rx.dict_id,
                     fec_k: 0,
                     fec_m: 0,
                 }
@@ -243,11 +255,12 @@ impl Core<'_> {
             }
             Next::Data(i) => {
                 let slot = self.tx_slot(i);
-                let (len, channel) = match *slot {
-                    [l0, l1, ch, _, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch),
-                    _ => (0, 0),
+                let (len, channel, flags) = match *slot {
+                    [l0, l1, ch, f, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch, f),
+                    _ => (0, 0, 0),
                 };
                 h.kind = FrameKind::Rdata;
+                h.compression = super::repr_of(flags >> REPR_SHIFT, self.peer_dict);
                 h.channel = channel;
                 h.seq = Some(self.tx_seq.wrapping_add(i.into()));
                 // TS on every retransmission and on about one first transmission per round
@@ -309,8 +322,23 @@ impl Core<'_> {
         self.last_tx = self.now;
         inc(&mut self.stats.frames_sent);
         if h.kind == FrameKind::Close {
-            self.fail(DownReason::LocalClose);
+            self.fail(self.close_reason);
         }
         Ok(Some(n))
     }
+}
+
+/// The capability bits of the hello record for what this side decompresses.
+fn rx_caps_bits(rx: &RxCaps) -> u8 {
+    let mut bits = 0;
+    if rx.per_message {
+        bits |= caps::DEFLATE;
+    }
+    if rx.shared {
+        bits |= caps::SHARED;
+    }
+    if rx.dynamic {
+        bits |= caps::DYNAMIC;
+    }
+    bits
 }
