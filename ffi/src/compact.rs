@@ -98,7 +98,10 @@ pub const FERRULE_COMPACT_FRAME_MIN_PAYLOAD: usize = 56;
 /// Bytes the frame buffer takes beyond its payload (largest header and CRC), any target.
 pub const FERRULE_COMPACT_FRAME_OVERHEAD: usize = 30;
 const _: () = {
-    let (f, p) = (FERRULE_COMPACT_FRAME_OVERHEAD, FERRULE_COMPACT_FRAME_MIN_PAYLOAD);
+    let (f, p) = (
+        FERRULE_COMPACT_FRAME_OVERHEAD,
+        FERRULE_COMPACT_FRAME_MIN_PAYLOAD,
+    );
     assert!(ferrule::compact::frame_len(p) == p + f);
     assert!(ferrule::compact::frame_len(p + 1) == p + 1 + f);
     assert!(memory_len(1, 1) == 2 * (FERRULE_COMPACT_SLOT_HEAD + 1) + p + f);
@@ -130,7 +133,15 @@ const fn storage_size(w: usize, m: usize) -> usize {
 
 // The macro's formula is the library's: the same number for a few sizes.
 const _: () = {
-    let sizes = [(1, 1), (1, 56), (1, 57), (4, 128), (8, 256), (255, 4096), (3, 7)];
+    let sizes = [
+        (1, 1),
+        (1, 56),
+        (1, 57),
+        (4, 128),
+        (8, 256),
+        (255, 4096),
+        (3, 7),
+    ];
     let mut i = 0;
     while i < sizes.len() {
         let (w, m) = sizes[i];
