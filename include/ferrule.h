@@ -128,10 +128,10 @@
 // Bytes of the compact link's state at the start of its block, on targets with 32-bit
 // pointers (Cortex-M, RISC-V 32): the `FERRULE_COMPACT_STORAGE_SIZE` macro uses it. Checked
 // against the library on every target the tests build for.
-#define FERRULE_COMPACT_STATE_SIZE_32 528
+#define FERRULE_COMPACT_STATE_SIZE_32 536
 
 // The same on targets with 64-bit pointers (hosts).
-#define FERRULE_COMPACT_STATE_SIZE_64 568
+#define FERRULE_COMPACT_STATE_SIZE_64 576
 
 // Bytes of bookkeeping in front of each message slot (2 × window slots), any target.
 #define FERRULE_COMPACT_SLOT_HEAD 4
@@ -442,6 +442,33 @@ typedef struct {
   uint32_t first_id;
 } ferrule_event_t;
 
+// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
+typedef struct {
+  // How reliable messages are sent (`FERRULE_MODE_*`). Default off.
+  uint8_t reliable;
+  // How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
+  // Default off.
+  uint8_t unreliable;
+  // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
+  // shared.
+  uint8_t receive;
+  // log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
+  // Default 10 (1 KiB).
+  uint8_t receive_window_bits;
+  // log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
+  // 640 bytes, and a 516-byte work area). Default 10.
+  uint8_t send_window_bits;
+  // Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
+  uint8_t dictionary_id;
+  // Padding; must be 0 (refused otherwise).
+  uint8_t reserved[2];
+  // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
+  // unchanged for the lifetime of the link (typically a `const` array in flash).
+  const uint8_t *dictionary;
+  // Length of `dictionary`.
+  size_t dictionary_len;
+} ferrule_compression_config_t;
+
 // Frame counters of a decoder (or a link), one per reject reason.
 typedef struct {
   // Bytes consumed.
@@ -532,33 +559,6 @@ typedef struct {
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
 } ferrule_compact_stats_t;
-
-// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
-typedef struct {
-  // How reliable messages are sent (`FERRULE_MODE_*`). Default off.
-  uint8_t reliable;
-  // How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
-  // Default off.
-  uint8_t unreliable;
-  // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
-  // shared.
-  uint8_t receive;
-  // log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
-  // Default 10 (1 KiB).
-  uint8_t receive_window_bits;
-  // log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
-  // 640 bytes, and a 516-byte work area). Default 10.
-  uint8_t send_window_bits;
-  // Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
-  uint8_t dictionary_id;
-  // Padding; must be 0 (refused otherwise).
-  uint8_t reserved[2];
-  // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
-  // unchanged for the lifetime of the link (typically a `const` array in flash).
-  const uint8_t *dictionary;
-  // Length of `dictionary`.
-  size_t dictionary_len;
-} ferrule_compression_config_t;
 
 // How a link uses forward error correction. Start from `ferrule_fec_config_default()`.
 typedef struct {
@@ -866,7 +866,7 @@ ferrule_compact_config_t ferrule_compact_config_default(void);
 // way, a multiple of 8 (the block must be aligned to 8): the state, then the slots and the
 // frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
 // the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
-// compile time (for valid sizes): 1,736 bytes for 4 × 128 on 32-bit targets. Reentrant.
+// compile time (for valid sizes): 1,752 bytes for 4 × 128 on 32-bit targets. Reentrant.
 size_t ferrule_compact_storage_size(uint8_t window, uint16_t max_message);
 
 // Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
@@ -1008,6 +1008,32 @@ ferrule_status ferrule_compact_handle_timeout(ferrule_compact_t *link, uint64_t 
 // # Safety
 // `link` from `ferrule_compact_init`; `event` writable.
 ferrule_status ferrule_compact_poll_event(ferrule_compact_t *link, ferrule_event_t *event);
+
+// Turns on compression for the compact link `link` (`docs/PROTOCOL.md` section 5), exactly
+// as `ferrule_link_enable_compression` does for a full link: the same configuration
+// (`ferrule_compression_config_t`), the same memory (`ferrule_compression_storage_size(config)`
+// bytes, aligned to 8, valid and untouched as long as the link is used; the codec is built in
+// place). This side then announces what it decompresses and compresses what it sends as far
+// as the peer takes it (at `ferrule_compact_send`, into the send slot); received messages are
+// decompressed at `ferrule_compact_recv`, whose buffer must then hold `max_message` bytes.
+// Call it right after `ferrule_compact_init` (a session already up ends,
+// `FERRULE_DOWN_LOCAL_CLOSE`, and the next hello takes a fresh nonce). Calling it again
+// replaces the codec (the same block may be given again).
+//
+// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
+// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+// own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
+// nothing changes. Not from an interrupt.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `mem` points to `mem_len` writable bytes used for
+// nothing else; `config` to a configuration (its dictionary kept alive by the caller).
+ferrule_status ferrule_compact_enable_compression(ferrule_compact_t *link,
+                                                  void *mem,
+                                                  size_t mem_len,
+                                                  const ferrule_compression_config_t *config);
 
 // Whether a session is up (false for a NULL handle).
 //

@@ -1,12 +1,14 @@
 //! The compact link in C (`ferrule::compact`): a size-first, go-back-N link that speaks the
 //! same wire format as `ferrule_link_*` and interoperates with it. Every channel is reliable
-//! and ordered; no best effort, compression, AEAD or FEC.
+//! and ordered; compression with `ferrule_compact_enable_compression`; no best effort, AEAD or
+//! FEC.
 //!
 //! One block of memory holds it: `ferrule_compact_storage_size(window, max_message)` bytes,
 //! aligned to 8. `ferrule_compact_init` writes the link's state at its start and gives it the
 //! rest for its slots and frame buffer. Events and received-message metadata use the
 //! `ferrule_link_*` types (`ferrule_event_t`, `ferrule_received_t`).
 
+use crate::compression::{block_size, build, codec_config, ferrule_compression_config_t};
 use crate::link::{
     check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_DECOMPRESS_FAILED,
     FERRULE_DOWN_LOCAL_CLOSE, FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED,
@@ -16,6 +18,7 @@ use crate::link::{
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::size_of;
 use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStats};
+use ferrule::compress::Codec;
 use ferrule::link::{DownReason, Event, RecvError, SendError, Transport};
 
 /// Opaque compact link handle, created in caller memory with `ferrule_compact_init`. Same
@@ -83,9 +86,9 @@ const STATE: usize = size_of::<ferrule_compact_t>().next_multiple_of(8);
 /// Bytes of the compact link's state at the start of its block, on targets with 32-bit
 /// pointers (Cortex-M, RISC-V 32): the `FERRULE_COMPACT_STORAGE_SIZE` macro uses it. Checked
 /// against the library on every target the tests build for.
-pub const FERRULE_COMPACT_STATE_SIZE_32: usize = 528;
+pub const FERRULE_COMPACT_STATE_SIZE_32: usize = 536;
 /// The same on targets with 64-bit pointers (hosts).
-pub const FERRULE_COMPACT_STATE_SIZE_64: usize = 568;
+pub const FERRULE_COMPACT_STATE_SIZE_64: usize = 576;
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(STATE == FERRULE_COMPACT_STATE_SIZE_32);
 #[cfg(target_pointer_width = "64")]
@@ -111,27 +114,20 @@ const _: () = {
 /// way, a multiple of 8 (the block must be aligned to 8): the state, then the slots and the
 /// frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
 /// the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
-/// compile time (for valid sizes): 1,736 bytes for 4 × 128 on 32-bit targets. Reentrant.
+/// compile time (for valid sizes): 1,752 bytes for 4 × 128 on 32-bit targets. Reentrant.
 #[no_mangle]
 pub extern "C" fn ferrule_compact_storage_size(window: u8, max_message: u16) -> usize {
     if window == 0 || max_message == 0 || usize::from(max_message) > 4096 {
         return 0;
     }
-    storage_size(window.into(), max_message.into())
-}
-
-/// `ferrule_compact_storage_size` for valid sizes, as the header's macro computes it.
-const fn storage_size(w: usize, m: usize) -> usize {
-    let frame = if m > FERRULE_COMPACT_FRAME_MIN_PAYLOAD {
-        m
-    } else {
-        FERRULE_COMPACT_FRAME_MIN_PAYLOAD
-    };
-    (STATE + 2 * w * (FERRULE_COMPACT_SLOT_HEAD + m) + frame + FERRULE_COMPACT_FRAME_OVERHEAD)
+    STATE
+        .saturating_add(memory_len(window.into(), max_message.into()))
         .next_multiple_of(8)
 }
 
-// The macro's formula is the library's: the same number for a few sizes.
+// The macro's formula is the library's: the same number for a few sizes (evaluated at
+// compile time: an overflow or a mismatch stops the build).
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 const _: () = {
     let sizes = [
         (1, 1),
@@ -145,8 +141,18 @@ const _: () = {
     let mut i = 0;
     while i < sizes.len() {
         let (w, m) = sizes[i];
-        assert!(storage_size(w, m) == (STATE + memory_len(w, m)).next_multiple_of(8));
-        assert!(storage_size(w, m) % 8 == 0);
+        let frame = if m > FERRULE_COMPACT_FRAME_MIN_PAYLOAD {
+            m
+        } else {
+            FERRULE_COMPACT_FRAME_MIN_PAYLOAD
+        };
+        let size = (STATE
+            + 2 * w * (FERRULE_COMPACT_SLOT_HEAD + m)
+            + frame
+            + FERRULE_COMPACT_FRAME_OVERHEAD)
+            .div_ceil(8)
+            * 8;
+        assert!(size == (STATE + memory_len(w, m)).next_multiple_of(8));
         i += 1;
     }
 };
@@ -561,6 +567,65 @@ pub unsafe extern "C" fn ferrule_compact_poll_event(
         };
         put(event, e);
         ferrule_status::FERRULE_OK
+    })
+}
+
+/// Turns on compression for the compact link `link` (`docs/PROTOCOL.md` section 5), exactly
+/// as `ferrule_link_enable_compression` does for a full link: the same configuration
+/// (`ferrule_compression_config_t`), the same memory (`ferrule_compression_storage_size(config)`
+/// bytes, aligned to 8, valid and untouched as long as the link is used; the codec is built in
+/// place). This side then announces what it decompresses and compresses what it sends as far
+/// as the peer takes it (at `ferrule_compact_send`, into the send slot); received messages are
+/// decompressed at `ferrule_compact_recv`, whose buffer must then hold `max_message` bytes.
+/// Call it right after `ferrule_compact_init` (a session already up ends,
+/// `FERRULE_DOWN_LOCAL_CLOSE`, and the next hello takes a fresh nonce). Calling it again
+/// replaces the codec (the same block may be given again).
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
+/// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+/// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+/// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+/// own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
+/// nothing changes. Not from an interrupt.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `mem` points to `mem_len` writable bytes used for
+/// nothing else; `config` to a configuration (its dictionary kept alive by the caller).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_enable_compression(
+    link: *mut ferrule_compact_t,
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    config: *const ferrule_compression_config_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if mem.is_null() || config.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller passes a valid configuration.
+        let cfg = match codec_config(unsafe { &*config }) {
+            Ok(cfg) => cfg,
+            Err(s) => return s,
+        };
+        let needed = block_size(&cfg);
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
+        }
+        // Not inside the link's own block.
+        let own = ferrule_compact_storage_size(l.window() as u8, l.max_message() as u16);
+        let (m, start) = (mem as usize, link as usize);
+        if m < start.saturating_add(own) && start < m.saturating_add(needed) {
+            return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
+        }
+        // SAFETY: `mem` holds `needed` bytes, aligned to 8 (checked), apart from the link's
+        // block (checked), for the codec alone (the caller's contract).
+        match unsafe { build(mem, needed, cfg) } {
+            Ok(codec) => {
+                l.set_codec(codec as &mut dyn Codec);
+                ferrule_status::FERRULE_OK
+            }
+            Err(s) => s,
+        }
     })
 }
 

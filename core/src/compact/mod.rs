@@ -74,8 +74,9 @@
 
 mod rx;
 mod tx;
+mod zip;
 
-use crate::compress::{Codec, DecompressError, RxCaps};
+use crate::compress::Codec;
 use crate::decoder::Decoder;
 use crate::frame::Compression;
 use crate::frame::{CRC_LEN, MAX_HEADER_LEN};
@@ -272,8 +273,8 @@ struct Pending {
     isn_rx: u16,
     window: u8,
     max_message: u16,
-    /// What the peer decompresses (its hello's capability bits, window and dictionary).
-    peer_rx: RxCaps,
+    /// What the peer decompresses: its hello's capability bits, window bits and dictionary.
+    peer_caps: [u8; 3],
 }
 
 /// Everything but the decoder (so a decoded frame, borrowed from it, can be processed).
@@ -289,6 +290,12 @@ struct Core<'a> {
     stats: CompactStats,
     /// The codec, if compression is on ([`CompactLink::set_codec`]).
     codec: Option<Managed<'a, dyn Codec + 'a>>,
+    /// The compression glue, set with the codec (only `set_codec` refers to it, so firmware
+    /// without compression links none of it).
+    zip: Option<&'static zip::Zip>,
+    /// What this side decompresses, as its hello says it: capability bits, window bits,
+    /// dictionary id (all 0 without a codec).
+    caps: [u8; 3],
     /// Queued events, oldest first.
     events: [Option<Event>; EVENTS],
     ev_len: u8,
@@ -345,9 +352,8 @@ struct Core<'a> {
     unacked_in_order: u8,
     advertised: u8,
     echo: Option<(u16, u64)>,
-    /// Received messages of an earlier session still in the slots (decompressed with that
-    /// session's stream); once they are taken, the shared stream restarts (`rx_reset`).
-    rx_old: u8,
+    /// The shared stream restarts before the first message of the current session is
+    /// decompressed (those of an earlier session still queued are marked `zip::EARLIER`).
     rx_reset: bool,
     /// A piece of the shared stream failed: the rest of it fails too until it restarts.
     rx_broken: bool,
@@ -392,6 +398,8 @@ impl<'a> CompactLink<'a> {
                     ..CompactStats::default()
                 },
                 codec: None,
+                zip: None,
+                caps: [0; 3],
                 events: [None; EVENTS],
                 ev_len: 0,
                 seed,
@@ -434,7 +442,6 @@ impl<'a> CompactLink<'a> {
                 unacked_in_order: 0,
                 advertised: 0,
                 echo: None,
-                rx_old: 0,
                 rx_reset: true,
                 rx_broken: false,
             },
@@ -472,7 +479,10 @@ impl<'a> CompactLink<'a> {
     /// calls it links no compression code.
     pub fn set_codec(&mut self, codec: impl Into<Managed<'a, dyn Codec + 'a>>) {
         let c = &mut self.c;
-        c.codec = Some(codec.into());
+        let codec = codec.into();
+        c.caps = zip::caps(&codec.rx_caps());
+        c.codec = Some(codec);
+        c.zip = Some(&zip::ZIP);
         c.pending = None;
         c.answer = false;
         if c.nonce_sent {
@@ -550,10 +560,8 @@ impl<'a> CompactLink<'a> {
         if c.ev_len == 0 {
             return None;
         }
-        let e = c.events.first_mut().and_then(Option::take);
-        c.events.rotate_left(1);
         c.ev_len -= 1;
-        e
+        remove_event(&mut c.events, 0)
     }
 
     /// Ends the session: the next [`CompactLink::poll_transmit`] sends `CLOSE`, reports
@@ -628,9 +636,7 @@ impl Core<'_> {
                     0
                 }
             };
-            if let Some(rest) = q.get_mut(i..) {
-                rest.rotate_left(1);
-            }
+            remove_event(q, i);
             self.ev_len -= 1;
         }
         if let Some(s) = self.events.get_mut(usize::from(self.ev_len)) {
@@ -650,23 +656,17 @@ impl Core<'_> {
             inc(&mut self.stats.send_full);
             return Err(SendError::Full);
         }
-        let at = self.slot_start(0, self.tx_head, self.tx_count);
-        let len = self.slot_len();
-        let slot = self.mem.get_mut(at..at + len).unwrap_or_default();
-        let (head, data) = slot.split_at_mut(SLOT_HEAD.min(slot.len()));
-        let (repr, n) = match self.codec.as_deref_mut() {
-            // Never longer than the message (a codec sends it raw then).
-            Some(c) => c.compress(true, msg, data.get_mut(..msg.len()).unwrap_or_default()),
-            None => {
-                if let Some(d) = data.get_mut(..msg.len()) {
-                    d.copy_from_slice(msg);
-                }
-                (Compression::None, msg.len())
-            }
-        };
-        let [l0, l1] = (n as u16).to_le_bytes();
-        if let [a, b, c, d, ..] = head {
-            (*a, *b, *c, *d) = (l0, l1, channel, repr_code(repr) << REPR_SHIFT);
+        let slot = self.tx_slot(self.tx_count);
+        let [l0, l1] = (msg.len() as u16).to_le_bytes();
+        if let Some(h) = slot.get_mut(..SLOT_HEAD) {
+            h.copy_from_slice(&[l0, l1, channel, 0]);
+        }
+        if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + msg.len()) {
+            d.copy_from_slice(msg);
+        }
+        if let Some(z) = self.zip {
+            // Compressed into the slot, never longer than the message.
+            (z.compress)(self, msg);
         }
         self.tx_count += 1;
         let id = MessageId(self.next_id);
@@ -679,39 +679,21 @@ impl Core<'_> {
         if self.rx_count == 0 {
             return Ok(None);
         }
-        let m = usize::from(self.m);
+        let zip = self.zip;
         let slot = self.rx_slot(0);
         let (len, channel, code) = match *slot {
             [l0, l1, ch, r, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch, r),
             _ => (0, 0, 0),
         };
-        let needed = if code > 1 { m } else { len };
-        if out.len() < needed {
-            return Err(RecvError::BufferTooSmall { needed });
+        if let (true, Some(z)) = (code != 0, zip) {
+            return (z.recv)(self, code, len, out);
         }
-        let mut r = Ok(len);
-        if code == 0 {
-            if let (Some(d), Some(s)) = (out.get_mut(..len), slot.get(SLOT_HEAD..SLOT_HEAD + len)) {
-                d.copy_from_slice(s);
-            }
-        } else {
-            r = self.decode(code, len, out);
-        }
-        self.rx_head += 1;
-        if self.rx_head >= self.w {
-            self.rx_head = 0;
-        }
-        self.rx_count -= 1;
-        self.rx_old = self.rx_old.saturating_sub(1);
-        // A window that was closed or below half opens to half or more: say so at once.
-        let open = self.w - self.rx_count;
-        if self.up
-            && u16::from(self.advertised) * 2 < u16::from(self.w)
-            && u16::from(open) * 2 >= u16::from(self.w)
-        {
-            self.ack_now = true;
-        }
-        let len = r?;
+        let msg = slot.get(SLOT_HEAD..SLOT_HEAD + len).unwrap_or_default();
+        let dst = out
+            .get_mut(..msg.len())
+            .ok_or(RecvError::BufferTooSmall { needed: msg.len() })?;
+        dst.copy_from_slice(msg);
+        self.taken();
         inc(&mut self.stats.delivered_reliable);
         Ok(Some(Received {
             channel,
@@ -720,64 +702,20 @@ impl Core<'_> {
         }))
     }
 
-    /// Decompresses the oldest received message (representation `code`, `len` bytes) into
-    /// `out`; a failure is counted, and one of the shared stream of the current session ends it
-    /// (`CLOSE`, [`DownReason::DecompressFailed`]).
-    #[inline(never)]
-    fn decode(&mut self, code: u8, len: usize, out: &mut [u8]) -> Result<usize, RecvError> {
-        let earlier = self.rx_old > 0;
-        if !earlier && self.rx_reset {
-            // The first message of the current session: its shared stream starts afresh.
-            if let Some(c) = self.codec.as_deref_mut() {
-                c.reset_rx();
-            }
-            self.rx_reset = false;
-            self.rx_broken = false;
+    /// The oldest received message was taken: its slot is free.
+    fn taken(&mut self) {
+        self.rx_head += 1;
+        if self.rx_head >= self.w {
+            self.rx_head = 0;
         }
-        let dict = self.rx_caps().dict_id;
-        let repr = repr_of(code, dict);
-        let shared = matches!(repr, Compression::Shared | Compression::SharedRaw);
-        let at = self.slot_start(usize::from(self.w), self.rx_head, 0);
-        let (head, channel) = (at + SLOT_HEAD, self.mem.get(at + 2).copied().unwrap_or(0));
-        let payload = self.mem.get(head..head + len).unwrap_or_default();
-        let r = match self.codec.as_deref_mut() {
-            Some(_) if shared && self.rx_broken => Err(DecompressError::Malformed),
-            Some(c) => c.decompress(repr, payload, out),
-            None => Err(DecompressError::Unsupported),
-        };
-        r.map_err(|error| {
-            inc(&mut self.stats.decompress_failed);
-            if shared && !self.rx_broken {
-                self.rx_broken = true;
-                if self.up && !earlier {
-                    self.close_due = true;
-                    self.close_reason = DownReason::DecompressFailed;
-                }
-            }
-            RecvError::Decompress {
-                channel,
-                reliable: true,
-                error,
-            }
-        })
-    }
-
-    /// What this side decompresses (nothing without a codec).
-    fn rx_caps(&self) -> RxCaps {
-        self.codec.as_deref().map_or(RxCaps::NONE, |c| c.rx_caps())
-    }
-
-    /// Whether this side announced it takes payloads represented as `c`.
-    fn accepts(&self, c: Compression) -> bool {
-        if c == Compression::None {
-            return true;
-        }
-        let rx = self.rx_caps();
-        match c {
-            Compression::Deflate => rx.per_message,
-            Compression::Shared | Compression::SharedRaw => rx.shared,
-            Compression::Dictionary(id) => id != 0 && id == rx.dict_id,
-            Compression::None => true,
+        self.rx_count -= 1;
+        // A window that was closed or below half opens to half or more: say so at once.
+        let open = self.w - self.rx_count;
+        if self.up
+            && u16::from(self.advertised) * 2 < u16::from(self.w)
+            && u16::from(open) * 2 >= u16::from(self.w)
+        {
+            self.ack_now = true;
         }
     }
 
@@ -845,14 +783,9 @@ impl Core<'_> {
         self.peer_nonce = p.nonce;
         self.peer_max = p.max_message;
         self.peer_window = p.window;
-        self.peer_dict = p.peer_rx.dict_id;
-        if let Some(c) = self.codec.as_deref_mut() {
-            c.start_tx(p.peer_rx);
+        if let Some(z) = self.zip {
+            (z.start)(self, p.peer_caps);
         }
-        // Messages of the earlier session still queued decompress with its stream; then the
-        // shared stream restarts.
-        self.rx_old = self.rx_count;
-        self.rx_reset = true;
         self.tx_seq = p.isn_tx;
         self.tx_hw = 0;
         self.tx_cursor = 0;
@@ -872,6 +805,19 @@ impl Core<'_> {
         inc(&mut self.stats.sessions);
         self.push_event(Event::Up);
     }
+}
+
+/// Takes event `i` out of the queue; the later ones move up one place, in order (one by one:
+/// `rotate_left` would link a `memmove`).
+fn remove_event(q: &mut [Option<Event>; EVENTS], i: usize) -> Option<Event> {
+    let e = q.get_mut(i).and_then(Option::take);
+    for j in i..EVENTS - 1 {
+        let next = q.get_mut(j + 1).and_then(Option::take);
+        if let Some(s) = q.get_mut(j) {
+            *s = next;
+        }
+    }
+    e
 }
 
 /// A payload representation as kept in a slot (0: raw; 1: shared raw; above 1: compressed).

@@ -1,10 +1,9 @@
 //! Receiving: framing, hellos, session check, acknowledgements, in-order delivery.
 
 use super::{inc, CompactLink, Core, Pending, SACKED, SLOT_HEAD};
-use crate::compress::RxCaps;
 use crate::decoder::Feed;
-use crate::frame::{Ack, Echo, Frame, FrameError, FrameKind, Header};
-use crate::link::hello::{caps, Hello};
+use crate::frame::{Ack, Compression, Echo, Frame, FrameError, FrameKind, Header};
+use crate::link::hello::Hello;
 use crate::link::DownReason;
 
 impl CompactLink<'_> {
@@ -60,7 +59,8 @@ impl Core<'_> {
             return;
         }
         if matches!(h.kind, FrameKind::Data | FrameKind::Parity)
-            || !self.accepts(h.compression)
+            || (h.compression != Compression::None
+                && !self.zip.is_some_and(|z| (z.accepts)(self, h.compression)))
             || h.fec_seq.is_some()
         {
             inc(&mut self.stats.not_negotiated);
@@ -183,13 +183,7 @@ impl Core<'_> {
             isn_rx,
             window: rec.window,
             max_message: rec.max_message.min(crate::frame::MAX_PAYLOAD as u16),
-            peer_rx: RxCaps {
-                per_message: rec.caps & caps::DEFLATE != 0,
-                shared: rec.caps & caps::SHARED != 0,
-                dynamic: rec.caps & caps::DYNAMIC != 0,
-                window_bits: rec.window_bits,
-                dict_id: rec.dict_id,
-            },
+            peer_caps: [rec.caps, rec.window_bits, rec.dict_id],
         }
     }
 

@@ -1,10 +1,9 @@
 //! Sending: what goes next, the timers, and framing it.
 
 use super::{inc, CompactLink, Core, REPR_SHIFT, SACKED, SLOT_HEAD};
-use crate::compress::RxCaps;
 use crate::encode::{encode_datagram, encode_stream, EncodeError, StreamOptions};
 use crate::frame::{Ack, Echo, FrameKind, Header};
-use crate::link::hello::{caps, Hello, NONCE_LEN};
+use crate::link::hello::{Hello, NONCE_LEN};
 use crate::link::{DownReason, Transport};
 
 /// Longest retransmission backoff: `rto << 6`, capped at `rto_max` anyway.
@@ -227,7 +226,6 @@ impl Core<'_> {
         let mut payload = (0, 0);
         match next {
             Next::Hello { answer } => {
-                let rx = self.rx_caps();
                 h.kind = if answer {
                     FrameKind::HelloAck
                 } else {
@@ -241,9 +239,9 @@ impl Core<'_> {
                     },
                     max_message: self.m,
                     window: self.w,
-                    caps: rx_caps_bits(&rx),
-                    window_bits: rx.window_bits,
-                    dict_id: rx.dict_id,
+                    caps: self.caps[0],
+                    window_bits: self.caps[1],
+                    dict_id: self.caps[2],
                     fec_k: 0,
                     fec_m: 0,
                 }
@@ -326,19 +324,4 @@ impl Core<'_> {
         }
         Ok(Some(n))
     }
-}
-
-/// The capability bits of the hello record for what this side decompresses.
-fn rx_caps_bits(rx: &RxCaps) -> u8 {
-    let mut bits = 0;
-    if rx.per_message {
-        bits |= caps::DEFLATE;
-    }
-    if rx.shared {
-        bits |= caps::SHARED;
-    }
-    if rx.dynamic {
-        bits |= caps::DYNAMIC;
-    }
-    bits
 }
