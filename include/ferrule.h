@@ -558,6 +558,12 @@ typedef struct {
   uint32_t decompress_failed;
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
+  // Messages sent compressed (0 without `ferrule_compact_enable_compression`).
+  uint32_t compressed;
+  // Message bytes given to compression.
+  uint64_t compress_bytes_in;
+  // Payload bytes after compression.
+  uint64_t compress_bytes_out;
 } ferrule_compact_stats_t;
 
 // How a link uses forward error correction. Start from `ferrule_fec_config_default()`.

@@ -722,13 +722,20 @@ pub struct ferrule_compact_stats_t {
     pub decompress_failed: u32,
     /// Framing rejects by reason.
     pub framing: crate::frame::ferrule_decoder_stats_t,
+    /// Messages sent compressed (0 without `ferrule_compact_enable_compression`).
+    pub compressed: u32,
+    /// Message bytes given to compression.
+    pub compress_bytes_in: u64,
+    /// Payload bytes after compression.
+    pub compress_bytes_out: u64,
 }
 
-// `ferrule_compact_stats_t` has the layout of `CompactStats` (both `repr(C)`, same fields in
-// the same order): checked on the size and on the first and last fields' offsets.
+// `ferrule_compact_stats_t` begins with the layout of `CompactStats` (both `repr(C)`, same
+// fields in the same order), the compression counters after it: checked on the size and on
+// the first and last fields' offsets.
 const _: () = {
     use core::mem::offset_of;
-    assert!(size_of::<ferrule_compact_stats_t>() == size_of::<CompactStats>());
+    assert!(size_of::<CompactStats>() <= offset_of!(ferrule_compact_stats_t, compressed));
     assert!(offset_of!(ferrule_compact_stats_t, srtt_ms) == offset_of!(CompactStats, srtt));
     assert!(
         offset_of!(ferrule_compact_stats_t, events_dropped)
@@ -750,10 +757,16 @@ pub unsafe extern "C" fn ferrule_compact_stats(
         if out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
+        let z = l.codec().map(|c| c.stats()).unwrap_or_default();
         // SAFETY: `out` is non-NULL, aligned and writable (the caller's contract), and
-        // `ferrule_compact_stats_t` has the layout of `CompactStats` (checked above; every
-        // field is a plain integer, so any value of one is a valid value of the other).
-        unsafe { out.cast::<CompactStats>().write(l.stats()) };
+        // `ferrule_compact_stats_t` begins with the layout of `CompactStats` (checked above;
+        // every field is a plain integer, so any value of one is a valid value of the other).
+        unsafe {
+            out.cast::<CompactStats>().write(l.stats());
+            (*out).compressed = z.compressed as u32;
+            (*out).compress_bytes_in = z.bytes_in;
+            (*out).compress_bytes_out = z.bytes_out;
+        }
         ferrule_status::FERRULE_OK
     })
 }
