@@ -4,9 +4,19 @@
 //! [`CompactLink`] speaks the same frames as the full link and interoperates with it as either
 //! role, but keeps only what a small microcontroller needs:
 //!
-//! - **Every channel is reliable and ordered.** It announces no optional capability (no best
-//!   effort, compression or FEC, PROTOCOL.md 4.6), so a full peer sends it plain `RDATA` only;
-//!   `DATA`, `PARITY`, compressed or FEC-numbered frames are dropped (`not_negotiated`).
+//! - **Every channel is reliable and ordered.** It announces no best effort or FEC
+//!   (PROTOCOL.md 4.6), so a full peer sends it `RDATA` only; `DATA`, `PARITY` and
+//!   FEC-numbered frames are dropped (`not_negotiated`).
+//! - **Compression is optional** ([`CompactLink::set_codec`], the codecs of
+//!   [`crate::compress`], as [`crate::link::Link::set_codec`]): the hello announces what the
+//!   codec decompresses; `send` compresses into the send slot as far as the peer announced
+//!   (PROTOCOL.md section 5; never longer than the message); received payloads are kept as
+//!   they came and decompressed at `recv`, in order, so the shared stream of a session is
+//!   natural to the go-back-N receiver. A frame in a representation this side did not announce
+//!   is dropped (`not_negotiated`); a payload that does not decompress is counted
+//!   (`decompress_failed`) and reported by `recv` ([`RecvError::Decompress`]), and one of the
+//!   shared stream ends the session ([`DownReason::DecompressFailed`], `CLOSE` to the peer).
+//!   Without `set_codec`, none of this code is linked.
 //! - **No keys.** Hellos and frames sealed under a pre-shared key are dropped (`unknown_key`).
 //! - **Go-back-N receiver.** Only the next message in order is accepted; one that arrives ahead
 //!   of a gap is dropped and counted (`out_of_order`), and the peer's retransmission fills the
@@ -273,8 +283,6 @@ struct Pending {
     isn_rx: u16,
     window: u8,
     max_message: u16,
-    /// What the peer decompresses: its hello's capability bits, window bits and dictionary.
-    peer_caps: [u8; 3],
 }
 
 /// Everything but the decoder (so a decoded frame, borrowed from it, can be processed).
@@ -321,6 +329,9 @@ struct Core<'a> {
     peer_window: u8,
     /// The dictionary the peer decompresses with (for [`Compression::Dictionary`]).
     peer_dict: u8,
+    /// What the peer of the handshake derived last decompresses: its hello's capability
+    /// bits, window bits and dictionary (the session that starts next is that one's).
+    peer_caps: [u8; 3],
     last_rx: u64,
     last_tx: u64,
     ping_due: bool,
@@ -418,6 +429,7 @@ impl<'a> CompactLink<'a> {
                 peer_max: 0,
                 peer_window: 0,
                 peer_dict: 0,
+                peer_caps: [0; 3],
                 last_rx: 0,
                 last_tx: 0,
                 ping_due: false,
@@ -784,7 +796,7 @@ impl Core<'_> {
         self.peer_max = p.max_message;
         self.peer_window = p.window;
         if let Some(z) = self.zip {
-            (z.start)(self, p.peer_caps);
+            (z.start)(self);
         }
         self.tx_seq = p.isn_tx;
         self.tx_hw = 0;

@@ -162,7 +162,8 @@ impl Core<'_> {
     }
 
     /// The keyless session with the peer of `rec` (PROTOCOL.md 4.2).
-    fn derive(&self, rec: &Hello) -> Pending {
+    fn derive(&mut self, rec: &Hello) -> Pending {
+        self.peer_caps = [rec.caps, rec.window_bits, rec.dict_id];
         let ours = self.nonce();
         let we_lo = ours < rec.nonce;
         let (lo, hi) = if we_lo {
@@ -183,7 +184,6 @@ impl Core<'_> {
             isn_rx,
             window: rec.window,
             max_message: rec.max_message.min(crate::frame::MAX_PAYLOAD as u16),
-            peer_caps: [rec.caps, rec.window_bits, rec.dict_id],
         }
     }
 

@@ -13,9 +13,8 @@ type Recv = Result<Option<Received>, RecvError>;
 
 /// The compression steps of the link.
 pub(super) struct Zip {
-    /// A session starts with a peer that decompresses what its hello said (capability bits,
-    /// window bits, dictionary id).
-    pub start: fn(&mut Core<'_>, [u8; 3]),
+    /// A session starts with the peer of `peer_caps`.
+    pub start: fn(&mut Core<'_>),
     /// The message just copied into the next free send slot is compressed there.
     pub compress: fn(&mut Core<'_>, &[u8]),
     /// `recv` of the oldest received message when its slot code is not 0 (representation,
@@ -31,7 +30,7 @@ const EARLIER: u8 = 0x80;
 
 /// The glue [`super::CompactLink::set_codec`] installs.
 pub(super) static ZIP: Zip = Zip {
-    start: |c, peer| c.zip_start(peer),
+    start: |c| c.zip_start(),
     compress: |c, msg| c.zip_compress(msg),
     recv: |c, code, len, out| c.zip_recv(code, len, out),
     accepts: |c, r| c.zip_accepts(r),
@@ -55,8 +54,8 @@ pub(super) fn caps(rx: &RxCaps) -> [u8; 3] {
 impl Core<'_> {
     /// A session starts: the codec compresses for what the peer takes; messages of the earlier
     /// session still queued decompress with its stream, then the shared stream restarts.
-    fn zip_start(&mut self, peer: [u8; 3]) {
-        let [b, window_bits, dict_id] = peer;
+    fn zip_start(&mut self) {
+        let [b, window_bits, dict_id] = self.peer_caps;
         self.peer_dict = dict_id;
         if let Some(c) = self.codec.as_deref_mut() {
             c.start_tx(RxCaps {
