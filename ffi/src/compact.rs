@@ -165,7 +165,8 @@ pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
 }
 
 /// Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
-/// `ferrule_compact_storage_size`) and writes its handle to `*out`. The link starts its
+/// `ferrule_compact_storage_size`) and writes its handle to `*out` (only on `FERRULE_OK`;
+/// `*out` is left as it was otherwise). The link starts its
 /// handshake at once. `seed` must differ on every boot and device (a hardware random number,
 /// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
@@ -444,7 +445,8 @@ pub unsafe extern "C" fn ferrule_compact_handle_datagram(
 }
 
 /// Writes the next frame into `out` (`cap` >= `ferrule_compact_max_frame_len(max_message)`)
-/// and its length to `*out_len`. Call until `FERRULE_EMPTY`. Returns `FERRULE_OK`,
+/// and its length to `*out_len` (written only on `FERRULE_OK`). Call until `FERRULE_EMPTY`.
+/// Returns `FERRULE_OK`,
 /// `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
@@ -480,9 +482,13 @@ pub unsafe extern "C" fn ferrule_compact_poll_transmit(
     })
 }
 
-/// Writes to `*deadline_ms` when `ferrule_compact_handle_timeout` is due next (at or before
-/// the last `now_ms` when something can be sent at once). Returns `FERRULE_OK`,
-/// `FERRULE_EMPTY` (no timer) or `FERRULE_ERR_NULL`.
+/// Writes to `*deadline_ms` (only on `FERRULE_OK`) when `ferrule_compact_handle_timeout` is
+/// due next: at or before the last `now_ms` when something can be sent at once (a hello
+/// before the link is up, an acknowledgement), else in the future. After
+/// `ferrule_compact_handle_timeout(now)` and `ferrule_compact_poll_transmit` until
+/// `FERRULE_EMPTY`, the deadline is later than `now`, up or not: a main loop that runs the
+/// timers when the deadline has come does not spin. Returns `FERRULE_OK`, `FERRULE_EMPTY`
+/// (no timer) or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `deadline_ms` writable.

@@ -33,7 +33,10 @@ impl CompactLink<'_> {
         self.c.transmit(out)
     }
 
-    /// When [`CompactLink::handle_timeout`] is due next (a time already passed: now).
+    /// When [`CompactLink::handle_timeout`] is due next (a time already passed: now; a hello
+    /// or an acknowledgement can go at once). After `handle_timeout(now)` and
+    /// [`CompactLink::poll_transmit`] until `None`, it is later than `now` (or `None`), up or
+    /// not: a loop driven by it does not spin.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.c.next_deadline()
     }
