@@ -232,6 +232,50 @@ mod compact {
         assert_eq!(c.stats().decompress_failed, 1);
     }
 
+    /// A frame in a representation this side did not announce is dropped, `not_negotiated`:
+    /// any compressed one without a codec, a dictionary it does not have with one.
+    #[test]
+    fn an_unannounced_representation_is_not_negotiated() {
+        let t = Transport::Datagram;
+        for with_codec in [false, true] {
+            let mut c = compact(t, 41).l;
+            if with_codec {
+                c.set_codec(shared_codec());
+            }
+            let mut f = full(t, 42).l;
+            let mut now = 0;
+            pump(&mut c, &mut f, &mut now);
+            assert!(c.is_up());
+            f.send(0, b"raw", now).unwrap();
+            let mut buf = [0u8; 512];
+            let n = f.poll_transmit(now, &mut buf).unwrap().unwrap();
+            let fr = Frame::from_body(&buf[..n]).unwrap();
+            let reprs: &[Compression] = if with_codec {
+                &[Compression::Dictionary(7)]
+            } else {
+                &[
+                    Compression::Shared,
+                    Compression::SharedRaw,
+                    Compression::Deflate,
+                    Compression::Dictionary(7),
+                ]
+            };
+            for (i, r) in reprs.iter().enumerate() {
+                let mut h = fr.header;
+                h.compression = *r;
+                let mut forged = [0u8; 512];
+                let k = ferrule::encode_datagram(&h, fr.payload, &mut forged).unwrap();
+                c.handle_datagram(&forged[..k], now);
+                assert_eq!(c.stats().not_negotiated as usize, i + 1, "{r:?}");
+            }
+            let mut out = [0u8; M];
+            assert_eq!(c.recv(&mut out).unwrap(), None);
+            // The real one still arrives.
+            c.handle_datagram(&buf[..n], now);
+            assert_eq!(c.recv(&mut out).unwrap().unwrap().len, 3);
+        }
+    }
+
     /// A compressed message needs a `max_message` buffer at `recv` (it stays queued until
     /// then); a raw one only its length.
     #[test]

@@ -243,7 +243,8 @@ pub struct CompactStats {
     pub stale_session: u32,
     /// Link frames without a session tag (dropped).
     pub untagged: u32,
-    /// Frames in a form this side does not announce (DATA, PARITY, compressed, FEC; dropped).
+    /// Frames in a form this side does not announce (DATA, PARITY, FEC, a compression this
+    /// side's codec does not take or any without one; dropped).
     pub not_negotiated: u32,
     /// Hellos carrying this side's own nonce (dropped).
     pub reflected: u32,
