@@ -276,6 +276,53 @@ mod compact {
         }
     }
 
+    /// Messages of a session still queued when the peer restarts decompress with that
+    /// session's stream; the new session's with a fresh one.
+    #[test]
+    fn queued_messages_of_an_earlier_session_decompress_with_its_stream() {
+        let t = Transport::Datagram;
+        let mut c = compact(t, 51).l;
+        c.set_codec(shared_codec());
+        let mut f = full(t, 52).l;
+        f.set_codec(shared_codec());
+        let mut now = 0;
+        pump(&mut c, &mut f, &mut now);
+        let old: Vec<Vec<u8>> = (0..3).map(|i| text_message(1, 0, 40 + i).1).collect();
+        for m in &old {
+            f.send(0, m, now).unwrap();
+            pump(&mut c, &mut f, &mut now);
+        }
+        // The peer restarts; the application has taken nothing yet.
+        let mut f = full(t, 53).l;
+        f.set_codec(shared_codec());
+        pump(&mut c, &mut f, &mut now);
+        pump(&mut c, &mut f, &mut now);
+        assert!(c.is_up() && f.is_up());
+        let new: Vec<Vec<u8>> = (0..4).map(|i| text_message(1, 1, 40 + i).1).collect();
+        let mut got = Vec::new();
+        let mut out = [0u8; M];
+        let mut sent = 0;
+        for _ in 0..50 {
+            if sent < new.len() && f.send(0, &new[sent], now).is_ok() {
+                sent += 1;
+            }
+            pump(&mut c, &mut f, &mut now);
+            // One at a time: the old ones first, while new ones arrive behind them.
+            if let Some(r) = c.recv(&mut out).unwrap() {
+                got.push(out[..r.len].to_vec());
+            }
+        }
+        let want: Vec<Vec<u8>> = old.iter().chain(new.iter()).cloned().collect();
+        assert_eq!(got, want);
+        assert_eq!(c.stats().decompress_failed, 0);
+        let z = c.codec().unwrap().stats();
+        assert!(
+            z.inflated >= 4,
+            "{z:?} {:?}",
+            want.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+    }
+
     /// A compressed message needs a `max_message` buffer at `recv` (it stays queued until
     /// then); a raw one only its length.
     #[test]
