@@ -31,6 +31,29 @@
        2u * (size_t)(window) * (size_t)(max_message) + FERRULE_LINK_FRAME_OVERHEAD +      \
        (size_t)(max_message)) + 7u) / 8u * 8u)
 
+/* The compact link state's size on this target (pointer width). */
+#if UINTPTR_MAX > 0xFFFFFFFFu
+#define FERRULE_COMPACT_STATE_SIZE FERRULE_COMPACT_STATE_SIZE_64
+#else
+#define FERRULE_COMPACT_STATE_SIZE FERRULE_COMPACT_STATE_SIZE_32
+#endif
+
+/*
+ * Bytes of memory for a compact link of `window` messages of up to `max_message` bytes each
+ * way: the same number as ferrule_compact_storage_size() for valid sizes (window 1..255,
+ * max_message 1..4096), a multiple of 8, usable where a constant is needed. The block must be
+ * aligned to 8:
+ *
+ *     static uint64_t compact_mem[FERRULE_COMPACT_STORAGE_SIZE(4, 128) / 8];
+ */
+#define FERRULE_COMPACT_STORAGE_SIZE(window, max_message)                                \
+    ((((size_t)FERRULE_COMPACT_STATE_SIZE +                                               \
+       2u * (size_t)(window) * (FERRULE_COMPACT_SLOT_HEAD + (size_t)(max_message)) +       \
+       ((size_t)(max_message) > FERRULE_COMPACT_FRAME_MIN_PAYLOAD                         \
+            ? (size_t)(max_message)                                                       \
+            : (size_t)FERRULE_COMPACT_FRAME_MIN_PAYLOAD) +                                \
+       FERRULE_COMPACT_FRAME_OVERHEAD) + 7u) / 8u * 8u)
+
 /*
  * Bytes of memory for the best-effort channel of a link whose messages are up to
  * `max_message` bytes (ferrule_link_enable_best_effort): the same number as
@@ -101,6 +124,24 @@
 // same number as `ferrule_aead_storage_size()`, usable where a constant is needed (checked
 // against the library on every target the tests build for).
 #define FERRULE_AEAD_STORAGE_SIZE 392
+
+// Bytes of the compact link's state at the start of its block, on targets with 32-bit
+// pointers (Cortex-M, RISC-V 32): the `FERRULE_COMPACT_STORAGE_SIZE` macro uses it. Checked
+// against the library on every target the tests build for.
+#define FERRULE_COMPACT_STATE_SIZE_32 536
+
+// The same on targets with 64-bit pointers (hosts).
+#define FERRULE_COMPACT_STATE_SIZE_64 576
+
+// Bytes of bookkeeping in front of each message slot (2 × window slots), any target.
+#define FERRULE_COMPACT_SLOT_HEAD 4
+
+// The frame buffer holds at least this many payload bytes (a keyed hello, counted
+// `unknown_key` rather than `oversize`), any target.
+#define FERRULE_COMPACT_FRAME_MIN_PAYLOAD 56
+
+// Bytes the frame buffer takes beyond its payload (largest header and CRC), any target.
+#define FERRULE_COMPACT_FRAME_OVERHEAD 30
 
 // Compression mode: off.
 #define FERRULE_MODE_OFF 0
@@ -354,8 +395,10 @@ typedef struct {
   bool leading_delimiter;
   // Messages in flight each way, 1 to 255. Default 4.
   uint8_t window;
-  // Timeouts in a row without progress before the session ends (255: no limit).
-  // Default 20.
+  // Retransmission rounds without progress: each of the first `max_retransmits` timer
+  // expiries in a row sends the oldest unacknowledged message again; the next expiry
+  // (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). 255: no
+  // limit. Default 20.
   uint8_t max_retransmits;
   // Largest message, 1 to 4096 bytes. Default 128.
   uint16_t max_message;
@@ -398,6 +441,33 @@ typedef struct {
   // For DOWN: the id of the first of them (they are `first_id .. first_id + unacked - 1`).
   uint32_t first_id;
 } ferrule_event_t;
+
+// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
+typedef struct {
+  // How reliable messages are sent (`FERRULE_MODE_*`). Default off.
+  uint8_t reliable;
+  // How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
+  // Default off.
+  uint8_t unreliable;
+  // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
+  // shared.
+  uint8_t receive;
+  // log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
+  // Default 10 (1 KiB).
+  uint8_t receive_window_bits;
+  // log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
+  // 640 bytes, and a 516-byte work area). Default 10.
+  uint8_t send_window_bits;
+  // Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
+  uint8_t dictionary_id;
+  // Padding; must be 0 (refused otherwise).
+  uint8_t reserved[2];
+  // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
+  // unchanged for the lifetime of the link (typically a `const` array in flash).
+  const uint8_t *dictionary;
+  // Length of `dictionary`.
+  size_t dictionary_len;
+} ferrule_compression_config_t;
 
 // Frame counters of a decoder (or a link), one per reject reason.
 typedef struct {
@@ -483,36 +553,18 @@ typedef struct {
   uint32_t discarded_on_reset;
   // Events dropped or merged because the application did not poll them.
   uint32_t events_dropped;
+  // Received messages that failed to decompress (dropped, reported by
+  // `ferrule_compact_recv` as `FERRULE_ERR_DECOMPRESS`).
+  uint32_t decompress_failed;
   // Framing rejects by reason.
   ferrule_decoder_stats_t framing;
+  // Messages sent compressed (0 without `ferrule_compact_enable_compression`).
+  uint32_t compressed;
+  // Message bytes given to compression.
+  uint64_t compress_bytes_in;
+  // Payload bytes after compression.
+  uint64_t compress_bytes_out;
 } ferrule_compact_stats_t;
-
-// What a link compresses and decompresses. Start from `ferrule_compression_config_default()`.
-typedef struct {
-  // How reliable messages are sent (`FERRULE_MODE_*`). Default off.
-  uint8_t reliable;
-  // How best-effort messages are sent (`FERRULE_MODE_*`; shared means per-message).
-  // Default off.
-  uint8_t unreliable;
-  // What this side takes from the peer (`FERRULE_RECEIVE_*` bits). Default per-message and
-  // shared.
-  uint8_t receive;
-  // log2 of the longest back-reference taken (and of the shared history ring), 8 to 15.
-  // Default 10 (1 KiB).
-  uint8_t receive_window_bits;
-  // log2 of this side's compressor window, 8 to 10 (a compressor's state is 3 x 2^bits +
-  // 640 bytes, and a 516-byte work area). Default 10.
-  uint8_t send_window_bits;
-  // Preset dictionary id (1 to 255; 0: no dictionary). Default 0.
-  uint8_t dictionary_id;
-  // Padding; must be 0 (refused otherwise).
-  uint8_t reserved[2];
-  // Preset dictionary bytes (the last 1024 are used), or NULL. Must stay valid and
-  // unchanged for the lifetime of the link (typically a `const` array in flash).
-  const uint8_t *dictionary;
-  // Length of `dictionary`.
-  size_t dictionary_len;
-} ferrule_compression_config_t;
 
 // How a link uses forward error correction. Start from `ferrule_fec_config_default()`.
 typedef struct {
@@ -816,8 +868,11 @@ ferrule_status ferrule_link_set_key(ferrule_link_t *link,
 // keepalive 1000 ms. Reentrant.
 ferrule_compact_config_t ferrule_compact_config_default(void);
 
-// Bytes of memory (aligned to 8) for a compact link of `window` messages of up to
-// `max_message` bytes each way; 0 for an invalid size. Reentrant.
+// Bytes of memory for a compact link of `window` messages of up to `max_message` bytes each
+// way, a multiple of 8 (the block must be aligned to 8): the state, then the slots and the
+// frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
+// the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
+// compile time (for valid sizes): 1,752 bytes for 4 × 128 on 32-bit targets. Reentrant.
 size_t ferrule_compact_storage_size(uint8_t window, uint16_t max_message);
 
 // Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
@@ -825,7 +880,8 @@ size_t ferrule_compact_storage_size(uint8_t window, uint16_t max_message);
 size_t ferrule_compact_max_frame_len(uint16_t max_message);
 
 // Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
-// `ferrule_compact_storage_size`) and writes its handle to `*out`. The link starts its
+// `ferrule_compact_storage_size`) and writes its handle to `*out` (only on `FERRULE_OK`;
+// `*out` is left as it was otherwise). The link starts its
 // handshake at once. `seed` must differ on every boot and device (a hardware random number,
 // or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
 // `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
@@ -841,8 +897,11 @@ ferrule_status ferrule_compact_init(void *mem,
                                     ferrule_compact_t **out);
 
 // Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
-// message id to `*id` (when not NULL). Returns `FERRULE_OK`, `FERRULE_ERR_FULL`,
-// `FERRULE_ERR_TOO_LARGE`, `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`.
+// message id to `*id` (when not NULL; written only on `FERRULE_OK`). `msg` may be NULL when
+// `len` is 0 (an empty message). Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the window is
+// full), `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
+// see `ferrule_compact_peer_max_message`), `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`
+// (`link` NULL, or `msg` NULL with `len` > 0).
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
@@ -854,11 +913,21 @@ ferrule_status ferrule_compact_send(ferrule_compact_t *link,
                                     uint32_t *id);
 
 // Writes to `*id` the id below which every message was acknowledged by the peer or reported
-// discarded (`FERRULE_EVENT_DOWN`). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+// discarded (`FERRULE_EVENT_DOWN`); `*id` is written only on `FERRULE_OK`. Returns
+// `FERRULE_OK` or `FERRULE_ERR_NULL`.
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `id` writable.
 ferrule_status ferrule_compact_acked_before(ferrule_compact_t *link, uint32_t *id);
+
+// Writes to `*out` the largest message the peer of the current session takes (from its
+// hello), or 0 when no session is up; `ferrule_compact_send` returns `FERRULE_ERR_TOO_LARGE`
+// above it or above this side's `max_message`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`
+// (`*out` written only on `FERRULE_OK`).
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `out` writable.
+ferrule_status ferrule_compact_peer_max_message(ferrule_compact_t *link, size_t *out);
 
 // Free send slots right now (0 for a NULL handle).
 //
@@ -866,9 +935,15 @@ ferrule_status ferrule_compact_acked_before(ferrule_compact_t *link, uint32_t *i
 // `link` from `ferrule_compact_init` or NULL.
 size_t ferrule_compact_send_capacity(const ferrule_compact_t *link);
 
-// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
-// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
-// or `FERRULE_ERR_NULL`.
+// Takes the next message into `out` (`cap` bytes; `max_message` always suffices) and fills
+// `*received` (written only on `FERRULE_OK` and `FERRULE_ERR_DECOMPRESS`). Returns
+// `FERRULE_OK`; `FERRULE_EMPTY`; `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued;
+// with compression enabled every message needs `max_message` bytes);
+// `FERRULE_ERR_DECOMPRESS` (compression enabled only: one message was dropped and counted;
+// `*received` names its channel with `len` 0; call again for the next; if it was part of the
+// shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`
+// (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
+// `FERRULE_ERR_INVALID_ARGUMENT`.
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
@@ -889,17 +964,20 @@ ferrule_status ferrule_compact_handle_input(ferrule_compact_t *link,
                                             size_t len,
                                             uint64_t now_ms);
 
-// Feeds one datagram. Returns as `ferrule_compact_handle_input`.
+// Feeds one datagram. `datagram` may be NULL when `len` is 0 (an empty datagram, counted as
+// a framing reject). Returns as `ferrule_compact_handle_input`.
 //
 // # Safety
-// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes.
+// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes (NULL when `len` is
+// 0).
 ferrule_status ferrule_compact_handle_datagram(ferrule_compact_t *link,
                                                const uint8_t *datagram,
                                                size_t len,
                                                uint64_t now_ms);
 
 // Writes the next frame into `out` (`cap` >= `ferrule_compact_max_frame_len(max_message)`)
-// and its length to `*out_len`. Call until `FERRULE_EMPTY`. Returns `FERRULE_OK`,
+// and its length to `*out_len` (written only on `FERRULE_OK`). Call until `FERRULE_EMPTY`.
+// Returns `FERRULE_OK`,
 // `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
 //
 // # Safety
@@ -911,9 +989,13 @@ ferrule_status ferrule_compact_poll_transmit(ferrule_compact_t *link,
                                              size_t cap,
                                              size_t *out_len);
 
-// Writes to `*deadline_ms` when `ferrule_compact_handle_timeout` is due next (at or before
-// the last `now_ms` when something can be sent at once). Returns `FERRULE_OK`,
-// `FERRULE_EMPTY` (no timer) or `FERRULE_ERR_NULL`.
+// Writes to `*deadline_ms` (only on `FERRULE_OK`) when `ferrule_compact_handle_timeout` is
+// due next: at or before the last `now_ms` when something can be sent at once (a hello
+// before the link is up, an acknowledgement), else in the future. After
+// `ferrule_compact_handle_timeout(now)` and `ferrule_compact_poll_transmit` until
+// `FERRULE_EMPTY`, the deadline is later than `now`, up or not: a main loop that runs the
+// timers when the deadline has come does not spin. Returns `FERRULE_OK`, `FERRULE_EMPTY`
+// (no timer) or `FERRULE_ERR_NULL`.
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `deadline_ms` writable.
@@ -925,12 +1007,45 @@ ferrule_status ferrule_compact_poll_timeout(ferrule_compact_t *link, uint64_t *d
 // `link` from `ferrule_compact_init`.
 ferrule_status ferrule_compact_handle_timeout(ferrule_compact_t *link, uint64_t now_ms);
 
-// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`).
+// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`), oldest
+// first. Four events are kept; when the application does not poll, room is made (counted in
+// `events_dropped`) by this rule, the same as `ferrule_link_poll_event`'s: the oldest UP goes
+// first; else the oldest DOWN that discarded nothing; else the two oldest DOWNs become one
+// naming every message from the first's `first_id` to the end of the second's (any
+// acknowledged in between are named too), with the later reason; only if that range would
+// exceed 65,535 ids is the oldest DOWN dropped. Events keep their order, and the last one
+// always agrees with `ferrule_compact_is_up`. `*event` is written only on `FERRULE_OK`.
 // Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `event` writable.
 ferrule_status ferrule_compact_poll_event(ferrule_compact_t *link, ferrule_event_t *event);
+
+// Turns on compression for the compact link `link` (`docs/PROTOCOL.md` section 5), exactly
+// as `ferrule_link_enable_compression` does for a full link: the same configuration
+// (`ferrule_compression_config_t`), the same memory (`ferrule_compression_storage_size(config)`
+// bytes, aligned to 8, valid and untouched as long as the link is used; the codec is built in
+// place). This side then announces what it decompresses and compresses what it sends as far
+// as the peer takes it (at `ferrule_compact_send`, into the send slot); received messages are
+// decompressed at `ferrule_compact_recv`, whose buffer must then hold `max_message` bytes.
+// Call it right after `ferrule_compact_init` (a session already up ends,
+// `FERRULE_DOWN_LOCAL_CLOSE`, and the next hello takes a fresh nonce). Calling it again
+// replaces the codec (the same block may be given again).
+//
+// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
+// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+// own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
+// nothing changes. Not from an interrupt.
+//
+// # Safety
+// `link` from `ferrule_compact_init`; `mem` points to `mem_len` writable bytes used for
+// nothing else; `config` to a configuration (its dictionary kept alive by the caller).
+ferrule_status ferrule_compact_enable_compression(ferrule_compact_t *link,
+                                                  void *mem,
+                                                  size_t mem_len,
+                                                  const ferrule_compression_config_t *config);
 
 // Whether a session is up (false for a NULL handle).
 //

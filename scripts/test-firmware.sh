@@ -220,7 +220,7 @@ EOF
 }
 for t in m4f m0; do
     if [ $t = m4f ]; then flags=$M4F lib=$lib7; else flags=$M0 lib=$lib6; fi
-    for p in 0 1 2 3 4 5 6 7; do
+    for p in 0 1 2 3 4 5 6 7 8; do
         elf="$out/probe_c_${t}_$p.elf"
         # shellcheck disable=SC2086
         arm-none-eabi-gcc $flags $COMMON -DPROFILE=$p $BARE tests/firmware/probe_c.c "$lib" -lgcc \
@@ -247,7 +247,8 @@ for row in "1:framing (encode + streaming decoder, 4 KiB buffer)" \
     "3:link W=4 x M=128, shared-window compression both ways" \
     "4:link W=8 x M=256, compression (every mode), AEAD, FEC 8:2, best effort" \
     "5:link W=4 x M=128, forward error correction 4:2 (2 groups)" \
-    "7:compact link (ferrule_compact_*) W=4 x M=128, all reliable"; do
+    "7:compact link (ferrule_compact_*) W=4 x M=128, all reliable" \
+    "8:compact link W=4 x M=128, shared-window compression both ways"; do
     p=${row%%:*}
     printf '  | %-62s | %9d | %8d | %9d | %8d |\n' "${row#*:}" "$(cflash m0 "$p")" "${CRAM[m0.$p]}" \
         "$(cflash m4f "$p")" "${CRAM[m4f.$p]}"
@@ -272,6 +273,8 @@ for t in m0 m4f; do
     budget "C compact link 4 x 128 RAM, $name (2.5 KiB)" "${CRAM[$t.7]}" 2560 enforced
     budget "C link 4 x 128 + shared compression RAM, $name (8 KiB)" "${CRAM[$t.3]}" 8192 enforced
     budget "C link 4 x 128 + shared compression flash, $name (24 KiB)" "$(cflash $t 3)" 24576
+    budget "C compact link 4 x 128 + shared compression flash, $name (24 KiB)" "$(cflash $t 8)" 24576 enforced
+    budget "C compact link 4 x 128 + shared compression RAM, $name (8 KiB)" "${CRAM[$t.8]}" 8192 enforced
 done
 echo "  the biggest functions of the C link (Cortex-M0, 4 x 128, no compression):"
 arm-none-eabi-nm --size-sort -S -C "$out/probe_c_m0_2.elf" | grep -i " t " | tail -12 |

@@ -1,21 +1,24 @@
 //! The compact link in C (`ferrule::compact`): a size-first, go-back-N link that speaks the
 //! same wire format as `ferrule_link_*` and interoperates with it. Every channel is reliable
-//! and ordered; no best effort, compression, AEAD or FEC.
+//! and ordered; compression with `ferrule_compact_enable_compression`; no best effort, AEAD or
+//! FEC.
 //!
 //! One block of memory holds it: `ferrule_compact_storage_size(window, max_message)` bytes,
 //! aligned to 8. `ferrule_compact_init` writes the link's state at its start and gives it the
 //! rest for its slots and frame buffer. Events and received-message metadata use the
 //! `ferrule_link_*` types (`ferrule_event_t`, `ferrule_received_t`).
 
+use crate::compression::{block_size, build, codec_config, ferrule_compression_config_t};
 use crate::link::{
-    check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_LOCAL_CLOSE,
-    FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED, FERRULE_DOWN_PEER_SILENT,
-    FERRULE_DOWN_RETRY_LIMIT, FERRULE_EVENT_DOWN, FERRULE_EVENT_UP, FERRULE_TRANSPORT_DATAGRAM,
-    FERRULE_TRANSPORT_STREAM,
+    check_block, ferrule_event_t, ferrule_received_t, FERRULE_DOWN_DECOMPRESS_FAILED,
+    FERRULE_DOWN_LOCAL_CLOSE, FERRULE_DOWN_PEER_CLOSED, FERRULE_DOWN_PEER_RESTARTED,
+    FERRULE_DOWN_PEER_SILENT, FERRULE_DOWN_RETRY_LIMIT, FERRULE_EVENT_DOWN, FERRULE_EVENT_UP,
+    FERRULE_TRANSPORT_DATAGRAM, FERRULE_TRANSPORT_STREAM,
 };
 use crate::{bytes, bytes_mut, ferrule_status, guard, put};
 use core::mem::size_of;
 use ferrule::compact::{memory_len, CompactConfig, CompactLink, CompactStats};
+use ferrule::compress::Codec;
 use ferrule::link::{DownReason, Event, RecvError, SendError, Transport};
 
 /// Opaque compact link handle, created in caller memory with `ferrule_compact_init`. Same
@@ -35,8 +38,10 @@ pub struct ferrule_compact_config_t {
     pub leading_delimiter: bool,
     /// Messages in flight each way, 1 to 255. Default 4.
     pub window: u8,
-    /// Timeouts in a row without progress before the session ends (255: no limit).
-    /// Default 20.
+    /// Retransmission rounds without progress: each of the first `max_retransmits` timer
+    /// expiries in a row sends the oldest unacknowledged message again; the next expiry
+    /// (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). 255: no
+    /// limit. Default 20.
     pub max_retransmits: u8,
     /// Largest message, 1 to 4096 bytes. Default 128.
     pub max_message: u16,
@@ -78,15 +83,79 @@ pub extern "C" fn ferrule_compact_config_default() -> ferrule_compact_config_t {
 /// Bytes of the handle at the start of the block, rounded up to 8.
 const STATE: usize = size_of::<ferrule_compact_t>().next_multiple_of(8);
 
-/// Bytes of memory (aligned to 8) for a compact link of `window` messages of up to
-/// `max_message` bytes each way; 0 for an invalid size. Reentrant.
+/// Bytes of the compact link's state at the start of its block, on targets with 32-bit
+/// pointers (Cortex-M, RISC-V 32): the `FERRULE_COMPACT_STORAGE_SIZE` macro uses it. Checked
+/// against the library on every target the tests build for.
+pub const FERRULE_COMPACT_STATE_SIZE_32: usize = 536;
+/// The same on targets with 64-bit pointers (hosts).
+pub const FERRULE_COMPACT_STATE_SIZE_64: usize = 576;
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(STATE == FERRULE_COMPACT_STATE_SIZE_32);
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(STATE == FERRULE_COMPACT_STATE_SIZE_64);
+/// Bytes of bookkeeping in front of each message slot (2 × window slots), any target.
+pub const FERRULE_COMPACT_SLOT_HEAD: usize = 4;
+/// The frame buffer holds at least this many payload bytes (a keyed hello, counted
+/// `unknown_key` rather than `oversize`), any target.
+pub const FERRULE_COMPACT_FRAME_MIN_PAYLOAD: usize = 56;
+/// Bytes the frame buffer takes beyond its payload (largest header and CRC), any target.
+pub const FERRULE_COMPACT_FRAME_OVERHEAD: usize = 30;
+const _: () = {
+    let (f, p) = (
+        FERRULE_COMPACT_FRAME_OVERHEAD,
+        FERRULE_COMPACT_FRAME_MIN_PAYLOAD,
+    );
+    assert!(ferrule::compact::frame_len(p) == p + f);
+    assert!(ferrule::compact::frame_len(p + 1) == p + 1 + f);
+    assert!(memory_len(1, 1) == 2 * (FERRULE_COMPACT_SLOT_HEAD + 1) + p + f);
+};
+
+/// Bytes of memory for a compact link of `window` messages of up to `max_message` bytes each
+/// way, a multiple of 8 (the block must be aligned to 8): the state, then the slots and the
+/// frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
+/// the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
+/// compile time (for valid sizes): 1,752 bytes for 4 × 128 on 32-bit targets. Reentrant.
 #[no_mangle]
 pub extern "C" fn ferrule_compact_storage_size(window: u8, max_message: u16) -> usize {
     if window == 0 || max_message == 0 || usize::from(max_message) > 4096 {
         return 0;
     }
-    STATE.saturating_add(memory_len(window.into(), max_message.into()))
+    STATE
+        .saturating_add(memory_len(window.into(), max_message.into()))
+        .next_multiple_of(8)
 }
+
+// The macro's formula is the library's: the same number for a few sizes (evaluated at
+// compile time: an overflow or a mismatch stops the build).
+#[allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+const _: () = {
+    let sizes = [
+        (1, 1),
+        (1, 56),
+        (1, 57),
+        (4, 128),
+        (8, 256),
+        (255, 4096),
+        (3, 7),
+    ];
+    let mut i = 0;
+    while i < sizes.len() {
+        let (w, m) = sizes[i];
+        let frame = if m > FERRULE_COMPACT_FRAME_MIN_PAYLOAD {
+            m
+        } else {
+            FERRULE_COMPACT_FRAME_MIN_PAYLOAD
+        };
+        let size = (STATE
+            + 2 * w * (FERRULE_COMPACT_SLOT_HEAD + m)
+            + frame
+            + FERRULE_COMPACT_FRAME_OVERHEAD)
+            .div_ceil(8)
+            * 8;
+        assert!(size == (STATE + memory_len(w, m)).next_multiple_of(8));
+        i += 1;
+    }
+};
 
 /// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
 /// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
@@ -96,7 +165,8 @@ pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
 }
 
 /// Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
-/// `ferrule_compact_storage_size`) and writes its handle to `*out`. The link starts its
+/// `ferrule_compact_storage_size`) and writes its handle to `*out` (only on `FERRULE_OK`;
+/// `*out` is left as it was otherwise). The link starts its
 /// handshake at once. `seed` must differ on every boot and device (a hardware random number,
 /// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
@@ -185,8 +255,11 @@ fn with_link(
 }
 
 /// Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
-/// message id to `*id` (when not NULL). Returns `FERRULE_OK`, `FERRULE_ERR_FULL`,
-/// `FERRULE_ERR_TOO_LARGE`, `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`.
+/// message id to `*id` (when not NULL; written only on `FERRULE_OK`). `msg` may be NULL when
+/// `len` is 0 (an empty message). Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the window is
+/// full), `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
+/// see `ferrule_compact_peer_max_message`), `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`
+/// (`link` NULL, or `msg` NULL with `len` > 0).
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
@@ -217,7 +290,8 @@ pub unsafe extern "C" fn ferrule_compact_send(
 }
 
 /// Writes to `*id` the id below which every message was acknowledged by the peer or reported
-/// discarded (`FERRULE_EVENT_DOWN`). Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// discarded (`FERRULE_EVENT_DOWN`); `*id` is written only on `FERRULE_OK`. Returns
+/// `FERRULE_OK` or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `id` writable.
@@ -231,6 +305,27 @@ pub unsafe extern "C" fn ferrule_compact_acked_before(
             return ferrule_status::FERRULE_ERR_NULL;
         }
         put(id, l.acked_before().0);
+        ferrule_status::FERRULE_OK
+    })
+}
+
+/// Writes to `*out` the largest message the peer of the current session takes (from its
+/// hello), or 0 when no session is up; `ferrule_compact_send` returns `FERRULE_ERR_TOO_LARGE`
+/// above it or above this side's `max_message`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`
+/// (`*out` written only on `FERRULE_OK`).
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `out` writable.
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_peer_max_message(
+    link: *mut ferrule_compact_t,
+    out: *mut usize,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if out.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        put(out, l.peer_max_message());
         ferrule_status::FERRULE_OK
     })
 }
@@ -249,9 +344,15 @@ pub unsafe extern "C" fn ferrule_compact_send_capacity(link: *const ferrule_comp
     unsafe { (*link).inner.send_capacity() }
 }
 
-/// Takes the next message into `out` (`cap` bytes) and fills `*received`. Returns
-/// `FERRULE_OK`, `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued)
-/// or `FERRULE_ERR_NULL`.
+/// Takes the next message into `out` (`cap` bytes; `max_message` always suffices) and fills
+/// `*received` (written only on `FERRULE_OK` and `FERRULE_ERR_DECOMPRESS`). Returns
+/// `FERRULE_OK`; `FERRULE_EMPTY`; `FERRULE_ERR_BUFFER_TOO_SMALL` (the message stays queued;
+/// with compression enabled every message needs `max_message` bytes);
+/// `FERRULE_ERR_DECOMPRESS` (compression enabled only: one message was dropped and counted;
+/// `*received` names its channel with `len` 0; call again for the next; if it was part of the
+/// shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`
+/// (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
+/// `FERRULE_ERR_INVALID_ARGUMENT`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
@@ -284,7 +385,17 @@ pub unsafe extern "C" fn ferrule_compact_recv(
             }
             Ok(None) => ferrule_status::FERRULE_EMPTY,
             Err(RecvError::BufferTooSmall { .. }) => ferrule_status::FERRULE_ERR_BUFFER_TOO_SMALL,
-            Err(_) => ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+            Err(RecvError::Decompress { channel, .. }) => {
+                put(
+                    received,
+                    ferrule_received_t {
+                        len: 0,
+                        channel,
+                        reliable: true,
+                    },
+                );
+                ferrule_status::FERRULE_ERR_DECOMPRESS
+            }
         }
     })
 }
@@ -311,10 +422,12 @@ pub unsafe extern "C" fn ferrule_compact_handle_input(
     })
 }
 
-/// Feeds one datagram. Returns as `ferrule_compact_handle_input`.
+/// Feeds one datagram. `datagram` may be NULL when `len` is 0 (an empty datagram, counted as
+/// a framing reject). Returns as `ferrule_compact_handle_input`.
 ///
 /// # Safety
-/// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes.
+/// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes (NULL when `len` is
+/// 0).
 #[no_mangle]
 pub unsafe extern "C" fn ferrule_compact_handle_datagram(
     link: *mut ferrule_compact_t,
@@ -332,7 +445,8 @@ pub unsafe extern "C" fn ferrule_compact_handle_datagram(
 }
 
 /// Writes the next frame into `out` (`cap` >= `ferrule_compact_max_frame_len(max_message)`)
-/// and its length to `*out_len`. Call until `FERRULE_EMPTY`. Returns `FERRULE_OK`,
+/// and its length to `*out_len` (written only on `FERRULE_OK`). Call until `FERRULE_EMPTY`.
+/// Returns `FERRULE_OK`,
 /// `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
@@ -368,9 +482,13 @@ pub unsafe extern "C" fn ferrule_compact_poll_transmit(
     })
 }
 
-/// Writes to `*deadline_ms` when `ferrule_compact_handle_timeout` is due next (at or before
-/// the last `now_ms` when something can be sent at once). Returns `FERRULE_OK`,
-/// `FERRULE_EMPTY` (no timer) or `FERRULE_ERR_NULL`.
+/// Writes to `*deadline_ms` (only on `FERRULE_OK`) when `ferrule_compact_handle_timeout` is
+/// due next: at or before the last `now_ms` when something can be sent at once (a hello
+/// before the link is up, an acknowledgement), else in the future. After
+/// `ferrule_compact_handle_timeout(now)` and `ferrule_compact_poll_transmit` until
+/// `FERRULE_EMPTY`, the deadline is later than `now`, up or not: a main loop that runs the
+/// timers when the deadline has come does not spin. Returns `FERRULE_OK`, `FERRULE_EMPTY`
+/// (no timer) or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `deadline_ms` writable.
@@ -408,7 +526,14 @@ pub unsafe extern "C" fn ferrule_compact_handle_timeout(
     })
 }
 
-/// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`).
+/// Takes the next event into `*event` (kinds and reasons as `ferrule_link_poll_event`), oldest
+/// first. Four events are kept; when the application does not poll, room is made (counted in
+/// `events_dropped`) by this rule, the same as `ferrule_link_poll_event`'s: the oldest UP goes
+/// first; else the oldest DOWN that discarded nothing; else the two oldest DOWNs become one
+/// naming every message from the first's `first_id` to the end of the second's (any
+/// acknowledged in between are named too), with the later reason; only if that range would
+/// exceed 65,535 ids is the oldest DOWN dropped. Events keep their order, and the last one
+/// always agrees with `ferrule_compact_is_up`. `*event` is written only on `FERRULE_OK`.
 /// Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
 ///
 /// # Safety
@@ -439,6 +564,7 @@ pub unsafe extern "C" fn ferrule_compact_poll_event(
                     DownReason::RetryLimit => FERRULE_DOWN_RETRY_LIMIT,
                     DownReason::PeerSilent => FERRULE_DOWN_PEER_SILENT,
                     DownReason::PeerClosed => FERRULE_DOWN_PEER_CLOSED,
+                    DownReason::DecompressFailed => FERRULE_DOWN_DECOMPRESS_FAILED,
                     _ => FERRULE_DOWN_LOCAL_CLOSE,
                 },
                 unacked,
@@ -447,6 +573,65 @@ pub unsafe extern "C" fn ferrule_compact_poll_event(
         };
         put(event, e);
         ferrule_status::FERRULE_OK
+    })
+}
+
+/// Turns on compression for the compact link `link` (`docs/PROTOCOL.md` section 5), exactly
+/// as `ferrule_link_enable_compression` does for a full link: the same configuration
+/// (`ferrule_compression_config_t`), the same memory (`ferrule_compression_storage_size(config)`
+/// bytes, aligned to 8, valid and untouched as long as the link is used; the codec is built in
+/// place). This side then announces what it decompresses and compresses what it sends as far
+/// as the peer takes it (at `ferrule_compact_send`, into the send slot); received messages are
+/// decompressed at `ferrule_compact_recv`, whose buffer must then hold `max_message` bytes.
+/// Call it right after `ferrule_compact_init` (a session already up ends,
+/// `FERRULE_DOWN_LOCAL_CLOSE`, and the next hello takes a fresh nonce). Calling it again
+/// replaces the codec (the same block may be given again).
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`link`, `mem` or `config` NULL, or a dictionary id
+/// with a NULL dictionary and a `dictionary_len` above 0); `FERRULE_ERR_INVALID_ARGUMENT` (a
+/// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
+/// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
+/// own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
+/// nothing changes. Not from an interrupt.
+///
+/// # Safety
+/// `link` from `ferrule_compact_init`; `mem` points to `mem_len` writable bytes used for
+/// nothing else; `config` to a configuration (its dictionary kept alive by the caller).
+#[no_mangle]
+pub unsafe extern "C" fn ferrule_compact_enable_compression(
+    link: *mut ferrule_compact_t,
+    mem: *mut core::ffi::c_void,
+    mem_len: usize,
+    config: *const ferrule_compression_config_t,
+) -> ferrule_status {
+    with_link(link, |l| {
+        if mem.is_null() || config.is_null() {
+            return ferrule_status::FERRULE_ERR_NULL;
+        }
+        // SAFETY: checked non-NULL; the caller passes a valid configuration.
+        let cfg = match codec_config(unsafe { &*config }) {
+            Ok(cfg) => cfg,
+            Err(s) => return s,
+        };
+        let needed = block_size(&cfg);
+        if let Err(s) = check_block(mem, mem_len, needed) {
+            return s;
+        }
+        // Not inside the link's own block.
+        let own = ferrule_compact_storage_size(l.window() as u8, l.max_message() as u16);
+        let (m, start) = (mem as usize, link as usize);
+        if m < start.saturating_add(own) && start < m.saturating_add(needed) {
+            return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
+        }
+        // SAFETY: `mem` holds `needed` bytes, aligned to 8 (checked), apart from the link's
+        // block (checked), for the codec alone (the caller's contract).
+        match unsafe { build(mem, needed, cfg) } {
+            Ok(codec) => {
+                l.set_codec(codec as &mut dyn Codec);
+                ferrule_status::FERRULE_OK
+            }
+            Err(s) => s,
+        }
     })
 }
 
@@ -538,15 +723,25 @@ pub struct ferrule_compact_stats_t {
     pub discarded_on_reset: u32,
     /// Events dropped or merged because the application did not poll them.
     pub events_dropped: u32,
+    /// Received messages that failed to decompress (dropped, reported by
+    /// `ferrule_compact_recv` as `FERRULE_ERR_DECOMPRESS`).
+    pub decompress_failed: u32,
     /// Framing rejects by reason.
     pub framing: crate::frame::ferrule_decoder_stats_t,
+    /// Messages sent compressed (0 without `ferrule_compact_enable_compression`).
+    pub compressed: u32,
+    /// Message bytes given to compression.
+    pub compress_bytes_in: u64,
+    /// Payload bytes after compression.
+    pub compress_bytes_out: u64,
 }
 
-// `ferrule_compact_stats_t` has the layout of `CompactStats` (both `repr(C)`, same fields in
-// the same order): checked on the size and on the first and last fields' offsets.
+// `ferrule_compact_stats_t` begins with the layout of `CompactStats` (both `repr(C)`, same
+// fields in the same order), the compression counters after it: checked on the size and on
+// the first and last fields' offsets.
 const _: () = {
     use core::mem::offset_of;
-    assert!(size_of::<ferrule_compact_stats_t>() == size_of::<CompactStats>());
+    assert!(size_of::<CompactStats>() <= offset_of!(ferrule_compact_stats_t, compressed));
     assert!(offset_of!(ferrule_compact_stats_t, srtt_ms) == offset_of!(CompactStats, srtt));
     assert!(
         offset_of!(ferrule_compact_stats_t, events_dropped)
@@ -568,10 +763,16 @@ pub unsafe extern "C" fn ferrule_compact_stats(
         if out.is_null() {
             return ferrule_status::FERRULE_ERR_NULL;
         }
+        let z = l.codec().map(|c| c.stats()).unwrap_or_default();
         // SAFETY: `out` is non-NULL, aligned and writable (the caller's contract), and
-        // `ferrule_compact_stats_t` has the layout of `CompactStats` (checked above; every
-        // field is a plain integer, so any value of one is a valid value of the other).
-        unsafe { out.cast::<CompactStats>().write(l.stats()) };
+        // `ferrule_compact_stats_t` begins with the layout of `CompactStats` (checked above;
+        // every field is a plain integer, so any value of one is a valid value of the other).
+        unsafe {
+            out.cast::<CompactStats>().write(l.stats());
+            (*out).compressed = z.compressed as u32;
+            (*out).compress_bytes_in = z.bytes_in;
+            (*out).compress_bytes_out = z.bytes_out;
+        }
         ferrule_status::FERRULE_OK
     })
 }

@@ -83,7 +83,9 @@ fn mode(m: u8) -> Option<Mode> {
 }
 
 /// Validates a C compression configuration.
-fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>, ferrule_status> {
+pub(crate) fn codec_config(
+    c: &ferrule_compression_config_t,
+) -> Result<CodecConfig<'static>, ferrule_status> {
     let bad = ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
     let known = FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED | FERRULE_RECEIVE_DYNAMIC;
     // Unknown receive bits or a reserved byte set (a newer header's field) are refused.
@@ -165,7 +167,7 @@ pub(crate) fn installed_block(codec: &dyn Codec) -> (usize, usize) {
     (start, CODEC_AREA.saturating_add(codec.memory_len()))
 }
 
-fn block_size(cfg: &CodecConfig<'_>) -> usize {
+pub(crate) fn block_size(cfg: &CodecConfig<'_>) -> usize {
     CODEC_AREA
         .saturating_add(Compressor::storage_size(cfg))
         .div_ceil(FERRULE_MEMORY_ALIGN)
@@ -235,24 +237,44 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
         if let Err(s) = check_service_block(link, l, mem, mem_len, needed, Service::Compression) {
             return s;
         }
-        let base = mem.cast::<u8>();
-        // SAFETY: `mem` holds `needed` bytes (checked) used for nothing else, valid as long as
-        // the link ('static stands for that); the arena starts after the codec object's area,
-        // so the two do not overlap.
-        let arena: &'static mut [u8] = unsafe {
-            core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed.saturating_sub(CODEC_AREA))
-        };
-        let p = base.cast::<Compressor<'static>>();
-        // Written straight into the block: no second copy of the codec on the stack.
-        match Compressor::new(cfg, arena) {
-            // SAFETY: the block starts with CODEC_AREA >= size_of::<Compressor>() bytes,
-            // 8-aligned (checked; the codec needs at most 8).
-            Ok(c) => unsafe { p.write(c) },
-            Err(_) => return ferrule_status::FERRULE_ERR_INVALID_ARGUMENT,
+        // SAFETY: `mem` was checked (size, alignment, no overlap) and the caller keeps it for
+        // the codec alone as long as the link is used.
+        match unsafe { build(mem, needed, cfg) } {
+            Ok(codec) => {
+                l.set_codec(codec as &mut dyn Codec);
+                ferrule_status::FERRULE_OK
+            }
+            Err(s) => s,
         }
-        // SAFETY: initialised just above; only the link refers to it from now on.
-        let codec: &'static mut Compressor<'static> = unsafe { &mut *p };
-        l.set_codec(codec as &mut dyn Codec);
-        ferrule_status::FERRULE_OK
     })
+}
+
+/// Builds the codec of `cfg` in the block at `mem`: the object at its start, its arena after
+/// `CODEC_AREA`.
+///
+/// # Safety
+/// `mem` points to `needed` (`block_size(&cfg)`) writable bytes, aligned to 8, used for
+/// nothing else as long as the codec is ('static stands for that).
+pub(crate) unsafe fn build(
+    mem: *mut core::ffi::c_void,
+    needed: usize,
+    cfg: CodecConfig<'static>,
+) -> Result<&'static mut Compressor<'static>, ferrule_status> {
+    let base = mem.cast::<u8>();
+    // SAFETY: `mem` holds `needed` bytes (the caller's contract) used for nothing else, valid
+    // as long as the codec; the arena starts after the codec object's area, so the two do not
+    // overlap.
+    let arena: &'static mut [u8] = unsafe {
+        core::slice::from_raw_parts_mut(base.add(CODEC_AREA), needed.saturating_sub(CODEC_AREA))
+    };
+    let p = base.cast::<Compressor<'static>>();
+    // Written straight into the block: no second copy of the codec on the stack.
+    match Compressor::new(cfg, arena) {
+        // SAFETY: the block starts with CODEC_AREA >= size_of::<Compressor>() bytes, 8-aligned
+        // (the caller's contract; the codec needs at most 8).
+        Ok(c) => unsafe { p.write(c) },
+        Err(_) => return Err(ferrule_status::FERRULE_ERR_INVALID_ARGUMENT),
+    }
+    // SAFETY: initialised just above; only the link refers to it from now on.
+    Ok(unsafe { &mut *p })
 }

@@ -15,6 +15,8 @@
  *   6 link, 4 x 128 B, no compression, with the best-effort channel
  *   7 compact link (ferrule_compact_*), 4 x 128 B: what profile 2 does, with the size-first
  *     go-back-N link (every channel reliable; no best effort, compression, AEAD or FEC)
+ *   8 profile 7 with shared-window compression both ways, the configuration of profile 3
+ *     (ferrule_compact_enable_compression)
  */
 #include "ferrule.h"
 #include "semihost.h"
@@ -62,10 +64,13 @@ static void run(void) {
     if (ferrule_decoder_feed(dec, buf, n, &used, &f) == FERRULE_OK) sink[0] = f.payload[0];
     report(0, 0, 0, 0, ferrule_decoder_size());
 }
-#elif PROFILE == 7
+#elif PROFILE == 7 || PROFILE == 8
 #define WINDOW 4
 #define MAX_MESSAGE 128
-static uint64_t link_mem[2048 / 8];
+static uint64_t link_mem[FERRULE_COMPACT_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
+#if PROFILE == 8
+static uint64_t comp_mem[12 * 1024 / 8];
+#endif
 static uint8_t buf[600];
 
 static void run(void) {
@@ -79,7 +84,16 @@ static void run(void) {
     uint32_t id;
     cfg.window = WINDOW;
     cfg.max_message = MAX_MESSAGE;
+    size_t comp = 0;
     if (ferrule_compact_init(link_mem, sizeof link_mem, &cfg, sink[1], &l) != FERRULE_OK) return;
+#if PROFILE == 8
+    {
+        ferrule_compression_config_t z = ferrule_compression_config_default();
+        z.reliable = FERRULE_MODE_SHARED;
+        comp = ferrule_compression_storage_size(&z);
+        if (ferrule_compact_enable_compression(l, comp_mem, sizeof comp_mem, &z) != FERRULE_OK) return;
+    }
+#endif
     ferrule_compact_send(l, 0, (const uint8_t *)sink, 8, 0, &id);
     ferrule_compact_handle_input(l, (const uint8_t *)sink, 8, 0);
     ferrule_compact_poll_transmit(l, 0, buf, sizeof buf, &n);
@@ -89,7 +103,7 @@ static void run(void) {
     ferrule_compact_poll_event(l, &ev);
     ferrule_compact_stats(l, &st);
     sink[0] = buf[0] + (uint8_t)st.frames_sent;
-    report(ferrule_compact_storage_size(WINDOW, MAX_MESSAGE), 0, 0, 0,
+    report(ferrule_compact_storage_size(WINDOW, MAX_MESSAGE), comp, 0, 0,
            ferrule_compact_max_frame_len(MAX_MESSAGE));
 }
 #elif PROFILE >= 2

@@ -4,9 +4,19 @@
 //! [`CompactLink`] speaks the same frames as the full link and interoperates with it as either
 //! role, but keeps only what a small microcontroller needs:
 //!
-//! - **Every channel is reliable and ordered.** It announces no optional capability (no best
-//!   effort, compression or FEC, PROTOCOL.md 4.6), so a full peer sends it plain `RDATA` only;
-//!   `DATA`, `PARITY`, compressed or FEC-numbered frames are dropped (`not_negotiated`).
+//! - **Every channel is reliable and ordered.** It announces no best effort or FEC
+//!   (PROTOCOL.md 4.6), so a full peer sends it `RDATA` only; `DATA`, `PARITY` and
+//!   FEC-numbered frames are dropped (`not_negotiated`).
+//! - **Compression is optional** ([`CompactLink::set_codec`], the codecs of
+//!   [`crate::compress`], as [`crate::link::Link::set_codec`]): the hello announces what the
+//!   codec decompresses; `send` compresses into the send slot as far as the peer announced
+//!   (PROTOCOL.md section 5; never longer than the message); received payloads are kept as
+//!   they came and decompressed at `recv`, in order, so the shared stream of a session is
+//!   natural to the go-back-N receiver. A frame in a representation this side did not announce
+//!   is dropped (`not_negotiated`); a payload that does not decompress is counted
+//!   (`decompress_failed`) and reported by `recv` ([`RecvError::Decompress`]), and one of the
+//!   shared stream ends the session ([`DownReason::DecompressFailed`], `CLOSE` to the peer).
+//!   Without `set_codec`, none of this code is linked.
 //! - **No keys.** Hellos and frames sealed under a pre-shared key are dropped (`unknown_key`).
 //! - **Go-back-N receiver.** Only the next message in order is accepted; one that arrives ahead
 //!   of a gap is dropped and counted (`out_of_order`), and the peer's retransmission fills the
@@ -21,7 +31,7 @@
 //!   unacknowledged message goes again, and the others after it once an acknowledgement says
 //!   what arrived (go-back-N a round trip later: what only lost its acknowledgement is not
 //!   sent twice); the timer doubles (up to `rto_max`), and after `max_retransmits` rounds
-//!   without progress the session ends
+//!   without progress the next expiry ends the session
 //!   ([`DownReason::RetryLimit`]) with an [`Event::Down`] naming every discarded message.
 //! - Handshake, restarts, keepalive, peer-silent timeout and `CLOSE` as in PROTOCOL.md 4.1 and
 //!   4.5, with the nonce formation and keyless session derivation of the full link (the same
@@ -74,13 +84,17 @@
 
 mod rx;
 mod tx;
+mod zip;
 
+use crate::compress::Codec;
 use crate::decoder::Decoder;
+use crate::frame::Compression;
 use crate::frame::{CRC_LEN, MAX_HEADER_LEN};
 use crate::link::hello::{Hello, NONCE_LEN};
 use crate::link::Transport;
 use crate::link::{DownReason, Event, MessageId, Received, RecvError, SendError, SetupError};
 use crate::stats::DecoderStats;
+use managed::Managed;
 
 /// Bytes of per-slot bookkeeping in front of each message: length (u16 LE), channel, flags.
 const SLOT_HEAD: usize = 4;
@@ -88,6 +102,9 @@ const SLOT_HEAD: usize = 4;
 const EVENTS: usize = 4;
 /// Slot flag: the peer reported the message received (SACK); it is not retransmitted.
 const SACKED: u8 = 1;
+/// The representation of a slot's payload is kept in the flags byte from this bit on (send
+/// slots; in receive slots the byte is the representation alone).
+const REPR_SHIFT: u8 = 1;
 
 /// Frame buffer for messages of up to `m` bytes: the largest body, and at least a keyed hello
 /// (so that one is counted `unknown_key`, not `oversize`).
@@ -145,7 +162,10 @@ pub struct CompactConfig {
     pub rto_min: u32,
     /// Upper bound of the retransmission timeout (and of the handshake backoff).
     pub rto_max: u32,
-    /// Timeouts in a row without progress before the session ends. 255: no limit.
+    /// Retransmission rounds without progress: each of the first `max_retransmits`
+    /// retransmission-timer expiries in a row sends the oldest unacknowledged message again;
+    /// the next one (expiry `max_retransmits + 1`) ends the session
+    /// ([`DownReason::RetryLimit`]). 255: no limit.
     pub max_retransmits: u8,
     /// Longest an acknowledgement is delayed when nothing else is sent.
     pub ack_delay: u32,
@@ -223,7 +243,8 @@ pub struct CompactStats {
     pub stale_session: u32,
     /// Link frames without a session tag (dropped).
     pub untagged: u32,
-    /// Frames in a form this side does not announce (DATA, PARITY, compressed, FEC; dropped).
+    /// Frames in a form this side does not announce (DATA, PARITY, FEC, a compression this
+    /// side's codec does not take or any without one; dropped).
     pub not_negotiated: u32,
     /// Hellos carrying this side's own nonce (dropped).
     pub reflected: u32,
@@ -243,6 +264,8 @@ pub struct CompactStats {
     pub discarded_on_reset: u32,
     /// Events dropped or merged because the application did not poll them.
     pub events_dropped: u32,
+    /// Received messages that failed to decompress (dropped, reported by `recv`).
+    pub decompress_failed: u32,
     /// Framing rejects by reason.
     pub framing: DecoderStats,
 }
@@ -274,8 +297,16 @@ struct Core<'a> {
     mem: &'a mut [u8],
     now: u64,
     stats: CompactStats,
+    /// The codec, if compression is on ([`CompactLink::set_codec`]).
+    codec: Option<Managed<'a, dyn Codec + 'a>>,
+    /// The compression glue, set with the codec (only `set_codec` refers to it, so firmware
+    /// without compression links none of it).
+    zip: Option<&'static zip::Zip>,
+    /// What this side decompresses, as its hello says it: capability bits, window bits,
+    /// dictionary id (all 0 without a codec).
+    caps: [u8; 3],
+    /// Queued events, oldest first.
     events: [Option<Event>; EVENTS],
-    ev_head: u8,
     ev_len: u8,
 
     // Handshake.
@@ -289,12 +320,19 @@ struct Core<'a> {
     hello_due: u64,
     hello_backoff: u32,
     close_due: bool,
+    /// Why the session ends once `CLOSE` is out.
+    close_reason: DownReason,
 
     // Current session.
     tag: u8,
     peer_nonce: [u8; NONCE_LEN],
     peer_max: u16,
     peer_window: u8,
+    /// The dictionary the peer decompresses with (for [`Compression::Dictionary`]).
+    peer_dict: u8,
+    /// What the peer of the handshake derived last decompresses: its hello's capability
+    /// bits, window bits and dictionary (the session that starts next is that one's).
+    peer_caps: [u8; 3],
     last_rx: u64,
     last_tx: u64,
     ping_due: bool,
@@ -326,6 +364,11 @@ struct Core<'a> {
     unacked_in_order: u8,
     advertised: u8,
     echo: Option<(u16, u64)>,
+    /// The shared stream restarts before the first message of the current session is
+    /// decompressed (those of an earlier session still queued are marked `zip::EARLIER`).
+    rx_reset: bool,
+    /// A piece of the shared stream failed: the rest of it fails too until it restarts.
+    rx_broken: bool,
 }
 
 /// The compact link state machine. See the [module docs](self).
@@ -366,8 +409,10 @@ impl<'a> CompactLink<'a> {
                     rto: cfg.rto_initial,
                     ..CompactStats::default()
                 },
+                codec: None,
+                zip: None,
+                caps: [0; 3],
                 events: [None; EVENTS],
-                ev_head: 0,
                 ev_len: 0,
                 seed,
                 attempt: 0,
@@ -379,10 +424,13 @@ impl<'a> CompactLink<'a> {
                 hello_due: 0,
                 hello_backoff: cfg.rto_initial,
                 close_due: false,
+                close_reason: DownReason::LocalClose,
                 tag: 0,
                 peer_nonce: [0; NONCE_LEN],
                 peer_max: 0,
                 peer_window: 0,
+                peer_dict: 0,
+                peer_caps: [0; 3],
                 last_rx: 0,
                 last_tx: 0,
                 ping_due: false,
@@ -407,6 +455,8 @@ impl<'a> CompactLink<'a> {
                 unacked_in_order: 0,
                 advertised: 0,
                 echo: None,
+                rx_reset: true,
+                rx_broken: false,
             },
         })
     }
@@ -419,6 +469,44 @@ impl<'a> CompactLink<'a> {
     /// Largest message either way (this side's; the peer's may be smaller).
     pub fn max_message(&self) -> usize {
         usize::from(self.c.m)
+    }
+
+    /// Largest message the peer of the current session takes (from its hello); 0 when no
+    /// session is up. [`CompactLink::send`] refuses anything longer than this or
+    /// [`CompactLink::max_message`] ([`SendError::TooLarge`]).
+    pub fn peer_max_message(&self) -> usize {
+        if self.c.up {
+            usize::from(self.c.peer_max)
+        } else {
+            0
+        }
+    }
+
+    /// Installs a codec (see [`crate::compress`]; the same objects as
+    /// [`crate::link::Link::set_codec`]): this side then announces in its hello what the codec
+    /// decompresses, compresses what it sends as the peer allows (at [`CompactLink::send`],
+    /// into the send slot), and decompresses at [`CompactLink::recv`], whose buffer must then
+    /// hold [`CompactLink::max_message`] bytes. The announcement changes, so every handshake
+    /// so far is void (PROTOCOL.md 4.1.1 rule 7): a session that is up ends
+    /// ([`DownReason::LocalClose`]) and the next hello takes a fresh nonce. Firmware that never
+    /// calls it links no compression code.
+    pub fn set_codec(&mut self, codec: impl Into<Managed<'a, dyn Codec + 'a>>) {
+        let c = &mut self.c;
+        let codec = codec.into();
+        c.caps = zip::caps(&codec.rx_caps());
+        c.codec = Some(codec);
+        c.zip = Some(&zip::ZIP);
+        c.pending = None;
+        c.answer = false;
+        if c.nonce_sent {
+            c.renew();
+        }
+        c.fail(DownReason::LocalClose);
+    }
+
+    /// The installed codec, for its statistics ([`Codec::stats`]).
+    pub fn codec(&self) -> Option<&(dyn Codec + 'a)> {
+        self.c.codec.as_deref()
     }
 
     /// Bytes `poll_transmit` may need for one frame (the worst case of this transport).
@@ -444,7 +532,9 @@ impl<'a> CompactLink<'a> {
         s
     }
 
-    /// Queues a message on `channel` (every channel is reliable and ordered). Its id counts
+    /// Queues a message on `channel` (every channel is reliable and ordered): at most
+    /// `min(`[`CompactLink::max_message`]`, `[`CompactLink::peer_max_message`]`)` bytes, else
+    /// [`SendError::TooLarge`]. Its id counts
     /// up by one per message over the link's lifetime; an [`Event::Down`] names the ids of
     /// messages a session ended with unacknowledged.
     pub fn send(&mut self, channel: u8, msg: &[u8], now: u64) -> Result<MessageId, SendError> {
@@ -452,7 +542,13 @@ impl<'a> CompactLink<'a> {
         self.c.send(channel, msg)
     }
 
-    /// Copies the next message into `out`: its channel and length.
+    /// Copies the next message into `out`: its channel and length. With a codec installed,
+    /// a compressed message is decompressed here and needs `out` of
+    /// [`CompactLink::max_message`] bytes (else [`RecvError::BufferTooSmall`], the message
+    /// stays queued). A message that does not decompress is dropped, counted
+    /// (`decompress_failed`) and reported as [`RecvError::Decompress`]; if it was part of the
+    /// shared stream, the session ends ([`DownReason::DecompressFailed`], the peer is told with
+    /// `CLOSE`).
     pub fn recv(&mut self, out: &mut [u8]) -> Result<Option<Received>, RecvError> {
         self.c.recv(out)
     }
@@ -467,19 +563,18 @@ impl<'a> CompactLink<'a> {
         MessageId(self.c.next_id.wrapping_sub(u32::from(self.c.tx_count)))
     }
 
-    /// The next lifecycle event (four are kept; see [`CompactStats::events_dropped`]).
+    /// The next lifecycle event, oldest first. Four are kept; when the application does not
+    /// poll, room is made by the rule of the full link (the oldest `Up` goes first, then an
+    /// empty `Down`, then the two oldest `Down`s merge into one naming every message of both;
+    /// counted in [`CompactStats::events_dropped`]), so the events stay in order, every
+    /// discarded message is named and the last event agrees with [`CompactLink::is_up`].
     pub fn poll_event(&mut self) -> Option<Event> {
         let c = &mut self.c;
         if c.ev_len == 0 {
             return None;
         }
-        let e = c
-            .events
-            .get_mut(usize::from(c.ev_head))
-            .and_then(Option::take);
-        c.ev_head = (c.ev_head + 1) % EVENTS as u8;
         c.ev_len -= 1;
-        e
+        remove_event(&mut c.events, 0)
     }
 
     /// Ends the session: the next [`CompactLink::poll_transmit`] sends `CLOSE`, reports
@@ -487,6 +582,7 @@ impl<'a> CompactLink<'a> {
     pub fn close(&mut self, now: u64) {
         self.c.now = now;
         self.c.close_due = self.c.up;
+        self.c.close_reason = DownReason::LocalClose;
     }
 }
 
@@ -496,15 +592,20 @@ impl Core<'_> {
         SLOT_HEAD + usize::from(self.m)
     }
 
-    /// Slot `i` after `head` in the ring of `w` slots that starts at slot `base`.
-    fn slot(&mut self, base: usize, head: u8, i: u8) -> &mut [u8] {
+    /// Where slot `i` after `head` starts in the ring of `w` slots that starts at slot `base`.
+    fn slot_start(&self, base: usize, head: u8, i: u8) -> usize {
         let w = usize::from(self.w);
         let mut at = usize::from(head) + usize::from(i);
         if at >= w {
             at -= w;
         }
+        (base + at) * self.slot_len()
+    }
+
+    /// Slot `i` after `head` in the ring of `w` slots that starts at slot `base`.
+    fn slot(&mut self, base: usize, head: u8, i: u8) -> &mut [u8] {
+        let start = self.slot_start(base, head, i);
         let len = self.slot_len();
-        let start = (base + at) * len;
         self.mem.get_mut(start..start + len).unwrap_or_default()
     }
 
@@ -519,48 +620,42 @@ impl Core<'_> {
         self.slot(w, self.rx_head, i)
     }
 
-    /// Queues an event. Full: the oldest `Up` goes; without one the newest `Down` takes
-    /// this one in (naming every message from its first to this one's last, with this one's
-    /// reason), so that no discarded message goes unreported. Counted in `events_dropped`.
+    /// Queues an event at the end, in the order things happened. Full: room is made (and
+    /// counted in `events_dropped`) as the full link does: the oldest `Up` goes if there is
+    /// one (the link still says whether it is up, and the newest event is always the current
+    /// state); else the oldest `Down` that discarded nothing; else the two oldest `Down`s
+    /// become one, naming every message from the first's to the end of the second's (any
+    /// acknowledged in between are named too) with the later reason, so that no discarded
+    /// message goes unreported. Only when that range would not fit `unacked` (65,535) is the
+    /// oldest `Down` dropped. The events after the one removed keep their order.
     fn push_event(&mut self, e: Event) {
-        let len = usize::from(self.ev_len);
-        if len < EVENTS {
-            let at = (usize::from(self.ev_head) + len) % EVENTS;
-            if let Some(s) = self.events.get_mut(at) {
-                *s = Some(e);
-            }
-            self.ev_len += 1;
-            return;
+        if usize::from(self.ev_len) >= EVENTS {
+            inc(&mut self.stats.events_dropped);
+            let q = &mut self.events;
+            let up = q.iter().position(|s| *s == Some(Event::Up));
+            let empty = || {
+                q.iter()
+                    .position(|s| matches!(s, Some(Event::Down { unacked: 0, .. })))
+            };
+            let i = match up.or_else(empty) {
+                Some(i) => i,
+                None => {
+                    // Only Downs with messages: the second oldest takes in the oldest.
+                    if let [Some(o), Some(n), ..] = q {
+                        if let Some(both) = merged(*o, *n) {
+                            *n = both;
+                        }
+                    }
+                    0
+                }
+            };
+            remove_event(q, i);
+            self.ev_len -= 1;
         }
-        inc(&mut self.stats.events_dropped);
-        let last = (usize::from(self.ev_head) + EVENTS - 1) % EVENTS;
-        if let Some(i) = self.events.iter().position(|s| *s == Some(Event::Up)) {
-            // The Up stands in its place for `e`: order among Downs is kept, and the link says
-            // whether it is up anyway.
-            if let Some(s) = self.events.get_mut(i) {
-                *s = Some(e);
-            }
-            return;
+        if let Some(s) = self.events.get_mut(usize::from(self.ev_len)) {
+            *s = Some(e);
         }
-        if let (
-            Some(Some(Event::Down { first, .. })),
-            Event::Down {
-                reason,
-                unacked,
-                first: f2,
-            },
-        ) = (self.events.get(last).copied(), e)
-        {
-            let end = f2.0.wrapping_add(u32::from(unacked));
-            let n = end.wrapping_sub(first.0).min(u32::from(u16::MAX)) as u16;
-            if let Some(s) = self.events.get_mut(last) {
-                *s = Some(Event::Down {
-                    reason,
-                    unacked: n,
-                    first,
-                });
-            }
-        }
+        self.ev_len += 1;
     }
 
     fn send(&mut self, channel: u8, msg: &[u8]) -> Result<MessageId, SendError> {
@@ -582,6 +677,10 @@ impl Core<'_> {
         if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + msg.len()) {
             d.copy_from_slice(msg);
         }
+        if let Some(z) = self.zip {
+            // Compressed into the slot, never longer than the message.
+            (z.compress)(self, msg);
+        }
         self.tx_count += 1;
         let id = MessageId(self.next_id);
         self.next_id = self.next_id.wrapping_add(1);
@@ -593,22 +692,36 @@ impl Core<'_> {
         if self.rx_count == 0 {
             return Ok(None);
         }
+        let zip = self.zip;
         let slot = self.rx_slot(0);
-        let (len, channel) = match *slot {
-            [l0, l1, ch, _, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch),
-            _ => (0, 0),
+        let (len, channel, code) = match *slot {
+            [l0, l1, ch, r, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch, r),
+            _ => (0, 0, 0),
         };
+        if let (true, Some(z)) = (code != 0, zip) {
+            return (z.recv)(self, code, len, out);
+        }
         let msg = slot.get(SLOT_HEAD..SLOT_HEAD + len).unwrap_or_default();
         let dst = out
             .get_mut(..msg.len())
             .ok_or(RecvError::BufferTooSmall { needed: msg.len() })?;
         dst.copy_from_slice(msg);
+        self.taken();
+        inc(&mut self.stats.delivered_reliable);
+        Ok(Some(Received {
+            channel,
+            len,
+            reliable: true,
+        }))
+    }
+
+    /// The oldest received message was taken: its slot is free.
+    fn taken(&mut self) {
         self.rx_head += 1;
         if self.rx_head >= self.w {
             self.rx_head = 0;
         }
         self.rx_count -= 1;
-        inc(&mut self.stats.delivered_reliable);
         // A window that was closed or below half opens to half or more: say so at once.
         let open = self.w - self.rx_count;
         if self.up
@@ -617,11 +730,6 @@ impl Core<'_> {
         {
             self.ack_now = true;
         }
-        Ok(Some(Received {
-            channel,
-            len,
-            reliable: true,
-        }))
     }
 
     /// The receive window to announce: free receive slots.
@@ -688,6 +796,9 @@ impl Core<'_> {
         self.peer_nonce = p.nonce;
         self.peer_max = p.max_message;
         self.peer_window = p.window;
+        if let Some(z) = self.zip {
+            (z.start)(self);
+        }
         self.tx_seq = p.isn_tx;
         self.tx_hw = 0;
         self.tx_cursor = 0;
@@ -706,5 +817,265 @@ impl Core<'_> {
         self.last_tx = self.now;
         inc(&mut self.stats.sessions);
         self.push_event(Event::Up);
+    }
+}
+
+/// Takes event `i` out of the queue; the later ones move up one place, in order (one by one:
+/// `rotate_left` would link a `memmove`).
+fn remove_event(q: &mut [Option<Event>; EVENTS], i: usize) -> Option<Event> {
+    let e = q.get_mut(i).and_then(Option::take);
+    for j in i..EVENTS - 1 {
+        let next = q.get_mut(j + 1).and_then(Option::take);
+        if let Some(s) = q.get_mut(j) {
+            *s = next;
+        }
+    }
+    e
+}
+
+/// A payload representation as kept in a slot (0: raw; 1: shared raw; above 1: compressed).
+fn repr_code(c: Compression) -> u8 {
+    match c {
+        Compression::None => 0,
+        Compression::SharedRaw => 1,
+        Compression::Deflate => 2,
+        Compression::Shared => 3,
+        Compression::Dictionary(_) => 4,
+    }
+}
+
+/// The representation of slot code `code` (`dict`: the dictionary it was made with).
+fn repr_of(code: u8, dict: u8) -> Compression {
+    match code {
+        1 => Compression::SharedRaw,
+        2 => Compression::Deflate,
+        3 => Compression::Shared,
+        4 => Compression::Dictionary(dict),
+        _ => Compression::None,
+    }
+}
+
+/// The one `Down` that names the messages of two: from `older`'s first to the end of
+/// `newer`'s, with `newer`'s reason; `None` when that range is longer than `unacked` can say.
+fn merged(older: Event, newer: Event) -> Option<Event> {
+    let (
+        Event::Down { first, .. },
+        Event::Down {
+            reason,
+            unacked,
+            first: last,
+        },
+    ) = (older, newer)
+    else {
+        return None;
+    };
+    let end = last.0.wrapping_add(u32::from(unacked));
+    let span = u16::try_from(end.wrapping_sub(first.0)).ok()?;
+    Some(Event::Down {
+        reason,
+        unacked: span,
+        first,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn down(first: u32, unacked: u16) -> Event {
+        Event::Down {
+            reason: DownReason::LocalClose,
+            unacked,
+            first: MessageId(first),
+        }
+    }
+
+    fn drain(l: &mut CompactLink<'_>) -> std::vec::Vec<Event> {
+        core::iter::from_fn(|| l.poll_event()).collect()
+    }
+
+    /// Events come out in the order they happened; a full queue drops the oldest `Up`, then
+    /// an empty `Down`, then merges the two oldest `Down`s; the last event is the newest.
+    #[test]
+    fn event_overflow_keeps_order_and_names_every_message() {
+        let mut mem = [0u8; memory_len(1, 16)];
+        let cfg = CompactConfig {
+            window: 1,
+            max_message: 16,
+            ..CompactConfig::DEFAULT
+        };
+        let mut l = CompactLink::new(cfg, 1, &mut mem).unwrap();
+        // Up, Down 0, Up, Down 1, Up, Down 2, Up: the three oldest Ups go.
+        l.c.push_event(Event::Up);
+        for i in 0..3 {
+            l.c.push_event(down(i, 1));
+            l.c.push_event(Event::Up);
+        }
+        assert_eq!(l.stats().events_dropped, 3);
+        assert_eq!(
+            drain(&mut l),
+            [down(0, 1), down(1, 1), down(2, 1), Event::Up]
+        );
+        // An Up polled in between: the ring wraps, order holds.
+        l.c.push_event(Event::Up);
+        assert_eq!(l.poll_event(), Some(Event::Up));
+        l.c.push_event(down(3, 0));
+        l.c.push_event(down(4, 2));
+        l.c.push_event(down(6, 1));
+        l.c.push_event(down(7, 1));
+        // Full of Downs: the empty one (3) goes.
+        l.c.push_event(down(8, 1));
+        assert_eq!(
+            drain(&mut l),
+            [down(4, 2), down(6, 1), down(7, 1), down(8, 1)]
+        );
+        // Only Downs with messages: the two oldest merge (4..7), then the Up is last.
+        for e in [down(4, 2), down(6, 1), down(7, 1), down(8, 1), Event::Up] {
+            l.c.push_event(e);
+        }
+        assert_eq!(
+            drain(&mut l),
+            [down(4, 3), down(7, 1), down(8, 1), Event::Up]
+        );
+        // A range too long to merge: the oldest Down goes.
+        for e in [
+            down(0, 1),
+            down(70_000, 1),
+            down(70_001, 1),
+            down(70_002, 1),
+        ] {
+            l.c.push_event(e);
+        }
+        l.c.push_event(Event::Up);
+        assert_eq!(
+            drain(&mut l),
+            [down(70_000, 1), down(70_001, 1), down(70_002, 1), Event::Up]
+        );
+        assert_eq!(l.stats().events_dropped, 6);
+    }
+
+    /// Two datagram links of window 4 with a session up.
+    fn up_pair<'m>(ma: &'m mut [u8], mb: &'m mut [u8]) -> (CompactLink<'m>, CompactLink<'m>) {
+        let cfg = CompactConfig {
+            transport: Transport::Datagram,
+            window: 4,
+            max_message: 32,
+            ..CompactConfig::DEFAULT
+        };
+        let mut a = CompactLink::new(cfg, 1, ma).unwrap();
+        let mut b = CompactLink::new(cfg, 2, mb).unwrap();
+        let mut buf = [0u8; 128];
+        for now in 0..10 {
+            while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+                b.handle_datagram(&buf[..n], now);
+            }
+            while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+                a.handle_datagram(&buf[..n], now);
+            }
+        }
+        assert!(a.is_up() && b.is_up());
+        (a, b)
+    }
+
+    /// SACK bits up to the last number assigned are taken (sent or not); beyond it they are
+    /// `bad_ack` (PROTOCOL.md 4.3), the rest of the ack applied.
+    #[test]
+    fn sack_bits_beyond_the_last_assigned_are_bad_ack() {
+        let (mut ma, mut mb) = ([0u8; memory_len(4, 32)], [0u8; memory_len(4, 32)]);
+        let (mut a, _b) = up_pair(&mut ma, &mut mb);
+        let mut buf = [0u8; 128];
+        // Three assigned, one sent (the peer's window is 1).
+        a.c.peer_window = 1;
+        for _ in 0..3 {
+            a.send(0, b"m", 20).unwrap();
+        }
+        assert!(a.poll_transmit(20, &mut buf).unwrap().is_some());
+        assert_eq!((a.c.tx_count, a.c.tx_hw), (3, 1));
+        let next = a.c.tx_seq;
+        let ack = |sack| crate::frame::Ack {
+            next,
+            window: 1,
+            sack: Some(sack),
+        };
+        // Numbers next+1, next+2: assigned, not sent: fine, and not marked received.
+        a.c.on_ack(ack(0b11), None);
+        assert_eq!(a.stats().bad_ack, 0);
+        assert!(a.c.tx_slot(1)[3] & SACKED == 0);
+        // next+3: never assigned.
+        a.c.on_ack(ack(0b100), None);
+        assert_eq!(a.stats().bad_ack, 1);
+        assert_eq!(a.c.peer_window, 1);
+    }
+
+    /// A main loop that calls `handle_timeout` whenever `poll_timeout` is due, then sends
+    /// until `poll_transmit` has nothing, never spins: at most 20 calls in any simulated
+    /// second, alone (no peer), once a peer appears, and once it falls silent again.
+    #[test]
+    fn a_timer_driven_loop_does_not_spin() {
+        let cfg = CompactConfig {
+            transport: Transport::Datagram,
+            window: 2,
+            max_message: 32,
+            ..CompactConfig::DEFAULT
+        };
+        let (mut ma, mut mb) = ([0u8; memory_len(2, 32)], [0u8; memory_len(2, 32)]);
+        let mut a = CompactLink::new(cfg, 1, &mut ma).unwrap();
+        let mut b = CompactLink::new(cfg, 2, &mut mb).unwrap();
+        let mut buf = [0u8; 128];
+        let (mut now, mut calls, mut worst, mut second) = (0u64, 0u32, 0u32, 0u64);
+        let mut ups = 0;
+        // 0..10 s: a alone; 10..30 s: b answers; 30..50 s: b gone (a goes down, retries).
+        while now < 50_000 {
+            let peer = (10_000..30_000).contains(&now);
+            let due = a.poll_timeout().unwrap_or(u64::MAX);
+            let b_due = if peer {
+                b.poll_timeout().unwrap_or(u64::MAX)
+            } else {
+                u64::MAX
+            };
+            // The clock jumps to the next deadline (now at the least: a past deadline is due).
+            let next = due.min(b_due).max(now).min(now + 1000);
+            if next / 1000 != second {
+                worst = worst.max(calls);
+                calls = 0;
+                second = next / 1000;
+            }
+            now = next;
+            if now >= due {
+                a.handle_timeout(now);
+                calls += 1;
+            }
+            if peer && now >= b_due {
+                b.handle_timeout(now);
+            }
+            // Each side sends until it has nothing, also after what the other sent.
+            let mut busy = true;
+            while busy {
+                busy = false;
+                while let Ok(Some(n)) = a.poll_transmit(now, &mut buf) {
+                    if peer {
+                        b.handle_datagram(&buf[..n], now);
+                    }
+                }
+                while let Ok(Some(n)) = b.poll_transmit(now, &mut buf) {
+                    if peer {
+                        a.handle_datagram(&buf[..n], now);
+                        busy = true;
+                    }
+                }
+            }
+            while let Some(e) = a.poll_event() {
+                ups += usize::from(e == Event::Up);
+            }
+            if !peer && now < 10_000 {
+                assert!(!a.is_up());
+            }
+            // Time must move on: no deadline stays in the past after a full round.
+            assert!(a.poll_timeout().is_none_or(|t| t > now), "spin at {now}");
+        }
+        assert_eq!(ups, 1);
+        assert_eq!(a.stats().link_downs, 1);
+        assert!(worst <= 20, "{worst} handle_timeout calls in one second");
     }
 }

@@ -59,7 +59,8 @@ impl Core<'_> {
             return;
         }
         if matches!(h.kind, FrameKind::Data | FrameKind::Parity)
-            || h.compression != Compression::None
+            || (h.compression != Compression::None
+                && !self.zip.is_some_and(|z| (z.accepts)(self, h.compression)))
             || h.fec_seq.is_some()
         {
             inc(&mut self.stats.not_negotiated);
@@ -161,7 +162,8 @@ impl Core<'_> {
     }
 
     /// The keyless session with the peer of `rec` (PROTOCOL.md 4.2).
-    fn derive(&self, rec: &Hello) -> Pending {
+    fn derive(&mut self, rec: &Hello) -> Pending {
+        self.peer_caps = [rec.caps, rec.window_bits, rec.dict_id];
         let ours = self.nonce();
         let we_lo = ours < rec.nonce;
         let (lo, hi) = if we_lo {
@@ -187,7 +189,7 @@ impl Core<'_> {
 
     /// Acknowledgement fields (and an echo) of the current session.
     #[inline(never)]
-    fn on_ack(&mut self, a: Ack, echo: Option<Echo>) {
+    pub(super) fn on_ack(&mut self, a: Ack, echo: Option<Echo>) {
         if let Some(e) = echo {
             if e.hold < 255 {
                 let sample = (self.now as u16)
@@ -225,16 +227,20 @@ impl Core<'_> {
         }
         self.peer_window = a.window;
         if let Some(mut bits) = a.sack {
+            // Bits for numbers beyond the last assigned (queued by `send`) are `bad_ack`
+            // (PROTOCOL.md 4.3); one for a message assigned but not sent yet is accepted and
+            // changes nothing (it is sent anyway).
             let mut i = 1;
             while bits != 0 {
                 if bits & 1 != 0 {
+                    if i >= self.tx_count {
+                        inc(&mut self.stats.bad_ack);
+                        break;
+                    }
                     if i < self.tx_hw {
                         if let Some(f) = self.tx_slot(i).get_mut(3) {
                             *f |= SACKED;
                         }
-                    } else {
-                        inc(&mut self.stats.bad_ack);
-                        break;
                     }
                 }
                 bits >>= 1;
@@ -284,7 +290,7 @@ impl Core<'_> {
         let slot = self.rx_slot(self.rx_count);
         let [l0, l1] = (payload.len() as u16).to_le_bytes();
         if let Some(hd) = slot.get_mut(..SLOT_HEAD) {
-            hd.copy_from_slice(&[l0, l1, h.channel, 0]);
+            hd.copy_from_slice(&[l0, l1, h.channel, super::repr_code(h.compression)]);
         }
         if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + payload.len()) {
             d.copy_from_slice(payload);

@@ -1,6 +1,6 @@
 //! Sending: what goes next, the timers, and framing it.
 
-use super::{inc, CompactLink, Core, SACKED, SLOT_HEAD};
+use super::{inc, CompactLink, Core, REPR_SHIFT, SACKED, SLOT_HEAD};
 use crate::encode::{encode_datagram, encode_stream, EncodeError, StreamOptions};
 use crate::frame::{Ack, Echo, FrameKind, Header};
 use crate::link::hello::{Hello, NONCE_LEN};
@@ -33,7 +33,10 @@ impl CompactLink<'_> {
         self.c.transmit(out)
     }
 
-    /// When [`CompactLink::handle_timeout`] is due next (a time already passed: now).
+    /// When [`CompactLink::handle_timeout`] is due next (a time already passed: now; a hello
+    /// or an acknowledgement can go at once). After `handle_timeout(now)` and
+    /// [`CompactLink::poll_transmit`] until `None`, it is later than `now` (or `None`), up or
+    /// not: a loop driven by it does not spin.
     pub fn poll_timeout(&self) -> Option<u64> {
         self.c.next_deadline()
     }
@@ -121,7 +124,13 @@ impl Core<'_> {
     /// The earliest timer.
     pub(super) fn next_deadline(&self) -> Option<u64> {
         if !self.up {
-            return Some(self.hello_due);
+            // A hello (or the answer to the peer's) is due; `hello_due` is in the future once
+            // `poll_transmit` sent one.
+            return Some(if self.answer {
+                self.now
+            } else {
+                self.hello_due
+            });
         }
         let mut t = self.rtx_at;
         let mut at = |d: u64| t = Some(t.map_or(d, |t| t.min(d)));
@@ -132,8 +141,12 @@ impl Core<'_> {
         if k > 0 {
             at(self.last_rx.saturating_add(k << 3));
             at(self.last_tx.saturating_add(self.keepalive_interval()));
-            // The interval shortens once the peer has been silent for a whole one.
-            at(self.last_rx.saturating_add(k));
+            // The interval shortens once the peer has been silent for a whole one (a time
+            // that has passed is no deadline: it would make a timer-driven loop spin).
+            let short = self.last_rx.saturating_add(k);
+            if short > self.now {
+                at(short);
+            }
         }
         if self.ack_now || self.ping_due || self.answer || self.close_due {
             at(self.now);
@@ -229,9 +242,9 @@ impl Core<'_> {
                     },
                     max_message: self.m,
                     window: self.w,
-                    caps: 0,
-                    window_bits: 0,
-                    dict_id: 0,
+                    caps: self.caps[0],
+                    window_bits: self.caps[1],
+                    dict_id: self.caps[2],
                     fec_k: 0,
                     fec_m: 0,
                 }
@@ -243,11 +256,12 @@ impl Core<'_> {
             }
             Next::Data(i) => {
                 let slot = self.tx_slot(i);
-                let (len, channel) = match *slot {
-                    [l0, l1, ch, _, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch),
-                    _ => (0, 0),
+                let (len, channel, flags) = match *slot {
+                    [l0, l1, ch, f, ..] => (usize::from(u16::from_le_bytes([l0, l1])), ch, f),
+                    _ => (0, 0, 0),
                 };
                 h.kind = FrameKind::Rdata;
+                h.compression = super::repr_of(flags >> REPR_SHIFT, self.peer_dict);
                 h.channel = channel;
                 h.seq = Some(self.tx_seq.wrapping_add(i.into()));
                 // TS on every retransmission and on about one first transmission per round
@@ -309,7 +323,7 @@ impl Core<'_> {
         self.last_tx = self.now;
         inc(&mut self.stats.frames_sent);
         if h.kind == FrameKind::Close {
-            self.fail(DownReason::LocalClose);
+            self.fail(self.close_reason);
         }
         Ok(Some(n))
     }

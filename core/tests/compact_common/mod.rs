@@ -51,6 +51,23 @@ pub trait Endpoint {
     fn counts(&self) -> (u32, u32);
     /// Frames dropped as sealed under a key this side does not have.
     fn unknown_key(&self) -> u32;
+    /// The codec's counters, if one is installed.
+    fn codec_stats(&self) -> Option<ferrule::compress::CodecStats> {
+        None
+    }
+}
+
+/// A shared-window codec (the C size probe's profile 3: shared stream both ways on the
+/// reliable service, 1 KiB windows, fixed Huffman), in leaked memory.
+pub fn shared_codec() -> &'static mut dyn ferrule::compress::Codec {
+    use ferrule::compress::{CodecConfig, Compressor, Mode};
+    let c = CodecConfig {
+        reliable: Mode::Shared,
+        unreliable: Mode::Off,
+        ..CodecConfig::DEFAULT
+    };
+    let mem = leak(0u8, Compressor::storage_size(&c));
+    Box::leak(Box::new(Compressor::new(c, mem).unwrap()))
 }
 
 pub struct Full {
@@ -157,6 +174,9 @@ impl Endpoint for Full {
     fn unknown_key(&self) -> u32 {
         self.l.stats().unknown_key
     }
+    fn codec_stats(&self) -> Option<ferrule::compress::CodecStats> {
+        self.l.codec().map(|c| c.stats())
+    }
 }
 
 impl Endpoint for Compact {
@@ -197,6 +217,9 @@ impl Endpoint for Compact {
     }
     fn unknown_key(&self) -> u32 {
         self.l.stats().unknown_key
+    }
+    fn codec_stats(&self) -> Option<ferrule::compress::CodecStats> {
+        self.l.codec().map(|c| c.stats())
     }
 }
 
@@ -294,6 +317,31 @@ pub fn message(side: u8, epoch: u8, i: u32) -> (u8, Vec<u8>) {
     ((i % 5) as u8, v)
 }
 
+/// Like [`message`], but compressible: after the 6 header bytes, words of a small
+/// vocabulary with numbers, as telemetry looks (same length and channel rule).
+pub fn text_message(side: u8, epoch: u8, i: u32) -> (u8, Vec<u8>) {
+    const WORDS: [&[u8]; 8] = [
+        b"temperature=",
+        b"humidity=",
+        b" status=ok ",
+        b"pressure=",
+        b" sensor#",
+        b"voltage=",
+        b";",
+        b" error=none ",
+    ];
+    let (ch, mut v) = message(side, epoch, i);
+    let mut r = Rng(u64::from(i) ^ (u64::from(side) << 32) ^ 0x5151);
+    let mut text = Vec::new();
+    while text.len() < v.len() - 6 {
+        text.extend_from_slice(WORDS[r.below(8) as usize]);
+        text.push(b'0' + r.below(10) as u8);
+    }
+    let n = v.len();
+    v[6..].copy_from_slice(&text[..n - 6]);
+    (ch, v)
+}
+
 /// What a run saw.
 #[derive(Debug, Default, Clone)]
 pub struct Report {
@@ -342,6 +390,8 @@ pub struct Sim {
     pub chunked: [bool; 2],
     /// The last 16 frames each side put on the wire (before faults).
     pub sent_log: [std::collections::VecDeque<Vec<u8>>; 2],
+    /// Messages are [`text_message`]s (compressible), not [`message`]s.
+    pub text: bool,
 }
 
 impl Sim {
@@ -371,6 +421,7 @@ impl Sim {
             fresh: [0; 2],
             sent_log: Default::default(),
             chunked: [false; 2],
+            text: false,
         }
     }
 
@@ -417,7 +468,8 @@ impl Sim {
                 }
             }
             while self.sending[side] && self.next_send[side] < self.n && self.eps[side].up() {
-                let (ch, m) = message(side as u8, self.tx_epoch[side], self.next_send[side]);
+                let make = if self.text { text_message } else { message };
+                let (ch, m) = make(side as u8, self.tx_epoch[side], self.next_send[side]);
                 match self.eps[side].send(ch, &m, now) {
                     Some(_) => self.next_send[side] += 1,
                     None => break,
@@ -439,7 +491,8 @@ impl Sim {
                     self.rx_epoch[side] = epoch;
                     self.next_recv[side] = 0;
                 }
-                let (ech, em) = message(other as u8, epoch, self.next_recv[side]);
+                let make = if self.text { text_message } else { message };
+                let (ech, em) = make(other as u8, epoch, self.next_recv[side]);
                 assert_eq!(
                     (ch, got),
                     (ech, &em[..]),
