@@ -86,6 +86,9 @@ pub struct StreamOptions {
 
 /// Encodes one frame for a stream line (UART, TCP) into `out`, in one pass, and returns the
 /// number of bytes to transmit. The output ends with the `0x00` delimiter.
+// Inlined into each caller: a firmware has one or two, and its constants (the header, the
+// options) then fold into the call site, as they did when the framing was its only user.
+#[inline(always)]
 pub fn encode_stream(
     header: &Header,
     payload: &[u8],

@@ -62,6 +62,8 @@ pub struct ferrule_compact_config_t {
 /// The default configuration: stream, 4 messages of up to 128 bytes each way, 20
 /// retransmissions, RTO 1000 ms at first and 20..=4000 ms, acks delayed at most 5 ms,
 /// keepalive 1000 ms. Reentrant.
+/// Stack: 20 bytes on Cortex-M0 and 16 on Cortex-M4F. May be called from an interrupt (it
+/// touches no state).
 #[no_mangle]
 pub extern "C" fn ferrule_compact_config_default() -> ferrule_compact_config_t {
     let d = CompactConfig::DEFAULT;
@@ -115,6 +117,8 @@ const _: () = {
 /// frame buffer. 0 for an invalid size (`window` 0, `max_message` 0 or above 4096). Exact;
 /// the `FERRULE_COMPACT_STORAGE_SIZE(window, max_message)` macro gives the same number at
 /// compile time (for valid sizes): 1,752 bytes for 4 × 128 on 32-bit targets. Reentrant.
+/// Stack: 16 bytes on Cortex-M0 and 8 on Cortex-M4F. May be called from an interrupt (it
+/// touches no state).
 #[no_mangle]
 pub extern "C" fn ferrule_compact_storage_size(window: u8, max_message: u16) -> usize {
     if window == 0 || max_message == 0 || usize::from(max_message) > 4096 {
@@ -159,6 +163,8 @@ const _: () = {
 
 /// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
 /// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
+/// Stack: 56 bytes on Cortex-M0 and 8 on Cortex-M4F. May be called from an interrupt (it
+/// touches no state).
 #[no_mangle]
 pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
     ferrule::max_stream_frame_len(usize::from(max_message).clamp(40, 4096))
@@ -171,6 +177,8 @@ pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
 /// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
 /// `FERRULE_ERR_INVALID_ARGUMENT` (a configuration value out of range).
+/// Stack: 252 bytes on Cortex-M0 and 216 on Cortex-M4F (the link is written in place, never
+/// built on the stack). Not from an interrupt.
 ///
 /// # Safety
 /// `mem` points to `mem_len` writable bytes that stay the link's until it is no longer used;
@@ -260,6 +268,8 @@ fn with_link(
 /// full), `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
 /// see `ferrule_compact_peer_max_message`), `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`
 /// (`link` NULL, or `msg` NULL with `len` > 0).
+/// Stack: 148 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 536 and 452 when it
+/// compresses. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `msg` points to `len` bytes; `id` writable or NULL.
@@ -292,6 +302,7 @@ pub unsafe extern "C" fn ferrule_compact_send(
 /// Writes to `*id` the id below which every message was acknowledged by the peer or reported
 /// discarded (`FERRULE_EVENT_DOWN`); `*id` is written only on `FERRULE_OK`. Returns
 /// `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 8 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `id` writable.
@@ -313,6 +324,7 @@ pub unsafe extern "C" fn ferrule_compact_acked_before(
 /// hello), or 0 when no session is up; `ferrule_compact_send` returns `FERRULE_ERR_TOO_LARGE`
 /// above it or above this side's `max_message`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`
 /// (`*out` written only on `FERRULE_OK`).
+/// Stack: 8 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` writable.
@@ -331,6 +343,7 @@ pub unsafe extern "C" fn ferrule_compact_peer_max_message(
 }
 
 /// Free send slots right now (0 for a NULL handle).
+/// Stack: 8 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init` or NULL.
@@ -353,6 +366,8 @@ pub unsafe extern "C" fn ferrule_compact_send_capacity(link: *const ferrule_comp
 /// shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`
 /// (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
 /// `FERRULE_ERR_INVALID_ARGUMENT`.
+/// Stack: 132 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 604 and 520 when it
+/// decompresses. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `received`
@@ -403,6 +418,8 @@ pub unsafe extern "C" fn ferrule_compact_recv(
 /// Feeds bytes received from a stream transport, in any chunking. Returns `FERRULE_OK`,
 /// `FERRULE_ERR_NULL` or `FERRULE_ERR_INVALID_ARGUMENT` (`len` above `PTRDIFF_MAX`); bad
 /// input is counted, never an error.
+/// Stack: 656 bytes on Cortex-M0 and 616 on Cortex-M4F. Not from an interrupt: push received
+/// bytes into a ring buffer in the interrupt, and feed them from the main loop.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `input` points to `len` bytes (NULL when `len` is 0).
@@ -424,6 +441,7 @@ pub unsafe extern "C" fn ferrule_compact_handle_input(
 
 /// Feeds one datagram. `datagram` may be NULL when `len` is 0 (an empty datagram, counted as
 /// a framing reject). Returns as `ferrule_compact_handle_input`.
+/// Stack: 512 bytes on Cortex-M0 and 472 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `datagram` points to `len` bytes (NULL when `len` is
@@ -448,6 +466,7 @@ pub unsafe extern "C" fn ferrule_compact_handle_datagram(
 /// and its length to `*out_len` (written only on `FERRULE_OK`). Call until `FERRULE_EMPTY`.
 /// Returns `FERRULE_OK`,
 /// `FERRULE_EMPTY`, `FERRULE_ERR_BUFFER_TOO_SMALL` (nothing taken) or `FERRULE_ERR_NULL`.
+/// Stack: 520 bytes on Cortex-M0 and 436 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` points to `cap` writable bytes; `out_len`
@@ -489,6 +508,7 @@ pub unsafe extern "C" fn ferrule_compact_poll_transmit(
 /// `FERRULE_EMPTY`, the deadline is later than `now`, up or not: a main loop that runs the
 /// timers when the deadline has come does not spin. Returns `FERRULE_OK`, `FERRULE_EMPTY`
 /// (no timer) or `FERRULE_ERR_NULL`.
+/// Stack: 76 bytes on Cortex-M0 and 40 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `deadline_ms` writable.
@@ -512,6 +532,7 @@ pub unsafe extern "C" fn ferrule_compact_poll_timeout(
 }
 
 /// Runs the timers at `now_ms`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 124 bytes on Cortex-M0 and 56 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`.
@@ -535,6 +556,7 @@ pub unsafe extern "C" fn ferrule_compact_handle_timeout(
 /// exceed 65,535 ids is the oldest DOWN dropped. Events keep their order, and the last one
 /// always agrees with `ferrule_compact_is_up`. `*event` is written only on `FERRULE_OK`.
 /// Returns `FERRULE_OK`, `FERRULE_EMPTY` or `FERRULE_ERR_NULL`.
+/// Stack: 32 bytes on Cortex-M0 and 32 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `event` writable.
@@ -592,7 +614,9 @@ pub unsafe extern "C" fn ferrule_compact_poll_event(
 /// mode, receive bit or window size out of range, a dictionary mode without a dictionary, a
 /// dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
 /// own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
-/// nothing changes. Not from an interrupt.
+/// nothing changes.
+/// Stack: 452 bytes on Cortex-M0 and 408 on Cortex-M4F (the codec is written in place). Not
+/// from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `mem` points to `mem_len` writable bytes used for
@@ -636,6 +660,7 @@ pub unsafe extern "C" fn ferrule_compact_enable_compression(
 }
 
 /// Whether a session is up (false for a NULL handle).
+/// Stack: 8 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init` or NULL.
@@ -647,6 +672,7 @@ pub unsafe extern "C" fn ferrule_compact_is_up(link: *const ferrule_compact_t) -
 
 /// Ends the session: the next `ferrule_compact_poll_transmit` sends CLOSE and a DOWN event
 /// (local close) follows. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 16 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`.
@@ -751,6 +777,8 @@ const _: () = {
 };
 
 /// Copies the link's counters into `*out`. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Stack: 260 bytes on Cortex-M0 and 252 on Cortex-M4F; 268 and 260 with compression. Not from
+/// an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_compact_init`; `out` writable.

@@ -196,7 +196,7 @@ pub extern "C" fn ferrule_max_frame_len(payload_len: usize, stream: bool) -> usi
 /// `FERRULE_ERR_BUFFER_TOO_SMALL`; `FERRULE_ERR_TOO_LARGE` (payload above
 /// `FERRULE_MAX_PAYLOAD`). On an error `*out_len` is not written and `out` holds no frame
 /// (its first `out_cap` bytes may have been written).
-/// Stack: 544 bytes on Cortex-M0, 512 on Cortex-M4F. Reentrant (it touches only its
+/// Stack: 552 bytes on Cortex-M0, 520 on Cortex-M4F. Reentrant (it touches only its
 /// arguments): may be called from an interrupt.
 ///
 /// # Safety

@@ -647,8 +647,8 @@ pub unsafe extern "C" fn ferrule_link_recv(
 /// lost), feed one 0x00 byte: a partial frame ends there, rejected and counted, instead of
 /// taking the next frame down with it; with nothing pending a 0x00 is idle fill.
 /// Stack: 792 bytes on Cortex-M0 and 656 on Cortex-M4F without AEAD; with AEAD (a hello's
-/// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 968
-/// on Cortex-M0 and 912 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
+/// HMAC, then the session keys' HKDF once the frame's processing has returned) at most 960
+/// on Cortex-M0 and 904 on Cortex-M4F. Not from an interrupt: push received bytes into a ring
 /// buffer in the interrupt, and feed them from the main loop.
 ///
 /// # Safety

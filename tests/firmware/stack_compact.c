@@ -11,7 +11,7 @@
  *   compact-full:     4 x 128 B, stream, compact <-> the full link (`ferrule_link_*`, not
  *                     measured here: stack.c does);
  *   compact-shared:   4 x 128 B, stream, shared-window compression both ways (1 KiB windows,
- *                     as stack.c's `shared`): only with FERRULE_COMPACT_HAVE_COMPRESSION;
+ *                     as stack.c's `shared`);
  *
  * over a wire that drops every 7th frame and flips a bit in every 13th (stream frames are fed
  * in pieces now and then), so retransmissions, duplicates and rejects all happen. Messages
@@ -51,18 +51,9 @@
     X(F_CLOSE, "ferrule_compact_close")                            \
     X(F_STATS, "ferrule_compact_stats")
 
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
-/* The compression functions (guessed signatures, see COMPACT_ENABLE_COMPRESSION and
- * COMPACT_PEER_MAX_MESSAGE below). */
 #define COMPRESSION_FUNCTIONS(X)                                        \
     X(F_ENABLE_COMPRESSION, "ferrule_compact_enable_compression")       \
     X(F_PEER_MAX_MESSAGE, "ferrule_compact_peer_max_message")
-#define COMPACT_ENABLE_COMPRESSION(link, z, mem, len) \
-    ferrule_compact_enable_compression((link), (z), (mem), (len))
-#define COMPACT_PEER_MAX_MESSAGE(link, out) (*(out) = (size_t)ferrule_compact_peer_max_message(link))
-#else
-#define COMPRESSION_FUNCTIONS(X)
-#endif
 
 #define ENUM(e, name) e,
 #define NAME(e, name) name,
@@ -77,7 +68,7 @@ typedef struct {
     uint8_t transport, window;
     uint16_t max_message;
     kind_t peer;
-    bool compression; /* shared-window compression both ways (FERRULE_COMPACT_HAVE_COMPRESSION) */
+    bool compression; /* shared-window compression both ways */
 } scenario_t;
 
 static const scenario_t SCENARIOS[] = {
@@ -85,9 +76,7 @@ static const scenario_t SCENARIOS[] = {
     {"compact-datagram", FERRULE_TRANSPORT_DATAGRAM, 4, 128, COMPACT, false},
     {"compact-large", FERRULE_TRANSPORT_STREAM, 16, 1024, COMPACT, false},
     {"compact-full", FERRULE_TRANSPORT_STREAM, 4, 128, FULL, false},
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
     {"compact-shared", FERRULE_TRANSPORT_STREAM, 4, 128, COMPACT, true},
-#endif
 };
 #define CONFIGS (sizeof SCENARIOS / sizeof SCENARIOS[0])
 
@@ -127,9 +116,7 @@ static void note(int f, uint32_t used) {
 typedef struct {
     kind_t kind;
     uint64_t mem[MEM_BYTES / 8];
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
     uint64_t comp[16 * 1024 / 8];
-#endif
     ferrule_compact_t *c;
     ferrule_link_t *l;
     uint32_t sent, got, bad, junk, ups, downs, count;
@@ -146,9 +133,7 @@ static bool blackhole;  /* the wire loses everything */
 static bool in_traffic; /* inside traffic(): messages named in a DOWN are sent again */
 static ferrule_compact_config_t ccfg;
 static const ferrule_compression_config_t *zcfg;
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
 static ferrule_compression_config_t shared_z;
-#endif
 static uint32_t rng = 0x2545F491u;
 
 static uint32_t rnd(void) {
@@ -194,14 +179,12 @@ static void boot(int i, const ferrule_compact_config_t *cfg, uint64_t seed) {
     CHECK(need > 0 && need <= sizeof e->mem);
     MEASURE(F_INIT, st =, ferrule_compact_init(e->mem, sizeof e->mem, cfg, seed, &e->c));
     CHECK(st == FERRULE_OK && e->c != NULL);
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
     if (zcfg) {
         need = ferrule_compression_storage_size(zcfg);
         CHECK(need > 0 && need <= sizeof e->comp);
-        MEASURE(F_ENABLE_COMPRESSION, st =, COMPACT_ENABLE_COMPRESSION(e->c, zcfg, e->comp, sizeof e->comp));
+        MEASURE(F_ENABLE_COMPRESSION, st =, ferrule_compact_enable_compression(e->c, e->comp, sizeof e->comp, zcfg));
         CHECK(st == FERRULE_OK);
     }
-#endif
 }
 
 static bool up(end_t *e) {
@@ -347,9 +330,8 @@ static void service(end_t *e, int d, uint64_t now) {
     }
     MEASURE(F_ACKED_BEFORE, st =, ferrule_compact_acked_before(e->c, &id));
     MEASURE(F_STATS, st =, ferrule_compact_stats(e->c, &s));
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
-    MEASURE(F_PEER_MAX_MESSAGE, , COMPACT_PEER_MAX_MESSAGE(e->c, &n));
-#endif
+    MEASURE(F_PEER_MAX_MESSAGE, st =, ferrule_compact_peer_max_message(e->c, &n));
+    CHECK(st == FERRULE_OK);
     (void)cap;
 }
 
@@ -512,9 +494,7 @@ static void scenario(void) {
     frames_on_wire = 0;
     blackhole = false;
     zcfg = NULL;
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
     if (sc->compression) zcfg = &shared_z;
-#endif
     MEASURE(F_CONFIG_DEFAULT, ccfg =, ferrule_compact_config_default());
     ccfg.transport = sc->transport;
     ccfg.window = sc->window;
@@ -607,10 +587,8 @@ static void scenario(void) {
 
 int main(void) {
     int f, over = 0;
-#ifdef FERRULE_COMPACT_HAVE_COMPRESSION
     shared_z = ferrule_compression_config_default();
     shared_z.reliable = FERRULE_MODE_SHARED;
-#endif
 #ifdef ONLY
     config = ONLY;
     scenario();

@@ -141,6 +141,10 @@ impl<'a> Compressor<'a> {
     /// A codec for `cfg` over the front of `mem` ([`storage_size`](Self::storage_size) bytes).
     /// It sends everything raw until [`Codec::start_tx`] names what the peer accepts. Errors:
     /// those of [`validate`](Self::validate), and [`StorageError::TooSmall`].
+    // Inlined, so the codec is built where the caller puts it: a C library exports two
+    // callers (the full and the compact link's enable calls), and an out-of-line constructor
+    // returned the codec through a copy on the stack (160 B more on Cortex-M0).
+    #[inline(always)]
     pub fn new(cfg: CodecConfig<'a>, mem: &'a mut [u8]) -> Result<Self, StorageError> {
         Self::validate(&cfg)?;
         let layout = Layout::of(&cfg);
