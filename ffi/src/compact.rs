@@ -60,7 +60,7 @@ pub struct ferrule_compact_config_t {
 }
 
 /// The default configuration: stream, 4 messages of up to 128 bytes each way, 20
-/// retransmissions, RTO 1000 ms at first and 20..=4000 ms, acks delayed at most 5 ms,
+/// retransmissions, RTO 1000 ms at first and 20 to 4000 ms, acks delayed at most 5 ms,
 /// keepalive 1000 ms. Reentrant.
 /// Stack: 20 bytes on Cortex-M0 and 16 on Cortex-M4F. May be called from an interrupt (it
 /// touches no state).
@@ -162,7 +162,8 @@ const _: () = {
 };
 
 /// Bytes `ferrule_compact_poll_transmit` needs in its output buffer for a stream link of
-/// messages up to `max_message` bytes (a datagram needs fewer). Reentrant.
+/// messages up to `max_message` bytes (a datagram needs fewer): 161 for 128. A `max_message`
+/// below 40 counts as 40 (a hello's record), one above 4096 as 4096. Reentrant.
 /// Stack: 56 bytes on Cortex-M0 and 8 on Cortex-M4F. May be called from an interrupt (it
 /// touches no state).
 #[no_mangle]
@@ -172,11 +173,25 @@ pub extern "C" fn ferrule_compact_max_frame_len(max_message: u16) -> usize {
 
 /// Creates a compact link in `mem` (`mem_len` bytes, aligned to 8, at least
 /// `ferrule_compact_storage_size`) and writes its handle to `*out` (only on `FERRULE_OK`;
-/// `*out` is left as it was otherwise). The link starts its
-/// handshake at once. `seed` must differ on every boot and device (a hardware random number,
-/// or a boot counter kept in non-volatile memory). Returns `FERRULE_OK`, `FERRULE_ERR_NULL`,
-/// `FERRULE_ERR_MEMORY_TOO_SMALL`, `FERRULE_ERR_MEMORY_ALIGNMENT` or
-/// `FERRULE_ERR_INVALID_ARGUMENT` (a configuration value out of range).
+/// `*out` is left as it was otherwise). The memory must stay valid and untouched until the
+/// caller stops using the handle; no cleanup call is needed. Calling it again on the same
+/// memory starts a new link (compression must then be enabled again); what the old link held
+/// is dropped without a report on this side (no DOWN event: the old state is overwritten, not
+/// read; the peer reports its own DOWN, "peer restarted"), so close a live link first
+/// (`ferrule_compact_close`, transmit the CLOSE, poll its DOWN).
+///
+/// `seed` makes the handshake nonces (`docs/PROTOCOL.md` 4.1.3) and should differ on every
+/// boot and device: 64 bits from a hardware random number generator, or
+/// `(device_number << 32) | boot_counter` with the counter kept in flash or EEPROM and
+/// written back before this call. Two links in one device need different seeds: with the same
+/// seed neither ever comes up, and only their `reflected` counters grow. The link starts its
+/// handshake at once.
+///
+/// Returns `FERRULE_OK`; `FERRULE_ERR_NULL` (`mem`, `config` or `out` NULL);
+/// `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`;
+/// `FERRULE_ERR_INVALID_ARGUMENT` (configuration: transport not 0 or 1, window 0,
+/// max_message 0 or above `FERRULE_MAX_MESSAGE`, rto_initial_ms or rto_min_ms 0, rto_min_ms
+/// above rto_max_ms, a reserved byte not 0).
 /// Stack: 252 bytes on Cortex-M0 and 216 on Cortex-M4F (the link is written in place, never
 /// built on the stack). Not from an interrupt.
 ///
@@ -264,8 +279,11 @@ fn with_link(
 
 /// Queues `len` bytes of `msg` on `channel` (every channel is reliable) and writes its
 /// message id to `*id` (when not NULL; written only on `FERRULE_OK`). `msg` may be NULL when
-/// `len` is 0 (an empty message). Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (the window is
-/// full), `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
+/// `len` is 0 (an empty message). Returns `FERRULE_OK`, `FERRULE_ERR_FULL` (as many messages
+/// unacknowledged as the window allows: this side's window or the peer's, which closes while
+/// its application does not call recv; the session stays up, the link probes the closed window
+/// with PINGs, which do not count toward `max_retransmits`: send again later),
+/// `FERRULE_ERR_TOO_LARGE` (`len` above this side's `max_message` or above the peer's,
 /// see `ferrule_compact_peer_max_message`), `FERRULE_ERR_NOT_CONNECTED` or `FERRULE_ERR_NULL`
 /// (`link` NULL, or `msg` NULL with `len` > 0).
 /// Stack: 148 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 536 and 452 when it
@@ -365,7 +383,8 @@ pub unsafe extern "C" fn ferrule_compact_send_capacity(link: *const ferrule_comp
 /// `*received` names its channel with `len` 0; call again for the next; if it was part of the
 /// shared stream the session ends with `FERRULE_DOWN_DECOMPRESS_FAILED`); `FERRULE_ERR_NULL`
 /// (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
-/// `FERRULE_ERR_INVALID_ARGUMENT`.
+/// `FERRULE_ERR_INVALID_ARGUMENT`. `received->reliable` is always true (every channel of a
+/// compact link is reliable).
 /// Stack: 132 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 604 and 520 when it
 /// decompresses. Not from an interrupt.
 ///
@@ -417,7 +436,9 @@ pub unsafe extern "C" fn ferrule_compact_recv(
 
 /// Feeds bytes received from a stream transport, in any chunking. Returns `FERRULE_OK`,
 /// `FERRULE_ERR_NULL` or `FERRULE_ERR_INVALID_ARGUMENT` (`len` above `PTRDIFF_MAX`); bad
-/// input is counted, never an error.
+/// input is counted, never an error. After a UART overrun, framing or parity error (bytes were
+/// lost), feed one 0x00 byte: a partial frame ends there, rejected and counted, instead of
+/// taking the next frame down with it; with nothing pending a 0x00 is idle fill.
 /// Stack: 656 bytes on Cortex-M0 and 616 on Cortex-M4F. Not from an interrupt: push received
 /// bytes into a ring buffer in the interrupt, and feed them from the main loop.
 ///
@@ -670,8 +691,12 @@ pub unsafe extern "C" fn ferrule_compact_is_up(link: *const ferrule_compact_t) -
     !link.is_null() && unsafe { (*link).inner.is_up() }
 }
 
-/// Ends the session: the next `ferrule_compact_poll_transmit` sends CLOSE and a DOWN event
-/// (local close) follows. Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
+/// Ends the session. From this call on, `ferrule_compact_send` returns
+/// `FERRULE_ERR_NOT_CONNECTED`; the next `ferrule_compact_poll_transmit` sends CLOSE, ends the
+/// session (until then `ferrule_compact_is_up` returns true), queues `FERRULE_EVENT_DOWN`
+/// (`FERRULE_DOWN_LOCAL_CLOSE`) with the unconfirmed messages, and starts a new handshake (a
+/// peer still there is up again a round trip later). Without a session it does nothing.
+/// Returns `FERRULE_OK` or `FERRULE_ERR_NULL`.
 /// Stack: 16 bytes on Cortex-M0 and 8 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety

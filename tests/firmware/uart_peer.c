@@ -10,8 +10,8 @@
  *   text(i): the record {"n":i,"t":21.d,"s":"ok"} (d = i % 10) repeated, cut to
  *            24 + (i * 37) % 160 bytes.
  * Compression: shared-window stream on the reliable channel, both ways. Built with -DCOMPACT
- * it uses the size-first compact link instead (ferrule_compact_*, no compression): the host
- * tool's full link falls back to plain reliable frames, as the compact link announces nothing.
+ * it uses the size-first compact link instead (ferrule_compact_*, the same calls and the same
+ * compression), against the host tool's full link.
  *
  * The seed differs on every boot (the host recognises a restart by the new handshake
  * nonce): from the semihosting command line on mps2, from the RNG on the nRF51. Reports
@@ -28,12 +28,12 @@
 
 #ifdef COMPACT
 #define L(f) ferrule_compact_##f
-static uint64_t link_mem[2560 / 8];
+static uint64_t link_mem[FERRULE_COMPACT_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
 #else
 #define L(f) ferrule_link_##f
 static uint64_t link_mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
-static uint64_t comp_mem[5504 / 8];
 #endif
+static uint64_t comp_mem[5504 / 8];
 static uint8_t rx[64], frame[320], msg[MAX_MESSAGE], expect[MAX_MESSAGE], reply[MAX_MESSAGE];
 
 static size_t put_u32(char *out, uint32_t v) {
@@ -89,9 +89,9 @@ int main(void) {
     ferrule_compact_t *link = NULL;
 #else
     ferrule_link_config_t cfg = ferrule_link_config_default();
-    ferrule_compression_config_t z = ferrule_compression_config_default();
     ferrule_link_t *link = NULL;
 #endif
+    ferrule_compression_config_t z = ferrule_compression_config_default();
     ferrule_status st;
     size_t reply_len = 0, state;
     uint32_t requests = 0, bad = 0;
@@ -108,17 +108,16 @@ int main(void) {
     if (ferrule_compact_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);
     st = ferrule_compact_init(link_mem, sizeof link_mem, &cfg, seed, &link);
     if (st != FERRULE_OK) fail("link init", st);
-    state = ferrule_compact_storage_size(WINDOW, MAX_MESSAGE);
 #else
     if (ferrule_link_max_frame_len(MAX_MESSAGE) > sizeof frame) fail("frame buffer", FERRULE_ERR_BUFFER_TOO_SMALL);
     st = ferrule_link_init(link_mem, sizeof link_mem, &cfg, seed, &link);
     if (st != FERRULE_OK) fail("link init", st);
+#endif
     z.reliable = FERRULE_MODE_SHARED;
     if (ferrule_compression_storage_size(&z) > sizeof comp_mem) fail("compression memory", FERRULE_ERR_MEMORY_TOO_SMALL);
-    st = ferrule_link_enable_compression(link, comp_mem, sizeof comp_mem, &z);
+    st = L(enable_compression)(link, comp_mem, sizeof comp_mem, &z);
     if (st != FERRULE_OK) fail("compression", st);
     state = sizeof link_mem + ferrule_compression_storage_size(&z);
-#endif
     sh_puts("uart_peer: boot on ");
     sh_puts(BOARD_NAME);
     sh_puts(", seed ");
