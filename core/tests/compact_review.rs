@@ -4,7 +4,7 @@ mod compact_common;
 
 use compact_common::*;
 use ferrule::compact::{memory_len, CompactConfig, CompactLink};
-use ferrule::link::{DownReason, Event, Transport};
+use ferrule::link::{Event, Transport};
 
 fn leak(n: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; n].into_boxed_slice())
@@ -15,11 +15,12 @@ fn cl(cfg: CompactConfig, seed: u64) -> CompactLink<'static> {
         .unwrap()
 }
 
-/// Every frame `l` has to send now.
+/// Every frame `l` has to send now (at most 1000: more is a spin).
 fn out(l: &mut CompactLink<'_>, now: u64) -> Vec<Vec<u8>> {
     let mut buf = vec![0u8; l.max_frame_len()];
     let mut v = Vec::new();
     while let Some(n) = l.poll_transmit(now, &mut buf).unwrap() {
+        assert!(v.len() < 1000, "poll_transmit spins at t={now}");
         v.push(buf[..n].to_vec());
     }
     v
@@ -120,4 +121,169 @@ fn zero_window_with_data_in_flight_is_probed_not_counted_as_retries() {
         got += 1;
     }
     assert_eq!(got, 4, "x and y arrived once");
+}
+
+type Make = fn(Transport, u64) -> Box<dyn Endpoint>;
+fn mk_full(t: Transport, s: u64) -> Box<dyn Endpoint> {
+    Box::new(full(t, s))
+}
+fn mk_compact(t: Transport, s: u64) -> Box<dyn Endpoint> {
+    Box::new(compact(t, s))
+}
+
+struct Pair {
+    eps: [Box<dyn Endpoint>; 2],
+    /// Every frame each side sent (both sessions), in order.
+    log: [Vec<Vec<u8>>; 2],
+    got: [Vec<Vec<u8>>; 2],
+    ev: [Vec<Event>; 2],
+    now: u64,
+}
+
+impl Pair {
+    fn pump(&mut self, rounds: usize) {
+        let mut buf = vec![0u8; 2048];
+        for _ in 0..rounds {
+            self.now += 1;
+            for s in 0..2 {
+                if self.eps[s].deadline().is_some_and(|d| d <= self.now) {
+                    self.eps[s].timeout(self.now);
+                }
+                while let Some(n) = self.eps[s].transmit(self.now, &mut buf) {
+                    self.log[s].push(buf[..n].to_vec());
+                    self.eps[1 - s].input(&buf[..n], self.now);
+                }
+            }
+            self.drain();
+        }
+    }
+    fn drain(&mut self) {
+        let mut m = [0u8; 256];
+        for s in 0..2 {
+            while let Some((_, n)) = self.eps[s].receive(&mut m) {
+                self.got[s].push(m[..n].to_vec());
+            }
+            while let Some(e) = self.eps[s].event() {
+                self.ev[s].push(e);
+            }
+        }
+    }
+}
+
+/// The claim of PROTOCOL.md 4.1/4.2/4.5 without a key: record a session, restart one side
+/// (new seed), bring up a new session, then replay every recorded frame of both sessions into
+/// both sides, reordered and each twice. No message is delivered twice, no session is made or
+/// ended, and each side counts what it drops.
+fn replay_case(t: Transport, a: Make, b: Make, restarted: usize, seed: u64) {
+    let mut p = Pair {
+        eps: [a(t, seed), b(t, seed + 1)],
+        log: [vec![], vec![]],
+        got: [vec![], vec![]],
+        ev: [vec![], vec![]],
+        now: 0,
+    };
+    p.pump(20);
+    assert!(p.eps[0].up() && p.eps[1].up());
+    for i in 0..6u8 {
+        for s in 0..2 {
+            p.eps[s].send(0, &[b'a' + s as u8, 1, i], p.now).unwrap();
+        }
+        p.pump(3);
+    }
+    p.pump(50);
+    let makers = [a, b];
+    p.eps[restarted] = makers[restarted](t, seed + 100);
+    p.got[restarted].clear();
+    p.ev[restarted].clear();
+    p.pump(3000);
+    assert!(p.eps[0].up() && p.eps[1].up());
+    for i in 0..3u8 {
+        for s in 0..2 {
+            p.eps[s].send(0, &[b'a' + s as u8, 2, i], p.now).unwrap();
+        }
+        p.pump(3);
+    }
+    p.pump(50);
+    let (got, ev) = (p.got.clone(), p.ev.clone());
+    let stale = [p.eps[0].counts().1, p.eps[1].counts().1];
+    // The attacker: every recorded frame, reordered, twice, into both sides.
+    let mut rng = Rng(seed | 1);
+    for s in 0..2 {
+        let mut frames: Vec<Vec<u8>> = p.log[1 - s].iter().chain(&p.log[1 - s]).cloned().collect();
+        for i in (1..frames.len()).rev() {
+            frames.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        for f in frames {
+            p.now += 1;
+            p.eps[s].input(&f, p.now);
+            // Each side answers as it would (answers go to the real peer).
+            let mut buf = vec![0u8; 2048];
+            while let Some(n) = p.eps[s].transmit(p.now, &mut buf) {
+                p.eps[1 - s].input(&buf[..n], p.now);
+            }
+            let mut buf2 = vec![0u8; 2048];
+            while let Some(n) = p.eps[1 - s].transmit(p.now, &mut buf2) {
+                p.eps[s].input(&buf2[..n], p.now);
+            }
+            p.drain();
+        }
+    }
+    p.pump(200);
+    for s in 0..2 {
+        assert_eq!(p.got[s], got[s], "side {s}: replay delivered something ({t:?}, restarted {restarted})");
+        assert_eq!(p.ev[s], ev[s], "side {s}: replay changed the session ({t:?}, restarted {restarted})");
+        assert!(p.eps[s].up());
+        assert!(p.eps[s].counts().1 > stale[s], "side {s}: stale frames not counted");
+    }
+    // Still working after the replay.
+    for s in 0..2 {
+        p.eps[s].send(0, &[b'a' + s as u8, 3, 0], p.now).unwrap();
+    }
+    p.pump(50);
+    for s in 0..2 {
+        assert_eq!(p.got[s].last().unwrap(), &vec![b'b' - s as u8, 3, 0]);
+    }
+}
+
+#[test]
+fn replayed_frames_of_an_old_session_after_a_restart_are_rejected() {
+    for t in [Transport::Datagram, Transport::Stream] {
+        let combos: [(Make, Make); 3] =
+            [(mk_compact, mk_full), (mk_full, mk_compact), (mk_compact, mk_compact)];
+        for (i, (a, b)) in combos.into_iter().enumerate() {
+            for restarted in 0..2 {
+                replay_case(t, a, b, restarted, 1000 + i as u64 * 10);
+            }
+        }
+    }
+}
+
+/// `poll_timeout` promises a loop driven by it never spins. With a keepalive below 4 ms the
+/// silent-peer interval `keepalive >> 2` is 0: once the peer has been silent a whole interval,
+/// the keepalive deadline is `last_tx`, i.e. now, after every PING (the full link takes
+/// `max(keepalive / 4, 1)`).
+#[test]
+fn a_short_keepalive_does_not_make_the_timer_loop_spin() {
+    for k in 1..4 {
+        let cfg = dgram(2, k);
+        let (mut a, mut b) = (cl(cfg, 1), cl(cfg, 2));
+        settle(&mut a, &mut b, 0);
+        assert!(a.is_up());
+        // B is gone; A's loop runs on its own deadlines.
+        let mut now = 0;
+        let mut pings_at_one_time = 0;
+        while a.is_up() && now < 1000 {
+            let d = a.poll_timeout().unwrap();
+            let before = now;
+            now = d.max(now);
+            a.handle_timeout(now);
+            let n = out(&mut a, now).len();
+            pings_at_one_time = if now == before { pings_at_one_time + n } else { n };
+            assert!(
+                pings_at_one_time < 100,
+                "keepalive {k}: {pings_at_one_time} frames at t={now}: the loop spins"
+            );
+            assert!(a.poll_timeout().is_none_or(|t| t > now), "keepalive {k}: spin at {now}");
+        }
+    }
 }
