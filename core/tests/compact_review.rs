@@ -287,3 +287,23 @@ fn a_short_keepalive_does_not_make_the_timer_loop_spin() {
         }
     }
 }
+
+/// Windows 1 and 255 against each other and against full links of other windows, with faults:
+/// exactly once, in order (the harness checks), one session, over 16-bit wrap of the numbers
+/// when the ISN is near it.
+#[test]
+fn window_extremes_deliver_exactly_once() {
+    for t in [Transport::Datagram, Transport::Stream] {
+        for (wa, wb, full_b) in [(1u8, 255usize, false), (255, 1, false), (255, 255, false), (1, 8, true), (255, 2, true), (3, 255, true)] {
+            let ca = CompactConfig { window: wa, ..compact_cfg(t) };
+            let b: Box<dyn Endpoint> = if full_b {
+                Box::new(full_with(t, 7, wb, M))
+            } else {
+                Box::new(compact_with(CompactConfig { window: wb as u8, ..compact_cfg(t) }, 7))
+            };
+            let r = run(Box::new(compact_with(ca, 3)), b, 1500, MODERATE, 11 + u64::from(wa), 3_000_000);
+            assert!(r.delivered[0] >= 1500 && r.delivered[1] >= 1500, "{t:?} {wa}/{wb} full {full_b}: {r:?}");
+            assert_eq!((r.ups, r.downs), ([1, 1], [0, 0]), "{t:?} {wa}/{wb} full {full_b}: {r:?}");
+        }
+    }
+}
