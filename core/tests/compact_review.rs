@@ -307,3 +307,70 @@ fn window_extremes_deliver_exactly_once() {
         }
     }
 }
+
+/// PROTOCOL.md 5.1/5.2: "messages still waiting from the previous session are decoded with the
+/// previous stream first"; a broken shared stream fails the rest *of that session*. The
+/// compact receiver marks queued messages only "of an earlier session" (one bit) and restarts
+/// its stream only at the first message of the *current* one: when two sessions change before
+/// the application drains, the middle session's messages are decoded with the first
+/// session's stream state. Here that stream broke (a malformed piece of session 1), so every
+/// valid message of session 2 is reported `Decompress` and lost.
+#[test]
+fn messages_of_two_earlier_sessions_each_decode_with_their_own_stream() {
+    use ferrule::frame::{Compression, Frame};
+    let cfg = CompactConfig { max_message: 128, ..dgram(4, 1000) };
+    let (mut a, mut b) = (cl(cfg, 1), cl(cfg, 2));
+    a.set_codec(shared_codec());
+    b.set_codec(shared_codec());
+    let mut now = 0;
+    settle(&mut a, &mut b, now);
+    assert!(a.is_up() && b.is_up());
+    let text = |i: u8| format!("temperature={i} humidity={i} temperature={i} humidity={i} status=ok").into_bytes();
+    // Session 1: one message whose shared piece arrives malformed (CRC-valid: a non-conforming
+    // peer, or the frame rebuilt by an attacker).
+    b.send(0, &text(1), now).unwrap();
+    let f = out(&mut b, now);
+    assert_eq!(f.len(), 1);
+    let fr = Frame::from_body(&f[0]).unwrap();
+    assert_eq!(fr.header.compression, Compression::Shared);
+    let mut bad = fr.payload.to_vec();
+    for x in &mut bad {
+        *x ^= 0xA5;
+    }
+    let mut buf = vec![0u8; 512];
+    let n = ferrule::encode::encode_datagram(&fr.header, &bad, &mut buf).unwrap();
+    a.handle_datagram(&buf[..n], now);
+    settle(&mut a, &mut b, now);
+    // Session 2 (B closes and the two meet again): two valid messages, not taken yet.
+    let mut new_session = |a: &mut CompactLink<'static>, b: &mut CompactLink<'static>, now: &mut u64| {
+        b.close(*now);
+        for _ in 0..50 {
+            *now += 10;
+            a.handle_timeout(*now);
+            b.handle_timeout(*now);
+            settle(a, b, *now);
+            if a.is_up() && b.is_up() {
+                break;
+            }
+        }
+        assert!(a.is_up() && b.is_up());
+    };
+    new_session(&mut a, &mut b, &mut now);
+    for i in 2..4 {
+        b.send(0, &text(i), now).unwrap();
+        settle(&mut a, &mut b, now);
+    }
+    // Session 3 before A's application drains.
+    new_session(&mut a, &mut b, &mut now);
+    let mut m = [0u8; 128];
+    let first = a.recv(&mut m);
+    assert!(first.is_err(), "session 1's malformed piece fails: {first:?}");
+    for i in 2..4 {
+        let r = a.recv(&mut m);
+        assert!(
+            matches!(r, Ok(Some(ref x)) if m[..x.len] == text(i)[..]),
+            "session 2's message {i}: {r:?} (decompress_failed {})",
+            a.stats().decompress_failed
+        );
+    }
+}
