@@ -374,3 +374,60 @@ fn messages_of_two_earlier_sessions_each_decode_with_their_own_stream() {
         );
     }
 }
+
+/// PROTOCOL.md 4.1/4.5: hellos (and frames of other sessions) are never signs of life and
+/// never make a session. A compact side whose full peer vanished is fed, every 100 ms, the
+/// recorded hellos of the current session and every frame of an earlier one: it still ends
+/// the session after 8 keepalive intervals (`PeerSilent`) and never comes up again.
+#[test]
+fn replayed_hellos_neither_keep_a_session_alive_nor_make_one() {
+    for t in [Transport::Datagram, Transport::Stream] {
+        let mut p = Pair {
+            eps: [mk_compact(t, 50), mk_full(t, 60)],
+            log: [vec![], vec![]],
+            got: [vec![], vec![]],
+            ev: [vec![], vec![]],
+            now: 0,
+        };
+        p.pump(20);
+        p.eps[0].send(0, b"old", p.now).unwrap();
+        p.pump(20);
+        // The full side restarts: a second session; its frames of the first are now stale.
+        let old = p.log[1].len();
+        p.eps[1] = mk_full(t, 61);
+        p.pump(3000);
+        assert!(p.eps[0].up() && p.eps[1].up());
+        // Every frame of the first session; of the current one, its hellos (datagrams: the
+        // kind is readable without unframing).
+        let mut recorded: Vec<Vec<u8>> = p.log[1][..old].to_vec();
+        if t == Transport::Datagram {
+            use ferrule::frame::{Frame, FrameKind};
+            recorded.extend(p.log[1][old..].iter().filter(|f| {
+                Frame::from_body(f)
+                    .is_ok_and(|f| matches!(f.header.kind, FrameKind::Hello | FrameKind::HelloAck))
+            }).cloned());
+        }
+        p.ev[0].clear();
+        // The full side vanishes; the attacker replays everything it ever sent.
+        let start = p.now;
+        let mut buf = vec![0u8; 2048];
+        let mut i = 0;
+        while p.now < start + 20_000 {
+            p.now += 100;
+            p.eps[0].input(&recorded[i % recorded.len()], p.now);
+            i += 1;
+            if p.eps[0].deadline().is_some_and(|d| d <= p.now) {
+                p.eps[0].timeout(p.now);
+            }
+            while p.eps[0].transmit(p.now, &mut buf).is_some() {}
+            p.drain();
+        }
+        assert!(
+            matches!(p.ev[0].first(), Some(Event::Down { reason: ferrule::link::DownReason::PeerSilent, .. })),
+            "{t:?}: {:?}",
+            p.ev[0]
+        );
+        assert_eq!(p.ev[0].len(), 1, "{t:?}: {:?}", p.ev[0]);
+        assert!(!p.eps[0].up());
+    }
+}
