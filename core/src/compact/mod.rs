@@ -364,8 +364,10 @@ struct Core<'a> {
     unacked_in_order: u8,
     advertised: u8,
     echo: Option<(u16, u64)>,
-    /// The shared stream restarts before the first message of the current session is
-    /// decompressed (those of an earlier session still queued are marked `zip::EARLIER`).
+    /// The next message stored is the first of its session: its slot is marked
+    /// `zip::FIRST`, and the shared stream restarts before it is decompressed (messages of
+    /// earlier sessions still queued are marked `zip::EARLIER` and decompress first, each
+    /// session's from its own first message).
     rx_reset: bool,
     /// A piece of the shared stream failed: the rest of it fails too until it restarts.
     rx_broken: bool,

@@ -287,15 +287,21 @@ impl Core<'_> {
             self.ack_now = true;
             return;
         }
+        let mut code = super::repr_code(h.compression);
+        if self.rx_reset {
+            // The first message of this session: its shared stream restarts before it.
+            code |= super::zip::FIRST;
+        }
         let slot = self.rx_slot(self.rx_count);
         let [l0, l1] = (payload.len() as u16).to_le_bytes();
         if let Some(hd) = slot.get_mut(..SLOT_HEAD) {
-            hd.copy_from_slice(&[l0, l1, h.channel, super::repr_code(h.compression)]);
+            hd.copy_from_slice(&[l0, l1, h.channel, code]);
         }
         if let Some(d) = slot.get_mut(SLOT_HEAD..SLOT_HEAD + payload.len()) {
             d.copy_from_slice(payload);
         }
         self.rx_count += 1;
+        self.rx_reset = false;
         self.rx_next = self.rx_next.wrapping_add(1);
         self.unacked_in_order = self.unacked_in_order.saturating_add(1);
         if self.unacked_in_order >= 2 {

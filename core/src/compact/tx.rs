@@ -74,7 +74,8 @@ impl Core<'_> {
     fn keepalive_interval(&self) -> u64 {
         let k = u64::from(self.cfg.keepalive);
         if self.now.saturating_sub(self.last_rx) >= k {
-            k >> 2
+            // At least 1 ms: 0 would make every poll a PING (and `poll_transmit` never end).
+            (k >> 2).max(1)
         } else {
             k
         }
@@ -99,7 +100,9 @@ impl Core<'_> {
         }
         if self.rtx_at.is_some_and(|t| now >= t) {
             inc(&mut self.stats.timeouts);
-            if self.tx_hw > 0 {
+            // Nothing can go while the peer's window is closed (an equal ack may close it
+            // with messages in flight): probe it, and count no retransmission round.
+            if self.tx_hw > 0 && self.peer_window > 0 {
                 if self.tries >= self.cfg.max_retransmits && self.cfg.max_retransmits != 255 {
                     self.fail(DownReason::RetryLimit);
                     return;
@@ -110,8 +113,10 @@ impl Core<'_> {
                 self.tx_cursor = 0;
                 self.hold = true;
             } else {
-                // The peer's window is closed: probe it.
+                // The peer's window is closed: probe it; once it opens, everything not
+                // acknowledged goes again.
                 self.ping_due = true;
+                self.tx_cursor = 0;
             }
             self.backoff = (self.backoff + 1).min(MAX_BACKOFF);
             self.rtx_at = Some(now.saturating_add(self.rto_backed()));

@@ -27,6 +27,9 @@ pub(super) struct Zip {
 /// Receive-slot code bit: the message is of an earlier session (it decompresses with that
 /// session's stream).
 const EARLIER: u8 = 0x80;
+/// Receive-slot code bit: the first message of its session (the shared stream restarts
+/// before it is decoded; set by `on_rdata` while `rx_reset` is set).
+pub(super) const FIRST: u8 = 0x40;
 
 /// The glue [`super::CompactLink::set_codec`] installs.
 pub(super) static ZIP: Zip = Zip {
@@ -93,14 +96,15 @@ impl Core<'_> {
         out: &mut [u8],
     ) -> Result<Option<Received>, RecvError> {
         let earlier = code & EARLIER != 0;
-        let code = code & !EARLIER;
+        let first = code & FIRST != 0;
+        let code = code & !(EARLIER | FIRST);
         let needed = if code > 1 { usize::from(self.m) } else { len };
         if out.len() < needed {
             return Err(RecvError::BufferTooSmall { needed });
         }
         let at = self.slot_start(usize::from(self.w), self.rx_head, 0);
         let channel = self.mem.get(at + 2).copied().unwrap_or(0);
-        let r = self.zip_decode(earlier, code, at + SLOT_HEAD, len, out);
+        let r = self.zip_decode(earlier, first, code, at + SLOT_HEAD, len, out);
         self.taken();
         let len = r.map_err(|error| RecvError::Decompress {
             channel,
@@ -141,17 +145,18 @@ impl Core<'_> {
     fn zip_decode(
         &mut self,
         earlier: bool,
+        first: bool,
         code: u8,
         at: usize,
         len: usize,
         out: &mut [u8],
     ) -> Result<usize, DecompressError> {
-        if !earlier && self.rx_reset {
-            // The first message of the current session: its shared stream starts afresh.
+        if first {
+            // The first message of its session (the current one or an earlier one still
+            // queued): that session's shared stream starts afresh.
             if let Some(c) = self.codec.as_deref_mut() {
                 c.reset_rx();
             }
-            self.rx_reset = false;
             self.rx_broken = false;
         }
         let repr = repr_of(code, self.caps[2]);
