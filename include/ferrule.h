@@ -397,8 +397,9 @@ typedef struct {
   uint8_t window;
   // Retransmission rounds without progress: each of the first `max_retransmits` timer
   // expiries in a row sends the oldest unacknowledged message again; the next expiry
-  // (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). 255: no
-  // limit. Default 20.
+  // (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). An expiry
+  // while the peer's window is closed sends a PING probe instead and does not count. 255:
+  // no limit. Default 20.
   uint8_t max_retransmits;
   // Largest message, 1 to 4096 bytes. Default 128.
   uint16_t max_message;
@@ -529,7 +530,8 @@ typedef struct {
   uint32_t out_of_window;
   // Times send refused a message (window full).
   uint32_t send_full;
-  // Frames of another session (dropped).
+  // Frames of another session or before any session, and HELLO_ACKs answering a nonce
+  // other than this side's current one (dropped).
   uint32_t stale_session;
   // Link frames without a session tag (dropped).
   uint32_t untagged;

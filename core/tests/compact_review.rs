@@ -11,8 +11,12 @@ fn leak(n: usize) -> &'static mut [u8] {
 }
 
 fn cl(cfg: CompactConfig, seed: u64) -> CompactLink<'static> {
-    CompactLink::new(cfg, seed, leak(memory_len(cfg.window.into(), cfg.max_message.into())))
-        .unwrap()
+    CompactLink::new(
+        cfg,
+        seed,
+        leak(memory_len(cfg.window.into(), cfg.max_message.into())),
+    )
+    .unwrap()
 }
 
 /// Every frame `l` has to send now (at most 1000: more is a spin).
@@ -230,10 +234,19 @@ fn replay_case(t: Transport, a: Make, b: Make, restarted: usize, seed: u64) {
     }
     p.pump(200);
     for s in 0..2 {
-        assert_eq!(p.got[s], got[s], "side {s}: replay delivered something ({t:?}, restarted {restarted})");
-        assert_eq!(p.ev[s], ev[s], "side {s}: replay changed the session ({t:?}, restarted {restarted})");
+        assert_eq!(
+            p.got[s], got[s],
+            "side {s}: replay delivered something ({t:?}, restarted {restarted})"
+        );
+        assert_eq!(
+            p.ev[s], ev[s],
+            "side {s}: replay changed the session ({t:?}, restarted {restarted})"
+        );
         assert!(p.eps[s].up());
-        assert!(p.eps[s].counts().1 > stale[s], "side {s}: stale frames not counted");
+        assert!(
+            p.eps[s].counts().1 > stale[s],
+            "side {s}: stale frames not counted"
+        );
     }
     // Still working after the replay.
     for s in 0..2 {
@@ -248,8 +261,11 @@ fn replay_case(t: Transport, a: Make, b: Make, restarted: usize, seed: u64) {
 #[test]
 fn replayed_frames_of_an_old_session_after_a_restart_are_rejected() {
     for t in [Transport::Datagram, Transport::Stream] {
-        let combos: [(Make, Make); 3] =
-            [(mk_compact, mk_full), (mk_full, mk_compact), (mk_compact, mk_compact)];
+        let combos: [(Make, Make); 3] = [
+            (mk_compact, mk_full),
+            (mk_full, mk_compact),
+            (mk_compact, mk_compact),
+        ];
         for (i, (a, b)) in combos.into_iter().enumerate() {
             for restarted in 0..2 {
                 replay_case(t, a, b, restarted, 1000 + i as u64 * 10);
@@ -278,12 +294,19 @@ fn a_short_keepalive_does_not_make_the_timer_loop_spin() {
             now = d.max(now);
             a.handle_timeout(now);
             let n = out(&mut a, now).len();
-            pings_at_one_time = if now == before { pings_at_one_time + n } else { n };
+            pings_at_one_time = if now == before {
+                pings_at_one_time + n
+            } else {
+                n
+            };
             assert!(
                 pings_at_one_time < 100,
                 "keepalive {k}: {pings_at_one_time} frames at t={now}: the loop spins"
             );
-            assert!(a.poll_timeout().is_none_or(|t| t > now), "keepalive {k}: spin at {now}");
+            assert!(
+                a.poll_timeout().is_none_or(|t| t > now),
+                "keepalive {k}: spin at {now}"
+            );
         }
     }
 }
@@ -294,16 +317,46 @@ fn a_short_keepalive_does_not_make_the_timer_loop_spin() {
 #[test]
 fn window_extremes_deliver_exactly_once() {
     for t in [Transport::Datagram, Transport::Stream] {
-        for (wa, wb, full_b) in [(1u8, 255usize, false), (255, 1, false), (255, 255, false), (1, 8, true), (255, 2, true), (3, 255, true)] {
-            let ca = CompactConfig { window: wa, ..compact_cfg(t) };
+        for (wa, wb, full_b) in [
+            (1u8, 255usize, false),
+            (255, 1, false),
+            (255, 255, false),
+            (1, 8, true),
+            (255, 2, true),
+            (3, 255, true),
+        ] {
+            let ca = CompactConfig {
+                window: wa,
+                ..compact_cfg(t)
+            };
             let b: Box<dyn Endpoint> = if full_b {
                 Box::new(full_with(t, 7, wb, M))
             } else {
-                Box::new(compact_with(CompactConfig { window: wb as u8, ..compact_cfg(t) }, 7))
+                Box::new(compact_with(
+                    CompactConfig {
+                        window: wb as u8,
+                        ..compact_cfg(t)
+                    },
+                    7,
+                ))
             };
-            let r = run(Box::new(compact_with(ca, 3)), b, 1500, MODERATE, 11 + u64::from(wa), 3_000_000);
-            assert!(r.delivered[0] >= 1500 && r.delivered[1] >= 1500, "{t:?} {wa}/{wb} full {full_b}: {r:?}");
-            assert_eq!((r.ups, r.downs), ([1, 1], [0, 0]), "{t:?} {wa}/{wb} full {full_b}: {r:?}");
+            let r = run(
+                Box::new(compact_with(ca, 3)),
+                b,
+                1500,
+                MODERATE,
+                11 + u64::from(wa),
+                3_000_000,
+            );
+            assert!(
+                r.delivered[0] >= 1500 && r.delivered[1] >= 1500,
+                "{t:?} {wa}/{wb} full {full_b}: {r:?}"
+            );
+            assert_eq!(
+                (r.ups, r.downs),
+                ([1, 1], [0, 0]),
+                "{t:?} {wa}/{wb} full {full_b}: {r:?}"
+            );
         }
     }
 }
@@ -318,14 +371,19 @@ fn window_extremes_deliver_exactly_once() {
 #[test]
 fn messages_of_two_earlier_sessions_each_decode_with_their_own_stream() {
     use ferrule::frame::{Compression, Frame};
-    let cfg = CompactConfig { max_message: 128, ..dgram(4, 1000) };
+    let cfg = CompactConfig {
+        max_message: 128,
+        ..dgram(4, 1000)
+    };
     let (mut a, mut b) = (cl(cfg, 1), cl(cfg, 2));
     a.set_codec(shared_codec());
     b.set_codec(shared_codec());
     let mut now = 0;
     settle(&mut a, &mut b, now);
     assert!(a.is_up() && b.is_up());
-    let text = |i: u8| format!("temperature={i} humidity={i} temperature={i} humidity={i} status=ok").into_bytes();
+    let text = |i: u8| {
+        format!("temperature={i} humidity={i} temperature={i} humidity={i} status=ok").into_bytes()
+    };
     // Session 1: one message whose shared piece arrives malformed (CRC-valid: a non-conforming
     // peer, or the frame rebuilt by an attacker).
     b.send(0, &text(1), now).unwrap();
@@ -342,19 +400,20 @@ fn messages_of_two_earlier_sessions_each_decode_with_their_own_stream() {
     a.handle_datagram(&buf[..n], now);
     settle(&mut a, &mut b, now);
     // Session 2 (B closes and the two meet again): two valid messages, not taken yet.
-    let mut new_session = |a: &mut CompactLink<'static>, b: &mut CompactLink<'static>, now: &mut u64| {
-        b.close(*now);
-        for _ in 0..50 {
-            *now += 10;
-            a.handle_timeout(*now);
-            b.handle_timeout(*now);
-            settle(a, b, *now);
-            if a.is_up() && b.is_up() {
-                break;
+    let new_session =
+        |a: &mut CompactLink<'static>, b: &mut CompactLink<'static>, now: &mut u64| {
+            b.close(*now);
+            for _ in 0..50 {
+                *now += 10;
+                a.handle_timeout(*now);
+                b.handle_timeout(*now);
+                settle(a, b, *now);
+                if a.is_up() && b.is_up() {
+                    break;
+                }
             }
-        }
-        assert!(a.is_up() && b.is_up());
-    };
+            assert!(a.is_up() && b.is_up());
+        };
     new_session(&mut a, &mut b, &mut now);
     for i in 2..4 {
         b.send(0, &text(i), now).unwrap();
@@ -364,7 +423,10 @@ fn messages_of_two_earlier_sessions_each_decode_with_their_own_stream() {
     new_session(&mut a, &mut b, &mut now);
     let mut m = [0u8; 128];
     let first = a.recv(&mut m);
-    assert!(first.is_err(), "session 1's malformed piece fails: {first:?}");
+    assert!(
+        first.is_err(),
+        "session 1's malformed piece fails: {first:?}"
+    );
     for i in 2..4 {
         let r = a.recv(&mut m);
         assert!(
@@ -402,10 +464,16 @@ fn replayed_hellos_neither_keep_a_session_alive_nor_make_one() {
         let mut recorded: Vec<Vec<u8>> = p.log[1][..old].to_vec();
         if t == Transport::Datagram {
             use ferrule::frame::{Frame, FrameKind};
-            recorded.extend(p.log[1][old..].iter().filter(|f| {
-                Frame::from_body(f)
-                    .is_ok_and(|f| matches!(f.header.kind, FrameKind::Hello | FrameKind::HelloAck))
-            }).cloned());
+            recorded.extend(
+                p.log[1][old..]
+                    .iter()
+                    .filter(|f| {
+                        Frame::from_body(f).is_ok_and(|f| {
+                            matches!(f.header.kind, FrameKind::Hello | FrameKind::HelloAck)
+                        })
+                    })
+                    .cloned(),
+            );
         }
         p.ev[0].clear();
         // The full side vanishes; the attacker replays everything it ever sent.
@@ -423,7 +491,13 @@ fn replayed_hellos_neither_keep_a_session_alive_nor_make_one() {
             p.drain();
         }
         assert!(
-            matches!(p.ev[0].first(), Some(Event::Down { reason: ferrule::link::DownReason::PeerSilent, .. })),
+            matches!(
+                p.ev[0].first(),
+                Some(Event::Down {
+                    reason: ferrule::link::DownReason::PeerSilent,
+                    ..
+                })
+            ),
             "{t:?}: {:?}",
             p.ev[0]
         );

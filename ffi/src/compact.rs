@@ -40,8 +40,9 @@ pub struct ferrule_compact_config_t {
     pub window: u8,
     /// Retransmission rounds without progress: each of the first `max_retransmits` timer
     /// expiries in a row sends the oldest unacknowledged message again; the next expiry
-    /// (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). 255: no
-    /// limit. Default 20.
+    /// (number `max_retransmits + 1`) ends the session (`FERRULE_DOWN_RETRY_LIMIT`). An expiry
+    /// while the peer's window is closed sends a PING probe instead and does not count. 255:
+    /// no limit. Default 20.
     pub max_retransmits: u8,
     /// Largest message, 1 to 4096 bytes. Default 128.
     pub max_message: u16,
@@ -750,7 +751,8 @@ pub struct ferrule_compact_stats_t {
     pub out_of_window: u32,
     /// Times send refused a message (window full).
     pub send_full: u32,
-    /// Frames of another session (dropped).
+    /// Frames of another session or before any session, and HELLO_ACKs answering a nonce
+    /// other than this side's current one (dropped).
     pub stale_session: u32,
     /// Link frames without a session tag (dropped).
     pub untagged: u32,

@@ -33,6 +33,7 @@
 //!   sent twice); the timer doubles (up to `rto_max`), and after `max_retransmits` rounds
 //!   without progress the next expiry ends the session
 //!   ([`DownReason::RetryLimit`]) with an [`Event::Down`] naming every discarded message.
+//!   While the peer's window is closed an expiry sends a `PING` probe instead.
 //! - Handshake, restarts, keepalive, peer-silent timeout and `CLOSE` as in PROTOCOL.md 4.1 and
 //!   4.5, with the nonce formation and keyless session derivation of the full link (the same
 //!   functions), so both agree by construction.
@@ -165,7 +166,8 @@ pub struct CompactConfig {
     /// Retransmission rounds without progress: each of the first `max_retransmits`
     /// retransmission-timer expiries in a row sends the oldest unacknowledged message again;
     /// the next one (expiry `max_retransmits + 1`) ends the session
-    /// ([`DownReason::RetryLimit`]). 255: no limit.
+    /// ([`DownReason::RetryLimit`]). An expiry while the peer's window is closed sends a PING
+    /// probe instead and does not count. 255: no limit.
     pub max_retransmits: u8,
     /// Longest an acknowledgement is delayed when nothing else is sent.
     pub ack_delay: u32,
@@ -239,7 +241,8 @@ pub struct CompactStats {
     pub out_of_window: u32,
     /// `send` refused a message because the window was full.
     pub send_full: u32,
-    /// Frames of another session, or before any session (dropped).
+    /// Frames of another session or before any session, and HELLO_ACKs answering a nonce
+    /// other than this side's current one (dropped).
     pub stale_session: u32,
     /// Link frames without a session tag (dropped).
     pub untagged: u32,
@@ -491,7 +494,9 @@ impl<'a> CompactLink<'a> {
     /// hold [`CompactLink::max_message`] bytes. The announcement changes, so every handshake
     /// so far is void (PROTOCOL.md 4.1.1 rule 7): a session that is up ends
     /// ([`DownReason::LocalClose`]) and the next hello takes a fresh nonce. Firmware that never
-    /// calls it links no compression code.
+    /// calls it links no compression code. Received messages still queued are decompressed
+    /// by the new codec from a fresh stream: install it before the link carries traffic (a
+    /// shared-stream message queued under an earlier codec may fail, counted and reported).
     pub fn set_codec(&mut self, codec: impl Into<Managed<'a, dyn Codec + 'a>>) {
         let c = &mut self.c;
         let codec = codec.into();

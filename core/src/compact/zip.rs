@@ -55,8 +55,9 @@ pub(super) fn caps(rx: &RxCaps) -> [u8; 3] {
 }
 
 impl Core<'_> {
-    /// A session starts: the codec compresses for what the peer takes; messages of the earlier
-    /// session still queued decompress with its stream, then the shared stream restarts.
+    /// A session starts: the codec compresses for what the peer takes; the receive stream
+    /// restarts at the session's first message (`FIRST`), so messages of earlier sessions still
+    /// queued decompress with their own session's stream.
     fn zip_start(&mut self) {
         let [b, window_bits, dict_id] = self.peer_caps;
         self.peer_dict = dict_id;
