@@ -978,7 +978,7 @@ size_t ferrule_compact_send_capacity(const ferrule_compact_t *link);
 // (`link` or `received` NULL, or `out` NULL with `cap` > 0). Never
 // `FERRULE_ERR_INVALID_ARGUMENT`. `received->reliable` is always true (every channel of a
 // compact link is reliable).
-// Stack: 132 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 604 and 520 when it
+// Stack: 132 bytes on Cortex-M0 and 100 on Cortex-M4F without compression; 612 and 520 when it
 // decompresses. Not from an interrupt.
 //
 // # Safety
@@ -1038,7 +1038,7 @@ ferrule_status ferrule_compact_poll_transmit(ferrule_compact_t *link,
 // `FERRULE_EMPTY`, the deadline is later than `now`, up or not: a main loop that runs the
 // timers when the deadline has come does not spin. Returns `FERRULE_OK`, `FERRULE_EMPTY`
 // (no timer) or `FERRULE_ERR_NULL`.
-// Stack: 76 bytes on Cortex-M0 and 40 on Cortex-M4F. Not from an interrupt.
+// Stack: 72 bytes on Cortex-M0 and 40 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_compact_init`; `deadline_ms` writable.
