@@ -31,6 +31,9 @@ pub const W: usize = 4;
 type Storage = LinkStorage<W, M, { frame_buffer_len(M) }>;
 /// `poll_transmit`'s buffer: the largest frame a link of `M`-byte messages sends.
 const WIRE: usize = max_frame_len(M);
+/// The compact link's `poll_transmit` buffer (`CompactLink::max_frame_len` on a stream: no AEAD
+/// tag or parity frame to make room for).
+const CWIRE: usize = max_stream_frame_len(M);
 
 /// The baseline: nothing of ferrule.
 #[no_mangle]
@@ -99,13 +102,13 @@ pub extern "C" fn probe_compact(count: u32) -> u32 {
 
 /// `exchange` and its helpers for the compact link.
 mod compact {
-    use super::{head, message, same, M, WIRE};
+    use super::{head, message, same, CWIRE, M};
     use ferrule::compact::CompactLink;
 
     #[inline(never)]
     pub fn exchange(a: &mut CompactLink<'_>, b: &mut CompactLink<'_>, count: u32) -> u32 {
         let (mut sent_a, mut sent_b, mut got_a, mut got_b) = (0u32, 0u32, 0u32, 0u32);
-        let mut wire = [0u8; WIRE];
+        let mut wire = [0u8; CWIRE];
         for now in 0..20_000u64 {
             sent_a += offer(a, sent_a, count, 0xA, now);
             sent_b += offer(b, sent_b, count, 0xB, now);
@@ -135,7 +138,7 @@ mod compact {
     fn carry(
         from: &mut CompactLink<'_>,
         to: &mut CompactLink<'_>,
-        wire: &mut [u8; WIRE],
+        wire: &mut [u8; CWIRE],
         now: u64,
     ) {
         while let Ok(Some(n)) = from.poll_transmit(now, wire) {
@@ -334,7 +337,7 @@ pub extern "C" fn probe_state_bytes(profile: u32) -> u32 {
         6 => link + size_of::<ferrule::link::Guard>(),
         7 => size_of::<Inflater<'static>>() + DYNAMIC_TABLE_BYTES,
         8 => size_of::<Deflater<'static>>() + Deflater::storage_size(10),
-        9 => size_of::<ferrule::compact::CompactLink<'static>>() + size_of::<CompactMem>() + WIRE,
+        9 => size_of::<ferrule::compact::CompactLink<'static>>() + size_of::<CompactMem>() + CWIRE,
         _ => 0,
     };
     n as u32
