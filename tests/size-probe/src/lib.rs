@@ -14,6 +14,10 @@
 //!
 //! [`stack`] holds one function per constructor, for the stack measurement
 //! (`tests/firmware/stack_rust.c`).
+//!
+//! With a feature `alone-<profile>` only that profile is exported (besides [`probe_none`] and
+//! [`probe_state_bytes`]): the library is then compiled as a firmware that uses only that part
+//! of ferrule would be.
 #![cfg_attr(target_os = "none", no_std)]
 
 pub mod stack;
@@ -43,7 +47,7 @@ pub extern "C" fn probe_none(seed: u32) -> u32 {
 
 /// Framing only: encode one frame of `seed`-derived bytes, decode it, return the payload
 /// length (64) when it round-trips byte for byte, 0 otherwise.
-#[no_mangle]
+#[cfg_attr(any(not(feature = "alone"), feature = "alone-framing"), no_mangle)]
 pub extern "C" fn probe_framing(seed: u32) -> u32 {
     let mut payload = [0u8; 64];
     fill(&mut payload, seed);
@@ -65,7 +69,7 @@ pub extern "C" fn probe_framing(seed: u32) -> u32 {
 
 /// Framing + reliable link, no compression: two endpoints exchange `count` messages each way
 /// over an in-memory stream; returns the number delivered.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_link(count: u32) -> u32 {
     let (mut sa, mut sb) = (Storage::new(), Storage::new());
     let (Ok(mut a), Ok(mut b)) = (
@@ -83,7 +87,7 @@ type CompactMem = ferrule::compact::CompactStorage<{ ferrule::compact::memory_le
 /// Framing + the size-first compact link (`ferrule::compact`), the "framing + link" profile
 /// with it in place of the full link: two endpoints exchange `count` messages each way over an
 /// in-memory stream; returns the number delivered.
-#[no_mangle]
+#[cfg_attr(any(not(feature = "alone"), feature = "alone-compact"), no_mangle)]
 pub extern "C" fn probe_compact(count: u32) -> u32 {
     use ferrule::compact::{CompactConfig, CompactLink};
     let (mut sa, mut sb) = (CompactMem::new(), CompactMem::new());
@@ -182,7 +186,7 @@ const EVERYTHING: CodecConfig<'static> = CodecConfig {
 /// Framing + link + inflate: the firmware (`b`) receives compressed messages and sends raw
 /// ones; its peer (`a`, the host's part) compresses. Both are linked in: report the
 /// difference from `probe_compressor`.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_inflate(count: u32) -> u32 {
     let mut ma = [0u8; Compressor::storage_size(&SHARED)];
     let mut mb = [0u8; Compressor::storage_size(&RECEIVE_ONLY)];
@@ -196,7 +200,7 @@ pub extern "C" fn probe_inflate(count: u32) -> u32 {
 }
 
 /// Framing + link + the heap-free compressor on both sides (shared-window stream).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_compressor(count: u32) -> u32 {
     let mut ma = [0u8; Compressor::storage_size(&SHARED)];
     let mut mb = [0u8; Compressor::storage_size(&SHARED)];
@@ -211,7 +215,7 @@ pub extern "C" fn probe_compressor(count: u32) -> u32 {
 
 /// Everything but AEAD: compression in every mode, best-effort channel, stream and datagram
 /// framing.
-#[no_mangle]
+#[cfg_attr(any(not(feature = "alone"), feature = "alone-everything"), no_mangle)]
 pub extern "C" fn probe_everything(count: u32) -> u32 {
     let mut delivered = 0;
     for transport in [Transport::Stream, Transport::Datagram] {
@@ -251,7 +255,7 @@ fn with_codecs(
 /// Framing + link + AEAD (feature `aead`): both endpoints make the authenticated handshake
 /// (HMAC-SHA256 hellos, HKDF-SHA256 session keys) and seal every frame.
 #[cfg(feature = "aead")]
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_aead(count: u32) -> u32 {
     use ferrule::link::{Guard, Sealer};
     let key = [0x42; 32];
@@ -285,7 +289,7 @@ fn rec4_matches(out: &[u8]) -> bool {
 /// Inflate alone, as firmware that only receives compressed data links it: inflates a
 /// zlib-made stream (stored and fixed blocks need no memory; dynamic blocks take
 /// `DYNAMIC_TABLE_BYTES` of tables) and returns its length (148) when it is exact.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_inflate_alone(_: u32) -> u32 {
     let mut tables = [0u8; DYNAMIC_TABLE_BYTES];
     let Ok(mut inflater) = Inflater::with_dynamic(10, &mut tables) else {
@@ -300,7 +304,7 @@ pub extern "C" fn probe_inflate_alone(_: u32) -> u32 {
 
 /// The heap-free compressor alone: compresses 148 bytes of telemetry; returns 1 when the
 /// output is a smaller, complete raw-deflate stream.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn probe_deflate_alone(_: u32) -> u32 {
     let mut msg = [0u8; 148];
     for (i, b) in msg.iter_mut().enumerate() {

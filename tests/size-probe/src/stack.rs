@@ -49,7 +49,7 @@ static mut BUILT: u32 = 0;
 
 /// `LinkStorage::new()` evaluated at run time into a `static` (firmware normally has it
 /// evaluated at compile time: `static S: LinkStorage<..> = LinkStorage::new()`).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_link_storage_new() -> u32 {
     // SAFETY: single-threaded harness; nothing borrows STORAGE yet.
     unsafe { *addr_of_mut!(STORAGE) = Big::new() };
@@ -58,7 +58,7 @@ pub extern "C" fn stack_link_storage_new() -> u32 {
 
 /// A link over the static storage, built in its static the way firmware does:
 /// `Link::check`, then `Link::init_in` (`Link::new` returns the link by value, for hosts).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_link_new() -> u32 {
     // SAFETY: single-threaded harness; STORAGE is lent to LINK only (for the program's life).
     let buffers = unsafe { (*addr_of_mut!(STORAGE)).buffers() };
@@ -73,7 +73,7 @@ pub extern "C" fn stack_link_new() -> u32 {
 }
 
 /// `Compressor::new` over static memory.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_compressor_new() -> u32 {
     // SAFETY: single-threaded harness; CODEC_MEM is lent to CODEC only.
     let mem = unsafe { &mut *addr_of_mut!(CODEC_MEM) };
@@ -88,7 +88,7 @@ pub extern "C" fn stack_compressor_new() -> u32 {
 }
 
 /// `Guard::new` (feature `aead`; 1 without it, so the harness's list stays the same).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_guard_new() -> u32 {
     #[cfg(feature = "aead")]
     {
@@ -100,7 +100,7 @@ pub extern "C" fn stack_guard_new() -> u32 {
 }
 
 /// `Link::set_codec` with the static compressor.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_set_codec() -> u32 {
     if built() & 3 != 3 {
         return 0;
@@ -114,7 +114,7 @@ pub extern "C" fn stack_set_codec() -> u32 {
 }
 
 /// `Link::enable_aead` with the static guard (feature `aead`).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_enable_aead() -> u32 {
     #[cfg(feature = "aead")]
     {
@@ -133,7 +133,7 @@ pub extern "C" fn stack_enable_aead() -> u32 {
 }
 
 /// `Deflater::new` (1 KiB window) over static memory.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_deflater_new() -> u32 {
     // SAFETY: single-threaded harness; DEFLATE_MEM is lent to DEFLATER only.
     let mem = unsafe { &mut *addr_of_mut!(DEFLATE_MEM) };
@@ -148,7 +148,7 @@ pub extern "C" fn stack_deflater_new() -> u32 {
 }
 
 /// `Inflater::with_dynamic` (32 KiB window) over static tables.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_inflater_new() -> u32 {
     // SAFETY: single-threaded harness; TABLES is lent to INFLATER only.
     let tables = unsafe { &mut *addr_of_mut!(TABLES) };
@@ -163,7 +163,7 @@ pub extern "C" fn stack_inflater_new() -> u32 {
 }
 
 /// `Window::new` (a 32 KiB shared-stream history) over static memory.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_window_new() -> u32 {
     // SAFETY: single-threaded harness; RING_MEM is lent to WINDOW only.
     let mem = unsafe { &mut *addr_of_mut!(RING_MEM) };
@@ -178,7 +178,7 @@ pub extern "C" fn stack_window_new() -> u32 {
 }
 
 /// `StreamDecoder::new` (a 256-byte-message link's frame buffer inside) into a static.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_decoder_new() -> u32 {
     // SAFETY: single-threaded harness.
     unsafe { (*addr_of_mut!(DECODER)).write(StreamDecoder::new()) };
@@ -230,7 +230,7 @@ static mut COMPACT_LINK: MaybeUninit<CompactLink<'static>> = MaybeUninit::uninit
 
 /// `CompactStorage::new()` evaluated at run time into a `static` (firmware normally has it
 /// evaluated at compile time: `static S: CompactStorage<..> = CompactStorage::new()`).
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_compact_storage_new() -> u32 {
     // SAFETY: single-threaded harness; nothing borrows COMPACT_STORAGE yet.
     unsafe { *addr_of_mut!(COMPACT_STORAGE) = CompactBig::new() };
@@ -238,7 +238,7 @@ pub extern "C" fn stack_compact_storage_new() -> u32 {
 }
 
 /// `CompactLink::new` over the static storage, written into its static the way firmware does.
-#[no_mangle]
+#[cfg_attr(not(feature = "alone"), no_mangle)]
 pub extern "C" fn stack_compact_link_new() -> u32 {
     let cfg = CompactConfig {
         window: CW as u8,
