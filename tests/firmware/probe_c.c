@@ -101,6 +101,7 @@ static void run(void) {
     ferrule_compact_poll_timeout(l, &t);
     ferrule_compact_handle_timeout(l, t);
     ferrule_compact_poll_event(l, &ev);
+    ferrule_compact_acked_before(l, &id);
     ferrule_compact_stats(l, &st);
     sink[0] = buf[0] + (uint8_t)st.frames_sent;
     report(ferrule_compact_storage_size(WINDOW, MAX_MESSAGE), comp, 0, 0,
