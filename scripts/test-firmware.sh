@@ -78,15 +78,20 @@ grep -q "^handshake: done" "$out/handshake.log"
 
 # ---------------------------------------------------------------- 3. microbit
 echo
-echo "  microbit (nRF51822, Cortex-M0, 16 KiB RAM): two links inside the MCU, lossy wire"
+echo "  microbit (nRF51822, Cortex-M0, 16 KiB RAM): two links inside the MCU, lossy wire; full"
+echo "  links, then compact links (microbit_loop.c -DCOMPACT)"
 NRF51="$BARE tests/firmware/stack_paint_run.c tests/firmware/board_nrf51.c"
-# shellcheck disable=SC2086
-arm-none-eabi-gcc $M0 $COMMON $NRF51 tests/firmware/microbit_loop.c "$lib6" -lgcc \
-    -T tests/firmware/nrf51.ld $BARE_LD -o "$out/microbit_loop.elf"
-arm-none-eabi-size "$out/microbit_loop.elf" | sed 's/^/  /'
-microbit "$out/microbit_loop.elf" | tee "$out/microbit_loop.log" | sed 's/^/  /'
-grep -q "lost 0, duplicated 0, corrupted 0, sessions lost 0" "$out/microbit_loop.log"
-grep -q "^FAIL" "$out/microbit_loop.log" && exit 1
+for variant in microbit_loop microbit_loop_compact; do
+    define=""
+    [ $variant = microbit_loop_compact ] && define=-DCOMPACT
+    # shellcheck disable=SC2086
+    arm-none-eabi-gcc $M0 $COMMON $define $NRF51 tests/firmware/microbit_loop.c "$lib6" -lgcc \
+        -T tests/firmware/nrf51.ld $BARE_LD -o "$out/$variant.elf"
+    arm-none-eabi-size "$out/$variant.elf" | sed 's/^/  /'
+    microbit "$out/$variant.elf" | tee "$out/$variant.log" | sed 's/^/  /'
+    grep -q "lost 0, duplicated 0, corrupted 0, sessions lost 0" "$out/$variant.log"
+    grep -q "^FAIL" "$out/$variant.log" && exit 1
+done
 
 echo
 echo "  UART firmware (tests/firmware/uart_peer.c) for scripts/test-uart.sh: mps2-an386, microbit"

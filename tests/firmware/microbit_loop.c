@@ -5,7 +5,8 @@
  * byte for byte, in order, once. Stream framing, fed in pieces of 1 to 16 bytes. Only the
  * documented C API; no C library. Reports through semihosting, including the state's size
  * and the stack's high-water mark over the whole run (painted at boot); exit status 0 only if
- * nothing was lost, duplicated or corrupted.
+ * nothing was lost, duplicated or corrupted. Built with -DCOMPACT the two ends are compact
+ * links (ferrule_compact_*, the same calls) instead of full ones.
  */
 #include <string.h>
 
@@ -19,10 +20,26 @@
 /* One compressor (the shared stream), 512-byte windows both ways, no dynamic tables. */
 #define COMP_BYTES FERRULE_COMPRESSION_STORAGE_SIZE(1, 9, 9, 0)
 
+#ifdef COMPACT
+#define L(f) ferrule_compact_##f
+#define LINK_BYTES FERRULE_COMPACT_STORAGE_SIZE(WINDOW, MAX_MESSAGE)
+#define LINK_NAME "compact links"
+typedef ferrule_compact_t link_t;
+typedef ferrule_compact_config_t config_t;
+typedef ferrule_compact_stats_t stats_t;
+#else
+#define L(f) ferrule_link_##f
+#define LINK_BYTES FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE)
+#define LINK_NAME "full links"
+typedef ferrule_link_t link_t;
+typedef ferrule_link_config_t config_t;
+typedef ferrule_link_stats_t stats_t;
+#endif
+
 typedef struct {
-    uint64_t mem[FERRULE_LINK_STORAGE_SIZE(WINDOW, MAX_MESSAGE) / 8];
+    uint64_t mem[LINK_BYTES / 8];
     uint64_t comp[COMP_BYTES / 8];
-    ferrule_link_t *link;
+    link_t *link;
     uint32_t sent, got, duplicates, corrupted, downs;
 } end_t;
 
@@ -54,7 +71,7 @@ static size_t make(uint32_t i, uint32_t d, uint8_t *p) {
 static void carry(end_t *from, end_t *to, uint64_t now) {
     size_t n, off, piece = 1;
     ferrule_status st;
-    while ((st = ferrule_link_poll_transmit(from->link, now, frame, sizeof frame, &n)) == FERRULE_OK) {
+    while ((st = L(poll_transmit)(from->link, now, frame, sizeof frame, &n)) == FERRULE_OK) {
         frames++;
         if (frames % 7 == 0) {
             dropped++;
@@ -67,7 +84,7 @@ static void carry(end_t *from, end_t *to, uint64_t now) {
         for (off = 0; off < n; off += piece) {
             piece = 1 + (frames + off) % 16;
             if (piece > n - off) piece = n - off;
-            check(ferrule_link_handle_input(to->link, frame + off, piece, now) == FERRULE_OK, "handle_input");
+            check(L(handle_input)(to->link, frame + off, piece, now) == FERRULE_OK, "handle_input");
         }
     }
     check(st == FERRULE_EMPTY, "poll_transmit");
@@ -78,13 +95,13 @@ static void service(end_t *e, uint32_t d, uint64_t now) {
     ferrule_event_t ev;
     ferrule_status st;
     uint64_t deadline;
-    if (ferrule_link_poll_timeout(e->link, &deadline) == FERRULE_OK && now >= deadline) {
-        check(ferrule_link_handle_timeout(e->link, now) == FERRULE_OK, "handle_timeout");
+    if (L(poll_timeout)(e->link, &deadline) == FERRULE_OK && now >= deadline) {
+        check(L(handle_timeout)(e->link, now) == FERRULE_OK, "handle_timeout");
     }
-    while (ferrule_link_poll_event(e->link, &ev) == FERRULE_OK) {
+    while (L(poll_event)(e->link, &ev) == FERRULE_OK) {
         if (ev.kind == FERRULE_EVENT_DOWN) e->downs++;
     }
-    while ((st = ferrule_link_recv(e->link, out, sizeof out, &r)) != FERRULE_EMPTY) {
+    while ((st = L(recv)(e->link, out, sizeof out, &r)) != FERRULE_EMPTY) {
         uint32_t i;
         size_t wl;
         check(st == FERRULE_OK, "recv");
@@ -98,18 +115,18 @@ static void service(end_t *e, uint32_t d, uint64_t now) {
         if (r.len != wl || memcmp(out, want, wl) != 0 || !r.reliable) e->corrupted++;
         e->got++;
     }
-    if (ferrule_link_is_up(e->link) && e->sent < COUNT) {
+    if (L(is_up)(e->link) && e->sent < COUNT) {
         size_t n = make(e->sent, d, msg);
-        st = ferrule_link_send(e->link, 0, msg, n, now, NULL);
+        st = L(send)(e->link, 0, msg, n, now, NULL);
         check(st == FERRULE_OK || st == FERRULE_ERR_FULL, "send");
         if (st == FERRULE_OK) e->sent++;
     }
 }
 
 int main(void) {
-    ferrule_link_config_t cfg = ferrule_link_config_default();
+    config_t cfg = L(config_default)();
     ferrule_compression_config_t z = ferrule_compression_config_default();
-    ferrule_link_stats_t s[2];
+    stats_t s[2];
     uint64_t now;
     uint32_t d;
 
@@ -123,11 +140,15 @@ int main(void) {
     /* The compile-time sizes are exact on this 32-bit part. */
     check(ferrule_compression_storage_size(&z) == COMP_BYTES, "compression memory (macro)");
     check(ferrule_aead_storage_size() == FERRULE_AEAD_STORAGE_SIZE, "AEAD memory (macro)");
+#ifdef COMPACT
+    check(ferrule_compact_storage_size(WINDOW, MAX_MESSAGE) == sizeof ends[0].mem, "link memory (macro)");
+#else
     check(ferrule_link_storage_size(&cfg) == sizeof ends[0].mem, "link memory (macro)");
+#endif
     for (d = 0; d < 2; d++) {
-        check(ferrule_link_init(ends[d].mem, sizeof ends[d].mem, &cfg, 0x6d62000000000000ull + d, &ends[d].link) == FERRULE_OK,
+        check(L(init)(ends[d].mem, sizeof ends[d].mem, &cfg, 0x6d62000000000000ull + d, &ends[d].link) == FERRULE_OK,
               "init");
-        check(ferrule_link_enable_compression(ends[d].link, ends[d].comp, sizeof ends[d].comp, &z) == FERRULE_OK,
+        check(L(enable_compression)(ends[d].link, ends[d].comp, sizeof ends[d].comp, &z) == FERRULE_OK,
               "enable_compression");
     }
     if (failures) return 1;
@@ -138,11 +159,11 @@ int main(void) {
         carry(&ends[0], &ends[1], now);
         carry(&ends[1], &ends[0], now);
     }
-    for (d = 0; d < 2; d++) check(ferrule_link_stats(ends[d].link, &s[d]) == FERRULE_OK, "stats");
+    for (d = 0; d < 2; d++) check(L(stats)(ends[d].link, &s[d]) == FERRULE_OK, "stats");
 
     sh_puts("microbit loop on ");
     sh_puts(BOARD_NAME);
-    sh_puts(": link state 2 x ");
+    sh_puts(", " LINK_NAME ": link state 2 x ");
     sh_putu((uint32_t)sizeof ends[0].mem);
     sh_puts(" B, compression 2 x ");
     sh_putu((uint32_t)ferrule_compression_storage_size(&z));
