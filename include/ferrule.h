@@ -1083,7 +1083,7 @@ ferrule_status ferrule_compact_poll_event(ferrule_compact_t *link, ferrule_event
 // dictionary id with an empty dictionary, a reserved byte not 0, `mem` overlapping the link's
 // own block); `FERRULE_ERR_MEMORY_TOO_SMALL`; `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error
 // nothing changes.
-// Stack: 452 bytes on Cortex-M0 and 408 on Cortex-M4F (the codec is written in place). Not
+// Stack: 428 bytes on Cortex-M0 and 384 on Cortex-M4F (the codec is written in place). Not
 // from an interrupt.
 //
 // # Safety
@@ -1153,7 +1153,7 @@ size_t ferrule_compression_storage_size(const ferrule_compression_config_t *conf
 // own memory or another service's block);
 // `FERRULE_ERR_MEMORY_TOO_SMALL`;
 // `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-// Stack: 480 bytes on Cortex-M0, 472 on Cortex-M4F. Not from an interrupt.
+// Stack: 456 bytes on Cortex-M0, 448 on Cortex-M4F. Not from an interrupt.
 //
 // # Safety
 // `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing

@@ -83,9 +83,7 @@ fn mode(m: u8) -> Option<Mode> {
 }
 
 /// Validates a C compression configuration.
-pub(crate) fn codec_config(
-    c: &ferrule_compression_config_t,
-) -> Result<CodecConfig<'static>, ferrule_status> {
+fn codec_config(c: &ferrule_compression_config_t) -> Result<CodecConfig<'static>, ferrule_status> {
     let bad = ferrule_status::FERRULE_ERR_INVALID_ARGUMENT;
     let known = FERRULE_RECEIVE_PER_MESSAGE | FERRULE_RECEIVE_SHARED | FERRULE_RECEIVE_DYNAMIC;
     // Unknown receive bits or a reserved byte set (a newer header's field) are refused.
@@ -167,7 +165,7 @@ pub(crate) fn installed_block(codec: &dyn Codec) -> (usize, usize) {
     (start, CODEC_AREA.saturating_add(codec.memory_len()))
 }
 
-pub(crate) fn block_size(cfg: &CodecConfig<'_>) -> usize {
+fn block_size(cfg: &CodecConfig<'_>) -> usize {
     CODEC_AREA
         .saturating_add(Compressor::storage_size(cfg))
         .div_ceil(FERRULE_MEMORY_ALIGN)
@@ -212,7 +210,7 @@ pub unsafe extern "C" fn ferrule_compression_storage_size(
 /// own memory or another service's block);
 /// `FERRULE_ERR_MEMORY_TOO_SMALL`;
 /// `FERRULE_ERR_MEMORY_ALIGNMENT`. On an error nothing changes.
-/// Stack: 480 bytes on Cortex-M0, 472 on Cortex-M4F. Not from an interrupt.
+/// Stack: 456 bytes on Cortex-M0, 448 on Cortex-M4F. Not from an interrupt.
 ///
 /// # Safety
 /// `link` from `ferrule_link_init`; `mem` points to `mem_len` writable bytes used for nothing
@@ -225,21 +223,11 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
     config: *const ferrule_compression_config_t,
 ) -> ferrule_status {
     with_link(link, |l| {
-        if mem.is_null() || config.is_null() {
-            return ferrule_status::FERRULE_ERR_NULL;
-        }
-        // SAFETY: checked non-NULL; the caller passes a valid configuration.
-        let cfg = match codec_config(unsafe { &*config }) {
-            Ok(cfg) => cfg,
-            Err(s) => return s,
-        };
-        let needed = block_size(&cfg);
-        if let Err(s) = check_service_block(link, l, mem, mem_len, needed, Service::Compression) {
-            return s;
-        }
-        // SAFETY: `mem` was checked (size, alignment, no overlap) and the caller keeps it for
-        // the codec alone as long as the link is used.
-        match unsafe { build(mem, needed, cfg) } {
+        // SAFETY: the caller's contract for `mem` and `config`; `check_service_block` checks
+        // the block's size, alignment and overlaps.
+        let checked =
+            |needed| check_service_block(link, l, mem, mem_len, needed, Service::Compression);
+        match unsafe { install(mem, config, checked) } {
             Ok(codec) => {
                 l.set_codec(codec as &mut dyn Codec);
                 ferrule_status::FERRULE_OK
@@ -247,6 +235,32 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
             Err(s) => s,
         }
     })
+}
+
+/// The steps both links' enable calls share (`ferrule_link_enable_compression`,
+/// `ferrule_compact_enable_compression`): `FERRULE_ERR_NULL` for a NULL `mem` or `config`, the
+/// configuration checked, then `check` given the block's size (`block_size`) to accept `mem`,
+/// then the codec built in place.
+///
+/// # Safety
+/// `config`, when not NULL, points to a configuration; `mem`, once `check` accepted it, to that
+/// many writable bytes aligned to 8, for the codec alone as long as it is used.
+// Inlined into each enable call, as `build` is: the codec is then built in the caller's block.
+#[inline(always)]
+pub(crate) unsafe fn install(
+    mem: *mut core::ffi::c_void,
+    config: *const ferrule_compression_config_t,
+    check: impl FnOnce(usize) -> Result<(), ferrule_status>,
+) -> Result<&'static mut Compressor<'static>, ferrule_status> {
+    if mem.is_null() || config.is_null() {
+        return Err(ferrule_status::FERRULE_ERR_NULL);
+    }
+    // SAFETY: checked non-NULL; the caller passes a valid configuration.
+    let cfg = codec_config(unsafe { &*config })?;
+    let needed = block_size(&cfg);
+    check(needed)?;
+    // SAFETY: `check` accepted `mem` for `needed` bytes; the caller keeps it for the codec.
+    unsafe { build(mem, needed, cfg) }
 }
 
 /// Builds the codec of `cfg` in the block at `mem`: the object at its start, its arena after
@@ -258,7 +272,7 @@ pub unsafe extern "C" fn ferrule_link_enable_compression(
 // Inlined into each enable call (a firmware links one of the two): as a function of its own
 // it kept the codec's construction in a frame of its own, 160 B more stack on Cortex-M0.
 #[inline(always)]
-pub(crate) unsafe fn build(
+unsafe fn build(
     mem: *mut core::ffi::c_void,
     needed: usize,
     cfg: CodecConfig<'static>,
