@@ -15,28 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                \
-    do {                                                                           \
-        checks++;                                                                  \
-        if (!(cond)) {                                                             \
-            failures++;                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                          \
-    } while (0)
-
-#define CHECK_STATUS(expr, want)                                                   \
-    do {                                                                           \
-        ferrule_status got_ = (expr);                                              \
-        checks++;                                                                  \
-        if (got_ != (ferrule_status)(want)) {                                      \
-            failures++;                                                            \
-            fprintf(stderr, "%s:%d: %s = %u (%s), want %u\n", __FILE__, __LINE__, #expr, \
-                    (unsigned)got_, ferrule_status_str((uint32_t)got_), (unsigned)(want)); \
-        }                                                                          \
-    } while (0)
+#include "check.h"
 
 /* The largest link the exchanges use: 8 messages of up to 256 bytes. A block for the full
  * link of that size also holds the compact link (checked in node_boot). */
